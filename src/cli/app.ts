@@ -1,0 +1,83 @@
+/**
+ * Glue between commander and the run functions: builds the CommandContext from the global options,
+ * runs the command, renders errors (one line what failed, one line what to do) and records the exit code.
+ */
+import type { Command } from 'commander';
+import { ExitCode, isTpxError } from '../errors.js';
+import { CommandContext, type GlobalOptions } from './context.js';
+import { IO, type Prompter, type Writer } from './io.js';
+
+export interface AppOptions {
+  stdout?: Writer;
+  stderr?: Writer;
+  stdinIsTTY?: boolean;
+  env?: NodeJS.ProcessEnv;
+  prompter?: Prompter;
+  /** Process hooks (signals, exit); tests replace them. */
+  process?: CommandContext['process'];
+}
+
+export class App {
+  exitCode: number = ExitCode.OK;
+  lastContext: CommandContext | undefined;
+
+  constructor(readonly options: AppOptions = {}) {}
+
+  get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
+  createIO(globals: GlobalOptions): IO {
+    return new IO({
+      stdout: this.options.stdout ?? process.stdout,
+      stderr: this.options.stderr ?? process.stderr,
+      stdinIsTTY: this.options.stdinIsTTY ?? Boolean(process.stdin.isTTY),
+      env: this.env,
+      json: globals.json,
+      quiet: globals.quiet,
+      verbose: globals.verbose,
+      yes: globals.yes,
+      color: globals.color,
+      prompter: this.options.prompter,
+    });
+  }
+
+  /**
+   * Wraps a run function as a commander action. The run function gets the context, the command's own options
+   * merged with the global ones, and the positional arguments. It may return an exit code.
+   */
+  action<O extends object>(
+    run: (ctx: CommandContext, opts: O & GlobalOptions, args: string[]) => Promise<number | undefined | void>,
+  ): (...a: unknown[]) => Promise<void> {
+    return async (...a: unknown[]) => {
+      const cmd = a[a.length - 1] as Command;
+      const opts = cmd.optsWithGlobals() as O & GlobalOptions;
+      const args = cmd.args.slice(0, cmd.registeredArguments.length);
+      const io = this.createIO(opts);
+      const ctx = new CommandContext(io, this.env, opts, this.options.process);
+      this.lastContext = ctx;
+      try {
+        const code = await run(ctx, opts, args);
+        this.exitCode = typeof code === 'number' ? code : ExitCode.OK;
+      } catch (err) {
+        this.exitCode = renderError(io, err);
+      }
+    };
+  }
+}
+
+/** Prints an error the way users expect and returns the exit code. */
+export function renderError(io: IO, err: unknown): number {
+  io.clearStatus();
+  if (isTpxError(err)) {
+    if (io.json) io.printJson({ error: err.toJSON() });
+    io.error(err.message, err.fix);
+    if (io.verbose && err.stack) io.debug(err.stack);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (io.json) io.printJson({ error: { code: 'TPX_INTERNAL', message: e.message } });
+  io.error(e.message, io.verbose ? undefined : 'Run the command again with --verbose for details.');
+  if (io.verbose && e.stack) io.debug(e.stack);
+  return ExitCode.FAILURE;
+}

@@ -1,0 +1,123 @@
+/**
+ * What every command's run function receives: the IO, the environment, the settings (flags > env > profile)
+ * and a shutdown signal for long-running commands. Tests build one with createTestContext().
+ */
+import { Settings } from '../config/settings.js';
+import { UsageError } from '../errors.js';
+import { createTestIO, type IO, type TestIO } from './io.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  profile?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+  yes?: boolean;
+  color?: boolean;
+}
+
+export class CommandContext {
+  private settingsCache: Settings | undefined;
+  private shutdown: AbortController | undefined;
+
+  constructor(
+    readonly io: IO,
+    readonly env: NodeJS.ProcessEnv,
+    readonly globals: GlobalOptions,
+    /** Process hooks; tests replace them. */
+    readonly process: {
+      on(signal: 'SIGINT' | 'SIGTERM', fn: () => void): void;
+      off(signal: 'SIGINT' | 'SIGTERM', fn: () => void): void;
+      exit(code: number): void;
+    } = defaultProcess,
+  ) {}
+
+  /** Settings of the active profile (read lazily: commands that need none never touch the file). */
+  get settings(): Settings {
+    if (!this.settingsCache) {
+      this.settingsCache = new Settings(this.env, this.globals.profile);
+      this.io.addSecrets(...this.settingsCache.secrets());
+    }
+    return this.settingsCache;
+  }
+
+  /** A value from flag, env or profile; when missing, prompts on a TTY (hidden for secrets), else a usage error. */
+  async resolve(
+    key: string,
+    flagValue: string | number | boolean | undefined,
+    prompt?: { message: string; secret?: boolean; validate?: (v: string) => string | true },
+  ): Promise<string> {
+    const found = this.settings.value(key, flagValue);
+    if (found !== undefined) return found;
+    if (prompt && this.io.canPrompt()) {
+      const answer = prompt.secret
+        ? await this.io.prompt.password(prompt.message, { validate: prompt.validate })
+        : await this.io.prompt.input(prompt.message, { validate: prompt.validate });
+      if (prompt.secret) this.io.addSecrets(answer);
+      return answer;
+    }
+    return this.settings.require(key, flagValue);
+  }
+
+  /** Asks for confirmation of a destructive step: --yes confirms; without a TTY it is a usage error. */
+  async confirm(message: string, yesFlagHint = '--yes'): Promise<boolean> {
+    if (this.globals.yes) return true;
+    if (!this.io.stdinIsTTY || this.io.json) {
+      throw new UsageError(`${message} needs confirmation.`, `Run it again with ${yesFlagHint} to confirm.`);
+    }
+    return this.io.prompt.confirm(message, { default: false });
+  }
+
+  /**
+   * An AbortSignal aborted on the first SIGINT or SIGTERM (stop cleanly); a second signal exits at once
+   * with code 130. Call release() when the long-running work is done.
+   */
+  shutdownSignal(): { signal: AbortSignal; release: () => void } {
+    if (!this.shutdown) {
+      const ctl = new AbortController();
+      this.shutdown = ctl;
+      let count = 0;
+      const handler = () => {
+        count += 1;
+        if (count === 1) {
+          this.io.clearStatus();
+          ctl.abort(new Error('stopped by signal'));
+        } else {
+          this.process.exit(130);
+        }
+      };
+      this.process.on('SIGINT', handler);
+      this.process.on('SIGTERM', handler);
+      const release = () => {
+        this.process.off('SIGINT', handler);
+        this.process.off('SIGTERM', handler);
+      };
+      (ctl as AbortController & { release?: () => void }).release = release;
+    }
+    const ctl = this.shutdown as AbortController & { release?: () => void };
+    return { signal: ctl.signal, release: () => ctl.release?.() };
+  }
+}
+
+const defaultProcess = {
+  on: (s: 'SIGINT' | 'SIGTERM', fn: () => void) => {
+    process.on(s, fn);
+  },
+  off: (s: 'SIGINT' | 'SIGTERM', fn: () => void) => {
+    process.off(s, fn);
+  },
+  exit: (code: number) => process.exit(code),
+};
+
+export interface TestContext extends TestIO {
+  ctx: CommandContext;
+}
+
+/** A context for in-process command tests: output captured, prompts answered from `answers`. */
+export function createTestContext(
+  options: Parameters<typeof createTestIO>[0] & { globals?: GlobalOptions } = {},
+): TestContext {
+  const globals = options.globals ?? {};
+  const t = createTestIO({ ...options, json: options.json ?? globals.json, yes: options.yes ?? globals.yes });
+  const ctx = new CommandContext(t.io, options.env ?? {}, { ...globals, json: t.io.json, yes: t.io.yes });
+  return { ...t, ctx };
+}

@@ -1,0 +1,261 @@
+/**
+ * The one output object every command prints through (gh's IOStreams).
+ * stdout carries data (human text, tables or exactly one JSON document); stderr carries messages, progress and logs.
+ * Tests build one with createTestIO() and read what a command printed.
+ */
+import { createRequire } from 'node:module';
+import { Chalk, type ChalkInstance } from 'chalk';
+import { redact } from '../config/secrets.js';
+
+export interface Writer {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** Prompts, injectable so that tests can answer them. Only called when io.canPrompt() is true. */
+export interface Prompter {
+  input(message: string, options?: { default?: string; validate?: (v: string) => string | true }): Promise<string>;
+  password(message: string, options?: { validate?: (v: string) => string | true }): Promise<string>;
+  confirm(message: string, options?: { default?: boolean }): Promise<boolean>;
+  select<T extends string>(message: string, choices: { name: string; value: T }[]): Promise<T>;
+}
+
+export interface IOOptions {
+  stdout: Writer;
+  stderr: Writer;
+  stdinIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  yes?: boolean;
+  color?: boolean;
+  prompter?: Prompter;
+}
+
+export function colorLevel(env: NodeJS.ProcessEnv, stdout: Writer, colorFlag: boolean | undefined): 0 | 1 | 2 | 3 {
+  if (colorFlag === false) return 0;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  if (env.FORCE_COLOR !== undefined) {
+    const n = Number(env.FORCE_COLOR);
+    if (env.FORCE_COLOR === '' || env.FORCE_COLOR === 'true') return 1;
+    if (env.FORCE_COLOR === 'false' || n === 0) return 0;
+    return Math.min(3, Math.max(1, n)) as 1 | 2 | 3;
+  }
+  if (!stdout.isTTY || env.TERM === 'dumb') return 0;
+  return 1;
+}
+
+export class IO {
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+  readonly env: NodeJS.ProcessEnv;
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly yes: boolean;
+  readonly stdinIsTTY: boolean;
+  readonly color: ChalkInstance;
+  readonly colorEnabled: boolean;
+  private readonly secrets = new Set<string>();
+  private prompter: Prompter | undefined;
+  private statusShown = false;
+
+  constructor(o: IOOptions) {
+    this.stdout = o.stdout;
+    this.stderr = o.stderr;
+    this.env = o.env;
+    this.json = o.json ?? false;
+    this.quiet = o.quiet ?? false;
+    this.verbose = o.verbose ?? false;
+    this.yes = o.yes ?? false;
+    this.stdinIsTTY = o.stdinIsTTY;
+    const level = colorLevel(o.env, o.stdout, o.color);
+    this.color = new Chalk({ level });
+    this.colorEnabled = level > 0;
+    this.prompter = o.prompter;
+  }
+
+  get isStdoutTTY(): boolean {
+    return Boolean(this.stdout.isTTY);
+  }
+
+  get isStderrTTY(): boolean {
+    return Boolean(this.stderr.isTTY);
+  }
+
+  /** Registers secrets that must never appear in full in anything this IO prints. */
+  addSecrets(...values: (string | undefined)[]): void {
+    for (const v of values) if (v && v.length >= 4) this.secrets.add(v);
+  }
+
+  private clean(text: string): string {
+    return this.secrets.size ? redact(text, this.secrets) : text;
+  }
+
+  private writeOut(text: string): void {
+    this.clearStatus();
+    this.stdout.write(this.clean(text));
+  }
+
+  private writeErr(text: string): void {
+    this.clearStatus();
+    this.stderr.write(this.clean(text));
+  }
+
+  /** Human output (data) on stdout. Ignored in --json mode, where only printJson writes to stdout. */
+  out(text = ''): void {
+    if (this.json) return;
+    this.writeOut(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** The one JSON document of a --json run (or one NDJSON line for streaming commands). */
+  printJson(value: unknown, pretty = false): void {
+    this.writeOut(`${JSON.stringify(value, null, pretty ? 2 : undefined)}\n`);
+  }
+
+  /** A status message on stderr (suppressed by --quiet). */
+  info(text: string): void {
+    if (this.quiet) return;
+    this.writeErr(`${text}\n`);
+  }
+
+  success(text: string): void {
+    this.info(`${this.color.green('✓')} ${text}`);
+  }
+
+  warn(text: string): void {
+    this.writeErr(`${this.color.yellow('warning:')} ${text}\n`);
+  }
+
+  /** Details shown only with --verbose. */
+  debug(text: string): void {
+    if (!this.verbose) return;
+    this.writeErr(`${this.color.dim(text)}\n`);
+  }
+
+  /** Error output: one line what failed, one line what to do. */
+  error(message: string, fix?: string): void {
+    this.writeErr(`${this.color.red('error:')} ${message}\n`);
+    if (fix) this.writeErr(`${this.color.dim('fix:')} ${fix}\n`);
+  }
+
+  /** A table rendered with cli-table3 (loaded lazily), without colour when colour is off. */
+  table(head: string[], rows: (string | number | boolean | null | undefined)[][]): string {
+    const require = createRequire(import.meta.url);
+    const Table = require('cli-table3') as new (o: unknown) => { push(...r: unknown[]): void; toString(): string };
+    const t = new Table({
+      head: head.map((h) => this.color.bold(h)),
+      style: this.colorEnabled ? { head: [], border: [] } : { head: [], border: [] },
+      chars: this.colorEnabled
+        ? undefined
+        : {
+            top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
+            bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
+            left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+', right: '|', 'right-mid': '+', middle: '|',
+          },
+    });
+    for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
+    return t.toString();
+  }
+
+  /** A live status line on a TTY stderr (progress); nothing otherwise. */
+  status(text: string): void {
+    if (this.quiet || this.json || !this.isStderrTTY) return;
+    const width = this.stderr.columns ?? 120;
+    this.stderr.write(`\r\x1b[2K${this.clean(text).slice(0, Math.max(10, width - 1))}`);
+    this.statusShown = true;
+  }
+
+  clearStatus(): void {
+    if (!this.statusShown) return;
+    this.statusShown = false;
+    this.stderr.write('\r\x1b[2K');
+  }
+
+  /** Prompts only when stdin is a TTY and neither --json nor --yes was given. */
+  canPrompt(): boolean {
+    return this.stdinIsTTY && !this.json && !this.yes;
+  }
+
+  get prompt(): Prompter {
+    if (!this.prompter) this.prompter = inquirerPrompter();
+    return this.prompter;
+  }
+}
+
+/** The real prompter (@inquirer/prompts, loaded only when a prompt is shown). Prompts go to stderr. */
+export function inquirerPrompter(): Prompter {
+  const load = () => import('@inquirer/prompts');
+  const ctx = { output: process.stderr };
+  return {
+    async input(message, options) {
+      const p = await load();
+      return p.input({ message, default: options?.default, validate: options?.validate }, ctx);
+    },
+    async password(message, options) {
+      const p = await load();
+      return p.password({ message, mask: '*', validate: options?.validate }, ctx);
+    },
+    async confirm(message, options) {
+      const p = await load();
+      return p.confirm({ message, default: options?.default ?? false }, ctx);
+    },
+    async select(message, choices) {
+      const p = await load();
+      return p.select({ message, choices }, ctx);
+    },
+  };
+}
+
+/** A buffer writer for tests. */
+export class BufferWriter implements Writer {
+  text = '';
+  constructor(
+    public isTTY = false,
+    public columns = 120,
+  ) {}
+  write(chunk: string): boolean {
+    this.text += chunk;
+    return true;
+  }
+}
+
+export interface TestIO {
+  io: IO;
+  stdout: BufferWriter;
+  stderr: BufferWriter;
+}
+
+/** An IO whose output tests can read; answers prompts from `answers` in order. */
+export function createTestIO(
+  options: Partial<Omit<IOOptions, 'stdout' | 'stderr'>> & { answers?: (string | boolean)[]; tty?: boolean } = {},
+): TestIO {
+  const stdout = new BufferWriter(options.tty ?? false);
+  const stderr = new BufferWriter(options.tty ?? false);
+  const answers = [...(options.answers ?? [])];
+  const next = (message: string): string | boolean => {
+    if (answers.length === 0) throw new Error(`unexpected prompt: ${message}`);
+    return answers.shift() as string | boolean;
+  };
+  const prompter: Prompter = options.prompter ?? {
+    input: async (m) => String(next(m)),
+    password: async (m) => String(next(m)),
+    confirm: async (m) => Boolean(next(m)),
+    select: async <T extends string>(m: string) => String(next(m)) as T,
+  };
+  const io = new IO({
+    stdout,
+    stderr,
+    stdinIsTTY: options.stdinIsTTY ?? options.tty ?? false,
+    env: options.env ?? {},
+    json: options.json,
+    quiet: options.quiet,
+    verbose: options.verbose,
+    yes: options.yes,
+    color: options.color,
+    prompter,
+  });
+  return { io, stdout, stderr };
+}

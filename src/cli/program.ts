@@ -1,0 +1,85 @@
+/**
+ * Builds the commander program. Command group files are light (commander only); each command loads its
+ * services with `await import()` inside its action so that `tpx --help` stays fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { App } from './app.js';
+import { register as alwayson } from './commands/alwayson.js';
+import { register as bridge } from './commands/bridge.js';
+import { register as completion } from './commands/completion.js';
+import { register as connection } from './commands/connection.js';
+import { register as downlink } from './commands/downlink.js';
+import { register as emulator } from './commands/emulator.js';
+import { register as explain } from './commands/explain.js';
+import { register as profile } from './commands/profile.js';
+import { register as sandbox } from './commands/sandbox.js';
+import { register as thing } from './commands/thing.js';
+import { register as thingworx } from './commands/thingworx.js';
+import { register as uplink } from './commands/uplink.js';
+import { VERSION } from './version.js';
+
+export function buildProgram(app: App): Command {
+  const program = new Command('tpx');
+  program
+    .description('Connect Actility ThingPark (LoRaWAN) to PTC ThingWorx: set up, check, bridge, and test.')
+    .version(VERSION, '-V, --version')
+    .option('--json', 'print one JSON document on stdout (NDJSON for streams), nothing else')
+    .option('--profile <name>', 'settings profile to use (env TPX_PROFILE)')
+    .option('-v, --verbose', 'show details and stack traces')
+    .option('-q, --quiet', 'print only results and errors')
+    .option('-y, --yes', 'answer yes to confirmations; never prompt')
+    .addOption(new Option('--no-color', 'disable colour (also NO_COLOR)'))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => (app.options.stdout ?? process.stdout).write(s),
+      writeErr: (s) => (app.options.stderr ?? process.stderr).write(s),
+      outputError: (s, write) => {
+        write(s.replace(/^error: /, 'error: '));
+        write('fix: run the command again with --help to see its usage.\n');
+      },
+    });
+  program.addHelpText(
+    'after',
+    `
+Settings resolve flags > TPX_* environment variables > profile ($XDG_CONFIG_HOME/tpx/config.json).
+Exit codes: 0 ok, 1 failure, 2 usage, 3 a check found problems.
+Start here: tpx sandbox`,
+  );
+
+  profile(program, app);
+  connection(program, app);
+  thingworx(program, app);
+  thing(program, app);
+  bridge(program, app);
+  uplink(program, app);
+  downlink(program, app);
+  sandbox(program, app);
+  emulator(program, app);
+  alwayson(program, app);
+  explain(program, app);
+  completion(program, app);
+  return program;
+}
+
+/** Runs the CLI with the given arguments and returns the exit code. */
+export async function runCli(argv: string[], app: App = new App()): Promise<number> {
+  const program = buildProgram(app);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return app.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      // commander.executeSubCommandAsync etc. never happen here; everything else is a usage error.
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,157 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../src/cli/app.js';
+import { BufferWriter, colorLevel } from '../../src/cli/io.js';
+import { runCli } from '../../src/cli/program.js';
+import { runTpx, tempConfigHome } from '../helpers/cli.js';
+
+function inProcess(env: NodeJS.ProcessEnv, stdinIsTTY = false) {
+  const stdout = new BufferWriter();
+  const stderr = new BufferWriter();
+  const app = new App({ stdout, stderr, env, stdinIsTTY });
+  return { app, stdout, stderr, run: (argv: string[]) => runCli(argv, app) };
+}
+
+describe('CLI frame', () => {
+  const homes: { cleanup: () => void }[] = [];
+  afterEach(() => {
+    for (const h of homes.splice(0)) h.cleanup();
+  });
+
+  it('prints help and exits 0', async () => {
+    const r = await runTpx(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: tpx');
+    expect(r.stdout).toContain('profile');
+  });
+
+  it('an unknown option is a usage error with exit code 2 and a fix line', async () => {
+    const r = await runTpx(['profile', 'list', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--bogus'/);
+    expect(r.stderr).toMatch(/fix:/);
+  });
+
+  it('an unknown command exits 2', async () => {
+    const r = await runTpx(['frobnicate']);
+    expect(r.code).toBe(2);
+  });
+
+  it('profile set/show/use/unset write a 0600 file and mask secrets', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const env = h.env;
+    const secret = 'app-key-0123456789abcdef';
+    let r = await runTpx(['profile', 'set', 'thingworxUrl', 'https://twx.example:8443', '--profile', 'lab'], { env });
+    expect(r.code).toBe(0);
+    r = await runTpx(['profile', 'set', 'thingworxAppKey', secret, '--profile', 'lab'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    const path = join(h.dir, 'tpx', 'config.json');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    r = await runTpx(['profile', 'show', '--profile', 'lab', '--json'], { env });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.profile).toBe('lab');
+    expect(doc.settings.thingworxUrl).toEqual({ value: 'https://twx.example:8443', source: 'profile' });
+    expect(doc.settings.thingworxAppKey.value).toBe('*****cdef');
+    expect(r.stdout).not.toContain(secret);
+
+    // env overrides the profile file
+    r = await runTpx(['profile', 'show', '--profile', 'lab', '--json'], {
+      env: { ...env, TPX_THINGWORX_URL: 'https://other:443' },
+    });
+    expect(JSON.parse(r.stdout).settings.thingworxUrl).toEqual({ value: 'https://other:443', source: 'env' });
+
+    r = await runTpx(['profile', 'use', 'lab'], { env });
+    expect(r.code).toBe(0);
+    r = await runTpx(['profile', 'list', '--json'], { env });
+    expect(JSON.parse(r.stdout)).toMatchObject({ active: 'lab', profiles: ['lab'] });
+
+    // TPX_PROFILE beats the file's current profile
+    r = await runTpx(['profile', 'list', '--json'], { env: { ...env, TPX_PROFILE: 'other' } });
+    expect(JSON.parse(r.stdout).active).toBe('other');
+
+    r = await runTpx(['profile', 'unset', 'thingworxAppKey'], { env });
+    expect(r.code).toBe(0);
+    r = await runTpx(['profile', 'show', '--json'], { env });
+    expect(JSON.parse(r.stdout).settings.thingworxAppKey).toBeUndefined();
+  });
+
+  it('profile set without a value and without a TTY is a usage error', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const t = inProcess(h.env);
+    const code = await t.run(['profile', 'set', 'asKey']);
+    expect(code).toBe(2);
+    expect(t.stderr.text).toContain('tpx profile set asKey <value>');
+  });
+
+  it('profile set prompts (hidden) for a secret on a TTY and never prints it', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const stdout = new BufferWriter();
+    const stderr = new BufferWriter();
+    const asked: string[] = [];
+    const app = new App({
+      stdout,
+      stderr,
+      env: h.env,
+      stdinIsTTY: true,
+      prompter: {
+        input: async () => 'x',
+        password: async (m) => {
+          asked.push(m);
+          return 'secret-as-key-value-1234';
+        },
+        confirm: async () => true,
+        select: async () => 'x' as never,
+      },
+    });
+    const code = await runCli(['profile', 'set', 'asKey'], app);
+    expect(code).toBe(0);
+    expect(asked).toEqual(['asKey:']);
+    expect(stdout.text + stderr.text).not.toContain('secret-as-key-value-1234');
+  });
+
+  it('an unknown setting names the known ones', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const t = inProcess(h.env);
+    expect(await t.run(['profile', 'set', 'nope', 'x'])).toBe(2);
+    expect(t.stderr.text).toContain('thingworxUrl');
+  });
+
+  it('a corrupt config file is a clear failure, not a crash', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(h.dir, 'tpx'), { recursive: true });
+    writeFileSync(join(h.dir, 'tpx', 'config.json'), '{not json');
+    const r = await runTpx(['profile', 'show'], { env: h.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/config\.json is not valid/);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('--json errors are one JSON document on stdout', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const r = await runTpx(['profile', 'set', 'nope', 'x', '--json'], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.code).toBe('TPX_USAGE');
+  });
+});
+
+describe('colour', () => {
+  const tty = { isTTY: true, write: () => true };
+  it('NO_COLOR, --no-color and a non-TTY turn colour off', () => {
+    expect(colorLevel({ NO_COLOR: '1' }, tty, undefined)).toBe(0);
+    expect(colorLevel({}, tty, false)).toBe(0);
+    expect(colorLevel({}, { write: () => true }, undefined)).toBe(0);
+    expect(colorLevel({}, tty, undefined)).toBe(1);
+    expect(colorLevel({ FORCE_COLOR: '3' }, { write: () => true }, undefined)).toBe(3);
+  });
+});

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: process.env.TPX_VITEST_JSON ? ['default', ['json', { outputFile: process.env.TPX_VITEST_JSON }]] : ['default'],
+  },
+});
