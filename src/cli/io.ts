@@ -151,9 +151,21 @@ export class IO {
       chars: this.colorEnabled
         ? undefined
         : {
-            top: '-', 'top-mid': '+', 'top-left': '+', 'top-right': '+',
-            bottom: '-', 'bottom-mid': '+', 'bottom-left': '+', 'bottom-right': '+',
-            left: '|', 'left-mid': '+', mid: '-', 'mid-mid': '+', right: '|', 'right-mid': '+', middle: '|',
+            top: '-',
+            'top-mid': '+',
+            'top-left': '+',
+            'top-right': '+',
+            bottom: '-',
+            'bottom-mid': '+',
+            'bottom-left': '+',
+            'bottom-right': '+',
+            left: '|',
+            'left-mid': '+',
+            mid: '-',
+            'mid-mid': '+',
+            right: '|',
+            'right-mid': '+',
+            middle: '|',
           },
     });
     for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));

@@ -70,11 +70,7 @@ export async function runCli(argv: string[], app: App = new App()): Promise<numb
     return app.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      ) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
         return 0;
       }
       // commander.executeSubCommandAsync etc. never happen here; everything else is a usage error.

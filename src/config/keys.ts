@@ -20,16 +20,41 @@ function k(key: string, env: string, flag: string, description: string, secret =
 }
 
 export const SETTINGS: readonly SettingKey[] = [
-  k('thingparkUrl', 'TPX_THINGPARK_URL', '--thingpark-url', 'ThingPark API base URL (e.g. https://community.thingpark.io)'),
-  k('thingparkApi', 'TPX_THINGPARK_API', '--thingpark-api', 'ThingPark API flavour: dx (DX Core, default) or iotflow (operator IoT Flow v1)'),
-  k('thingparkTokenUrl', 'TPX_THINGPARK_TOKEN_URL', '--thingpark-token-url', 'OAuth2 token endpoint (default derived from the ThingPark URL)'),
+  k(
+    'thingparkUrl',
+    'TPX_THINGPARK_URL',
+    '--thingpark-url',
+    'ThingPark API base URL (e.g. https://community.thingpark.io)',
+  ),
+  k(
+    'thingparkApi',
+    'TPX_THINGPARK_API',
+    '--thingpark-api',
+    'ThingPark API flavour: dx (DX Core, default) or iotflow (operator IoT Flow v1)',
+  ),
+  k(
+    'thingparkTokenUrl',
+    'TPX_THINGPARK_TOKEN_URL',
+    '--thingpark-token-url',
+    'OAuth2 token endpoint (default derived from the ThingPark URL)',
+  ),
   k('thingparkClientId', 'TPX_THINGPARK_CLIENT_ID', '--client-id', 'ThingPark OAuth2 client id'),
   k('thingparkClientSecret', 'TPX_THINGPARK_CLIENT_SECRET', '--client-secret', 'ThingPark OAuth2 client secret', true),
-  k('thingparkDownlinkUrl', 'TPX_THINGPARK_DOWNLINK_URL', '--downlink-url', 'LRC tunnel downlink endpoint (…/thingpark/lrc/rest/downlink)'),
+  k(
+    'thingparkDownlinkUrl',
+    'TPX_THINGPARK_DOWNLINK_URL',
+    '--downlink-url',
+    'LRC tunnel downlink endpoint (…/thingpark/lrc/rest/downlink)',
+  ),
   k('thingworxUrl', 'TPX_THINGWORX_URL', '--thingworx-url', 'ThingWorx platform URL, https://host:port'),
   k('thingworxAppKey', 'TPX_THINGWORX_APP_KEY', '--app-key', 'ThingWorx application key', true),
   k('thingworxCa', 'TPX_THINGWORX_CA', '--ca', 'CA certificate file (PEM) to trust for ThingWorx'),
-  k('thingworxInsecure', 'TPX_THINGWORX_INSECURE', '--insecure', 'Skip TLS certificate verification (never in production)'),
+  k(
+    'thingworxInsecure',
+    'TPX_THINGWORX_INSECURE',
+    '--insecure',
+    'Skip TLS certificate verification (never in production)',
+  ),
   k('template', 'TPX_TEMPLATE', '--template', 'Thing Template name (default actilityThingTemplateSF)'),
   k('pipeCount', 'TPX_PIPE_COUNT', '--pipe-count', 'Number of AlwaysOn WebSockets, 1..255 (default 1)'),
   k('asId', 'TPX_AS_ID', '--as-id', 'Application server id (AS_ID) of the ThingPark tunnel'),
@@ -38,7 +63,12 @@ export const SETTINGS: readonly SettingKey[] = [
   k('listen', 'TPX_LISTEN', '--listen', 'Bridge listen address HOST:PORT (default 127.0.0.1:8080)'),
   k('spoolDir', 'TPX_SPOOL_DIR', '--spool-dir', 'Bridge spool directory'),
   k('maxDevices', 'TPX_MAX_DEVICES', '--max-devices', 'Bridge device cap (default 10000)'),
-  k('maxTimeSkew', 'TPX_MAX_TIME_SKEW', '--max-time-skew', 'Largest accepted uplink Time skew (duration; 0 turns the check off)'),
+  k(
+    'maxTimeSkew',
+    'TPX_MAX_TIME_SKEW',
+    '--max-time-skew',
+    'Largest accepted uplink Time skew (duration; 0 turns the check off)',
+  ),
   k('logFormat', 'TPX_LOG_FORMAT', '--log-format', 'Bridge log format: text or json'),
 ];
 

@@ -111,7 +111,10 @@ export class TpxProcess {
   }
 
   /** Resolves when stdout (or stderr with `stream: 'stderr'`) matches; rejects on exit or timeout. */
-  waitFor(pattern: RegExp, options: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {}): Promise<RegExpMatchArray> {
+  waitFor(
+    pattern: RegExp,
+    options: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {},
+  ): Promise<RegExpMatchArray> {
     const read = () => (options.stream === 'stderr' ? this.stderr : this.stdout);
     return new Promise((resolvePromise, reject) => {
       const found = () => read().match(pattern);
@@ -125,7 +128,10 @@ export class TpxProcess {
         clearTimeout(timer);
         const again = found();
         if (again) resolvePromise(again);
-        else reject(new Error(`tpx exited (${r.code ?? r.signal}) before ${pattern}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`));
+        else
+          reject(
+            new Error(`tpx exited (${r.code ?? r.signal}) before ${pattern}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`),
+          );
       });
       this.waiters.push({
         test: () => Boolean(found()),

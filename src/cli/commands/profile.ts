@@ -1,13 +1,7 @@
 /** `tpx profile list|show|set|unset|use`: settings profiles in $XDG_CONFIG_HOME/tpx/config.json. */
 import type { Command } from 'commander';
-import { SETTINGS, isSecretKey, settingKey } from '../../config/keys.js';
-import {
-  configPath,
-  readConfig,
-  updateProfile,
-  validateProfileName,
-  writeConfig,
-} from '../../config/profiles.js';
+import { isSecretKey, SETTINGS, settingKey } from '../../config/keys.js';
+import { configPath, readConfig, updateProfile, validateProfileName, writeConfig } from '../../config/profiles.js';
 import { mask } from '../../config/secrets.js';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
@@ -71,10 +65,7 @@ export async function runProfileShow(ctx: CommandContext, name?: string): Promis
 export async function runProfileSet(ctx: CommandContext, key: string, value: string | undefined): Promise<void> {
   const meta = settingKey(key);
   if (!meta) {
-    throw new UsageError(
-      `Unknown setting "${key}".`,
-      `Known settings: ${SETTINGS.map((s) => s.key).join(', ')}.`,
-    );
+    throw new UsageError(`Unknown setting "${key}".`, `Known settings: ${SETTINGS.map((s) => s.key).join(', ')}.`);
   }
   let v = value;
   if (v === undefined) {
