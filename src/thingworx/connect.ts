@@ -1,0 +1,52 @@
+/**
+ * Builds ThingWorxRest options from resolved settings (URL, app key, CA file name, insecure flag):
+ * reads the CA file, so that every command treats --ca / TPX_THINGWORX_CA the same way.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { ThingWorxRestOptions } from './rest.js';
+
+export interface ThingWorxSettings {
+  url: string;
+  appKey: string;
+  /** CA certificate file (PEM). */
+  caFile?: string;
+  insecure?: boolean | string;
+  timeoutMs?: number;
+}
+
+export function readCaFile(path: string): string {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new UsageError(
+        `${path} holds no PEM certificate.`,
+        'Give a PEM file (-----BEGIN CERTIFICATE-----) with --ca or TPX_THINGWORX_CA.',
+      );
+    }
+    return pem;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(
+      `Cannot read the CA file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
+      'Give a readable PEM file with --ca or TPX_THINGWORX_CA.',
+    );
+  }
+}
+
+/** "true"/"1"/"yes" (env and profile values are strings) → true. */
+export function truthy(v: boolean | string | undefined): boolean {
+  if (typeof v === 'boolean') return v;
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+export function restOptions(s: ThingWorxSettings, extra: Partial<ThingWorxRestOptions> = {}): ThingWorxRestOptions {
+  return {
+    url: s.url,
+    appKey: s.appKey,
+    ...(s.caFile ? { ca: readCaFile(s.caFile) } : {}),
+    insecure: truthy(s.insecure),
+    ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
+    ...extra,
+  };
+}

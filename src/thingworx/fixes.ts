@@ -1,0 +1,46 @@
+/**
+ * The fixes tpx gives for ThingWorx set-up problems, in the words of the Actility set-up guide
+ * (shared/reference/actility-thingworx-connector-doc.txt). Used by ThingWorxError, `tpx thingworx check`
+ * and `tpx explain`, so that one problem always gets the same advice.
+ */
+
+export const FIX = {
+  /** TLS missing or too old. */
+  tls: 'Ensure that the platform has SSL/TLS enabled: the connector needs WebSocket Secure (WSS) over TLS v1.2 or newer (HTTPS on the ThingWorx host:port).',
+  /** Certificate not trusted. */
+  certificate:
+    'Give the CA certificate that signed the ThingWorx certificate with --ca or TPX_THINGWORX_CA (PEM file), or install a certificate from a public CA on the platform.',
+  certificateExpired: 'Renew the ThingWorx server certificate (it is expired or not yet valid).',
+  unreachable:
+    'Check the host name and port (https://host:port), that ThingWorx is running and that no firewall blocks it.',
+  /** App key rejected. */
+  appKey:
+    'In Composer → Security → Application Keys, create a key for the user: set Username Reference and an Expiration Date in the future, Save, and use the generated Key ID (--app-key or TPX_THINGWORX_APP_KEY).',
+  appKeyExpiry: 'In Composer → Security → Application Keys, set an Expiration Date in the future on the key, and Save.',
+  adminUser:
+    'Create a new user different from the Administrator (Composer → Security → Users → New, Enabled checked) and an application key for it.',
+  entityServicesVisibility:
+    'In Composer → Permissions → Entities, search/select EntityServices, Edit Permissions; on the Visibility tab select the Composer organization and Save.',
+  entityServicesRunTime: (services: string[] = ['CreateThing', 'CreateThingTemplate', 'GetEntityList']) =>
+    `In Composer → Permissions → Entities → EntityServices → Edit Permissions → Run Time, add ${joinAnd(services)} and allow the user to execute ${services.length === 1 ? 'it' : 'them'}, then Save (check it in Permissions → Access Reports).`,
+  collectionsVisibility:
+    'In Composer → Permissions → Collections, select Things and Thing Templates, Edit Permissions; on the Visibility tab select the Composer organization and Save.',
+  collectionsDesignTime:
+    'In Composer → Permissions → Collections, select Things and Thing Templates, Edit Permissions; on the Design Time tab select the user, check at least Create and Read, and Save.',
+  template: (name: string) =>
+    `Import the Actility Thing Template: run "tpx thingworx import-template --template ${name}" (or "--export xml" and import the file in Composer → Import/Export → Import).`,
+  lastInWins:
+    'On ThingWorx set the option "Last in wins": Subsystems → WSCommunicationsSubsystem → Configuration → Bind Protection Policy, then Save.',
+  ghostSessions:
+    'Close the stale ("ghost") sessions of this key: run "tpx thingworx check --fix" with an administrator key, or set "Last in wins" on the WSCommunicationsSubsystem.',
+  bindVisibility:
+    'The bind needs visibility of the Things: give the Composer organization Visibility on the Things collection (Composer → Permissions → Collections → Things → Visibility), or turn off "Enable Visibility Permission Check" on the WSCommunicationsSubsystem.',
+  urlAppKey:
+    'Send the application key in the appKey header, not as a ?appKey= URL parameter (ThingWorx rejects it there).',
+  check: 'Run "tpx thingworx check" to test the whole set-up at once.',
+} as const;
+
+export function joinAnd(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}

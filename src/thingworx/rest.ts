@@ -1,0 +1,409 @@
+/**
+ * A small ThingWorx REST client (research/thingworx-rest.md §1–§7) on undici.
+ *
+ * - Authenticates with the `appKey` header (never the URL parameter), asks for JSON (`Accept`), and follows the
+ *   CSRF rule: every POST/PUT/DELETE carries `Content-Type: application/json` (a service without inputs sends `{}`);
+ *   `X-XSRF-TOKEN: TWX-XSRF-TOKEN-VALUE` (a fixed literal, not a token to fetch) goes on every request.
+ * - TLS is verified (TLS 1.2 minimum) unless `insecure`; a CA file's contents can be given as `ca`.
+ * - Plain-text error bodies become a ThingWorxError with the status, the platform's text and the fix.
+ * - Only idempotent reads are retried (GET, and the read-only services in READ_SERVICES), on network errors
+ *   and 502/503/504.
+ */
+import { Agent, type Dispatcher, request } from 'undici';
+import { httpError, networkError, ThingWorxError } from './errors.js';
+import type {
+  EntityListRow,
+  InfoTableJson,
+  PropertyDefinition,
+  PropertyDefinitionInput,
+  ThingTemplateInfo,
+} from './types.js';
+import { parsePropertyDefinitions } from './types.js';
+
+export type {
+  EntityListRow,
+  InfoTableJson,
+  PropertyDefinition,
+  PropertyDefinitionInput,
+  ThingTemplateInfo,
+} from './types.js';
+
+export interface ThingWorxRestOptions {
+  /** https://host:port (a trailing /Thingworx is accepted and dropped). */
+  url: string;
+  appKey: string;
+  /** PEM contents of a CA to trust (not a file name). */
+  ca?: string | Buffer;
+  /** Skip certificate verification (never in production). */
+  insecure?: boolean;
+  /** Per request, default 15 000 ms. */
+  timeoutMs?: number;
+  /** Retries of idempotent reads, default 2. */
+  retries?: number;
+  /** Use this dispatcher instead of an own Agent (it is not closed by close()). */
+  dispatcher?: Dispatcher;
+  /** Accept an http:// URL (diagnosis only: the connector needs TLS). Default false. */
+  allowPlainHttp?: boolean;
+}
+
+export interface RequestOptions {
+  /** Retry on network errors and 502/503/504 (only for calls without side effects). */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Services that only read: safe to retry. */
+export const READ_SERVICES = new Set([
+  'GetEntityList',
+  'GetEntityListByRegEx',
+  'GetEntityListWithPermissionMask',
+  'GetCurrentUser',
+  'GetCurrentUserGroups',
+  'GetCurrentUserOrganizations',
+  'GetPropertyDefinitions',
+  'GetPropertyValues',
+  'QueryPropertyHistory',
+  'CheckPermission',
+  'CheckPermissionForUser',
+  'CheckDesignTimePermission',
+  'GetPermissionsForCurrentUser',
+  'GetDesignTimeCollectionPermissions',
+  'GetApplicationKeyExpirationInfo',
+  'QueryEndpointSessions',
+  'GetBoundThingsForEndpoint',
+  'GetConfigurationTables',
+  'GetConfigurationTable',
+  'IsRemoteThingBound',
+  'QueryImplementingThingsOptimized',
+  'QueryImplementingThingsOptimizedWithTotalCount',
+]);
+
+const RETRY_STATUS = new Set([502, 503, 504]);
+
+/** Normalises a ThingWorx URL to scheme://host[:port] (no path). Throws a ThingWorxError on a bad URL. */
+export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL {
+  let u: URL;
+  try {
+    u = new URL(url.includes('://') ? url : `https://${url}`);
+  } catch {
+    throw new ThingWorxError('TPX_TWX_UNREACHABLE', `"${url}" is not a ThingWorx URL.`, {
+      status: 0,
+      platformText: '',
+      fix: 'Give the platform as https://host:port (e.g. https://twx.example.com:443).',
+    });
+  }
+  if (u.protocol === 'http:' && !allowPlainHttp) {
+    throw new ThingWorxError('TPX_TWX_PLAIN_HTTP', `${u.origin} is plain HTTP: the connector needs TLS.`, {
+      status: 0,
+      platformText: '',
+      fix: 'Ensure that the platform has SSL/TLS enabled and use https://host:port (WSS over TLS v1.2 is mandatory).',
+    });
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    throw new ThingWorxError('TPX_TWX_UNREACHABLE', `"${url}" is not an https:// URL.`, {
+      status: 0,
+      platformText: '',
+      fix: 'Give the platform as https://host:port.',
+    });
+  }
+  return new URL(u.origin);
+}
+
+function encodePath(path: string): string {
+  return path
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
+}
+
+export class ThingWorxRest {
+  readonly origin: string;
+  private readonly appKey: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownDispatcher: boolean;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+
+  constructor(options: ThingWorxRestOptions) {
+    this.origin = normaliseThingWorxUrl(options.url, options.allowPlainHttp).origin;
+    this.appKey = options.appKey;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.retries = options.retries ?? 2;
+    this.ownDispatcher = !options.dispatcher;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: {
+          ...(options.ca ? { ca: options.ca } : {}),
+          minVersion: 'TLSv1.2',
+          rejectUnauthorized: !options.insecure,
+        },
+        connections: 8,
+      });
+  }
+
+  /**
+   * Raw call: `path` below /Thingworx/ (e.g. "Things/ABC/Properties"). Returns the parsed JSON body, or an empty
+   * infotable for the empty body of a service returning NOTHING.
+   */
+  async call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    opts: RequestOptions = {},
+  ): Promise<unknown> {
+    const url = `${this.origin}/Thingworx/${encodePath(path)}`;
+    const label = `${method} ${path}`;
+    const headers: Record<string, string> = {
+      appKey: this.appKey,
+      Accept: 'application/json',
+      'X-XSRF-TOKEN': 'TWX-XSRF-TOKEN-VALUE',
+    };
+    let payload: string | undefined;
+    if (method !== 'GET') {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body ?? {});
+    }
+    const attempts = 1 + (opts.idempotent || method === 'GET' ? this.retries : 0);
+    let last: ThingWorxError | undefined;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await delay(200 * 2 ** (attempt - 1), opts.signal);
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      let status: number;
+      let text: string;
+      let contentType: string;
+      try {
+        const res = await request(url, { method, headers, body: payload, dispatcher: this.dispatcher, signal });
+        status = res.statusCode;
+        contentType = String(res.headers['content-type'] ?? '');
+        text = await res.body.text();
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        last = networkError(err, this.origin, label);
+        if (last.code === 'TPX_TWX_TLS' || last.code === 'TPX_TWX_PLAIN_HTTP') throw last;
+        continue;
+      }
+      if (status >= 200 && status < 300) return parseBody(text, contentType, label);
+      last = httpError(status, text, label);
+      if (!RETRY_STATUS.has(status)) throw last;
+    }
+    throw last as ThingWorxError;
+  }
+
+  /** Executes a service: POST /Thingworx/<entityPath>/Services/<service> with the inputs as a JSON object. */
+  async service(
+    entityPath: string,
+    service: string,
+    params: object = {},
+    opts: RequestOptions = {},
+  ): Promise<InfoTableJson> {
+    const idempotent = opts.idempotent ?? READ_SERVICES.has(service);
+    const json = await this.call('POST', `${entityPath}/Services/${service}`, params, { ...opts, idempotent });
+    return asInfoTable(json);
+  }
+
+  /** The `result` of a service returning a scalar (first row), or undefined. */
+  async serviceResult<T = unknown>(
+    entityPath: string,
+    service: string,
+    params: object = {},
+    opts?: RequestOptions,
+  ): Promise<T | undefined> {
+    const it = await this.service(entityPath, service, params, opts);
+    return it.rows[0]?.result as T | undefined;
+  }
+
+  /** The user of the application key (CurrentSessionInfo.GetCurrentUser). A 401 means the key is rejected. */
+  async getCurrentUser(): Promise<string> {
+    const user = await this.serviceResult<string>('Resources/CurrentSessionInfo', 'GetCurrentUser');
+    if (typeof user !== 'string' || user === '') {
+      throw new ThingWorxError('TPX_TWX_BAD_RESPONSE', 'ThingWorx returned no user for the application key.', {
+        status: 200,
+        platformText: '',
+        fix: 'Check that the URL points at ThingWorx (https://host:port).',
+      });
+    }
+    return user;
+  }
+
+  /** EntityServices.GetEntityList: entities of a type the user may see. `type` is singular: Thing, ThingTemplate… */
+  async getEntityList(
+    type: string,
+    options: { nameMask?: string; maxItems?: number; tags?: string } = {},
+  ): Promise<EntityListRow[]> {
+    const params: Record<string, unknown> = { type, maxItems: options.maxItems ?? 500 };
+    if (options.nameMask !== undefined) params.nameMask = options.nameMask;
+    if (options.tags !== undefined) params.tags = options.tags;
+    const it = await this.service('Resources/EntityServices', 'GetEntityList', params);
+    return it.rows.map((r) => ({ ...r, name: String(r.name ?? '') }) as EntityListRow);
+  }
+
+  /**
+   * All names of a type starting with `prefix`, however many. GetEntityList has no offset, so when a page comes
+   * back full the prefix is split over `alphabet` (default the upper-case hex digits of DevEUIs) and each part
+   * listed again. Names whose next character is outside the alphabet are missed: pick the alphabet to fit.
+   */
+  async listEntityNames(
+    type: string,
+    options: { prefix?: string; pageSize?: number; alphabet?: string } = {},
+  ): Promise<string[]> {
+    const pageSize = options.pageSize ?? 1000;
+    const alphabet = options.alphabet ?? '0123456789ABCDEF';
+    const found = new Set<string>();
+    const walk = async (prefix: string): Promise<void> => {
+      const rows = await this.getEntityList(type, { nameMask: `${prefix}*`, maxItems: pageSize });
+      if (rows.length < pageSize) {
+        for (const r of rows) found.add(r.name);
+        return;
+      }
+      const exact = await this.getEntityList(type, { nameMask: prefix, maxItems: 1 });
+      for (const r of exact) if (r.name === prefix) found.add(r.name);
+      for (const ch of alphabet) await walk(prefix + ch);
+    };
+    await walk(options.prefix ?? '');
+    return [...found].sort();
+  }
+
+  async createThing(name: string, template: string, description?: string): Promise<void> {
+    await this.service('Resources/EntityServices', 'CreateThing', {
+      name,
+      thingTemplateName: template,
+      ...(description !== undefined ? { description } : {}),
+    });
+  }
+
+  async enableThing(name: string): Promise<void> {
+    await this.service(`Things/${name}`, 'EnableThing');
+  }
+
+  async restartThing(name: string): Promise<void> {
+    await this.service(`Things/${name}`, 'RestartThing');
+  }
+
+  /** Deletes a Thing (DELETE /Things/<name>; the owner may, without a DeleteThing service right). */
+  async deleteThing(name: string): Promise<void> {
+    await this.call('DELETE', `Things/${name}`);
+  }
+
+  async deleteThingTemplate(name: string): Promise<void> {
+    await this.call('DELETE', `ThingTemplates/${name}`);
+  }
+
+  /** CreateThingTemplate; the base template goes in `thingTemplateName` (there is no baseThingTemplate input). */
+  async createThingTemplate(name: string, baseTemplate = 'RemoteThing', description?: string): Promise<void> {
+    await this.service('Resources/EntityServices', 'CreateThingTemplate', {
+      name,
+      thingTemplateName: baseTemplate,
+      ...(description !== undefined ? { description } : {}),
+    });
+  }
+
+  /** The template's entity (GET /ThingTemplates/<name>), or undefined when ThingWorx says it is not found. */
+  async getThingTemplate(name: string): Promise<ThingTemplateInfo | undefined> {
+    try {
+      const json = (await this.call('GET', `ThingTemplates/${name}`)) as Record<string, unknown>;
+      const base = json.baseThingTemplate ?? json.thingTemplate;
+      return {
+        name: String(json.name ?? name),
+        baseThingTemplate: typeof base === 'string' ? base : undefined,
+        description: typeof json.description === 'string' ? json.description : undefined,
+        raw: json,
+      };
+    } catch (err) {
+      if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
+  /** The property definitions of a Thing Template (GET /ThingTemplates/<name>/PropertyDefinitions). */
+  async getPropertyDefinitions(template: string): Promise<PropertyDefinition[]> {
+    const json = await this.call('GET', `ThingTemplates/${template}/PropertyDefinitions`);
+    return parsePropertyDefinitions(json);
+  }
+
+  /** AddPropertyDefinition on a Thing Template (or on a Thing with `collection: 'Things'`). */
+  async addPropertyDefinition(
+    template: string,
+    def: PropertyDefinitionInput,
+    collection: 'ThingTemplates' | 'Things' = 'ThingTemplates',
+  ): Promise<void> {
+    await this.service(`${collection}/${template}`, 'AddPropertyDefinition', def);
+  }
+
+  /** All property values of a Thing (GET /Things/<t>/Properties: one row, a field per property). */
+  async getProperties(thing: string): Promise<Record<string, unknown>> {
+    const it = asInfoTable(await this.call('GET', `Things/${thing}/Properties`));
+    return it.rows[0] ?? {};
+  }
+
+  /** Writes properties, one PUT /Things/<t>/Properties/<p> with {"<p>": value} each (the documented form). */
+  async setProperties(thing: string, values: Record<string, unknown>): Promise<void> {
+    for (const [name, value] of Object.entries(values)) {
+      await this.call('PUT', `Things/${thing}/Properties/${name}`, { [name]: value });
+    }
+  }
+
+  /** Things.QueryPropertyHistory: logged values, newest first unless oldestFirst. */
+  async queryPropertyHistory(
+    thing: string,
+    options: { startDate?: Date; endDate?: Date; maxItems?: number; oldestFirst?: boolean; query?: object } = {},
+  ): Promise<Record<string, unknown>[]> {
+    const params: Record<string, unknown> = {
+      maxItems: options.maxItems ?? 500,
+      oldestFirst: options.oldestFirst ?? false,
+    };
+    if (options.startDate) params.startDate = options.startDate.getTime();
+    if (options.endDate) params.endDate = options.endDate.getTime();
+    if (options.query) params.query = options.query;
+    const it = await this.service(`Things/${thing}`, 'QueryPropertyHistory', params);
+    return it.rows;
+  }
+
+  /** Closes the own connection pool (not a dispatcher given in the options). */
+  async close(): Promise<void> {
+    if (this.ownDispatcher) await this.dispatcher.close();
+  }
+}
+
+function parseBody(text: string, contentType: string, label: string): unknown {
+  if (text.trim() === '') return { rows: [] };
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ThingWorxError(
+      'TPX_TWX_BAD_RESPONSE',
+      `ThingWorx answered ${label} with ${contentType || 'a body'} that is not JSON.`,
+      {
+        status: 200,
+        platformText: text.slice(0, 300),
+        request: label,
+        cause: err,
+        fix: 'Check that the URL is the ThingWorx server itself (https://host:port), not a proxy or login page.',
+      },
+    );
+  }
+}
+
+/** Accepts an infotable, or wraps anything else as one row (scalar services, odd servers). */
+export function asInfoTable(json: unknown): InfoTableJson {
+  if (json && typeof json === 'object' && Array.isArray((json as InfoTableJson).rows)) return json as InfoTableJson;
+  if (json === undefined || json === null) return { rows: [] };
+  return { rows: [{ result: json }] };
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
