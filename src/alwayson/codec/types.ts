@@ -246,9 +246,13 @@ export interface DecodedMessage extends Message {
 export interface CodecLimits {
   /** Largest accepted message (whole frame, or reassembled multipart). Default 1 MiB. */
   maxMessageSize?: number;
+  /** Deepest nesting of VARIANT / INFOTABLE values accepted. Default 32. */
+  maxDepth?: number;
 }
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 8192;
 export const HEADER_SIZE = 15;
 export const MULTIPART_HEADER_SIZE = 6;
+
+export const DEFAULT_MAX_DEPTH = 32;

@@ -1,0 +1,22 @@
+/** The AlwaysOn binary codec (research/alwayson.md §2–§9). */
+
+export { EncodeError, ProtocolError } from './errors.js';
+export {
+  codeName,
+  decodeBody,
+  decodeMessage,
+  encodeBody,
+  encodeChunk,
+  encodeMessage,
+} from './message.js';
+export { encodeFrames, Reassembler, type ReassemblerOptions, type SplitOptions, splitMessage } from './multipart.js';
+export { baseTypeName } from './primitive.js';
+export * from './types.js';
+export {
+  decodeInfoTable,
+  decodePrimitive,
+  encodeInfoTable,
+  encodePrimitive,
+  infoTableFromValues,
+  valuesFromInfoTable,
+} from './values.js';
