@@ -1,0 +1,288 @@
+/**
+ * `tpx thingworx setup`: the Actility set-up guide's Composer steps, done over REST with an administrator's
+ * credentials. Each step first reads the platform and changes it only when needed, so a second run changes
+ * nothing; with dryRun nothing is written at all. Returns the step results; the CLI renders them.
+ */
+import { randomBytes } from 'node:crypto';
+import { TpxError } from '../errors.js';
+import {
+  type BindPolicy,
+  type BindPolicyNames,
+  DEFAULT_SETUP_NAMES,
+  defaultKeyName,
+  type SetupNames,
+} from './setup-names.js';
+import {
+  bindPolicyValue,
+  deniedRight,
+  errorInfo,
+  hasGrant,
+  isNotAuthorized,
+  isNotFound,
+  type ServiceCaller,
+  SetupPlatform,
+} from './setup-platform.js';
+
+/** ok: already as wanted; done: changed now; planned: would change (dry run); failed: stopped setup. */
+export type SetupStepStatus = 'ok' | 'done' | 'planned' | 'failed';
+
+export interface SetupStep {
+  id: string;
+  title: string;
+  status: SetupStepStatus;
+  detail: string;
+}
+
+export interface SetupOptions {
+  /** A client authenticated with the administrator's credentials. */
+  client: ServiceCaller;
+  /** Connector user (default tpx-connector). */
+  user: string;
+  /** Application key name (default "<user>-key"). */
+  keyName?: string;
+  /** Expiry of a new key, or of an existing key that has none or is expired. */
+  keyExpiresAt: Date;
+  bindPolicy?: BindPolicy;
+  bindPolicyNames?: BindPolicyNames;
+  dryRun?: boolean;
+  names?: Partial<SetupNames>;
+  /** Called when a step starts (status undefined) and when it ends. */
+  onStep?: (step: SetupStep, index: number, total: number) => void;
+  now?: () => Date;
+}
+
+export interface SetupResult {
+  adminUser: string;
+  user: string;
+  keyName: string;
+  dryRun: boolean;
+  /** True when any step changed the platform. */
+  changed: boolean;
+  steps: SetupStep[];
+  /** The connector key (Key ID): created now, or read back from the existing key. Undefined in a dry run. */
+  appKey?: string;
+  keyCreated: boolean;
+  keyExpiresAt?: string;
+}
+
+interface StepDef {
+  id: string;
+  title: string;
+  run: () => Promise<{ status: SetupStepStatus; detail: string }>;
+}
+
+/** Runs the set-up steps in order; throws a TpxError (with details.steps) at the first step that fails. */
+export async function runThingWorxSetup(options: SetupOptions): Promise<SetupResult> {
+  const names: SetupNames = { ...DEFAULT_SETUP_NAMES, ...options.names };
+  const p = new SetupPlatform(options.client, names);
+  const user = options.user;
+  const keyName = options.keyName ?? defaultKeyName(user);
+  const dry = options.dryRun ?? false;
+  const now = options.now ?? (() => new Date());
+  const org = names.organization;
+  const result: SetupResult = {
+    adminUser: '',
+    user,
+    keyName,
+    dryRun: dry,
+    changed: false,
+    steps: [],
+    keyCreated: false,
+  };
+  let userExists = false;
+
+  const change = async (detailDone: string, detailPlanned: string, write: () => Promise<void>) => {
+    if (dry) return { status: 'planned' as const, detail: detailPlanned };
+    await write();
+    return { status: 'done' as const, detail: detailDone };
+  };
+  /** A read about the connector user that may fail in a dry run because the user does not exist yet. */
+  const readForUser = async <T>(read: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (!userExists && isNotFound(err)) return fallback;
+      throw err;
+    }
+  };
+
+  const steps: StepDef[] = [
+    {
+      id: 'admin',
+      title: 'Administrator credentials',
+      run: async () => {
+        result.adminUser = await p.currentUser();
+        return { status: 'ok', detail: `accepted (user ${result.adminUser})` };
+      },
+    },
+    {
+      id: 'user',
+      title: `Connector user ${user}`,
+      run: async () => {
+        userExists = await p.entityExists('User', user);
+        if (userExists) return { status: 'ok', detail: 'exists, reused' };
+        const password = `${randomBytes(24).toString('base64url')}aA1!`;
+        const r = await change('created (enabled; it signs in with its application key only)', 'would be created', () =>
+          p.createUser(user, password, 'ThingPark connector (created by tpx thingworx setup)'),
+        );
+        if (r.status === 'done') userExists = true;
+        return r;
+      },
+    },
+    {
+      id: 'key',
+      title: `Application key ${keyName}`,
+      run: () => keyStep(p, result, options.keyExpiresAt, now(), dry),
+    },
+    ...names.collections.map((c) => ({
+      id: `visibility:${c}`,
+      title: `${c} collection: visibility for the ${org} organization`,
+      run: async () => {
+        if (hasGrant(await p.collectionRows('Visibility', c), org, 'Organization'))
+          return { status: 'ok' as const, detail: 'already set' };
+        return change('granted', 'would be granted', () => p.addCollectionVisibility(c, org));
+      },
+    })),
+    ...names.collections.map((c) => ({
+      id: `designTime:${c}`,
+      title: `${c} collection: design time ${names.designTime.join(' and ')} for ${user}`,
+      run: async () => {
+        const rows = await p.collectionRows('DesignTime', c);
+        const missing = names.designTime.filter((t) => !hasGrant(rows, user, 'User', t));
+        if (missing.length === 0) return { status: 'ok' as const, detail: 'already granted' };
+        return change(`granted ${missing.join(', ')}`, `would grant ${missing.join(', ')}`, async () => {
+          for (const t of missing) await p.addCollectionDesignTime(c, user, t);
+        });
+      },
+    })),
+    {
+      id: 'visibility:EntityServices',
+      title: `EntityServices: visibility for the ${org} organization`,
+      run: async () => {
+        if (hasGrant(await p.entityVisibilityRows(names.entityServices), org, 'Organization'))
+          return { status: 'ok', detail: 'already set' };
+        return change('granted', 'would be granted', () => p.addEntityVisibility(names.entityServices, org));
+      },
+    },
+    {
+      id: 'runTime:EntityServices',
+      title: `EntityServices: ${user} may execute ${names.services.join(', ')}`,
+      run: async () => {
+        const missing: string[] = [];
+        for (const s of names.services) {
+          if (!(await readForUser(() => p.serviceAllowed(names.entityServices, s, user), false))) missing.push(s);
+        }
+        if (missing.length === 0) return { status: 'ok', detail: 'already allowed' };
+        return change(`allowed ${missing.join(', ')}`, `would allow ${missing.join(', ')}`, async () => {
+          for (const s of missing) await p.allowService(names.entityServices, s, user);
+        });
+      },
+    },
+  ];
+  if (options.bindPolicy) {
+    const target = options.bindPolicy;
+    steps.push({
+      id: 'bindPolicy',
+      title: `Bind Protection Policy: ${target === 'last-in-wins' ? 'Last in wins' : 'First in wins'}`,
+      run: async () => {
+        const found = await p.findBindPolicy(options.bindPolicyNames ?? {});
+        if (!found) {
+          throw new TpxError(
+            'TPX_SETUP_BIND_POLICY',
+            'Bind Protection Policy not found in the WSCommunicationsSubsystem configuration.',
+            {
+              fix: 'Name it with --bind-policy-table and --bind-policy-field (see "tpx thingworx setup --help"), or set it in Composer: Subsystems → WSCommunicationsSubsystem → Configuration.',
+            },
+          );
+        }
+        const value = options.bindPolicyNames?.value ?? bindPolicyValue(found.value, target);
+        if (found.value === value) return { status: 'ok', detail: `already ${value}` };
+        return change(`${found.value} → ${value}`, `would change ${found.value} → ${value}`, () =>
+          p.writeBindPolicy(found, value),
+        );
+      },
+    });
+  }
+
+  for (const [i, def] of steps.entries()) {
+    const step: SetupStep = { id: def.id, title: def.title, status: 'planned', detail: '' };
+    options.onStep?.({ ...step, detail: 'running' }, i, steps.length);
+    try {
+      const r = await def.run();
+      step.status = r.status;
+      step.detail = r.detail;
+    } catch (err) {
+      step.status = 'failed';
+      const e = stepError(def.title, err);
+      step.detail = e.message;
+      result.steps.push(step);
+      options.onStep?.(step, i, steps.length);
+      throw new TpxError(e.code, e.message, {
+        fix: e.fix,
+        cause: err,
+        exitCode: e.exitCode,
+        details: { ...e.details, steps: result.steps },
+      });
+    }
+    if (step.status === 'done') result.changed = true;
+    result.steps.push(step);
+    options.onStep?.(step, i, steps.length);
+  }
+  if (!dry) result.appKey = await p.keyId(keyName);
+  return result;
+}
+
+async function keyStep(
+  p: SetupPlatform,
+  result: SetupResult,
+  expiresAt: Date,
+  now: Date,
+  dry: boolean,
+): Promise<{ status: SetupStepStatus; detail: string }> {
+  const { keyName, user } = result;
+  const until = (d: Date) => `expires ${d.toISOString().slice(0, 10)}`;
+  if (!(await p.entityExists('ApplicationKey', keyName))) {
+    result.keyExpiresAt = expiresAt.toISOString();
+    if (dry) return { status: 'planned', detail: `would be created for ${user}, ${until(expiresAt)}` };
+    await p.createKey(keyName, user, expiresAt, 'ThingPark connector key (created by tpx thingworx setup)');
+    result.keyCreated = true;
+    return { status: 'done', detail: `created for ${user}, ${until(expiresAt)}` };
+  }
+  const info = await p.keyInfo(keyName);
+  if (info.user && info.user !== user) {
+    throw new TpxError('TPX_SETUP_KEY_OWNER', `Application key ${keyName} belongs to user ${info.user}, not ${user}.`, {
+      fix: `Choose another key name with --key-name, or run setup with --user ${info.user}.`,
+    });
+  }
+  if (info.expiresAt && info.expiresAt.getTime() > now.getTime()) {
+    result.keyExpiresAt = info.expiresAt.toISOString();
+    return { status: 'ok', detail: `exists, ${until(info.expiresAt)}` };
+  }
+  const why = info.expiresAt ? `expired ${info.expiresAt.toISOString().slice(0, 10)}` : 'has no expiration date';
+  result.keyExpiresAt = expiresAt.toISOString();
+  if (dry) return { status: 'planned', detail: `${why}: would set it to ${expiresAt.toISOString().slice(0, 10)}` };
+  await p.setKeyExpiry(keyName, expiresAt);
+  return { status: 'done', detail: `${why}: now ${until(expiresAt)}` };
+}
+
+function stepError(title: string, err: unknown): TpxError {
+  if (err instanceof TpxError && err.code.startsWith('TPX_SETUP_')) return err;
+  const { status, text } = errorInfo(err);
+  if (isNotAuthorized(err)) {
+    const right = deniedRight(err) ?? text;
+    return new TpxError('TPX_SETUP_FORBIDDEN', `${title}: the administrator credentials lack a right: ${right}.`, {
+      fix: "Run setup with an administrator's credentials (a member of the Administrators group): --admin-key, or --admin-user and --admin-password.",
+      details: { missingRight: right },
+    });
+  }
+  if (status === 401) {
+    return new TpxError('TPX_SETUP_AUTH', `${title}: ThingWorx rejected the administrator credentials (401).`, {
+      fix: 'Check --admin-key (or --admin-user/--admin-password): the key must exist, not be expired, and belong to an administrator.',
+    });
+  }
+  if (err instanceof TpxError)
+    return new TpxError(err.code, `${title}: ${err.message}`, { fix: err.fix, exitCode: err.exitCode });
+  return new TpxError('TPX_SETUP_FAILED', `${title}: ${text}`, {
+    fix: 'Run again with --verbose for details; "tpx thingworx setup --dry-run" shows each step without changing anything.',
+  });
+}
