@@ -70,6 +70,9 @@ export const SETTINGS: readonly SettingKey[] = [
     'Largest accepted uplink Time skew (duration; 0 turns the check off)',
   ),
   k('logFormat', 'TPX_LOG_FORMAT', '--log-format', 'Bridge log format: text or json'),
+  k('thingworxAdminKey', 'TPX_THINGWORX_ADMIN_KEY', '--admin-key', "ThingWorx administrator's application key (tpx thingworx setup)", true),
+  k('thingworxAdminUser', 'TPX_THINGWORX_ADMIN_USER', '--admin-user', 'ThingWorx administrator user name (tpx thingworx setup, instead of --admin-key)'),
+  k('thingworxAdminPassword', 'TPX_THINGWORX_ADMIN_PASSWORD', '--admin-password', 'ThingWorx administrator password (with --admin-user)', true),
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
