@@ -1,0 +1,500 @@
+/**
+ * One AlwaysOn connection (research/alwayson.md §10): WebSocket + AUTH, session id adoption, BIND/UNBIND in batches
+ * that each fit one chunk, pushes, requests correlated by requestId with timeouts, platform-initiated requests,
+ * pings, and reconnection with capped exponential backoff that re-authenticates and binds every Thing again.
+ *
+ * Nothing is dropped silently: a request either gets its response or its promise rejects (DisconnectedError or
+ * RequestTimeoutError, both `retryable`). Requests made while the connection is down wait (up to the request
+ * timeout) for it to come back; at most `maxInFlight` requests are outstanding, later ones queue in order.
+ */
+import { EventEmitter } from 'node:events';
+import type WebSocket from 'ws';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import type { CharacteristicName, EntityTypeName, InfoTable, Message, RequestMethod, TwValue } from './codec/types.js';
+import { answerPlatformRequest, type EdgeHandlers } from './edge.js';
+import {
+  AlwaysOnOptionsError,
+  AuthFailedError,
+  BindRejectedError,
+  ClientClosedError,
+  DisconnectedError,
+  RequestFailedError,
+} from './errors.js';
+import { Keepalive } from './keepalive.js';
+import { PendingRequests } from './requests.js';
+import { alwaysOnUrl, openSocket } from './socket.js';
+import {
+  authMessage,
+  bindBatches,
+  bindMessage,
+  isSuccess,
+  type PropertyValue,
+  pushParams,
+  requestMessage,
+  responseMessage,
+  singleValueTable,
+} from './values.js';
+import { FrameDecoder, framesOf } from './wire.js';
+
+export interface AlwaysOnClientOptions {
+  /** `https://host:port` (as TPX_THINGWORX_URL) or `wss://host:port/Thingworx/WS`. */
+  url: string;
+  /** Application key, sent as the `appKey` upgrade header and in the AUTH message. */
+  appKey: string;
+  /** PEM CA certificate(s) to trust (TPX_THINGWORX_CA). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Skip certificate verification (emits a 'warning' event). Never in production. */
+  insecure?: boolean;
+  /** Timeout for every request, BIND and AUTH, ms (default 10 000). */
+  requestTimeoutMs?: number;
+  /** TCP + TLS + upgrade timeout, ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Largest frame sent or accepted; bigger messages go multipart (default 8192). */
+  chunkSize?: number;
+  /** Largest whole (reassembled) message (default 1 MiB). */
+  maxMessageSize?: number;
+  /** Requests outstanding at once before callers queue (default 1000). */
+  maxInFlight?: number;
+  /** WebSocket ping interval, ms (default 55 000). */
+  pingIntervalMs?: number;
+  /** Time a pong may take before the socket counts as dead, ms (default 10 000). */
+  pongTimeoutMs?: number;
+  /** Reconnect delays (default 500 ms doubling up to 30 s, 50 % jitter). */
+  reconnect?: BackoffOptions;
+  /** Send UNBIND for every bound Thing before closing (default true, as the C SDK does). */
+  unbindOnClose?: boolean;
+  /** Label carried in events (the pool uses the pipe index). */
+  label?: number;
+}
+
+export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'binding' | 'ready' | 'closed';
+
+/** Events emitted by AlwaysOnClient (and re-emitted by the pool with a `pipe` field). */
+export interface ClientEvents {
+  /** Authenticated and every Thing bound: requests flow. */
+  up: [{ sessionId: number; bound: number }];
+  /** The socket went away; outstanding requests were failed with DisconnectedError. */
+  down: [{ error: Error; failed: number }];
+  /** A reconnect attempt is scheduled. */
+  reconnect: [{ attempt: number; delayMs: number; error: Error }];
+  /** Things the platform refused to bind (on bind() and on re-bind after a reconnect). */
+  'bind.rejected': [BindRejectedError];
+  /** No pong within the deadline: the socket is dropped and reconnected. */
+  'ping.timeout': [{ pongTimeoutMs: number }];
+  /** The platform asks the edge to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */
+  'thing.sync': [{ thing: string; service: string }];
+  /** A platform → edge request was answered (handler errors are reported here too). */
+  'platform.request': [{ method: string; thing: string; name: string; code: string; error?: unknown }];
+  /** A frame that could not be decoded (it is dropped; a matching pending request is failed). */
+  'protocol.error': [{ error: Error }];
+  /** Something the operator should know (e.g. certificate verification off). */
+  warning: [{ code: string; message: string }];
+}
+
+export class AlwaysOnClient extends EventEmitter<ClientEvents> {
+  readonly url: string;
+  private readonly opts: Required<Omit<AlwaysOnClientOptions, 'ca' | 'label' | 'reconnect'>> &
+    Pick<AlwaysOnClientOptions, 'ca' | 'reconnect'>;
+  private readonly pending: PendingRequests;
+  private readonly bound = new Set<string>();
+  private ws: WebSocket | null = null;
+  private decoder: FrameDecoder;
+  private keepalive: Keepalive | null = null;
+  private sessionId = 0xffffffff;
+  private stateValue: ClientState = 'idle';
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  readonly handlers: EdgeHandlers = { propertyWrite: null, propertyRead: null, metadata: null };
+
+  constructor(options: AlwaysOnClientOptions) {
+    super();
+    this.url = alwaysOnUrl(options.url);
+    if (!options.appKey) throw new AlwaysOnOptionsError('No application key given.', 'Set TPX_THINGWORX_APP_KEY.');
+    const chunkSize = options.chunkSize ?? 8192;
+    if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize > 65535) {
+      throw new AlwaysOnOptionsError(`Chunk size ${chunkSize} is out of range.`, 'Use a chunk size of 64..65535.');
+    }
+    this.opts = {
+      url: this.url,
+      appKey: options.appKey,
+      ca: options.ca,
+      insecure: options.insecure ?? false,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      chunkSize,
+      maxMessageSize: options.maxMessageSize ?? 1024 * 1024,
+      maxInFlight: options.maxInFlight ?? 1000,
+      pingIntervalMs: options.pingIntervalMs ?? 55_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+      reconnect: options.reconnect,
+      unbindOnClose: options.unbindOnClose ?? true,
+    };
+    this.pending = new PendingRequests(this.opts.maxInFlight, this.opts.requestTimeoutMs);
+    this.pending.canSend = () => this.stateValue === 'ready';
+    this.decoder = new FrameDecoder(this.opts.maxMessageSize);
+  }
+
+  get state(): ClientState {
+    return this.stateValue;
+  }
+
+  /** The session id the platform assigned at the last AUTH. */
+  get session(): number {
+    return this.sessionId;
+  }
+
+  /** Names of the Things bound (or to be bound again after a reconnect) on this connection. */
+  get boundThings(): ReadonlySet<string> {
+    return this.bound;
+  }
+
+  /** Requests awaiting a response, and callers queued for a slot. */
+  get load(): { inFlight: number; queued: number } {
+    return { inFlight: this.pending.size, queued: this.pending.waiting };
+  }
+
+  /**
+   * Connects, authenticates and binds the Things already registered. Rejects (and closes the client) if the first
+   * connection fails: ConnectError (network, TLS), AuthFailedError (app key). Later losses reconnect by themselves.
+   */
+  async start(): Promise<void> {
+    if (this.stateValue !== 'idle') throw new AlwaysOnOptionsError('start() called twice.', 'Call start() once.');
+    if (this.opts.insecure) {
+      this.emit('warning', {
+        code: 'TPX_TLS_INSECURE',
+        message: 'TLS certificate verification is OFF for the AlwaysOn connection (--insecure). Never in production.',
+      });
+    }
+    try {
+      await this.connectOnce();
+    } catch (error) {
+      this.shutdown(new ClientClosedError());
+      throw error;
+    }
+  }
+
+  /**
+   * Binds Things on this connection, in batches that each fit one chunk. Resolves with the names bound; rejects
+   * with BindRejectedError (listing refused and bound names) if the platform refused some.
+   */
+  async bind(names: readonly string[]): Promise<{ bound: string[] }> {
+    const todo = names.filter((n) => !this.bound.has(n));
+    const { rejected } = await this.bindNames(todo, false);
+    const all = names.filter((n) => this.bound.has(n));
+    if (rejected.names.length > 0) {
+      const error = new BindRejectedError(rejected.names, all, rejected.status, rejected.reason);
+      this.emit('bind.rejected', error);
+      throw error;
+    }
+    return { bound: all };
+  }
+
+  /** Unbinds Things (UNBIND in batches). They are forgotten at once: never bound again after a reconnect. */
+  async unbind(names: readonly string[]): Promise<void> {
+    const todo = names.filter((n) => this.bound.delete(n));
+    if (todo.length === 0 || this.stateValue !== 'ready') return; // a dropped socket already unbound them
+    const results = await Promise.allSettled(
+      bindBatches(todo, this.opts.chunkSize).map((batch) =>
+        this.request('UNBIND', (id) => bindMessage('unbind', id, this.sessionId, batch), false),
+      ),
+    );
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        if (r.reason instanceof DisconnectedError) continue;
+        throw r.reason;
+      }
+      if (!isSuccess(r.value.header.codeValue)) throw failed('UNBIND', r.value);
+    }
+  }
+
+  /**
+   * Pushes property values of one Thing (POST UpdateSubscribedPropertyValues). Resolves when the platform
+   * acknowledged; rejects with a typed AlwaysOnError otherwise (`retryable` tells whether to try again).
+   */
+  push(thing: string, values: readonly PropertyValue[]): Promise<void> {
+    return this.request(
+      `push ${thing}`,
+      (id) =>
+        requestMessage(
+          'POST',
+          id,
+          this.sessionId,
+          'THING',
+          thing,
+          'SERVICES',
+          'UpdateSubscribedPropertyValues',
+          pushParams(values),
+        ),
+      true,
+    ).then((res) => {
+      if (!isSuccess(res.header.codeValue)) throw failed(`push ${thing}`, res);
+    });
+  }
+
+  /** Any edge → platform request (e.g. invoke a service); resolves with the response content. */
+  async call(
+    method: RequestMethod,
+    entityType: EntityTypeName,
+    entityName: string,
+    characteristic: CharacteristicName,
+    name: string,
+    params: InfoTable | null = null,
+  ): Promise<InfoTable | null> {
+    const what = `${method} ${entityName}/${characteristic}/${name}`;
+    const res = await this.request(
+      what,
+      (id) => requestMessage(method, id, this.sessionId, entityType, entityName, characteristic, name, params),
+      true,
+    );
+    if (!isSuccess(res.header.codeValue)) throw failed(what, res);
+    return res.body.kind === 'response' ? res.body.content : null;
+  }
+
+  /** Writes one property directly (PUT Things/<thing>/Properties/<name>, §11.2). */
+  async writeProperty(thing: string, name: string, value: TwValue): Promise<void> {
+    await this.call('PUT', 'THING', thing, 'PROPERTIES', name, singleValueTable(name, value));
+  }
+
+  /** Closes: UNBIND all (if `unbindOnClose`), WebSocket close 1000, fails queued requests with ClientClosedError. */
+  async close(): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    if (this.stateValue === 'ready' && this.opts.unbindOnClose && this.bound.size > 0) {
+      await this.unbind([...this.bound]).catch(() => {});
+    }
+    const ws = this.ws;
+    this.shutdown(new ClientClosedError());
+    if (ws) await closeSocket(ws);
+  }
+
+  // ---- internals ----
+
+  /** Sends a request and resolves with its response. `user` requests wait for the ready state. */
+  private request(what: string, build: (requestId: number) => Message, user: boolean): Promise<Message> {
+    if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
+    return new Promise<Message>((resolve, reject) => {
+      const send = (): void => {
+        const ws = this.ws;
+        if (!ws || this.stateValue === 'closed') {
+          reject(this.stateValue === 'closed' ? new ClientClosedError() : new DisconnectedError());
+          return;
+        }
+        const id = this.pending.nextId();
+        let frames: Buffer[];
+        try {
+          frames = framesOf(build(id), this.opts.chunkSize, this.opts.maxMessageSize);
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        this.pending.add(id, what, resolve, reject);
+        for (const f of frames) ws.send(f);
+      };
+      if (!user || (this.stateValue === 'ready' && this.pending.hasSlot())) send();
+      else this.pending.enqueue(what, send, reject);
+    });
+  }
+
+  private async bindNames(
+    names: readonly string[],
+    internal: boolean,
+  ): Promise<{ bound: string[]; rejected: { names: string[]; status: number | null; reason: string | null } }> {
+    const rejected = { names: [] as string[], status: null as number | null, reason: null as string | null };
+    const bound: string[] = [];
+    const bindBatch = async (batch: string[]): Promise<void> => {
+      const res = await this.request('BIND', (id) => bindMessage('bind', id, this.sessionId, batch), !internal);
+      if (isSuccess(res.header.codeValue)) {
+        for (const n of batch) this.bound.add(n);
+        bound.push(...batch);
+        return;
+      }
+      if (batch.length > 1) {
+        // The platform refuses a whole BIND when one name is refused: split to find which (and bind the rest).
+        const half = batch.length >> 1;
+        await Promise.all([bindBatch(batch.slice(0, half)), bindBatch(batch.slice(half))]);
+        return;
+      }
+      this.bound.delete(batch[0]!);
+      rejected.names.push(batch[0]!);
+      rejected.status = res.header.codeValue;
+      rejected.reason = res.body.kind === 'response' ? res.body.reason : null;
+    };
+    await Promise.all(bindBatches(names, this.opts.chunkSize).map(bindBatch));
+    return { bound, rejected };
+  }
+
+  private async connectOnce(): Promise<void> {
+    this.stateValue = 'connecting';
+    const ws = await openSocket(this.url, {
+      appKey: this.opts.appKey,
+      ca: this.opts.ca,
+      insecure: this.opts.insecure,
+      chunkSize: this.opts.chunkSize,
+      maxPayload: Math.ceil(this.opts.maxMessageSize * 1.5),
+      connectTimeoutMs: this.opts.connectTimeoutMs,
+    });
+    if (this.state === 'closed') {
+      ws.terminate();
+      throw new ClientClosedError();
+    }
+    this.ws = ws;
+    this.decoder = new FrameDecoder(this.opts.maxMessageSize);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary && ws === this.ws) this.onFrame(data);
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.onSocketGone(ws, new DisconnectedError(`The AlwaysOn socket closed (${code} ${reason.toString()}).`));
+    });
+    ws.on('error', (error: Error) => this.onSocketGone(ws, new DisconnectedError(undefined, error)));
+    this.stateValue = 'authenticating';
+    const auth = await this.request('AUTH', (id) => authMessage(id, this.opts.appKey), false);
+    if (!isSuccess(auth.header.codeValue)) {
+      const reason = auth.body.kind === 'response' ? auth.body.reason : null;
+      this.dropSocket(ws);
+      throw new AuthFailedError(auth.header.codeValue, reason);
+    }
+    this.sessionId = auth.header.sessionId;
+    this.stateValue = 'binding';
+    this.keepalive = new Keepalive(ws, this.opts.pingIntervalMs, this.opts.pongTimeoutMs, () => {
+      this.emit('ping.timeout', { pongTimeoutMs: this.opts.pongTimeoutMs });
+      this.dropSocket(ws, new DisconnectedError('No pong from ThingWorx within the deadline: the socket is dead.'));
+    });
+    this.keepalive.start();
+    if (this.bound.size > 0) {
+      // Names stay in `bound` while they are bound again; only refused ones are removed (by bindNames).
+      const names = [...this.bound];
+      const { rejected } = await this.bindNames(names, true);
+      if (rejected.names.length > 0) {
+        const bound = names.filter((n) => this.bound.has(n));
+        this.emit('bind.rejected', new BindRejectedError(rejected.names, bound, rejected.status, rejected.reason));
+      }
+    }
+    if (ws !== this.ws) throw new DisconnectedError();
+    this.stateValue = 'ready';
+    this.attempt = 0;
+    this.emit('up', { sessionId: this.sessionId, bound: this.bound.size });
+    this.pending.wake();
+  }
+
+  private onFrame(data: Buffer): void {
+    let msg: Message | null;
+    try {
+      msg = this.decoder.push(data);
+    } catch (error) {
+      const id = this.decoder.responseIdOf(data);
+      if (id !== null) this.pending.reject(id, error as Error);
+      this.emit('protocol.error', { error: error as Error });
+      return;
+    }
+    if (msg === null) return;
+    const code = msg.header.codeValue;
+    if (code >= 0x40) {
+      this.pending.resolve(msg.header.requestId, msg);
+      return;
+    }
+    if (code >= 0x01 && code <= 0x04 && msg.body.kind === 'request') void this.onPlatformRequest(msg);
+    // Anything else (KEEP_ALIVE, unknown) is ignored, as the C SDK does (§17).
+  }
+
+  private async onPlatformRequest(msg: Message): Promise<void> {
+    const body = msg.body;
+    if (body.kind !== 'request') return;
+    const ws = this.ws;
+    const answer = await answerPlatformRequest(msg.header.code, body, (t) => this.bound.has(t), this.handlers);
+    if (ws && ws === this.ws) {
+      const res = responseMessage(
+        answer.code,
+        msg.header.requestId,
+        msg.header.endpointId,
+        this.sessionId,
+        answer.reason,
+        answer.content,
+      );
+      try {
+        for (const f of framesOf(res, this.opts.chunkSize, this.opts.maxMessageSize)) ws.send(f);
+      } catch (error) {
+        this.emit('protocol.error', { error: error as Error });
+      }
+    }
+    this.emit('platform.request', {
+      method: msg.header.code,
+      thing: body.entityName,
+      name: body.name,
+      code: answer.code,
+      ...(answer.error === undefined ? {} : { error: answer.error }),
+    });
+    if (answer.sync) this.emit('thing.sync', { thing: body.entityName, service: answer.sync });
+  }
+
+  private dropSocket(ws: WebSocket, error: Error = new DisconnectedError()): void {
+    ws.terminate();
+    this.onSocketGone(ws, error);
+  }
+
+  private onSocketGone(ws: WebSocket, error: Error): void {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    this.keepalive?.stop();
+    this.keepalive = null;
+    const wasReady = this.stateValue === 'ready';
+    if (this.stateValue !== 'closed') this.stateValue = 'connecting';
+    const failedCount = this.pending.rejectAll(error);
+    if (wasReady) {
+      this.emit('down', { error, failed: failedCount });
+      this.scheduleReconnect(error);
+    }
+  }
+
+  private scheduleReconnect(error: Error): void {
+    if (this.stateValue === 'closed' || this.reconnectTimer) return;
+    this.attempt += 1;
+    const delayMs = backoffDelay(this.attempt, this.opts.reconnect);
+    this.emit('reconnect', { attempt: this.attempt, delayMs, error });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.stateValue === 'closed') return;
+      this.connectOnce().catch((err: Error) => {
+        if (this.ws) this.dropSocket(this.ws, err);
+        if (this.stateValue !== 'closed') this.stateValue = 'connecting';
+        this.scheduleReconnect(err);
+      });
+    }, delayMs);
+  }
+
+  private shutdown(error: Error): void {
+    this.stateValue = 'closed';
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.keepalive?.stop();
+    this.keepalive = null;
+    const ws = this.ws;
+    this.ws = null;
+    this.pending.rejectAll(error);
+    this.pending.rejectWaiters(error);
+    this.pending.dispose();
+    if (ws) ws.on('error', () => {});
+  }
+}
+
+function failed(what: string, res: Message): RequestFailedError {
+  const reason = res.body.kind === 'response' ? res.body.reason : null;
+  return new RequestFailedError(what, res.header.codeValue, res.header.code, reason);
+}
+
+function closeSocket(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.readyState === ws.CLOSED) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, 2000);
+    timer.unref();
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(1000, 'Normal Close');
+  });
+}

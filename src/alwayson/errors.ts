@@ -1,0 +1,143 @@
+/**
+ * Typed errors of the AlwaysOn client and pool. Every one is a TpxError with a stable code.
+ * `retryable` tells the caller (the bridge) whether sending the same thing again later can succeed.
+ */
+import { TpxError } from '../errors.js';
+
+export class AlwaysOnError extends TpxError {
+  /** True when the same operation may succeed later (socket lost, timeout, platform busy). */
+  readonly retryable: boolean;
+  constructor(
+    code: string,
+    message: string,
+    options: { fix?: string; cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {},
+  ) {
+    super(code, message, options);
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** The socket went away (or was not up) before the platform answered. Retryable. */
+export class DisconnectedError extends AlwaysOnError {
+  constructor(message = 'The AlwaysOn connection was lost before the platform answered.', cause?: unknown) {
+    super('TPX_ALWAYSON_DISCONNECTED', message, {
+      fix: 'The client reconnects by itself; send the message again once the pipe is up.',
+      cause,
+      retryable: true,
+    });
+  }
+}
+
+/** No answer within the request timeout. Retryable. */
+export class RequestTimeoutError extends AlwaysOnError {
+  constructor(what: string, timeoutMs: number) {
+    super('TPX_ALWAYSON_TIMEOUT', `${what}: no answer from ThingWorx within ${timeoutMs} ms.`, {
+      fix: 'Check the platform load and network; raise the request timeout if the platform is slow.',
+      retryable: true,
+      details: { timeoutMs },
+    });
+  }
+}
+
+/** The platform answered a request with a non-success status. */
+export class RequestFailedError extends AlwaysOnError {
+  readonly status: number;
+  readonly statusName: string;
+  readonly reason: string | null;
+  constructor(what: string, status: number, statusName: string, reason: string | null) {
+    super(
+      'TPX_ALWAYSON_REQUEST_FAILED',
+      `${what}: ThingWorx answered ${statusName} (0x${status.toString(16)})${reason ? `: ${reason}` : ''}.`,
+      {
+        fix:
+          status >= 0xa0
+            ? 'The platform had a problem; it is retried later. See the ThingWorx application log.'
+            : 'Check that the Thing exists, is a RemoteThing, and the app key user may use it.',
+        retryable: status >= 0xa0,
+        details: { status, statusName, reason },
+      },
+    );
+    this.status = status;
+    this.statusName = statusName;
+    this.reason = reason;
+  }
+}
+
+/** AUTH was refused: the app key is wrong, expired, or its user is disabled. Not retryable. */
+export class AuthFailedError extends AlwaysOnError {
+  constructor(status: number | null, reason: string | null) {
+    super(
+      'TPX_AUTH_FAILED',
+      `ThingWorx refused the application key on the AlwaysOn connection${reason ? `: ${reason}` : ''}.`,
+      {
+        fix: 'Check TPX_THINGWORX_APP_KEY (--app-key): the key must exist, not be expired, and its user be enabled.',
+        details: { status, reason },
+      },
+    );
+  }
+}
+
+/** The client or pool was closed. Not retryable on this instance. */
+export class ClientClosedError extends AlwaysOnError {
+  constructor() {
+    super('TPX_ALWAYSON_CLOSED', 'The AlwaysOn client is closed.', {
+      fix: 'Start a new client; this one was closed by its owner.',
+    });
+  }
+}
+
+/** The WebSocket could not be opened (DNS, TCP, TLS, HTTP upgrade). Retryable. */
+export class ConnectError extends AlwaysOnError {
+  constructor(url: string, cause: unknown) {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    const tls = /certificate|self.signed|SSL|TLS|protocol version|unable to verify/i.test(text);
+    super('TPX_ALWAYSON_CONNECT', `Could not open the AlwaysOn WebSocket to ${url}: ${text}`, {
+      fix: tls
+        ? 'Check TLS: the platform needs TLS 1.2 or newer and a certificate trusted via TPX_THINGWORX_CA (--ca).'
+        : 'Check TPX_THINGWORX_URL (--thingworx-url) and that the platform is reachable.',
+      cause,
+      retryable: true,
+    });
+  }
+}
+
+const LAST_IN_WINS_FIX =
+  'Another connection (often a ghost session of an earlier bridge) holds these Things. On ThingWorx, open ' +
+  'Subsystems > WSCommunicationsSubsystem > Configuration and set Bind Protection Policy to "Last in wins", ' +
+  'or stop the other client and wait for its session to time out (60 s).';
+
+/**
+ * The platform refused to bind some Things (ThingWorx logs "Binding failed ... V1BindMessage"). With the default
+ * Bind Protection Policy "First in wins" this happens when another connection already holds the Thing.
+ */
+export class BindRejectedError extends AlwaysOnError {
+  /** The names the platform refused. */
+  readonly names: string[];
+  /** The names bound fine in the same call. */
+  readonly bound: string[];
+  readonly status: number | null;
+  readonly reason: string | null;
+  constructor(names: string[], bound: string[], status: number | null, reason: string | null) {
+    const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+    super(
+      'TPX_BIND_REJECTED',
+      `ThingWorx refused to bind ${names.length} Thing(s): ${shown}${reason ? ` (${reason})` : ''}. ` +
+        'This is "Binding failed": the platform believes another connection is bound to them.',
+      {
+        fix: LAST_IN_WINS_FIX,
+        details: { names, bound: bound.length, status, reason },
+      },
+    );
+    this.names = names;
+    this.bound = bound;
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** Invalid options given to the client or pool (programming or configuration error). */
+export class AlwaysOnOptionsError extends AlwaysOnError {
+  constructor(message: string, fix: string) {
+    super('TPX_ALWAYSON_OPTIONS', message, { fix });
+  }
+}

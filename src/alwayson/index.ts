@@ -1,0 +1,27 @@
+/** The AlwaysOn client and pipe pool: the API the rest of tpx uses (see pool.ts for AlwaysOnPool). */
+
+export { type BackoffOptions, backoffDelay } from './backoff.js';
+export { AlwaysOnClient, type AlwaysOnClientOptions, type ClientEvents, type ClientState } from './client.js';
+export type { InfoTable, TwValue } from './codec/types.js';
+export {
+  EdgeStatusError,
+  type MetadataProvider,
+  type PropertyReadHandler,
+  type PropertyWriteHandler,
+  type ThingMetadata,
+} from './edge.js';
+export {
+  AlwaysOnError,
+  AlwaysOnOptionsError,
+  AuthFailedError,
+  BindRejectedError,
+  ClientClosedError,
+  ConnectError,
+  DisconnectedError,
+  RequestFailedError,
+  RequestTimeoutError,
+} from './errors.js';
+export { AlwaysOnPool, type AlwaysOnPoolOptions, type BindResult, type PipeStatus, type PoolEvents } from './pool.js';
+export { hashName, pipeFor } from './shard.js';
+export { alwaysOnUrl } from './socket.js';
+export { NAMED_VTQ_SHAPE, namedVtq, type PropertyValue } from './values.js';

@@ -1,0 +1,201 @@
+/**
+ * The pipe pool: `pipeCount` AlwaysOn connections (1..255, default 1) sharing one app key. Each Thing lives on one
+ * pipe, chosen by a stable hash of its name, so its pushes stay in order and its platform requests arrive there.
+ * This is the one AlwaysOn API the rest of tpx uses.
+ */
+import { EventEmitter } from 'node:events';
+import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState } from './client.js';
+import type { TwValue } from './codec/types.js';
+import type { MetadataProvider, PropertyReadHandler, PropertyWriteHandler } from './edge.js';
+import { AlwaysOnOptionsError, BindRejectedError } from './errors.js';
+import { pipeFor } from './shard.js';
+import type { PropertyValue } from './values.js';
+
+export interface AlwaysOnPoolOptions extends Omit<AlwaysOnClientOptions, 'label'> {
+  /** Number of WebSockets, 1..255 (default 1). */
+  pipeCount?: number;
+}
+
+export interface BindResult {
+  /** Every requested name now bound (including those that already were). */
+  bound: string[];
+}
+
+export interface PipeStatus {
+  pipe: number;
+  state: ClientState;
+  sessionId: number;
+  bound: number;
+  inFlight: number;
+  queued: number;
+}
+
+/** Pool events: the client events with the pipe index added. */
+export interface PoolEvents {
+  'pipe.up': [{ pipe: number; sessionId: number; bound: number }];
+  'pipe.down': [{ pipe: number; error: Error; failed: number }];
+  reconnect: [{ pipe: number; attempt: number; delayMs: number; error: Error }];
+  'bind.rejected': [{ pipe: number; error: BindRejectedError }];
+  'ping.timeout': [{ pipe: number; pongTimeoutMs: number }];
+  'thing.sync': [{ pipe: number; thing: string; service: string }];
+  'platform.request': [{ pipe: number; method: string; thing: string; name: string; code: string; error?: unknown }];
+  'protocol.error': [{ pipe: number; error: Error }];
+  warning: [{ code: string; message: string }];
+}
+
+export class AlwaysOnPool extends EventEmitter<PoolEvents> {
+  readonly pipeCount: number;
+  private readonly pipes: AlwaysOnClient[];
+  private readonly warned = new Set<string>();
+
+  constructor(options: AlwaysOnPoolOptions) {
+    super();
+    const pipeCount = options.pipeCount ?? 1;
+    if (!Number.isInteger(pipeCount) || pipeCount < 1 || pipeCount > 255) {
+      throw new AlwaysOnOptionsError(
+        `Pipe count ${String(pipeCount)} is out of range.`,
+        'Set TPX_PIPE_COUNT (--pipe-count) to a whole number from 1 to 255 (1 suffices in most cases).',
+      );
+    }
+    this.pipeCount = pipeCount;
+    const { pipeCount: _omit, ...clientOptions } = options;
+    this.pipes = Array.from({ length: pipeCount }, (_, pipe) =>
+      this.wire(new AlwaysOnClient({ ...clientOptions, label: pipe }), pipe),
+    );
+  }
+
+  /** Opens every pipe (in parallel). Rejects with the first failure (ConnectError, AuthFailedError) after closing all. */
+  async start(): Promise<void> {
+    const results = await Promise.allSettled(this.pipes.map((p) => p.start()));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await this.close();
+      throw failure.reason;
+    }
+  }
+
+  /** The pipe (0..pipeCount-1) that carries a Thing. */
+  pipeOf(thing: string): number {
+    return pipeFor(thing, this.pipeCount);
+  }
+
+  /** Whether a Thing is bound (or being bound again after a reconnect). */
+  isBound(thing: string): boolean {
+    return this.pipes[this.pipeOf(thing)]!.boundThings.has(thing);
+  }
+
+  /** Number of Things bound over all pipes. */
+  get boundCount(): number {
+    let n = 0;
+    for (const p of this.pipes) n += p.boundThings.size;
+    return n;
+  }
+
+  /**
+   * Binds Things, each on its pipe. Rejects with BindRejectedError (code TPX_BIND_REJECTED; `names` = refused,
+   * `bound` = bound) when the platform refused some; other names are bound all the same. Other failures
+   * (DisconnectedError, RequestTimeoutError: retryable) reject as they are.
+   */
+  async bind(names: readonly string[]): Promise<BindResult> {
+    const groups = this.group(names);
+    const results = await Promise.allSettled(groups.map((g, pipe) => (g.length ? this.pipes[pipe]!.bind(g) : null)));
+    const refused: string[] = [];
+    let status: number | null = null;
+    let reason: string | null = null;
+    for (const r of results) {
+      if (r.status === 'fulfilled') continue;
+      if (!(r.reason instanceof BindRejectedError)) throw r.reason;
+      refused.push(...r.reason.names);
+      status = r.reason.status;
+      reason = r.reason.reason;
+    }
+    const bound = names.filter((n) => this.isBound(n));
+    if (refused.length > 0) throw new BindRejectedError(refused, bound, status, reason);
+    return { bound };
+  }
+
+  /** Unbinds Things; they are not bound again after a reconnect. */
+  async unbind(names: readonly string[]): Promise<void> {
+    const groups = this.group(names);
+    await Promise.all(groups.map((g, pipe) => (g.length ? this.pipes[pipe]!.unbind(g) : null)));
+  }
+
+  /**
+   * Pushes property values of a Thing on its pipe (UpdateSubscribedPropertyValues). Resolves on the platform's
+   * acknowledgement; rejects with a typed AlwaysOnError otherwise (`retryable` says whether to try again).
+   */
+  push(thing: string, values: readonly PropertyValue[]): Promise<void> {
+    return this.pipes[this.pipeFor(thing)]!.push(thing, values);
+  }
+
+  /** Handles platform writes of remote properties (e.g. `downlink`). A throw answers the platform with an error. */
+  onPropertyWrite(handler: PropertyWriteHandler): void {
+    for (const p of this.pipes) p.handlers.propertyWrite = handler;
+  }
+
+  /** Handles platform reads of remote properties; return undefined for an unknown property (NOT_FOUND). */
+  onPropertyRead(handler: PropertyReadHandler): void {
+    for (const p of this.pipes) p.handlers.propertyRead = handler;
+  }
+
+  /** Describes Things for GetMetadata (Composer's "Browse" of remote properties). */
+  setMetadataProvider(provider: MetadataProvider): void {
+    for (const p of this.pipes) p.handlers.metadata = provider;
+  }
+
+  /** Writes a property directly (PUT), on the Thing's pipe. */
+  writeProperty(thing: string, name: string, value: TwValue): Promise<void> {
+    return this.pipes[this.pipeFor(thing)]!.writeProperty(thing, name, value);
+  }
+
+  /** One line per pipe: state, session, bound Things, requests in flight and queued. */
+  status(): PipeStatus[] {
+    return this.pipes.map((p, pipe) => ({
+      pipe,
+      state: p.state,
+      sessionId: p.session,
+      bound: p.boundThings.size,
+      inFlight: p.load.inFlight,
+      queued: p.load.queued,
+    }));
+  }
+
+  /** The client behind one pipe (for diagnostics and tests). */
+  pipe(index: number): AlwaysOnClient {
+    const p = this.pipes[index];
+    if (!p) throw new RangeError(`no pipe ${index}`);
+    return p;
+  }
+
+  /** Closes every pipe (UNBIND, then WebSocket close); pending and queued requests fail with ClientClosedError. */
+  async close(): Promise<void> {
+    await Promise.all(this.pipes.map((p) => p.close()));
+  }
+
+  private pipeFor(thing: string): number {
+    return pipeFor(thing, this.pipeCount);
+  }
+
+  private group(names: readonly string[]): string[][] {
+    const groups: string[][] = Array.from({ length: this.pipeCount }, () => []);
+    for (const n of names) groups[this.pipeFor(n)]!.push(n);
+    return groups;
+  }
+
+  private wire(client: AlwaysOnClient, pipe: number): AlwaysOnClient {
+    client.on('up', (e) => this.emit('pipe.up', { pipe, ...e }));
+    client.on('down', (e) => this.emit('pipe.down', { pipe, ...e }));
+    client.on('reconnect', (e) => this.emit('reconnect', { pipe, ...e }));
+    client.on('bind.rejected', (error) => this.emit('bind.rejected', { pipe, error }));
+    client.on('ping.timeout', (e) => this.emit('ping.timeout', { pipe, ...e }));
+    client.on('thing.sync', (e) => this.emit('thing.sync', { pipe, ...e }));
+    client.on('platform.request', (e) => this.emit('platform.request', { pipe, ...e }));
+    client.on('protocol.error', (e) => this.emit('protocol.error', { pipe, ...e }));
+    client.on('warning', (e) => {
+      if (this.warned.has(e.code)) return;
+      this.warned.add(e.code);
+      this.emit('warning', e);
+    });
+    return client;
+  }
+}

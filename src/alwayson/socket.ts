@@ -1,0 +1,84 @@
+/**
+ * Opening the AlwaysOn WebSocket (research/alwayson.md §1): wss only, TLS 1.2 minimum, certificate verification on
+ * unless `insecure`, the `appKey` and `Max-Frame-Size` upgrade headers, no compression, no subprotocol.
+ */
+import WebSocket from 'ws';
+import { AlwaysOnOptionsError, ConnectError } from './errors.js';
+
+export interface SocketOptions {
+  appKey: string;
+  ca?: string | Buffer | Array<string | Buffer>;
+  insecure?: boolean;
+  /** Largest frame we accept; also sent as Max-Frame-Size (§1.2). */
+  chunkSize: number;
+  /** Largest WebSocket message accepted (reassembled frames). */
+  maxPayload: number;
+  connectTimeoutMs: number;
+}
+
+/**
+ * The AlwaysOn URL for what users configure: `https://host:port` (TPX_THINGWORX_URL), `https://host/Thingworx`,
+ * or a full `wss://host:port/Thingworx/WS`. Plain ws:// and http:// are refused: the platform requires TLS.
+ */
+export function alwaysOnUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new AlwaysOnOptionsError(
+      `Not a URL: ${input}`,
+      'Give the ThingWorx URL as https://host:port (TPX_THINGWORX_URL, --thingworx-url).',
+    );
+  }
+  if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'wss:') {
+    throw new AlwaysOnOptionsError(
+      `The AlwaysOn connection needs TLS (wss:// or https://), not ${url.protocol}//.`,
+      'Use the https:// address of the platform; ThingWorx requires WebSocket Secure over TLS 1.2.',
+    );
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  if (path === '' || path === '/') url.pathname = '/Thingworx/WS';
+  else if (/^\/thingworx$/i.test(path)) url.pathname = `${path}/WS`;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+/** Opens the socket; resolves when the upgrade succeeded, rejects with ConnectError otherwise. */
+export function openSocket(url: string, options: SocketOptions): Promise<WebSocket> {
+  return new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      headers: { appKey: options.appKey, 'Max-Frame-Size': String(options.chunkSize), 'User-Agent': 'tpx' },
+      ca: options.ca,
+      rejectUnauthorized: !options.insecure,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: options.connectTimeoutMs,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayload,
+      followRedirects: false,
+    });
+    const fail = (error: unknown): void => {
+      cleanup();
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(new ConnectError(url, error));
+    };
+    const onOpen = (): void => {
+      cleanup();
+      resolve(ws);
+    };
+    const onError = (error: Error): void => fail(error);
+    const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void =>
+      fail(new Error(`HTTP ${res.statusCode ?? '?'} ${res.statusMessage ?? ''} instead of a WebSocket upgrade`.trim()));
+    const cleanup = (): void => {
+      ws.off('open', onOpen);
+      ws.off('error', onError);
+      ws.off('unexpected-response', onUnexpected);
+    };
+    ws.on('open', onOpen);
+    ws.on('error', onError);
+    ws.on('unexpected-response', onUnexpected);
+  });
+}

@@ -1,0 +1,26 @@
+/** The codec as the client uses it: messages to frames (multipart when needed), frames to whole messages. */
+import { Reassembler, splitMessage } from './codec/index.js';
+import type { Message } from './codec/types.js';
+
+/** Frames of one message for a connection with this chunk size (one frame, or §7 chunks). */
+export function framesOf(msg: Message, chunkSize: number, maxMessageSize?: number): Buffer[] {
+  return splitMessage(msg, chunkSize, maxMessageSize === undefined ? undefined : { maxMessageSize });
+}
+
+export class FrameDecoder {
+  private readonly reassembler: Reassembler;
+
+  constructor(maxMessageSize: number) {
+    this.reassembler = new Reassembler({ maxMessageSize });
+  }
+
+  /** A whole message, or null while a multipart message is incomplete. Throws ProtocolError on bad bytes. */
+  push(frame: Buffer): Message | null {
+    return this.reassembler.push(frame);
+  }
+
+  /** The requestId of a response frame whose body could not be decoded (to fail its request), else null. */
+  responseIdOf(frame: Buffer): number | null {
+    return frame.length >= 15 && frame[1]! >= 0x40 ? frame.readUInt32BE(2) : null;
+  }
+}
