@@ -65,7 +65,7 @@ function flatten(value: unknown, path: string, out: [string, string][]): void {
   }
   if (Array.isArray(value)) {
     if (value.length === 0) out.push([path, '[]']);
-    value.forEach((v, i) => flatten(v, `${path}[${i}]`, out));
+    for (const [i, v] of value.entries()) flatten(v, `${path}[${i}]`, out);
     return;
   }
   if (typeof value === 'object') {

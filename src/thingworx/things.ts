@@ -6,14 +6,15 @@
 import { TpxError } from '../errors.js';
 import { ThingWorxError } from './errors.js';
 import type { ThingWorxRest } from './rest.js';
+import { TEMPLATE_PROPERTY_NAMES as N } from './template.js';
 import { type DecodedMessage, decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
 
-/** Property names of the Actility Thing Template that tpx reads (see template.ts). */
+/** Property names tpx reads: the Actility Thing Template's (template.ts) and RemoteThing's. */
 export const THING_PROPS = {
-  uplink: 'uplinkData',
-  downlink: 'downlink',
-  downlinkStatus: 'downlinkStatus',
-  lastUplinkTime: 'lastUplinkTime',
+  uplink: N.uplinkData,
+  downlink: N.downlink,
+  downlinkStatus: N.downlinkStatus,
+  lastUplinkTime: N.lastUplinkTime,
   isConnected: 'isConnected',
   lastConnection: 'lastConnection',
   template: 'thingTemplate',

@@ -1,4 +1,251 @@
+/**
+ * `tpx thing list|show|watch`: look at device Things on ThingWorx from the shell (the set-up guide's
+ * "Displaying Information to Know if it Worked", without Composer). A DevEUI is accepted in any case and with or
+ * without separators.
+ */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_program: Command, _app: App): void {}
+export interface ThingConnectOptions {
+  thingworxUrl?: string;
+  appKey?: string;
+  ca?: string;
+  insecure?: boolean;
+  template?: string;
+}
+
+export interface ThingListOptions extends ThingConnectOptions {
+  limit?: string;
+  offset?: string;
+  all?: boolean;
+}
+
+export interface ThingWatchOptions extends ThingConnectOptions {
+  interval?: string;
+}
+
+/** A REST client from flags > env > profile (prompts on a TTY for missing values). */
+async function connect(ctx: CommandContext, opts: ThingConnectOptions) {
+  const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
+  const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
+  ctx.io.addSecrets(appKey);
+  const caFile = ctx.settings.value('thingworxCa', opts.ca);
+  const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
+  const { restOptions, truthy } = await import('../../thingworx/connect.js');
+  if (truthy(insecure)) ctx.io.warn('TLS certificate verification is off (--insecure): never use this in production.');
+  const { ThingWorxRest } = await import('../../thingworx/rest.js');
+  return new ThingWorxRest(restOptions({ url, appKey, caFile, insecure }));
+}
+
+async function templateName(ctx: CommandContext, flag: string | undefined): Promise<string> {
+  const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
+  return ctx.settings.value('template', flag, DEFAULT_TEMPLATE_NAME)!;
+}
+
+function intOption(text: string | undefined, flag: string, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`Invalid ${flag} "${text}".`, `Give a whole number from ${min} to ${max}.`);
+  }
+  return n;
+}
+
+const when = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+export async function runThingList(ctx: CommandContext, opts: ThingListOptions & GlobalOptions): Promise<void> {
+  const limit = intOption(opts.limit, '--limit', 100, 1, 10_000);
+  let offset = intOption(opts.offset, '--offset', 0, 0, 10_000_000);
+  const template = await templateName(ctx, opts.template);
+  const client = await connect(ctx, opts);
+  const { listThings } = await import('../../thingworx/things.js');
+  try {
+    const page = await listThings(client, { template, offset, maxItems: limit });
+    if (opts.all) {
+      while (page.nextOffset !== undefined) {
+        offset = page.nextOffset;
+        ctx.io.status(`Listing Things of ${template}: ${page.things.length}${page.total ? `/${page.total}` : ''}`);
+        const next = await listThings(client, { template, offset, maxItems: limit });
+        page.things.push(...next.things);
+        page.nextOffset = next.nextOffset;
+        if (next.total !== undefined) page.total = next.total;
+      }
+      ctx.io.clearStatus();
+    }
+    if (ctx.io.json) {
+      ctx.io.printJson(page);
+      return;
+    }
+    if (page.things.length === 0) {
+      ctx.io.out(
+        page.offset > 0 ? `No Things of ${template} from offset ${page.offset}.` : `No Things of ${template} yet.`,
+      );
+      return;
+    }
+    const yes = ctx.io.color.green('yes');
+    const no = ctx.io.color.dim('no');
+    ctx.io.out(
+      ctx.io.table(
+        ['DevEUI', 'connected', 'last connection', 'last uplink'],
+        page.things.map((t) => [
+          t.name,
+          t.isConnected === undefined ? '' : t.isConnected ? yes : no,
+          when(t.lastConnection),
+          when(t.lastUplinkTime),
+        ]),
+      ),
+    );
+    const last = page.offset + page.things.length;
+    ctx.io.info(
+      `Things ${page.offset + 1}–${last}${page.total !== undefined ? ` of ${page.total}` : ''} of template ${template}.` +
+        (page.nextOffset !== undefined && !opts.all ? ` Next page: --offset ${page.nextOffset}` : ''),
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+}
+
+export async function runThingShow(
+  ctx: CommandContext,
+  devEui: string,
+  opts: ThingConnectOptions & GlobalOptions,
+): Promise<void> {
+  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
+  const name = normalizeDevEui(devEui);
+  const client = await connect(ctx, opts);
+  const { showThing } = await import('../../thingworx/things.js');
+  const { spacedHex } = await import('../../thingworx/things-uplink.js');
+  try {
+    const d = await showThing(client, name);
+    if (ctx.io.json) {
+      ctx.io.printJson(d);
+      return;
+    }
+    const io = ctx.io;
+    io.out(io.color.bold(`Thing ${d.name}`) + (d.template ? ` (template ${d.template})` : ''));
+    io.out(
+      `connected: ${d.isConnected === undefined ? 'unknown' : d.isConnected ? 'yes' : 'no'}` +
+        `   last connection: ${when(d.lastConnection) || 'never'}   last uplink: ${when(d.lastUplinkTime) || 'none'}`,
+    );
+    io.out();
+    if (d.uplink) {
+      io.out(io.color.bold(`Latest uplink${d.uplink.kind ? ` (${d.uplink.kind})` : ''}`));
+      io.out(
+        io.table(
+          ['field', 'value'],
+          d.uplink.fields.map(([k, v]) => [k, k === 'payload_hex' ? spacedHex(v) : v]),
+        ),
+      );
+    } else {
+      io.out('No uplink yet.');
+    }
+    io.out();
+    if (d.downlink) {
+      io.out(io.color.bold(`Last downlink${d.downlink.kind ? ` (${d.downlink.kind})` : ''}`));
+      io.out(io.table(['field', 'value'], d.downlink.fields));
+    } else {
+      io.out('No downlink yet.');
+    }
+    if (d.downlinkStatus !== undefined) io.out(`Downlink status: ${cell(d.downlinkStatus)}`);
+    io.out();
+    io.out(io.color.bold('Properties'));
+    io.out(
+      io.table(
+        ['property', 'value'],
+        Object.keys(d.properties)
+          .sort((a, b) => a.localeCompare(b))
+          .map((k) => [k, cell(d.properties[k])]),
+      ),
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+export async function runThingWatch(
+  ctx: CommandContext,
+  devEui: string,
+  opts: ThingWatchOptions & GlobalOptions,
+): Promise<void> {
+  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
+  const { parseInterval, watchUplinks } = await import('../../thingworx/things-watch.js');
+  const name = normalizeDevEui(devEui);
+  const intervalMs = parseInterval(opts.interval ?? '2s');
+  const client = await connect(ctx, opts);
+  const { spacedHex } = await import('../../thingworx/things-uplink.js');
+  const { signal, release } = ctx.shutdownSignal();
+  let seen = 0;
+  try {
+    await watchUplinks(client, name, {
+      intervalMs,
+      signal,
+      onReady: (mode) =>
+        ctx.io.info(
+          `Watching ${name} for uplinks (${mode === 'history' ? 'history' : 'latest value'} every ${intervalMs / 1000}s); Ctrl-C to stop.`,
+        ),
+      onUplink: (u) => {
+        seen += 1;
+        if (ctx.io.json) {
+          ctx.io.printJson(u);
+          return;
+        }
+        const s = u.summary;
+        const parts = [
+          when(u.receivedAt ?? s.time) || '-',
+          name,
+          s.fCntUp !== undefined ? `FCntUp ${s.fCntUp}` : '',
+          s.fPort !== undefined ? `FPort ${s.fPort}` : '',
+          s.payloadHex !== undefined ? `payload ${spacedHex(s.payloadHex)}` : '',
+          s.rssi !== undefined ? `RSSI ${s.rssi}` : '',
+          s.snr !== undefined ? `SNR ${s.snr}` : '',
+          s.spreadingFactor !== undefined ? `SF${s.spreadingFactor}` : '',
+        ];
+        ctx.io.out(parts.filter(Boolean).join('  '));
+      },
+    });
+    ctx.io.info(`Stopped; ${seen} uplink${seen === 1 ? '' : 's'} seen.`);
+  } finally {
+    release();
+    await client.close();
+  }
+}
+
+function connectOptions(c: Command): Command {
+  return c
+    .option('--thingworx-url <url>', 'ThingWorx URL https://host:port (env TPX_THINGWORX_URL)')
+    .option('--app-key <key>', 'application key (env TPX_THINGWORX_APP_KEY)')
+    .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'skip TLS certificate verification (never in production)');
+}
+
+export function register(program: Command, app: App): void {
+  const cmd = program.command('thing').description('look at device Things (named by DevEUI) on ThingWorx');
+  connectOptions(
+    cmd
+      .command('list')
+      .description('list the Things of the Thing Template, with connection state and last uplink time')
+      .option('--template <name>', 'Thing Template (default actilityThingTemplateSF; env TPX_TEMPLATE)')
+      .option('--limit <n>', 'Things per page (default 100)')
+      .option('--offset <n>', 'start at this position (default 0)')
+      .option('--all', 'read every page'),
+  ).action(app.action<ThingListOptions>(async (ctx, opts) => runThingList(ctx, opts)));
+  connectOptions(
+    cmd
+      .command('show <DevEUI>')
+      .description('all properties of a Thing, its latest uplink decoded, its last downlink and status'),
+  ).action(app.action<ThingConnectOptions>(async (ctx, opts, [devEui]) => runThingShow(ctx, devEui!, opts)));
+  connectOptions(
+    cmd
+      .command('watch <DevEUI>')
+      .description('print each new uplink of a Thing as it arrives, until Ctrl-C (NDJSON with --json)')
+      .option('--interval <time>', 'how often to ask ThingWorx, e.g. 2s or 500ms (default 2s)'),
+  ).action(app.action<ThingWatchOptions>(async (ctx, opts, [devEui]) => runThingWatch(ctx, devEui!, opts)));
+}
