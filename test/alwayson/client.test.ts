@@ -1,0 +1,319 @@
+/**
+ * Unit tests of the AlwaysOn client against a minimal in-test platform (the emulator tests are in
+ * emulator.test.ts): frames and headers on the wire, ping timeout, TLS below 1.2, nothing lost on socket loss.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { decodeMessage, encodeMessage, Reassembler } from '../../src/alwayson/codec/index.js';
+import type { Message, MessageCodeName } from '../../src/alwayson/codec/types.js';
+import { MESSAGE_CODES } from '../../src/alwayson/codec/types.js';
+import {
+  AlwaysOnClient,
+  AuthFailedError,
+  alwaysOnUrl,
+  backoffDelay,
+  ConnectError,
+  DisconnectedError,
+  pipeFor,
+} from '../../src/alwayson/index.js';
+import { bindBatches } from '../../src/alwayson/values.js';
+import { generateCertificate, type TlsMaterial } from '../../src/emulators/tls.js';
+
+let material: TlsMaterial | undefined;
+async function tlsMaterial(): Promise<TlsMaterial> {
+  material ??= await generateCertificate();
+  return material;
+}
+
+function reply(req: Message, code: MessageCodeName, sessionId: number): Buffer {
+  return encodeMessage({
+    header: {
+      version: 1,
+      code,
+      codeValue: MESSAGE_CODES[code],
+      requestId: req.header.requestId,
+      endpointId: 0,
+      sessionId,
+      multipart: null,
+    },
+    body: { kind: 'response', reason: code === 'SUCCESS' ? null : 'refused', content: null },
+  });
+}
+
+interface Fake {
+  url: string;
+  ca: string;
+  sockets: Set<WebSocket>;
+  frames: Buffer[];
+  messages: Message[];
+  headers: Record<string, string | string[] | undefined>[];
+  /** When set, requests are not answered (to keep them pending). */
+  silent: boolean;
+  close(): Promise<void>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, unknown> } = {}): Promise<Fake> {
+  const m = await tlsMaterial();
+  const server: Server = createServer({ cert: m.cert, key: m.key, ...options.tls });
+  const wss = new WebSocketServer({ server, path: '/Thingworx/WS', autoPong: options.autoPong ?? true });
+  let nextSession = 0x2a;
+  const fake: Fake = {
+    url: '',
+    ca: m.cert,
+    sockets: new Set(),
+    frames: [],
+    messages: [],
+    headers: [],
+    silent: false,
+    close: async () => {
+      for (const s of fake.sockets) s.terminate();
+      wss.close();
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+  wss.on('connection', (ws, req) => {
+    fake.sockets.add(ws);
+    fake.headers.push(req.headers);
+    const session = nextSession++;
+    const reassembler = new Reassembler();
+    ws.on('close', () => fake.sockets.delete(ws));
+    ws.on('message', (data: Buffer) => {
+      fake.frames.push(data);
+      const msg = reassembler.push(data);
+      if (!msg) return;
+      fake.messages.push(msg);
+      if (msg.body.kind === 'auth') {
+        const ok = msg.body.claims.appKey === 'good-key';
+        ws.send(reply(msg, ok ? 'SUCCESS' : 'UNAUTHORIZED', ok ? session : 0));
+        return;
+      }
+      if (!fake.silent) ws.send(reply(msg, 'SUCCESS', session));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  fake.url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cleanups.push(fake.close);
+  return fake;
+}
+
+function client(fake: Fake, extra: Partial<ConstructorParameters<typeof AlwaysOnClient>[0]> = {}): AlwaysOnClient {
+  const c = new AlwaysOnClient({
+    url: fake.url,
+    appKey: 'good-key',
+    ca: fake.ca,
+    reconnect: { initialMs: 5, maxMs: 20 },
+    ...extra,
+  });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+describe('pure parts', () => {
+  it('normalises the platform URL to wss://…/Thingworx/WS and refuses plain text', () => {
+    expect(alwaysOnUrl('https://twx.example.com:8443')).toBe('wss://twx.example.com:8443/Thingworx/WS');
+    expect(alwaysOnUrl('https://twx.example.com/Thingworx')).toBe('wss://twx.example.com/Thingworx/WS');
+    expect(alwaysOnUrl('wss://h:1/Thingworx/WS')).toBe('wss://h:1/Thingworx/WS');
+    expect(() => alwaysOnUrl('http://h:8080')).toThrow(/needs TLS/);
+    expect(() => alwaysOnUrl('ws://h:8080/Thingworx/WS')).toThrow(/needs TLS/);
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    const opts = { initialMs: 100, maxMs: 1000, jitter: 0.5 };
+    expect(backoffDelay(1, opts, () => 0)).toBe(50);
+    expect(backoffDelay(1, opts, () => 1)).toBe(100);
+    expect(backoffDelay(3, opts, () => 1)).toBe(400);
+    expect(backoffDelay(20, opts, () => 1)).toBe(1000);
+    expect(backoffDelay(20, opts, () => 0)).toBe(500);
+  });
+
+  it('shards names stably and evenly over pipes', () => {
+    const counts = new Array(8).fill(0);
+    for (let i = 0; i < 8000; i++) counts[pipeFor(`dev-${i}`, 8)]++;
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+    expect(pipeFor('0018B20000000B20', 8)).toBe(pipeFor('0018B20000000B20', 8));
+    expect(pipeFor('anything', 1)).toBe(0);
+  });
+
+  it('cuts BIND batches so that each frame fits one chunk', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? `é-${'x'.repeat(150)}-${i}` : `thing-${i}`));
+    const batches = bindBatches(names, 1024);
+    expect(batches.flat()).toEqual(names);
+    for (const batch of batches) {
+      const frame = encodeMessage({
+        header: {
+          version: 1,
+          code: 'BIND',
+          codeValue: 0x0a,
+          requestId: 1,
+          endpointId: 0,
+          sessionId: 1,
+          multipart: null,
+        },
+        body: { kind: 'bind', gateway: null, names: batch },
+      });
+      expect(frame.length).toBeLessThanOrEqual(1024);
+    }
+    expect(batches.length).toBeLessThan(names.length / 10);
+  });
+});
+
+describe('AlwaysOnClient on the wire', () => {
+  it('sends the appKey and Max-Frame-Size headers, AUTH with session 0xFFFFFFFF, then adopts the session id', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { chunkSize: 4096 });
+    await c.start();
+    expect(fake.headers[0]!.appkey).toBe('good-key');
+    expect(fake.headers[0]!['max-frame-size']).toBe('4096');
+    const auth = decodeMessage(fake.frames[0]!);
+    expect(auth.header.code).toBe('AUTH');
+    expect(auth.header.sessionId).toBe(0xffffffff);
+    expect(auth.body).toEqual({ kind: 'auth', claims: { appKey: 'good-key' } });
+    expect(c.session).toBe(0x2a);
+    await c.push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 21.5 }, time: 1700000000000 }]);
+    const push = fake.messages.at(-1)!;
+    expect(push.header.sessionId).toBe(0x2a);
+    expect(push.header.code).toBe('POST');
+    expect(push.body.kind === 'request' && push.body.name).toBe('UpdateSubscribedPropertyValues');
+  });
+
+  it('pushes exactly the bytes of the C SDK vector push-properties-temp-21.5 (apart from ids)', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    await c.push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 21.5 }, time: 1700000000000 }]);
+    const frame = Buffer.from(fake.frames.at(-1)!);
+    frame.writeUInt32BE(4, 2); // the vector's requestId
+    const vector =
+      '010300000004000000000000002a000a0444657631021e5570646174655375627363726962656450726f706572747956616c7565730005010676616c75657300050000000100010501046e616d6500000000010576616c756500120000010474696d650003000001077175616c6974790000000000010004000474656d7012014035800000000000030000018bcfe568000004474f4f440000';
+    expect(frame.toString('hex')).toBe(vector);
+  });
+
+  it('splits a push larger than one chunk into frames no larger than the chunk size', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { chunkSize: 512 });
+    await c.start();
+    const big = 'x'.repeat(5000);
+    await c.push('Dev1', [{ name: 'payload', value: { baseType: 'STRING', value: big } }]);
+    const framesOfPush = fake.frames.slice(1);
+    expect(framesOfPush.length).toBeGreaterThan(9);
+    for (const f of framesOfPush) expect(f.length).toBeLessThanOrEqual(512);
+    const whole = fake.messages.at(-1)!;
+    expect(JSON.stringify(whole.body)).toContain(big);
+  });
+
+  it('refuses a wrong app key with AuthFailedError', async () => {
+    const fake = await fakePlatform();
+    const c = new AlwaysOnClient({ url: fake.url, appKey: 'bad-key', ca: fake.ca });
+    const err = await c.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthFailedError);
+    expect((err as AuthFailedError).code).toBe('TPX_AUTH_FAILED');
+    expect(c.state).toBe('closed');
+  });
+
+  it('refuses a certificate it does not trust, and warns when told to skip verification', async () => {
+    const fake = await fakePlatform();
+    const untrusted = new AlwaysOnClient({ url: fake.url, appKey: 'good-key' });
+    const err = await untrusted.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).fix).toMatch(/TPX_THINGWORX_CA/);
+    const insecure = client(fake, { ca: undefined, insecure: true });
+    const warnings: string[] = [];
+    insecure.on('warning', (w) => warnings.push(w.code));
+    await insecure.start();
+    expect(warnings).toEqual(['TPX_TLS_INSECURE']);
+  });
+
+  it('refuses a platform that offers only TLS below 1.2', async () => {
+    const fake = await fakePlatform({
+      tls: { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+    });
+    // Control: the server really speaks TLS 1.1 (so the refusal below is the client's doing).
+    const { connect } = await import('node:tls');
+    const port = Number(new URL(fake.url).port);
+    const control = connect({
+      port,
+      host: '127.0.0.1',
+      ca: fake.ca,
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    await once(control, 'secureConnect');
+    expect(control.getProtocol()).toBe('TLSv1.1');
+    control.destroy();
+    const c = new AlwaysOnClient({ url: fake.url, appKey: 'good-key', ca: fake.ca });
+    const err = await c.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as Error).message).toMatch(/protocol version/i);
+  });
+
+  it('drops and reconnects a socket whose pong does not come in time', async () => {
+    const fake = await fakePlatform({ autoPong: false });
+    const c = client(fake, { pingIntervalMs: 30, pongTimeoutMs: 50 });
+    await c.start();
+    const firstSession = c.session;
+    const timeout = once(c, 'ping.timeout');
+    const down = once(c, 'down');
+    const up = once(c, 'up');
+    await timeout;
+    await down;
+    const [info] = (await up) as [{ sessionId: number }];
+    expect(info.sessionId).not.toBe(firstSession);
+  });
+
+  it('fails every pending request with a retryable DisconnectedError when the socket drops', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    fake.silent = true;
+    const pushes = Array.from({ length: 20 }, (_, i) =>
+      c.push(`Dev${i}`, [{ name: 'n', value: { baseType: 'INTEGER', value: i } }]).then(
+        () => 'acked',
+        (e: unknown) => e,
+      ),
+    );
+    while (fake.messages.length < 21) await once(fake.sockets.values().next().value!, 'message');
+    for (const s of fake.sockets) s.terminate();
+    const results = await Promise.all(pushes);
+    for (const r of results) {
+      expect(r).toBeInstanceOf(DisconnectedError);
+      expect((r as DisconnectedError).retryable).toBe(true);
+    }
+    fake.silent = false;
+    await once(c, 'up');
+    await c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }]);
+  });
+
+  it('queues requests beyond maxInFlight and sends them as answers come back', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { maxInFlight: 3 });
+    await c.start();
+    fake.silent = true;
+    const pushes = Array.from({ length: 10 }, (_, i) =>
+      c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: i } }]),
+    );
+    const ws = fake.sockets.values().next().value!;
+    while (fake.messages.length < 4) await once(ws, 'message');
+    expect(c.load).toEqual({ inFlight: 3, queued: 7 });
+    fake.silent = false;
+    // Answer the three outstanding ones; the rest flow (and are answered) as slots free.
+    for (const m of fake.messages.slice(1)) ws.send(reply(m, 'SUCCESS', c.session));
+    await Promise.all(pushes);
+    const values = fake.messages
+      .slice(1)
+      .map((m) =>
+        m.body.kind === 'request' ? JSON.stringify(m.body.params).match(/"INTEGER","value":(\d+)/)?.[1] : '',
+      );
+    expect(values).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  });
+});
