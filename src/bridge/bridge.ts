@@ -1,0 +1,388 @@
+/**
+ * The bridge: ingest (HTTP) -> spool (SQLite) -> delivery (provisioning + AlwaysOn push), downlinks from
+ * property writes, /healthz, /readyz, /metrics. Everything it does is reported through `events`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
+import { parseRawQuery } from '../thingpark/tunnel.js';
+import { tunnelReportCodec } from './codec.js';
+import { DedupWindow } from './dedup.js';
+import { Delivery } from './delivery.js';
+import { Downlinks } from './downlinks.js';
+import { BridgeEvents } from './events.js';
+import { type AcceptResult, Ingest, sendJson, UnavailableError } from './ingest.js';
+import { lockSpool } from './lock.js';
+import { createMetrics } from './metrics.js';
+import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink, TunnelReport } from './ports.js';
+import { Provisioner } from './provisioning.js';
+import { Spool } from './spool.js';
+
+export interface BridgeOptions {
+  /** HOST:PORT; default 127.0.0.1:8080 (port 0 picks a free port). */
+  listen?: string;
+  /** Ingest path; default /uplink. */
+  path?: string;
+  spoolDir: string;
+  asId?: string;
+  asKey?: string;
+  /** Token verification; default true (needs asKey). */
+  verifyTokens?: boolean;
+  /** Largest accepted |now - Time| in ms; 0 turns the check off. Default 5 minutes. */
+  maxTimeSkewMs?: number;
+  /** Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Default 10000. */
+  maxDevices?: number;
+  /** Reports kept waiting before ingest answers 503. Default 100000. */
+  maxSpool?: number;
+  /** (DevEUI, FCntUp) repeat window. Default 10 minutes; 0 turns dedup off. */
+  dedupWindowMs?: number;
+  /** Thing Template of new Things. */
+  template: string;
+  durability?: 'full' | 'normal';
+  /** How long stop() waits for delivery. Default 10 s. */
+  drainTimeoutMs?: number;
+  maxInFlight?: number;
+  /** How often dead letters replayed by another process are picked up. Default 1 s. */
+  replayPollMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  sink: ThingWorxSink;
+  directory: ThingDirectory;
+  downlinks?: DownlinkSender;
+  codec?: ReportCodec;
+  events?: BridgeEvents;
+}
+
+export interface BridgeStats {
+  ready: boolean;
+  connected: boolean;
+  things: number;
+  bound: number;
+  spoolDepth: number;
+  devicesWaiting: number;
+  inFlight: number;
+}
+
+export const BRIDGE_DEFAULTS = {
+  listen: '127.0.0.1:8080',
+  path: '/uplink',
+  maxTimeSkewMs: 5 * 60_000,
+  maxBodyBytes: 64 * 1024,
+  maxDevices: 10_000,
+  maxSpool: 100_000,
+  dedupWindowMs: 10 * 60_000,
+  drainTimeoutMs: 10_000,
+  template: 'actilityThingTemplateSF',
+} as const;
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim()) ?? /^()()(\d{1,5})$/.exec(listen.trim());
+  if (!m || Number(m[3]) > 65535) throw new Error(`"${listen}" is not HOST:PORT`);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
+
+export class Bridge {
+  readonly events: BridgeEvents;
+  readonly spool: Spool;
+  readonly metrics: Registry;
+  /** http://host:port of the listening server (after start()). */
+  url = '';
+  readonly path: string;
+  private readonly server: Server;
+  private readonly ingest: Ingest;
+  private readonly delivery: Delivery;
+  private readonly provisioner: Provisioner;
+  private readonly downlinks: Downlinks;
+  private readonly dedup: DedupWindow;
+  private readonly unlock: () => void;
+  private storing = 0;
+  private stopping = false;
+  private ready = false;
+  private lastFullEvent = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private connectLoop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly o: BridgeOptions) {
+    this.events = o.events ?? new BridgeEvents();
+    this.path = o.path ?? BRIDGE_DEFAULTS.path;
+    this.unlock = lockSpool(o.spoolDir);
+    try {
+      this.spool = new Spool(o.spoolDir, { durability: o.durability });
+    } catch (err) {
+      this.unlock();
+      throw err;
+    }
+    this.dedup = new DedupWindow(o.dedupWindowMs ?? BRIDGE_DEFAULTS.dedupWindowMs);
+    this.provisioner = new Provisioner(o.directory, o.sink, this.events, {
+      template: o.template,
+      maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
+    });
+    this.delivery = new Delivery(this.spool, o.sink, this.provisioner, this.events, {
+      maxInFlight: o.maxInFlight,
+      retryBaseMs: o.retryBaseMs,
+      retryMaxMs: o.retryMaxMs,
+    });
+    this.downlinks = new Downlinks(o.sink, o.downlinks, this.events);
+    this.ingest = new Ingest(
+      {
+        asId: o.asId,
+        asKey: o.asKey,
+        verifyTokens: o.verifyTokens ?? true,
+        maxTimeSkewMs: o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs,
+        maxBodyBytes: o.maxBodyBytes ?? BRIDGE_DEFAULTS.maxBodyBytes,
+      },
+      o.codec ?? tunnelReportCodec(),
+      this.events,
+      (r) => this.accept(r),
+    );
+    this.metrics = createMetrics(this.events, {
+      spoolDepth: () => this.delivery.depth,
+      things: () => this.provisioner.known.size,
+      connected: () => o.sink.isConnected(),
+    });
+    this.server = createServer({ keepAliveTimeout: 30 * 60_000, requestTimeout: 30_000 }, (req, res) =>
+      this.route(req, res),
+    );
+    this.server.headersTimeout = 20_000;
+  }
+
+  /** Opens the ingest, loads the spool, and connects to ThingWorx in the background (see `ready`). */
+  async start(): Promise<void> {
+    if (this.o.verifyTokens !== false && !this.o.asKey) {
+      throw new Error('token verification needs the AS key (asKey), or verifyTokens: false');
+    }
+    const window = this.dedup.windowMs;
+    if (window > 0) this.dedup.load(this.spool.dedupSince(Date.now() - window));
+    for (const e of this.spool.pending()) this.delivery.enqueue(e.devEui, e.seq);
+    this.enqueueReplayed();
+    this.o.sink.onStatus((s) => {
+      if (s.type === 'down') this.events.emit('pipe.down', { pipe: s.pipe, error: s.error });
+      else if (s.type === 'reconnect') this.events.emit('sink.reconnect', { pipe: s.pipe });
+      else this.events.emit('pipe.up', { pipe: s.pipe });
+      if (s.type === 'up' && this.ready) this.delivery.pump();
+    });
+    this.o.sink.onPropertyWrite((w) => this.downlinks.onWrite(w));
+    const { host, port } = parseListen(this.o.listen ?? BRIDGE_DEFAULTS.listen);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address() as AddressInfo;
+    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `http://${h}:${addr.port}`;
+    this.events.emit('bridge.listening', { url: this.url, path: this.path });
+    this.timers.push(setInterval(() => this.enqueueReplayed(), this.o.replayPollMs ?? 1000).unref());
+    this.timers.push(
+      setInterval(() => {
+        const before = Date.now() - window;
+        this.dedup.prune(Date.now());
+        this.spool.pruneDedup(before);
+      }, 60_000).unref(),
+    );
+    this.connectLoop = this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      try {
+        await this.o.sink.start();
+        await this.provisioner.init();
+        this.ready = true;
+        this.events.emit('bridge.ready', { things: this.provisioner.bound.size, pipes: this.o.sink.pipeCount });
+        this.delivery.setGate(true);
+        return;
+      } catch (err) {
+        attempt += 1;
+        const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
+        this.events.emit('error', {
+          where: 'thingworx',
+          error: `${(err as Error).message} (retrying in ${Math.round(delay / 1000)} s)`,
+        });
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          this.wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  private enqueueReplayed(): void {
+    const replayed = this.spool.takeReplayed();
+    for (const e of replayed) this.delivery.enqueue(e.devEui, e.seq);
+    if (replayed.length) this.events.emit('dead.replayed', { count: replayed.length });
+  }
+
+  private async accept(r: TunnelReport): Promise<AcceptResult> {
+    if (this.stopping) throw new UnavailableError('stopping', 'The bridge is stopping; retry later.');
+    const max = this.o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool;
+    const depth = this.delivery.depth + this.storing;
+    if (depth >= max) {
+      const now = Date.now();
+      if (now - this.lastFullEvent > 1000) {
+        this.lastFullEvent = now;
+        this.events.emit('spool.full', { depth, max });
+      }
+      throw new UnavailableError(
+        'spool_full',
+        `The spool is full (${max} reports waiting for ThingWorx); retry later.`,
+      );
+    }
+    if (r.kind === 'notification' && r.notificationType?.toLowerCase() === 'join') {
+      this.dedup.reset(r.devEui);
+      this.spool.resetDedup(r.devEui);
+    }
+    let dedup: { fcnt: number; payload: string } | undefined;
+    if (r.kind === 'uplink' && r.fcntUp !== undefined && this.dedup.windowMs > 0) {
+      const payload = r.payloadHex ?? '';
+      if (this.dedup.isDuplicate(r.devEui, r.fcntUp, payload, Date.now())) {
+        this.events.emit('uplink.duplicate', { kind: r.kind, devEui: r.devEui, fcnt: r.fcntUp });
+        return { status: 'duplicate' };
+      }
+      dedup = { fcnt: r.fcntUp, payload };
+      this.dedup.remember(r.devEui, r.fcntUp, payload, Date.now());
+    }
+    const t0 = performance.now();
+    this.storing += 1;
+    let seq: number;
+    try {
+      seq = await this.spool.enqueue({
+        devEui: r.devEui,
+        kind: r.kind,
+        receivedAt: Date.now(),
+        body: JSON.stringify(r),
+        dedup,
+      });
+    } catch (err) {
+      if (dedup) this.dedup.forget(r.devEui, dedup.fcnt);
+      throw err;
+    } finally {
+      this.storing -= 1;
+    }
+    this.delivery.enqueue(r.devEui, seq, t0);
+    this.events.emit('uplink.accepted', {
+      seq,
+      kind: r.kind,
+      devEui: r.devEui,
+      fcnt: r.fcntUp,
+      spoolDepth: this.delivery.depth,
+    });
+    return { status: 'accepted', seq };
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    if (pathname === this.path) {
+      this.ingest.handle(req, res, parseRawQuery(q < 0 ? '' : url.slice(q + 1)));
+      return;
+    }
+    req.resume();
+    if (req.method === 'GET' && pathname === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+    } else if (req.method === 'GET' && pathname === '/readyz') {
+      const s = this.stats();
+      const ok = s.ready && s.connected && !this.stopping;
+      sendJson(res, ok ? 200 : 503, {
+        ready: ok,
+        thingworx: s.connected ? 'connected' : 'disconnected',
+        bound: s.bound,
+        spoolDepth: s.spoolDepth,
+      });
+    } else if (req.method === 'GET' && pathname === '/metrics') {
+      this.metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.metrics.contentType });
+          res.end(text);
+        },
+        (err: Error) => sendJson(res, 500, { error: 'metrics', message: err.message }),
+      );
+    } else {
+      this.ingest.reject(res, 'not_found', `Nothing at ${pathname}; ThingPark reports go to ${this.path}.`);
+    }
+  }
+
+  stats(): BridgeStats {
+    return {
+      ready: this.ready,
+      connected: this.o.sink.isConnected(),
+      things: this.provisioner.known.size,
+      bound: this.provisioner.bound.size,
+      spoolDepth: this.delivery.depth,
+      devicesWaiting: this.delivery.deviceCount,
+      inFlight: this.delivery.inFlightCount,
+    };
+  }
+
+  /** Resolves when ThingWorx is connected and the known Things are bound. */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return this.events.waitFor('bridge.ready').then(() => undefined);
+  }
+
+  /** Resolves when every accepted report is delivered (or dead-lettered). */
+  whenDrained(timeoutMs = 30_000): Promise<boolean> {
+    return this.delivery.drain(timeoutMs);
+  }
+
+  /**
+   * Stops intake (new requests get 503, the listener closes), drains delivery for up to drainTimeoutMs (what is
+   * left stays in the spool for the next start), unbinds the Things and closes everything.
+   */
+  async stop(options: { drainTimeoutMs?: number } = {}): Promise<{ drained: boolean; pending: number }> {
+    if (this.stopping) return { drained: this.delivery.depth === 0, pending: this.delivery.depth };
+    this.stopping = true;
+    this.events.emit('bridge.stopping', { pending: this.delivery.depth });
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeIdleConnections();
+    while (this.storing > 0) await new Promise((r) => setImmediate(r));
+    this.spool.flush();
+    const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
+    const drained =
+      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.delivery.depth === 0;
+    await this.delivery.stop();
+    await this.downlinks.settle();
+    for (const t of this.timers) clearTimeout(t);
+    this.wake?.();
+    if (this.ready && this.o.sink.isConnected()) {
+      try {
+        await this.provisioner.unbindAll();
+      } catch (err) {
+        this.events.emit('error', { where: 'unbind', error: (err as Error).message });
+      }
+    }
+    await this.o.sink.close().catch(() => undefined);
+    await this.connectLoop?.catch(() => undefined);
+    this.server.closeAllConnections();
+    await closed;
+    const pending = this.delivery.depth;
+    this.spool.close();
+    this.unlock();
+    this.events.emit('bridge.stopped', { pending, drained });
+    return { drained, pending };
+  }
+}
+
+/** Creates and starts a bridge. */
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const b = new Bridge(options);
+  try {
+    await b.start();
+  } catch (err) {
+    await b.stop({ drainTimeoutMs: 0 }).catch(() => undefined);
+    throw err;
+  }
+  return b;
+}

@@ -1,0 +1,160 @@
+/**
+ * Downlinks: a write of a Thing's `downlink` property (a DevEUI_downlink document or `{FPort, payload_hex,
+ * Confirmed}`) is validated, answered, then signed and sent through the ThingPark tunnel; the result (queued, or
+ * the rejection reason) is written to the Thing's `downlinkStatus`. DevEUI_downlink_Sent reports update it later
+ * (delivery.ts pushes those).
+ */
+import { randomBytes } from 'node:crypto';
+import type { TwValue } from '../alwayson/codec/types.js';
+import { parseDownlinkDocument, TunnelMessageError } from '../thingpark/messages.js';
+import type { BridgeEvents } from './events.js';
+import type { DownlinkRequest, DownlinkSender, PropertyWrite, ThingWorxSink } from './ports.js';
+import { PROPS } from './values.js';
+
+export class DownlinkWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DownlinkWriteError';
+  }
+}
+
+/** The text of a property value as written by ThingWorx (JSON, STRING, TEXT...). */
+function valueText(v: TwValue): unknown {
+  if (v.baseType === 'VARIANT') return valueText(v.value);
+  if (v.baseType === 'NOTHING') return undefined;
+  if (v.baseType === 'INFOTABLE' || v.baseType === 'LOCATION') return v.value;
+  return (v as { value: unknown }).value;
+}
+
+/** Validates a written `downlink` value for the Thing `thing`; throws DownlinkWriteError with the reason. */
+export function parseDownlinkWrite(thing: string, value: TwValue): DownlinkRequest {
+  let doc = valueText(value);
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc) as unknown;
+    } catch {
+      throw new DownlinkWriteError('the downlink value is not JSON');
+    }
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new DownlinkWriteError('the downlink value must be a JSON object');
+  }
+  const o = doc as Record<string, unknown>;
+  const inner = 'DevEUI_downlink' in o ? o : { DevEUI_downlink: { DevEUI: thing, ...o } };
+  let parsed: ReturnType<typeof parseDownlinkDocument>;
+  try {
+    parsed = parseDownlinkDocument(inner);
+  } catch (err) {
+    throw new DownlinkWriteError(err instanceof TunnelMessageError ? err.message : String(err));
+  }
+  if (parsed.devEui !== thing.toUpperCase()) {
+    throw new DownlinkWriteError(`DevEUI ${parsed.devEui} is not this Thing's (${thing})`);
+  }
+  if (parsed.payloadHex === undefined && !parsed.flushQueue) {
+    throw new DownlinkWriteError('a decoded "payload" needs a driver; give payload_hex');
+  }
+  return {
+    devEui: parsed.devEui,
+    fport: parsed.fPort,
+    payloadHex: (parsed.payloadHex ?? '').toUpperCase(),
+    confirmed: parsed.confirmed,
+    flushQueue: parsed.flushQueue,
+    validityTime: parsed.validityTime === undefined ? undefined : String(parsed.validityTime),
+    fcntDn: parsed.fCntDn,
+    correlationId: parsed.correlationId ?? randomBytes(8).toString('hex').toUpperCase(),
+  };
+}
+
+export class Downlinks {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly sink: ThingWorxSink,
+    private readonly sender: DownlinkSender | undefined,
+    private readonly events: BridgeEvents,
+  ) {}
+
+  /** The property-write handler: throws (the write is answered with an error) when the value is not valid. */
+  async onWrite(write: PropertyWrite): Promise<void> {
+    if (write.property !== PROPS.downlink) {
+      throw new DownlinkWriteError(`property ${write.property} is not writable through the bridge`);
+    }
+    this.events.emit('downlink.received', { thing: write.thing });
+    let req: DownlinkRequest;
+    try {
+      req = parseDownlinkWrite(write.thing, write.value);
+    } catch (err) {
+      const reason = (err as Error).message;
+      this.events.emit('downlink.invalid', { thing: write.thing, reason });
+      this.track(this.status(write.thing, { state: 'invalid', reason }));
+      throw err;
+    }
+    this.track(this.send(write.thing, req));
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async send(thing: string, req: DownlinkRequest): Promise<void> {
+    if (!this.sender) {
+      const reason = 'no ThingPark downlink URL configured (--downlink-url / TPX_THINGPARK_DOWNLINK_URL)';
+      this.events.emit('downlink.failed', { thing, error: reason });
+      await this.status(thing, { state: 'failed', reason, correlationId: req.correlationId });
+      return;
+    }
+    try {
+      const r = await this.sender.send(req);
+      if (r.result === 'queued') {
+        this.events.emit('downlink.sent', {
+          thing,
+          fport: req.fport,
+          correlationId: req.correlationId,
+          result: 'queued',
+        });
+        await this.status(thing, { state: 'queued', correlationId: req.correlationId, FPort: req.fport });
+      } else {
+        this.events.emit('downlink.sent', {
+          thing,
+          fport: req.fport,
+          correlationId: req.correlationId,
+          result: 'rejected',
+          reason: r.reason,
+        });
+        await this.status(thing, {
+          state: 'rejected',
+          reason: r.reason,
+          ...(r.code !== undefined ? { code: r.code } : {}),
+          httpStatus: r.status,
+          correlationId: req.correlationId,
+        });
+      }
+    } catch (err) {
+      const error = (err as Error).message;
+      this.events.emit('downlink.failed', { thing, error });
+      await this.status(thing, { state: 'failed', reason: error, correlationId: req.correlationId });
+    }
+  }
+
+  private async status(thing: string, value: Record<string, unknown>): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.sink.push(thing, [
+        {
+          name: PROPS.downlinkStatus,
+          value: { baseType: 'JSON', value: JSON.stringify({ ...value, time: new Date(now).toISOString() }) },
+          time: now,
+          quality: 'GOOD',
+        },
+      ]);
+    } catch (err) {
+      this.events.emit('error', { where: 'downlinkStatus', error: (err as Error).message });
+    }
+  }
+
+  /** Waits for downlinks being sent (shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

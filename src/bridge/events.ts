@@ -1,0 +1,115 @@
+/**
+ * The bridge's typed events. Everything the bridge does is reported here; logs, metrics, the live status line
+ * and the sandbox's table are listeners of the same events (architecture.md).
+ */
+import { EventEmitter } from 'node:events';
+
+export type ReportKind = 'uplink' | 'notification' | 'downlink_sent' | 'location';
+
+/** Why ingest refused a request (HTTP 4xx/5xx), stable strings used in logs, metrics and JSON answers. */
+export type RejectReason =
+  | 'bad_json'
+  | 'bad_document'
+  | 'bad_token'
+  | 'missing_token'
+  | 'stale_time'
+  | 'bad_hex'
+  | 'too_large'
+  | 'content_type'
+  | 'method'
+  | 'not_found'
+  | 'spool_full'
+  | 'stopping';
+
+export interface BridgeEventMap {
+  'bridge.listening': { url: string; path: string };
+  'bridge.ready': { things: number; pipes: number };
+  'bridge.stopping': { pending: number };
+  'bridge.stopped': { pending: number; drained: boolean };
+  'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };
+  'uplink.accepted': { seq: number; kind: ReportKind; devEui: string; fcnt?: number; spoolDepth: number };
+  'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt: number };
+  'uplink.rejected': { reason: RejectReason; status: number; message: string; devEui?: string };
+  'spool.full': { depth: number; max: number };
+  'things.listed': { count: number; pages: number };
+  'things.bound': { count: number };
+  'thing.created': { thing: string; template: string };
+  'thing.refused': { thing: string; reason: string };
+  'push.acked': { seq: number; thing: string; kind: ReportKind; latencyMs: number };
+  'push.failed': { seq: number; thing: string; error: string; attempt: number; retryInMs: number };
+  'dead.letter': { seq: number; devEui: string; kind: ReportKind; reason: string };
+  'dead.replayed': { count: number };
+  'downlink.received': { thing: string };
+  'downlink.invalid': { thing: string; reason: string };
+  'downlink.sent': {
+    thing: string;
+    fport: number;
+    correlationId: string;
+    result: 'queued' | 'rejected';
+    reason?: string;
+  };
+  'downlink.failed': { thing: string; error: string };
+  'downlink.report': { thing: string; correlationId?: string; delivered: boolean };
+  'pipe.down': { pipe?: number; error?: string };
+  'pipe.up': { pipe?: number };
+  'sink.reconnect': { pipe?: number };
+  error: { where: string; error: string };
+}
+
+export type BridgeEventName = keyof BridgeEventMap;
+
+/** A typed EventEmitter; every event is also re-emitted as '*' with (name, payload) for generic listeners. */
+export class BridgeEvents {
+  private readonly ee = new EventEmitter();
+
+  constructor() {
+    this.ee.setMaxListeners(100);
+  }
+
+  on<K extends BridgeEventName>(name: K, fn: (payload: BridgeEventMap[K]) => void): this {
+    this.ee.on(name, fn as (p: unknown) => void);
+    return this;
+  }
+
+  off<K extends BridgeEventName>(name: K, fn: (payload: BridgeEventMap[K]) => void): this {
+    this.ee.off(name, fn as (p: unknown) => void);
+    return this;
+  }
+
+  once<K extends BridgeEventName>(name: K, fn: (payload: BridgeEventMap[K]) => void): this {
+    this.ee.once(name, fn as (p: unknown) => void);
+    return this;
+  }
+
+  /** Every event: fn(name, payload). */
+  onAny(fn: <K extends BridgeEventName>(name: K, payload: BridgeEventMap[K]) => void): this {
+    this.ee.on('*', fn as (n: string, p: unknown) => void);
+    return this;
+  }
+
+  offAny(fn: <K extends BridgeEventName>(name: K, payload: BridgeEventMap[K]) => void): this {
+    this.ee.off('*', fn as (n: string, p: unknown) => void);
+    return this;
+  }
+
+  emit<K extends BridgeEventName>(name: K, payload: BridgeEventMap[K]): void {
+    // 'error' without a listener would throw in EventEmitter: route it through '*' only when nobody listens.
+    if (name !== 'error' || this.ee.listenerCount('error') > 0) this.ee.emit(name, payload);
+    this.ee.emit('*', name, payload);
+  }
+
+  /** Resolves on the next event of that name matching `filter`. */
+  waitFor<K extends BridgeEventName>(
+    name: K,
+    filter: (p: BridgeEventMap[K]) => boolean = () => true,
+  ): Promise<BridgeEventMap[K]> {
+    return new Promise((resolve) => {
+      const fn = (p: BridgeEventMap[K]) => {
+        if (!filter(p)) return;
+        this.off(name, fn);
+        resolve(p);
+      };
+      this.on(name, fn);
+    });
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The ingest endpoint: takes what ThingPark's tunnel posts (DevEUI_uplink, DevEUI_notification,
+ * DevEUI_downlink_Sent, DevEUI_location; typed or untyped JSON), checks it, and answers 2xx only once the report
+ * is in the spool. Bad input gets a 4xx with a JSON reason and changes nothing.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BridgeEvents, RejectReason } from './events.js';
+import { type ReportCodec, ReportError, type TunnelQuery, type TunnelReport } from './ports.js';
+
+export interface IngestOptions {
+  asId?: string;
+  asKey?: string;
+  /** false only when the user explicitly turned token verification off. */
+  verifyTokens: boolean;
+  /** Largest accepted |now - Time| in ms; 0 turns the check off. */
+  maxTimeSkewMs: number;
+  maxBodyBytes: number;
+}
+
+export type AcceptResult = { status: 'accepted'; seq: number } | { status: 'duplicate' };
+
+/** Thrown by the accept callback when the spool is full or the bridge is stopping. */
+export class UnavailableError extends Error {
+  constructor(
+    readonly reason: 'spool_full' | 'stopping',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS: Record<RejectReason, number> = {
+  bad_json: 400,
+  bad_document: 400,
+  bad_hex: 400,
+  bad_token: 401,
+  missing_token: 401,
+  stale_time: 401,
+  too_large: 413,
+  content_type: 415,
+  method: 405,
+  not_found: 404,
+  spool_full: 503,
+  stopping: 503,
+};
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(text);
+}
+
+export class Ingest {
+  constructor(
+    private readonly options: IngestOptions,
+    private readonly codec: ReportCodec,
+    private readonly events: BridgeEvents,
+    private readonly accept: (report: TunnelReport) => Promise<AcceptResult>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  reject(res: ServerResponse, reason: RejectReason, message: string, devEui?: string, close = false): void {
+    const status = STATUS[reason];
+    this.events.emit('uplink.rejected', { reason, status, message, devEui });
+    sendJson(res, status, { error: reason, message }, close);
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, query: TunnelQuery): void {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      this.reject(res, 'method', `Method ${req.method} is not allowed here; ThingPark posts reports.`);
+      req.resume();
+      return;
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json' && !type.endsWith('+json')) {
+      this.reject(
+        res,
+        'content_type',
+        `Content-Type ${type || '(none)'} is not supported; send application/json (set the connection's content type to JSON).`,
+      );
+      req.resume();
+      return;
+    }
+    const max = this.options.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > max) {
+      this.reject(res, 'too_large', `Body of ${declared} bytes exceeds the limit of ${max} bytes.`, undefined, true);
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (c: Buffer) => {
+      if (aborted) return;
+      size += c.length;
+      if (size > max) {
+        aborted = true;
+        this.reject(res, 'too_large', `Body exceeds the limit of ${max} bytes.`, undefined, true);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      this.process(text, query, res);
+    });
+    req.on('error', () => {
+      aborted = true;
+    });
+  }
+
+  private process(text: string, query: TunnelQuery, res: ServerResponse): void {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      this.events.emit('uplink.received', { kind: 'unknown' });
+      this.reject(res, 'bad_json', `Body is not valid JSON: ${(err as Error).message}`);
+      return;
+    }
+    let report: TunnelReport;
+    try {
+      report = this.codec.parse(body);
+    } catch (err) {
+      this.events.emit('uplink.received', { kind: 'unknown' });
+      if (err instanceof ReportError) this.reject(res, err.reason, err.message);
+      else this.reject(res, 'bad_document', (err as Error).message);
+      return;
+    }
+    this.events.emit('uplink.received', { kind: report.kind, devEui: report.devEui });
+    const problem = this.check(report, query);
+    if (problem) {
+      this.reject(res, problem[0], problem[1], report.devEui);
+      return;
+    }
+    this.accept(report).then(
+      (r) => {
+        if (r.status === 'accepted') sendJson(res, 202, { status: 'accepted', seq: r.seq });
+        else sendJson(res, 200, { status: 'duplicate' });
+      },
+      (err: unknown) => {
+        if (err instanceof UnavailableError) {
+          res.setHeader('retry-after', '1');
+          this.reject(res, err.reason, err.message, report.devEui);
+        } else {
+          this.events.emit('error', { where: 'spool', error: (err as Error).message });
+          sendJson(res, 500, { error: 'spool_error', message: 'The report could not be stored; retry.' });
+        }
+      },
+    );
+  }
+
+  private check(report: TunnelReport, query: TunnelQuery): [RejectReason, string] | undefined {
+    const o = this.options;
+    if (o.verifyTokens) {
+      if (!query.Token || !query.AS_ID || !query.Time) {
+        return ['missing_token', 'AS_ID, Time and Token query parameters are required (token verification is on).'];
+      }
+      const r = this.codec.verify(report, query, o.asKey ?? '', o.asId);
+      if (!r.ok) return [r.reason, r.message];
+    }
+    if (o.maxTimeSkewMs > 0) {
+      const qTime = query.Time?.replace(/ (\d\d:?\d\d)$/, '+$1');
+      const t = qTime ? Date.parse(qTime) : report.late ? Number.NaN : report.timeMs;
+      if (qTime && Number.isNaN(t)) return ['stale_time', `Time ${qTime} is not an ISO 8601 time.`];
+      if (!Number.isNaN(t) && Math.abs(this.now() - t) > o.maxTimeSkewMs) {
+        return ['stale_time', `Time ${qTime ?? report.time} is more than ${o.maxTimeSkewMs} ms away from now.`];
+      }
+    }
+    return undefined;
+  }
+}

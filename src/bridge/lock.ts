@@ -1,0 +1,33 @@
+/** One bridge per spool: a lock file holding the owner's pid; a stale lock (dead pid, e.g. after SIGKILL) is taken over. */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TpxError } from '../errors.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function lockSpool(dir: string): () => void {
+  const path = join(dir, 'bridge.lock');
+  for (let i = 0; i < 2; i++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new TpxError('TPX_SPOOL_LOCKED', `Another bridge (pid ${pid}) uses the spool ${dir}.`, {
+          fix: 'Stop that bridge, or give this one its own --spool-dir.',
+        });
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new TpxError('TPX_SPOOL_LOCKED', `Cannot lock the spool ${dir}.`, { fix: 'Check the directory permissions.' });
+}

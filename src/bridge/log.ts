@@ -1,0 +1,94 @@
+/**
+ * Log lines for bridge events, as text or NDJSON. Library code does not print: the CLI (or the sandbox) writes
+ * the strings this returns.
+ */
+import type { BridgeEventMap, BridgeEventName } from './events.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const DEBUG = new Set<BridgeEventName>(['uplink.received', 'uplink.accepted', 'uplink.duplicate', 'push.acked']);
+const WARN = new Set<BridgeEventName>([
+  'uplink.rejected',
+  'push.failed',
+  'spool.full',
+  'dead.letter',
+  'pipe.down',
+  'thing.refused',
+  'downlink.invalid',
+  'downlink.failed',
+]);
+
+export function eventLevel(name: BridgeEventName): LogLevel {
+  if (name === 'error') return 'error';
+  if (DEBUG.has(name)) return 'debug';
+  if (WARN.has(name)) return 'warn';
+  return 'info';
+}
+
+function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): string {
+  const p = e as Record<string, unknown>;
+  switch (name) {
+    case 'bridge.listening':
+      return `listening on ${p.url}${p.path}`;
+    case 'bridge.ready':
+      return `ready: ThingWorx connected (${p.pipes} pipe(s)), ${p.things} Thing(s) bound`;
+    case 'bridge.stopping':
+      return `stopping: intake closed, draining ${p.pending} report(s)`;
+    case 'bridge.stopped':
+      return p.drained ? 'stopped: everything delivered' : `stopped: ${p.pending} report(s) kept in the spool`;
+    case 'uplink.rejected':
+      return `rejected ${p.status} ${p.reason}${p.devEui ? ` ${p.devEui}` : ''}: ${p.message}`;
+    case 'uplink.accepted':
+      return `accepted ${p.kind} ${p.devEui}${p.fcnt !== undefined ? ` FCntUp ${p.fcnt}` : ''} (seq ${p.seq})`;
+    case 'uplink.duplicate':
+      return `duplicate ${p.devEui} FCntUp ${p.fcnt}: answered, not delivered again`;
+    case 'push.acked':
+      return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${(p.latencyMs as number).toFixed(1)} ms`;
+    case 'push.failed':
+      return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
+    case 'spool.full':
+      return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
+    case 'things.listed':
+      return `${p.count} Thing(s) of the template found (${p.pages} page(s))`;
+    case 'things.bound':
+      return `${p.count} Thing(s) bound`;
+    case 'thing.created':
+      return `created Thing ${p.thing} from ${p.template}`;
+    case 'thing.refused':
+      return `Thing ${p.thing} refused: ${p.reason}`;
+    case 'dead.letter':
+      return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason} (tpx bridge dead-letters)`;
+    case 'dead.replayed':
+      return `${p.count} dead letter(s) replayed`;
+    case 'downlink.sent':
+      return `downlink to ${p.thing} FPort ${p.fport} ${p.result}${p.reason ? `: ${p.reason}` : ''} (${p.correlationId})`;
+    case 'downlink.invalid':
+      return `downlink write on ${p.thing} refused: ${p.reason}`;
+    case 'downlink.failed':
+      return `downlink to ${p.thing} failed: ${p.error}`;
+    case 'downlink.report':
+      return `downlink report for ${p.thing}: ${p.delivered ? 'sent' : 'not sent'}`;
+    case 'pipe.down':
+      return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} down${p.error ? `: ${p.error}` : ''}`;
+    case 'pipe.up':
+      return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} up`;
+    case 'sink.reconnect':
+      return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} reconnecting`;
+    case 'error':
+      return `${p.where}: ${p.error}`;
+    default:
+      return JSON.stringify(e);
+  }
+}
+
+/** One log line (no newline) for an event. */
+export function formatEvent<K extends BridgeEventName>(
+  name: K,
+  payload: BridgeEventMap[K],
+  format: 'text' | 'json',
+  now: Date = new Date(),
+): string {
+  const level = eventLevel(name);
+  if (format === 'json') return JSON.stringify({ time: now.toISOString(), level, event: name, ...payload });
+  return `${now.toISOString()} ${level.padEnd(5)} ${describe(name, payload)}`;
+}

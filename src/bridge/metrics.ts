@@ -1,0 +1,123 @@
+/** Prometheus metrics (prom-client), fed by the bridge's events; one registry per bridge. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BridgeEvents } from './events.js';
+
+export interface MetricsSources {
+  spoolDepth: () => number;
+  things: () => number;
+  connected: () => boolean;
+}
+
+export function createMetrics(events: BridgeEvents, sources: MetricsSources): Registry {
+  const registry = new Registry();
+  const p = 'tpx_bridge_';
+  const received = new Counter({
+    name: `${p}received_total`,
+    help: 'Reports received by ingest',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const accepted = new Counter({
+    name: `${p}accepted_total`,
+    help: 'Reports stored in the spool',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: `${p}rejected_total`,
+    help: 'Requests refused by ingest, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const duplicates = new Counter({
+    name: `${p}duplicates_total`,
+    help: 'Repeated (DevEUI, FCntUp) answered 2xx and not delivered again',
+    registers: [registry],
+  });
+  const pushed = new Counter({
+    name: `${p}pushed_total`,
+    help: 'Reports delivered to ThingWorx (acknowledged)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const pushFailures = new Counter({
+    name: `${p}push_failures_total`,
+    help: 'Failed pushes (retried)',
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: `${p}push_latency_seconds`,
+    help: 'From ingest to ThingWorx acknowledgement',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: `${p}dead_letters_total`,
+    help: 'Reports moved to the dead-letter table',
+    registers: [registry],
+  });
+  const created = new Counter({ name: `${p}things_created_total`, help: 'Things created', registers: [registry] });
+  const spoolFull = new Counter({
+    name: `${p}spool_full_total`,
+    help: 'Requests refused because the spool was full',
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: `${p}reconnects_total`,
+    help: 'ThingWorx pipe reconnects',
+    registers: [registry],
+  });
+  const pipeDown = new Counter({ name: `${p}pipe_down_total`, help: 'ThingWorx pipes lost', registers: [registry] });
+  const downlinks = new Counter({
+    name: `${p}downlinks_total`,
+    help: 'Downlinks by result (queued, rejected, invalid, failed)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: `${p}spool_depth`,
+    help: 'Reports accepted and not yet delivered',
+    registers: [registry],
+    collect() {
+      this.set(sources.spoolDepth());
+    },
+  });
+  new Gauge({
+    name: `${p}things`,
+    help: 'Things known to the bridge',
+    registers: [registry],
+    collect() {
+      this.set(sources.things());
+    },
+  });
+  new Gauge({
+    name: `${p}thingworx_connected`,
+    help: '1 when ThingWorx is connected',
+    registers: [registry],
+    collect() {
+      this.set(sources.connected() ? 1 : 0);
+    },
+  });
+
+  events
+    .on('uplink.received', (e) => received.inc({ kind: e.kind }))
+    .on('uplink.accepted', (e) => accepted.inc({ kind: e.kind }))
+    .on('uplink.rejected', (e) => {
+      rejected.inc({ reason: e.reason });
+      if (e.reason === 'spool_full') spoolFull.inc();
+    })
+    .on('uplink.duplicate', () => duplicates.inc())
+    .on('push.acked', (e) => {
+      pushed.inc({ kind: e.kind });
+      latency.observe(e.latencyMs / 1000);
+    })
+    .on('push.failed', () => pushFailures.inc())
+    .on('dead.letter', () => deadLetters.inc())
+    .on('thing.created', () => created.inc())
+    .on('sink.reconnect', () => reconnects.inc())
+    .on('pipe.down', () => pipeDown.inc())
+    .on('downlink.sent', (e) => downlinks.inc({ result: e.result }))
+    .on('downlink.invalid', () => downlinks.inc({ result: 'invalid' }))
+    .on('downlink.failed', () => downlinks.inc({ result: 'failed' }));
+  return registry;
+}

@@ -1,0 +1,138 @@
+/**
+ * Things per device: known Things (listed at start with paging) are bound at start; a new DevEUI gets its Thing
+ * created from the template on first report (CreateThing, EnableThing, RestartThing), then bound. The device cap
+ * refuses new devices for good (the report goes to the dead-letter table).
+ */
+import type { BridgeEvents } from './events.js';
+import { PermanentError, type ThingDirectory, type ThingWorxSink } from './ports.js';
+
+export interface ProvisionerOptions {
+  template: string;
+  maxDevices: number;
+  /** Names per BIND message (Actility's connector timed out binding ~5K at once). Default 500. */
+  bindBatch?: number;
+  /** Concurrent Thing creations. Default 8. */
+  createConcurrency?: number;
+}
+
+export class DeviceLimitError extends PermanentError {
+  constructor(max: number) {
+    super(`device limit reached (${max} devices; raise --max-devices)`);
+    this.name = 'DeviceLimitError';
+  }
+}
+
+export class Provisioner {
+  readonly known = new Set<string>();
+  readonly bound = new Set<string>();
+  private readonly creating = new Map<string, Promise<void>>();
+  private createSlots: number;
+  private readonly createWaiters: (() => void)[] = [];
+  private bindQueue: { name: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private bindScheduled = false;
+
+  constructor(
+    private readonly directory: ThingDirectory,
+    private readonly sink: ThingWorxSink,
+    private readonly events: BridgeEvents,
+    private readonly options: ProvisionerOptions,
+  ) {
+    this.createSlots = options.createConcurrency ?? 8;
+  }
+
+  /** Lists the template's Things and binds them in batches. */
+  async init(): Promise<void> {
+    const { names, pages } = await this.directory.list(this.options.template);
+    for (const n of names) this.known.add(n);
+    this.events.emit('things.listed', { count: names.length, pages });
+    const batch = this.options.bindBatch ?? 500;
+    for (let i = 0; i < names.length; i += batch) {
+      const chunk = names.slice(i, i + batch);
+      await this.sink.bind(chunk);
+      for (const n of chunk) this.bound.add(n);
+    }
+    this.events.emit('things.bound', { count: this.bound.size });
+  }
+
+  /** Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. */
+  async ensure(name: string): Promise<void> {
+    if (this.bound.has(name)) return;
+    if (!this.known.has(name)) {
+      let p = this.creating.get(name);
+      if (!p) {
+        if (this.known.size + this.creating.size >= this.options.maxDevices) {
+          this.events.emit('thing.refused', { thing: name, reason: 'device limit reached' });
+          throw new DeviceLimitError(this.options.maxDevices);
+        }
+        p = this.create(name).finally(() => this.creating.delete(name));
+        this.creating.set(name, p);
+      }
+      await p;
+    }
+    await this.bindCoalesced(name);
+  }
+
+  private async create(name: string): Promise<void> {
+    await this.slot();
+    try {
+      const r = await this.directory.create(name, this.options.template);
+      this.known.add(name);
+      if (r === 'created') this.events.emit('thing.created', { thing: name, template: this.options.template });
+    } catch (err) {
+      if (err instanceof PermanentError) this.events.emit('thing.refused', { thing: name, reason: err.message });
+      throw err;
+    } finally {
+      this.release();
+    }
+  }
+
+  private slot(): Promise<void> {
+    if (this.createSlots > 0) {
+      this.createSlots -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.createWaiters.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.createWaiters.shift();
+    if (next) next();
+    else this.createSlots += 1;
+  }
+
+  /** Binds names asked for in the same turn with one BIND per batch. */
+  private bindCoalesced(name: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.bindQueue.push({ name, resolve, reject });
+      if (this.bindScheduled) return;
+      this.bindScheduled = true;
+      setImmediate(() => void this.flushBinds());
+    });
+  }
+
+  private async flushBinds(): Promise<void> {
+    this.bindScheduled = false;
+    const all = this.bindQueue;
+    this.bindQueue = [];
+    const batch = this.options.bindBatch ?? 500;
+    for (let i = 0; i < all.length; i += batch) {
+      const chunk = all.slice(i, i + batch);
+      const names = [...new Set(chunk.map((c) => c.name).filter((n) => !this.bound.has(n)))];
+      try {
+        if (names.length) await this.sink.bind(names);
+        for (const n of names) this.bound.add(n);
+        for (const c of chunk) c.resolve();
+      } catch (err) {
+        for (const c of chunk) c.reject(err as Error);
+      }
+    }
+  }
+
+  /** Unbinds every bound Thing (shutdown). */
+  async unbindAll(): Promise<void> {
+    const names = [...this.bound];
+    const batch = this.options.bindBatch ?? 500;
+    for (let i = 0; i < names.length; i += batch) await this.sink.unbind(names.slice(i, i + batch));
+    this.bound.clear();
+  }
+}

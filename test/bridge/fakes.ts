@@ -1,0 +1,104 @@
+/** In-memory fakes of the bridge's ports. */
+import type { TwValue } from '../../src/alwayson/codec/types.js';
+import {
+  type DownlinkRequest,
+  type DownlinkResult,
+  type DownlinkSender,
+  PermanentError,
+  type PropertyUpdate,
+  type PropertyWrite,
+  type SinkStatus,
+  type ThingDirectory,
+  type ThingWorxSink,
+} from '../../src/bridge/ports.js';
+
+export class FakeSink implements ThingWorxSink {
+  connected = true;
+  readonly pipeCount = 1;
+  readonly bound = new Set<string>();
+  readonly bindCalls: string[][] = [];
+  readonly pushes: { thing: string; values: PropertyUpdate[] }[] = [];
+  /** When set, push() fails with this error (transient). */
+  failWith: Error | undefined;
+  private writeHandler: ((w: PropertyWrite) => Promise<void>) | undefined;
+  private statusHandler: ((s: SinkStatus) => void) | undefined;
+  private pushListeners: (() => void)[] = [];
+  closed = false;
+
+  async start(): Promise<void> {
+    if (!this.connected) throw new Error('ThingWorx unreachable');
+  }
+  async bind(names: string[]): Promise<void> {
+    if (!this.connected) throw new Error('not connected');
+    this.bindCalls.push(names);
+    for (const n of names) this.bound.add(n);
+  }
+  async unbind(names: string[]): Promise<void> {
+    for (const n of names) this.bound.delete(n);
+  }
+  async push(thing: string, values: PropertyUpdate[]): Promise<void> {
+    await Promise.resolve();
+    if (this.failWith) throw this.failWith;
+    if (!this.connected) throw new Error('not connected');
+    if (!this.bound.has(thing)) throw new Error(`${thing} is not bound`);
+    this.pushes.push({ thing, values });
+    for (const l of this.pushListeners.splice(0)) l();
+  }
+  onPropertyWrite(handler: (w: PropertyWrite) => Promise<void>): void {
+    this.writeHandler = handler;
+  }
+  onStatus(handler: (s: SinkStatus) => void): void {
+    this.statusHandler = handler;
+  }
+  isConnected(): boolean {
+    return this.connected;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  /** Simulates an outage / recovery. */
+  setConnected(up: boolean): void {
+    this.connected = up;
+    this.statusHandler?.({ type: up ? 'up' : 'down' });
+  }
+  write(thing: string, property: string, value: TwValue): Promise<void> {
+    if (!this.writeHandler) throw new Error('no write handler');
+    return this.writeHandler({ thing, property, value });
+  }
+  /** Values pushed for a Thing's property, in order. */
+  valuesOf(thing: string, name: string): TwValue[] {
+    return this.pushes
+      .filter((p) => p.thing === thing)
+      .flatMap((p) => p.values.filter((v) => v.name === name).map((v) => v.value));
+  }
+  /** Resolves once `n` pushes have happened in total. */
+  async waitForPushes(n: number): Promise<void> {
+    while (this.pushes.length < n) await new Promise<void>((r) => this.pushListeners.push(r));
+  }
+}
+
+export class FakeDirectory implements ThingDirectory {
+  readonly things = new Set<string>();
+  readonly created: string[] = [];
+  refuse = new Set<string>();
+  listPages = 1;
+  async list(_template: string): Promise<{ names: string[]; pages: number }> {
+    return { names: [...this.things], pages: this.listPages };
+  }
+  async create(name: string, _template: string): Promise<'created' | 'exists'> {
+    if (this.refuse.has(name)) throw new PermanentError(`CreateThing ${name} refused (403)`);
+    if (this.things.has(name)) return 'exists';
+    this.things.add(name);
+    this.created.push(name);
+    return 'created';
+  }
+}
+
+export class FakeSender implements DownlinkSender {
+  readonly sent: DownlinkRequest[] = [];
+  next: DownlinkResult = { result: 'queued', status: 202 };
+  async send(request: DownlinkRequest): Promise<DownlinkResult> {
+    this.sent.push(request);
+    return this.next;
+  }
+}
