@@ -101,10 +101,11 @@ export class ConnectError extends AlwaysOnError {
   }
 }
 
+/** The reference document's explanation: a connection ghost on the platform holds the binds. */
 const LAST_IN_WINS_FIX =
-  'Another connection (often a ghost session of an earlier bridge) holds these Things. On ThingWorx, open ' +
-  'Subsystems > WSCommunicationsSubsystem > Configuration and set Bind Protection Policy to "Last in wins", ' +
-  'or stop the other client and wait for its session to time out (60 s).';
+  'It is probably a connection ghost on the ThingWorx side (an earlier session still holding the binds). On ' +
+  'ThingWorx, set the option "Last in wins": Subsystems > WSCommunicationsSubsystem > Configuration > Bind ' +
+  'Protection Policy; or stop the other client and wait for its session to time out (60 s).';
 
 /**
  * The platform refused to bind some Things (ThingWorx logs "Binding failed ... V1BindMessage"). With the default
@@ -119,12 +120,17 @@ export class BindRejectedError extends AlwaysOnError {
   readonly reason: string | null;
   constructor(names: string[], bound: string[], status: number | null, reason: string | null) {
     const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+    const missing = status === 0x84;
     super(
       'TPX_BIND_REJECTED',
-      `ThingWorx refused to bind ${names.length} Thing(s): ${shown}${reason ? ` (${reason})` : ''}. ` +
-        'This is "Binding failed": the platform believes another connection is bound to them.',
+      missing
+        ? `ThingWorx refused to bind ${names.length} Thing(s) it does not know as Remote Things: ${shown}.`
+        : `ThingWorx refused to bind ${names.length} Thing(s): ${shown}. This is the platform's "Binding failed": ` +
+            'with the Bind Protection Policy "First in wins" it refuses Things another connection is bound to.',
       {
-        fix: LAST_IN_WINS_FIX,
+        fix: missing
+          ? 'Create these Things from a template based on RemoteThing (the bridge creates them when it may), then bind again.'
+          : LAST_IN_WINS_FIX,
         details: { names, bound: bound.length, status, reason },
       },
     );
