@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TpxError } from '../../src/errors.js';
+import { normalizeDevEui, tryNormalizeDevEui } from '../../src/thingworx/things-deveui.js';
+import { decodeMessage, spacedHex, summarizeUplink } from '../../src/thingworx/things-uplink.js';
+import { parseInterval } from '../../src/thingworx/things-watch.js';
+
+describe('DevEUI input', () => {
+  it('accepts any case and common separators, returning 16 upper-case hex digits', () => {
+    for (const s of ['0018b20000000fff', '0018B20000000FFF', '00:18:b2:00:00:00:0f:ff', '00-18-B2-00-00-00-0F-FF', ' 0018.b200.0000.0fff ', '00 18 b2 00 00 00 0f ff']) {
+      expect(normalizeDevEui(s)).toBe('0018B20000000FFF');
+    }
+  });
+
+  it('rejects other input with a usage error saying why', () => {
+    expect(tryNormalizeDevEui('0018B20000000FF')).toBeUndefined();
+    const short = (() => {
+      try {
+        normalizeDevEui('0018B20000000FF');
+      } catch (e) {
+        return e as TpxError;
+      }
+    })();
+    expect(short).toBeInstanceOf(TpxError);
+    expect(short?.exitCode).toBe(2);
+    expect(short?.message).toMatch(/15 hex digits, not 16/);
+    expect(() => normalizeDevEui('0018B20000000FFG')).toThrow(/"G", which is not a hex digit/);
+    expect(() => normalizeDevEui('')).toThrow(/0 hex digits/);
+    expect(() => normalizeDevEui('0018B20000000FFF00')).toThrow(/18 hex digits/);
+  });
+});
+
+describe('uplink decoding', () => {
+  const vector = JSON.parse(
+    readFileSync(new URL('../../../shared/vectors/thingpark-messages/uplink_frame.json', import.meta.url), 'utf8'),
+  );
+
+  it('decodes a DevEUI_uplink object or JSON text into a summary and flat fields', () => {
+    for (const value of [vector, JSON.stringify(vector)]) {
+      const d = decodeMessage(value)!;
+      expect(d.kind).toBe('DevEUI_uplink');
+      expect(summarizeUplink(d.body)).toEqual({
+        time: '2015-07-09T16:06:38.49+02:00',
+        devEui: '000000000F1D8693',
+        fPort: 2,
+        fCntUp: 7011,
+        payloadHex: '0027bd00',
+        rssi: -60,
+        snr: 9.75,
+        spreadingFactor: 7,
+        lrrId: '08040059',
+      });
+      const fields = Object.fromEntries(d.fields);
+      expect(fields['Lrrs.Lrr[1].Lrrid']).toBe('33d13a41');
+      expect(fields['CustomerData.loc.lat']).toBe('43.58081');
+      expect(fields['-xmlns']).toBeUndefined();
+    }
+  });
+
+  it('takes a raw (sendRawDecodedFormat) object as it is, and ignores empty values', () => {
+    expect(decodeMessage({ temperature: 21.5 })).toEqual({ kind: undefined, body: { temperature: 21.5 }, fields: [['temperature', '21.5']] });
+    expect(decodeMessage('')).toBeUndefined();
+    expect(decodeMessage('{}')).toBeUndefined();
+    expect(decodeMessage('not json')).toBeUndefined();
+    expect(decodeMessage(null)).toBeUndefined();
+  });
+
+  it('spaces hex payloads by byte', () => {
+    expect(spacedHex('0027bd00')).toBe('00 27 bd 00');
+    expect(spacedHex('abc')).toBe('abc');
+  });
+});
+
+describe('watch interval', () => {
+  it('parses durations and refuses busy loops', () => {
+    expect(parseInterval('2s')).toBe(2000);
+    expect(parseInterval('500ms')).toBe(500);
+    expect(parseInterval('1m')).toBe(60_000);
+    expect(parseInterval('3')).toBe(3000);
+    expect(() => parseInterval('0')).toThrow(/Invalid --interval "0"/);
+    expect(() => parseInterval('10ms')).toThrow(/Invalid --interval/);
+    expect(() => parseInterval('soon')).toThrow(/Invalid --interval/);
+  });
+});
