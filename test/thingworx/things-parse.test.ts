@@ -7,7 +7,14 @@ import { parseInterval } from '../../src/thingworx/things-watch.js';
 
 describe('DevEUI input', () => {
   it('accepts any case and common separators, returning 16 upper-case hex digits', () => {
-    for (const s of ['0018b20000000fff', '0018B20000000FFF', '00:18:b2:00:00:00:0f:ff', '00-18-B2-00-00-00-0F-FF', ' 0018.b200.0000.0fff ', '00 18 b2 00 00 00 0f ff']) {
+    for (const s of [
+      '0018b20000000fff',
+      '0018B20000000FFF',
+      '00:18:b2:00:00:00:0f:ff',
+      '00-18-B2-00-00-00-0F-FF',
+      ' 0018.b200.0000.0fff ',
+      '00 18 b2 00 00 00 0f ff',
+    ]) {
       expect(normalizeDevEui(s)).toBe('0018B20000000FFF');
     }
   });
@@ -58,7 +65,11 @@ describe('uplink decoding', () => {
   });
 
   it('takes a raw (sendRawDecodedFormat) object as it is, and ignores empty values', () => {
-    expect(decodeMessage({ temperature: 21.5 })).toEqual({ kind: undefined, body: { temperature: 21.5 }, fields: [['temperature', '21.5']] });
+    expect(decodeMessage({ temperature: 21.5 })).toEqual({
+      kind: undefined,
+      body: { temperature: 21.5 },
+      fields: [['temperature', '21.5']],
+    });
     expect(decodeMessage('')).toBeUndefined();
     expect(decodeMessage('{}')).toBeUndefined();
     expect(decodeMessage('not json')).toBeUndefined();
