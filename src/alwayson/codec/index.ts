@@ -1,6 +1,8 @@
 /** The AlwaysOn binary codec (research/alwayson.md §2–§9). */
 
 export { EncodeError, ProtocolError } from './errors.js';
+export { formatInfoTable, formatMessage, formatValue } from './format.js';
+export { infoTableFromJson, messageFromJson, toJsonDocument, toJsonText, valueFromJson } from './json.js';
 export {
   codeName,
   decodeBody,

@@ -165,6 +165,7 @@ export function decodeBody(
 // Encoding
 
 const shared = new Writer();
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
 function u32Field(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
@@ -194,7 +195,16 @@ export function writeHeader(w: Writer, h: MessageHeader, multipart: boolean): nu
   return code;
 }
 
-/** Encodes one single-frame message. `header.multipart` must be null (see splitMessage / encodeFrames). */
+function writeHex(w: Writer, hex: string, path: string): void {
+  if (!HEX.test(hex)) throw new EncodeError(path, 'bytes as a hex string', JSON.stringify(hex.slice(0, 40)));
+  w.ensure(hex.length / 2);
+  w.pos += w.buf.write(hex, w.pos, 'hex');
+}
+
+/**
+ * Encodes one single-frame message. `header.multipart` must be null (see splitMessage / encodeFrames).
+ * The `trailing` bytes of a DecodedMessage (hex) are written after the body, so a decoded frame re-encodes exactly.
+ */
 export function encodeMessage(msg: Message): Buffer {
   if (msg.header.multipart !== null) {
     throw new EncodeError('header.multipart', 'null (split a message with splitMessage or encodeFrames)');
@@ -203,6 +213,8 @@ export function encodeMessage(msg: Message): Buffer {
   try {
     const code = writeHeader(w, msg.header, false);
     writeBody(w, msg.header.code, code, msg.body, DEFAULT_MAX_DEPTH);
+    const trailing = (msg as Partial<DecodedMessage>).trailing;
+    if (typeof trailing === 'string' && trailing.length > 0) writeHex(w, trailing, 'trailing');
     return w.take();
   } finally {
     w.reset();
@@ -219,8 +231,6 @@ export function encodeBody(body: MessageBody, code: MessageCodeName): Buffer {
     w.reset();
   }
 }
-
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Encodes one multipart chunk as decoded by decodeMessage (header.multipart with chunkId, body.kind 'chunk'). */
 export function encodeChunk(msg: Message): Buffer {
@@ -256,8 +266,7 @@ export function encodeChunk(msg: Message): Buffer {
       w.u8(et);
       w.str(body.entityName);
     }
-    w.ensure(body.data.length / 2);
-    w.pos += w.buf.write(body.data, w.pos, 'hex');
+    writeHex(w, body.data, 'body.data');
     return w.take();
   } finally {
     w.reset();

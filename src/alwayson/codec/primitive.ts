@@ -16,7 +16,12 @@ import type { Writer } from './writer.js';
 
 /** Base type byte (0..255, NOTHING = 255) -> name. */
 const NAME_BY_BYTE: (BaseTypeName | undefined)[] = new Array(256).fill(undefined);
-for (const [name, code] of Object.entries(BASE_TYPES) as [BaseTypeName, number][]) NAME_BY_BYTE[code & 0xff] = name;
+/** Base type byte -> "a JSON string" etc. (precomputed: no string building per decoded value). */
+const EXPECTED_STRING: string[] = new Array(256).fill('a string');
+for (const [name, code] of Object.entries(BASE_TYPES) as [BaseTypeName, number][]) {
+  NAME_BY_BYTE[code & 0xff] = name;
+  EXPECTED_STRING[code & 0xff] = `a ${name} string`;
+}
 
 export function baseTypeName(byte: number): BaseTypeName | undefined {
   return NAME_BY_BYTE[byte & 0xff];
@@ -88,7 +93,7 @@ export function readValue(r: Reader, byte: number, at: number, depth: number): T
       const name = NAME_BY_BYTE[byte];
       if (name === undefined) r.fail('a known base type byte', hexByte(byte), at);
       // Every remaining base type is a string on the wire (incl. SCHEDULE, UNCONFIRMED).
-      return { baseType: name, value: r.str(`a ${name} string`) } as TwValue;
+      return { baseType: name, value: r.str(EXPECTED_STRING[byte]!) } as TwValue;
     }
   }
 }

@@ -5,6 +5,16 @@
 import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from './errors.js';
 
+/** Node's native latin1 slice (what toString('latin1') calls, without the argument handling). */
+type Latin1Slice = (this: Buffer, start: number, end: number) => string;
+const nativeLatin1 = (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice;
+const latin1: Latin1Slice =
+  typeof nativeLatin1 === 'function'
+    ? nativeLatin1
+    : function (this: Buffer, s: number, e: number) {
+        return this.toString('latin1', s, e);
+      };
+
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -113,7 +123,19 @@ export class Reader {
     const e = p + len;
     this.pos = e;
     if (len === 0) return '';
-    if (len <= 32) {
+    if (len <= 6) {
+      // Short names: building the string by hand beats a native call.
+      let out = '';
+      for (let i = p; i < e; i++) {
+        const c = b[i]!;
+        if (c > 0x7f) {
+          out = '';
+          break;
+        }
+        out += String.fromCharCode(c);
+      }
+      if (out.length === len) return out;
+    } else if (len <= 64) {
       let ascii = true;
       for (let i = p; i < e; i++) {
         if (b[i]! > 0x7f) {
@@ -121,7 +143,7 @@ export class Reader {
           break;
         }
       }
-      if (ascii) return b.toString('latin1', p, e);
+      if (ascii) return latin1.call(b, p, e);
     }
     if (!isUtf8(b.subarray(p, e))) this.fail(`${expected}: valid UTF-8`, 'invalid UTF-8 bytes', p);
     return b.toString('utf8', p, e);
