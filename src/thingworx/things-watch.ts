@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { ThingWorxError } from './errors.js';
 import { isoDate, THING_PROPS, type ThingsClient, thingNotFound } from './things.js';
 import { decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
+import { parsePropertyDefinitions } from './types.js';
 
 export interface WatchedUplink {
   thing: string;
@@ -58,6 +59,18 @@ async function history(client: ThingsClient, thing: string, from: number, pageSi
   return rows.filter((r) => r[THING_PROPS.uplink] !== undefined && r[THING_PROPS.uplink] !== null);
 }
 
+/** Whether the Thing's uplinkData property is logged (has a history); false when the platform does not say. */
+async function uplinkLogged(client: ThingsClient, thing: string): Promise<boolean> {
+  try {
+    const it = await client.service(`Things/${thing}`, 'GetPropertyDefinitions', {});
+    const def = parsePropertyDefinitions(it).find((d) => d.name === THING_PROPS.uplink);
+    return def?.isLogged === true;
+  } catch (err) {
+    if (err instanceof ThingWorxError && err.status !== 401 && err.status !== 0) return false;
+    throw err;
+  }
+}
+
 /** Watches until options.signal aborts; resolves then (never rejects on abort). */
 export async function watchUplinks(client: ThingsClient, thing: string, options: WatchOptions): Promise<void> {
   const interval = Math.max(MIN_INTERVAL, options.intervalMs ?? 2000);
@@ -77,22 +90,23 @@ export async function watchUplinks(client: ThingsClient, thing: string, options:
     if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') throw thingNotFound(thing, err);
     throw err;
   }
+  // History only when the platform logs uplinkData; otherwise (or when it cannot say) poll the current value.
+  let mode: 'history' | 'poll' = (await uplinkLogged(client, thing)) ? 'history' : 'poll';
   // Starting point: the newest stored uplink (platform time, so the local clock does not matter).
-  let mode: 'history' | 'poll' = 'history';
   let cursor = 0;
   let seenAtCursor = new Set<string>();
-  try {
-    const newest = await client.queryPropertyHistory(thing, { maxItems: 1, oldestFirst: false });
-    const row = newest.find((r) => r[THING_PROPS.uplink] !== undefined);
-    if (row) {
-      cursor = stamp(row);
-      seenAtCursor.add(JSON.stringify(row[THING_PROPS.uplink]));
-    } else if (newest.length > 0) {
-      cursor = stamp(newest[0]!);
+  if (mode === 'history') {
+    try {
+      const newest = await client.queryPropertyHistory(thing, { maxItems: 1, oldestFirst: false });
+      const row = newest[0];
+      if (row) {
+        cursor = stamp(row);
+        if (row[THING_PROPS.uplink] !== undefined) seenAtCursor.add(JSON.stringify(row[THING_PROPS.uplink]));
+      }
+    } catch (err) {
+      if (!(err instanceof ThingWorxError) || err.status === 401 || err.status === 0) throw err;
+      mode = 'poll';
     }
-  } catch (err) {
-    if (!(err instanceof ThingWorxError) || err.status === 401 || err.status === 0) throw err;
-    mode = 'poll';
   }
   let last = JSON.stringify(props[THING_PROPS.uplink] ?? null);
   options.onReady?.(mode);

@@ -1,0 +1,191 @@
+/**
+ * `tpx thing list|show|watch` through bin/tpx.js against the ThingWorx emulator.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { ThingWorxRest } from '../../src/thingworx/rest.js';
+import { DEFAULT_TEMPLATE_NAME, TEMPLATE_PROPERTIES } from '../../src/thingworx/template.js';
+import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+
+const vector = JSON.parse(
+  readFileSync(new URL('../../../shared/vectors/thingpark-messages/uplink_frame.json', import.meta.url), 'utf8'),
+) as { DevEUI_uplink: Record<string, unknown> };
+
+function uplink(devEui: string, fCntUp: number, payloadHex: string) {
+  return {
+    DevEUI_uplink: { ...vector.DevEUI_uplink, DevEUI: devEui, FCntUp: String(fCntUp), payload_hex: payloadHex },
+  };
+}
+
+const DEV = '0018B20000000FFF';
+const names = Array.from({ length: 7 }, (_, i) => `0018B2000000000${i}`);
+
+// Distinct store times: the platform's history groups values by timestamp.
+let lastTime = 0;
+function nextTime(): number {
+  lastTime = Math.max(Date.now(), lastTime + 1);
+  return lastTime;
+}
+
+let emu: ThingWorxEmulator;
+let rest: ThingWorxRest;
+const home = tempConfigHome();
+let env: NodeJS.ProcessEnv;
+
+async function push(thing: string, values: Record<string, unknown>) {
+  await rest.service(`Things/${thing}`, 'UpdatePropertyValues', {
+    values: {
+      dataShape: { fieldDefinitions: { name: { name: 'name', baseType: 'STRING' } } },
+      rows: Object.entries(values).map(([name, value]) => ({ name, value, quality: 'GOOD', time: nextTime() })),
+    },
+  });
+}
+
+beforeAll(async () => {
+  emu = await startThingWorxEmulator({
+    port: 0,
+    state: {
+      templates: [
+        {
+          name: DEFAULT_TEMPLATE_NAME,
+          base: 'RemoteThing',
+          properties: TEMPLATE_PROPERTIES.map((p) => ({
+            name: p.name,
+            baseType: p.baseType,
+            isLogged: p.logged,
+            isRemote: p.remote,
+            isReadOnly: p.readOnly,
+          })),
+        },
+      ],
+      things: [
+        ...[DEV, ...names].map((name) => ({ name, template: DEFAULT_TEMPLATE_NAME })),
+        { name: 'OtherThing', template: 'RemoteThing' },
+      ],
+    },
+  });
+  rest = new ThingWorxRest({ url: emu.restUrl, appKey: emu.appKey, ca: readFileSync(emu.caFile) });
+  env = {
+    ...home.env,
+    TPX_THINGWORX_URL: emu.restUrl,
+    TPX_THINGWORX_APP_KEY: emu.appKey,
+    TPX_THINGWORX_CA: emu.caFile,
+  };
+  await push(DEV, {
+    uplinkData: uplink(DEV, 41, 'cafe01'),
+    lastUplinkTime: Date.parse('2026-11-25T10:00:00Z'),
+    downlink: { DevEUI_downlink: { DevEUI: DEV, FPort: 1, payload_hex: '0102' } },
+    downlinkStatus: { DeliveryStatus: 1, CorrelationID: '4434704901C7450B' },
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await rest?.close();
+  await emu?.close();
+  home.cleanup();
+});
+
+describe('tpx thing list', () => {
+  it('pages through the Things of the template with their connection state and last uplink', async () => {
+    let r = await runTpx(['thing', 'list', '--limit', '5', '--json'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const page = JSON.parse(r.stdout);
+    expect(page).toMatchObject({ template: DEFAULT_TEMPLATE_NAME, offset: 0, maxItems: 5, total: 8, nextOffset: 5 });
+    expect(page.things.map((t: { name: string }) => t.name)).toEqual([...names.slice(0, 5)]);
+    r = await runTpx(['thing', 'list', '--limit', '5', '--offset', '5', '--json'], { env });
+    const second = JSON.parse(r.stdout);
+    expect(second.things.map((t: { name: string }) => t.name)).toEqual([...names.slice(5), DEV]);
+    expect(second.nextOffset).toBeUndefined();
+    expect(second.things.at(-1)).toEqual({ name: DEV, isConnected: false, lastUplinkTime: '2026-11-25T10:00:00.000Z' });
+
+    r = await runTpx(['thing', 'list', '--limit', '3', '--all'], { env });
+    expect(r.code).toBe(0);
+    for (const n of [DEV, ...names]) expect(r.stdout).toContain(n);
+    expect(r.stdout).not.toContain('OtherThing');
+    expect(r.stdout).toMatch(/0018B20000000FFF\s*\|\s*no\s*\|\s*\|\s*2026-11-25 10:00:00Z/);
+  });
+
+  it('rejects a bad --limit with a usage error', async () => {
+    const r = await runTpx(['thing', 'list', '--limit', '0'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Invalid --limit "0"/);
+  });
+});
+
+describe('tpx thing show', () => {
+  it('shows the latest uplink decoded, the last downlink and its status, and every property', async () => {
+    const r = await runTpx(['thing', 'show', '00-18-b2-00-00-00-0f-ff'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Thing ${DEV} (template ${DEFAULT_TEMPLATE_NAME})`);
+    expect(r.stdout).toContain('Latest uplink (DevEUI_uplink)');
+    expect(r.stdout).toMatch(/payload_hex\s*\|\s*ca fe 01/);
+    expect(r.stdout).toMatch(/FCntUp\s*\|\s*41/);
+    expect(r.stdout).toMatch(/Lrrs\.Lrr\[1\]\.LrrRSSI\s*\|\s*-73\.000000/);
+    expect(r.stdout).toContain('Last downlink (DevEUI_downlink)');
+    expect(r.stdout).toMatch(/Downlink status: \{"DeliveryStatus":1,"CorrelationID":"4434704901C7450B"\}/);
+    expect(r.stdout).toMatch(/lastUplinkTime\s*\|/);
+
+    const j = await runTpx(['thing', 'show', DEV.toLowerCase(), '--json'], { env });
+    const d = JSON.parse(j.stdout);
+    expect(d.uplink.summary).toMatchObject({
+      devEui: DEV,
+      fCntUp: 41,
+      payloadHex: 'cafe01',
+      rssi: -60,
+      spreadingFactor: 7,
+    });
+    expect(d.downlink.body).toEqual({ DevEUI: DEV, FPort: 1, payload_hex: '0102' });
+    expect(d.downlinkStatus).toEqual({ DeliveryStatus: 1, CorrelationID: '4434704901C7450B' });
+  });
+
+  it('a bad DevEUI is a usage error and nothing is asked of ThingWorx; an unknown one says so', async () => {
+    let r = await runTpx(['thing', 'show', '0018B2'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"0018B2" is not a DevEUI: it has 6 hex digits, not 16/);
+    r = await runTpx(['thing', 'show', 'AAAAAAAAAAAAAAAA', '--json'], { env });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe('TPX_THING_NOT_FOUND');
+  });
+});
+
+describe('tpx thing watch', () => {
+  it('prints each uplink pushed while it runs (NDJSON), and stops cleanly on Ctrl-C', async () => {
+    const p = new TpxProcess(['thing', 'watch', DEV.toLowerCase(), '--interval', '100ms', '--json'], { env });
+    try {
+      await p.waitFor(/Watching 0018B20000000FFF/, { stream: 'stderr' });
+      await push(DEV, { uplinkData: uplink(DEV, 42, '0a0b') });
+      await push(DEV, { uplinkData: uplink(DEV, 43, '0c0d') });
+      await p.waitFor(/"fCntUp":43/);
+      await push(DEV, { uplinkData: uplink(DEV, 44, '0e0f') });
+      await p.waitFor(/"fCntUp":44/);
+      p.child.kill('SIGINT');
+      const r = await p.exited;
+      expect(r.code).toBe(0);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      // The uplink stored before the watch started is not repeated; each new one comes once, in order.
+      expect(lines.map((l) => l.summary.fCntUp)).toEqual([42, 43, 44]);
+      expect(lines[0]).toMatchObject({ thing: DEV, kind: 'DevEUI_uplink', summary: { payloadHex: '0a0b' } });
+      expect(r.stderr).toMatch(/Stopped; 3 uplinks seen/);
+    } finally {
+      await p.kill('SIGKILL');
+    }
+  });
+
+  it('prints a readable line per uplink without --json', async () => {
+    const p = new TpxProcess(['thing', 'watch', DEV, '--interval', '100ms'], { env });
+    try {
+      await p.waitFor(/Watching/, { stream: 'stderr' });
+      await push(DEV, { uplinkData: uplink(DEV, 50, '00ff') });
+      const m = await p.waitFor(/^.*FCntUp 50.*$/m);
+      expect(m[0]).toMatch(/0018B20000000FFF {2}FCntUp 50 {2}FPort 2 {2}payload 00 ff {2}RSSI -60 {2}SNR 9\.75 {2}SF7/);
+    } finally {
+      await p.kill('SIGINT');
+    }
+  });
+});
