@@ -1,0 +1,473 @@
+/**
+ * The emulator's in-memory platform model: users, organizations, keys, permissions, templates and Things.
+ * Per-Thing state is kept small (maps created lazily) so that 10,000 bound Things stay cheap.
+ */
+import { randomUUID } from 'node:crypto';
+import { BASE_TYPES, type BaseTypeName } from '../../alwayson/codec/types.js';
+import {
+  type AppKeyState,
+  type BindPolicy,
+  DEFAULT_ENTITY_PERMISSIONS,
+  type EmulatorState,
+  type GhostSessionState,
+  type PermissionsState,
+  type PropertyDefinitionState,
+  type StoredValueState,
+  type SubsystemState,
+  SYSTEM_ORGANIZATIONS,
+  SYSTEM_TEMPLATES,
+  type TlsMode,
+} from './state.js';
+
+export interface PropertyDef {
+  name: string;
+  baseType: BaseTypeName;
+  description: string;
+  category: string;
+  isLogged: boolean;
+  isPersistent: boolean;
+  isReadOnly: boolean;
+  isRemote: boolean;
+  remotePropertyName: string;
+  pushType: string;
+  pushThreshold: number;
+  dataChangeType: string;
+  dataChangeThreshold: number;
+  defaultValue: unknown;
+  dataShape: string;
+  timeout: number;
+}
+
+export interface Template {
+  name: string;
+  base: string;
+  description: string;
+  owner: string;
+  system: boolean;
+  properties: Map<string, PropertyDef>;
+}
+
+export interface StoredValue {
+  v: unknown;
+  t: number;
+  q: string;
+}
+
+/** Whoever holds a Thing's binding (a live AlwaysOn session or a ghost). */
+export interface Binder {
+  readonly sessionId: number;
+}
+
+export interface Thing {
+  name: string;
+  template: string;
+  description: string;
+  owner: string;
+  enabled: boolean;
+  props: Map<string, PropertyDef> | null;
+  values: Map<string, StoredValue> | null;
+  history: Map<string, StoredValue[]> | null;
+  boundTo: Binder | null;
+  lastConnection: number;
+}
+
+export interface User {
+  name: string;
+  password: string | undefined;
+  description: string;
+  groups: Set<string>;
+  enabled: boolean;
+}
+
+export interface AppKey {
+  name: string;
+  keyId: string;
+  user: string;
+  expiresAt: number | null;
+  description: string;
+}
+
+export interface Permissions {
+  visibility: string[];
+  designTime: NonNullable<PermissionsState['designTime']>;
+  runTime: NonNullable<PermissionsState['runTime']>;
+}
+
+export interface SubsystemConfig {
+  bindProtectionPolicy: BindPolicy;
+  enableVisibilityPermissionCheck: boolean;
+  idleConnectionTimeout: number;
+  authWaitTime: number;
+  applicationKeyLifetimeHours: number;
+  autoCreateThingsOnBind: boolean;
+}
+
+export function isBaseType(name: string): name is BaseTypeName {
+  return Object.hasOwn(BASE_TYPES, name);
+}
+
+export function propertyDef(s: PropertyDefinitionState): PropertyDef {
+  const baseType = String(s.baseType).toUpperCase();
+  return {
+    name: s.name,
+    baseType: isBaseType(baseType) ? baseType : 'STRING',
+    description: s.description ?? '',
+    category: s.category ?? '',
+    isLogged: s.isLogged ?? false,
+    isPersistent: s.isPersistent ?? false,
+    isReadOnly: s.isReadOnly ?? false,
+    isRemote: s.isRemote ?? false,
+    remotePropertyName: s.remotePropertyName ?? (s.isRemote ? s.name : ''),
+    pushType: s.pushType ?? (s.isRemote ? 'VALUE' : ''),
+    pushThreshold: s.pushThreshold ?? 0,
+    dataChangeType: s.dataChangeType ?? 'VALUE',
+    dataChangeThreshold: s.dataChangeThreshold ?? 0,
+    defaultValue: s.defaultValue,
+    dataShape: s.dataShape ?? '',
+    timeout: s.timeout ?? 0,
+  };
+}
+
+export function propertyDefState(p: PropertyDef): PropertyDefinitionState {
+  const s: PropertyDefinitionState = { name: p.name, baseType: p.baseType };
+  if (p.description) s.description = p.description;
+  if (p.category) s.category = p.category;
+  if (p.isLogged) s.isLogged = true;
+  if (p.isPersistent) s.isPersistent = true;
+  if (p.isReadOnly) s.isReadOnly = true;
+  if (p.isRemote) {
+    s.isRemote = true;
+    s.remotePropertyName = p.remotePropertyName;
+    s.pushType = p.pushType;
+    if (p.pushThreshold) s.pushThreshold = p.pushThreshold;
+  }
+  if (p.dataChangeType !== 'VALUE') s.dataChangeType = p.dataChangeType;
+  if (p.dataChangeThreshold) s.dataChangeThreshold = p.dataChangeThreshold;
+  if (p.defaultValue !== undefined) s.defaultValue = p.defaultValue;
+  if (p.dataShape) s.dataShape = p.dataShape;
+  if (p.timeout) s.timeout = p.timeout;
+  return s;
+}
+
+function permissions(p: PermissionsState | undefined): Permissions {
+  return {
+    visibility: [...(p?.visibility ?? [])],
+    designTime: [...(p?.designTime ?? [])],
+    runTime: [...(p?.runTime ?? [])],
+  };
+}
+
+function storedValue(s: StoredValueState, now: number): StoredValue {
+  return { v: s.value, t: s.time ?? now, q: s.quality ?? 'GOOD' };
+}
+
+export class Store {
+  readonly users = new Map<string, User>();
+  readonly organizations = new Map<string, Set<string>>();
+  readonly appKeys = new Map<string, AppKey>();
+  readonly keysById = new Map<string, AppKey>();
+  readonly templates = new Map<string, Template>();
+  readonly things = new Map<string, Thing>();
+  readonly collectionPermissions = new Map<string, Permissions>();
+  readonly entityPermissions = new Map<string, Permissions>();
+  readonly subsystem: SubsystemConfig;
+  readonly tls: TlsMode;
+  readonly ghosts: GhostSessionState[];
+  readonly description: string | undefined;
+  /** Name of the admin key handed to tests. */
+  defaultAppKey: string;
+  private effectiveCache = new Map<string, Map<string, PropertyDef>>();
+
+  constructor(state: EmulatorState = {}) {
+    const now = Date.now();
+    this.description = state.description;
+    this.addUser({ name: 'Administrator', groups: ['Administrators'], password: 'admin' });
+    for (const u of state.users ?? []) this.addUser(u);
+    for (const o of SYSTEM_ORGANIZATIONS) this.organizations.set(o.name, new Set(o.members));
+    for (const o of state.organizations ?? []) this.organizations.set(o.name, new Set(o.members));
+    for (const k of state.appKeys ?? []) this.addKey(k);
+    let admin = state.defaultAppKey ? this.appKeys.get(state.defaultAppKey) : undefined;
+    admin ??= [...this.appKeys.values()].find((k) => this.isAdminName(k.user) && !this.isExpired(k, now));
+    if (!admin) {
+      admin = this.addKey({ name: 'tpx-emulator-admin', keyId: randomUUID(), user: 'Administrator', expiresAt: null });
+    }
+    this.defaultAppKey = admin.name;
+    for (const [k, v] of Object.entries(DEFAULT_ENTITY_PERMISSIONS)) this.entityPermissions.set(k, permissions(v));
+    for (const [k, v] of Object.entries(state.permissions?.collections ?? {}))
+      this.collectionPermissions.set(k, permissions(v));
+    for (const [k, v] of Object.entries(state.permissions?.entities ?? {}))
+      this.entityPermissions.set(k, permissions(v));
+    for (const t of SYSTEM_TEMPLATES)
+      this.addTemplate(t.name, t.base, t.description ?? '', 'System', t.properties ?? [], true);
+    for (const t of state.templates ?? [])
+      this.addTemplate(t.name, t.base, t.description ?? '', t.owner ?? 'Administrator', t.properties ?? [], false);
+    for (const s of state.things ?? []) {
+      const thing = this.addThing(s.name, s.template, s.owner ?? 'Administrator', s.description ?? '');
+      thing.enabled = s.enabled ?? true;
+      if (s.lastConnection) thing.lastConnection = s.lastConnection;
+      if (s.properties?.length) thing.props = new Map(s.properties.map((p) => [p.name, propertyDef(p)]));
+      for (const [name, v] of Object.entries(s.values ?? {})) this.values(thing).set(name, storedValue(v, now));
+      for (const [name, list] of Object.entries(s.history ?? {}))
+        this.historyOf(thing).set(
+          name,
+          list.map((v) => storedValue(v, now)),
+        );
+    }
+    const sub: SubsystemState = state.subsystem ?? {};
+    this.subsystem = {
+      bindProtectionPolicy: sub.bindProtectionPolicy ?? 'first-in-wins',
+      enableVisibilityPermissionCheck: sub.enableVisibilityPermissionCheck ?? false,
+      idleConnectionTimeout: sub.idleConnectionTimeout ?? 60,
+      authWaitTime: sub.authWaitTime ?? 15,
+      applicationKeyLifetimeHours: sub.applicationKeyLifetimeHours ?? 24,
+      autoCreateThingsOnBind: sub.autoCreateThingsOnBind ?? false,
+    };
+    this.tls = state.transport?.tls ?? 'default';
+    this.ghosts = state.ghostSessions ?? [];
+  }
+
+  addUser(u: { name: string; password?: string; description?: string; groups?: string[]; enabled?: boolean }): User {
+    const user: User = {
+      name: u.name,
+      password: u.password,
+      description: u.description ?? '',
+      groups: new Set(['Users', ...(u.groups ?? [])]),
+      enabled: u.enabled ?? true,
+    };
+    this.users.set(u.name, user);
+    return user;
+  }
+
+  addKey(k: AppKeyState): AppKey {
+    const key: AppKey = {
+      name: k.name,
+      keyId: k.keyId,
+      user: k.user,
+      expiresAt: k.expiresAt ? Date.parse(k.expiresAt) : null,
+      description: k.description ?? '',
+    };
+    const old = this.appKeys.get(k.name);
+    if (old) this.keysById.delete(old.keyId);
+    this.appKeys.set(key.name, key);
+    this.keysById.set(key.keyId, key);
+    return key;
+  }
+
+  removeKey(name: string): void {
+    const k = this.appKeys.get(name);
+    if (!k) return;
+    this.appKeys.delete(name);
+    this.keysById.delete(k.keyId);
+  }
+
+  isExpired(k: AppKey, now = Date.now()): boolean {
+    return k.expiresAt !== null && k.expiresAt <= now;
+  }
+
+  isAdminName(userName: string): boolean {
+    return this.users.get(userName)?.groups.has('Administrators') ?? false;
+  }
+
+  /** The user of a valid key id, or undefined (unknown, expired, or user missing/disabled). */
+  userForKey(keyId: string | undefined, now = Date.now()): { user: User; key: AppKey } | undefined {
+    if (!keyId) return undefined;
+    const key = this.keysById.get(keyId);
+    if (!key || this.isExpired(key, now)) return undefined;
+    const user = this.users.get(key.user);
+    if (!user?.enabled) return undefined;
+    return { user, key };
+  }
+
+  addTemplate(
+    name: string,
+    base: string,
+    description: string,
+    owner: string,
+    props: PropertyDefinitionState[],
+    system = false,
+  ): Template {
+    const t: Template = {
+      name,
+      base,
+      description,
+      owner,
+      system,
+      properties: new Map(props.map((p) => [p.name, propertyDef(p)])),
+    };
+    this.templates.set(name, t);
+    this.effectiveCache.clear();
+    return t;
+  }
+
+  templateChanged(): void {
+    this.effectiveCache.clear();
+  }
+
+  /** Property definitions of a template including its bases (base first). Cached. */
+  templateProperties(name: string): Map<string, PropertyDef> {
+    const cached = this.effectiveCache.get(name);
+    if (cached) return cached;
+    const chain: Template[] = [];
+    const seen = new Set<string>();
+    for (let t = this.templates.get(name); t && !seen.has(t.name); t = this.templates.get(t.base)) {
+      seen.add(t.name);
+      chain.unshift(t);
+    }
+    const all = new Map<string, PropertyDef>();
+    for (const t of chain) for (const [k, v] of t.properties) all.set(k, v);
+    this.effectiveCache.set(name, all);
+    return all;
+  }
+
+  isDerivedFrom(templateName: string, base: string): boolean {
+    const seen = new Set<string>();
+    for (let t = this.templates.get(templateName); t && !seen.has(t.name); t = this.templates.get(t.base)) {
+      if (t.name === base) return true;
+      seen.add(t.name);
+    }
+    return false;
+  }
+
+  addThing(name: string, template: string, owner: string, description = ''): Thing {
+    const thing: Thing = {
+      name,
+      template,
+      description,
+      owner,
+      enabled: true,
+      props: null,
+      values: null,
+      history: null,
+      boundTo: null,
+      lastConnection: 0,
+    };
+    this.things.set(name, thing);
+    return thing;
+  }
+
+  thingProperties(thing: Thing): Map<string, PropertyDef> {
+    const base = this.templateProperties(thing.template);
+    if (!thing.props) return base;
+    const all = new Map(base);
+    for (const [k, v] of thing.props) all.set(k, v);
+    return all;
+  }
+
+  thingProperty(thing: Thing, name: string): PropertyDef | undefined {
+    return thing.props?.get(name) ?? this.templateProperties(thing.template).get(name);
+  }
+
+  values(thing: Thing): Map<string, StoredValue> {
+    thing.values ??= new Map();
+    return thing.values;
+  }
+
+  historyOf(thing: Thing): Map<string, StoredValue[]> {
+    thing.history ??= new Map();
+    return thing.history;
+  }
+
+  /** Stores a value; logged properties also keep it in their history. */
+  setValue(thing: Thing, def: PropertyDef, value: StoredValue): void {
+    this.values(thing).set(def.name, value);
+    if (def.isLogged) {
+      const h = this.historyOf(thing);
+      let list = h.get(def.name);
+      if (!list) {
+        list = [];
+        h.set(def.name, list);
+      }
+      list.push(value);
+    }
+  }
+
+  /** The current value of a property, including the system ones (name, isConnected, ...). */
+  currentValue(thing: Thing, def: PropertyDef): StoredValue {
+    switch (def.name) {
+      case 'name':
+        return { v: thing.name, t: 0, q: 'GOOD' };
+      case 'description':
+        return { v: thing.description, t: 0, q: 'GOOD' };
+      case 'thingTemplate':
+        return { v: thing.template, t: 0, q: 'GOOD' };
+      case 'isConnected':
+        if (this.isDerivedFrom(thing.template, 'RemoteThing')) return { v: thing.boundTo !== null, t: 0, q: 'GOOD' };
+        break;
+      case 'lastConnection':
+        if (this.isDerivedFrom(thing.template, 'RemoteThing'))
+          return { v: thing.lastConnection || 0, t: thing.lastConnection, q: 'GOOD' };
+        break;
+    }
+    const stored = thing.values?.get(def.name);
+    if (stored) return stored;
+    return { v: def.defaultValue ?? null, t: 0, q: 'UNKNOWN' };
+  }
+
+  toState(): EmulatorState {
+    const systemTemplates = new Set(SYSTEM_TEMPLATES.map((t) => t.name));
+    const systemOrgs = new Map(SYSTEM_ORGANIZATIONS.map((o) => [o.name, o.members.join('\n')]));
+    const perm = (p: Permissions): PermissionsState => ({
+      visibility: p.visibility,
+      designTime: p.designTime,
+      runTime: p.runTime,
+    });
+    return {
+      version: 1,
+      ...(this.description ? { description: this.description } : {}),
+      users: [...this.users.values()]
+        .filter((u) => u.name !== 'Administrator' || u.password !== 'admin' || u.groups.size !== 2)
+        .map((u) => ({
+          name: u.name,
+          ...(u.password !== undefined ? { password: u.password } : {}),
+          ...(u.description ? { description: u.description } : {}),
+          groups: [...u.groups].filter((g) => g !== 'Users'),
+          ...(u.enabled ? {} : { enabled: false }),
+        })),
+      organizations: [...this.organizations]
+        .filter(([n, m]) => systemOrgs.get(n) !== [...m].join('\n'))
+        .map(([name, m]) => ({ name, members: [...m] })),
+      appKeys: [...this.appKeys.values()].map((k) => ({
+        name: k.name,
+        keyId: k.keyId,
+        user: k.user,
+        expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(),
+        ...(k.description ? { description: k.description } : {}),
+      })),
+      defaultAppKey: this.defaultAppKey,
+      permissions: {
+        collections: Object.fromEntries([...this.collectionPermissions].map(([k, v]) => [k, perm(v)])),
+        entities: Object.fromEntries([...this.entityPermissions].map(([k, v]) => [k, perm(v)])),
+      },
+      templates: [...this.templates.values()]
+        .filter((t) => !systemTemplates.has(t.name))
+        .map((t) => ({
+          name: t.name,
+          base: t.base,
+          ...(t.description ? { description: t.description } : {}),
+          owner: t.owner,
+          properties: [...t.properties.values()].map(propertyDefState),
+        })),
+      things: [...this.things.values()].map((t) => ({
+        name: t.name,
+        template: t.template,
+        ...(t.description ? { description: t.description } : {}),
+        owner: t.owner,
+        ...(t.enabled ? {} : { enabled: false }),
+        ...(t.props ? { properties: [...t.props.values()].map(propertyDefState) } : {}),
+        ...(t.values
+          ? { values: Object.fromEntries([...t.values].map(([k, v]) => [k, { value: v.v, time: v.t, quality: v.q }])) }
+          : {}),
+        ...(t.history
+          ? {
+              history: Object.fromEntries(
+                [...t.history].map(([k, l]) => [k, l.map((v) => ({ value: v.v, time: v.t, quality: v.q }))]),
+              ),
+            }
+          : {}),
+        ...(t.lastConnection ? { lastConnection: t.lastConnection } : {}),
+      })),
+      subsystem: { ...this.subsystem },
+      transport: { tls: this.tls },
+    };
+  }
+}

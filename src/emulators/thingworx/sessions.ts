@@ -1,0 +1,184 @@
+/**
+ * AlwaysOn sessions (live WebSockets and "ghost" sessions that only hold binds), the Bind Protection Policy
+ * and the WSCommunicationsSubsystem view of endpoints (research/alwayson.md §6.2, §10, §14).
+ */
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { AppKey, Binder, Store, Thing, User } from './model.js';
+import type { Platform } from './platform.js';
+
+export interface PendingRequest {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class Session implements Binder {
+  readonly endpoint = randomUUID();
+  readonly bound = new Set<string>();
+  readonly startDate = Date.now();
+  lastUsedDate = Date.now();
+  user: User | undefined;
+  key: AppKey | undefined;
+  readonly pending = new Map<number, PendingRequest>();
+  closed = false;
+
+  constructor(
+    readonly sessionId: number,
+    readonly endpointId: number,
+    readonly ws: WebSocket | null,
+    /** Largest frame the edge accepts (its Max-Frame-Size header, capped at 8192). */
+    readonly chunkSize = 8192,
+  ) {}
+
+  get ghost(): boolean {
+    return this.ws === null;
+  }
+}
+
+export interface BindOutcome {
+  ok: boolean;
+  /** Names that were already bound elsewhere (First-in-wins) or missing. */
+  rejected: string[];
+  reason: 'bound' | 'missing' | 'visibility' | null;
+  /** Previous holders whose binds moved here (Last-in-wins). */
+  takenFrom: Map<Session, string[]>;
+}
+
+export class SessionRegistry {
+  readonly sessions = new Map<number, Session>();
+  private nextSessionId: number;
+  private nextEndpointId: number;
+  private readonly remoteCache = new Map<string, boolean>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly platform: Platform,
+    ids: { sessionId?: number; endpointId?: number } = {},
+  ) {
+    this.nextSessionId = ids.sessionId ?? 1 + Math.floor(Math.random() * 0x3fffffff);
+    this.nextEndpointId = ids.endpointId ?? 1 + Math.floor(Math.random() * 0x3fffffff);
+  }
+
+  create(ws: WebSocket | null, chunkSize?: number): Session {
+    const s = new Session(this.nextSessionId++ >>> 0, this.nextEndpointId++ >>> 0, ws, chunkSize);
+    this.sessions.set(s.sessionId, s);
+    return s;
+  }
+
+  private isRemote(template: string): boolean {
+    let r = this.remoteCache.get(template);
+    if (r === undefined) {
+      r = this.store.isDerivedFrom(template, 'RemoteThing');
+      this.remoteCache.set(template, r);
+    }
+    return r;
+  }
+
+  /** BIND (atomic: all names or none). O(names). */
+  bind(session: Session, names: string[], now = Date.now()): BindOutcome {
+    this.remoteCache.clear();
+    const policy = this.store.subsystem.bindProtectionPolicy;
+    const checkVisibility = this.store.subsystem.enableVisibilityPermissionCheck && session.user !== undefined;
+    const things: Thing[] = [];
+    const missing: string[] = [];
+    const invisible: string[] = [];
+    const busy: string[] = [];
+    for (const name of names) {
+      let t = this.store.things.get(name);
+      if (!t && this.store.subsystem.autoCreateThingsOnBind)
+        t = this.store.addThing(name, 'RemoteThing', session.user?.name ?? 'System');
+      if (!t || !this.isRemote(t.template)) {
+        missing.push(name);
+        continue;
+      }
+      if (checkVisibility && !this.platform.access.canSee(session.user!, 'Things', t.name, t.owner)) {
+        invisible.push(name);
+        continue;
+      }
+      if (t.boundTo && t.boundTo !== session && policy === 'first-in-wins') busy.push(name);
+      things.push(t);
+    }
+    const fail = (reason: BindOutcome['reason'], rejected: string[]): BindOutcome => ({
+      ok: false,
+      rejected,
+      reason,
+      takenFrom: new Map(),
+    });
+    if (missing.length) return fail('missing', missing);
+    if (invisible.length) return fail('visibility', invisible);
+    if (busy.length) return fail('bound', busy);
+    const takenFrom = new Map<Session, string[]>();
+    for (const t of things) {
+      const prev = t.boundTo as Session | null;
+      if (prev && prev !== session) {
+        prev.bound.delete(t.name);
+        let l = takenFrom.get(prev);
+        if (!l) {
+          l = [];
+          takenFrom.set(prev, l);
+        }
+        l.push(t.name);
+      }
+      t.boundTo = session;
+      t.lastConnection = now;
+      session.bound.add(t.name);
+    }
+    return { ok: true, rejected: [], reason: null, takenFrom };
+  }
+
+  /** UNBIND the names this session holds; returns the names actually unbound. */
+  unbind(session: Session, names: Iterable<string>): string[] {
+    const out: string[] = [];
+    for (const name of names) {
+      if (!session.bound.delete(name)) continue;
+      const t = this.store.things.get(name);
+      if (t && t.boundTo === session) t.boundTo = null;
+      out.push(name);
+    }
+    return out;
+  }
+
+  /** Forgets a session: its binds are released and pending requests fail. */
+  remove(session: Session, reason: string): string[] {
+    if (session.closed) return [];
+    session.closed = true;
+    this.sessions.delete(session.sessionId);
+    const names = this.unbind(session, [...session.bound]);
+    for (const [, p] of session.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error(reason));
+    }
+    session.pending.clear();
+    return names;
+  }
+
+  /** A session without a socket holding binds (a "connection ghost"). */
+  ghost(names: string[], keyName?: string, dates?: { startDate?: string; lastUsedDate?: string }): Session {
+    const s = this.create(null);
+    const key = keyName ? this.store.appKeys.get(keyName) : undefined;
+    s.key = key;
+    s.user = key ? this.store.users.get(key.user) : undefined;
+    if (dates?.lastUsedDate) s.lastUsedDate = Date.parse(dates.lastUsedDate) || s.lastUsedDate;
+    if (dates?.startDate) (s as { startDate: number }).startDate = Date.parse(dates.startDate) || s.startDate;
+    const policy = this.store.subsystem;
+    const saved = policy.bindProtectionPolicy;
+    policy.bindProtectionPolicy = 'last-in-wins';
+    try {
+      const names2 = names.filter((n) => {
+        if (this.store.things.has(n)) return true;
+        this.store.addThing(n, 'RemoteThing', s.user?.name ?? 'Administrator');
+        return true;
+      });
+      this.bind(s, names2);
+    } finally {
+      policy.bindProtectionPolicy = saved;
+    }
+    return s;
+  }
+
+  find(endpoint: string): Session | undefined {
+    for (const s of this.sessions.values()) if (s.endpoint === endpoint || String(s.sessionId) === endpoint) return s;
+    return undefined;
+  }
+}
