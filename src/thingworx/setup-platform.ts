@@ -134,9 +134,12 @@ export class SetupPlatform {
   }
 
   async createKey(name: string, user: string, expiresAt: Date, description: string): Promise<void> {
+    // `user` is the input in the platform's service metadata (ThingTransformer typings); `userNameReference` is the
+    // key's field name, accepted by some builds. Both are sent; setup reads the owner back to be sure.
     await this.c.service(this.names.entityServices, 'CreateApplicationKey', {
       name,
       user,
+      userNameReference: user,
       description,
       expirationDate: expiresAt.toISOString(),
     });

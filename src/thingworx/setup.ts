@@ -246,6 +246,25 @@ async function keyStep(
     if (dry) return { status: 'planned', detail: `would be created for ${user}, ${until(expiresAt)}` };
     await p.createKey(keyName, user, expiresAt, 'ThingPark connector key (created by tpx thingworx setup)');
     result.keyCreated = true;
+    const made = await p.keyInfo(keyName);
+    if (made.user !== user) {
+      throw new TpxError(
+        'TPX_SETUP_KEY_OWNER',
+        `ThingWorx created application key ${keyName} for ${made.user ?? 'an unknown user'}, not ${user}.`,
+        {
+          fix: `Delete the key in Composer → Security → Application Keys and create it for ${user} (Username Reference), or report this platform version.`,
+        },
+      );
+    }
+    if (!made.expiresAt || Math.abs(made.expiresAt.getTime() - expiresAt.getTime()) > 86_400_000) {
+      throw new TpxError(
+        'TPX_SETUP_KEY_EXPIRY',
+        `ThingWorx created application key ${keyName} without the requested expiry.`,
+        {
+          fix: `Set its Expiration Date in Composer → Security → Application Keys (wanted: ${expiresAt.toISOString()}).`,
+        },
+      );
+    }
     return { status: 'done', detail: `created for ${user}, ${until(expiresAt)}` };
   }
   const info = await p.keyInfo(keyName);
