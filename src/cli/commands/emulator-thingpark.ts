@@ -1,4 +1,83 @@
+/** `tpx emulator thingpark`: runs the ThingPark stand-in until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext } from '../context.js';
 
-export function register(_parent: Command, _app: App): void {}
+export interface EmulatorThingParkOptions {
+  port?: string;
+  host?: string;
+  state?: string;
+  tokenTtl?: string;
+  openingDelay?: string;
+}
+
+function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(
+      `${name} must be a whole number from ${min} to ${max} (got "${value}").`,
+      `Run: tpx emulator thingpark ${name} <n>`,
+    );
+  }
+  return n;
+}
+
+export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorThingParkOptions): Promise<void> {
+  const port = intOption('--port', opts.port, 0, 65535);
+  const tokenTtlSeconds = intOption('--token-ttl', opts.tokenTtl, 1, 86_400);
+  const openingDelayMs = intOption('--opening-delay', opts.openingDelay, 0, 600_000);
+  const { signal, release } = ctx.shutdownSignal();
+  const { startThingParkEmulator } = await import('../../emulators/thingpark/index.js');
+  const emu = await startThingParkEmulator({
+    port,
+    host: opts.host,
+    state: opts.state,
+    tokenTtlSeconds,
+    openingDelayMs,
+  });
+  try {
+    if (ctx.io.json) {
+      ctx.io.printJson({
+        url: emu.url,
+        clientId: emu.clientId,
+        clientSecret: emu.clientSecret,
+        asId: emu.asId,
+        asKey: emu.asKey,
+      });
+    } else {
+      ctx.io.out(`ThingPark emulator ready at ${emu.url} (plain HTTP, for tests and demos only)`);
+      ctx.io.out(`export TPX_THINGPARK_URL=${emu.url}`);
+      ctx.io.out(`export TPX_THINGPARK_CLIENT_ID=${emu.clientId}`);
+      ctx.io.out(`export TPX_THINGPARK_CLIENT_SECRET=${emu.clientSecret}`);
+      ctx.io.out(`export TPX_THINGPARK_DOWNLINK_URL=${emu.downlinkUrl}`);
+      ctx.io.out(`export TPX_AS_ID=${emu.asId}`);
+      ctx.io.out(`export TPX_AS_KEY=${emu.asKey}`);
+      ctx.io.info('Accepted downlinks: GET /_emulator/downlinks. Stop with Ctrl-C.');
+    }
+    if (!ctx.io.json) {
+      emu.on('downlink', (d: { devEui: string; fPort: number; payloadHex?: string }) => {
+        ctx.io.info(`downlink accepted: ${d.devEui} port ${d.fPort} ${d.payloadHex ?? '(flush)'}`);
+      });
+    }
+    if (!signal.aborted)
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  } finally {
+    await emu.close();
+    release();
+  }
+  ctx.io.info('ThingPark emulator stopped.');
+}
+
+export function register(parent: Command, app: App): void {
+  parent
+    .command('thingpark')
+    .description('run a ThingPark emulator: OAuth2, connections API, LRC downlink (plain HTTP on 127.0.0.1)')
+    .option('--port <n>', 'port to listen on (default: any free port)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--state <file>', 'keep credentials, connections and downlinks in this JSON file across restarts')
+    .option('--token-ttl <seconds>', 'access token lifetime (expires_in), default 300')
+    .option('--opening-delay <ms>', 'how long new connections stay OPENING, default 1000')
+    .action(app.action<EmulatorThingParkOptions>(async (ctx, opts) => runEmulatorThingPark(ctx, opts)));
+}

@@ -1,0 +1,343 @@
+/**
+ * ThingPark IoT Flow connections API client (research/thingpark.md §3): DX Core on ThingPark Enterprise /
+ * Community (`/thingpark/dx/core/latest/api`) or IoT Flow on an operator instance (`/iot-flow/v1`).
+ * Bearer tokens from TokenProvider (one retry after a 401 with a fresh token); retries with backoff only for
+ * idempotent calls (GET, PUT, DELETE); `{code, message}` errors become ThingParkApiError with a plain sentence.
+ */
+import type { Dispatcher } from 'undici';
+import { TpxError, UsageError } from '../errors.js';
+import { TokenProvider } from './oauth.js';
+
+export type ApiFlavour = 'dx' | 'iotflow';
+export const API_PATHS: Record<ApiFlavour, string> = {
+  dx: '/thingpark/dx/core/latest/api',
+  iotflow: '/iot-flow/v1',
+};
+export const TOKEN_PATH = '/users-auth/protocol/openid-connect/token';
+
+/** A connection as the API returns it (secrets masked as `*****`). */
+export interface Connection {
+  id: string;
+  connectorId: string;
+  name: string;
+  active?: boolean;
+  state?: string;
+  startupTime?: string;
+  alarms?: unknown[];
+  configuration: Record<string, unknown>;
+}
+
+/** What create and update send. */
+export interface ConnectionBody {
+  connectorId: string;
+  name: string;
+  active?: boolean;
+  alarms?: unknown[];
+  configuration: Record<string, unknown>;
+}
+
+export interface ConnectorInfo {
+  id: string;
+  version?: string;
+  description?: string;
+  connection?: { configurationSchema?: Record<string, unknown> };
+}
+
+export interface ClientEvent {
+  type: 'request' | 'retry' | 'token';
+  message: string;
+}
+
+export interface ThingParkClientOptions {
+  /** https://host (the flavour's path is added) or a full API base URL. */
+  url: string;
+  flavour?: ApiFlavour;
+  clientId: string;
+  clientSecret: string;
+  /** Default: <origin>/users-auth/protocol/openid-connect/token. */
+  tokenUrl?: string;
+  dispatcher?: Dispatcher;
+  /** Attempts for idempotent calls (default 3). */
+  attempts?: number;
+  /** First backoff delay in ms (default 250; doubled each time, Retry-After honoured up to 10 s). */
+  backoffMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  onEvent?: (e: ClientEvent) => void;
+}
+
+export class ThingParkApiError extends TpxError {
+  constructor(
+    message: string,
+    fix: string,
+    readonly status: number,
+    readonly apiCode: string | number | undefined,
+    readonly apiMessage: string | undefined,
+  ) {
+    super('TPX_THINGPARK_API', message, {
+      fix,
+      details: { status, ...(apiCode !== undefined ? { apiCode } : {}), ...(apiMessage ? { apiMessage } : {}) },
+    });
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Resolves the API base URL and the token URL; refuses plain http except on loopback. */
+export function apiEndpoints(
+  url: string,
+  flavour?: ApiFlavour,
+  tokenUrl?: string,
+): { base: string; tokenUrl: string; flavour: ApiFlavour } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(
+      `The ThingPark URL "${url}" is not a URL.`,
+      'Give it as https://host (e.g. https://community.thingpark.io).',
+    );
+  }
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname))) {
+    throw new UsageError(
+      `The ThingPark URL must use https (got ${u.protocol}//${u.host}).`,
+      'Use https://…; plain http is accepted only for a local emulator on 127.0.0.1.',
+    );
+  }
+  const path = u.pathname.replace(/\/+$/, '');
+  const f: ApiFlavour = flavour ?? (path.includes('/iot-flow') ? 'iotflow' : 'dx');
+  const base = path === '' ? `${u.origin}${API_PATHS[f]}` : `${u.origin}${path}`;
+  return { base, tokenUrl: tokenUrl ?? `${u.origin}${TOKEN_PATH}`, flavour: f };
+}
+
+export function parseFlavour(value: string | undefined): ApiFlavour | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.toLowerCase().replace(/[^a-z]/g, '');
+  if (v === 'dx' || v === 'dxcore' || v === 'tpe') return 'dx';
+  if (v === 'iotflow' || v === 'tpw') return 'iotflow';
+  throw new UsageError(
+    `Unknown ThingPark API flavour "${value}".`,
+    'Use dx (ThingPark Enterprise/Community, DX Core) or iotflow (operator IoT Flow v1).',
+  );
+}
+
+function plainError(
+  status: number,
+  method: string,
+  what: string,
+  apiCode: string | number | undefined,
+  apiMessage: string | undefined,
+): ThingParkApiError {
+  const said = apiMessage ? `: ${apiMessage.replace(/\.$/, '')}` : '';
+  let message: string;
+  let fix: string;
+  if (status === 400 || status === 422) {
+    message = `ThingPark refused the request to ${what}${said}.`;
+    fix = 'Correct the value named above and try again.';
+  } else if (status === 401) {
+    message = `ThingPark did not accept the access token even after renewing it${said}.`;
+    fix = 'Check that the client id and secret belong to this ThingPark instance and API flavour (--thingpark-api).';
+  } else if (status === 403) {
+    message = `This account may not ${what}${said}.`;
+    fix = 'Ask your ThingPark administrator for the IoT Flow connection rights.';
+  } else if (status === 404) {
+    message = `ThingPark found nothing to ${what}${said}.`;
+    fix = 'Check the id with "tpx connection list", and the API flavour (--thingpark-api dx|iotflow).';
+  } else if (status === 409) {
+    message = `ThingPark refused to ${what}${said}.`;
+    fix = /maximum/i.test(apiMessage ?? '')
+      ? 'Delete a connection you no longer need ("tpx connection delete <id>") and try again.'
+      : 'Resolve the conflict named above and try again.';
+  } else if (status === 429) {
+    message = `ThingPark is rate-limiting requests (HTTP 429) while trying to ${what}.`;
+    fix = 'Wait a minute and try again.';
+  } else if (status >= 500) {
+    message = `ThingPark had an internal error (HTTP ${status}) while trying to ${what}${said}.`;
+    fix =
+      method === 'POST'
+        ? 'Check with "tpx connection list" whether it was created before trying again.'
+        : 'Try again later.';
+  } else {
+    message = `ThingPark answered HTTP ${status} while trying to ${what}${said}.`;
+    fix = 'Check the ThingPark URL and API flavour.';
+  }
+  return new ThingParkApiError(message, fix, status, apiCode, apiMessage);
+}
+
+function normaliseConnection(v: unknown): Connection {
+  const o = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  const c: Connection = {
+    ...(o as object),
+    id: String(o.id ?? ''),
+    connectorId: String(o.connectorId ?? ''),
+    name: String(o.name ?? ''),
+    configuration:
+      o.configuration && typeof o.configuration === 'object' ? (o.configuration as Record<string, unknown>) : {},
+  };
+  return c;
+}
+
+export class ThingParkClient {
+  readonly base: string;
+  readonly flavour: ApiFlavour;
+  readonly tokens: TokenProvider;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly o: ThingParkClientOptions) {
+    const e = apiEndpoints(o.url, o.flavour, o.tokenUrl);
+    this.base = e.base;
+    this.flavour = e.flavour;
+    this.tokens = new TokenProvider({
+      tokenUrl: e.tokenUrl,
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      dispatcher: o.dispatcher,
+      now: o.now,
+      onToken: ({ expiresIn }) =>
+        o.onEvent?.({ type: 'token', message: `new access token (expires_in ${expiresIn} s)` }),
+    });
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** The URL a path resolves to (for --dry-run). */
+  urlOf(path: string): string {
+    return `${this.base}${path}`;
+  }
+
+  async listConnections(): Promise<Connection[]> {
+    const body = await this.call('GET', '/connections', 'list the connections');
+    const arr = Array.isArray(body)
+      ? body
+      : Array.isArray((body as { items?: unknown })?.items)
+        ? (body as { items: unknown[] }).items
+        : [];
+    return arr.map(normaliseConnection);
+  }
+
+  async getConnection(id: string): Promise<Connection> {
+    return normaliseConnection(
+      await this.call('GET', `/connections/${encodeURIComponent(id)}`, `read connection ${id}`),
+    );
+  }
+
+  async createConnection(body: ConnectionBody): Promise<Connection> {
+    return normaliseConnection(await this.call('POST', '/connections', `create connection "${body.name}"`, body));
+  }
+
+  async updateConnection(id: string, body: ConnectionBody): Promise<Connection> {
+    return normaliseConnection(
+      await this.call('PUT', `/connections/${encodeURIComponent(id)}`, `update connection ${id}`, body),
+    );
+  }
+
+  async deleteConnection(id: string): Promise<void> {
+    await this.call('DELETE', `/connections/${encodeURIComponent(id)}`, `delete connection ${id}`);
+  }
+
+  async listConnectors(): Promise<ConnectorInfo[]> {
+    const body = await this.call('GET', '/connectors', 'list the connectors');
+    return (Array.isArray(body) ? body : []).filter((c): c is ConnectorInfo =>
+      Boolean(c && typeof c === 'object' && typeof (c as ConnectorInfo).id === 'string'),
+    );
+  }
+
+  async connector(id: string): Promise<ConnectorInfo | undefined> {
+    return (await this.listConnectors()).find((c) => c.id === id);
+  }
+
+  private async call(method: string, path: string, what: string, body?: unknown): Promise<unknown> {
+    const { request } = await import('undici');
+    const idempotent = method !== 'POST';
+    const attempts = idempotent ? Math.max(1, this.o.attempts ?? 3) : 1;
+    let renewed = false;
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.tokens.get();
+      const started = Date.now();
+      let status: number;
+      let text: string;
+      let retryAfter: string | undefined;
+      try {
+        const res = await request(this.urlOf(path), {
+          method: method as Dispatcher.HttpMethod,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          dispatcher: this.o.dispatcher,
+        });
+        status = res.statusCode;
+        text = await res.body.text();
+        const ra = res.headers['retry-after'];
+        retryAfter = Array.isArray(ra) ? ra[0] : ra;
+      } catch (err) {
+        if (attempt < attempts) {
+          await this.backoff(attempt, undefined, `${method} ${path} failed (${(err as Error).message})`);
+          continue;
+        }
+        throw new TpxError(
+          'TPX_THINGPARK_UNREACHABLE',
+          `Cannot reach ThingPark at ${new URL(this.base).origin} to ${what}: ${(err as Error).message}.`,
+          {
+            fix: 'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
+            cause: err,
+          },
+        );
+      }
+      this.o.onEvent?.({
+        type: 'request',
+        message: `${method} ${this.urlOf(path)} -> ${status} (${Date.now() - started} ms)`,
+      });
+      if (status === 401 && !renewed) {
+        renewed = true;
+        this.tokens.invalidate();
+        this.o.onEvent?.({ type: 'retry', message: 'access token refused (401): renewing it and retrying once' });
+        attempt -= 1;
+        continue;
+      }
+      if ((status >= 500 || status === 429) && attempt < attempts) {
+        await this.backoff(attempt, retryAfter, `${method} ${path} answered ${status}`);
+        continue;
+      }
+      // A DELETE whose first attempt succeeded without us seeing the answer finds nothing the second time.
+      if (method === 'DELETE' && status === 404 && attempt > 1) return undefined;
+      let json: unknown;
+      try {
+        json = text === '' ? undefined : (JSON.parse(text) as unknown);
+      } catch {
+        json = undefined;
+      }
+      if (status >= 200 && status < 300) {
+        if (text !== '' && json === undefined) {
+          throw new TpxError('TPX_THINGPARK_API', `ThingPark answered ${what} with something that is not JSON.`, {
+            fix: 'Check the ThingPark URL and API flavour (--thingpark-api dx|iotflow).',
+          });
+        }
+        return json;
+      }
+      const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
+      const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
+      const apiMessage =
+        typeof err.message === 'string'
+          ? err.message
+          : text && json === undefined
+            ? text
+                .replace(/<[^>]*>/g, ' ')
+                .replace(/\s+/g, ' ')
+                .trim()
+                .slice(0, 160)
+            : undefined;
+      throw plainError(status, method, what, apiCode, apiMessage);
+    }
+  }
+
+  private async backoff(attempt: number, retryAfter: string | undefined, why: string): Promise<void> {
+    const base = this.o.backoffMs ?? 250;
+    let ms = base * 2 ** (attempt - 1);
+    const ra = retryAfter !== undefined ? Number(retryAfter) : Number.NaN;
+    if (Number.isFinite(ra) && ra >= 0) ms = Math.min(10_000, ra * 1000);
+    this.o.onEvent?.({ type: 'retry', message: `${why}; retrying in ${ms} ms` });
+    await this.sleep(ms);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * OAuth2 client credentials for ThingPark (research/thingpark.md §2.1): POST the token URL with a form body
+ * `grant_type=client_credentials&client_id=…&client_secret=…`, cache the access token and renew it from
+ * `expires_in` (minus a margin). invalidate() after a 401 forces a new token.
+ */
+import type { Dispatcher } from 'undici';
+import { TpxError } from '../errors.js';
+
+export interface TokenProviderOptions {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  dispatcher?: Dispatcher;
+  now?: () => number;
+  /** Called when a new token is fetched (for --verbose logs; never gets the token itself). */
+  onToken?: (info: { expiresIn: number }) => void;
+}
+
+/** Lifetime assumed when the server sends no expires_in. */
+const DEFAULT_EXPIRES_IN = 60;
+
+export class TokenProvider {
+  private token: string | undefined;
+  private expiresAt = 0;
+  private pending: Promise<string> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: TokenProviderOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** A valid access token, fetched when there is none or it is about to expire. */
+  async get(): Promise<string> {
+    if (this.token && this.now() < this.expiresAt) return this.token;
+    this.pending ??= this.fetch().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  /** Forgets the cached token (after the API answered 401). */
+  invalidate(): void {
+    this.token = undefined;
+    this.expiresAt = 0;
+  }
+
+  private async fetch(): Promise<string> {
+    const { request } = await import('undici');
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: this.o.clientId,
+      client_secret: this.o.clientSecret,
+    }).toString();
+    let status: number;
+    let text: string;
+    try {
+      const res = await request(this.o.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body,
+        dispatcher: this.o.dispatcher,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      throw new TpxError(
+        'TPX_THINGPARK_UNREACHABLE',
+        `Cannot reach the ThingPark token endpoint ${origin(this.o.tokenUrl)}: ${(err as Error).message}.`,
+        {
+          fix: 'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
+          cause: err,
+        },
+      );
+    }
+    let json: Record<string, unknown> = {};
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+    } catch {
+      /* handled below */
+    }
+    if (status === 400 || status === 401 || status === 403) {
+      const why =
+        typeof json.error_description === 'string'
+          ? json.error_description
+          : typeof json.error === 'string'
+            ? json.error
+            : `HTTP ${status}`;
+      throw new TpxError('TPX_THINGPARK_AUTH', `ThingPark refused the client id and secret (${why}).`, {
+        fix: 'Check --client-id and the secret (TPX_THINGPARK_CLIENT_ID, TPX_THINGPARK_CLIENT_SECRET or the profile); a TPE service account id looks like sub-<subscriber>/<name>.',
+        details: { status },
+      });
+    }
+    if (status < 200 || status >= 300 || typeof json.access_token !== 'string') {
+      throw new TpxError(
+        'TPX_THINGPARK_AUTH',
+        `The ThingPark token endpoint answered HTTP ${status} without an access token.`,
+        {
+          fix: 'Check the token URL (--thingpark-token-url / TPX_THINGPARK_TOKEN_URL); try again later if ThingPark is down.',
+          details: { status },
+        },
+      );
+    }
+    const expiresIn =
+      typeof json.expires_in === 'number' && json.expires_in > 0
+        ? json.expires_in
+        : Number(json.expires_in) > 0
+          ? Number(json.expires_in)
+          : DEFAULT_EXPIRES_IN;
+    // Renew a little early: 30 s, or a tenth of the lifetime for short-lived tokens.
+    const margin = Math.min(30_000, expiresIn * 100);
+    this.token = json.access_token;
+    this.expiresAt = this.now() + expiresIn * 1000 - margin;
+    this.o.onToken?.({ expiresIn });
+    return this.token;
+  }
+}
+
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
