@@ -132,7 +132,11 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     {
       id: 'key',
       title: `Application key ${keyName}`,
-      run: () => keyStep(p, result, options.keyExpiresAt, now(), dry),
+      run: async () => {
+        const r = await keyStep(p, result, options.keyExpiresAt, now(), dry);
+        if (!dry) result.appKey = await p.keyId(keyName);
+        return r;
+      },
     },
     ...names.collections.map((c) => ({
       id: `visibility:${c}`,
@@ -228,7 +232,6 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     result.steps.push(step);
     options.onStep?.(step, i, steps.length);
   }
-  if (!dry) result.appKey = await p.keyId(keyName);
   return result;
 }
 
