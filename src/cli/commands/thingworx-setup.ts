@@ -1,4 +1,279 @@
+/**
+ * `tpx thingworx setup`: the set-up guide's Composer steps in one command, run with an administrator's
+ * credentials. Creates or reuses the connector user and its application key, grants exactly the guide's rights,
+ * optionally sets the Bind Protection Policy, then runs the checks of `tpx thingworx check` with the new key.
+ */
 import type { Command } from 'commander';
+import { CheckFailedError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_parent: Command, _app: App): void {}
+export interface ThingWorxSetupOptions {
+  thingworxUrl?: string;
+  adminKey?: string;
+  adminUser?: string;
+  adminPassword?: string;
+  ca?: string;
+  insecure?: boolean;
+  user?: string;
+  keyName?: string;
+  keyExpiry?: string;
+  bindPolicy?: string;
+  bindPolicyTable?: string;
+  bindPolicyField?: string;
+  bindPolicyValue?: string;
+  organization?: string;
+  template?: string;
+  dryRun?: boolean;
+  saveProfile?: string;
+}
+
+const ICON: Record<string, string> = { ok: '✓', done: '+', planned: '~', failed: '✗' };
+const LABEL: Record<string, string> = { ok: 'ok', done: 'changed', planned: 'would change', failed: 'failed' };
+
+export async function runThingWorxSetup(
+  ctx: CommandContext,
+  opts: ThingWorxSetupOptions & GlobalOptions,
+): Promise<number> {
+  const io = ctx.io;
+  const names = await import('../../thingworx/setup-names.js');
+  const { validateProfileName, updateProfile } = await import('../../config/profiles.js');
+  // Bad input is refused before anything is sent.
+  const keyExpiresAt = names.parseKeyExpiry(opts.keyExpiry ?? names.DEFAULT_KEY_EXPIRY);
+  const bindPolicy = opts.bindPolicy ? names.parseBindPolicy(opts.bindPolicy) : undefined;
+  if (opts.saveProfile) validateProfileName(opts.saveProfile);
+  const user = (opts.user ?? names.DEFAULT_CONNECTOR_USER).trim();
+  if (!/^[A-Za-z0-9][\w.@-]{0,99}$/.test(user)) {
+    const { UsageError } = await import('../../errors.js');
+    throw new UsageError(`Invalid --user "${opts.user}".`, 'Use letters, digits, ".", "_", "-" or "@" (at most 100).');
+  }
+
+  const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
+  const caFile = ctx.settings.value('thingworxCa', opts.ca);
+  const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
+  const { readCaFile, restOptions, truthy } = await import('../../thingworx/connect.js');
+  if (truthy(insecure)) io.warn('TLS certificate verification is off (--insecure): never use this in production.');
+  const { ThingWorxRest } = await import('../../thingworx/rest.js');
+  const adminUser = ctx.settings.value('thingworxAdminUser', opts.adminUser);
+  let admin: InstanceType<typeof ThingWorxRest>;
+  let closeExtra = async () => {};
+  if (adminUser) {
+    const password = await ctx.resolve('thingworxAdminPassword', opts.adminPassword, {
+      message: `Password of ${adminUser}`,
+      secret: true,
+    });
+    io.addSecrets(password);
+    const { basicAuthDispatcher } = await import('../../thingworx/setup-auth.js');
+    const basic = basicAuthDispatcher(adminUser, password, {
+      ...(caFile ? { ca: readCaFile(caFile) } : {}),
+      insecure: truthy(insecure),
+    });
+    closeExtra = basic.close;
+    admin = new ThingWorxRest({ url, appKey: '', dispatcher: basic.dispatcher });
+  } else {
+    const adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
+      message: "Administrator's application key",
+      secret: true,
+    });
+    io.addSecrets(adminKey);
+    admin = new ThingWorxRest(restOptions({ url, appKey: adminKey, caFile, insecure }));
+  }
+
+  const { runThingWorxSetup: setup } = await import('../../thingworx/setup.js');
+  const showProgress = io.isStderrTTY && !io.json && !io.quiet;
+  let result: Awaited<ReturnType<typeof setup>>;
+  try {
+    result = await setup({
+      client: admin,
+      user,
+      ...(opts.keyName ? { keyName: opts.keyName } : {}),
+      keyExpiresAt,
+      ...(bindPolicy ? { bindPolicy } : {}),
+      bindPolicyNames: { table: opts.bindPolicyTable, field: opts.bindPolicyField, value: opts.bindPolicyValue },
+      dryRun: opts.dryRun ?? false,
+      ...(opts.organization ? { names: { organization: opts.organization } } : {}),
+      onStep: (step, i, total) => {
+        if (!showProgress) return;
+        if (step.detail === 'running') io.status(`[${i + 1}/${total}] ${step.title}…`);
+        else io.info(`${ICON[step.status]} [${i + 1}/${total}] ${step.title}: ${step.detail}`);
+      },
+    });
+  } catch (err) {
+    const steps = (err as { details?: { steps?: { title: string; status: string; detail: string }[] } }).details?.steps;
+    if (steps && !io.json && !showProgress) io.out(stepTable(ctx, steps));
+    throw err;
+  } finally {
+    await admin.close();
+    await closeExtra();
+  }
+
+  const key = result.appKey;
+  let savedProfile: string | undefined;
+  if (key && opts.saveProfile) {
+    savedProfile = opts.saveProfile;
+    updateProfile(
+      savedProfile,
+      { thingworxUrl: url, thingworxAppKey: key, ...(caFile ? { thingworxCa: caFile } : {}) },
+      ctx.env,
+    );
+  }
+  const showKey = Boolean(key && result.keyCreated && !savedProfile);
+  const planned = result.steps.filter((s) => s.status === 'planned').length;
+  const changes = result.steps.filter((s) => s.status === 'done').length;
+
+  if (!io.json) {
+    if (!showProgress) io.out(stepTable(ctx, result.steps));
+    if (result.dryRun)
+      io.info(
+        planned
+          ? `Dry run: ${planned} step(s) would change the platform; nothing was written.`
+          : 'Dry run: nothing to change.',
+      );
+    else if (!result.changed) io.success(`Nothing to change: ThingWorx is already set up for ${user}.`);
+    else io.success(`ThingWorx set up for ${user}: ${changes} step(s) changed.`);
+    if (showKey && key) {
+      // The one time the key is printed in full (it is registered as a secret right after, so nothing else shows it).
+      io.out(
+        `\nApplication key (Key ID) of ${user}, shown once — store it now (e.g. tpx profile set thingworxAppKey):`,
+      );
+      io.out(`${key}\n`);
+    } else if (savedProfile) {
+      io.success(`Saved the URL and the application key of ${user} in profile ${savedProfile}.`);
+    } else if (key && !result.keyCreated) {
+      io.info(
+        `Application key ${result.keyName} was reused; its value is not shown again (use --save-profile NAME to store it).`,
+      );
+    }
+  }
+  io.addSecrets(key);
+
+  let checks: CheckSummary | undefined;
+  if (key) checks = await runChecks(ctx, { url, appKey: key, caFile, insecure, template: opts.template });
+  else if (!io.json) io.info('Checks skipped (dry run): run "tpx thingworx check" after setup.');
+
+  if (io.json) {
+    const { mask } = await import('../../config/secrets.js');
+    io.printJson({
+      ok: !checks || checks.ok,
+      dryRun: result.dryRun,
+      changed: result.changed,
+      adminUser: result.adminUser,
+      user,
+      keyName: result.keyName,
+      keyCreated: result.keyCreated,
+      ...(result.keyExpiresAt ? { keyExpiresAt: result.keyExpiresAt } : {}),
+      // The new key in full only when it was created now and not saved to a profile (shown once).
+      ...(key ? (showKey ? { appKey: key } : { appKeyMasked: mask(key) }) : {}),
+      ...(savedProfile ? { savedProfile } : {}),
+      steps: result.steps,
+      ...(checks ? { checks: checks.json } : {}),
+    });
+  }
+  if (checks && !checks.ok) {
+    throw new CheckFailedError(
+      'Setup finished, but the checks with the new key found problems.',
+      'See the failed items above; run "tpx thingworx check" again after fixing them.',
+    );
+  }
+  return 0;
+}
+
+function stepTable(ctx: CommandContext, steps: { title: string; status: string; detail: string }[]): string {
+  return ctx.io.table(
+    ['step', 'result', 'detail'],
+    steps.map((s) => [s.title, `${ICON[s.status] ?? ''} ${LABEL[s.status] ?? s.status}`, s.detail]),
+  );
+}
+
+interface CheckSummary {
+  ok: boolean;
+  json: unknown;
+}
+
+/** The checks of `tpx thingworx check`, run with the connector's key; prints them (human) and returns a summary. */
+async function runChecks(
+  ctx: CommandContext,
+  s: { url: string; appKey: string; caFile?: string; insecure?: string; template?: string },
+): Promise<CheckSummary> {
+  const { runThingWorxChecks } = await import('../../thingworx/check.js');
+  const { readCaFile, truthy } = await import('../../thingworx/connect.js');
+  const io = ctx.io;
+  const report = await runThingWorxChecks({
+    url: s.url,
+    appKey: s.appKey,
+    ...(s.caFile ? { ca: readCaFile(s.caFile) } : {}),
+    insecure: truthy(s.insecure),
+    ...(s.template ? { template: s.template } : {}),
+    onItem: (item) => io.status(`Checking with the new key: ${item.title}`),
+  });
+  io.clearStatus();
+  if (!io.json) {
+    const mark: Record<string, string> = {
+      passed: io.color.green('✓ passed'),
+      failed: io.color.red('✗ failed'),
+      warned: io.color.yellow('! warned'),
+      skipped: io.color.dim('- skipped'),
+    };
+    io.out('\nChecks with the new key (tpx thingworx check):');
+    io.out(
+      io.table(
+        ['check', 'result', 'detail'],
+        report.items.map((i) => [i.title, mark[i.status] ?? i.status, i.detail]),
+      ),
+    );
+    for (const i of report.items) if (i.status === 'failed' && i.fix) io.out(`${i.title}: ${i.fix}`);
+    const c = report.counts;
+    io.info(`${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped.`);
+  }
+  return { ok: report.ok, json: report };
+}
+
+export function register(parent: Command, app: App): void {
+  parent
+    .command('setup')
+    .description("do the set-up guide's Composer steps with an administrator's credentials, then check the result")
+    .option('--thingworx-url <url>', 'ThingWorx URL https://host:port (env TPX_THINGWORX_URL)')
+    .option('--admin-key <key>', "an administrator's application key (env TPX_THINGWORX_ADMIN_KEY)")
+    .option('--admin-user <name>', 'administrator user name, instead of --admin-key (env TPX_THINGWORX_ADMIN_USER)')
+    .option(
+      '--admin-password <password>',
+      'password of --admin-user (env TPX_THINGWORX_ADMIN_PASSWORD; prompted on a TTY)',
+    )
+    .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'skip TLS certificate verification (never in production)')
+    .option('--user <name>', 'connector user to create or reuse (default tpx-connector)')
+    .option('--key-name <name>', 'application key name (default <user>-key)')
+    .option('--key-expiry <when>', 'key expiry: a duration (90d, 6mo, 1y) or a date (2027-12-31); default 1y')
+    .option('--bind-policy <policy>', 'also set the WSCommunicationsSubsystem Bind Protection Policy (last-in-wins)')
+    .option(
+      '--bind-policy-table <name>',
+      'configuration table holding the policy (UNCONFIRMED on real platforms; default: found by its value)',
+    )
+    .option(
+      '--bind-policy-field <name>',
+      'field of the policy in that table (UNCONFIRMED; default: found by name or value)',
+    )
+    .option(
+      '--bind-policy-value <text>',
+      "exact value to write (UNCONFIRMED; default: the current value's spelling, first→last)",
+    )
+    .option('--organization <name>', 'organization given visibility (default Composer, as in the guide)')
+    .option('--template <name>', 'Thing Template the checks look for (default actilityThingTemplateSF)')
+    .option('--dry-run', 'list each step and what it would change; change nothing')
+    .option('--save-profile <name>', 'store the URL and the new key in this profile instead of printing the key')
+    .addHelpText(
+      'after',
+      `
+Grants exactly the guide's rights, nothing more: Things and ThingTemplates collections: visibility for the
+Composer organization, design time Create and Read for the user; EntityServices: visibility for Composer and
+Service Execute on CreateThing, CreateThingTemplate and GetEntityList for the user. A second run changes nothing.
+The key is printed once (or stored with --save-profile) and never logged. Exit code 3 when the final checks fail.
+Platform services used (research/thingworx-rest.md §5.3, §6.2): EntityServices CreateUser, CreateApplicationKey,
+CheckPermissionForUser, AddRunTimePermission, Get/AddVisibilityPermission; CollectionFunctions
+GetCollection{Visibility,DesignTime}Permissions, AddCollection{Visibility,DesignTime}Permission;
+ApplicationKeys/<key> GetUserName, GetExpirationDate, SetExpirationDate, GetKeyID; WSCommunicationsSubsystem
+GetConfigurationTables, GetConfigurationTable, SetConfigurationTable. The Bind Protection Policy's table, field and
+value names are UNCONFIRMED on a live server: override them with the --bind-policy-* options if needed.`,
+    )
+    .action(app.action<ThingWorxSetupOptions>(async (ctx, opts) => runThingWorxSetup(ctx, opts)));
+}
