@@ -144,7 +144,8 @@ export function bindMessage(kind: 'bind' | 'unbind', requestId: number, sessionI
 
 /** Splits names into BIND/UNBIND batches whose frame fits one chunk of `chunkSize` bytes (§6.2, §7.1). */
 export function bindBatches(names: readonly string[], chunkSize: number): string[][] {
-  const budget = chunkSize - 15 - 1 - 2; // header, gateway flag, name count
+  // A message goes out as one frame when body + 21 (header and the room of a multipart header) <= chunkSize (§7.1).
+  const budget = chunkSize - 21 - 1 - 2; // gateway flag, name count
   const batches: string[][] = [];
   let current: string[] = [];
   let used = 0;

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { decodeMessage, encodeMessage, Reassembler } from '../../src/alwayson/codec/index.js';
+import { decodeMessage, encodeMessage, Reassembler, splitMessage } from '../../src/alwayson/codec/index.js';
 import type { Message, MessageCodeName } from '../../src/alwayson/codec/types.js';
 import { MESSAGE_CODES } from '../../src/alwayson/codec/types.js';
 import {
