@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BridgeEvents } from './events.js';
-import { PermanentError, type ThingWorxSink, type TunnelReport } from './ports.js';
+import { PermanentError, StubbornError, type ThingWorxSink, type TunnelReport } from './ports.js';
 import type { Provisioner } from './provisioning.js';
 import type { Spool } from './spool.js';
 import { reportUpdates } from './values.js';
@@ -16,6 +16,15 @@ export interface DeliveryOptions {
   /** First retry delay; doubles up to retryMaxMs. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
+  stubbornAttempts?: number;
+}
+
+/** True for failures waiting alone will not fix: AlwaysOn errors marked not retryable, refused binds. */
+function isStubborn(err: unknown): boolean {
+  if (err instanceof StubbornError) return true;
+  const r = (err as { retryable?: unknown }).retryable;
+  return r === false;
 }
 
 interface DeviceQueue {
@@ -112,10 +121,13 @@ export class Delivery {
       }
       q.attempt = 0;
     } catch (err) {
-      if (err instanceof PermanentError) {
+      const stubborn = isStubborn(err);
+      if (stubborn) this.provisioner.forget(dev);
+      if (err instanceof PermanentError || (stubborn && q.attempt + 1 >= (this.options.stubbornAttempts ?? 5))) {
         const rec = this.spool.read(seq);
-        this.spool.deadLetter(seq, err.message);
-        this.events.emit('dead.letter', { seq, devEui: dev, kind: rec?.kind ?? 'uplink', reason: err.message });
+        const reason = (err as Error).message;
+        this.spool.deadLetter(seq, reason);
+        this.events.emit('dead.letter', { seq, devEui: dev, kind: rec?.kind ?? 'uplink', reason });
         q.attempt = 0;
       } else {
         outcome = 'retry';

@@ -1,5 +1,8 @@
 /** The bridge's public API (used by `tpx bridge`, the sandbox and the benchmark). */
+
+export { PoolSink, RestDirectory, tunnelSender } from './adapters.js';
 export { BRIDGE_DEFAULTS, Bridge, type BridgeOptions, type BridgeStats, parseListen, startBridge } from './bridge.js';
+export { type ConnectedBridgeOptions, startConnectedBridge } from './connect.js';
 export {
   type BridgeEventMap,
   type BridgeEventName,

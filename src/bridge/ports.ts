@@ -77,7 +77,8 @@ export type SinkStatus = { type: 'up' | 'down' | 'reconnect'; pipe?: number; err
 /** The ThingWorx AlwaysOn side (alwayson/pool). */
 export interface ThingWorxSink {
   start(): Promise<void>;
-  bind(names: string[]): Promise<void>;
+  /** Binds Things; names the platform refused are returned (not thrown), other failures reject. */
+  bind(names: string[]): Promise<{ refused: string[]; reason?: string }>;
   unbind(names: string[]): Promise<void>;
   /** Resolves when ThingWorx acknowledged the push; rejects on failure. */
   push(thing: string, values: PropertyUpdate[]): Promise<void>;
@@ -87,6 +88,17 @@ export interface ThingWorxSink {
   isConnected(): boolean;
   readonly pipeCount: number;
   close(): Promise<void>;
+}
+
+/**
+ * A failure that will not pass by waiting alone (e.g. a refused bind): retried a few times (the Thing is looked
+ * up again), then dead-lettered.
+ */
+export class StubbornError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StubbornError';
+  }
 }
 
 /** Thrown by a ThingDirectory when ThingWorx refuses for good (e.g. 403, unknown template): dead-letter. */

@@ -4,7 +4,7 @@
  * refuses new devices for good (the report goes to the dead-letter table).
  */
 import type { BridgeEvents } from './events.js';
-import { PermanentError, type ThingDirectory, type ThingWorxSink } from './ports.js';
+import { PermanentError, StubbornError, type ThingDirectory, type ThingWorxSink } from './ports.js';
 
 export interface ProvisionerOptions {
   template: string;
@@ -48,8 +48,10 @@ export class Provisioner {
     const batch = this.options.bindBatch ?? 500;
     for (let i = 0; i < names.length; i += batch) {
       const chunk = names.slice(i, i + batch);
-      await this.sink.bind(chunk);
-      for (const n of chunk) this.bound.add(n);
+      const r = await this.sink.bind(chunk);
+      const refused = new Set(r.refused);
+      for (const n of chunk) if (!refused.has(n)) this.bound.add(n);
+      for (const n of r.refused) this.events.emit('thing.refused', { thing: n, reason: r.reason ?? 'bind refused' });
     }
     this.events.emit('things.bound', { count: this.bound.size });
   }
@@ -119,13 +121,24 @@ export class Provisioner {
       const chunk = all.slice(i, i + batch);
       const names = [...new Set(chunk.map((c) => c.name).filter((n) => !this.bound.has(n)))];
       try {
-        if (names.length) await this.sink.bind(names);
-        for (const n of names) this.bound.add(n);
-        for (const c of chunk) c.resolve();
+        const r = names.length ? await this.sink.bind(names) : { refused: [] as string[], reason: undefined };
+        const refused = new Set(r.refused);
+        for (const n of names) if (!refused.has(n)) this.bound.add(n);
+        for (const c of chunk) {
+          if (refused.has(c.name))
+            c.reject(new StubbornError(`ThingWorx refused to bind ${c.name}: ${r.reason ?? 'bind refused'}`));
+          else c.resolve();
+        }
       } catch (err) {
         for (const c of chunk) c.reject(err as Error);
       }
     }
+  }
+
+  /** Forgets what is known of a Thing (after a failure that suggests it was deleted or unbound). */
+  forget(name: string): void {
+    this.bound.delete(name);
+    this.known.delete(name);
   }
 
   /** Unbinds every bound Thing (shutdown). */

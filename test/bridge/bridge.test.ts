@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Bridge, type BridgeOptions, startBridge } from '../../src/bridge/index.js';
+import { type BridgeOptions, startBridge } from '../../src/bridge/index.js';
 import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
 import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
 

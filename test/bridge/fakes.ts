@@ -28,10 +28,14 @@ export class FakeSink implements ThingWorxSink {
   async start(): Promise<void> {
     if (!this.connected) throw new Error('ThingWorx unreachable');
   }
-  async bind(names: string[]): Promise<void> {
+  /** Names the platform refuses to bind. */
+  refuseBind = new Set<string>();
+  async bind(names: string[]): Promise<{ refused: string[]; reason?: string }> {
     if (!this.connected) throw new Error('not connected');
     this.bindCalls.push(names);
-    for (const n of names) this.bound.add(n);
+    const refused = names.filter((n) => this.refuseBind.has(n));
+    for (const n of names) if (!this.refuseBind.has(n)) this.bound.add(n);
+    return refused.length ? { refused, reason: 'Binding failed' } : { refused };
   }
   async unbind(names: string[]): Promise<void> {
     for (const n of names) this.bound.delete(n);

@@ -1,0 +1,189 @@
+/**
+ * Adapters from the bridge's ports to the real modules: the AlwaysOn pipe pool (ThingWorxSink), the ThingWorx
+ * REST client (ThingDirectory) and the ThingPark tunnel downlink (DownlinkSender).
+ */
+import { type AlwaysOnPool, BindRejectedError, EdgeStatusError } from '../alwayson/index.js';
+import { sendDownlink } from '../thingpark/downlink.js';
+import { ThingWorxError } from '../thingworx/errors.js';
+import type { ThingWorxRest } from '../thingworx/rest.js';
+import { DownlinkWriteError } from './downlinks.js';
+import {
+  type DownlinkRequest,
+  type DownlinkResult,
+  type DownlinkSender,
+  PermanentError,
+  type PropertyUpdate,
+  type PropertyWrite,
+  type SinkStatus,
+  type ThingDirectory,
+  type ThingWorxSink,
+} from './ports.js';
+
+/**
+ * The pool as a ThingWorxSink. A pool that failed to start is closed for good, so start() builds a new one from
+ * the factory on every attempt and wires the handlers again.
+ */
+export class PoolSink implements ThingWorxSink {
+  private pool: AlwaysOnPool | undefined;
+  private writeHandler: ((w: PropertyWrite) => Promise<void>) | undefined;
+  private statusHandler: ((s: SinkStatus) => void) | undefined;
+  readonly pipeCount: number;
+
+  constructor(private readonly factory: () => AlwaysOnPool) {
+    const probe = factory();
+    this.pipeCount = probe.pipeCount;
+    this.pool = probe;
+    this.wire(probe);
+  }
+
+  private wire(pool: AlwaysOnPool): void {
+    pool.on('pipe.up', (e) => this.statusHandler?.({ type: 'up', pipe: e.pipe }));
+    pool.on('pipe.down', (e) => this.statusHandler?.({ type: 'down', pipe: e.pipe, error: e.error.message }));
+    pool.on('reconnect', (e) => this.statusHandler?.({ type: 'reconnect', pipe: e.pipe, error: e.error.message }));
+    pool.onPropertyWrite(async (thing, property, value) => {
+      if (!this.writeHandler) throw new EdgeStatusError('NOT_FOUND', 'the bridge takes no writes yet');
+      try {
+        await this.writeHandler({ thing, property, value });
+      } catch (err) {
+        if (err instanceof DownlinkWriteError) throw new EdgeStatusError('BAD_REQUEST', err.message);
+        throw err;
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    if (!this.pool) {
+      this.pool = this.factory();
+      this.wire(this.pool);
+    }
+    try {
+      await this.pool.start();
+    } catch (err) {
+      this.pool = undefined;
+      throw err;
+    }
+  }
+
+  private get live(): AlwaysOnPool {
+    if (!this.pool) throw new Error('ThingWorx is not connected');
+    return this.pool;
+  }
+
+  async bind(names: string[]): Promise<{ refused: string[]; reason?: string }> {
+    try {
+      await this.live.bind(names);
+      return { refused: [] };
+    } catch (err) {
+      if (err instanceof BindRejectedError) return { refused: err.names, reason: err.message };
+      throw err;
+    }
+  }
+
+  async unbind(names: string[]): Promise<void> {
+    await this.live.unbind(names);
+  }
+
+  push(thing: string, values: PropertyUpdate[]): Promise<void> {
+    return this.live.push(thing, values);
+  }
+
+  onPropertyWrite(handler: (w: PropertyWrite) => Promise<void>): void {
+    this.writeHandler = handler;
+  }
+
+  onStatus(handler: (s: SinkStatus) => void): void {
+    this.statusHandler = handler;
+  }
+
+  isConnected(): boolean {
+    return this.pool?.status().some((s) => s.state === 'ready') ?? false;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+const PERMANENT_TWX = new Set([
+  'TPX_TWX_UNAUTHORIZED',
+  'TPX_TWX_SERVICE_DENIED',
+  'TPX_TWX_DESIGN_TIME_DENIED',
+  'TPX_TWX_NO_VISIBILITY',
+  'TPX_TWX_NOT_FOUND',
+  'TPX_TWX_SERVICE_FAILED',
+]);
+
+/** ThingWorx REST as a ThingDirectory: QueryImplementingThingsOptimized in pages, CreateThing/Enable/Restart. */
+export class RestDirectory implements ThingDirectory {
+  constructor(
+    private readonly rest: ThingWorxRest,
+    private readonly pageSize = 1000,
+  ) {}
+
+  async list(template: string): Promise<{ names: string[]; pages: number }> {
+    const names: string[] = [];
+    let pages = 0;
+    for (let offset = 0; ; offset += this.pageSize) {
+      const it = await this.rest.service(
+        `ThingTemplates/${template}`,
+        'QueryImplementingThingsOptimized',
+        {
+          maxItems: this.pageSize,
+          offset,
+        },
+        { idempotent: true },
+      );
+      pages += 1;
+      for (const r of it.rows) if (typeof r.name === 'string' && r.name) names.push(r.name);
+      if (it.rows.length < this.pageSize) break;
+    }
+    return { names, pages };
+  }
+
+  async create(name: string, template: string): Promise<'created' | 'exists'> {
+    let result: 'created' | 'exists' = 'created';
+    try {
+      await this.rest.createThing(name, template, 'LoRaWAN device (created by tpx bridge)');
+    } catch (err) {
+      if (err instanceof ThingWorxError && err.code === 'TPX_TWX_ALREADY_EXISTS') result = 'exists';
+      else throw classify(err, `CreateThing ${name}`);
+    }
+    try {
+      await this.rest.enableThing(name);
+      await this.rest.restartThing(name);
+    } catch (err) {
+      throw classify(err, `EnableThing/RestartThing ${name}`);
+    }
+    return result;
+  }
+}
+
+function classify(err: unknown, what: string): Error {
+  if (err instanceof ThingWorxError && PERMANENT_TWX.has(err.code)) {
+    return new PermanentError(`${what} refused: ${err.message}${err.fix ? ` (${err.fix})` : ''}`);
+  }
+  return err as Error;
+}
+
+/** The LRC tunnel (v2) as a DownlinkSender. */
+export function tunnelSender(o: { url: string; asId: string; asKey: string }): DownlinkSender {
+  return {
+    async send(req: DownlinkRequest): Promise<DownlinkResult> {
+      const r = await sendDownlink({
+        url: o.url,
+        asId: o.asId,
+        asKey: o.asKey,
+        devEui: req.devEui,
+        fPort: req.fport,
+        payloadHex: req.payloadHex || undefined,
+        confirmed: req.confirmed,
+        flushQueue: req.flushQueue,
+        validityTime: req.validityTime,
+        correlationId: req.correlationId,
+        fCntDn: req.fcntDn,
+      });
+      if (r.status === 'queued') return { result: 'queued', status: r.version === 2 ? 202 : 200 };
+      return { result: 'rejected', status: r.version === 2 ? 409 : 350, code: r.code, reason: r.reason };
+    },
+  };
+}
