@@ -62,7 +62,7 @@ export interface Classified {
   details: Record<string, string>;
 }
 
-const NOT_AUTHORIZED = /Not authorized for (\w+) on (\S+?)(?: in (\S+?))?\s*(?:$|[.\n])/i;
+const NOT_AUTHORIZED = /Not authorized for (\w+)(?: on (\S+?))?(?: in (\S+?))?\s*(?:$|[.\n\]])/i;
 const NOT_VISIBLE = /Entity (\S+) does not exist or is not yet associated with a Thing/i;
 const ENTITY_NOT_FOUND = /Entity Not Found\s*:\s*\[?([^\]\n]*)\]?/i;
 const DOES_NOT_EXIST = /(?:Thing|ThingTemplate|Template|Entity)\s*\[?([\w.\-:]+)\]?\s+(?:does not exist|not found)/i;
@@ -99,10 +99,10 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
   const na = NOT_AUTHORIZED.exec(t);
   if (na) {
     const permission = na[1]!;
-    const target = na[2]!;
+    const target = na[2] ?? na[3] ?? '';
     const entity = na[3] ?? target;
     if (DESIGN_TIME.has(permission.toLowerCase())) {
-      const collection = COLLECTIONS[target.toLowerCase()] ?? target;
+      const collection = COLLECTIONS[entity.toLowerCase()] ?? entity;
       return {
         code: 'TPX_TWX_DESIGN_TIME_DENIED',
         message: `The application key's user may not ${permission} ${collection} (design-time permission).`,

@@ -1,4 +1,69 @@
+/** `tpx explain "<error text>"` (or the text on stdin): cause and fix of a connector, ThingWorx or tpx error. */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext } from '../context.js';
 
-export function register(_program: Command, _app: App): void {}
+/** Reads all of stdin (when it is not a TTY), up to 1 MiB. */
+async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stdin) {
+    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    size += b.length;
+    if (size > 1024 * 1024)
+      throw new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function runExplain(
+  ctx: CommandContext,
+  words: string[],
+  stdinText?: () => Promise<string>,
+): Promise<void> {
+  let text = words.join(' ');
+  if (text.trim() === '' || text === '-') {
+    if (ctx.io.stdinIsTTY && !stdinText) {
+      throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
+    }
+    text = await (stdinText ?? (() => readStdin()))();
+  }
+  if (text.trim() === '') {
+    throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
+  }
+  const { explainText } = await import('../../thingworx/explain.js');
+  const result = explainText(text);
+  if (ctx.io.json) {
+    ctx.io.printJson(result);
+    return;
+  }
+  if (!result.recognised) {
+    ctx.io.out('Not recognised: tpx does not know this error text.');
+    ctx.io.out(`Next: ${result.hint?.replace(/^tpx does not know this text\. /, '')}`);
+    return;
+  }
+  const c = ctx.io.color;
+  result.explanations.forEach((e, i) => {
+    if (i > 0) ctx.io.out('');
+    ctx.io.out(c.bold(e.title));
+    ctx.io.out(`${c.dim('cause:')} ${e.cause}`);
+    ctx.io.out(`${c.dim('fix:')}   ${e.fix}`);
+  });
+}
+
+export function register(program: Command, app: App): void {
+  program
+    .command('explain [text...]')
+    .description('explain a connector, ThingWorx or tpx error text (or read it from stdin): cause and fix')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tpx explain "Unable to dispatch [ uri = /Resources/EntityServices/Services/GetEntityList/]: Entity EntityServices does not exist or is not yet associated with a Thing"\n  pbpaste | tpx explain',
+    )
+    .action(async (...a: unknown[]) => {
+      // app.action passes positional arguments one word each; a variadic argument arrives whole as a[0].
+      const words = Array.isArray(a[0]) ? (a[0] as string[]) : [];
+      await app.action(async (ctx) => runExplain(ctx, words))(...a);
+    });
+}

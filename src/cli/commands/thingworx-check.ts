@@ -1,4 +1,136 @@
+/** `tpx thingworx check`: the whole ThingWorx set-up checked at once, each item with its fix. */
 import type { Command } from 'commander';
+import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
+import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-types.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_parent: Command, _app: App): void {}
+export interface ThingWorxFlags {
+  thingworxUrl?: string;
+  appKey?: string;
+  ca?: string;
+  insecure?: boolean;
+  template?: string;
+  timeout?: string;
+}
+
+export interface ThingWorxCheckFlags extends ThingWorxFlags {
+  writeProbe?: boolean;
+  fix?: boolean;
+}
+
+/** URL, app key, CA contents and insecure flag from flags > env > profile (prompting on a TTY). */
+export async function resolveThingWorx(
+  ctx: CommandContext,
+  opts: ThingWorxFlags,
+): Promise<{ url: string; appKey: string; ca?: string; insecure: boolean; template: string; timeoutMs?: number }> {
+  const { readCaFile, truthy } = await import('../../thingworx/connect.js');
+  const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
+  const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
+  const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
+  ctx.io.addSecrets(appKey);
+  const caFile = ctx.settings.value('thingworxCa', opts.ca);
+  const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
+  const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
+  let timeoutMs: number | undefined;
+  if (opts.timeout !== undefined) {
+    timeoutMs = Number(opts.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 600_000) {
+      throw new UsageError(`Invalid --timeout "${opts.timeout}".`, 'Give milliseconds between 100 and 600000.');
+    }
+  }
+  if (insecure) ctx.io.warn('TLS certificate verification is OFF (--insecure). Never in production.');
+  return { url, appKey, ...(caFile ? { ca: readCaFile(caFile) } : {}), insecure, template, timeoutMs };
+}
+
+export function addThingWorxOptions(cmd: Command): Command {
+  return cmd
+    .option('--thingworx-url <url>', 'ThingWorx platform, https://host:port (env TPX_THINGWORX_URL)')
+    .option('--app-key <key>', 'application key (env TPX_THINGWORX_APP_KEY)')
+    .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'skip TLS certificate verification (never in production)')
+    .option('--template <name>', 'Thing Template name (default actilityThingTemplateSF, env TPX_TEMPLATE)')
+    .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)');
+}
+
+const MARK: Record<CheckItem['status'], string> = { passed: '✓', failed: '✗', warned: '!', skipped: '-' };
+
+export function renderCheck(ctx: CommandContext, report: ThingWorxCheckReport): void {
+  const c = ctx.io.color;
+  const paint: Record<CheckItem['status'], (s: string) => string> = {
+    passed: c.green,
+    failed: c.red,
+    warned: c.yellow,
+    skipped: c.dim,
+  };
+  ctx.io.out(`ThingWorx check of ${report.url} (template ${report.template})`);
+  const width = Math.max(...report.items.map((i) => i.title.length));
+  for (const i of report.items) {
+    ctx.io.out(`${paint[i.status](MARK[i.status])} ${i.title.padEnd(width)}  ${i.detail}`);
+    if (i.fix) ctx.io.out(`  ${' '.repeat(width)}  ${c.dim('fix:')} ${i.fix}`);
+  }
+  const k = report.counts;
+  ctx.io.out(`${k.passed} passed, ${k.failed} failed, ${k.warned} warned, ${k.skipped} skipped.`);
+}
+
+export async function runThingWorxCheck(
+  ctx: CommandContext,
+  opts: ThingWorxCheckFlags & GlobalOptions,
+): Promise<number> {
+  if (opts.fix && !ctx.globals.yes && (!ctx.io.stdinIsTTY || ctx.io.json)) {
+    throw new UsageError(
+      '--fix closes sessions and needs confirmation.',
+      'Run it on a terminal, or add --yes to confirm.',
+    );
+  }
+  const s = await resolveThingWorx(ctx, opts);
+  const { runThingWorxChecks } = await import('../../thingworx/check.js');
+  const report = await runThingWorxChecks({
+    url: s.url,
+    appKey: s.appKey,
+    ...(s.ca ? { ca: s.ca } : {}),
+    insecure: s.insecure,
+    template: s.template,
+    writeProbe: opts.writeProbe ?? false,
+    ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
+    onItem: (i) => ctx.io.status(`checking… ${i.title}: ${i.status}`),
+    ...(opts.fix
+      ? {
+          confirmCloseGhosts: async (sessions) => {
+            for (const g of sessions) {
+              ctx.io.info(
+                `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
+              );
+            }
+            return ctx.confirm(`Close ${sessions.length} ghost session(s) of this key?`);
+          },
+        }
+      : {}),
+  });
+  ctx.io.clearStatus();
+  if (ctx.io.json) {
+    ctx.io.printJson(report);
+    return report.ok ? ExitCode.OK : ExitCode.CHECK_FAILED;
+  }
+  renderCheck(ctx, report);
+  if (!report.ok) {
+    throw new CheckFailedError(
+      `The ThingWorx check found ${report.counts.failed} problem(s).`,
+      'Apply the fixes above, then run "tpx thingworx check" again.',
+    );
+  }
+  return ExitCode.OK;
+}
+
+export function register(parent: Command, app: App): void {
+  const cmd = parent
+    .command('check')
+    .description(
+      'check the set-up: host, TLS, app key and its expiry, rights, Thing Template, AlwaysOn AUTH/BIND, bind policy, ghost sessions',
+    );
+  addThingWorxOptions(cmd)
+    .option('--write-probe', 'create, bind and delete a uniquely named probe Thing and Thing Template')
+    .option('--fix', 'close ghost sessions of this key (administrator key; asks first)')
+    .addHelpText('after', '\nExit codes: 0 every item passed or warned, 3 something failed.')
+    .action(app.action<ThingWorxCheckFlags>(async (ctx, opts) => runThingWorxCheck(ctx, opts)));
+}

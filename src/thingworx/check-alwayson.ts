@@ -1,0 +1,271 @@
+/**
+ * Check items on the AlwaysOn side (research/alwayson.md §14, thingworx-rest.md §6): AUTH with the key, BIND of
+ * the probe Thing, the Bind Protection Policy (read from the WSCommunicationsSubsystem configuration where the
+ * key may, else inferred by binding the probe Thing a second time from another connection) and the ghost
+ * sessions of this key (admin keys only; closed when the caller confirms).
+ */
+import { AlwaysOnClient } from '../alwayson/client.js';
+import { BindRejectedError } from '../alwayson/errors.js';
+import { TpxError } from '../errors.js';
+import { type CheckItem, type GhostSession, item } from './check-types.js';
+import { ThingWorxError } from './errors.js';
+import { FIX } from './fixes.js';
+import type { ThingWorxRest } from './rest.js';
+
+const WS = 'Subsystems/WSCommunicationsSubsystem';
+const POLICY = /\b(first|last)[\s_-]*in[\s_-]*wins\b/i;
+
+export interface AlwaysOnCheckOptions {
+  url: string;
+  appKey: string;
+  ca?: string | Buffer;
+  insecure?: boolean;
+  timeoutMs: number;
+  probeThing?: string;
+}
+
+export type Policy = 'first-in-wins' | 'last-in-wins';
+
+function client(o: AlwaysOnCheckOptions): AlwaysOnClient {
+  return new AlwaysOnClient({
+    url: o.url,
+    appKey: o.appKey,
+    ...(o.ca ? { ca: o.ca } : {}),
+    insecure: o.insecure ?? false,
+    requestTimeoutMs: o.timeoutMs,
+    connectTimeoutMs: o.timeoutMs,
+    reconnect: { initialMs: 60_000, maxMs: 60_000 },
+  });
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** AUTH, BIND of the probe Thing, and (when asked) a second BIND from another connection. */
+export async function checkAlwaysOn(
+  o: AlwaysOnCheckOptions,
+  inferPolicy: boolean,
+): Promise<{ items: CheckItem[]; inferred?: Policy }> {
+  const first = client(o);
+  const clients = [first];
+  first.on('warning', () => undefined);
+  try {
+    try {
+      await first.start();
+    } catch (err) {
+      const fix = err instanceof TpxError ? err.fix : undefined;
+      return {
+        items: [
+          item('alwayson-auth', 'failed', errText(err), {
+            fix: err instanceof TpxError && err.code === 'TPX_AUTH_FAILED' ? FIX.appKey : fix,
+          }),
+          item('alwayson-bind', 'skipped', 'AUTH failed.'),
+        ],
+      };
+    }
+    const auth = item('alwayson-auth', 'passed', `AUTH accepted (session ${first.session}).`);
+    if (!o.probeThing) {
+      return {
+        items: [
+          auth,
+          item(
+            'alwayson-bind',
+            'skipped',
+            'No probe Thing to bind: run with --write-probe (tpx creates, binds and deletes one).',
+          ),
+        ],
+      };
+    }
+    try {
+      await first.bind([o.probeThing]);
+    } catch (err) {
+      const reason = err instanceof BindRejectedError ? (err.reason ?? '') : '';
+      const visibility = /visib/i.test(reason);
+      return {
+        items: [
+          auth,
+          item('alwayson-bind', 'failed', `BIND of the probe Thing ${o.probeThing} refused: ${errText(err)}`, {
+            fix: visibility ? FIX.bindVisibility : err instanceof TpxError ? err.fix : undefined,
+            data: { reason },
+          }),
+        ],
+      };
+    }
+    const bind = item('alwayson-bind', 'passed', `BIND of the probe Thing ${o.probeThing} accepted.`);
+    if (!inferPolicy) return { items: [auth, bind] };
+    const second = client(o);
+    clients.push(second);
+    second.on('warning', () => undefined);
+    await second.start();
+    try {
+      await second.bind([o.probeThing]);
+      return { items: [auth, bind], inferred: 'last-in-wins' };
+    } catch (err) {
+      if (err instanceof BindRejectedError) return { items: [auth, bind], inferred: 'first-in-wins' };
+      throw err;
+    }
+  } finally {
+    for (const c of clients.reverse()) await c.close().catch(() => undefined);
+  }
+}
+
+/** The Bind Protection Policy read from the subsystem configuration, or undefined when the key may not read it. */
+export async function readBindPolicy(
+  rest: ThingWorxRest,
+): Promise<{ policy: Policy; table: string; field: string } | undefined> {
+  try {
+    const tables = await rest.service(WS, 'GetConfigurationTables');
+    const names = tables.rows.map((r) => String(r.name ?? r.tableName ?? r.result ?? '')).filter(Boolean);
+    for (const tableName of names) {
+      const t = await rest.service(WS, 'GetConfigurationTable', { tableName });
+      for (const row of t.rows) {
+        for (const [field, value] of Object.entries(row)) {
+          const m = typeof value === 'string' ? POLICY.exec(value) : null;
+          if (m)
+            return {
+              policy: m[1]!.toLowerCase() === 'last' ? 'last-in-wins' : 'first-in-wins',
+              table: tableName,
+              field,
+            };
+        }
+      }
+    }
+    return undefined;
+  } catch (err) {
+    if (err instanceof ThingWorxError) return undefined;
+    throw err;
+  }
+}
+
+export function policyItem(
+  read: { policy: Policy; table: string; field: string } | undefined,
+  inferred: Policy | undefined,
+  canProbe: boolean,
+): CheckItem {
+  const policy = read?.policy ?? inferred;
+  const method = read ? `read ${read.table}.${read.field}` : inferred ? 'double bind of the probe Thing' : undefined;
+  if (!policy) {
+    return item(
+      'bind-policy',
+      'skipped',
+      canProbe
+        ? 'Could not read the policy, and the probe Thing could not be bound.'
+        : 'Reading the policy needs an administrator key; inferring it needs --write-probe.',
+    );
+  }
+  if (policy === 'last-in-wins') {
+    return item(
+      'bind-policy',
+      'passed',
+      'Last in wins: a new connection takes over binds a ghost session still holds.',
+      {
+        method,
+        data: { policy },
+      },
+    );
+  }
+  return item(
+    'bind-policy',
+    'warned',
+    'First in wins: after a connection drops, its ghost session can block the binds ("Binding failed … V1BindMessage").',
+    {
+      fix: FIX.lastInWins,
+      method,
+      data: { policy },
+    },
+  );
+}
+
+/** Open AlwaysOn sessions of this key (by key name, else by user) that hold binds; undefined when not allowed. */
+export async function findGhostSessions(
+  rest: ThingWorxRest,
+  who: { keyName?: string; user?: string },
+): Promise<GhostSession[] | undefined> {
+  try {
+    const params: Record<string, unknown> = { maxItems: 500 };
+    if (who.keyName) params.appKeyName = who.keyName;
+    else if (who.user) params.userName = who.user;
+    const res = await rest.service(WS, 'QueryEndpointSessions', params);
+    const out: GhostSession[] = [];
+    for (const r of res.rows) {
+      const s: GhostSession = {
+        endpointId: String(r.endpointId ?? ''),
+        ...(r.appKeyName ? { appKeyName: String(r.appKeyName) } : {}),
+        ...(r.userContext || r.userName ? { userName: String(r.userContext ?? r.userName) } : {}),
+        ...(r.startDate ? { startDate: isoDate(r.startDate) } : {}),
+        ...(r.lastUsedDate ? { lastUsedDate: isoDate(r.lastUsedDate) } : {}),
+        numberBoundThings: Number(r.numberBoundThings ?? 0),
+      };
+      if (who.keyName && s.appKeyName && s.appKeyName !== who.keyName) continue;
+      if (!who.keyName && who.user && s.userName && s.userName !== who.user) continue;
+      if (!s.endpointId || !s.numberBoundThings) continue;
+      const bound = await rest
+        .service(WS, 'GetBoundThingsForEndpoint', { endpointId: s.endpointId })
+        .then((b) => b.rows.map((x) => String(x.name ?? x.result ?? '')))
+        .catch(() => undefined);
+      if (bound) s.boundThings = bound;
+      out.push(s);
+    }
+    return out;
+  } catch (err) {
+    if (err instanceof ThingWorxError) return undefined;
+    throw err;
+  }
+}
+
+function isoDate(v: unknown): string {
+  const d = new Date(v as string | number);
+  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
+}
+
+export async function ghostItem(
+  rest: ThingWorxRest,
+  sessions: GhostSession[] | undefined,
+  policy: Policy | undefined,
+  admin: boolean,
+  confirm?: (sessions: GhostSession[]) => Promise<boolean>,
+): Promise<CheckItem> {
+  if (!sessions) {
+    return item(
+      'ghost-sessions',
+      'skipped',
+      admin
+        ? 'The platform did not list the sessions (QueryEndpointSessions).'
+        : 'Listing sessions needs an administrator key.',
+    );
+  }
+  if (sessions.length === 0) return item('ghost-sessions', 'passed', 'No open session of this key holds binds.');
+  const things = sessions.reduce((n, s) => n + (s.numberBoundThings ?? 0), 0);
+  const data = { sessions };
+  const what = `${sessions.length} open session(s) of this key hold binds on ${things} Thing(s) (if a bridge is running now, some may be its own)`;
+  if (confirm && (await confirm(sessions))) {
+    const closed: string[] = [];
+    for (const s of sessions) {
+      try {
+        await rest.service(WS, 'CloseEndpointSessions', { endpointId: s.endpointId });
+        closed.push(s.endpointId);
+      } catch (err) {
+        const e = err as ThingWorxError;
+        return item('ghost-sessions', 'failed', `${what}; closing ${s.endpointId} failed: ${e.message}`, {
+          fix: e.fix ?? FIX.lastInWins,
+          data: { ...data, closed },
+        });
+      }
+    }
+    return item('ghost-sessions', 'passed', `Closed ${closed.length} ghost session(s) holding ${things} bind(s).`, {
+      method: '--fix',
+      data: { ...data, closed },
+    });
+  }
+  if (policy === 'last-in-wins') {
+    return item('ghost-sessions', 'warned', `${what}; with Last in wins they do not block a new connection.`, {
+      fix: FIX.ghostSessions,
+      data,
+    });
+  }
+  return item('ghost-sessions', 'failed', `${what}; with First in wins they block the binds of a new connection.`, {
+    fix: FIX.ghostSessions,
+    data,
+  });
+}

@@ -1,0 +1,93 @@
+/** The data `tpx thingworx check` returns: one item per thing checked, in a fixed order. */
+
+export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';
+
+export const CHECK_ITEMS = {
+  reachable: 'Host reachable',
+  tls: 'TLS 1.2+ and certificate',
+  'app-key': 'Application key accepted',
+  'key-expiry': 'Application key expiry',
+  'get-entity-list': 'GetEntityList allowed',
+  'create-thing': 'CreateThing allowed',
+  'create-thing-template': 'CreateThingTemplate allowed',
+  template: 'Thing Template and properties',
+  'alwayson-auth': 'AlwaysOn AUTH',
+  'alwayson-bind': 'AlwaysOn BIND',
+  'bind-policy': 'Bind protection policy',
+  'ghost-sessions': 'Ghost sessions of this key',
+} as const;
+
+export type CheckId = keyof typeof CHECK_ITEMS;
+
+export interface CheckItem {
+  id: CheckId;
+  title: string;
+  status: CheckStatus;
+  /** One line: what was found. */
+  detail: string;
+  /** When not passed: what to do, in the words of the set-up guide. */
+  fix?: string;
+  /** How it was decided: a permission service, a probe, a read… */
+  method?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface GhostSession {
+  endpointId: string;
+  appKeyName?: string;
+  userName?: string;
+  startDate?: string;
+  lastUsedDate?: string;
+  numberBoundThings?: number;
+  boundThings?: string[];
+}
+
+export interface ThingWorxCheckOptions {
+  /** https://host:port */
+  url: string;
+  appKey: string;
+  /** PEM contents of a CA to trust. */
+  ca?: string | Buffer;
+  insecure?: boolean;
+  /** Thing Template to look for (default actilityThingTemplateSF). */
+  template?: string;
+  /** Create and delete uniquely named probe entities (a Thing, a Thing Template) and bind the probe Thing. */
+  writeProbe?: boolean;
+  /**
+   * Close ghost sessions (admin key only). Called with the sessions found; resolve true to close them.
+   * Undefined: only list them.
+   */
+  confirmCloseGhosts?: (sessions: GhostSession[]) => Promise<boolean>;
+  /** Per request, ms (default 10 000). */
+  timeoutMs?: number;
+  /** Called as each item is decided (progress display). */
+  onItem?: (item: CheckItem) => void;
+  now?: () => Date;
+}
+
+export interface ThingWorxCheckReport {
+  url: string;
+  template: string;
+  /** True when nothing failed. */
+  ok: boolean;
+  counts: Record<CheckStatus, number>;
+  items: CheckItem[];
+  user?: string;
+}
+
+export function item(
+  id: CheckId,
+  status: CheckStatus,
+  detail: string,
+  extra: { fix?: string; method?: string; data?: Record<string, unknown> } = {},
+): CheckItem {
+  return {
+    id,
+    title: CHECK_ITEMS[id],
+    status,
+    detail,
+    ...(status !== 'passed' && extra.fix ? { fix: extra.fix } : {}),
+    ...(extra.method ? { method: extra.method } : {}),
+    ...(extra.data ? { data: extra.data } : {}),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * `tpx thingworx check`: every set-up item of the Actility guide checked at once, returned as data (the CLI
+ * renders it). Items come in a fixed order; an item that cannot be decided because an earlier one failed is
+ * "skipped" with the reason. Probes leave nothing behind: the probe Thing is deleted at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { checkAlwaysOn, findGhostSessions, ghostItem, policyItem, readBindPolicy } from './check-alwayson.js';
+import { checkKey, checkPermissions, checkTemplate, deleteThing } from './check-platform.js';
+import { checkTransport } from './check-transport.js';
+import {
+  CHECK_ITEMS,
+  type CheckId,
+  type CheckItem,
+  type CheckStatus,
+  item,
+  type ThingWorxCheckOptions,
+  type ThingWorxCheckReport,
+} from './check-types.js';
+import { normaliseThingWorxUrl, ThingWorxRest } from './rest.js';
+import { DEFAULT_TEMPLATE_NAME } from './template.js';
+
+export type {
+  CheckItem,
+  CheckStatus,
+  GhostSession,
+  ThingWorxCheckOptions,
+  ThingWorxCheckReport,
+} from './check-types.js';
+export { CHECK_ITEMS } from './check-types.js';
+
+export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promise<ThingWorxCheckReport> {
+  const now = options.now?.() ?? new Date();
+  const template = options.template ?? DEFAULT_TEMPLATE_NAME;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const url = normaliseThingWorxUrl(options.url, true);
+  const items: CheckItem[] = [];
+  const add = (...list: CheckItem[]) => {
+    for (const i of list) {
+      items.push(i);
+      options.onItem?.(i);
+    }
+  };
+  const skipRest = (reason: string) => {
+    const done = new Set(items.map((i) => i.id));
+    for (const id of Object.keys(CHECK_ITEMS) as CheckId[]) {
+      if (!done.has(id)) add(item(id, 'skipped', `Not checked: ${reason}.`));
+    }
+  };
+  const report = (user?: string): ThingWorxCheckReport => {
+    const counts: Record<CheckStatus, number> = { passed: 0, failed: 0, warned: 0, skipped: 0 };
+    for (const i of items) counts[i.status] += 1;
+    return { url: url.origin, template, ok: counts.failed === 0, counts, items, ...(user ? { user } : {}) };
+  };
+
+  const transport = await checkTransport(url, { ca: options.ca, insecure: options.insecure, timeoutMs, now });
+  add(...transport.items);
+  if (transport.mode === 'blocked') {
+    skipRest(transport.blockedReason ?? 'the transport failed');
+    return report();
+  }
+
+  const rest = new ThingWorxRest({
+    url: url.origin,
+    appKey: options.appKey,
+    ...(options.ca ? { ca: options.ca } : {}),
+    insecure: options.insecure ?? false,
+    timeoutMs,
+    retries: 1,
+    allowPlainHttp: transport.mode === 'plain',
+  });
+  let probeThing: string | undefined;
+  const body = async (): Promise<string | undefined> => {
+    const key = await checkKey(rest, options.appKey, now);
+    add(...key.items);
+    if (!key.user) {
+      skipRest('the application key was rejected');
+      return undefined;
+    }
+    const suffix = `${now.getTime().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const perms = await checkPermissions(rest, {
+      template,
+      writeProbe: options.writeProbe ?? false,
+      suffix,
+      templateExists: async () => (await rest.getThingTemplate(template).catch(() => undefined)) !== undefined,
+    });
+    probeThing = perms.probeThing;
+    add(...perms.items);
+    add(await checkTemplate(rest, template));
+    if (transport.mode === 'plain') {
+      skipRest('the AlwaysOn connection needs TLS');
+      return key.user;
+    }
+    const read = await readBindPolicy(rest);
+    const ao = await checkAlwaysOn(
+      { url: url.origin, appKey: options.appKey, ca: options.ca, insecure: options.insecure, timeoutMs, probeThing },
+      read === undefined,
+    );
+    add(...ao.items);
+    add(policyItem(read, ao.inferred, probeThing !== undefined));
+    const sessions = await findGhostSessions(rest, { keyName: key.keyName, user: key.user });
+    add(await ghostItem(rest, sessions, read?.policy ?? ao.inferred, key.admin, options.confirmCloseGhosts));
+    return key.user;
+  };
+  let user: string | undefined;
+  try {
+    user = await body();
+  } finally {
+    if (probeThing) {
+      const name = probeThing;
+      await deleteThing(rest, name).catch((err: unknown) => {
+        const i = items.find((x) => x.id === 'create-thing');
+        if (i) {
+          i.status = i.status === 'failed' ? 'failed' : 'warned';
+          i.detail += ` The probe Thing ${name} could not be deleted (${(err as Error).message}).`;
+          i.fix = `Delete the Thing ${name} in Composer.`;
+        }
+      });
+    }
+    await rest.close();
+  }
+  return report(user);
+}

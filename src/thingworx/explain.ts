@@ -1,0 +1,203 @@
+/**
+ * `tpx explain`: recognises an error text (from the ThingPark connector's events, the ThingWorx logs, or tpx
+ * itself) and says its cause and fix. The texts are those of the Actility reference document
+ * (shared/reference/actility-thingworx-connector-doc.txt) and tpx's TPX_* codes.
+ */
+import { classifyThingWorxText } from './errors.js';
+import { FIX } from './fixes.js';
+
+export interface Explanation {
+  /** Stable id of the recognised problem. */
+  id: string;
+  title: string;
+  cause: string;
+  fix: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ExplainResult {
+  recognised: boolean;
+  explanations: Explanation[];
+  /** What to do when nothing was recognised. */
+  hint?: string;
+}
+
+const DEVEUI = /^[0-9A-Fa-f]{16}$/;
+
+function bindFailure(text: string): Explanation | undefined {
+  if (!/Binding failed|V1BindMessage|Could not bind things|TPX_BIND_REJECTED|refused to bind/i.test(text))
+    return undefined;
+  const list = /names=\[([^\]]*)\]/.exec(text)?.[1];
+  const names = list
+    ? list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
+  const devices = names.filter((n) => DEVEUI.test(n));
+  const others = names.filter((n) => !DEVEUI.test(n));
+  const connection = /connection THINGWORX with id (\d+)/i.exec(text)?.[1];
+  const details: Record<string, unknown> = {};
+  if (connection) details.connectionId = Number(connection);
+  if (names.length)
+    Object.assign(details, { names: names.length, devices: devices.length, notDevices: others.slice(0, 20) });
+  let cause =
+    'ThingWorx refused to bind the Things: another AlwaysOn session (usually a "connection ghost" of an earlier connection on the ThingWorx side) still holds them, and the WSCommunicationsSubsystem Bind Protection Policy is "First in wins".';
+  if (others.length > 0) {
+    cause += ` The BIND listed ${names.length} names, ${others.length} of them not devices (e.g. ${others.slice(0, 3).join(', ')}): the key's user sees system Things too; a dedicated user sees only its own.`;
+  }
+  return {
+    id: 'bind-failed',
+    title: 'Binding failed (V1BindMessage)',
+    cause,
+    fix: `${FIX.lastInWins} Or close the ghost sessions: "tpx thingworx check --fix" with an administrator key.`,
+    details,
+  };
+}
+
+function entityServicesDispatch(text: string): Explanation | undefined {
+  const m =
+    /Unable to dispatch \[\s*uri\s*=\s*([^\]\s]+)\s*\]\s*:\s*Entity (\S+) does not exist or is not yet associated with a Thing/i.exec(
+      text,
+    );
+  if (!m) return undefined;
+  const uri = m[1]!;
+  const entity = m[2]!;
+  const service = /\/Services\/(\w+)/.exec(uri)?.[1];
+  return {
+    id: 'entity-not-visible',
+    title: `${entity} not visible to the application key's user`,
+    cause: `The user of the application key has no rights on ${entity} (it has no Visibility, so for it the entity "does not exist")${service ? ` and may not execute ${service}` : ''}: an administration-rights problem.`,
+    fix:
+      entity === 'EntityServices'
+        ? `${FIX.entityServicesVisibility} Then ${FIX.entityServicesRunTime(service ? [service, ...['CreateThing', 'CreateThingTemplate', 'GetEntityList'].filter((x) => x !== service)] : undefined).replace(/^In/, 'in')}`
+        : FIX.collectionsVisibility,
+    details: { uri, entity, ...(service ? { service } : {}) },
+  };
+}
+
+interface Rule {
+  id: string;
+  title: string;
+  test: RegExp;
+  cause: string;
+  fix: string;
+}
+
+const RULES: Rule[] = [
+  {
+    id: 'tls-untrusted',
+    title: 'TLS certificate not trusted',
+    test: /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|unable to verify the first certificate|self[- ]signed certificate|UNABLE_TO_GET_ISSUER_CERT|certificate (?:is )?not trusted|PKIX path building failed/i,
+    cause: 'The ThingWorx server certificate is not signed by a CA tpx (or the connector) trusts.',
+    fix: FIX.certificate,
+  },
+  {
+    id: 'tls-expired',
+    title: 'TLS certificate expired',
+    test: /CERT_HAS_EXPIRED|certificate has expired|CERT_NOT_YET_VALID/i,
+    cause: 'The ThingWorx server certificate is expired (or not yet valid).',
+    fix: FIX.certificateExpired,
+  },
+  {
+    id: 'tls-hostname',
+    title: 'TLS certificate for another host name',
+    test: /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match certificate|No subject alternative/i,
+    cause: 'The certificate does not name the host in the URL.',
+    fix: 'Use the host name the certificate was issued for in the hostName / --thingworx-url, or install a certificate for this name.',
+  },
+  {
+    id: 'tls-missing',
+    title: 'No TLS (plain HTTP)',
+    test: /wrong version number|TPX_TWX_PLAIN_HTTP|plain HTTP|packet length too long|needs TLS \(wss/i,
+    cause: 'The platform answered without TLS: the connector only uses WebSocket Secure (WSS) over TLS v1.2.',
+    fix: FIX.tls,
+  },
+  {
+    id: 'tls-version',
+    title: 'TLS version too old',
+    test: /protocol version|tlsv1 alert|unsupported protocol|TLSv1(?:\.[01])? only|no protocols available/i,
+    cause: 'The platform offers only TLS older than 1.2; the connector needs TLS v1.2 or newer.',
+    fix: FIX.tls,
+  },
+  {
+    id: 'unreachable',
+    title: 'ThingWorx not reachable',
+    test: /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|TPX_TWX_UNREACHABLE|TPX_ALWAYSON_CONNECT|Connection refused|UnknownHostException/i,
+    cause: 'No connection to the ThingWorx host:port (wrong host name or port, platform down, or a firewall).',
+    fix: FIX.unreachable,
+  },
+  {
+    id: 'app-key',
+    title: 'Application key rejected',
+    test: /TPX_AUTH_FAILED|TPX_TWX_UNAUTHORIZED|(?:HTTP|status|code)\s*401\b|\b401 Unauthorized|\(401\)|Unauthorized|Invalid Application Key|application key (?:is )?(?:expired|invalid|not found)|Authentication failed|refused the application key/i,
+    cause:
+      'ThingWorx did not accept the application key: it is wrong, its Expiration Date has passed, or its user is disabled.',
+    fix: FIX.appKey,
+  },
+  {
+    id: 'template-missing',
+    title: 'Thing Template missing',
+    test: /actilityThingTemplate\w*.*(?:not found|does not exist)|(?:Entity Not Found|not found).*actilityThingTemplate|TPX_TEMPLATE_MISSING|thingTemplateName.*(?:not found|invalid)/i,
+    cause:
+      "The Thing Template named in the connection (thingTemplateName) is missing or not visible to the key's user.",
+    fix: `${FIX.template('actilityThingTemplateSF')} If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`,
+  },
+  {
+    id: 'pipe-count',
+    title: 'pipeCount out of range',
+    test: /pipeCount|pipe count|--pipe-count/i,
+    cause:
+      'pipeCount is the number of web sockets the connection opens; it is limited to 255 (1 suffices in most applications).',
+    fix: 'Set pipeCount (tpx: --pipe-count / TPX_PIPE_COUNT) to a number from 1 to 255.',
+  },
+  {
+    id: 'device-limit',
+    title: 'Device limit',
+    test: /10K devices|10 ?000 devices|TPX_DEVICE_LIMIT|max(?:imum)? devices/i,
+    cause: 'The ThingWorx connector is limited to 10K devices.',
+    fix: 'Split the devices over several connections (each with its own Thing Template and key), or raise tpx --max-devices with care.',
+  },
+];
+
+/** Explains an error text; several problems may be recognised in one text (e.g. a whole log excerpt). */
+export function explainText(input: string): ExplainResult {
+  const text = input.trim();
+  const out: Explanation[] = [];
+  const seen = new Set<string>();
+  const push = (e: Explanation | undefined) => {
+    if (e && !seen.has(e.id)) {
+      seen.add(e.id);
+      out.push(e);
+    }
+  };
+  push(bindFailure(text));
+  push(entityServicesDispatch(text));
+  if (!seen.has('entity-not-visible')) {
+    const c = classifyThingWorxText(text);
+    const template = RULES.find((r) => r.id === 'template-missing')?.test.test(text);
+    if (c && c.code !== 'TPX_TWX_UNAUTHORIZED' && !(c.code === 'TPX_TWX_NOT_FOUND' && template)) {
+      push({
+        id: c.code
+          .replace(/^TPX_TWX_/, '')
+          .toLowerCase()
+          .replace(/_/g, '-'),
+        title: c.message,
+        cause: c.message,
+        fix: c.fix,
+        details: c.details,
+      });
+    }
+  }
+  for (const r of RULES) {
+    if (r.test.test(text)) push({ id: r.id, title: r.title, cause: r.cause, fix: r.fix });
+  }
+  if (out.length === 0) {
+    return {
+      recognised: false,
+      explanations: [],
+      hint: 'tpx does not know this text. Run "tpx thingworx check" to test the whole ThingWorx set-up at once.',
+    };
+  }
+  return { recognised: true, explanations: out };
+}
