@@ -48,6 +48,8 @@ export interface Fault {
   /** Substring of the request path. */
   path?: string;
   body?: unknown;
+  /** Carry the request out, then answer with the failure (a lost answer). */
+  afterHandling?: boolean;
 }
 
 export interface RequestRecord {
@@ -183,23 +185,29 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    res.on('finish', () => requests.push({ method, path, status: res.statusCode }));
+    const fault = faults.find((f) => (!f.method || f.method === method) && (!f.path || path.includes(f.path)));
+    if (!fault) return route(req, res);
+    fault.count = (fault.count ?? 1) - 1;
+    if (fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
+    if (fault.afterHandling) {
+      // The request is carried out, but the client sees the failure (an answer lost on the way back).
+      const sink = { headersSent: false, writeHead: () => sink, end: () => undefined, destroy: () => undefined };
+      await route(req, sink as unknown as ServerResponse);
+    } else {
+      await readBody(req).catch(() => '');
+    }
+    send(res, fault.status, fault.body ?? { code: fault.status, message: `Injected failure (HTTP ${fault.status})` });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const flavour = path.startsWith(IOTFLOW) ? 'iotflow' : 'dx';
-    res.on('finish', () => requests.push({ method, path, status: res.statusCode }));
     try {
-      const fault = faults.find((f) => (!f.method || f.method === method) && (!f.path || path.includes(f.path)));
-      if (fault) {
-        fault.count = (fault.count ?? 1) - 1;
-        if (fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
-        await readBody(req);
-        return send(
-          res,
-          fault.status,
-          fault.body ?? { code: fault.status, message: `Injected failure (HTTP ${fault.status})` },
-        );
-      }
       if (path === TOKEN_PATH && method === 'POST')
         return issueToken(await readBody(req), req.headers.authorization, res);
       if (path === '/thingpark/lrc/rest/v2/downlink' || path === '/thingpark/lrc/rest/downlink') {
