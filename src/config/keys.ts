@@ -73,6 +73,8 @@ export const SETTINGS: readonly SettingKey[] = [
   k('thingworxAdminKey', 'TPX_THINGWORX_ADMIN_KEY', '--admin-key', "ThingWorx administrator's application key (tpx thingworx setup)", true),
   k('thingworxAdminUser', 'TPX_THINGWORX_ADMIN_USER', '--admin-user', 'ThingWorx administrator user name (tpx thingworx setup, instead of --admin-key)'),
   k('thingworxAdminPassword', 'TPX_THINGWORX_ADMIN_PASSWORD', '--admin-password', 'ThingWorx administrator password (with --admin-user)', true),
+  k('bridgePath', 'TPX_BRIDGE_PATH', '--path', 'Bridge ingest path (default /uplink)'),
+  k('verifyTokens', 'TPX_VERIFY_TOKENS', '--no-verify-tokens', 'Bridge uplink token verification: true (default) or false'),
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
