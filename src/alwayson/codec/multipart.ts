@@ -62,12 +62,10 @@ export function splitMessage(
     prefixLen = r.pos - HEADER_SIZE;
   }
   const effective = chunkSize - FRAME_OVERHEAD - (options.deflate ? 4 : 0) - prefixLen;
-  if (effective <= 0) {
-    throw new EncodeError(
-      'chunkSize',
-      `a chunk size above ${chunkSize - effective} for this message`,
-      String(chunkSize),
-    );
+  // Chunk 1 must hold the whole entity prefix (the receiver parses it out of every chunk) and some data.
+  if (effective < Math.max(1, prefixLen)) {
+    const min = chunkSize - effective + Math.max(1, prefixLen);
+    throw new EncodeError('chunkSize', `a chunk size of at least ${min} for this message`, String(chunkSize));
   }
   const count = Math.floor(bodyLen / effective) + 1;
   if (count > 0xffff) throw new EncodeError('chunkSize', 'a chunk size giving at most 65535 chunks', String(chunkSize));

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EncodeError,
-  type Message,
-  ProtocolError,
-  Reassembler,
   decodeMessage,
+  EncodeError,
   encodeFrames,
   encodeMessage,
   infoTableFromValues,
+  type Message,
+  ProtocolError,
+  Reassembler,
   splitMessage,
 } from '../../../src/alwayson/codec/index.js';
 import { hex, vector } from './vectors.js';
@@ -30,7 +30,11 @@ function post(entityName: string, text: string, requestId = 9): Message {
 function response(text: string, requestId = 9): Message {
   return {
     header: { version: 1, code: 'SUCCESS', codeValue: 0x40, requestId, endpointId: 5, sessionId: 42, multipart: null },
-    body: { kind: 'response', reason: null, content: infoTableFromValues({ result: { baseType: 'JSON', value: text } }) },
+    body: {
+      kind: 'response',
+      reason: null,
+      content: infoTableFromValues({ result: { baseType: 'JSON', value: text } }),
+    },
   };
 }
 
@@ -65,7 +69,12 @@ describe('splitMessage (§7)', () => {
     const frames = splitMessage(m, 64);
     expect(frames).toHaveLength(3);
     expect(frames[2]!.length).toBe(21 + 6);
-    expect(decodeMessage(frames[2]!).body).toEqual({ kind: 'chunk', entityType: 'THING', entityName: 'Dev1', data: '' });
+    expect(decodeMessage(frames[2]!).body).toEqual({
+      kind: 'chunk',
+      entityType: 'THING',
+      entityName: 'Dev1',
+      data: '',
+    });
     expect(reassemble(frames)).toMatchObject({ body: m.body, header: { multipart: { chunkCount: 3, chunkSize: 64 } } });
   });
 
@@ -84,8 +93,10 @@ describe('splitMessage (§7)', () => {
       body: { kind: 'bind', gateway: null, names: ['a'.repeat(100)] },
     };
     expect(() => splitMessage(bind, 64)).toThrow(EncodeError);
-    expect(() => splitMessage(post('Dev1', 'A'.repeat(60)), 27)).toThrow(/chunk size above 27/);
-    expect(() => splitMessage(post('Dev1', 'A'.repeat(2000)), 8192, { maxMessageSize: 1000 })).toThrow(/at most 1000 bytes/);
+    expect(() => splitMessage(post('Dev1', 'A'.repeat(60)), 27)).toThrow(/chunk size of at least 33/);
+    expect(() => splitMessage(post('Dev1', 'A'.repeat(2000)), 8192, { maxMessageSize: 1000 })).toThrow(
+      /at most 1000 bytes/,
+    );
   });
 
   it('encodeMessage refuses a multipart header; encodeFrames re-splits a reassembled message', () => {

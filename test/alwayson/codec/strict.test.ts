@@ -1,15 +1,15 @@
 /** Hex-frame tests (in the style of the ws library's receiver tests): strict decoding with offsets, trailing bytes. */
 import { describe, expect, it } from 'vitest';
 import {
-  EncodeError,
-  ProtocolError,
   decodeInfoTable,
   decodeMessage,
   decodePrimitive,
+  EncodeError,
   encodeMessage,
   encodePrimitive,
+  ProtocolError,
 } from '../../../src/alwayson/codec/index.js';
-import { VECTORS, hex, vector } from './vectors.js';
+import { hex, VECTORS, vector } from './vectors.js';
 
 const HDR = '01 40 00 00 00 03 00 00 00 00 00 00 00 2a 00';
 const REQ = '01 02 00 00 00 03 00 00 00 00 00 00 00 2a 00';
@@ -138,14 +138,17 @@ describe('ProtocolError offsets and expectations', () => {
   });
 
   it('multipart headers are checked', () => {
-    const mp = (id: string, count: string, size: string) => hex(`01 40 00 00 00 03 00 00 00 00 00 00 00 2a 01 ${id} ${count} ${size} 00`);
+    const mp = (id: string, count: string, size: string) =>
+      hex(`01 40 00 00 00 03 00 00 00 00 00 00 00 2a 01 ${id} ${count} ${size} 00`);
     expect(protocolError(() => decodeMessage(mp('00 00', '00 02', '00 40'))).offset).toBe(15);
     expect(protocolError(() => decodeMessage(mp('00 03', '00 02', '00 40'))).offset).toBe(15);
     expect(protocolError(() => decodeMessage(mp('00 01', '00 00', '00 40'))).offset).toBe(17);
     const e = protocolError(() => decodeMessage(mp('00 01', 'ff ff', 'ff ff')));
     expect(e.expected).toMatch(/chunk count × chunk size of at most 1048576/);
     expect(decodeMessage(mp('00 01', '00 02', '00 40')).body).toEqual({ kind: 'chunk', data: '00' });
-    const auth = protocolError(() => decodeMessage(hex('01 14 00 00 00 01 00 00 00 00 ff ff ff ff 01 00 01 00 01 00 40 00')));
+    const auth = protocolError(() =>
+      decodeMessage(hex('01 14 00 00 00 01 00 00 00 00 ff ff ff ff 01 00 01 00 01 00 40 00')),
+    );
     expect(auth.offset).toBe(14);
   });
 });
@@ -174,8 +177,14 @@ describe('base types', () => {
   const rt = (h: string) => encodePrimitive(decodePrimitive(hex(h))).toString('hex');
 
   it('LONG is an exact int64 (decimal string)', () => {
-    expect(decodePrimitive(hex('17 7f ff ff ff ff ff ff ff'))).toEqual({ baseType: 'LONG', value: '9223372036854775807' });
-    expect(decodePrimitive(hex('17 80 00 00 00 00 00 00 00'))).toEqual({ baseType: 'LONG', value: '-9223372036854775808' });
+    expect(decodePrimitive(hex('17 7f ff ff ff ff ff ff ff'))).toEqual({
+      baseType: 'LONG',
+      value: '9223372036854775807',
+    });
+    expect(decodePrimitive(hex('17 80 00 00 00 00 00 00 00'))).toEqual({
+      baseType: 'LONG',
+      value: '-9223372036854775808',
+    });
     expect(encodePrimitive({ baseType: 'LONG', value: '-2' }).toString('hex')).toBe('17fffffffffffffffe');
     expect(() => encodePrimitive({ baseType: 'LONG', value: '9223372036854775808' })).toThrow(EncodeError);
     expect(() => encodePrimitive({ baseType: 'LONG', value: '1.5' })).toThrow(EncodeError);
@@ -204,12 +213,20 @@ describe('base types', () => {
     const e64 = encodePrimitive({ baseType: 'STRING', value: 'é'.repeat(64) });
     expect(e64.subarray(0, 5).toString('hex')).toBe('0080000080');
     const emoji = '😀'.repeat(40);
-    expect(decodePrimitive(encodePrimitive({ baseType: 'TEXT', value: emoji }))).toEqual({ baseType: 'TEXT', value: emoji });
+    expect(decodePrimitive(encodePrimitive({ baseType: 'TEXT', value: emoji }))).toEqual({
+      baseType: 'TEXT',
+      value: emoji,
+    });
   });
 
   it('NUMBER keeps -0 and NaN; BOOLEAN non-zero reads as true (§8)', () => {
-    expect(Object.is((decodePrimitive(encodePrimitive({ baseType: 'NUMBER', value: -0 })) as { value: number }).value, -0)).toBe(true);
-    expect(decodePrimitive(encodePrimitive({ baseType: 'NUMBER', value: Number.NaN }))).toEqual({ baseType: 'NUMBER', value: Number.NaN });
+    expect(
+      Object.is((decodePrimitive(encodePrimitive({ baseType: 'NUMBER', value: -0 })) as { value: number }).value, -0),
+    ).toBe(true);
+    expect(decodePrimitive(encodePrimitive({ baseType: 'NUMBER', value: Number.NaN }))).toEqual({
+      baseType: 'NUMBER',
+      value: Number.NaN,
+    });
     expect(decodePrimitive(hex('02 07'))).toEqual({ baseType: 'BOOLEAN', value: true });
   });
 });
