@@ -64,7 +64,11 @@ export function isNotFound(err: unknown): boolean {
 
 /** The platform's "Not authorized for …" sentence when there is one. */
 export function deniedRight(err: unknown): string | undefined {
-  return /Not authorized for [^\n.]*/i.exec(errorInfo(err).text)?.[0]?.trim();
+  const { text, code } = errorInfo(err);
+  const na = /Not authorized for [^\n.]*/i.exec(text)?.[0]?.trim();
+  if (na) return na;
+  const entity = code === 'TPX_TWX_NO_VISIBILITY' ? /Entity (\S+) does not exist/i.exec(text)?.[1] : undefined;
+  return entity ? `Visibility on ${entity} (${text})` : undefined;
 }
 
 function str(v: unknown): string | undefined {

@@ -1,0 +1,233 @@
+/**
+ * `tpx thingworx setup` through bin/tpx.js against the ThingWorx emulator: a bare platform set up, then checked
+ * with the new key; a second run changing nothing; --dry-run; a non-administrator key; --save-profile.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../src/cli/app.js';
+import { BufferWriter } from '../../src/cli/io.js';
+import { runCli } from '../../src/cli/program.js';
+import {
+  type EmulatorState,
+  startThingWorxEmulator,
+  type ThingWorxEmulator,
+} from '../../src/emulators/thingworx/index.js';
+import { runTpx, tempConfigHome } from '../helpers/cli.js';
+
+const open: { close(): Promise<void> | void }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+async function platform(state: EmulatorState = {}) {
+  const emu = await startThingWorxEmulator({ port: 0, state });
+  const home = tempConfigHome();
+  open.push(emu, { close: home.cleanup });
+  const env = { ...home.env, TPX_THINGWORX_URL: emu.restUrl, TPX_THINGWORX_CA: emu.caFile };
+  return { emu, home, env };
+}
+
+/** The platform's state without volatile parts, to compare before/after. */
+function snapshot(emu: ThingWorxEmulator): string {
+  return JSON.stringify(emu.state());
+}
+
+describe('tpx thingworx setup', () => {
+  it('sets up a bare platform; thingworx check with the new key then passes; a second run changes nothing', async () => {
+    const { emu, env } = await platform();
+    const r = await runTpx(
+      ['thingworx', 'setup', '--admin-key', emu.appKey, '--bind-policy', 'last-in-wins', '--json'],
+      { env },
+    );
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout);
+    expect(r.code, r.stdout).toBe(0);
+    expect(doc).toMatchObject({
+      ok: true,
+      dryRun: false,
+      changed: true,
+      user: 'tpx-connector',
+      keyName: 'tpx-connector-key',
+      keyCreated: true,
+    });
+    const key = doc.appKey as string;
+    expect(key).toBe(emu.keyId('tpx-connector-key'));
+    expect(doc.steps.every((s: { status: string }) => s.status === 'done' || s.status === 'ok')).toBe(true);
+    expect(doc.checks.ok).toBe(true);
+    const exp = Date.parse(doc.keyExpiresAt);
+    expect(exp).toBeGreaterThan(Date.now() + 364 * 86_400_000);
+    expect(exp).toBeLessThan(Date.now() + 367 * 86_400_000);
+
+    // What was granted is exactly the guide's list, for this user.
+    const state = emu.state();
+    expect(state.users?.find((u) => u.name === 'tpx-connector')).toBeTruthy();
+    const coll = state.permissions?.collections ?? {};
+    for (const c of ['Things', 'ThingTemplates']) {
+      expect(coll[c]?.visibility).toEqual(['Composer']);
+      expect(
+        (coll[c]?.designTime ?? []).map((d) => `${d.principal}:${d.principalType}:${d.type}:${d.allow}`).sort(),
+      ).toEqual(['tpx-connector:User:Create:true', 'tpx-connector:User:Read:true']);
+    }
+    const es = state.permissions?.entities?.['Resources/EntityServices'];
+    expect(es?.visibility).toEqual(['Composer']);
+    expect((es?.runTime ?? []).map((p) => `${p.principal}:${p.resource}:${p.type}:${p.allow}`).sort()).toEqual([
+      'tpx-connector:CreateThing:ServiceInvoke:true',
+      'tpx-connector:CreateThingTemplate:ServiceInvoke:true',
+      'tpx-connector:GetEntityList:ServiceInvoke:true',
+    ]);
+    expect(state.subsystem?.bindProtectionPolicy).toBe('last-in-wins');
+
+    const check = await runTpx(['thingworx', 'check', '--json'], { env: { ...env, TPX_THINGWORX_APP_KEY: key } });
+    const report = JSON.parse(check.stdout);
+    expect(report.items.filter((i: { status: string }) => i.status === 'failed')).toEqual([]);
+    expect(check.code).toBe(0);
+
+    const before = snapshot(emu);
+    const again = await runTpx(['thingworx', 'setup', '--admin-key', emu.appKey, '--bind-policy', 'last-in-wins'], {
+      env,
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('Nothing to change: ThingWorx is already set up for tpx-connector.');
+    expect(again.stdout + again.stderr).not.toContain(key);
+    expect(again.stdout).not.toMatch(/changed/);
+    expect(snapshot(emu)).toBe(before);
+  });
+
+  it('--dry-run lists every step and changes nothing', async () => {
+    const { emu, env } = await platform();
+    const before = snapshot(emu);
+    const r = await runTpx(
+      ['thingworx', 'setup', '--admin-key', emu.appKey, '--dry-run', '--bind-policy', 'last-in-wins'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(snapshot(emu)).toBe(before);
+    for (const line of [
+      /Connector user tpx-connector\s*\|\s*~ would change\s*\|\s*would be created/,
+      /Application key tpx-connector-key\s*\|\s*~ would change\s*\|\s*would be created for tpx-connector, expires \d{4}-/,
+      /EntityServices: tpx-connector may execute CreateThing, CreateThingTemplate, GetEntityList\s*\|\s*~ would change/,
+      /Bind Protection Policy: Last in wins\s*\|\s*~ would change/,
+    ]) {
+      expect(r.stdout).toMatch(line);
+    }
+    expect(r.stderr).toMatch(/Dry run: \d+ step\(s\) would change the platform; nothing was written\./);
+    expect(r.stderr).toContain('Checks skipped (dry run)');
+  });
+
+  it("a key that is not an administrator's fails naming the exact missing right, and changes nothing", async () => {
+    const { emu, env } = await platform({
+      users: [{ name: 'bob' }],
+      appKeys: [
+        {
+          name: 'bob-key',
+          keyId: '7b0e4c1a-1111-4222-8333-944455556666',
+          user: 'bob',
+          expiresAt: '2099-01-01T00:00:00Z',
+        },
+      ],
+      permissions: {
+        entities: {
+          'Resources/EntityServices': {
+            visibility: ['Composer'],
+            runTime: [
+              {
+                principal: 'bob',
+                principalType: 'User',
+                resource: 'GetEntityList',
+                type: 'ServiceInvoke',
+                allow: true,
+              },
+            ],
+          },
+        },
+      },
+    });
+    const before = snapshot(emu);
+    const r = await runTpx(['thingworx', 'setup', '--admin-key', '7b0e4c1a-1111-4222-8333-944455556666', '--json'], {
+      env,
+    });
+    expect(r.code).toBe(1);
+    const err = JSON.parse(r.stdout).error;
+    expect(err.code).toBe('TPX_SETUP_FORBIDDEN');
+    expect(err.message).toMatch(
+      /^Connector user tpx-connector: the administrator credentials lack a right: Not authorized for /,
+    );
+    expect(err.details.missingRight).toMatch(
+      /^Not authorized for (ServiceInvoke on CreateUser in EntityServices|Create in Users)$/,
+    );
+    expect(err.fix).toMatch(/administrator/);
+    expect(snapshot(emu)).toBe(before);
+    expect(r.stdout).not.toContain('7b0e4c1a-1111-4222-8333-944455556666');
+  });
+
+  it('--save-profile stores the key instead of printing it; admin user and password work too', async () => {
+    const { emu, env, home } = await platform();
+    const r = await runTpx(
+      [
+        'thingworx',
+        'setup',
+        '--admin-user',
+        'Administrator',
+        '--admin-password',
+        'admin',
+        '--save-profile',
+        'lab',
+        '--key-expiry',
+        '90d',
+      ],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const key = emu.keyId('tpx-connector-key');
+    expect(r.stdout + r.stderr).not.toContain(key);
+    expect(r.stderr).toContain('Saved the URL and the application key of tpx-connector in profile lab.');
+    const config = JSON.parse(readFileSync(join(home.dir, 'tpx', 'config.json'), 'utf8'));
+    expect(config.profiles.lab).toMatchObject({
+      thingworxUrl: emu.restUrl,
+      thingworxAppKey: key,
+      thingworxCa: emu.caFile,
+    });
+    const expires = Date.parse(emu.state().appKeys!.find((k) => k.name === 'tpx-connector-key')!.expiresAt!);
+    expect(Math.round((expires - Date.now()) / 86_400_000)).toBe(90);
+  });
+
+  it('shows the new key once (human output) and a progress line per step on a TTY', async () => {
+    const { emu, env } = await platform();
+    const stdout = new BufferWriter(false);
+    const stderr = new BufferWriter(true);
+    const app = new App({ stdout, stderr, env, stdinIsTTY: false });
+    const code = await runCli(['thingworx', 'setup', '--admin-key', emu.appKey], app);
+    expect(code, stderr.text).toBe(0);
+    const key = emu.keyId('tpx-connector-key');
+    expect(stdout.text.split(key).length - 1).toBe(1);
+    expect(stderr.text).not.toContain(key);
+    expect(stderr.text).toMatch(/\[1\/9\] Administrator credentials: accepted \(user Administrator\)/);
+    expect(stderr.text).toMatch(/\+ \[2\/9\] Connector user tpx-connector: created/);
+    expect(stderr.text).toMatch(/\[9\/9\] EntityServices: tpx-connector may execute/);
+    expect(stdout.text).toContain('Checks with the new key');
+  });
+
+  it('refuses bad input before sending anything', async () => {
+    const { emu, env } = await platform();
+    const requests: unknown[] = [];
+    emu.events.on('rest', (e) => requests.push(e));
+    for (const [args, text] of [
+      [['--key-expiry', 'never'], /Invalid --key-expiry "never": a key must expire/],
+      [['--key-expiry', '2001-01-01'], /not in the future/],
+      [['--bind-policy', 'sometimes'], /Invalid --bind-policy "sometimes"/],
+      [['--user', 'a b'], /Invalid --user "a b"/],
+      [['--save-profile', '../x'], /Invalid profile name/],
+    ] as [string[], RegExp][]) {
+      const stdout = new BufferWriter();
+      const stderr = new BufferWriter();
+      const code = await runCli(
+        ['thingworx', 'setup', '--admin-key', emu.appKey, ...args],
+        new App({ stdout, stderr, env }),
+      );
+      expect(code).toBe(2);
+      expect(stderr.text).toMatch(text);
+    }
+    expect(requests).toEqual([]);
+  });
+});
