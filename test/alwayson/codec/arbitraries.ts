@@ -51,12 +51,10 @@ export const leaf: fc.Arbitrary<TwValue> = fc.oneof(
   int64.map<TwValue>((value) => ({ baseType: 'TIMESPAN', value })),
   fc.boolean().map<TwValue>((value) => ({ baseType: 'BOOLEAN', value })),
   fc.maxSafeInteger().map<TwValue>((value) => ({ baseType: 'DATETIME', value })),
-  fc
-    .tuple(fc.double(), fc.double(), fc.double())
-    .map<TwValue>(([longitude, latitude, elevation]) => ({
-      baseType: 'LOCATION',
-      value: { longitude, latitude, elevation },
-    })),
+  fc.tuple(fc.double(), fc.double(), fc.double()).map<TwValue>(([longitude, latitude, elevation]) => ({
+    baseType: 'LOCATION',
+    value: { longitude, latitude, elevation },
+  })),
   fc
     .tuple(fc.constantFrom('BLOB' as const, 'IMAGE' as const), hexBytes)
     .map<TwValue>(([baseType, value]) => ({ baseType, value })),
