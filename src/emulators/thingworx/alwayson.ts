@@ -21,7 +21,7 @@ import {
 } from '../../alwayson/codec/index.js';
 import type { Thing, User } from './model.js';
 import { PlatformError } from './permissions.js';
-import type { EdgeGateway, Platform, VTQ } from './platform.js';
+import type { EdgeGateway, Platform, SessionControl, SessionView, VTQ } from './platform.js';
 import { type Session, SessionRegistry } from './sessions.js';
 import { jsonToInfoTable, paramsFromInfoTable, twToJson } from './values.js';
 
@@ -64,7 +64,7 @@ export function bindFailureText(m: Message, names: string[], gateway: { name: st
   );
 }
 
-export class AlwaysOnEndpoint implements EdgeGateway {
+export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
   readonly registry: SessionRegistry;
   readonly wss: WebSocketServer;
   rejectAuth = false;
@@ -78,6 +78,20 @@ export class AlwaysOnEndpoint implements EdgeGateway {
     this.nextRequestId = options.ids?.requestId ?? 1;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024, perMessageDeflate: false });
     platform.edge = this;
+    platform.sessions = this;
+  }
+
+  list(): SessionView[] {
+    return [...this.registry.sessions.values()];
+  }
+
+  close(endpoint: string): boolean {
+    const s = this.registry.find(endpoint);
+    if (!s) return false;
+    const names = this.registry.remove(s, 'session closed by an administrator');
+    s.ws?.terminate();
+    if (names.length) this.events.emit('unbind', { sessionId: s.sessionId, names, reason: 'closedByAdmin' });
+    return true;
   }
 
   get events() {
@@ -101,11 +115,11 @@ export class AlwaysOnEndpoint implements EdgeGateway {
     const s = this.registry.create(ws, chunkSize);
     const reassembler = new Reassembler();
     const authTimer = setTimeout(
-      () => this.close(s, 1008, 'No AUTH message received'),
+      () => this.closeSocket(s, 1008, 'No AUTH message received'),
       this.platform.store.subsystem.authWaitTime * 1000,
     );
     const idleTimer = setTimeout(
-      () => this.close(s, 1001, 'Idle connection timeout'),
+      () => this.closeSocket(s, 1001, 'Idle connection timeout'),
       this.platform.store.subsystem.idleConnectionTimeout * 1000,
     );
     authTimer.unref();
@@ -133,7 +147,7 @@ export class AlwaysOnEndpoint implements EdgeGateway {
       }
       if (!msg) return;
       if (msg.header.code !== 'AUTH' && !s.user) {
-        this.close(s, 1008, 'Not authenticated');
+        this.closeSocket(s, 1008, 'Not authenticated');
         return;
       }
       if (msg.header.code !== 'AUTH') s.lastUsedDate = Date.now();
@@ -150,7 +164,7 @@ export class AlwaysOnEndpoint implements EdgeGateway {
     ws.on('error', () => {});
   }
 
-  close(s: Session, code: number, reason: string): void {
+  closeSocket(s: Session, code: number, reason: string): void {
     if (s.ws && s.ws.readyState === s.ws.OPEN) s.ws.close(code, reason);
   }
 
@@ -229,7 +243,7 @@ export class AlwaysOnEndpoint implements EdgeGateway {
     });
     if (!found) {
       await this.reply(s, m, 'UNAUTHORIZED', 'Authentication failed: invalid or expired application key');
-      this.close(s, 1008, 'Authentication failed');
+      this.closeSocket(s, 1008, 'Authentication failed');
       return;
     }
     s.user = found.user;

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { TwValue } from '../../alwayson/codec/types.js';
-import type { Store, Thing, User } from './model.js';
+import type { AppKey, Store, Thing, User } from './model.js';
 import { Access, errors, PlatformError } from './permissions.js';
 import { coerce, type InfoTableJson, infoTable, jsonToTw } from './values.js';
 
@@ -30,6 +30,24 @@ export interface EdgeGateway {
   writeRemoteProperty(thing: Thing, remoteName: string, value: TwValue, timeoutMs: number): Promise<void>;
 }
 
+/** An AlwaysOn session as WSCommunicationsSubsystem shows it. */
+export interface SessionView {
+  endpoint: string;
+  sessionId: number;
+  key: AppKey | undefined;
+  user: User | undefined;
+  startDate: number;
+  lastUsedDate: number;
+  bound: Set<string>;
+  ghost: boolean;
+}
+
+export interface SessionControl {
+  list(): SessionView[];
+  /** Closes a session (socket and binds); false when there is none with that endpoint id. */
+  close(endpoint: string): boolean;
+}
+
 export const RESOURCES = ['EntityServices', 'CurrentSessionInfo', 'CollectionFunctions', 'SecurityServices'];
 export const SUBSYSTEMS = ['WSCommunicationsSubsystem'];
 
@@ -46,6 +64,7 @@ export class Platform {
   /** collection -> service -> handler; collection "*" for services every entity has. */
   private readonly services = new Map<string, Map<string, Service>>();
   edge: EdgeGateway | undefined;
+  sessions: SessionControl | undefined;
   /** Platform request -> edge response timeout, ms (30 s on ThingWorx). */
   edgeRequestTimeoutMs = 30_000;
   delayMs = 0;
@@ -69,6 +88,8 @@ export class Platform {
   owner(collection: string, name: string): string | undefined {
     if (collection === 'Things') return this.store.things.get(name)?.owner;
     if (collection === 'ThingTemplates') return this.store.templates.get(name)?.owner;
+    if (collection === 'Users') return this.store.users.has(name) ? name : undefined;
+    if (collection === 'ApplicationKeys') return this.store.appKeys.get(name)?.user;
     return undefined;
   }
 
@@ -108,6 +129,15 @@ export class Platform {
     return t;
   }
 
+  private serviceKey(collection: string, entity: string): string {
+    return collection === 'Resources' || collection === 'Subsystems' ? `${collection}/${entity}` : collection;
+  }
+
+  /** Names of the services an entity has. */
+  serviceNames(collection: string, entity: string): string[] {
+    return [...(this.services.get(this.serviceKey(collection, entity))?.keys() ?? [])].sort();
+  }
+
   async invoke(
     caller: Caller,
     collection: string,
@@ -117,8 +147,7 @@ export class Platform {
   ): Promise<ServiceResult> {
     const uri = `/${collection}/${entity}/Services/${service}/`;
     this.requireEntity(caller, collection, entity, uri);
-    const key = collection === 'Resources' || collection === 'Subsystems' ? `${collection}/${entity}` : collection;
-    const handler = this.services.get(key)?.get(service) ?? this.services.get('*')?.get(service);
+    const handler = this.services.get(this.serviceKey(collection, entity))?.get(service);
     if (!handler) throw new PlatformError(404, `Service Not Found : [${service}] on ${entity}`);
     this.access.requireServiceInvoke(caller.user, collection, entity, service, this.owner(collection, entity));
     return handler(this, caller, entity, params);
