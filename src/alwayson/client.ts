@@ -9,7 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type WebSocket from 'ws';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { backoffDelay } from './backoff.js';
+import { bindAll, type SendBind, unbindAll } from './binding.js';
 import type { CharacteristicName, EntityTypeName, InfoTable, Message, RequestMethod, TwValue } from './codec/types.js';
 import { answerPlatformRequest, type EdgeHandlers } from './edge.js';
 import {
@@ -20,12 +21,21 @@ import {
   DisconnectedError,
   RequestFailedError,
 } from './errors.js';
+
+export type { AlwaysOnClientOptions, ClientEvents, ClientState } from './options.js';
+
 import { Keepalive } from './keepalive.js';
+import {
+  type AlwaysOnClientOptions,
+  type ClientEvents,
+  type ClientState,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
 import { PendingRequests } from './requests.js';
-import { alwaysOnUrl, openSocket } from './socket.js';
+import { openSocket } from './socket.js';
 import {
   authMessage,
-  bindBatches,
   bindMessage,
   isSuccess,
   type PropertyValue,
@@ -36,65 +46,9 @@ import {
 } from './values.js';
 import { FrameDecoder, framesOf } from './wire.js';
 
-export interface AlwaysOnClientOptions {
-  /** `https://host:port` (as TPX_THINGWORX_URL) or `wss://host:port/Thingworx/WS`. */
-  url: string;
-  /** Application key, sent as the `appKey` upgrade header and in the AUTH message. */
-  appKey: string;
-  /** PEM CA certificate(s) to trust (TPX_THINGWORX_CA). */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Skip certificate verification (emits a 'warning' event). Never in production. */
-  insecure?: boolean;
-  /** Timeout for every request, BIND and AUTH, ms (default 10 000). */
-  requestTimeoutMs?: number;
-  /** TCP + TLS + upgrade timeout, ms (default 10 000). */
-  connectTimeoutMs?: number;
-  /** Largest frame sent or accepted; bigger messages go multipart (default 8192). */
-  chunkSize?: number;
-  /** Largest whole (reassembled) message (default 1 MiB). */
-  maxMessageSize?: number;
-  /** Requests outstanding at once before callers queue (default 1000). */
-  maxInFlight?: number;
-  /** WebSocket ping interval, ms (default 55 000). */
-  pingIntervalMs?: number;
-  /** Time a pong may take before the socket counts as dead, ms (default 10 000). */
-  pongTimeoutMs?: number;
-  /** Reconnect delays (default 500 ms doubling up to 30 s, 50 % jitter). */
-  reconnect?: BackoffOptions;
-  /** Send UNBIND for every bound Thing before closing (default true, as the C SDK does). */
-  unbindOnClose?: boolean;
-  /** Label carried in events (the pool uses the pipe index). */
-  label?: number;
-}
-
-export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'binding' | 'ready' | 'closed';
-
-/** Events emitted by AlwaysOnClient (and re-emitted by the pool with a `pipe` field). */
-export interface ClientEvents {
-  /** Authenticated and every Thing bound: requests flow. */
-  up: [{ sessionId: number; bound: number }];
-  /** The socket went away; outstanding requests were failed with DisconnectedError. */
-  down: [{ error: Error; failed: number }];
-  /** A reconnect attempt is scheduled. */
-  reconnect: [{ attempt: number; delayMs: number; error: Error }];
-  /** Things the platform refused to bind (on bind() and on re-bind after a reconnect). */
-  'bind.rejected': [BindRejectedError];
-  /** No pong within the deadline: the socket is dropped and reconnected. */
-  'ping.timeout': [{ pongTimeoutMs: number }];
-  /** The platform asks the edge to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */
-  'thing.sync': [{ thing: string; service: string }];
-  /** A platform → edge request was answered (handler errors are reported here too). */
-  'platform.request': [{ method: string; thing: string; name: string; code: string; error?: unknown }];
-  /** A frame that could not be decoded (it is dropped; a matching pending request is failed). */
-  'protocol.error': [{ error: Error }];
-  /** Something the operator should know (e.g. certificate verification off). */
-  warning: [{ code: string; message: string }];
-}
-
 export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   readonly url: string;
-  private readonly opts: Required<Omit<AlwaysOnClientOptions, 'ca' | 'label' | 'reconnect'>> &
-    Pick<AlwaysOnClientOptions, 'ca' | 'reconnect'>;
+  private readonly opts: ResolvedOptions;
   private readonly pending: PendingRequests;
   private readonly bound = new Set<string>();
   private ws: WebSocket | null = null;
@@ -108,27 +62,8 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
 
   constructor(options: AlwaysOnClientOptions) {
     super();
-    this.url = alwaysOnUrl(options.url);
-    if (!options.appKey) throw new AlwaysOnOptionsError('No application key given.', 'Set TPX_THINGWORX_APP_KEY.');
-    const chunkSize = options.chunkSize ?? 8192;
-    if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize > 65535) {
-      throw new AlwaysOnOptionsError(`Chunk size ${chunkSize} is out of range.`, 'Use a chunk size of 64..65535.');
-    }
-    this.opts = {
-      url: this.url,
-      appKey: options.appKey,
-      ca: options.ca,
-      insecure: options.insecure ?? false,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      chunkSize,
-      maxMessageSize: options.maxMessageSize ?? 1024 * 1024,
-      maxInFlight: options.maxInFlight ?? 1000,
-      pingIntervalMs: options.pingIntervalMs ?? 55_000,
-      pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
-      reconnect: options.reconnect,
-      unbindOnClose: options.unbindOnClose ?? true,
-    };
+    this.opts = resolveOptions(options);
+    this.url = this.opts.url;
     this.pending = new PendingRequests(this.opts.maxInFlight, this.opts.requestTimeoutMs);
     this.pending.canSend = () => this.stateValue === 'ready';
     this.decoder = new FrameDecoder(this.opts.maxMessageSize);
@@ -179,10 +114,10 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    */
   async bind(names: readonly string[]): Promise<{ bound: string[] }> {
     const todo = names.filter((n) => !this.bound.has(n));
-    const { rejected } = await this.bindNames(todo, false);
+    const refused = await bindAll(todo, this.opts.chunkSize, this.sendBind(true), this.bound);
     const all = names.filter((n) => this.bound.has(n));
-    if (rejected.names.length > 0) {
-      const error = new BindRejectedError(rejected.names, all, rejected.status, rejected.reason);
+    if (refused.names.length > 0) {
+      const error = new BindRejectedError(refused.names, all, refused.status, refused.reason);
       this.emit('bind.rejected', error);
       throw error;
     }
@@ -193,18 +128,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   async unbind(names: readonly string[]): Promise<void> {
     const todo = names.filter((n) => this.bound.delete(n));
     if (todo.length === 0 || this.stateValue !== 'ready') return; // a dropped socket already unbound them
-    const results = await Promise.allSettled(
-      bindBatches(todo, this.opts.chunkSize).map((batch) =>
-        this.request('UNBIND', (id) => bindMessage('unbind', id, this.sessionId, batch), false),
-      ),
-    );
-    for (const r of results) {
-      if (r.status === 'rejected') {
-        if (r.reason instanceof DisconnectedError) continue;
-        throw r.reason;
-      }
-      if (!isSuccess(r.value.header.codeValue)) throw failed('UNBIND', r.value);
-    }
+    await unbindAll(todo, this.opts.chunkSize, this.sendBind(true));
   }
 
   /**
@@ -294,32 +218,10 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  private async bindNames(
-    names: readonly string[],
-    internal: boolean,
-  ): Promise<{ bound: string[]; rejected: { names: string[]; status: number | null; reason: string | null } }> {
-    const rejected = { names: [] as string[], status: null as number | null, reason: null as string | null };
-    const bound: string[] = [];
-    const bindBatch = async (batch: string[]): Promise<void> => {
-      const res = await this.request('BIND', (id) => bindMessage('bind', id, this.sessionId, batch), !internal);
-      if (isSuccess(res.header.codeValue)) {
-        for (const n of batch) this.bound.add(n);
-        bound.push(...batch);
-        return;
-      }
-      if (batch.length > 1) {
-        // The platform refuses a whole BIND when one name is refused: split to find which (and bind the rest).
-        const half = batch.length >> 1;
-        await Promise.all([bindBatch(batch.slice(0, half)), bindBatch(batch.slice(half))]);
-        return;
-      }
-      this.bound.delete(batch[0]!);
-      rejected.names.push(batch[0]!);
-      rejected.status = res.header.codeValue;
-      rejected.reason = res.body.kind === 'response' ? res.body.reason : null;
-    };
-    await Promise.all(bindBatches(names, this.opts.chunkSize).map(bindBatch));
-    return { bound, rejected };
+  /** BIND/UNBIND sender for binding.ts; `user` sends wait for the ready state like any caller's request. */
+  private sendBind(user: boolean): SendBind {
+    return (kind, names) =>
+      this.request(kind === 'bind' ? 'BIND' : 'UNBIND', (id) => bindMessage(kind, id, this.sessionId, names), user);
   }
 
   private async connectOnce(): Promise<void> {
@@ -362,10 +264,10 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     if (this.bound.size > 0) {
       // Names stay in `bound` while they are bound again; only refused ones are removed (by bindNames).
       const names = [...this.bound];
-      const { rejected } = await this.bindNames(names, true);
-      if (rejected.names.length > 0) {
+      const refused = await bindAll(names, this.opts.chunkSize, this.sendBind(false), this.bound);
+      if (refused.names.length > 0) {
         const bound = names.filter((n) => this.bound.has(n));
-        this.emit('bind.rejected', new BindRejectedError(rejected.names, bound, rejected.status, rejected.reason));
+        this.emit('bind.rejected', new BindRejectedError(refused.names, bound, refused.status, refused.reason));
       }
     }
     if (ws !== this.ws) throw new DisconnectedError();

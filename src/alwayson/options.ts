@@ -1,0 +1,96 @@
+/** Options, defaults and events of one AlwaysOn connection (AlwaysOnClient). */
+import type { BackoffOptions } from './backoff.js';
+import { AlwaysOnOptionsError, type BindRejectedError } from './errors.js';
+import { alwaysOnUrl } from './socket.js';
+
+export interface AlwaysOnClientOptions {
+  /** `https://host:port` (as TPX_THINGWORX_URL) or `wss://host:port/Thingworx/WS`. */
+  url: string;
+  /** Application key, sent as the `appKey` upgrade header and in the AUTH message. */
+  appKey: string;
+  /** PEM CA certificate(s) to trust (TPX_THINGWORX_CA). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Skip certificate verification (emits a 'warning' event). Never in production. */
+  insecure?: boolean;
+  /** Timeout for every request, BIND and AUTH, ms (default 10 000). */
+  requestTimeoutMs?: number;
+  /** TCP + TLS + upgrade timeout, ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Largest frame sent or accepted; bigger messages go multipart (default 8192). */
+  chunkSize?: number;
+  /** Largest whole (reassembled) message (default 1 MiB). */
+  maxMessageSize?: number;
+  /** Requests outstanding at once before callers queue (default 1000). */
+  maxInFlight?: number;
+  /** WebSocket ping interval, ms (default 55 000). */
+  pingIntervalMs?: number;
+  /** Time a pong may take before the socket counts as dead, ms (default 10 000). */
+  pongTimeoutMs?: number;
+  /** Reconnect delays (default 500 ms doubling up to 30 s, 50 % jitter). */
+  reconnect?: BackoffOptions;
+  /** Send UNBIND for every bound Thing before closing (default true, as the C SDK does). */
+  unbindOnClose?: boolean;
+  /** Label carried in events (the pool uses the pipe index). */
+  label?: number;
+}
+
+export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'binding' | 'ready' | 'closed';
+
+/** Events emitted by AlwaysOnClient (and re-emitted by the pool with a `pipe` field). */
+export interface ClientEvents {
+  /** Authenticated and every Thing bound: requests flow. */
+  up: [{ sessionId: number; bound: number }];
+  /** The socket went away; outstanding requests were failed with DisconnectedError. */
+  down: [{ error: Error; failed: number }];
+  /** A reconnect attempt is scheduled. */
+  reconnect: [{ attempt: number; delayMs: number; error: Error }];
+  /** Things the platform refused to bind (on bind() and on re-bind after a reconnect). */
+  'bind.rejected': [BindRejectedError];
+  /** No pong within the deadline: the socket is dropped and reconnected. */
+  'ping.timeout': [{ pongTimeoutMs: number }];
+  /** The platform asks the edge to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */
+  'thing.sync': [{ thing: string; service: string }];
+  /** A platform → edge request was answered (handler errors are reported here too). */
+  'platform.request': [{ method: string; thing: string; name: string; code: string; error?: unknown }];
+  /** A frame that could not be decoded (it is dropped; a matching pending request is failed). */
+  'protocol.error': [{ error: Error }];
+  /** Something the operator should know (e.g. certificate verification off). */
+  warning: [{ code: string; message: string }];
+}
+
+export type ResolvedOptions = Required<Omit<AlwaysOnClientOptions, 'ca' | 'label' | 'reconnect'>> &
+  Pick<AlwaysOnClientOptions, 'ca' | 'reconnect'>;
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1, max = 2 ** 31 - 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new AlwaysOnOptionsError(
+      `${name} ${String(v)} is out of range.`,
+      `Give ${name} a whole number from ${min} to ${max}.`,
+    );
+  }
+  return v;
+}
+
+/** Checks the options and fills in the defaults. Throws AlwaysOnOptionsError on a bad value. */
+export function resolveOptions(options: AlwaysOnClientOptions): ResolvedOptions {
+  const url = alwaysOnUrl(options.url);
+  if (!options.appKey) {
+    throw new AlwaysOnOptionsError('No ThingWorx application key given.', 'Set TPX_THINGWORX_APP_KEY (or --app-key).');
+  }
+  return {
+    url,
+    appKey: options.appKey,
+    ca: options.ca,
+    insecure: options.insecure ?? false,
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
+    chunkSize: positive('chunkSize', options.chunkSize, 8192, 256, 65535),
+    maxMessageSize: positive('maxMessageSize', options.maxMessageSize, 1024 * 1024, 1024),
+    maxInFlight: positive('maxInFlight', options.maxInFlight, 1000),
+    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 55_000),
+    pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, 10_000),
+    reconnect: options.reconnect,
+    unbindOnClose: options.unbindOnClose ?? true,
+  };
+}
