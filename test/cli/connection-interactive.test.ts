@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/cli/app.js';
 import { BufferWriter, type Prompter } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
-import { type ThingParkEmulator, startThingParkEmulator } from '../../src/emulators/thingpark/index.js';
+import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { tempConfigHome } from '../helpers/cli.js';
 
 const APP_KEY = 'prompted-app-key-7c21';
@@ -53,7 +53,13 @@ async function run(argv: string[], answers: Record<string, string | boolean>, en
     stderr,
     stdinIsTTY: true,
     prompter,
-    env: { ...home.env, TPX_THINGPARK_URL: emu.url, TPX_THINGPARK_CLIENT_ID: emu.clientId, TPX_THINGPARK_CLIENT_SECRET: emu.clientSecret, ...env },
+    env: {
+      ...home.env,
+      TPX_THINGPARK_URL: emu.url,
+      TPX_THINGPARK_CLIENT_ID: emu.clientId,
+      TPX_THINGPARK_CLIENT_SECRET: emu.clientSecret,
+      ...env,
+    },
   });
   const code = await runCli(argv, app);
   const all = stdout.text + stderr.text;
@@ -87,7 +93,11 @@ describe('tpx connection on a TTY', () => {
   });
 
   it('asks for the client secret hidden when it is not configured', async () => {
-    const r = await run(['connection', 'list'], { 'ThingPark client secret': emu.clientSecret }, { TPX_THINGPARK_CLIENT_SECRET: '' });
+    const r = await run(
+      ['connection', 'list'],
+      { 'ThingPark client secret': emu.clientSecret },
+      { TPX_THINGPARK_CLIENT_SECRET: '' },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.asked.map((a) => a.kind)).toEqual(['password']);
     expect(r.stdout).toContain('lab');
@@ -109,7 +119,11 @@ describe('tpx connection on a TTY', () => {
   });
 
   it('a declined update or delete changes nothing', async () => {
-    const up = await run(['connection', 'update', id, '--pipe-count', '5'], { [`Update connection ${id}`]: false }, { TPX_THINGWORX_APP_KEY: APP_KEY });
+    const up = await run(
+      ['connection', 'update', id, '--pipe-count', '5'],
+      { [`Update connection ${id}`]: false },
+      { TPX_THINGWORX_APP_KEY: APP_KEY },
+    );
     expect(up.code).toBe(1);
     expect(up.stderr).toContain('Update cancelled; nothing was changed.');
     expect(emu.connections().find((c) => c.id === id)!.configuration.pipeCount).toBe(1);
