@@ -22,8 +22,14 @@ async function attempt<T>(f: () => Promise<T>): Promise<{ ok: true; value: T } |
   }
 }
 
+/** The platform's own words, when the message does not already quote them. */
 function text(e: ThingWorxError): string {
-  return e.platformText ? `ThingWorx: "${e.platformText.split('\n')[0]}"` : e.message;
+  const t = e.platformText.split('\n')[0] ?? '';
+  return t && !e.message.includes(t) ? `ThingWorx: "${t}"` : '';
+}
+
+function say(e: ThingWorxError): string {
+  return `${e.message} ${text(e)}`.trim();
 }
 
 export interface KeyResult {
@@ -37,9 +43,7 @@ export async function checkKey(rest: ThingWorxRest, appKey: string, now: Date): 
   const who = await attempt(() => rest.getCurrentUser());
   if (!who.ok) {
     return {
-      items: [
-        item('app-key', 'failed', `${who.error.message} ${text(who.error)}`, { fix: who.error.fix ?? FIX.appKey }),
-      ],
+      items: [item('app-key', 'failed', say(who.error), { fix: who.error.fix ?? FIX.appKey })],
       admin: false,
     };
   }
@@ -157,8 +161,10 @@ export async function checkPermissions(
 ): Promise<PermissionResult> {
   const known = await permissionServices(rest);
   if (known.invisible) {
-    const e = known.invisible;
-    const detail = `EntityServices is not visible to the key's user. ${text(e)}`;
+    // The probe gives the reference document's exact text (uri = …/GetEntityList/).
+    const probe = await attempt(() => rest.getEntityList('ThingTemplate', { nameMask: o.template, maxItems: 1 }));
+    const e = probe.ok ? known.invisible : probe.error;
+    const detail = `EntityServices is not visible to the key's user. ${text(e) || say(e)}`;
     return {
       items: ['get-entity-list', 'create-thing', 'create-thing-template'].map((id) =>
         item(id as 'create-thing', 'failed', detail, { fix: FIX.entityServicesVisibility, method: 'CheckPermission' }),
@@ -179,7 +185,7 @@ export async function checkPermissions(
     items.push(
       r.ok
         ? item('get-entity-list', 'passed', 'GetEntityList answered.', { method: 'probe' })
-        : item('get-entity-list', 'failed', `${r.error.message} ${text(r.error)}`, {
+        : item('get-entity-list', 'failed', say(r.error), {
             fix: r.error.fix,
             method: 'probe',
           }),
@@ -199,7 +205,7 @@ export async function checkPermissions(
         created = probeThing;
         await rest.enableThing(probeThing).catch(() => undefined);
         await rest.restartThing(probeThing).catch(() => undefined);
-        return `created ${probeThing} (template ${thingTemplate})`;
+        return `created ${probeThing} (template ${thingTemplate}; deleted at the end)`;
       },
       dry: () => rest.createThing(probeThing, `tpx-probe-missing-${o.suffix}`),
       undoDry: () => deleteThing(rest, probeThing),
@@ -316,7 +322,7 @@ function failedCreate(s: CreateSpec, e: ThingWorxError, method: string): CheckIt
         : e.code === 'TPX_TWX_NO_VISIBILITY'
           ? FIX.entityServicesVisibility
           : e.fix;
-  return item(s.id, 'failed', `${e.message} ${text(e)}`, { ...(fix ? { fix } : {}), method });
+  return item(s.id, 'failed', say(e), { ...(fix ? { fix } : {}), method });
 }
 
 export async function checkTemplate(rest: ThingWorxRest, template: string): Promise<CheckItem> {

@@ -16,7 +16,7 @@ export interface TransportResult {
   blockedReason?: string;
 }
 
-const WARN_DAYS = 30;
+const WARN_DAYS = 14;
 
 function hostPort(url: URL): { host: string; port: number } {
   const host = url.hostname.replace(/^\[|\]$/g, '');

@@ -137,6 +137,15 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: {},
     };
   }
+  const tt = /Invalid (base )?Thing Template \[([^\]]*)\]/i.exec(t);
+  if (tt) {
+    return {
+      code: 'TPX_TWX_NOT_FOUND',
+      message: `Thing Template ${tt[2]} does not exist or is not visible to the application key's user.`,
+      fix: `Check the name; if it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`,
+      details: { entity: tt[2]!, ...(tt[1] ? { base: 'true' } : {}) },
+    };
+  }
   const nf = ENTITY_NOT_FOUND.exec(t) ?? DOES_NOT_EXIST.exec(t);
   if (nf || status === 404) {
     const entity = nf?.[1]?.trim() ?? '';

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { runThingWorxChecks } from '../../src/thingworx/check.js';
+import { CHECK_ITEMS, type GhostSession } from '../../src/thingworx/check-types.js';
+import { CONNECTOR_KEY, fullySetUp, SCENARIOS } from './scenario-states.js';
+
+async function check(
+  state: NonNullable<Parameters<typeof startThingWorxEmulator>[0]>['state'],
+  o: {
+    key?: string;
+    writeProbe?: boolean;
+    confirm?: (s: GhostSession[]) => Promise<boolean>;
+    url?: (u: string) => string;
+  } = {},
+) {
+  const emu = await startThingWorxEmulator({ state });
+  try {
+    const report = await runThingWorxChecks({
+      url: o.url ? o.url(emu.restUrl) : emu.restUrl,
+      appKey: o.key ?? CONNECTOR_KEY,
+      ...(emu.caFile ? { ca: readFileSync(emu.caFile) } : {}),
+      writeProbe: o.writeProbe ?? true,
+      timeoutMs: 5000,
+      ...(o.confirm ? { confirmCloseGhosts: o.confirm } : {}),
+    });
+    return { report, things: emu.state().things ?? [], templates: (emu.state().templates ?? []).map((t) => t.name) };
+  } finally {
+    await emu.close();
+  }
+}
+
+describe('runThingWorxChecks against the emulator', () => {
+  it('a fully set-up platform passes every item it can decide, and the probes leave nothing behind', async () => {
+    const state = fullySetUp();
+    const { report, things, templates } = await check(state);
+    const byId = Object.fromEntries(report.items.map((i) => [i.id, i]));
+    expect(report.items.map((i) => i.id)).toEqual(Object.keys(CHECK_ITEMS));
+    expect(report.ok).toBe(true);
+    for (const id of Object.keys(CHECK_ITEMS)) {
+      if (id === 'ghost-sessions') continue; // a non-admin key may not list sessions
+      expect(byId[id], `${id}: ${byId[id]?.detail}`).toMatchObject({ status: 'passed' });
+    }
+    expect(byId['ghost-sessions']).toMatchObject({ status: 'skipped', detail: /administrator key/ });
+    expect(byId['bind-policy']).toMatchObject({
+      method: 'double bind of the probe Thing',
+      data: { policy: 'last-in-wins' },
+    });
+    expect(byId['key-expiry']!.detail).toMatch(/tpx-connector-key expires on 2099-01-01/);
+    expect(byId.tls!.detail).toMatch(/^TLSv1\.[23], certificate valid until/);
+    expect(things).toEqual([]);
+    expect(templates).toEqual(['actilityThingTemplateSF']);
+  });
+
+  it('without --write-probe creates nothing: permission services and probes that must fail decide', async () => {
+    const { report, things, templates } = await check(fullySetUp(), { writeProbe: false });
+    const byId = Object.fromEntries(report.items.map((i) => [i.id, i]));
+    expect(report.ok).toBe(true);
+    expect(byId['create-thing']).toMatchObject({
+      status: 'passed',
+      method: 'probe + GetDesignTimeCollectionPermissions',
+    });
+    expect(byId['alwayson-auth']!.status).toBe('passed');
+    expect(byId['alwayson-bind']).toMatchObject({ status: 'skipped', detail: /--write-probe/ });
+    expect(things).toEqual([]);
+    expect(templates).toEqual(['actilityThingTemplateSF']);
+  });
+
+  for (const [name, sc] of Object.entries(SCENARIOS)) {
+    it(`scenario ${name}: ${sc.item} ${sc.status} with the guide's fix`, async () => {
+      const { report, things } = await check(sc.state, { key: sc.key });
+      const it = report.items.find((i) => i.id === sc.item)!;
+      expect(it.status, it.detail).toBe(sc.status);
+      expect(it.fix).toMatch(sc.fix);
+      if (sc.detail) expect(it.detail).toMatch(sc.detail);
+      expect(report.ok).toBe(sc.status !== 'failed');
+      // probes never leave anything behind, whatever failed
+      expect(things.filter((t) => t.name.startsWith('tpx-probe'))).toEqual([]);
+    });
+  }
+
+  it('https:// to a plain-HTTP port fails TLS and sends no key', async () => {
+    const sc = SCENARIOS['plain-http']!;
+    const { report } = await check(sc.state, { url: (u) => u.replace('http:', 'https:') });
+    const tls = report.items.find((i) => i.id === 'tls')!;
+    expect(tls).toMatchObject({ status: 'failed', detail: /does not speak TLS/ });
+    expect(report.items.find((i) => i.id === 'app-key')).toMatchObject({ status: 'skipped' });
+  });
+
+  it('an expired key is named as such when the platform tells the expiry', async () => {
+    const { report } = await check(SCENARIOS['expired-key']!.state);
+    expect(report.items.find((i) => i.id === 'key-expiry')).toMatchObject({ status: 'skipped' });
+    expect(report.items.find((i) => i.id === 'app-key')!.detail).toMatch(/rejected the application key/);
+  });
+
+  it('First in wins with a ghost: --fix closes the ghost sessions after confirmation', async () => {
+    const sc = SCENARIOS['first-in-wins-ghost']!;
+    let asked: GhostSession[] = [];
+    const { report } = await check(sc.state, {
+      key: sc.key,
+      confirm: async (s) => {
+        asked = s;
+        return true;
+      },
+    });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.boundThings).toEqual(['0018B20000000B20']);
+    expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({
+      status: 'passed',
+      detail: /Closed 1 ghost/,
+    });
+    expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({ status: 'warned', fix: /Last in wins/ });
+  });
+
+  it('declining the confirmation closes nothing', async () => {
+    const sc = SCENARIOS['first-in-wins-ghost']!;
+    const { report } = await check(sc.state, { key: sc.key, confirm: async () => false });
+    expect(report.items.find((i) => i.id === 'ghost-sessions')!.status).toBe('failed');
+  });
+
+  it('an unreachable host fails the first item and skips the rest', async () => {
+    const emu = await startThingWorxEmulator({ state: fullySetUp() });
+    const url = emu.restUrl;
+    await emu.close();
+    const report = await runThingWorxChecks({ url, appKey: CONNECTOR_KEY, timeoutMs: 2000 });
+    expect(report.items[0]).toMatchObject({ id: 'reachable', status: 'failed' });
+    expect(report.items.slice(1).every((i) => i.status === 'skipped')).toBe(true);
+  });
+});
