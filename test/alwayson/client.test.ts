@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { decodeMessage, encodeMessage, Reassembler, splitMessage } from '../../src/alwayson/codec/index.js';
-import type { Message, MessageCodeName } from '../../src/alwayson/codec/types.js';
+import type { InfoTable, Message, MessageCodeName } from '../../src/alwayson/codec/types.js';
 import { MESSAGE_CODES } from '../../src/alwayson/codec/types.js';
 import {
   AlwaysOnClient,
@@ -315,5 +315,157 @@ describe('AlwaysOnClient on the wire', () => {
         m.body.kind === 'request' ? JSON.stringify(m.body.params).match(/"INTEGER","value":(\d+)/)?.[1] : '',
       );
     expect(values).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  });
+});
+
+describe('platform → edge requests', () => {
+  async function platformRequest(
+    fake: Fake,
+    method: 'GET' | 'PUT' | 'POST',
+    thing: string,
+    characteristic: 'PROPERTIES' | 'SERVICES',
+    name: string,
+    params: InfoTable | null,
+    requestId: number,
+    chunkSize = 8192,
+  ): Promise<Message> {
+    const ws = fake.sockets.values().next().value!;
+    const msg: Message = {
+      header: {
+        version: 1,
+        code: method,
+        codeValue: MESSAGE_CODES[method],
+        requestId,
+        endpointId: 77,
+        sessionId: 0x2a,
+        multipart: null,
+      },
+      body: { kind: 'request', entityType: 'THING', entityName: thing, characteristic, name, headers: {}, params },
+    };
+    for (const f of splitMessage(msg, chunkSize)) ws.send(f);
+    for (;;) {
+      await once(ws, 'message');
+      const last = fake.messages.at(-1)!;
+      if (last.header.codeValue >= 0x40 && last.header.requestId === requestId) return last;
+    }
+  }
+
+  it('answers property writes and reads through the handlers, echoing requestId and endpointId', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    await c.bind(['Dev1']);
+    const writes: unknown[] = [];
+    c.handlers.propertyWrite = (thing, property, value) => {
+      writes.push([thing, property, value]);
+    };
+    c.handlers.propertyRead = (_thing, property) =>
+      property === 'temp' ? { baseType: 'NUMBER', value: 21.5 } : undefined;
+    const put = await platformRequest(
+      fake,
+      'PUT',
+      'Dev1',
+      'PROPERTIES',
+      'downlink',
+      {
+        dataShape: [{ name: 'downlink', description: '', baseType: 'STRING', aspects: {} }],
+        rows: [[{ baseType: 'STRING', value: 'hello' }]],
+      },
+      0x4d,
+    );
+    expect(put.header).toMatchObject({ code: 'SUCCESS', requestId: 0x4d, endpointId: 77, sessionId: 0x2a });
+    expect(writes).toEqual([['Dev1', 'downlink', { baseType: 'STRING', value: 'hello' }]]);
+    const get = await platformRequest(fake, 'GET', 'Dev1', 'PROPERTIES', 'temp', null, 0x4e);
+    expect(get.header.code).toBe('SUCCESS');
+    expect(get.body).toMatchObject({
+      kind: 'response',
+      content: { dataShape: [{ name: 'temp', baseType: 'NUMBER' }], rows: [[{ baseType: 'NUMBER', value: 21.5 }]] },
+    });
+    const unknown = await platformRequest(fake, 'GET', 'Dev1', 'PROPERTIES', 'nope', null, 0x4f);
+    expect(unknown.header.code).toBe('NOT_FOUND');
+    const unbound = await platformRequest(fake, 'GET', 'Other', 'PROPERTIES', 'temp', null, 0x50);
+    expect(unbound.header.code).toBe('NOT_FOUND');
+  });
+
+  it('reports a handler failure to the platform with its reason', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    await c.bind(['Dev1']);
+    c.handlers.propertyWrite = async () => {
+      throw new Error('downlink queue full');
+    };
+    const reported = once(c, 'platform.request');
+    const res = await platformRequest(
+      fake,
+      'PUT',
+      'Dev1',
+      'PROPERTIES',
+      'downlink',
+      {
+        dataShape: [{ name: 'downlink', description: '', baseType: 'STRING', aspects: {} }],
+        rows: [[{ baseType: 'STRING', value: 'x' }]],
+      },
+      9,
+    );
+    expect(res.header.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(res.body).toMatchObject({ kind: 'response', reason: 'downlink queue full' });
+    const [event] = (await reported) as [{ code: string; error: Error }];
+    expect(event.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(event.error.message).toBe('downlink queue full');
+  });
+
+  it('answers NotifyPropertyUpdate, SynchronizeModelState and GetMetadata, and NOT_FOUND for other services', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    await c.bind(['Dev1']);
+    const syncs: string[] = [];
+    c.on('thing.sync', (e) => syncs.push(`${e.thing}:${e.service}`));
+    const notify = await platformRequest(fake, 'POST', 'Dev1', 'SERVICES', 'NotifyPropertyUpdate', null, 1);
+    expect(notify.header.code).toBe('SUCCESS');
+    const sync = await platformRequest(fake, 'POST', 'Dev1', 'SERVICES', 'SynchronizeModelState', null, 2);
+    expect(sync.body).toMatchObject({
+      kind: 'response',
+      content: { dataShape: [{ name: 'name' }, { name: 'value' }, { name: 'time' }, { name: 'quality' }], rows: [] },
+    });
+    expect(syncs).toEqual(['Dev1:NotifyPropertyUpdate', 'Dev1:SynchronizeModelState']);
+    const meta = await platformRequest(fake, 'POST', 'Dev1', 'SERVICES', 'GetMetadata', null, 3);
+    const content = meta.body.kind === 'response' ? meta.body.content : null;
+    const json = content?.rows[0]?.[0];
+    expect(json?.baseType).toBe('JSON');
+    expect(JSON.parse(json && 'value' in json ? String(json.value) : '{}')).toMatchObject({
+      name: 'Dev1',
+      isSystemObject: false,
+      propertyDefinitions: {},
+    });
+    const other = await platformRequest(fake, 'POST', 'Dev1', 'SERVICES', 'Reboot', null, 4);
+    expect(other.header.code).toBe('NOT_FOUND');
+  });
+
+  it('reassembles a multipart platform write and splits a large read answer', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { chunkSize: 512 });
+    await c.start();
+    await c.bind(['Dev1']);
+    const big = 'y'.repeat(3000);
+    let written = '';
+    c.handlers.propertyWrite = (_t, _p, v) => {
+      written = v.baseType === 'STRING' ? v.value : '';
+    };
+    c.handlers.propertyRead = () => ({ baseType: 'STRING', value: big });
+    const table = {
+      dataShape: [{ name: 'downlink', description: '', baseType: 'STRING' as const, aspects: {} }],
+      rows: [[{ baseType: 'STRING' as const, value: big }]],
+    };
+    const put = await platformRequest(fake, 'PUT', 'Dev1', 'PROPERTIES', 'downlink', table, 11, 512);
+    expect(put.header.code).toBe('SUCCESS');
+    expect(written).toBe(big);
+    const before = fake.frames.length;
+    const get = await platformRequest(fake, 'GET', 'Dev1', 'PROPERTIES', 'downlink', null, 12);
+    expect(JSON.stringify(get.body)).toContain(big);
+    const answerFrames = fake.frames.slice(before);
+    expect(answerFrames.length).toBeGreaterThan(5);
+    for (const f of answerFrames) expect(f.length).toBeLessThanOrEqual(512);
   });
 });

@@ -269,6 +269,64 @@ describe('AlwaysOn pool against the ThingWorx emulator', () => {
   });
 });
 
+describe('faults', () => {
+  it('reports Things a ghost session keeps after a reconnect as bind.rejected, and binds them once the ghost is gone', async () => {
+    const p = pool();
+    await p.start();
+    await p.bind(['Dev3', 'Dev1']);
+    // A ghost session takes Dev3 (as a platform that has not noticed an old connection die would keep it).
+    emu.faults.ghostSession(['Dev3']);
+    const rejected = once(p, 'bind.rejected');
+    const up = once(p, 'pipe.up');
+    emu.faults.dropAllSockets();
+    const [{ error }] = (await rejected) as [{ error: BindRejectedError }];
+    await up;
+    expect(error.code).toBe('TPX_BIND_REJECTED');
+    expect(error.names).toEqual(['Dev3']);
+    expect(error.fix).toMatch(/ghost/);
+    expect(p.isBound('Dev3')).toBe(false);
+    expect(p.isBound('Dev1')).toBe(true);
+    emu.setBindPolicy('last-in-wins');
+    await p.bind(['Dev3']);
+    expect(p.isBound('Dev3')).toBe(true);
+  });
+
+  it('fails a push the platform does not answer in time with a retryable timeout', async () => {
+    const p = pool({ requestTimeoutMs: 100 });
+    await p.start();
+    emu.faults.delayResponses(1000);
+    try {
+      const err = (await p
+        .push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 1 } }])
+        .catch((e: unknown) => e)) as AlwaysOnError;
+      expect(err.code).toBe('TPX_ALWAYSON_TIMEOUT');
+      expect(err.retryable).toBe(true);
+    } finally {
+      emu.faults.delayResponses(0);
+    }
+  });
+
+  it('fails a push the platform refuses with its status, retryable only for server errors', async () => {
+    const p = pool();
+    await p.start();
+    for (const [status, retryable] of [
+      [503, true],
+      [403, false],
+    ] as const) {
+      emu.faults.failResponses(status);
+      try {
+        const err = (await p
+          .push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 1 } }])
+          .catch((e: unknown) => e)) as AlwaysOnError;
+        expect(err.code).toBe('TPX_ALWAYSON_REQUEST_FAILED');
+        expect(err.retryable).toBe(retryable);
+      } finally {
+        emu.faults.failResponses(null);
+      }
+    }
+  });
+});
+
 describe('TLS', () => {
   it('refuses an emulator that offers only TLS 1.1', async () => {
     const old = await startThingWorxEmulator({ port: 0, state: { transport: { tls: 'tls1.1-only' } } });
