@@ -214,7 +214,7 @@ export const entityServices: Record<string, Service> = {
   CreateApplicationKey: (p, c, _e, params) => {
     p.access.requireDesignTime(c.user, 'ApplicationKeys', 'Create');
     const name = requireName(params);
-    const user = str(params.userNameReference) || c.user.name;
+    const user = str(params.userNameReference) || str(params.user) || c.user.name;
     if (!p.store.users.has(user))
       throw errors.invokeFailed('CreateApplicationKey', 'EntityServices', `Invalid user [${user}]`, 404);
     if (p.store.appKeys.has(name))
