@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -323,6 +324,58 @@ describe('faults', () => {
       } finally {
         emu.faults.failResponses(null);
       }
+    }
+  });
+});
+
+describe('ping timeout', () => {
+  it('detects a connection that went silent (no pong) and comes back with its Things bound', async () => {
+    // A TCP relay in front of the emulator that can go silent, like a dead NAT entry: nothing passes, nothing closes.
+    const target = Number(new URL(emu.wsUrl).port);
+    const pairs: { client: Socket; upstream: Socket }[] = [];
+    const relay = createNetServer((client) => {
+      const upstream = connect(target, '127.0.0.1');
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('close', end);
+      upstream.on('close', end);
+      client.on('error', end);
+      upstream.on('error', end);
+      pairs.push({ client, upstream });
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    try {
+      emu.setBindPolicy('last-in-wins');
+      const port = (relay.address() as AddressInfo).port;
+      const p = pool({ url: `wss://127.0.0.1:${port}/Thingworx/WS`, pingIntervalMs: 50, pongTimeoutMs: 100 });
+      await p.start();
+      await p.bind(['Dev1']);
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+      }
+      const timeout = once(p, 'ping.timeout');
+      const down = once(p, 'pipe.down');
+      const up = once(p, 'pipe.up');
+      await timeout;
+      await down;
+      const [info] = (await up) as [{ bound: number }];
+      expect(info.bound).toBe(1);
+      expect(p.isBound('Dev1')).toBe(true);
+      expect(await property('Dev1', 'isConnected')).toBe(true);
+      await p.push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 42 } }]);
+      expect(await property('Dev1', 'temp')).toBe(42);
+    } finally {
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      relay.close();
     }
   });
 });
