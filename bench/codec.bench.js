@@ -32,6 +32,10 @@ const uplink = {
     InstantPER: 0.0,
     MeanPER: 0.01,
     DevAddr: '04ABCDEF',
+    TxPower: 14.0,
+    NbTrans: 1,
+    Frequency: 868.1,
+    DynamicClass: 'A',
   },
 };
 const json = JSON.stringify(uplink);

@@ -27,9 +27,10 @@ export function baseTypeName(byte: number): BaseTypeName | undefined {
   return NAME_BY_BYTE[byte & 0xff];
 }
 
+const BYTE_BY_NAME = new Map<string, number>(Object.entries(BASE_TYPES).map(([n, c]) => [n, c & 0xff]));
+
 export function baseTypeByte(name: string): number | undefined {
-  const code = (BASE_TYPES as Record<string, number>)[name];
-  return code === undefined || !Object.hasOwn(BASE_TYPES, name) ? undefined : code & 0xff;
+  return BYTE_BY_NAME.get(name);
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from './errors.js';
 
-/** Node's native latin1 slice (what toString('latin1') calls, without the argument handling). */
+/** Node's native latin1/utf8 slices (what toString() calls, without its argument handling). */
 type Latin1Slice = (this: Buffer, start: number, end: number) => string;
 const nativeLatin1 = (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice;
 const latin1: Latin1Slice =
@@ -13,6 +13,14 @@ const latin1: Latin1Slice =
     ? nativeLatin1
     : function (this: Buffer, s: number, e: number) {
         return this.toString('latin1', s, e);
+      };
+
+const nativeUtf8 = (Buffer.prototype as unknown as { utf8Slice?: Latin1Slice }).utf8Slice;
+const utf8: Latin1Slice =
+  typeof nativeUtf8 === 'function'
+    ? nativeUtf8
+    : function (this: Buffer, s: number, e: number) {
+        return this.toString('utf8', s, e);
       };
 
 export function asBuffer(data: Uint8Array): Buffer {
@@ -145,8 +153,12 @@ export class Reader {
       }
       if (ascii) return latin1.call(b, p, e);
     }
-    if (!isUtf8(b.subarray(p, e))) this.fail(`${expected}: valid UTF-8`, 'invalid UTF-8 bytes', p);
-    return b.toString('utf8', p, e);
+    // Invalid UTF-8 always decodes to U+FFFD somewhere; only then is the (slower) exact check needed.
+    const s = utf8.call(b, p, e);
+    if (s.includes('\uFFFD') && !isUtf8(b.subarray(p, e))) {
+      this.fail(`${expected}: valid UTF-8`, 'invalid UTF-8 bytes', p);
+    }
+    return s;
   }
 
   /** `n` raw bytes as a view (no copy). */
