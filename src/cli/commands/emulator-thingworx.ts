@@ -1,4 +1,112 @@
+/** `tpx emulator thingworx`: runs the ThingWorx platform emulator until SIGINT/SIGTERM. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext } from '../context.js';
 
-export function register(_parent: Command, _app: App): void {}
+export interface EmulatorThingWorxOptions {
+  port?: string;
+  host?: string;
+  state?: string;
+  saveState?: boolean;
+  tls?: string;
+  idleTimeout?: string;
+}
+
+const TLS_MODES = ['default', 'tls1.1-only', 'plain-http'] as const;
+
+function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(
+      `${name} must be a whole number from ${min} to ${max} (got "${value}").`,
+      `Run: tpx emulator thingworx ${name} <n>`,
+    );
+  }
+  return n;
+}
+
+export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorThingWorxOptions): Promise<void> {
+  const port = intOption('--port', opts.port, 0, 65535);
+  const idle = intOption('--idle-timeout', opts.idleTimeout, 1, 86_400);
+  if (opts.tls !== undefined && !(TLS_MODES as readonly string[]).includes(opts.tls)) {
+    throw new UsageError(
+      `--tls must be one of ${TLS_MODES.join(', ')} (got "${opts.tls}").`,
+      'Run: tpx emulator thingworx --tls default',
+    );
+  }
+  if (opts.saveState && !opts.state) {
+    throw new UsageError(
+      '--save-state needs --state <file> (where to save).',
+      'Run: tpx emulator thingworx --state state.json --save-state',
+    );
+  }
+  // With --save-state a missing file is created on exit; without it, a missing file is an error (loadStateFile).
+  const state = opts.state && (existsSync(opts.state) || !opts.saveState) ? opts.state : undefined;
+  const { signal, release } = ctx.shutdownSignal();
+  const { startThingWorxEmulator } = await import('../../emulators/thingworx/index.js');
+  const emu = await startThingWorxEmulator({
+    port,
+    host: opts.host,
+    state,
+    tls: opts.tls as (typeof TLS_MODES)[number] | undefined,
+    idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
+  });
+  try {
+    if (ctx.io.json) {
+      ctx.io.printJson({ restUrl: emu.restUrl, wsUrl: emu.wsUrl, appKey: emu.appKey, caFile: emu.caFile });
+    } else {
+      ctx.io.out(`ThingWorx emulator ready at ${emu.restUrl}/Thingworx (for tests and demos only)`);
+      ctx.io.out(`AlwaysOn endpoint: ${emu.wsUrl}`);
+      ctx.io.out(`export TPX_THINGWORX_URL=${emu.restUrl}`);
+      ctx.io.out(`export TPX_THINGWORX_APP_KEY=${emu.appKey}`);
+      if (emu.caFile) ctx.io.out(`export TPX_THINGWORX_CA=${emu.caFile}`);
+      else ctx.io.warn('Plain HTTP: no TLS (the plain-http scenario).');
+      ctx.io.info('Stop with Ctrl-C.');
+      emu.events.on('bind', (e: { sessionId: number; names: string[] }) =>
+        ctx.io.debug(`session ${e.sessionId} bound ${e.names.length} Thing(s)`),
+      );
+      emu.events.on('bindRejected', (e: { sessionId: number; rejected: string[]; reason: string }) =>
+        ctx.io.info(`session ${e.sessionId}: BIND refused (${e.reason}): ${e.rejected.slice(0, 5).join(', ')}`),
+      );
+      emu.events.on('rest', (e: { method: string; path: string; status: number }) =>
+        ctx.io.debug(`${e.method} ${e.path} -> ${e.status}`),
+      );
+    }
+    if (!signal.aborted)
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (opts.saveState && opts.state) {
+      emu.saveState(opts.state);
+      ctx.io.info(`State saved to ${opts.state}.`);
+    }
+  } finally {
+    await emu.close();
+    release();
+  }
+  ctx.io.info('ThingWorx emulator stopped.');
+}
+
+export function register(parent: Command, app: App): void {
+  parent
+    .command('thingworx')
+    .description(
+      'run a ThingWorx platform emulator: REST under /Thingworx and AlwaysOn on /Thingworx/WS (HTTPS, self-signed)',
+    )
+    .option('--port <n>', 'port to listen on (default: any free port)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option(
+      '--state <file>',
+      'load users, keys, rights, templates, Things and policy from this JSON file (examples/thingworx/)',
+    )
+    .option('--save-state', 'write the state back to the --state file on exit')
+    .option('--tls <mode>', 'default (TLS 1.2+), tls1.1-only or plain-http (overrides the state file)')
+    .option('--idle-timeout <seconds>', 'close AlwaysOn connections idle this long (default 60)')
+    .addHelpText(
+      'after',
+      '\nWith --json prints one line {"restUrl","wsUrl","appKey","caFile"} once ready. The app key is the state\'s\n' +
+        "defaultAppKey, else an administrator's key. Format of the state file: src/emulators/thingworx/README.md.",
+    )
+    .action(app.action<EmulatorThingWorxOptions>(async (ctx, opts) => runEmulatorThingWorx(ctx, opts)));
+}

@@ -202,6 +202,21 @@ export const DEFAULT_ENTITY_PERMISSIONS: Record<string, PermissionsState> = {
   },
 };
 
+const TOP_LEVEL_KEYS: readonly string[] = [
+  '$schema',
+  'version',
+  'description',
+  'users',
+  'organizations',
+  'appKeys',
+  'defaultAppKey',
+  'permissions',
+  'templates',
+  'things',
+  'subsystem',
+  'transport',
+  'ghostSessions',
+];
 const BIND_POLICIES: readonly string[] = ['first-in-wins', 'last-in-wins'];
 const TLS_MODES: readonly string[] = ['default', 'tls1.1-only', 'plain-http'];
 
@@ -218,6 +233,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Checks the shape of a state document (the parts the emulator relies on) and returns it typed. */
 export function validateState(doc: unknown, file?: string): EmulatorState {
   if (!isObject(doc)) fail('the document is not a JSON object', file);
+  for (const k of Object.keys(doc)) if (!TOP_LEVEL_KEYS.includes(k)) fail(`unknown key "${k}"`, file);
+  if (doc.version !== undefined && doc.version !== 1) fail('"version" must be 1', file);
   const arrays = ['users', 'organizations', 'appKeys', 'templates', 'things', 'ghostSessions'] as const;
   for (const k of arrays) if (doc[k] !== undefined && !Array.isArray(doc[k])) fail(`"${k}" must be an array`, file);
   const named = (k: string, list: unknown, extra: string[]) => {
