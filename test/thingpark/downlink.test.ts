@@ -96,6 +96,22 @@ describe('sendDownlink against the emulator LRC', () => {
     expect(emu.requests.length).toBe(n + 1);
   });
 
+  it('maps a v1 404 to "no base station"', async () => {
+    const v1 = emu.downlinkUrl.replace('/v2/downlink', '/downlink');
+    emu.injectFault({
+      status: 404,
+      path: '/lrc/rest/downlink',
+      body: '<html><body>No Base Station Available</body></html>',
+    });
+    const r = await sendDownlink({ ...base(), url: v1, payloadHex: '01' });
+    expect(r).toMatchObject({
+      status: 'rejected',
+      version: 1,
+      code: 115,
+      reason: 'No base station is available to send the downlink now.',
+    });
+  });
+
   it('a base URL gets the v2 path', () => {
     expect(downlinkEndpoint('https://api.thingpark.com').url.href).toBe(
       'https://api.thingpark.com/thingpark/lrc/rest/v2/downlink',

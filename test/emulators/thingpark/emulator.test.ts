@@ -223,4 +223,29 @@ describe('ThingPark emulator: OAuth and connections API', () => {
     expect((await fetch(`${e.url}/iot-flow/v1/connectors`, { headers: h })).status).toBe(200);
     expect(await (await fetch(`${e.url}/_emulator/downlinks`)).json()).toEqual([]);
   });
+
+  it('posts a signed uplink on request through /_emulator/uplink', async () => {
+    const e = await start();
+    const target = await start();
+    // the target is another emulator: any POST to an unknown path answers 404, which is reported back
+    const doc = {
+      DevEUI_notification: {
+        Time: '2024-03-05T08:15:02.507+00:00',
+        DevEUI: '70B3D5E75E00A1B2',
+        Type: 'reset',
+        CustomerID: '1',
+      },
+    };
+    const r = await fetch(`${e.url}/_emulator/uplink`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${target.url}/as/uplink`, document: doc }),
+    });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ status: 404 });
+    const seen = target.requests.find((q) => q.path === '/as/uplink');
+    expect(seen).toMatchObject({ method: 'POST', status: 404 });
+    const bad = await fetch(`${e.url}/_emulator/uplink`, { method: 'POST', body: '{}' });
+    expect(bad.status).toBe(400);
+  });
 });
