@@ -75,18 +75,22 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** One permission row, whatever the field names (Permissions data shape: name, type, permissionName, isPermitted). */
+/**
+ * One permission row, whatever the field names: the Permissions data shape (name = principal, type = principal
+ * type, permissionName, isPermitted) or the rule form (principal, principalType, type = permission, allow).
+ */
 export function permissionRow(row: Row): {
   principal?: string;
   principalType?: string;
   permission?: string;
   allowed: boolean;
 } {
+  const ruleForm = row.principalType !== undefined;
   const allowed = row.isPermitted ?? row.allow ?? row.allowed ?? true;
   return {
     principal: str(row.principal) ?? str(row.name),
-    principalType: str(row.principalType) ?? str(row.type),
-    permission: str(row.permissionName) ?? str(row.permission),
+    principalType: ruleForm ? str(row.principalType) : str(row.type),
+    permission: str(row.permissionName) ?? str(row.permission) ?? (ruleForm ? str(row.type) : undefined),
     allowed: allowed === true || allowed === 'true',
   };
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TpxError } from '../errors.js';
+import type { ThingWorxRest } from './rest.js';
 import {
   type BindPolicy,
   type BindPolicyNames,
@@ -22,6 +23,7 @@ import {
   type ServiceCaller,
   SetupPlatform,
 } from './setup-platform.js';
+import { applyTemplatePlan, planTemplateImport } from './template-import.js';
 
 /** ok: already as wanted; done: changed now; planned: would change (dry run); failed: stopped setup. */
 export type SetupStepStatus = 'ok' | 'done' | 'planned' | 'failed';
@@ -46,6 +48,12 @@ export interface SetupOptions {
   bindPolicyNames?: BindPolicyNames;
   dryRun?: boolean;
   names?: Partial<SetupNames>;
+  /**
+   * Also make sure the Actility Thing Template exists with its properties (the guide's "Actility Thing Templates
+   * must be imported"), created with the connector's new key so that its user owns it, as the connector would.
+   * `connect(appKey)` gives a client for that key; `connect()` (dry run) a read-only one (the admin's).
+   */
+  template?: { name: string; connect: (appKey?: string) => { rest: ThingWorxRest; close: () => Promise<void> } };
   /** Called when a step starts (status undefined) and when it ends. */
   onStep?: (step: SetupStep, index: number, total: number) => void;
   now?: () => Date;
@@ -208,6 +216,15 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     });
   }
 
+  if (options.template) {
+    const t = options.template;
+    steps.push({
+      id: 'template',
+      title: `Thing Template ${t.name}`,
+      run: () => templateStep(t, dry ? undefined : result.appKey),
+    });
+  }
+
   for (const [i, def] of steps.entries()) {
     const step: SetupStep = { id: def.id, title: def.title, status: 'planned', detail: '' };
     options.onStep?.({ ...step, detail: 'running' }, i, steps.length);
@@ -285,6 +302,38 @@ async function keyStep(
   if (dry) return { status: 'planned', detail: `${why}: would set it to ${expiresAt.toISOString().slice(0, 10)}` };
   await p.setKeyExpiry(keyName, expiresAt);
   return { status: 'done', detail: `${why}: now ${until(expiresAt)}` };
+}
+
+async function templateStep(
+  t: NonNullable<SetupOptions['template']>,
+  appKey: string | undefined,
+): Promise<{ status: SetupStepStatus; detail: string }> {
+  const { rest, close } = t.connect(appKey);
+  try {
+    const plan = await planTemplateImport(rest, t.name);
+    const problems = [
+      ...(plan.wrongBase ? [`its base is ${plan.base}, not RemoteThing`] : []),
+      ...plan.wrongType.map((w) => `${w.name} is ${w.actual}, not ${w.expected}`),
+    ];
+    if (problems.length > 0) {
+      throw new TpxError('TPX_SETUP_TEMPLATE', `Thing Template ${t.name} exists but ${problems.join('; ')}.`, {
+        fix: `Fix or delete the template in Composer (or use another name with --template), then run setup again.`,
+      });
+    }
+    const adds = plan.steps.filter((s) => s.action === 'add-property').length;
+    if (plan.steps.length === 0) return { status: 'ok', detail: `present with its ${plan.present.length} properties` };
+    const what = plan.exists
+      ? `add ${adds} missing propert${adds === 1 ? 'y' : 'ies'}`
+      : `create it with ${adds} properties`;
+    if (!appKey) return { status: 'planned', detail: `would ${what}` };
+    await applyTemplatePlan(rest, plan);
+    return {
+      status: 'done',
+      detail: `${plan.exists ? 'added' : 'created with'} ${adds} propert${adds === 1 ? 'y' : 'ies'} (owner: the connector user)`,
+    };
+  } finally {
+    await close();
+  }
 }
 
 function stepError(title: string, err: unknown): TpxError {

@@ -4,7 +4,7 @@
  * optionally sets the Bind Protection Policy, then runs the checks of `tpx thingworx check` with the new key.
  */
 import type { Command } from 'commander';
-import { CheckFailedError } from '../../errors.js';
+import { CheckFailedError, ExitCode } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 
@@ -24,6 +24,7 @@ export interface ThingWorxSetupOptions {
   bindPolicyValue?: string;
   organization?: string;
   template?: string;
+  skipTemplate?: boolean;
   dryRun?: boolean;
   saveProfile?: string;
 }
@@ -79,6 +80,8 @@ export async function runThingWorxSetup(
     admin = new ThingWorxRest(restOptions({ url, appKey: adminKey, caFile, insecure }));
   }
 
+  const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
+  const template = ctx.settings.value('template', opts.template, DEFAULT_TEMPLATE_NAME)!;
   const { runThingWorxSetup: setup } = await import('../../thingworx/setup.js');
   const showProgress = io.isStderrTTY && !io.json && !io.quiet;
   let result: Awaited<ReturnType<typeof setup>>;
@@ -92,6 +95,18 @@ export async function runThingWorxSetup(
       bindPolicyNames: { table: opts.bindPolicyTable, field: opts.bindPolicyField, value: opts.bindPolicyValue },
       dryRun: opts.dryRun ?? false,
       ...(opts.organization ? { names: { organization: opts.organization } } : {}),
+      ...(opts.skipTemplate
+        ? {}
+        : {
+            template: {
+              name: template,
+              connect: (appKey?: string) => {
+                if (!appKey) return { rest: admin, close: async () => {} };
+                const rest = new ThingWorxRest(restOptions({ url, appKey, caFile, insecure }));
+                return { rest, close: () => rest.close() };
+              },
+            },
+          }),
       onStep: (step, i, total) => {
         if (!showProgress) return;
         if (step.detail === 'running') io.status(`[${i + 1}/${total}] ${step.title}…`);
@@ -148,12 +163,12 @@ export async function runThingWorxSetup(
   io.addSecrets(key);
 
   let checks: CheckSummary | undefined;
-  if (key) checks = await runChecks(ctx, { url, appKey: key, caFile, insecure, template: opts.template });
+  if (key) checks = await runChecks(ctx, { url, appKey: key, caFile, insecure, template });
   else if (!io.json) io.info('Checks skipped (dry run): run "tpx thingworx check" after setup.');
 
   if (io.json) {
     const { mask } = await import('../../config/secrets.js');
-    io.printJson({
+    const doc = {
       ok: !checks || checks.ok,
       dryRun: result.dryRun,
       changed: result.changed,
@@ -167,9 +182,14 @@ export async function runThingWorxSetup(
       ...(savedProfile ? { savedProfile } : {}),
       steps: result.steps,
       ...(checks ? { checks: checks.json } : {}),
-    });
+    };
+    // The key is a registered secret by now (so nothing else prints it); the one document that carries it on
+    // purpose (shown once, for CI) is written as is. Without showKey it only holds the masked form.
+    io.stdout.write(`${JSON.stringify(doc)}\n`);
   }
   if (checks && !checks.ok) {
+    // With --json the document above is the whole output (its "ok" is false): only the exit code says more.
+    if (io.json) return ExitCode.CHECK_FAILED;
     throw new CheckFailedError(
       'Setup finished, but the checks with the new key found problems.',
       'See the failed items above; run "tpx thingworx check" again after fixing them.',
@@ -258,7 +278,11 @@ export function register(parent: Command, app: App): void {
       "exact value to write (UNCONFIRMED; default: the current value's spelling, first→last)",
     )
     .option('--organization <name>', 'organization given visibility (default Composer, as in the guide)')
-    .option('--template <name>', 'Thing Template the checks look for (default actilityThingTemplateSF)')
+    .option(
+      '--template <name>',
+      'Thing Template to create if missing and check (default actilityThingTemplateSF; env TPX_TEMPLATE)',
+    )
+    .option('--skip-template', 'do not create the Thing Template (the connector creates it itself at its first start)')
     .option('--dry-run', 'list each step and what it would change; change nothing')
     .option('--save-profile <name>', 'store the URL and the new key in this profile instead of printing the key')
     .addHelpText(
@@ -266,7 +290,8 @@ export function register(parent: Command, app: App): void {
       `
 Grants exactly the guide's rights, nothing more: Things and ThingTemplates collections: visibility for the
 Composer organization, design time Create and Read for the user; EntityServices: visibility for Composer and
-Service Execute on CreateThing, CreateThingTemplate and GetEntityList for the user. A second run changes nothing.
+Service Execute on CreateThing, CreateThingTemplate and GetEntityList for the user. Then it creates the Actility
+Thing Template if missing (with the new key, so the connector user owns it). A second run changes nothing.
 The key is printed once (or stored with --save-profile) and never logged. Exit code 3 when the final checks fail.
 Platform services used (research/thingworx-rest.md §5.3, §6.2): EntityServices CreateUser, CreateApplicationKey,
 CheckPermissionForUser, AddRunTimePermission, Get/AddVisibilityPermission; CollectionFunctions
