@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Dispatcher, request } from 'undici';
+import { TpxError } from '../../errors.js';
 import { signUplink } from '../../thingpark/tunnel.js';
 import { CONNECTORS } from './connectors.js';
 import { handleDownlink } from './lrc.js';
@@ -257,9 +258,21 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
   const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
+  const listenHost = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new TpxError(
+          'TPX_EMULATOR_LISTEN',
+          `The ThingPark emulator cannot listen on ${listenHost}:${options.port ?? 0} (${err.code ?? err.message}).`,
+          {
+            fix: 'Choose another --port (0 picks a free one) or stop what is using it.',
+            cause: err,
+          },
+        ),
+      ),
+    );
+    server.listen(options.port ?? 0, listenHost, () => resolve());
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { TpxError } from '../../errors.js';
 import { CONNECTORS, SECRET_KEYS, schemaProblem, withDefaults } from './connectors.js';
 
 export interface StoredConnection {
@@ -106,7 +107,20 @@ export class ConnectionStore {
   }
 
   private load(path: string): StateFile {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StateFile>;
+    let parsed: Partial<StateFile>;
+    try {
+      parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StateFile>;
+      if (!parsed || typeof parsed !== 'object') throw new Error('not a JSON object');
+    } catch (err) {
+      throw new TpxError(
+        'TPX_EMULATOR_STATE',
+        `The emulator state file ${path} cannot be read: ${(err as Error).message}.`,
+        {
+          fix: 'Give another --state file, or delete this one to start afresh.',
+          cause: err,
+        },
+      );
+    }
     return {
       credentials: parsed.credentials as Credentials,
       nextId: typeof parsed.nextId === 'number' ? parsed.nextId : 1101,

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -222,6 +222,23 @@ describe('ThingPark emulator: OAuth and connections API', () => {
     expect((await fetch(`${e.url}/iot-flow/v1/connectors`, { headers: h })).status).toBe(503);
     expect((await fetch(`${e.url}/iot-flow/v1/connectors`, { headers: h })).status).toBe(200);
     expect(await (await fetch(`${e.url}/_emulator/downlinks`)).json()).toEqual([]);
+  });
+
+  it('refuses a corrupt state file and a busy port with clear errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-tp-bad-'));
+    try {
+      const state = join(dir, 'state.json');
+      writeFileSync(state, '{oops');
+      await expect(startThingParkEmulator({ state })).rejects.toMatchObject({ code: 'TPX_EMULATOR_STATE' });
+      const a = await start();
+      const port = Number(new URL(a.url).port);
+      await expect(startThingParkEmulator({ port })).rejects.toMatchObject({
+        code: 'TPX_EMULATOR_LISTEN',
+        message: expect.stringContaining('EADDRINUSE'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('posts a signed uplink on request through /_emulator/uplink', async () => {
