@@ -17,6 +17,7 @@ import {
   AlwaysOnOptionsError,
   AuthFailedError,
   BindRejectedError,
+  BusyError,
   ClientClosedError,
   DisconnectedError,
   RequestFailedError,
@@ -113,7 +114,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    * with BindRejectedError (listing refused and bound names) if the platform refused some.
    */
   async bind(names: readonly string[]): Promise<{ bound: string[] }> {
-    const todo = names.filter((n) => !this.bound.has(n));
+    const todo = [...new Set(names)].filter((n) => !this.bound.has(n));
     const refused = await bindAll(todo, this.opts.chunkSize, this.sendBind(true), this.bound);
     const all = names.filter((n) => this.bound.has(n));
     if (refused.names.length > 0) {
@@ -195,6 +196,9 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   /** Sends a request and resolves with its response. `user` requests wait for the ready state. */
   private request(what: string, build: (requestId: number) => Message, user: boolean): Promise<Message> {
     if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
+    if (user && this.stateValue === 'idle') {
+      return Promise.reject(new AlwaysOnOptionsError('The AlwaysOn client is not started.', 'Call start() first.'));
+    }
     return new Promise<Message>((resolve, reject) => {
       const send = (): void => {
         const ws = this.ws;
@@ -214,6 +218,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
         for (const f of frames) ws.send(f);
       };
       if (!user || (this.stateValue === 'ready' && this.pending.hasSlot())) send();
+      else if (this.pending.waiting >= this.opts.maxQueued) reject(new BusyError(this.pending.waiting));
       else this.pending.enqueue(what, send, reject);
     });
   }

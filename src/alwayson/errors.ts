@@ -39,6 +39,17 @@ export class RequestTimeoutError extends AlwaysOnError {
   }
 }
 
+/** Too many requests already wait (maxQueued): the caller should slow down. Retryable. */
+export class BusyError extends AlwaysOnError {
+  constructor(queued: number) {
+    super('TPX_ALWAYSON_BUSY', `${queued} requests already wait for the AlwaysOn connection.`, {
+      fix: 'Slow down (wait for earlier pushes to settle), add pipes (TPX_PIPE_COUNT), or raise maxQueued.',
+      retryable: true,
+      details: { queued },
+    });
+  }
+}
+
 /** The platform answered a request with a non-success status. */
 export class RequestFailedError extends AlwaysOnError {
   readonly status: number;

@@ -15,6 +15,7 @@ export {
   AlwaysOnOptionsError,
   AuthFailedError,
   BindRejectedError,
+  BusyError,
   ClientClosedError,
   ConnectError,
   DisconnectedError,

@@ -22,6 +22,8 @@ export interface AlwaysOnClientOptions {
   maxMessageSize?: number;
   /** Requests outstanding at once before callers queue (default 1000). */
   maxInFlight?: number;
+  /** Callers that may wait for a slot (or for the connection) before new ones fail with BusyError (default 50 000). */
+  maxQueued?: number;
   /** WebSocket ping interval, ms (default 55 000). */
   pingIntervalMs?: number;
   /** Time a pong may take before the socket counts as dead, ms (default 10 000). */
@@ -88,6 +90,7 @@ export function resolveOptions(options: AlwaysOnClientOptions): ResolvedOptions 
     chunkSize: positive('chunkSize', options.chunkSize, 8192, 256, 65535),
     maxMessageSize: positive('maxMessageSize', options.maxMessageSize, 1024 * 1024, 1024),
     maxInFlight: positive('maxInFlight', options.maxInFlight, 1000),
+    maxQueued: positive('maxQueued', options.maxQueued, 50_000, 0),
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 55_000),
     pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, 10_000),
     reconnect: options.reconnect,

@@ -12,8 +12,10 @@ import type { InfoTable, Message, MessageCodeName } from '../../src/alwayson/cod
 import { MESSAGE_CODES } from '../../src/alwayson/codec/types.js';
 import {
   AlwaysOnClient,
+  type AlwaysOnError,
   AuthFailedError,
   alwaysOnUrl,
+  BusyError,
   backoffDelay,
   ConnectError,
   DisconnectedError,
@@ -315,6 +317,25 @@ describe('AlwaysOnClient on the wire', () => {
         m.body.kind === 'request' ? JSON.stringify(m.body.params).match(/"INTEGER","value":(\d+)/)?.[1] : '',
       );
     expect(values).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  });
+});
+
+describe('limits', () => {
+  it('refuses callers beyond maxQueued with a retryable BusyError, and requests before start()', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { maxInFlight: 1, maxQueued: 2, requestTimeoutMs: 2000 });
+    const early = await c.push('Dev1', []).catch((e: unknown) => e);
+    expect((early as AlwaysOnError).code).toBe('TPX_ALWAYSON_OPTIONS');
+    await c.start();
+    fake.silent = true;
+    const v = [{ name: 'n', value: { baseType: 'INTEGER' as const, value: 1 } }];
+    const settled = [c.push('Dev1', v), c.push('Dev1', v), c.push('Dev1', v)].map((p) => p.catch((e: unknown) => e));
+    const busy = await c.push('Dev1', v).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(BusyError);
+    expect((busy as BusyError).retryable).toBe(true);
+    expect(c.load).toEqual({ inFlight: 1, queued: 2 });
+    await c.close();
+    for (const r of await Promise.all(settled)) expect((r as AlwaysOnError).code).toBe('TPX_ALWAYSON_CLOSED');
   });
 });
 
