@@ -6,6 +6,7 @@ export { infoTableFromJson, messageFromJson, toJsonDocument, toJsonText, valueFr
 export {
   codeName,
   decodeBody,
+  decodeHeader,
   decodeMessage,
   encodeBody,
   encodeChunk,

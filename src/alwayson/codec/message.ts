@@ -58,6 +58,29 @@ function checkSize(buf: Buffer, max: number): void {
   }
 }
 
+/**
+ * Only the header (and multipart header) of a frame, for any known code including UNKNOWN and KEEP_ALIVE, which
+ * have no body (a receiver may ignore them, §13). Throws ProtocolError on a short frame or an unknown code.
+ */
+export function decodeHeader(frame: Uint8Array): MessageHeader {
+  const r: Reader = new Reader(asBuffer(frame));
+  const version = r.u8('the version byte');
+  const code = r.u8('a message code byte');
+  const name = CODE_BY_BYTE[code];
+  if (name === undefined) r.fail('a known message code (§4)', hexByte(code), 1);
+  const requestId = r.u32('a 4-byte request id');
+  const endpointId = r.u32('a 4-byte endpoint id');
+  const sessionId = r.u32('a 4-byte session id');
+  const marker = r.u8('the multipart marker byte');
+  let multipart = null;
+  if (marker !== 0) {
+    const chunkId = r.u16('a 2-byte chunk id');
+    const chunkCount = r.u16('a 2-byte chunk count');
+    multipart = { chunkId, chunkCount, chunkSize: r.u16('a 2-byte chunk size') };
+  }
+  return { version, code: name, codeValue: code, requestId, endpointId, sessionId, multipart };
+}
+
 /** Reads the header (and, for a chunk, the multipart header and entity prefix). */
 export function parseFrame(buf: Buffer, maxMessageSize: number): Parsed {
   checkSize(buf, maxMessageSize);

@@ -132,6 +132,7 @@ export function readInfoTable(r: Reader, depth: number): InfoTable {
     if (marker !== 1) r.fail('a row marker (0x01) or end of rows (0x00)', hexByte(marker), at);
     const cAt = r.pos;
     const count = r.u16('a 2-byte row field count');
+    // C SDK 2.2.1 writes N mod 256 here for rows of 256+ fields (research §21 D5): such rows are rejected.
     if (count !== width) r.fail(`a row field count of ${width} (the data shape's field count)`, `${count}`, cAt);
     const row: TwValue[] = new Array(count);
     for (let i = 0; i < count; i++) row[i] = readTyped(r, depth);

@@ -202,7 +202,7 @@ export function register(program: Command, app: App): void {
   cmd
     .command('decode [hex...]')
     .description(
-      'decode frames (hex argument, --file raw bytes, or hex lines on stdin) into a tree, or JSON with --json',
+      'decode frames (hex argument, --file raw bytes, or hex lines on stdin) into a tree, or JSON with --json (one document per message)',
     )
     .option('--file <path>', 'read one frame of raw bytes from a file')
     .option('--max-message-size <bytes>', 'largest accepted message (default 1048576)')

@@ -230,3 +230,24 @@ describe('base types', () => {
     expect(decodePrimitive(hex('02 07'))).toEqual({ baseType: 'BOOLEAN', value: true });
   });
 });
+
+describe('decodeHeader', () => {
+  it('reads the header of any known code, including KEEP_ALIVE which has no body', async () => {
+    const { decodeHeader } = await import('../../../src/alwayson/codec/index.js');
+    expect(decodeHeader(hex('01 1f 00 00 00 00 00 00 00 05 00 00 00 2a 00'))).toEqual({
+      version: 1,
+      code: 'KEEP_ALIVE',
+      codeValue: 0x1f,
+      requestId: 0,
+      endpointId: 5,
+      sessionId: 42,
+      multipart: null,
+    });
+    expect(decodeHeader(hex(vector('multipart-post-svc-60A/chunk2').hex)).multipart).toEqual({
+      chunkId: 2,
+      chunkCount: 3,
+      chunkSize: 64,
+    });
+    expect(protocolError(() => decodeHeader(hex('01 63'))).offset).toBe(1);
+  });
+});
