@@ -267,9 +267,14 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     });
     this.keepalive.start();
     if (this.bound.size > 0) {
-      // Names stay in `bound` while they are bound again; only refused ones are removed (by bindNames).
+      // Names stay in `bound` while they are bound again; refused ones are dropped, and names unbound by the owner
+      // meanwhile are unbound on the platform too.
       const names = [...this.bound];
-      const refused = await bindAll(names, this.opts.chunkSize, this.sendBind(false), this.bound);
+      const rebound = new Set<string>();
+      const refused = await bindAll(names, this.opts.chunkSize, this.sendBind(false), rebound);
+      for (const n of refused.names) this.bound.delete(n);
+      const stale = [...rebound].filter((n) => !this.bound.has(n));
+      if (stale.length > 0) await unbindAll(stale, this.opts.chunkSize, this.sendBind(false));
       if (refused.names.length > 0) {
         const bound = names.filter((n) => this.bound.has(n));
         this.emit('bind.rejected', new BindRejectedError(refused.names, bound, refused.status, refused.reason));
