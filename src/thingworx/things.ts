@@ -5,6 +5,7 @@
  */
 import { TpxError } from '../errors.js';
 import { ThingWorxError } from './errors.js';
+import { FIX } from './fixes.js';
 import type { ThingWorxRest } from './rest.js';
 import { TEMPLATE_PROPERTY_NAMES as N } from './template.js';
 import { type DecodedMessage, decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
@@ -90,8 +91,18 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 }
 
 function isMissingService(err: unknown): boolean {
+  if (!(err instanceof ThingWorxError)) return false;
   return (
-    err instanceof ThingWorxError && (err.code === 'TPX_TWX_NOT_FOUND' || err.status === 404 || err.status === 405)
+    err.status === 405 ||
+    (err.status === 404 && /service/i.test(err.platformText) && !/Entity Not Found/i.test(err.platformText))
+  );
+}
+
+function isMissingTemplate(err: unknown, template: string): boolean {
+  return (
+    err instanceof ThingWorxError &&
+    err.code === 'TPX_TWX_NOT_FOUND' &&
+    (err.details?.entity === template || err.platformText.includes(`[${template}]`))
   );
 }
 
@@ -140,6 +151,16 @@ export async function listThings(
       source: 'QueryImplementingThingsOptimizedWithTotalCount',
     };
   } catch (err) {
+    if (isMissingTemplate(err, options.template)) {
+      throw new TpxError(
+        'TPX_TEMPLATE_NOT_FOUND',
+        `Thing Template ${options.template} not found on ThingWorx (or not visible to the key's user).`,
+        {
+          fix: `Check the name (--template or TPX_TEMPLATE); ${FIX.template(options.template)}`,
+          cause: err,
+        },
+      );
+    }
     if (!isMissingService(err)) throw err;
   }
   return listByScan(client, options.template, offset, maxItems);

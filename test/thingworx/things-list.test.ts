@@ -1,0 +1,98 @@
+/** listThings / showThing in-process against the emulator, including the fallback for platforms without QueryImplementingThings. */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { ThingWorxError } from '../../src/thingworx/errors.js';
+import { ThingWorxRest } from '../../src/thingworx/rest.js';
+import { listThings, showThing, type ThingsClient } from '../../src/thingworx/things.js';
+
+let emu: ThingWorxEmulator;
+let rest: ThingWorxRest;
+const mine = ['0018B20000000003', '0018B20000000001', '0018B2000000000A', '0018B20000000002'];
+
+beforeAll(async () => {
+  emu = await startThingWorxEmulator({
+    port: 0,
+    state: {
+      templates: [
+        {
+          name: 'tt',
+          base: 'RemoteThing',
+          properties: [
+            { name: 'uplinkData', baseType: 'JSON', isLogged: true },
+            { name: 'lastUplinkTime', baseType: 'DATETIME' },
+          ],
+        },
+        { name: 'other', base: 'RemoteThing' },
+      ],
+      things: [
+        ...mine.map((name) => ({ name, template: 'tt' })),
+        { name: '0018B20000000000', template: 'other' },
+        { name: 'NotADevEui', template: 'tt' },
+      ],
+    },
+  });
+  rest = new ThingWorxRest({ url: emu.restUrl, appKey: emu.appKey, ca: readFileSync(emu.caFile) });
+});
+
+afterAll(async () => {
+  await rest?.close();
+  await emu?.close();
+});
+
+/** The same platform without QueryImplementingThingsOptimizedWithTotalCount (as the platform answers). */
+function withoutQueryService(): ThingsClient {
+  return {
+    service: async (entity, service, params, opts) => {
+      if (service === 'QueryImplementingThingsOptimizedWithTotalCount') {
+        throw new ThingWorxError('TPX_TWX_NOT_FOUND', 'not found', {
+          status: 404,
+          platformText: `Service Not Found : [${service}] on ${entity.split('/')[1]}`,
+        });
+      }
+      return rest.service(entity, service, params, opts);
+    },
+    getProperties: (t) => rest.getProperties(t),
+    getEntityList: (type, o) => rest.getEntityList(type, o),
+    queryPropertyHistory: (t, o) => rest.queryPropertyHistory(t, o),
+  };
+}
+
+describe('listThings', () => {
+  it('pages with the total count from the template service', async () => {
+    const first = await listThings(rest, { template: 'tt', maxItems: 2 });
+    expect(first).toMatchObject({ source: 'QueryImplementingThingsOptimizedWithTotalCount', total: 5, nextOffset: 2 });
+    expect(first.things.map((t) => t.name)).toEqual(['0018B20000000001', '0018B20000000002']);
+    expect(first.things[0]).toEqual({ name: '0018B20000000001', isConnected: false });
+    const last = await listThings(rest, { template: 'tt', offset: 4, maxItems: 2 });
+    expect(last.things.map((t) => t.name)).toEqual(['NotADevEui']);
+    expect(last.nextOffset).toBeUndefined();
+  });
+
+  it('without that service, scans DevEUI-named Things and keeps those of the template, paged', async () => {
+    const c = withoutQueryService();
+    const first = await listThings(c, { template: 'tt', maxItems: 3 });
+    expect(first.source).toBe('GetEntityList');
+    expect(first.total).toBeUndefined();
+    expect(first.things.map((t) => t.name)).toEqual(['0018B20000000001', '0018B20000000002', '0018B20000000003']);
+    const second = await listThings(c, { template: 'tt', offset: first.nextOffset, maxItems: 3 });
+    expect(second.things.map((t) => t.name)).toEqual(['0018B2000000000A']);
+    expect(second.nextOffset).toBeUndefined();
+  });
+
+  it('a missing template is said so, not an empty list', async () => {
+    await expect(listThings(rest, { template: 'nope' })).rejects.toMatchObject({
+      code: 'TPX_TEMPLATE_NOT_FOUND',
+      message: expect.stringContaining('Thing Template nope not found'),
+    });
+  });
+});
+
+describe('showThing', () => {
+  it('reads all properties; no uplink yet is no uplink, not an error', async () => {
+    const d = await showThing(rest, '0018B20000000001');
+    expect(d).toMatchObject({ name: '0018B20000000001', template: 'tt', isConnected: false });
+    expect(d.uplink).toBeUndefined();
+    expect(Object.keys(d.properties)).toContain('thingTemplate');
+  });
+});
