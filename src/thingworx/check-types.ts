@@ -14,7 +14,7 @@ export const CHECK_ITEMS = {
   'alwayson-auth': 'AlwaysOn AUTH',
   'alwayson-bind': 'AlwaysOn BIND',
   'bind-policy': 'Bind protection policy',
-  'ghost-sessions': 'Ghost sessions of this key',
+  'ghost-sessions': 'Ghost sessions holding binds',
 } as const;
 
 export type CheckId = keyof typeof CHECK_ITEMS;

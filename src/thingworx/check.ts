@@ -97,7 +97,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     );
     add(...ao.items);
     add(policyItem(read, ao.inferred, probeThing !== undefined));
-    const sessions = await findGhostSessions(rest, { keyName: key.keyName, user: key.user });
+    const sessions = await findGhostSessions(rest);
     add(await ghostItem(rest, sessions, read?.policy ?? ao.inferred, key.admin, options.confirmCloseGhosts));
     return key.user;
   };

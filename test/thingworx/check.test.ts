@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { runThingWorxChecks } from '../../src/thingworx/check.js';
 import { CHECK_ITEMS, type GhostSession } from '../../src/thingworx/check-types.js';
-import { CONNECTOR_KEY, fullySetUp, SCENARIOS } from './scenario-states.js';
+import { CONNECTOR_KEY, exampleState, fullySetUp, SCENARIOS, stateFile } from './scenario-states.js';
 
 async function check(
   state: NonNullable<Parameters<typeof startThingWorxEmulator>[0]>['state'],
@@ -18,7 +18,7 @@ async function check(
   try {
     const report = await runThingWorxChecks({
       url: o.url ? o.url(emu.restUrl) : emu.restUrl,
-      appKey: o.key ?? CONNECTOR_KEY,
+      appKey: o.key ?? emu.appKey,
       ...(emu.caFile ? { ca: readFileSync(emu.caFile) } : {}),
       writeProbe: o.writeProbe ?? true,
       timeoutMs: 5000,
@@ -67,8 +67,8 @@ describe('runThingWorxChecks against the emulator', () => {
   });
 
   for (const [name, sc] of Object.entries(SCENARIOS)) {
-    it(`scenario ${name}: ${sc.item} ${sc.status} with the guide's fix`, async () => {
-      const { report, things } = await check(sc.state, { key: sc.key });
+    it(`scenario ${name}.json: ${sc.item} ${sc.status} with the guide's fix`, async () => {
+      const { report, things } = await check(stateFile(name));
       const it = report.items.find((i) => i.id === sc.item)!;
       expect(it.status, it.detail).toBe(sc.status);
       expect(it.fix).toMatch(sc.fix);
@@ -80,31 +80,29 @@ describe('runThingWorxChecks against the emulator', () => {
   }
 
   it('https:// to a plain-HTTP port fails TLS and sends no key', async () => {
-    const sc = SCENARIOS['plain-http']!;
-    const { report } = await check(sc.state, { url: (u) => u.replace('http:', 'https:') });
+    const { report } = await check(stateFile('plain-http'), { url: (u) => u.replace('http:', 'https:') });
     const tls = report.items.find((i) => i.id === 'tls')!;
     expect(tls).toMatchObject({ status: 'failed', detail: /does not speak TLS/ });
     expect(report.items.find((i) => i.id === 'app-key')).toMatchObject({ status: 'skipped' });
   });
 
   it('an expired key is named as such when the platform tells the expiry', async () => {
-    const { report } = await check(SCENARIOS['expired-key']!.state);
+    const { report } = await check(stateFile('expired-key'));
     expect(report.items.find((i) => i.id === 'key-expiry')).toMatchObject({ status: 'skipped' });
     expect(report.items.find((i) => i.id === 'app-key')!.detail).toMatch(/rejected the application key/);
   });
 
   it('First in wins with a ghost: --fix closes the ghost sessions after confirmation', async () => {
-    const sc = SCENARIOS['first-in-wins-ghost']!;
     let asked: GhostSession[] = [];
-    const { report } = await check(sc.state, {
-      key: sc.key,
+    const { report } = await check(stateFile('first-in-wins-ghost'), {
       confirm: async (s) => {
         asked = s;
         return true;
       },
     });
     expect(asked).toHaveLength(1);
-    expect(asked[0]!.boundThings).toEqual(['0018B20000000B20']);
+    expect(asked[0]).toMatchObject({ appKeyName: 'tpx-connector-key', numberBoundThings: 2 });
+    expect(asked[0]!.boundThings!.sort()).toEqual(['0018B20000000B20', '0018B20000000B21']);
     expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({
       status: 'passed',
       detail: /Closed 1 ghost/,
@@ -112,9 +110,19 @@ describe('runThingWorxChecks against the emulator', () => {
     expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({ status: 'warned', fix: /Last in wins/ });
   });
 
+  it('First in wins with a ghost, checked with the connector key: the double bind shows the policy', async () => {
+    const state = exampleState('first-in-wins-ghost');
+    const { report } = await check(state, { key: CONNECTOR_KEY });
+    expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({
+      status: 'warned',
+      method: 'double bind of the probe Thing',
+      fix: /Last in wins/,
+    });
+    expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({ status: 'skipped' });
+  });
+
   it('declining the confirmation closes nothing', async () => {
-    const sc = SCENARIOS['first-in-wins-ghost']!;
-    const { report } = await check(sc.state, { key: sc.key, confirm: async () => false });
+    const { report } = await check(stateFile('first-in-wins-ghost'), { confirm: async () => false });
     expect(report.items.find((i) => i.id === 'ghost-sessions')!.status).toBe('failed');
   });
 

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { CONNECTOR_KEY, stateFile } from '../thingworx/scenario-states.js';
+
+describe('tpx thingworx check (bin/tpx.js)', () => {
+  const home = tempConfigHome();
+  let good: ThingWorxEmulator;
+  let bad: ThingWorxEmulator;
+  beforeAll(async () => {
+    good = await startThingWorxEmulator({ state: stateFile('fully-set-up') });
+    bad = await startThingWorxEmulator({ state: stateFile('no-get-entity-list') });
+  });
+  afterAll(async () => {
+    await good.close();
+    await bad.close();
+    home.cleanup();
+  });
+
+  it('a fully set-up platform: every item passed or skipped, --json, exit 0, key never printed', async () => {
+    const r = await runTpx(
+      ['thingworx', 'check', '--thingworx-url', good.restUrl, '--ca', good.caFile, '--write-probe', '--json'],
+      { env: { ...home.env, TPX_THINGWORX_APP_KEY: CONNECTOR_KEY } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; items: { id: string; status: string }[] };
+    expect(doc.ok).toBe(true);
+    expect(doc.items.filter((i) => i.status !== 'passed').map((i) => i.id)).toEqual(['ghost-sessions']);
+    expect(r.stdout + r.stderr).not.toContain(CONNECTOR_KEY);
+  });
+
+  it('a failing item: human checklist with the fix, exit 3', async () => {
+    const r = await runTpx(['thingworx', 'check', '--app-key', CONNECTOR_KEY], {
+      env: { ...home.env, TPX_THINGWORX_URL: bad.restUrl, TPX_THINGWORX_CA: bad.caFile },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(
+      /✗ GetEntityList allowed\s+.*Not authorized for ServiceInvoke on GetEntityList in EntityServices/,
+    );
+    expect(r.stdout).toMatch(/fix: In Composer → Permissions → Entities → EntityServices .*add GetEntityList/);
+    expect(r.stdout).toMatch(/✓ Host reachable/);
+    expect(r.stderr).toMatch(/error: The ThingWorx check found 1 problem/);
+    expect(r.stdout + r.stderr).not.toContain(CONNECTOR_KEY);
+  });
+
+  it('--json with a failure prints one document and exits 3', async () => {
+    const r = await runTpx(['thingworx', 'check', '--json', '--thingworx-url', bad.restUrl, '--ca', bad.caFile], {
+      env: { ...home.env, TPX_THINGWORX_APP_KEY: CONNECTOR_KEY },
+    });
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; items: { id: string; status: string; fix?: string }[] };
+    expect(doc.ok).toBe(false);
+    expect(doc.items.find((i) => i.id === 'get-entity-list')).toMatchObject({ status: 'failed' });
+  });
+
+  it('missing settings and --fix without confirmation are usage errors (exit 2)', async () => {
+    let r = await runTpx(['thingworx', 'check'], { env: home.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--thingworx-url|TPX_THINGWORX_URL/);
+    r = await runTpx(['thingworx', 'check', '--fix', '--thingworx-url', good.restUrl, '--app-key', CONNECTOR_KEY], {
+      env: home.env,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--yes/);
+    r = await runTpx(
+      ['thingworx', 'check', '--thingworx-url', good.restUrl, '--app-key', 'k', '--ca', '/nonexistent.pem'],
+      {
+        env: home.env,
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Cannot read the CA file/);
+  });
+});
