@@ -140,6 +140,10 @@ export class RestDirectory implements ThingDirectory {
     return { names, pages };
   }
 
+  async close(): Promise<void> {
+    await this.rest.close();
+  }
+
   async create(name: string, template: string): Promise<'created' | 'exists'> {
     let result: 'created' | 'exists' = 'created';
     try {

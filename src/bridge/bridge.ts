@@ -364,6 +364,7 @@ export class Bridge {
       }
     }
     await this.o.sink.close().catch(() => undefined);
+    await this.o.directory.close?.().catch(() => undefined);
     await this.connectLoop?.catch(() => undefined);
     this.server.closeAllConnections();
     await closed;

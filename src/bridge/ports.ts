@@ -115,6 +115,8 @@ export interface ThingDirectory {
   list(template: string): Promise<{ names: string[]; pages: number }>;
   /** CreateThing + EnableThing + RestartThing; 'exists' when it was already there. */
   create(name: string, template: string): Promise<'created' | 'exists'>;
+  /** Releases connections (optional). */
+  close?(): Promise<void>;
 }
 
 export interface DownlinkRequest {

@@ -1,4 +1,297 @@
+/**
+ * `tpx bridge [run]`: the connector in the foreground (ThingPark tunnel -> spool -> ThingWorx AlwaysOn, and
+ * downlinks back). `tpx bridge dead-letters [list|replay]`: reports that failed for good.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_program: Command, _app: App): void {}
+export interface BridgeRunOptions {
+  listen?: string;
+  path?: string;
+  asId?: string;
+  asKey?: string;
+  verifyTokens?: boolean;
+  maxTimeSkew?: string;
+  spoolDir?: string;
+  maxDevices?: string;
+  maxSpool?: string;
+  dedupWindow?: string;
+  pipeCount?: string;
+  template?: string;
+  logFormat?: string;
+  thingworxUrl?: string;
+  appKey?: string;
+  ca?: string;
+  insecure?: boolean;
+  downlinkUrl?: string;
+  drainTimeout?: string;
+  durability?: string;
+}
+
+/** The default spool directory: $XDG_STATE_HOME/tpx/spool/<profile>. */
+export function defaultSpoolDir(ctx: CommandContext): string {
+  const base = ctx.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'tpx', 'spool', ctx.settings.profileName);
+}
+
+async function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number) {
+  const { parseDuration } = await import('../../bridge/duration.js');
+  const v = ctx.settings.value(key, value);
+  if (v === undefined) return def;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new UsageError(`${flag} "${v}" is not a duration.`, `Use e.g. ${flag} 30s, 5m or 0.`);
+  return ms;
+}
+
+function int(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, min = 0) {
+  const v = ctx.settings.value(key, value);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} "${v}" is not a whole number >= ${min}.`);
+  return n;
+}
+
+export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & GlobalOptions): Promise<number> {
+  const { readFileSync } = await import('node:fs');
+  const bridgeMod = await import('../../bridge/index.js');
+  const D = bridgeMod.BRIDGE_DEFAULTS;
+  const s = ctx.settings;
+  const verifySetting = s.value('verifyTokens', o.verifyTokens === false ? 'false' : undefined);
+  const verifyTokens = !(verifySetting !== undefined && /^(false|0|no|off)$/i.test(verifySetting));
+  const logFormat = s.value('logFormat', o.logFormat, 'text');
+  if (logFormat !== 'text' && logFormat !== 'json') {
+    throw new UsageError(
+      `--log-format "${logFormat}" is not text or json.`,
+      'Use --log-format text or --log-format json.',
+    );
+  }
+  const durability = o.durability ?? 'full';
+  if (durability !== 'full' && durability !== 'normal') throw new UsageError('--durability is full or normal.');
+  const listen = s.value('listen', o.listen, D.listen)!;
+  try {
+    bridgeMod.parseListen(listen);
+  } catch {
+    throw new UsageError(
+      `--listen "${listen}" is not HOST:PORT.`,
+      'Use e.g. --listen 127.0.0.1:8080 or --listen 0.0.0.0:8443.',
+    );
+  }
+  const path = s.value('bridgePath', o.path, D.path)!;
+  if (!path.startsWith('/')) throw new UsageError(`--path "${path}" must start with "/".`);
+  const asId = s.value('asId', o.asId);
+  const asKey = verifyTokens
+    ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
+    : s.value('asKey', o.asKey);
+  const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
+    message: 'ThingWorx URL (https://host:port)',
+  });
+  const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
+  ctx.io.addSecrets(asKey, appKey);
+  const caFile = s.value('thingworxCa', o.ca);
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(
+        `Cannot read the CA file ${caFile}: ${(err as Error).message}.`,
+        'Check --ca / TPX_THINGWORX_CA.',
+      );
+    }
+  }
+  const insecureSetting = s.value('thingworxInsecure', o.insecure ? 'true' : undefined);
+  const insecure = insecureSetting !== undefined && /^(true|1|yes|on)$/i.test(insecureSetting);
+  const options = {
+    listen,
+    path,
+    spoolDir: s.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx),
+    asId,
+    asKey,
+    verifyTokens,
+    maxTimeSkewMs: await duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs),
+    maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
+    maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
+    dedupWindowMs: await duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs),
+    drainTimeoutMs: await duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs),
+    pipeCount: int(ctx, 'pipeCount', '--pipe-count', o.pipeCount, 1, 1),
+    template: s.value('template', o.template, D.template)!,
+    thingworxUrl,
+    appKey,
+    ca,
+    insecure,
+    downlinkUrl: s.value('thingparkDownlinkUrl', o.downlinkUrl),
+    durability: durability as 'full' | 'normal',
+  };
+  if (options.pipeCount > 255) throw new UsageError('--pipe-count is 1..255.');
+  if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
+  if (insecure) ctx.io.warn('TLS verification of ThingWorx is OFF (--insecure). Never in production.');
+
+  const { BridgeEvents, formatEvent, eventLevel } = bridgeMod;
+  const events = new BridgeEvents();
+  const counts = { accepted: 0, pushed: 0, rejected: 0 };
+  events.onAny((name, payload) => {
+    if (name === 'uplink.accepted') counts.accepted += 1;
+    else if (name === 'push.acked') counts.pushed += 1;
+    else if (name === 'uplink.rejected') counts.rejected += 1;
+    const level = eventLevel(name);
+    if (ctx.io.json) {
+      if (level !== 'debug' || ctx.io.verbose) ctx.io.printJson({ event: name, ...payload });
+      return;
+    }
+    if (level === 'debug' && !ctx.io.verbose) return;
+    if (ctx.io.quiet && level !== 'error' && level !== 'warn') return;
+    ctx.io.info(formatEvent(name, payload, logFormat));
+  });
+  const { signal, release } = ctx.shutdownSignal();
+  const bridge = await bridgeMod.startConnectedBridge({ ...options, events });
+  let timer: NodeJS.Timeout | undefined;
+  if (ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet && logFormat === 'text') {
+    let last = 0;
+    timer = setInterval(() => {
+      const st = bridge.stats();
+      const rate = counts.pushed - last;
+      last = counts.pushed;
+      ctx.io.status(
+        `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
+          ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
+          ` · spool ${st.spoolDepth} · ${st.things} Things`,
+      );
+    }, 1000);
+    timer.unref();
+  }
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  if (timer) clearInterval(timer);
+  await bridge.stop();
+  release();
+  return 0;
+}
+
+export async function runDeadLetters(
+  ctx: CommandContext,
+  o: { spoolDir?: string; limit?: string } & GlobalOptions,
+): Promise<void> {
+  const { Spool } = await import('../../bridge/spool.js');
+  const dir = ctx.settings.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx);
+  const spool = new Spool(dir);
+  try {
+    const limit = o.limit ? Number(o.limit) : 1000;
+    const letters = spool.listDeadLetters(limit);
+    const total = spool.countDeadLetters();
+    if (ctx.io.json) {
+      ctx.io.printJson({
+        spool: spool.path,
+        total,
+        deadLetters: letters.map((l) => ({ ...l, body: JSON.parse(l.body) as unknown })),
+      });
+      return;
+    }
+    if (letters.length === 0) {
+      ctx.io.out(`No dead letters in ${spool.path}.`);
+      return;
+    }
+    ctx.io.out(
+      ctx.io.table(
+        ['id', 'DevEUI', 'kind', 'received', 'failed', 'reason'],
+        letters.map((l) => [
+          l.id,
+          l.devEui,
+          l.kind,
+          new Date(l.receivedAt).toISOString(),
+          new Date(l.failedAt).toISOString(),
+          l.reason,
+        ]),
+      ),
+    );
+    if (total > letters.length) ctx.io.info(`${total - letters.length} more (use --limit).`);
+    ctx.io.info('Replay them with: tpx bridge dead-letters replay [ids...] --all');
+  } finally {
+    spool.close();
+  }
+}
+
+export async function runReplay(
+  ctx: CommandContext,
+  idList: string | undefined,
+  o: { spoolDir?: string; all?: boolean } & GlobalOptions,
+): Promise<void> {
+  const ids = (idList ?? '')
+    .split(',')
+    .map((i) => i.trim())
+    .filter(Boolean);
+  if (ids.length === 0 && !o.all) {
+    throw new UsageError(
+      'Name the dead letters to replay.',
+      'Give their ids, comma-separated (tpx bridge dead-letters lists them), or --all.',
+    );
+  }
+  const nums = ids.map((i) => Number(i));
+  const bad = ids.find((_, k) => !Number.isInteger(nums[k]) || nums[k]! < 1);
+  if (bad !== undefined)
+    throw new UsageError(`"${bad}" is not a dead-letter id.`, 'Ids are the numbers listed by tpx bridge dead-letters.');
+  const { Spool } = await import('../../bridge/spool.js');
+  const dir = ctx.settings.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx);
+  const spool = new Spool(dir);
+  try {
+    const n = spool.replayDeadLetters(o.all ? undefined : nums);
+    if (ctx.io.json) {
+      ctx.io.printJson({ spool: spool.path, replayed: n });
+      return;
+    }
+    ctx.io.success(
+      `${n} dead letter(s) put back in the spool; a running bridge delivers them within a second, otherwise the next start does.`,
+    );
+  } finally {
+    spool.close();
+  }
+}
+
+export function register(program: Command, app: App): void {
+  const cmd = program
+    .command('bridge')
+    .description('run the ThingPark <-> ThingWorx connector; manage its dead letters');
+  cmd
+    .command('run', { isDefault: true })
+    .description('run the bridge in the foreground (Ctrl-C stops intake, drains and exits)')
+    .option('--listen <host:port>', 'ingest address (env TPX_LISTEN, default 127.0.0.1:8080)')
+    .option('--path <path>', 'ingest path ThingPark posts to (env TPX_BRIDGE_PATH, default /uplink)')
+    .option('--as-id <id>', 'expected AS_ID of the tunnel (env TPX_AS_ID)')
+    .option('--as-key <key>', 'tunnel AS key to verify tokens (env TPX_AS_KEY)')
+    .option('--no-verify-tokens', 'accept reports without checking their token (never in production)')
+    .option('--max-time-skew <duration>', 'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m)')
+    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
+    .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
+    .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
+    .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
+    .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
+    .option('--template <name>', 'Thing Template of new Things (env TPX_TEMPLATE, default actilityThingTemplateSF)')
+    .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
+    .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
+    .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')
+    .option('--ca <file>', 'CA certificate (PEM) to trust for ThingWorx (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
+    .option('--downlink-url <url>', 'LRC tunnel downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
+    .option('--drain-timeout <duration>', 'how long a stop waits for delivery (default 10s)')
+    .option(
+      '--durability <mode>',
+      'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
+    )
+    .action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
+  const dl = cmd.command('dead-letters').description('reports that failed for good (device cap, refused Things)');
+  dl.command('list', { isDefault: true })
+    .description('list dead letters with their reason')
+    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
+    .option('--limit <n>', 'at most this many (default 1000)')
+    .action(app.action<{ spoolDir?: string; limit?: string }>(async (ctx, o) => runDeadLetters(ctx, o)));
+  dl.command('replay [ids]')
+    .description('put dead letters back in the spool for delivery')
+    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
+    .option('--all', 'replay every dead letter')
+    .action(app.action<{ spoolDir?: string; all?: boolean }>(async (ctx, o, args) => runReplay(ctx, args[0], o)));
+}

@@ -1,4 +1,153 @@
+/**
+ * `tpx downlink push`: sends a downlink either the way a ThingWorx application does (--via thingworx: write the
+ * Thing's `downlink` property through REST; the bridge takes it from there) or straight to the ThingPark tunnel
+ * (--via thingpark: a signed LRC v2 downlink).
+ */
 import type { Command } from 'commander';
+import { TpxError, UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_program: Command, _app: App): void {}
+export interface DownlinkPushOptions {
+  devEui?: string;
+  fport?: string;
+  payload?: string;
+  confirmed?: boolean;
+  via?: string;
+  wait?: string;
+  thingworxUrl?: string;
+  appKey?: string;
+  ca?: string;
+  insecure?: boolean;
+  downlinkUrl?: string;
+  asId?: string;
+  asKey?: string;
+}
+
+export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOptions & GlobalOptions): Promise<number> {
+  const via = o.via ?? 'thingworx';
+  if (via !== 'thingworx' && via !== 'thingpark') {
+    throw new UsageError(`--via "${via}" is not thingworx or thingpark.`, 'Use --via thingworx or --via thingpark.');
+  }
+  if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
+  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
+  const devEui = normalizeDevEui(o.devEui);
+  const fport = Number(o.fport ?? '1');
+  if (!Number.isInteger(fport) || fport < 1 || fport > 223) throw new UsageError(`--fport "${o.fport}" is not 1..223.`);
+  const payload = (o.payload ?? '').replace(/\s+/g, '');
+  if (!/^([0-9A-Fa-f]{2})+$/.test(payload)) {
+    throw new UsageError(
+      `--payload "${o.payload ?? ''}" is not hexadecimal bytes.`,
+      'Give an even number of hex digits, e.g. --payload 0a1b.',
+    );
+  }
+  const s = ctx.settings;
+
+  if (via === 'thingpark') {
+    const url = await ctx.resolve('thingparkDownlinkUrl', o.downlinkUrl, { message: 'LRC downlink URL' });
+    const asId = await ctx.resolve('asId', o.asId, { message: 'AS_ID' });
+    const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
+    ctx.io.addSecrets(asKey);
+    const { sendDownlink } = await import('../../thingpark/downlink.js');
+    const { randomBytes } = await import('node:crypto');
+    const correlationId = randomBytes(8).toString('hex').toUpperCase();
+    const r = await sendDownlink({
+      url,
+      asId,
+      asKey,
+      devEui,
+      fPort: fport,
+      payloadHex: payload,
+      confirmed: o.confirmed,
+      correlationId,
+    });
+    if (ctx.io.json) {
+      ctx.io.printJson({ via, devEui, fport, correlationId, ...r });
+    } else if (r.status === 'queued') {
+      ctx.io.success(`Downlink to ${devEui} FPort ${fport} queued by ThingPark (CorrelationID ${correlationId}).`);
+    }
+    if (r.status === 'rejected') {
+      throw new TpxError('TPX_DOWNLINK_REJECTED', `ThingPark rejected the downlink (code ${r.code}): ${r.reason}`, {
+        fix: 'Correct what the reason names and send it again.',
+      });
+    }
+    return 0;
+  }
+
+  const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
+    message: 'ThingWorx URL (https://host:port)',
+  });
+  const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
+  ctx.io.addSecrets(appKey);
+  const caFile = s.value('thingworxCa', o.ca);
+  const ca = caFile ? (await import('node:fs')).readFileSync(caFile, 'utf8') : undefined;
+  const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
+  let waitMs = 0;
+  if (o.wait !== undefined) {
+    const { parseDuration } = await import('../../bridge/duration.js');
+    const ms = parseDuration(o.wait);
+    if (ms === undefined) throw new UsageError(`--wait "${o.wait}" is not a duration.`, 'Use e.g. --wait 10s.');
+    waitMs = ms;
+  }
+  const { ThingWorxRest } = await import('../../thingworx/rest.js');
+  const rest = new ThingWorxRest({ url: thingworxUrl, appKey, ca, insecure });
+  try {
+    const before = waitMs ? JSON.stringify((await rest.getProperties(devEui)).downlinkStatus ?? null) : '';
+    const value = { FPort: fport, payload_hex: payload, ...(o.confirmed ? { Confirmed: 1 } : {}) };
+    await rest.setProperties(devEui, { downlink: value });
+    let status: unknown;
+    if (waitMs) {
+      const deadline = Date.now() + waitMs;
+      while (Date.now() < deadline) {
+        const now = (await rest.getProperties(devEui)).downlinkStatus ?? null;
+        if (JSON.stringify(now) !== before) {
+          status = typeof now === 'string' ? JSON.parse(now) : now;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    if (ctx.io.json) {
+      ctx.io.printJson({ via, devEui, fport, written: value, ...(waitMs ? { downlinkStatus: status ?? null } : {}) });
+    } else {
+      ctx.io.success(`Wrote ${JSON.stringify(value)} to ${devEui}.downlink; the bridge signs and sends it.`);
+      if (waitMs)
+        ctx.io.out(status ? `downlinkStatus: ${JSON.stringify(status)}` : 'downlinkStatus did not change in time.');
+    }
+    if (waitMs && status === undefined) {
+      throw new TpxError('TPX_DOWNLINK_NO_STATUS', `No downlinkStatus from the bridge within ${o.wait}.`, {
+        fix: 'Check that a bridge is running and bound to this Thing (tpx bridge), and its log.',
+      });
+    }
+    const state = (status as { state?: string } | undefined)?.state;
+    if (state && state !== 'queued' && state !== 'sent') {
+      throw new TpxError('TPX_DOWNLINK_REJECTED', `The downlink was not queued: ${JSON.stringify(status)}`, {
+        fix: 'Correct what the reason names and write the downlink again.',
+      });
+    }
+  } finally {
+    await rest.close();
+  }
+  return 0;
+}
+
+export function register(program: Command, app: App): void {
+  const cmd = program.command('downlink').description('send downlinks');
+  cmd
+    .command('push')
+    .description('send a downlink via ThingWorx (the downlink property) or straight to ThingPark')
+    .option('--dev-eui <eui>', 'device EUI (16 hex digits)')
+    .option('--fport <n>', 'LoRaWAN port, 1..223 (default 1)')
+    .option('--payload <hex>', 'payload bytes in hex')
+    .option('--confirmed', 'ask for a confirmed downlink')
+    .option('--via <path>', 'thingworx (write the Thing property; default) or thingpark (LRC tunnel)')
+    .option('--wait <duration>', 'with --via thingworx: wait this long for the bridge to report downlinkStatus')
+    .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
+    .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')
+    .option('--ca <file>', 'CA certificate (PEM) (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
+    .option('--downlink-url <url>', 'with --via thingpark: LRC downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
+    .option('--as-id <id>', 'with --via thingpark: AS_ID (env TPX_AS_ID)')
+    .option('--as-key <key>', 'with --via thingpark: AS key (env TPX_AS_KEY)')
+    .action(app.action<DownlinkPushOptions>(async (ctx, o) => runDownlinkPush(ctx, o)));
+}

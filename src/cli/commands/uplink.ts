@@ -1,4 +1,173 @@
+/**
+ * `tpx uplink send`: a realistic, correctly signed DevEUI_uplink posted to a bridge (--count, --rate for load),
+ * or with --direct, delivered straight to ThingWorx as the connector would (to check a set-up end to end).
+ */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_program: Command, _app: App): void {}
+export interface UplinkSendOptions {
+  devEui?: string;
+  fport?: string;
+  payload?: string;
+  fcnt?: string;
+  count?: string;
+  rate?: string;
+  url?: string;
+  asId?: string;
+  asKey?: string;
+  sign?: boolean;
+  direct?: boolean;
+  thingworxUrl?: string;
+  appKey?: string;
+  ca?: string;
+  insecure?: boolean;
+  template?: string;
+}
+
+function num(flag: string, v: string | undefined, def: number, min: number, max: number, integer = true): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(`${flag} "${v}" is out of range (${min}..${max}).`);
+  }
+  return n;
+}
+
+export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & GlobalOptions): Promise<number> {
+  if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
+  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
+  const devEui = normalizeDevEui(o.devEui);
+  const fport = num('--fport', o.fport, 1, 1, 223);
+  const payloadHex = (o.payload ?? '00').replace(/\s+/g, '');
+  if (!/^([0-9A-Fa-f]{2})+$/.test(payloadHex)) {
+    throw new UsageError(
+      `--payload "${o.payload}" is not hexadecimal bytes.`,
+      'Give an even number of hex digits, e.g. --payload 0a1b.',
+    );
+  }
+  const fcntStart = num('--fcnt', o.fcnt, Math.floor(Date.now() / 1000) % 1_000_000, 0, 0xffffffff);
+  const count = num('--count', o.count, 1, 1, 10_000_000);
+  const rate = num('--rate', o.rate, 0, 0, 1_000_000, false);
+  const s = ctx.settings;
+  const asId = s.value('asId', o.asId);
+  const asKey = s.value('asKey', o.asKey);
+  ctx.io.addSecrets(asKey);
+  const send = await import('../../bridge/send.js');
+
+  if (o.direct) {
+    if (count !== 1) throw new UsageError('--direct sends one message.', 'Drop --count, or post to a bridge instead.');
+    const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
+      message: 'ThingWorx URL (https://host:port)',
+    });
+    const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
+    ctx.io.addSecrets(appKey);
+    const caFile = s.value('thingworxCa', o.ca);
+    const ca = caFile ? (await import('node:fs')).readFileSync(caFile, 'utf8') : undefined;
+    const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
+    const template = s.value('template', o.template, 'actilityThingTemplateSF')!;
+    const { AlwaysOnPool } = await import('../../alwayson/index.js');
+    const { ThingWorxRest } = await import('../../thingworx/rest.js');
+    const { PoolSink, RestDirectory } = await import('../../bridge/adapters.js');
+    const sink = new PoolSink(
+      () => new AlwaysOnPool({ url: thingworxUrl, appKey, ca, insecure, reconnect: undefined }),
+    );
+    const directory = new RestDirectory(new ThingWorxRest({ url: thingworxUrl, appKey, ca, insecure }));
+    const doc = send.realisticUplink({ devEui, fport, fcnt: fcntStart, payloadHex });
+    const r = await send.deliverDirect(doc, sink, directory, template);
+    if (ctx.io.json) {
+      ctx.io.printJson({ direct: true, thing: r.thing, created: r.created, fcnt: fcntStart, properties: r.properties });
+      return 0;
+    }
+    ctx.io.success(
+      `Pushed uplink FCntUp ${fcntStart} to Thing ${r.thing}${r.created ? ' (created from ' + template + ')' : ''}: ${r.properties.join(', ')}.`,
+    );
+    return 0;
+  }
+
+  const base = s.value('bridgeUrl', o.url, 'http://127.0.0.1:8080/uplink')!;
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new UsageError(
+      `--url "${base}" is not a URL.`,
+      'Give the bridge ingest URL, e.g. http://127.0.0.1:8080/uplink.',
+    );
+  }
+  if (o.sign !== false && (!asId || !asKey)) {
+    throw new UsageError(
+      'Signing needs the AS_ID and the AS key.',
+      'Pass --as-id and --as-key (or TPX_AS_ID / TPX_AS_KEY), or --no-sign for a bridge run with --no-verify-tokens.',
+    );
+  }
+  const { signal, release } = ctx.shutdownSignal();
+  const summary = await send.sendUplinks({
+    url: url.toString(),
+    asId,
+    asKey: o.sign === false ? undefined : asKey,
+    devEui,
+    fport,
+    payloadHex,
+    fcntStart,
+    count,
+    rate,
+    signal,
+    onResult: (r) => {
+      if (count > 1) ctx.io.status(`sent FCntUp ${r.fcnt} -> ${r.status}`);
+    },
+  });
+  release();
+  const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
+  if (ctx.io.json) {
+    ctx.io.printJson({
+      url: url.toString(),
+      devEui,
+      fcntFirst: fcntStart,
+      sent: summary.sent,
+      accepted: summary.accepted,
+      duplicates: summary.duplicates,
+      rejected: summary.rejected,
+      ...(summary.firstError ? { firstError: summary.firstError } : {}),
+      elapsedMs: Math.round(summary.elapsedMs),
+      ratePerSecond: Math.round((summary.sent * 1000) / Math.max(1, summary.elapsedMs)),
+    });
+  } else {
+    const rateText = count > 1 ? ` (${Math.round((summary.sent * 1000) / Math.max(1, summary.elapsedMs))}/s)` : '';
+    const line = `${summary.accepted} of ${summary.sent} uplink(s) from ${devEui} accepted by ${url.origin}${url.pathname}${rateText}`;
+    if (rejected === 0) ctx.io.success(`${line}${summary.duplicates ? `, ${summary.duplicates} duplicate(s)` : ''}.`);
+    else ctx.io.out(`${line}; ${rejected} refused.`);
+  }
+  if (rejected > 0) {
+    const { TpxError } = await import('../../errors.js');
+    throw new TpxError('TPX_UPLINK_REFUSED', `The bridge refused ${rejected} uplink(s): ${summary.firstError}`, {
+      fix: 'Check the AS_ID/AS key the bridge verifies with, the clock, and the bridge log.',
+    });
+  }
+  return 0;
+}
+
+export function register(program: Command, app: App): void {
+  const cmd = program.command('uplink').description('send test uplinks');
+  cmd
+    .command('send')
+    .description('post a realistic, signed DevEUI_uplink to a bridge (or --direct to ThingWorx)')
+    .option('--dev-eui <eui>', 'device EUI (16 hex digits)')
+    .option('--fport <n>', 'LoRaWAN port (default 1)')
+    .option('--payload <hex>', 'payload bytes in hex (default 00)')
+    .option('--fcnt <n>', 'first FCntUp (default derived from the clock)')
+    .option('--count <n>', 'number of uplinks (FCntUp counts up; default 1)')
+    .option('--rate <n>', 'uplinks per second (default as fast as possible)')
+    .option('--url <url>', 'bridge ingest URL (env TPX_BRIDGE_URL, default http://127.0.0.1:8080/uplink)')
+    .option('--as-id <id>', 'AS_ID to sign with (env TPX_AS_ID)')
+    .option('--as-key <key>', 'AS key to sign with (env TPX_AS_KEY)')
+    .option('--no-sign', 'send without AS_ID/Time/Token (for a bridge run with --no-verify-tokens)')
+    .option('--direct', 'act as the connector for one message: create/bind the Thing and push to ThingWorx')
+    .option('--thingworx-url <url>', 'with --direct: ThingWorx https://host:port (env TPX_THINGWORX_URL)')
+    .option('--app-key <key>', 'with --direct: application key (env TPX_THINGWORX_APP_KEY)')
+    .option('--ca <file>', 'with --direct: CA certificate (PEM) (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'with --direct: skip TLS verification (never in production)')
+    .option('--template <name>', 'with --direct: template of a new Thing (env TPX_TEMPLATE)')
+    .action(app.action<UplinkSendOptions>(async (ctx, o) => runUplinkSend(ctx, o)));
+}

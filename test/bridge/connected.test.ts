@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Bridge, startConnectedBridge } from '../../src/bridge/index.js';
+import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
+import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { ThingWorxRest } from '../../src/thingworx/rest.js';
+import { TEMPLATE, templateState } from './emulated.js';
+import { tempDir, uplinkDoc } from './helpers.js';
+
+const DEV = '70B3D57ED0000001';
+
+describe('bridge wired to the real pool, REST client and tunnel, against both emulators', () => {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function setup(known: string[] = []) {
+    const twx = await startThingWorxEmulator({ state: templateState(known) });
+    cleanups.push(() => twx.close());
+    const tp = await startThingParkEmulator();
+    cleanups.push(() => tp.close());
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const bridge = await startConnectedBridge({
+      listen: '127.0.0.1:0',
+      spoolDir: t.dir,
+      thingworxUrl: twx.restUrl,
+      appKey: twx.appKey,
+      ca: readFileSync(twx.caFile, 'utf8'),
+      template: TEMPLATE,
+      asId: tp.asId,
+      asKey: tp.asKey,
+      downlinkUrl: tp.downlinkUrl,
+      retryBaseMs: 50,
+      retryMaxMs: 500,
+    });
+    cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
+    return { twx, tp, bridge };
+  }
+
+  const ingest = (tp: ThingParkEmulator, bridge: Bridge, doc: unknown) =>
+    tp.postUplink(`${bridge.url}${bridge.path}`, doc);
+
+  it('creates the Thing of a new DevEUI and pushes the uplink; known Things are bound at start', async () => {
+    const { twx, tp, bridge } = await setup(['70B3D57ED0000099']);
+    await bridge.whenReady();
+    expect(twx.boundThings()).toContain('70B3D57ED0000099');
+    const r = await ingest(tp, bridge, uplinkDoc(DEV, 42, 'cafe'));
+    expect(r.status).toBe(202);
+    expect(await bridge.whenDrained(10_000)).toBe(true);
+    expect(twx.thing(DEV)?.template).toBe(TEMPLATE);
+    expect(twx.propertyValue(DEV, 'FCntUp')).toBe(42);
+    expect(twx.propertyValue(DEV, 'payloadHex')).toBe('cafe');
+    expect(twx.boundThings()).toContain(DEV);
+  });
+
+  it('sends a downlink written on the Thing through the tunnel with a valid token', async () => {
+    const { twx, tp, bridge } = await setup([DEV]);
+    await bridge.whenReady();
+    const got = new Promise((resolve) => tp.once('downlink', resolve));
+    const sent = bridge.events.waitFor('downlink.sent');
+    const statusPushed = new Promise((resolve) =>
+      twx.events.on('push', (e: { thing: string; values: unknown }) => {
+        if (e.thing === DEV && JSON.stringify(e.values).includes('downlinkStatus')) resolve(e);
+      }),
+    );
+    const rest = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile, 'utf8') });
+    cleanups.push(() => rest.close());
+    await rest.setProperties(DEV, { downlink: { FPort: 5, payload_hex: 'beef' } });
+    expect((await sent).result).toBe('queued');
+    const d = (await got) as { devEui: string; fPort: number; payloadHex: string; asId: string; correlationId: string };
+    expect(d).toMatchObject({ devEui: DEV, fPort: 5, payloadHex: 'BEEF', asId: tp.asId });
+    await statusPushed;
+    const status = twx.propertyValue(DEV, 'downlinkStatus') as Record<string, unknown>;
+    expect(typeof status === 'string' ? JSON.parse(status) : status).toMatchObject({
+      state: 'queued',
+      correlationId: d.correlationId,
+    });
+  });
+});
