@@ -92,6 +92,31 @@ describe('tpx connection on a TTY', () => {
     expect(r.stdout).toContain(`Created connection ${id} "lab"`);
   });
 
+  it('refuses bad flags before prompting, and takes the host from thingworxUrl', async () => {
+    const bad = await run(['connection', 'create', '--pipe-count', '0'], {});
+    expect(bad.code).toBe(2);
+    expect(bad.asked).toEqual([]);
+    expect(bad.stderr).toContain('--pipe-count must be a whole number from 1 to 255');
+    const r = await run(
+      ['connection', 'create', '--dry-run', '--json'],
+      {},
+      { TPX_THINGWORX_URL: 'https://twx.from-profile:8443', TPX_THINGWORX_APP_KEY: APP_KEY },
+    );
+    expect(r.code, r.stderr).toBe(2); // --json never prompts, so the missing name is a usage error
+    const named = await run(
+      ['connection', 'create', '--dry-run'],
+      { 'Connection name': 'dry' },
+      {
+        TPX_THINGWORX_URL: 'https://twx.from-profile:8443',
+        TPX_THINGWORX_APP_KEY: APP_KEY,
+      },
+    );
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.asked.map((a) => a.message)).toEqual(['Connection name']);
+    expect(named.stdout).toContain('"hostName": "twx.from-profile:8443"');
+    expect(named.stderr).toContain('Using ThingWorx host twx.from-profile:8443 from thingworxUrl.');
+  });
+
   it('asks for the client secret hidden when it is not configured', async () => {
     const r = await run(
       ['connection', 'list'],

@@ -192,7 +192,9 @@ export async function runConnectionCreate(ctx: CommandContext, opts: ConnectionW
   fields.template = ctx.settings.value('template', opts.template);
   fields.pipeCount = ctx.settings.value('pipeCount', opts.pipeCount);
   fields.hostName = opts.hostName ?? hostFromThingWorxUrl(ctx);
+  if (!opts.hostName && fields.hostName) ctx.io.info(`Using ThingWorx host ${fields.hostName} from thingworxUrl.`);
   ctx.io.addSecrets(fields.appKey as string | undefined, opts.downlinkAsKey);
+  cfg.parseFields(fields); // refuse bad values before asking for the missing ones
   if (ctx.io.canPrompt()) {
     const validate = (opt: string) => (v: string) => cfg.checkField(opt, v) ?? true;
     if (!fields.name) fields.name = await ctx.io.prompt.input('Connection name', { validate: validate('name') });
