@@ -104,7 +104,9 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     try {
       await this.connectOnce();
     } catch (error) {
+      const ws = this.ws;
       this.shutdown(new ClientClosedError());
+      ws?.terminate();
       throw error;
     }
   }
@@ -292,9 +294,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     try {
       msg = this.decoder.push(data);
     } catch (error) {
-      const id = this.decoder.responseIdOf(data);
-      if (id !== null) this.pending.reject(id, error as Error);
-      this.emit('protocol.error', { error: error as Error });
+      this.onBadFrame(data, error as Error);
       return;
     }
     if (msg === null) return;
@@ -305,6 +305,20 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     }
     if (code >= 0x01 && code <= 0x04 && msg.body.kind === 'request') void this.onPlatformRequest(msg);
     // Anything else (KEEP_ALIVE, unknown) is ignored, as the C SDK does (§17).
+  }
+
+  /** A frame that does not decode: fail the request it answers, or answer the platform request it carries. */
+  private onBadFrame(data: Buffer, error: Error): void {
+    this.emit('protocol.error', { error });
+    if (data.length < 15) return;
+    const code = data[1]!;
+    const requestId = data.readUInt32BE(2);
+    if (code >= 0x40) {
+      this.pending.reject(requestId, error);
+    } else if (code >= 0x01 && code <= 0x04 && this.ws) {
+      const res = responseMessage('BAD_REQUEST', requestId, data.readUInt32BE(6), this.sessionId, error.message, null);
+      for (const f of framesOf(res, this.opts.chunkSize, this.opts.maxMessageSize)) this.ws.send(f);
+    }
   }
 
   private async onPlatformRequest(msg: Message): Promise<void> {

@@ -18,9 +18,4 @@ export class FrameDecoder {
   push(frame: Buffer): Message | null {
     return this.reassembler.push(frame);
   }
-
-  /** The requestId of a response frame whose body could not be decoded (to fail its request), else null. */
-  responseIdOf(frame: Buffer): number | null {
-    return frame.length >= 15 && frame[1]! >= 0x40 ? frame.readUInt32BE(2) : null;
-  }
 }

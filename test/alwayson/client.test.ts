@@ -339,6 +339,37 @@ describe('limits', () => {
   });
 });
 
+describe('malformed frames', () => {
+  it('fails the request a malformed response answers, and answers a malformed platform request with BAD_REQUEST', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    const ws = fake.sockets.values().next().value!;
+    const errors: Error[] = [];
+    c.on('protocol.error', (e) => errors.push(e.error));
+    fake.silent = true;
+    const push = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }]).catch((e: unknown) => e);
+    await once(ws, 'message');
+    const id = fake.messages.at(-1)!.header.requestId;
+    const header = (code: number, requestId: number) => {
+      const h = Buffer.alloc(15);
+      h[0] = 1;
+      h[1] = code;
+      h.writeUInt32BE(requestId, 2);
+      h.writeUInt32BE(5, 6);
+      h.writeUInt32BE(c.session, 10);
+      return h;
+    };
+    ws.send(Buffer.concat([header(0x40, id), Buffer.from([0x00, 0x05, 0x01])]));
+    expect(((await push) as AlwaysOnError).code).toBe('TPX_PROTOCOL');
+    ws.send(Buffer.concat([header(0x02, 99), Buffer.from([0x0a, 0x04, 0x44])]));
+    await once(ws, 'message');
+    const answer = fake.messages.at(-1)!;
+    expect(answer.header).toMatchObject({ code: 'BAD_REQUEST', requestId: 99, endpointId: 5 });
+    expect(errors.length).toBe(2);
+  });
+});
+
 describe('platform → edge requests', () => {
   async function platformRequest(
     fake: Fake,
