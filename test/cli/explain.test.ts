@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { runExplain } from '../../src/cli/commands/explain.js';
+import { createTestContext } from '../../src/cli/context.js';
+import { explainText } from '../../src/thingworx/explain.js';
+import { runTpx, tempConfigHome } from '../helpers/cli.js';
+
+const BIND =
+  'Unable to restart connection THINGWORX with id 289: Could not bind things: Error trying to process message: Binding failed, see server log for more information V1BindMessage [header=V1MessageHeader [messageType=10, requestId=21794, endpointId=-1, sessionId=-1, flags=0], gatewayName=null, gatewayType=null, names=[AlertHistoryStream, AlwaysOnReporting, 0018B20000000B20, opc_1, opc_2]]';
+const DISPATCH =
+  'Unable to open connection THINGWORX with id 301: Unable to dispatch [ uri = /Resources/EntityServices/Services/GetEntityList/]: Entity EntityServices does not exist or is not yet associated with a Thing';
+
+describe('explainText', () => {
+  it('recognises the two errors of the reference document', () => {
+    const b = explainText(BIND);
+    expect(b.recognised).toBe(true);
+    expect(b.explanations[0]).toMatchObject({
+      id: 'bind-failed',
+      fix: /Last in wins/,
+      details: { connectionId: 289, names: 5, devices: 1 },
+    });
+    expect(b.explanations[0]!.cause).toMatch(/connection ghost/);
+    const d = explainText(DISPATCH);
+    expect(d.explanations[0]).toMatchObject({
+      id: 'entity-not-visible',
+      details: { entity: 'EntityServices', service: 'GetEntityList' },
+    });
+    expect(d.explanations[0]!.fix).toMatch(/EntityServices.*Visibility tab select the Composer organization/);
+    expect(d.explanations[0]!.fix).toMatch(/add GetEntityList/);
+  });
+
+  it('recognises ThingWorx texts and tpx codes', () => {
+    const cases: [string, string, RegExp][] = [
+      ['Not authorized for ServiceInvoke on CreateThing in EntityServices', 'service-denied', /add CreateThing/],
+      ['Not authorized for Create in Things', 'design-time-denied', /Design Time tab/],
+      ['Authentication failed: invalid or expired application key', 'app-key', /Expiration Date in the future/],
+      ['error: TPX_BIND_REJECTED ThingWorx refused to bind 3 Thing(s)', 'bind-failed', /Last in wins/],
+      ['Error: self-signed certificate in certificate chain', 'tls-untrusted', /--ca/],
+      [
+        'write EPROTO 40C7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number',
+        'tls-missing',
+        /SSL\/TLS enabled/,
+      ],
+      ['tlsv1 alert protocol version', 'tls-version', /TLS v1\.2/],
+      ['connect ECONNREFUSED 10.0.0.1:443', 'unreachable', /host name and port/],
+      ['Entity Not Found : [actilityThingTemplateSF]', 'template-missing', /import-template/],
+      ['ApplicationKey Is Not Allowed As A URL Parameter', 'appkey-in-url', /appKey header/],
+      ['pipeCount must be 1..255', 'pipe-count', /1 to 255/],
+    ];
+    for (const [text, id, fix] of cases) {
+      const r = explainText(text);
+      expect(
+        r.explanations.map((e) => e.id),
+        text,
+      ).toContain(id);
+      expect(r.explanations.find((e) => e.id === id)!.fix, text).toMatch(fix);
+    }
+  });
+
+  it('an unknown text says so and suggests tpx thingworx check', () => {
+    const r = explainText('the coffee machine is empty');
+    expect(r).toMatchObject({ recognised: false, explanations: [], hint: /tpx thingworx check/ });
+  });
+});
+
+describe('tpx explain', () => {
+  it('reads the text from the arguments (unquoted words too)', async () => {
+    const h = tempConfigHome();
+    const r = await runTpx(['explain', ...DISPATCH.split(' ')], { env: h.env });
+    h.cleanup();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/EntityServices not visible/);
+    expect(r.stdout).toMatch(/^fix: {3}In Composer → Permissions → Entities/m);
+  });
+
+  it('reads stdin, prints JSON with --json', async () => {
+    const h = tempConfigHome();
+    const r = await runTpx(['explain', '--json'], { env: h.env, input: `${BIND}\n` });
+    h.cleanup();
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.recognised).toBe(true);
+    expect(doc.explanations[0].id).toBe('bind-failed');
+  });
+
+  it('unknown text: says so and suggests the check; empty input is a usage error', async () => {
+    const t = createTestContext();
+    await runExplain(t.ctx, ['nothing', 'known']);
+    expect(t.stdout.text).toMatch(/Not recognised/);
+    expect(t.stdout.text).toMatch(/tpx thingworx check/);
+    const e = createTestContext();
+    await expect(runExplain(e.ctx, [], async () => '  \n')).rejects.toMatchObject({ code: 'TPX_USAGE' });
+  });
+});
