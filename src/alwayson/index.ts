@@ -2,7 +2,7 @@
 
 export { type BackoffOptions, backoffDelay } from './backoff.js';
 export { AlwaysOnClient, type AlwaysOnClientOptions, type ClientEvents, type ClientState } from './client.js';
-export type { InfoTable, TwValue } from './codec/types.js';
+export type { InfoTable, MessageCodeName, TwValue } from './codec/types.js';
 export {
   EdgeStatusError,
   type MetadataProvider,

@@ -2,6 +2,19 @@
  * The pipe pool: `pipeCount` AlwaysOn connections (1..255, default 1) sharing one app key. Each Thing lives on one
  * pipe, chosen by a stable hash of its name, so its pushes stay in order and its platform requests arrive there.
  * This is the one AlwaysOn API the rest of tpx uses.
+ *
+ * @example
+ * const pool = new AlwaysOnPool({ url: 'https://twx:8443', appKey, ca: readFileSync(caFile), pipeCount: 4 });
+ * pool.on('pipe.down', ({ pipe, error }) => log(pipe, error.message));
+ * pool.on('bind.rejected', ({ error }) => log(error.message, error.fix));
+ * pool.onPropertyWrite(async (thing, property, value) => { if (property === 'downlink') await queue(thing, value); });
+ * await pool.start();                      // ConnectError / AuthFailedError
+ * await pool.bind(things);                 // BindRejectedError (TPX_BIND_REJECTED) lists refused names
+ * await pool.push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 21.5 }, time: Date.now() }]);
+ * await pool.close();
+ *
+ * Push failures are AlwaysOnErrors: `retryable` true for DisconnectedError, RequestTimeoutError, BusyError and
+ * platform 5xx answers (send again later), false for refusals (unknown Thing, no permission).
  */
 import { EventEmitter } from 'node:events';
 import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState } from './client.js';
@@ -30,16 +43,25 @@ export interface PipeStatus {
   queued: number;
 }
 
-/** Pool events: the client events with the pipe index added. */
+/** Pool events: the client events (see ClientEvents) with the pipe index added. */
 export interface PoolEvents {
+  /** A pipe authenticated and bound its Things again: pushes flow on it. */
   'pipe.up': [{ pipe: number; sessionId: number; bound: number }];
+  /** A pipe's socket went away; `failed` requests were rejected with DisconnectedError. It reconnects by itself. */
   'pipe.down': [{ pipe: number; error: Error; failed: number }];
+  /** A reconnect attempt of a pipe is scheduled in `delayMs` (capped exponential backoff with jitter). */
   reconnect: [{ pipe: number; attempt: number; delayMs: number; error: Error }];
+  /** The platform refused to bind Things (on bind(), or when binding them again after a reconnect). */
   'bind.rejected': [{ pipe: number; error: BindRejectedError }];
+  /** No pong in time: the pipe is dropped and reconnected. */
   'ping.timeout': [{ pipe: number; pongTimeoutMs: number }];
+  /** The platform asked to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState): push its values. */
   'thing.sync': [{ pipe: number; thing: string; service: string }];
+  /** A platform → edge request was answered with `code` (handler failures carry `error`). */
   'platform.request': [{ pipe: number; method: string; thing: string; name: string; code: string; error?: unknown }];
+  /** A frame from the platform did not decode. */
   'protocol.error': [{ pipe: number; error: Error }];
+  /** Emitted once per code, e.g. TPX_TLS_INSECURE when certificate verification is off. */
   warning: [{ code: string; message: string }];
 }
 
