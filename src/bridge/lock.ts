@@ -1,5 +1,5 @@
 /** One bridge per spool: a lock file holding the owner's pid; a stale lock (dead pid, e.g. after SIGKILL) is taken over. */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TpxError } from '../errors.js';
 
@@ -14,6 +14,13 @@ function alive(pid: number): boolean {
 
 export function lockSpool(dir: string): () => void {
   const path = join(dir, 'bridge.lock');
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new TpxError('TPX_SPOOL_OPEN', `Cannot create the spool directory ${dir}: ${(err as Error).message}`, {
+      fix: 'Check that --spool-dir points to a writable directory.',
+    });
+  }
   for (let i = 0; i < 2; i++) {
     try {
       writeFileSync(path, String(process.pid), { flag: 'wx' });
