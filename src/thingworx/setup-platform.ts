@@ -68,7 +68,7 @@ export function deniedRight(err: unknown): string | undefined {
   const na = /Not authorized for [^\n.]*/i.exec(text)?.[0]?.trim();
   if (na) return na;
   const entity = code === 'TPX_TWX_NO_VISIBILITY' ? /Entity (\S+) does not exist/i.exec(text)?.[1] : undefined;
-  return entity ? `Visibility on ${entity} (${text})` : undefined;
+  return entity ? `Visibility on ${entity}` : undefined;
 }
 
 function str(v: unknown): string | undefined {
@@ -113,6 +113,18 @@ export class SetupPlatform {
 
   async currentUser(): Promise<string> {
     return String(scalarOf(await this.c.service(this.names.currentSession, 'GetCurrentUser', {})) ?? '');
+  }
+
+  /** The groups of the credentials' user, or undefined when the platform does not say. */
+  async currentUserGroups(): Promise<string[] | undefined> {
+    try {
+      const r = await this.c.service(this.names.currentSession, 'GetCurrentUserGroups', {});
+      return rowsOf(r)
+        .map((row) => str(row.name))
+        .filter((n): n is string => Boolean(n));
+    } catch {
+      return undefined;
+    }
   }
 
   async entityExists(type: 'User' | 'ApplicationKey', name: string): Promise<boolean> {

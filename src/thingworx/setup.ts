@@ -120,7 +120,12 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
       title: 'Administrator credentials',
       run: async () => {
         result.adminUser = await p.currentUser();
-        return { status: 'ok', detail: `accepted (user ${result.adminUser})` };
+        const groups = await p.currentUserGroups();
+        const note =
+          groups && !groups.includes('Administrators')
+            ? '; not in the Administrators group, some steps may be refused'
+            : '';
+        return { status: 'ok', detail: `accepted (user ${result.adminUser}${note})` };
       },
     },
     {
@@ -235,7 +240,8 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     } catch (err) {
       step.status = 'failed';
       const e = stepError(def.title, err);
-      step.detail = e.message;
+      const right = e.details?.missingRight;
+      step.detail = typeof right === 'string' ? `missing right: ${right}` : e.message;
       result.steps.push(step);
       options.onStep?.(step, i, steps.length);
       throw new TpxError(e.code, e.message, {
@@ -341,10 +347,16 @@ function stepError(title: string, err: unknown): TpxError {
   const { status, text } = errorInfo(err);
   if (isNotAuthorized(err)) {
     const right = deniedRight(err) ?? text;
-    return new TpxError('TPX_SETUP_FORBIDDEN', `${title}: the administrator credentials lack a right: ${right}.`, {
-      fix: "Run setup with an administrator's credentials (a member of the Administrators group): --admin-key, or --admin-user and --admin-password.",
-      details: { missingRight: right },
-    });
+    const platform =
+      right === text || (text.includes(right) && text.length - right.length < 10) ? '' : ` (ThingWorx: "${text}")`;
+    return new TpxError(
+      'TPX_SETUP_FORBIDDEN',
+      `${title}: the administrator credentials lack a right: ${right}${platform}.`,
+      {
+        fix: "Run setup with an administrator's credentials (a member of the Administrators group): --admin-key, or --admin-user and --admin-password.",
+        details: { missingRight: right },
+      },
+    );
   }
   if (status === 401) {
     return new TpxError('TPX_SETUP_AUTH', `${title}: ThingWorx rejected the administrator credentials (401).`, {

@@ -126,12 +126,18 @@ describe('tpx thingworx setup', () => {
 
   it("a key that is not an administrator's fails naming the exact missing right, and changes nothing", async () => {
     const { emu, env } = await platform({
-      users: [{ name: 'bob' }],
+      users: [{ name: 'bob' }, { name: 'eve' }],
       appKeys: [
         {
           name: 'bob-key',
           keyId: '7b0e4c1a-1111-4222-8333-944455556666',
           user: 'bob',
+          expiresAt: '2099-01-01T00:00:00Z',
+        },
+        {
+          name: 'eve-key',
+          keyId: 'e7e7e7e7-2222-4333-8444-955566667777',
+          user: 'eve',
           expiresAt: '2099-01-01T00:00:00Z',
         },
       ],
@@ -168,6 +174,25 @@ describe('tpx thingworx setup', () => {
     expect(err.fix).toMatch(/administrator/);
     expect(snapshot(emu)).toBe(before);
     expect(r.stdout).not.toContain('7b0e4c1a-1111-4222-8333-944455556666');
+
+    // A user who may not even list entities: that is the right named.
+    const stdout = new BufferWriter();
+    const stderr = new BufferWriter();
+    const code = await runCli(
+      ['thingworx', 'setup', '--admin-key', 'e7e7e7e7-2222-4333-8444-955566667777'],
+      new App({ stdout, stderr, env }),
+    );
+    expect(code).toBe(1);
+    expect(stdout.text).toMatch(
+      /Administrator credentials\s*\|\s*✓ ok\s*\|\s*accepted \(user eve; not in the Administrators group/,
+    );
+    expect(stdout.text).toMatch(
+      /Connector user tpx-connector\s*\|\s*✗ failed\s*\|\s*missing right: Not authorized for ServiceInvoke on GetEntityList in EntityServices/,
+    );
+    expect(stderr.text).toMatch(
+      /^error: Connector user tpx-connector: the administrator credentials lack a right: Not authorized for ServiceInvoke on GetEntityList in EntityServices\.$/m,
+    );
+    expect(snapshot(emu)).toBe(before);
   });
 
   it('--save-profile stores the key instead of printing it; admin user and password work too', async () => {

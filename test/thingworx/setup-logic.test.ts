@@ -231,6 +231,25 @@ describe('runThingWorxSetup', () => {
   });
 });
 
+describe('missing visibility', () => {
+  it('is named as the visibility of the entity, with the platform text', async () => {
+    const c = new FakePlatform();
+    c.service = async (entity, service) => {
+      if (service === 'GetCurrentUser') return scalar('eve');
+      throw new ThingWorxError('TPX_TWX_NO_VISIBILITY', 'no visibility', {
+        status: 404,
+        platformText: `Unable to dispatch [ uri = /${entity}/Services/${service}/]: Entity EntityServices does not exist or is not yet associated with a Thing`,
+      });
+    };
+    const err = (await run(c).catch((e) => e)) as TpxError;
+    expect(err.details?.missingRight).toBe('Visibility on EntityServices');
+    expect(err.message).toMatch(
+      /lack a right: Visibility on EntityServices \(ThingWorx: "Unable to dispatch \[ uri = \/Resources\/EntityServices\/Services\/GetEntityList\/\]/,
+    );
+    expect((err.details?.steps as { detail: string }[])[1]!.detail).toBe('missing right: Visibility on EntityServices');
+  });
+});
+
 describe('setup inputs', () => {
   const now = new Date('2026-11-25T12:00:00Z');
   it('parses --key-expiry and refuses past or never-expiring keys', () => {
