@@ -339,6 +339,40 @@ describe('limits', () => {
   });
 });
 
+describe('waiting callers', () => {
+  it('holds a push made while reconnecting and sends it once the connection is back', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    await c.bind(['Dev1']);
+    const down = once(c, 'down');
+    for (const s of fake.sockets) s.terminate();
+    await down;
+    expect(c.state).not.toBe('ready');
+    const pushed = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 7 } }]);
+    await pushed;
+    const last = fake.messages.at(-1)!;
+    expect(last.header.sessionId).toBe(c.session);
+    expect(JSON.stringify(last.body)).toContain('"value":7');
+    // The BIND of the new session came before the push.
+    const afterAuth = fake.messages.slice(fake.messages.findLastIndex((m) => m.body.kind === 'auth'));
+    expect(afterAuth.map((m) => m.body.kind)).toEqual(['auth', 'bind', 'request']);
+  });
+
+  it('fails a queued push that never got a slot within the request timeout', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { maxInFlight: 1, requestTimeoutMs: 150 });
+    await c.start();
+    fake.silent = true;
+    const v = [{ name: 'n', value: { baseType: 'INTEGER' as const, value: 1 } }];
+    const results = await Promise.all([c.push('Dev1', v), c.push('Dev1', v)].map((p) => p.catch((e: unknown) => e)));
+    for (const r of results) {
+      expect((r as AlwaysOnError).code).toBe('TPX_ALWAYSON_TIMEOUT');
+      expect((r as AlwaysOnError).retryable).toBe(true);
+    }
+  });
+});
+
 describe('malformed frames', () => {
   it('fails the request a malformed response answers, and answers a malformed platform request with BAD_REQUEST', async () => {
     const fake = await fakePlatform();
