@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { checkAlwaysOn, findGhostSessions, ghostItem, policyItem, readBindPolicy } from './check-alwayson.js';
-import { checkKey, checkPermissions, checkTemplate, deleteThing } from './check-platform.js';
+import { checkKey } from './check-key.js';
+import { checkPermissions, checkTemplate, deleteThing } from './check-platform.js';
 import { checkTransport } from './check-transport.js';
 import {
   CHECK_ITEMS,

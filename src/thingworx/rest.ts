@@ -11,6 +11,7 @@
  */
 import { Agent, type Dispatcher, request } from 'undici';
 import { httpError, networkError, ThingWorxError } from './errors.js';
+import { asInfoTable, delay, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-util.js';
 import type {
   EntityListRow,
   InfoTableJson,
@@ -20,6 +21,7 @@ import type {
 } from './types.js';
 import { parsePropertyDefinitions } from './types.js';
 
+export { asInfoTable, normaliseThingWorxUrl, READ_SERVICES } from './rest-util.js';
 export type {
   EntityListRow,
   InfoTableJson,
@@ -50,63 +52,6 @@ export interface RequestOptions {
   /** Retry on network errors and 502/503/504 (only for calls without side effects). */
   idempotent?: boolean;
   signal?: AbortSignal;
-}
-
-/** Services that only read: safe to retry. */
-export const READ_SERVICES = new Set([
-  'GetEntityList',
-  'GetEntityListByRegEx',
-  'GetEntityListWithPermissionMask',
-  'GetCurrentUser',
-  'GetCurrentUserGroups',
-  'GetCurrentUserOrganizations',
-  'GetPropertyDefinitions',
-  'GetPropertyValues',
-  'QueryPropertyHistory',
-  'CheckPermission',
-  'CheckPermissionForUser',
-  'CheckDesignTimePermission',
-  'GetPermissionsForCurrentUser',
-  'GetDesignTimeCollectionPermissions',
-  'GetApplicationKeyExpirationInfo',
-  'QueryEndpointSessions',
-  'GetBoundThingsForEndpoint',
-  'GetConfigurationTables',
-  'GetConfigurationTable',
-  'IsRemoteThingBound',
-  'QueryImplementingThingsOptimized',
-  'QueryImplementingThingsOptimizedWithTotalCount',
-]);
-
-const RETRY_STATUS = new Set([502, 503, 504]);
-
-/** Normalises a ThingWorx URL to scheme://host[:port] (no path). Throws a ThingWorxError on a bad URL. */
-export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL {
-  let u: URL;
-  try {
-    u = new URL(url.includes('://') ? url : `https://${url}`);
-  } catch {
-    throw new ThingWorxError('TPX_TWX_UNREACHABLE', `"${url}" is not a ThingWorx URL.`, {
-      status: 0,
-      platformText: '',
-      fix: 'Give the platform as https://host:port (e.g. https://twx.example.com:443).',
-    });
-  }
-  if (u.protocol === 'http:' && !allowPlainHttp) {
-    throw new ThingWorxError('TPX_TWX_PLAIN_HTTP', `${u.origin} is plain HTTP: the connector needs TLS.`, {
-      status: 0,
-      platformText: '',
-      fix: 'Ensure that the platform has SSL/TLS enabled and use https://host:port (WSS over TLS v1.2 is mandatory).',
-    });
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
-    throw new ThingWorxError('TPX_TWX_UNREACHABLE', `"${url}" is not an https:// URL.`, {
-      status: 0,
-      platformText: '',
-      fix: 'Give the platform as https://host:port.',
-    });
-  }
-  return new URL(u.origin);
 }
 
 function encodePath(path: string): string {
@@ -365,45 +310,4 @@ export class ThingWorxRest {
   async close(): Promise<void> {
     if (this.ownDispatcher) await this.dispatcher.close();
   }
-}
-
-function parseBody(text: string, contentType: string, label: string): unknown {
-  if (text.trim() === '') return { rows: [] };
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ThingWorxError(
-      'TPX_TWX_BAD_RESPONSE',
-      `ThingWorx answered ${label} with ${contentType || 'a body'} that is not JSON.`,
-      {
-        status: 200,
-        platformText: text.slice(0, 300),
-        request: label,
-        cause: err,
-        fix: 'Check that the URL is the ThingWorx server itself (https://host:port), not a proxy or login page.',
-      },
-    );
-  }
-}
-
-/** Accepts an infotable, or wraps anything else as one row (scalar services, odd servers). */
-export function asInfoTable(json: unknown): InfoTableJson {
-  if (json && typeof json === 'object' && Array.isArray((json as InfoTableJson).rows)) return json as InfoTableJson;
-  if (json === undefined || json === null) return { rows: [] };
-  return { rows: [{ result: json }] };
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
