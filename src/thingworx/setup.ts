@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TpxError } from '../errors.js';
-import type { ThingWorxRest } from './rest.js';
 import {
   type BindPolicy,
   type BindPolicyNames,
@@ -13,20 +12,10 @@ import {
   defaultKeyName,
   type SetupNames,
 } from './setup-names.js';
-import {
-  bindPolicyValue,
-  deniedRight,
-  errorInfo,
-  hasGrant,
-  isNotAuthorized,
-  isNotFound,
-  type ServiceCaller,
-  SetupPlatform,
-} from './setup-platform.js';
-import { applyTemplatePlan, planTemplateImport } from './template-import.js';
+import { bindPolicyValue, hasGrant, isNotFound, type ServiceCaller, SetupPlatform } from './setup-platform.js';
+import { keyStep, type SetupStepStatus, stepError, type TemplateConnect, templateStep } from './setup-steps.js';
 
-/** ok: already as wanted; done: changed now; planned: would change (dry run); failed: stopped setup. */
-export type SetupStepStatus = 'ok' | 'done' | 'planned' | 'failed';
+export type { SetupStepStatus } from './setup-steps.js';
 
 export interface SetupStep {
   id: string;
@@ -53,7 +42,7 @@ export interface SetupOptions {
    * must be imported"), created with the connector's new key so that its user owns it, as the connector would.
    * `connect(appKey)` gives a client for that key; `connect()` (dry run) a read-only one (the admin's).
    */
-  template?: { name: string; connect: (appKey?: string) => { rest: ThingWorxRest; close: () => Promise<void> } };
+  template?: { name: string; connect: TemplateConnect };
   /** Called when a step starts (status undefined) and when it ends. */
   onStep?: (step: SetupStep, index: number, total: number) => void;
   now?: () => Date;
@@ -256,116 +245,4 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     options.onStep?.(step, i, steps.length);
   }
   return result;
-}
-
-async function keyStep(
-  p: SetupPlatform,
-  result: SetupResult,
-  expiresAt: Date,
-  now: Date,
-  dry: boolean,
-): Promise<{ status: SetupStepStatus; detail: string }> {
-  const { keyName, user } = result;
-  const until = (d: Date) => `expires ${d.toISOString().slice(0, 10)}`;
-  if (!(await p.entityExists('ApplicationKey', keyName))) {
-    result.keyExpiresAt = expiresAt.toISOString();
-    if (dry) return { status: 'planned', detail: `would be created for ${user}, ${until(expiresAt)}` };
-    await p.createKey(keyName, user, expiresAt, 'ThingPark connector key (created by tpx thingworx setup)');
-    result.keyCreated = true;
-    const made = await p.keyInfo(keyName);
-    if (made.user !== user) {
-      throw new TpxError(
-        'TPX_SETUP_KEY_OWNER',
-        `ThingWorx created application key ${keyName} for ${made.user ?? 'an unknown user'}, not ${user}.`,
-        {
-          fix: `Delete the key in Composer → Security → Application Keys and create it for ${user} (Username Reference), or report this platform version.`,
-        },
-      );
-    }
-    if (!made.expiresAt || Math.abs(made.expiresAt.getTime() - expiresAt.getTime()) > 86_400_000) {
-      throw new TpxError(
-        'TPX_SETUP_KEY_EXPIRY',
-        `ThingWorx created application key ${keyName} without the requested expiry.`,
-        {
-          fix: `Set its Expiration Date in Composer → Security → Application Keys (wanted: ${expiresAt.toISOString()}).`,
-        },
-      );
-    }
-    return { status: 'done', detail: `created for ${user}, ${until(expiresAt)}` };
-  }
-  const info = await p.keyInfo(keyName);
-  if (info.user && info.user !== user) {
-    throw new TpxError('TPX_SETUP_KEY_OWNER', `Application key ${keyName} belongs to user ${info.user}, not ${user}.`, {
-      fix: `Choose another key name with --key-name, or run setup with --user ${info.user}.`,
-    });
-  }
-  if (info.expiresAt && info.expiresAt.getTime() > now.getTime()) {
-    result.keyExpiresAt = info.expiresAt.toISOString();
-    return { status: 'ok', detail: `exists, ${until(info.expiresAt)}` };
-  }
-  const why = info.expiresAt ? `expired ${info.expiresAt.toISOString().slice(0, 10)}` : 'has no expiration date';
-  result.keyExpiresAt = expiresAt.toISOString();
-  if (dry) return { status: 'planned', detail: `${why}: would set it to ${expiresAt.toISOString().slice(0, 10)}` };
-  await p.setKeyExpiry(keyName, expiresAt);
-  return { status: 'done', detail: `${why}: now ${until(expiresAt)}` };
-}
-
-async function templateStep(
-  t: NonNullable<SetupOptions['template']>,
-  appKey: string | undefined,
-): Promise<{ status: SetupStepStatus; detail: string }> {
-  const { rest, close } = t.connect(appKey);
-  try {
-    const plan = await planTemplateImport(rest, t.name);
-    const problems = [
-      ...(plan.wrongBase ? [`its base is ${plan.base}, not RemoteThing`] : []),
-      ...plan.wrongType.map((w) => `${w.name} is ${w.actual}, not ${w.expected}`),
-    ];
-    if (problems.length > 0) {
-      throw new TpxError('TPX_SETUP_TEMPLATE', `Thing Template ${t.name} exists but ${problems.join('; ')}.`, {
-        fix: `Fix or delete the template in Composer (or use another name with --template), then run setup again.`,
-      });
-    }
-    const adds = plan.steps.filter((s) => s.action === 'add-property').length;
-    if (plan.steps.length === 0) return { status: 'ok', detail: `present with its ${plan.present.length} properties` };
-    const what = plan.exists
-      ? `add ${adds} missing propert${adds === 1 ? 'y' : 'ies'}`
-      : `create it with ${adds} properties`;
-    if (!appKey) return { status: 'planned', detail: `would ${what}` };
-    await applyTemplatePlan(rest, plan);
-    return {
-      status: 'done',
-      detail: `${plan.exists ? 'added' : 'created with'} ${adds} propert${adds === 1 ? 'y' : 'ies'} (owner: the connector user)`,
-    };
-  } finally {
-    await close();
-  }
-}
-
-function stepError(title: string, err: unknown): TpxError {
-  if (err instanceof TpxError && err.code.startsWith('TPX_SETUP_')) return err;
-  const { status, text } = errorInfo(err);
-  if (isNotAuthorized(err)) {
-    const right = deniedRight(err) ?? text;
-    const platform =
-      right === text || (text.includes(right) && text.length - right.length < 10) ? '' : ` (ThingWorx: "${text}")`;
-    return new TpxError(
-      'TPX_SETUP_FORBIDDEN',
-      `${title}: the administrator credentials lack a right: ${right}${platform}.`,
-      {
-        fix: "Run setup with an administrator's credentials (a member of the Administrators group): --admin-key, or --admin-user and --admin-password.",
-        details: { missingRight: right },
-      },
-    );
-  }
-  if (status === 401) {
-    return new TpxError('TPX_SETUP_AUTH', `${title}: ThingWorx rejected the administrator credentials (401).`, {
-      fix: 'Check --admin-key (or --admin-user/--admin-password): the key must exist, not be expired, and belong to an administrator.',
-    });
-  }
-  if (err instanceof TpxError)
-    return new TpxError(err.code, `${title}: ${err.message}`, { fix: err.fix, exitCode: err.exitCode });
-  return new TpxError('TPX_SETUP_FAILED', `${title}: ${text}`, {
-    fix: 'Run again with --verbose for details; "tpx thingworx setup --dry-run" shows each step without changing anything.',
-  });
 }

@@ -246,7 +246,7 @@ describe('missing visibility', () => {
     expect(err.message).toMatch(
       /lack a right: Visibility on EntityServices \(ThingWorx: "Unable to dispatch \[ uri = \/Resources\/EntityServices\/Services\/GetEntityList\/\]/,
     );
-    expect((err.details?.steps as { detail: string }[])[1]!.detail).toBe('missing right: Visibility on EntityServices');
+    expect((err.details!.steps as { detail: string }[])[1]!.detail).toBe('missing right: Visibility on EntityServices');
   });
 });
 
