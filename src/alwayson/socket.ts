@@ -3,7 +3,7 @@
  * unless `insecure`, the `appKey` and `Max-Frame-Size` upgrade headers, no compression, no subprotocol.
  */
 import WebSocket from 'ws';
-import { AlwaysOnOptionsError, ConnectError } from './errors.js';
+import { AlwaysOnOptionsError, AuthFailedError, ConnectError } from './errors.js';
 
 export interface SocketOptions {
   appKey: string;
@@ -63,15 +63,20 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
       ws.removeAllListeners();
       ws.on('error', () => {});
       ws.terminate();
-      reject(new ConnectError(url, error));
+      reject(error instanceof AuthFailedError ? error : new ConnectError(url, error));
     };
     const onOpen = (): void => {
       cleanup();
       resolve(ws);
     };
     const onError = (error: Error): void => fail(error);
-    const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void =>
-      fail(new Error(`HTTP ${res.statusCode ?? '?'} ${res.statusMessage ?? ''} instead of a WebSocket upgrade`.trim()));
+    const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void => {
+      const status = res.statusCode ?? 0;
+      const text = `HTTP ${status || '?'} ${res.statusMessage ?? ''}`.trim();
+      // The platform may check the appKey upgrade header and refuse the upgrade itself.
+      if (status === 401 || status === 403) fail(new AuthFailedError(null, `${text} on the WebSocket upgrade`));
+      else fail(new Error(`${text} instead of a WebSocket upgrade`));
+    };
     const cleanup = (): void => {
       ws.off('open', onOpen);
       ws.off('error', onError);

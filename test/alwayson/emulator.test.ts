@@ -105,8 +105,8 @@ describe('AlwaysOn pool against the ThingWorx emulator', () => {
 
     const bad = pool({ appKey: 'not-a-key' });
     const err = await bad.start().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(AlwaysOnError);
-    expect((err as AlwaysOnError).code).toMatch(/TPX_AUTH_FAILED|TPX_ALWAYSON_CONNECT/);
+    expect(err).toBeInstanceOf(AuthFailedError);
+    expect((err as AuthFailedError).fix).toMatch(/TPX_THINGWORX_APP_KEY/);
 
     emu.faults.rejectAuth(true);
     const refused = pool();
