@@ -126,6 +126,38 @@ describe('runThingWorxChecks against the emulator', () => {
     expect(report.items.find((i) => i.id === 'ghost-sessions')!.status).toBe('failed');
   });
 
+  it('an untrusted certificate fails TLS and sends no key; --insecure warns and goes on', async () => {
+    const emu = await startThingWorxEmulator({ state: fullySetUp() });
+    try {
+      let report = await runThingWorxChecks({ url: emu.restUrl, appKey: CONNECTOR_KEY, timeoutMs: 5000 });
+      expect(report.items.find((i) => i.id === 'tls')).toMatchObject({
+        status: 'failed',
+        fix: /--ca or TPX_THINGWORX_CA/,
+      });
+      expect(report.items.find((i) => i.id === 'app-key')).toMatchObject({
+        status: 'skipped',
+        detail: /unverified server/,
+      });
+      report = await runThingWorxChecks({ url: emu.restUrl, appKey: CONNECTOR_KEY, insecure: true, timeoutMs: 5000 });
+      expect(report.items.find((i) => i.id === 'tls')).toMatchObject({ status: 'warned', detail: /NOT verified/ });
+      expect(report.items.find((i) => i.id === 'alwayson-auth')!.status).toBe('passed');
+      expect(report.ok).toBe(true);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('a key expiring within two weeks warns with the expiry fix', async () => {
+    const state = fullySetUp();
+    state.appKeys![0]!.expiresAt = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const { report } = await check(state, { key: CONNECTOR_KEY, writeProbe: false });
+    expect(report.items.find((i) => i.id === 'key-expiry')).toMatchObject({
+      status: 'warned',
+      detail: /expires on .* \(2 days\)/,
+      fix: /Expiration Date in the future/,
+    });
+  });
+
   it('an unreachable host fails the first item and skips the rest', async () => {
     const emu = await startThingWorxEmulator({ state: fullySetUp() });
     const url = emu.restUrl;
