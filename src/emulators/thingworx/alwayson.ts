@@ -15,67 +15,43 @@ import {
   type MessageCodeName,
   Reassembler,
   type RequestBody,
-  type ResponseBody,
   splitMessage,
   type TwValue,
 } from '../../alwayson/codec/index.js';
+import { bindFailureText, CODE_TO_HTTP, codeForStatus } from './codes.js';
+import { type EdgeRequest, EdgeRequester, type EdgeResponse, modelStateParams, vtqRowsOf } from './edge-requests.js';
 import type { Thing, User } from './model.js';
 import { PlatformError } from './permissions.js';
 import type { EdgeGateway, Platform, SessionControl, SessionView, VTQ } from './platform.js';
 import { type Session, SessionRegistry } from './sessions.js';
-import { jsonToInfoTable, paramsFromInfoTable, twToJson } from './values.js';
+import { jsonToInfoTable, paramsFromInfoTable } from './values.js';
 
-const HTTP_TO_CODE: Record<number, MessageCodeName> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  406: 'NOT_ACCEPTABLE',
-  412: 'PRECONDITION_FAILED',
-  413: 'ENTITY_TOO_LARGE',
-  415: 'UNSUPPORTED_CONTENT_FORMAT',
-  500: 'INTERNAL_SERVER_ERROR',
-  501: 'NOT_IMPLEMENTED',
-  502: 'BAD_GATEWAY',
-  503: 'SERVICE_UNAVAILABLE',
-  504: 'GATEWAY_TIMEOUT',
-};
-const CODE_TO_HTTP: Record<number, number> = Object.fromEntries(
-  Object.entries(HTTP_TO_CODE).map(([h, c]) => [MESSAGE_CODES[c], Number(h)]),
-);
-
-export function codeForStatus(status: number): MessageCodeName {
-  return HTTP_TO_CODE[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
-}
+/** What the platform sends to each Thing after a BIND: nothing (default), NotifyPropertyUpdate or SynchronizeModelState. */
+export type SyncOnBind = 'NotifyPropertyUpdate' | 'SynchronizeModelState' | null;
 
 export interface AlwaysOnOptions {
+  syncOnBind?: SyncOnBind;
   ids?: { sessionId?: number; endpointId?: number; requestId?: number };
-}
-
-/** The V1BindMessage text of a rejected bind, as the reference document shows it. */
-export function bindFailureText(m: Message, names: string[], gateway: { name: string; type: string } | null): string {
-  const h = m.header;
-  return (
-    `Error trying to process message: Binding failed, see server log for more information V1BindMessage [header=V1MessageHeader ` +
-    `[messageType=${h.codeValue}, requestId=${h.requestId | 0}, endpointId=${h.endpointId | 0}, sessionId=${h.sessionId | 0}, ` +
-    `flags=${h.multipart ? 1 : 0}], gatewayName=${gateway?.name ?? 'null'}, gatewayType=${gateway?.type ?? 'null'}, ` +
-    `names=[${names.join(', ')}]]`
-  );
 }
 
 export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
   readonly registry: SessionRegistry;
   readonly wss: WebSocketServer;
   rejectAuth = false;
-  private nextRequestId: number;
+  syncOnBind: SyncOnBind = null;
+  private readonly requester: EdgeRequester;
 
   constructor(
     private readonly platform: Platform,
     options: AlwaysOnOptions,
   ) {
     this.registry = new SessionRegistry(platform.store, platform, options.ids ?? {});
-    this.nextRequestId = options.ids?.requestId ?? 1;
+    this.requester = new EdgeRequester(
+      (s, m) => this.send(s, m),
+      options.ids?.requestId ?? 1,
+      () => platform.edgeRequestTimeoutMs,
+    );
+    this.syncOnBind = options.syncOnBind ?? null;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024, perMessageDeflate: false });
     platform.edge = this;
     platform.sessions = this;
@@ -224,7 +200,10 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
     try {
       if (body.kind === 'auth') return await this.auth(s, m, body.claims);
       if (body.kind === 'bind' || body.kind === 'unbind') return await this.bindOrUnbind(s, m);
-      if (body.kind === 'response') return this.edgeResponse(s, m);
+      if (body.kind === 'response') {
+        this.requester.onResponse(s, m);
+        return;
+      }
       if (body.kind === 'request') return await this.request(s, m, body);
     } catch (err) {
       if (body.kind === 'response') return;
@@ -273,20 +252,8 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
     for (const [prev, names] of out.takenFrom)
       this.events.emit('unbind', { sessionId: prev.sessionId, names, reason: 'takeover', by: s.sessionId });
     this.events.emit('bind', { sessionId: s.sessionId, names: body.names });
-    return this.reply(s, m, 'SUCCESS', null);
-  }
-
-  private edgeResponse(s: Session, m: Message): void {
-    const p = s.pending.get(m.header.requestId);
-    if (!p) return;
-    s.pending.delete(m.header.requestId);
-    clearTimeout(p.timer);
-    const body = m.body as ResponseBody;
-    if (m.header.code === 'SUCCESS') p.resolve();
-    else
-      p.reject(
-        new PlatformError(CODE_TO_HTTP[m.header.codeValue] ?? 500, body.reason ?? `The edge answered ${m.header.code}`),
-      );
+    await this.reply(s, m, 'SUCCESS', null);
+    this.synchronise(s, body.names);
   }
 
   private async request(s: Session, m: Message, b: RequestBody): Promise<void> {
@@ -347,77 +314,69 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
   private async push(s: Session, m: Message, b: RequestBody, caller: { user: User; via: 'alwayson' }): Promise<void> {
     const t = this.platform.thing(caller, b.entityName);
     this.platform.access.requireServiceInvoke(caller.user, 'Things', t.name, b.name, t.owner);
-    const rows: VTQ[] = [];
-    const outer = b.params;
-    const field = outer ? outer.dataShape.findIndex((f) => f.name === 'values') : -1;
-    const inner = field >= 0 ? outer!.rows[0]?.[field] : undefined;
-    if (inner?.baseType !== 'INFOTABLE') throw new PlatformError(400, 'Parameter [values] (INFOTABLE) is required');
-    const it = inner.value;
-    const idx = (n: string) => it.dataShape.findIndex((f) => f.name === n);
-    const [iName, iValue, iTime, iQuality] = [idx('name'), idx('value'), idx('time'), idx('quality')];
-    for (const r of it.rows) {
-      const name = r[iName];
-      if (!name || name.baseType === 'NOTHING') continue;
-      const time = iTime >= 0 ? r[iTime] : undefined;
-      const quality = iQuality >= 0 ? r[iQuality] : undefined;
-      rows.push({
-        name: String(twToJson(name)),
-        value: iValue >= 0 && r[iValue] ? twToJson(r[iValue]!) : null,
-        time: time && time.baseType === 'DATETIME' ? time.value : undefined,
-        quality: quality && quality.baseType !== 'NOTHING' ? String(twToJson(quality)) : undefined,
-      });
-    }
+    const rows = vtqRowsOf(b.params);
+    if (!rows) throw new PlatformError(400, 'Parameter [values] (INFOTABLE) is required');
     const { stored, unknown } = this.platform.updateValues(t, rows);
     this.events.emit('push', { sessionId: s.sessionId, thing: t.name, values: stored, unknown });
     return this.reply(s, m, 'SUCCESS', null);
   }
 
-  /** EdgeGateway: PUT Things/<name>/Properties/<remoteName> to the edge holding the Thing's binding. */
-  writeRemoteProperty(thing: Thing, remoteName: string, value: TwValue, timeoutMs: number): Promise<void> {
+  /** The live session holding a Thing's binding, or undefined (not bound, ghost, socket closed). */
+  private liveSession(thing: Thing): Session | undefined {
     const s = thing.boundTo as Session | null;
-    if (!s || s.ghost || !s.ws || s.ws.readyState !== s.ws.OPEN)
-      return Promise.reject(
-        new PlatformError(
-          504,
-          `Unable to write remote property [${remoteName}] on ${thing.name}: the edge did not answer`,
-        ),
-      );
-    const requestId = this.nextRequestId++ >>> 0;
-    const msg: Message = {
-      header: {
-        version: 1,
-        code: 'PUT',
-        codeValue: MESSAGE_CODES.PUT,
-        requestId,
-        endpointId: s.endpointId,
-        sessionId: s.sessionId,
-        multipart: null,
-      },
-      body: {
-        kind: 'request',
-        entityType: 'THING',
-        entityName: thing.name,
+    return s && !s.ghost && s.ws && s.ws.readyState === s.ws.OPEN ? s : undefined;
+  }
+
+  /** EdgeGateway: PUT Things/<name>/Properties/<remoteName> to the edge holding the Thing's binding. */
+  async writeRemoteProperty(thing: Thing, remoteName: string, value: TwValue, timeoutMs: number): Promise<void> {
+    const s = this.liveSession(thing);
+    const failed = (why: string) =>
+      new PlatformError(504, `Unable to write remote property [${remoteName}] on ${thing.name}: ${why}`);
+    if (!s) throw failed('the edge did not answer');
+    this.events.emit('edgeRequest', { sessionId: s.sessionId, thing: thing.name, method: 'PUT', name: remoteName });
+    let r: EdgeResponse;
+    try {
+      r = await this.requester.request(s, thing.name, {
+        method: 'PUT',
         characteristic: 'PROPERTIES',
         name: remoteName,
-        headers: {},
         params: infoTableFromValues({ [remoteName]: value }),
-      },
-    };
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        s.pending.delete(requestId);
-        reject(
-          new PlatformError(
-            504,
-            `Unable to write remote property [${remoteName}] on ${thing.name}: request to the edge timed out`,
-          ),
-        );
-      }, timeoutMs);
-      timer.unref();
-      s.pending.set(requestId, { resolve, reject, timer });
-      this.events.emit('edgeRequest', { sessionId: s.sessionId, requestId, thing: thing.name, property: remoteName });
-      this.send(s, msg);
+        timeoutMs,
+      });
+    } catch (err) {
+      throw failed((err as Error).message);
+    }
+    if (r.code !== 'SUCCESS')
+      throw new PlatformError(CODE_TO_HTTP[MESSAGE_CODES[r.code]] ?? 500, r.reason ?? `The edge answered ${r.code}`);
+  }
+
+  /** Any request to the edge holding a Thing's binding (tests: reads, service calls, NotifyPropertyUpdate). */
+  requestEdge(thingName: string, req: EdgeRequest): Promise<EdgeResponse> {
+    const t = this.platform.store.things.get(thingName);
+    const s = t ? this.liveSession(t) : undefined;
+    if (!s) return Promise.reject(new PlatformError(500, `Thing ${thingName} is not bound to a live session`));
+    this.events.emit('edgeRequest', {
+      sessionId: s.sessionId,
+      thing: thingName,
+      method: req.method ?? 'POST',
+      name: req.name,
     });
+    return this.requester.request(s, thingName, req);
+  }
+
+  /** After a BIND: the synchronisation request the platform sends to each bound Thing (§10 step 4, §12.4). */
+  private synchronise(s: Session, names: string[]): void {
+    const mode = this.syncOnBind;
+    if (!mode) return;
+    for (const name of names) {
+      const t = this.platform.store.things.get(name);
+      if (!t) continue;
+      const params = mode === 'SynchronizeModelState' ? modelStateParams(this.platform.store, t) : null;
+      this.requester.request(s, name, { name: mode, params }).then(
+        (r) => this.events.emit('sync', { sessionId: s.sessionId, thing: name, service: mode, code: r.code }),
+        () => this.events.emit('sync', { sessionId: s.sessionId, thing: name, service: mode, code: null }),
+      );
+    }
   }
 
   closeAll(): void {

@@ -10,13 +10,16 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TpxError } from '../../errors.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
-import { AlwaysOnEndpoint } from './alwayson.js';
+import { AlwaysOnEndpoint, type SyncOnBind } from './alwayson.js';
+import type { EdgeRequest, EdgeResponse } from './edge-requests.js';
 import { Store, type Thing } from './model.js';
 import { Platform } from './platform.js';
 import { RestApi } from './rest.js';
 import { registerServices } from './services.js';
 import { type BindPolicy, type EmulatorState, loadStateFile, type TlsMode, validateState } from './state.js';
 
+export type { SyncOnBind } from './alwayson.js';
+export type { EdgeRequest, EdgeResponse } from './edge-requests.js';
 export type { BindPolicy, EmulatorState, TlsMode } from './state.js';
 
 export interface ThingWorxEmulatorOptions {
@@ -36,6 +39,8 @@ export interface ThingWorxEmulatorOptions {
   authTimeoutMs?: number;
   /** Platform request -> edge response timeout (30 s). */
   edgeRequestTimeoutMs?: number;
+  /** Request sent to each Thing after a BIND: 'NotifyPropertyUpdate', 'SynchronizeModelState' or none (default). */
+  syncOnBind?: SyncOnBind;
   /** First ids handed out (tests pin them to compare bytes with the PTC vectors). */
   ids?: { sessionId?: number; endpointId?: number; requestId?: number };
 }
@@ -65,10 +70,13 @@ export interface ThingWorxEmulator {
   readonly port: number;
   readonly store: Store;
   readonly platform: Platform;
-  /** 'auth', 'bind', 'bindRejected', 'unbind', 'push', 'update', 'propertyWrite', 'edgeRequest', 'event', 'connection', 'disconnect', 'rest', 'created', 'restart', 'protocolError'. */
+  /** 'auth', 'bind', 'bindRejected', 'unbind', 'push', 'update', 'propertyWrite', 'edgeRequest', 'sync', 'event', 'connection', 'disconnect', 'rest', 'created', 'restart', 'configuration', 'protocolError' (README.md). */
   readonly events: EventEmitter;
   readonly faults: EmulatorFaults;
   setBindPolicy(policy: BindPolicy): void;
+  setSyncOnBind(mode: SyncOnBind): void;
+  /** Sends a request (default POST SERVICES) to the edge holding the Thing's binding; resolves with its response. */
+  requestEdge(thing: string, request: EdgeRequest): Promise<EdgeResponse>;
   /** Key id of the application key with this name. */
   keyId(name: string): string;
   /** Creates Things quickly (default template RemoteThing, owner Administrator); existing names are kept. */
@@ -95,7 +103,7 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
   const platform = new Platform(store);
   if (options.edgeRequestTimeoutMs !== undefined) platform.edgeRequestTimeoutMs = options.edgeRequestTimeoutMs;
   registerServices(platform);
-  const endpoint = new AlwaysOnEndpoint(platform, { ids: options.ids });
+  const endpoint = new AlwaysOnEndpoint(platform, { ids: options.ids, syncOnBind: options.syncOnBind });
   for (const g of store.ghosts) endpoint.registry.ghost(g.things, g.appKey, g);
   const rest = new RestApi(platform);
   const tlsMode = options.tls ?? store.tls;
@@ -194,6 +202,10 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
     setBindPolicy: (policy) => {
       store.subsystem.bindProtectionPolicy = policy;
     },
+    setSyncOnBind: (mode) => {
+      endpoint.syncOnBind = mode;
+    },
+    requestEdge: (thing, request) => endpoint.requestEdge(thing, request),
     keyId: key,
     addThings: (names, template = 'RemoteThing', owner = 'Administrator') => {
       for (const n of names) if (!store.things.has(n)) store.addThing(n, template, owner);

@@ -4,11 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { EdgeResponse } from './edge-requests.js';
 import type { AppKey, Binder, Store, Thing, User } from './model.js';
 import type { Platform } from './platform.js';
 
 export interface PendingRequest {
-  resolve: () => void;
+  resolve: (r: EdgeResponse) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }

@@ -314,6 +314,40 @@ describe('ThingWorx emulator: AlwaysOn', () => {
     expect((r.body as { content: InfoTable }).content.rows[0]).toEqual([{ baseType: 'USERNAME', value: 'conn' }]);
   });
 
+  it('sends NotifyPropertyUpdate or SynchronizeModelState to each Thing after a BIND when asked', async () => {
+    const emu = await start({ syncOnBind: 'NotifyPropertyUpdate' });
+    const e = await edge(emu);
+    const synced = nextEvent(emu, 'sync');
+    await e.bind(['D1']);
+    const req = await e.message();
+    expect(req.header.code).toBe('POST');
+    expect(req.body).toMatchObject({
+      kind: 'request',
+      entityName: 'D1',
+      characteristic: 'SERVICES',
+      name: 'NotifyPropertyUpdate',
+      params: null,
+    });
+    e.send(
+      msg(
+        'SUCCESS',
+        req.header.requestId,
+        { kind: 'response', reason: null, content: null },
+        e.sessionId,
+        req.header.endpointId,
+      ),
+    );
+    expect(await synced).toMatchObject({ thing: 'D1', service: 'NotifyPropertyUpdate', code: 'SUCCESS' });
+    emu.setSyncOnBind('SynchronizeModelState');
+    await e.bind(['D2']);
+    const sync = await e.message();
+    expect(sync.body).toMatchObject({ name: 'SynchronizeModelState' });
+    const params = (sync.body as { params: InfoTable }).params;
+    expect(params.dataShape.map((f) => f.name)).toEqual(['propertyInfo', 'eventInfo']);
+    const info = params.rows[0]![0] as { value: InfoTable };
+    expect(info.value.rows.map((r) => r[0])).toEqual([{ baseType: 'STRING', value: 'downlink' }]);
+  });
+
   it('binds 10,000 Things over several sockets', async () => {
     const emu = await start();
     const names = Array.from({ length: 10_000 }, (_, i) => `T${String(i).padStart(5, '0')}`);

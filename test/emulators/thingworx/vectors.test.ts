@@ -86,12 +86,24 @@ describe('ThingWorx emulator: PTC C SDK vectors', () => {
     expect(r.text).toBe('');
   });
 
-  it('passes the edge error reason (vector 0x84 "not found") to the REST caller', async () => {
-    const call = rest(emu, 'PUT', 'Things/Dev1/Properties/downlink', { downlink: 'x' });
-    const req = decodeMessage(await edge.frame());
-    const reply = bytes('response-0x84-reason-not-found');
-    reply.writeUInt32BE(req.header.requestId, 2);
+  it('reads a property from the edge with the bytes of spec vector 16.9', async () => {
+    const call = emu.requestEdge('Dev1', { method: 'GET', characteristic: 'PROPERTIES', name: 'temp' });
+    expect((await edge.frame()).toString('hex')).toBe(hex('roundtrip-16-9-platform-GET-temp'));
+    // the edge reply of spec §16 vector 9: {temp: NUMBER 21.5}
+    const reply = Buffer.from(
+      '01400000004e000000050000002a000005010474656d70000100000001000101403580000000000000',
+      'hex',
+    );
     edge.sendRaw(reply);
+    const r = await call;
+    expect(r.code).toBe('SUCCESS');
+    expect(r.content?.rows[0]).toEqual([{ baseType: 'NUMBER', value: 21.5 }]);
+  });
+
+  it('passes the edge error reason (vector 0x84 "not found", requestId 0x4F) to the REST caller', async () => {
+    const call = rest(emu, 'PUT', 'Things/Dev1/Properties/downlink', { downlink: 'x' });
+    expect(decodeMessage(await edge.frame()).header.requestId).toBe(0x4f);
+    edge.sendRaw(bytes('response-0x84-reason-not-found'));
     const r = await call;
     expect(r.status).toBe(404);
     expect(r.text).toBe('not found');
