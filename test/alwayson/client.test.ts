@@ -13,6 +13,7 @@ import { MESSAGE_CODES } from '../../src/alwayson/codec/types.js';
 import {
   AlwaysOnClient,
   type AlwaysOnError,
+  AlwaysOnPool,
   AuthFailedError,
   alwaysOnUrl,
   BusyError,
@@ -127,6 +128,23 @@ describe('pure parts', () => {
     expect(alwaysOnUrl('wss://h:1/Thingworx/WS')).toBe('wss://h:1/Thingworx/WS');
     expect(() => alwaysOnUrl('http://h:8080')).toThrow(/needs TLS/);
     expect(() => alwaysOnUrl('ws://h:8080/Thingworx/WS')).toThrow(/needs TLS/);
+  });
+
+  it('refuses out-of-range options with a typed error', () => {
+    const base = { url: 'https://h:1', appKey: 'k' };
+    for (const bad of [
+      { pipeCount: 0 },
+      { pipeCount: 256 },
+      { pipeCount: 1.5 },
+      { chunkSize: 100 },
+      { requestTimeoutMs: 0 },
+    ]) {
+      expect(() => new AlwaysOnPool({ ...base, ...bad })).toThrow(
+        expect.objectContaining({ code: 'TPX_ALWAYSON_OPTIONS' }),
+      );
+    }
+    expect(() => new AlwaysOnPool({ ...base, appKey: '' })).toThrow(/application key/);
+    expect(new AlwaysOnPool({ ...base, pipeCount: 255 }).pipeCount).toBe(255);
   });
 
   it('backs off exponentially with jitter, capped', () => {

@@ -122,6 +122,12 @@ describe('AlwaysOn pool against the ThingWorx emulator', () => {
     await p.unbind(['Dev1']);
     expect(p.isBound('Dev1')).toBe(false);
     expect(await property('Dev1', 'isConnected')).toBe(false);
+    // close() unbinds what is still bound before closing the socket.
+    await p.bind(['Dev1']);
+    const unbound = once(emu.events, 'unbind');
+    await p.close();
+    const [event] = (await unbound) as [{ names: string[]; reason: string }];
+    expect(event).toMatchObject({ names: ['Dev1'], reason: 'unbind' });
   });
 
   it('refuses to bind a Thing that does not exist, with a typed error naming it', async () => {
