@@ -26,6 +26,11 @@ export interface WatchOptions {
   onUplink: (u: WatchedUplink) => void;
   /** Called once the starting point is known (tests and the CLI wait for it). */
   onReady?: (mode: 'history' | 'poll') => void;
+  /**
+   * A poll failed for a reason that may pass (no answer, 5xx): the watch goes on at the next interval.
+   * Other errors (key rejected, Thing deleted, …) end the watch.
+   */
+  onTransientError?: (err: ThingWorxError) => void;
   /** Max rows per history query. */
   pageSize?: number;
 }
@@ -146,6 +151,10 @@ export async function watchUplinks(client: ThingsClient, thing: string, options:
       }
     } catch (err) {
       if (signal.aborted) break;
+      if (err instanceof ThingWorxError && (err.status === 0 || err.status >= 500) && err.code !== 'TPX_TWX_TLS') {
+        options.onTransientError?.(err);
+        continue;
+      }
       throw err;
     }
   }

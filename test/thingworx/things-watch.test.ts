@@ -117,6 +117,40 @@ describe('watchUplinks', () => {
     expect(second.seen.map((u) => u.summary.fCntUp)).toEqual([7, 8]);
   });
 
+  it('keeps watching through a platform failure (5xx) and reports it', async () => {
+    const ctl = new AbortController();
+    const c = collector(1);
+    const failures: string[] = [];
+    let failed: () => void = () => {};
+    const sawFailure = new Promise<void>((r) => {
+      failed = r;
+    });
+    let ready: (m: string) => void = () => {};
+    const isReady = new Promise<string>((r) => {
+      ready = r;
+    });
+    const running = watchUplinks(rest, LOGGED, {
+      intervalMs: 100,
+      signal: ctl.signal,
+      onReady: ready,
+      onUplink: c.onUplink,
+      onTransientError: (err) => {
+        failures.push(err.code);
+        failed();
+      },
+    });
+    await isReady;
+    emu.faults.failResponses(503);
+    await sawFailure;
+    emu.faults.failResponses(null);
+    await push(LOGGED, 99);
+    await c.reached;
+    ctl.abort();
+    await running;
+    expect(failures[0]).toBe('TPX_TWX_HTTP');
+    expect(c.seen.map((u) => u.summary.fCntUp)).toEqual([99]);
+  });
+
   it('an unknown Thing is TPX_THING_NOT_FOUND', async () => {
     const ctl = new AbortController();
     await expect(

@@ -183,6 +183,7 @@ export async function runThingWatch(
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
   const { signal, release } = ctx.shutdownSignal();
   let seen = 0;
+  let lastError: string | undefined;
   try {
     await watchUplinks(client, name, {
       intervalMs,
@@ -191,7 +192,13 @@ export async function runThingWatch(
         ctx.io.info(
           `Watching ${name} for uplinks (${mode === 'history' ? 'history' : 'latest value'} every ${intervalMs / 1000}s); Ctrl-C to stop.`,
         ),
+      onTransientError: (err) => {
+        if (err.message !== lastError)
+          ctx.io.warn(`${err.message} Still watching; retrying every ${intervalMs / 1000}s.`);
+        lastError = err.message;
+      },
       onUplink: (u) => {
+        lastError = undefined;
         seen += 1;
         if (ctx.io.json) {
           ctx.io.printJson(u);
