@@ -26,6 +26,14 @@ export interface AlwaysOnCheckOptions {
 
 export type Policy = 'first-in-wins' | 'last-in-wins';
 
+export interface PolicyRead {
+  policy: Policy;
+  table: string;
+  field: string;
+  /** "Enable Visibility Permission Check" is on: binds need Visibility of each Thing. */
+  visibilityCheck: boolean;
+}
+
 function client(o: AlwaysOnCheckOptions): AlwaysOnClient {
   return new AlwaysOnClient({
     url: o.url,
@@ -81,12 +89,16 @@ export async function checkAlwaysOn(
       await first.bind([o.probeThing]);
     } catch (err) {
       const reason = err instanceof BindRejectedError ? (err.reason ?? '') : '';
-      const visibility = /visib/i.test(reason);
+      // Nobody else holds a fresh probe Thing: the cause is its template (not RemoteThing) or the visibility check.
+      const fix =
+        err instanceof BindRejectedError
+          ? `${FIX.bindVisibility} Bound Things must be based on RemoteThing.`
+          : undefined;
       return {
         items: [
           auth,
           item('alwayson-bind', 'failed', `BIND of the probe Thing ${o.probeThing} refused: ${errText(err)}`, {
-            fix: visibility ? FIX.bindVisibility : err instanceof TpxError ? err.fix : undefined,
+            fix: fix ?? (err instanceof TpxError ? err.fix : undefined),
             data: { reason },
           }),
         ],
@@ -111,9 +123,7 @@ export async function checkAlwaysOn(
 }
 
 /** The Bind Protection Policy read from the subsystem configuration, or undefined when the key may not read it. */
-export async function readBindPolicy(
-  rest: ThingWorxRest,
-): Promise<{ policy: Policy; table: string; field: string } | undefined> {
+export async function readBindPolicy(rest: ThingWorxRest): Promise<PolicyRead | undefined> {
   try {
     const tables = await rest.service(WS, 'GetConfigurationTables');
     const names = tables.rows.map((r) => String(r.name ?? r.tableName ?? r.result ?? '')).filter(Boolean);
@@ -122,12 +132,15 @@ export async function readBindPolicy(
       for (const row of t.rows) {
         for (const [field, value] of Object.entries(row)) {
           const m = typeof value === 'string' ? POLICY.exec(value) : null;
-          if (m)
+          if (m) {
+            const vis = Object.entries(row).find(([k]) => /visibility/i.test(k))?.[1];
             return {
               policy: m[1]!.toLowerCase() === 'last' ? 'last-in-wins' : 'first-in-wins',
               table: tableName,
               field,
+              visibilityCheck: vis === true || vis === 'true',
             };
+          }
         }
       }
     }
@@ -138,43 +151,25 @@ export async function readBindPolicy(
   }
 }
 
-export function policyItem(
-  read: { policy: Policy; table: string; field: string } | undefined,
-  inferred: Policy | undefined,
-  canProbe: boolean,
-): CheckItem {
+export function policyItem(read: PolicyRead | undefined, inferred: Policy | undefined, canProbe: boolean): CheckItem {
   const policy = read?.policy ?? inferred;
   const method = read ? `read ${read.table}.${read.field}` : inferred ? 'double bind of the probe Thing' : undefined;
   if (!policy) {
-    return item(
-      'bind-policy',
-      'skipped',
-      canProbe
-        ? 'Could not read the policy, and the probe Thing could not be bound.'
-        : 'Reading the policy needs an administrator key; inferring it needs --write-probe.',
-    );
+    const why = canProbe
+      ? 'Could not read the policy, and the probe Thing could not be bound.'
+      : 'Reading the policy needs an administrator key; inferring it needs --write-probe.';
+    return item('bind-policy', 'skipped', why);
   }
+  const vis = read?.visibilityCheck
+    ? ' "Enable Visibility Permission Check" is on: the key\'s user needs Visibility on every Thing it binds.'
+    : '';
+  const data = { policy, ...(read ? { visibilityCheck: read.visibilityCheck } : {}) };
   if (policy === 'last-in-wins') {
-    return item(
-      'bind-policy',
-      'passed',
-      'Last in wins: a new connection takes over binds a ghost session still holds.',
-      {
-        method,
-        data: { policy },
-      },
-    );
+    const detail = `Last in wins: a new connection takes over binds a ghost session still holds.${vis}`;
+    return item('bind-policy', 'passed', detail, { method, data });
   }
-  return item(
-    'bind-policy',
-    'warned',
-    'First in wins: after a connection drops, its ghost session can block the binds ("Binding failed … V1BindMessage").',
-    {
-      fix: FIX.lastInWins,
-      method,
-      data: { policy },
-    },
-  );
+  const detail = `First in wins: after a connection drops, its ghost session can block the binds ("Binding failed … V1BindMessage").${vis}`;
+  return item('bind-policy', 'warned', detail, { fix: FIX.lastInWins, method, data });
 }
 
 /**
