@@ -147,6 +147,18 @@ describe('runThingWorxChecks against the emulator', () => {
     }
   });
 
+  it('a template not based on RemoteThing fails the template and the probe BIND', async () => {
+    const state = fullySetUp();
+    state.templates![0]!.base = 'GenericThing';
+    const { report, things } = await check(state);
+    expect(report.items.find((i) => i.id === 'template')).toMatchObject({
+      status: 'failed',
+      detail: /based on GenericThing/,
+    });
+    expect(report.items.find((i) => i.id === 'alwayson-bind')).toMatchObject({ status: 'failed', fix: /RemoteThing/ });
+    expect(things).toEqual([]);
+  });
+
   it('a key expiring within two weeks warns with the expiry fix', async () => {
     const state = fullySetUp();
     state.appKeys![0]!.expiresAt = new Date(Date.now() + 3 * 86_400_000).toISOString();
