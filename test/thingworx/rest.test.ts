@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCertificate } from '../../src/emulators/tls.js';
 import { classifyThingWorxText, ThingWorxError } from '../../src/thingworx/errors.js';
-import { ThingWorxRest } from '../../src/thingworx/rest.js';
+import { normaliseThingWorxUrl, ThingWorxRest } from '../../src/thingworx/rest.js';
 
 interface Seen {
   method: string;
@@ -146,6 +146,20 @@ describe('ThingWorxRest', () => {
     const c = client();
     expect(await c.listEntityNames('Thing', { pageSize: 2 })).toEqual(names);
     await c.close();
+  });
+});
+
+describe('normaliseThingWorxUrl', () => {
+  it("accepts host:port as the connector's hostName does, and drops any path", () => {
+    expect(normaliseThingWorxUrl('twx.example.com:8443').origin).toBe('https://twx.example.com:8443');
+    expect(normaliseThingWorxUrl('twx.example.com').origin).toBe('https://twx.example.com');
+    expect(normaliseThingWorxUrl('https://twx.example.com/Thingworx/Composer/index.html').origin).toBe(
+      'https://twx.example.com',
+    );
+    expect(() => normaliseThingWorxUrl('http://twx.example.com')).toThrow(/plain HTTP/);
+    expect(normaliseThingWorxUrl('http://twx.example.com', true).protocol).toBe('http:');
+    expect(() => normaliseThingWorxUrl('ftp://x')).toThrow(/not an https/);
+    expect(() => normaliseThingWorxUrl('https://')).toThrow(/not a ThingWorx URL/);
   });
 });
 
