@@ -243,6 +243,42 @@ describe('tpx thingworx setup', () => {
     expect(stdout.text).toContain('Checks with the new key');
   });
 
+  it('--collections, --organization and --skip-template change what is granted and done', async () => {
+    const { emu, env } = await platform({ organizations: [{ name: 'Ops', members: ['Users'] }] });
+    const stdout = new BufferWriter();
+    const stderr = new BufferWriter();
+    const code = await runCli(
+      [
+        'thingworx',
+        'setup',
+        '--admin-key',
+        emu.appKey,
+        '--dry-run',
+        '--json',
+        '--collections',
+        'Things',
+        '--organization',
+        'Ops',
+        '--skip-template',
+      ],
+      new App({ stdout, stderr, env }),
+    );
+    expect(code, stderr.text).toBe(0);
+    const doc = JSON.parse(stdout.text);
+    expect(doc.steps.map((s: { id: string }) => s.id)).toEqual([
+      'admin',
+      'user',
+      'key',
+      'visibility:Things',
+      'designTime:Things',
+      'visibility:EntityServices',
+      'runTime:EntityServices',
+    ]);
+    expect(doc.steps[3].title).toBe('Things collection: visibility for the Ops organization');
+    expect(doc.appKey).toBeUndefined();
+    expect(doc.checks).toBeUndefined();
+  });
+
   it('refuses bad input before sending anything', async () => {
     const { emu, env } = await platform();
     const requests: unknown[] = [];
@@ -253,6 +289,7 @@ describe('tpx thingworx setup', () => {
       [['--bind-policy', 'sometimes'], /Invalid --bind-policy "sometimes"/],
       [['--user', 'a b'], /Invalid --user "a b"/],
       [['--save-profile', '../x'], /Invalid profile name/],
+      [['--collections', ' , '], /Invalid --collections/],
     ] as [string[], RegExp][]) {
       const stdout = new BufferWriter();
       const stderr = new BufferWriter();

@@ -23,6 +23,7 @@ export interface ThingWorxSetupOptions {
   bindPolicyField?: string;
   bindPolicyValue?: string;
   organization?: string;
+  collections?: string;
   template?: string;
   skipTemplate?: boolean;
   dryRun?: boolean;
@@ -47,6 +48,18 @@ export async function runThingWorxSetup(
   if (!/^[A-Za-z0-9][\w.@-]{0,99}$/.test(user)) {
     const { UsageError } = await import('../../errors.js');
     throw new UsageError(`Invalid --user "${opts.user}".`, 'Use letters, digits, ".", "_", "-" or "@" (at most 100).');
+  }
+
+  const collections = opts.collections
+    ?.split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (collections && collections.length === 0) {
+    const { UsageError } = await import('../../errors.js');
+    throw new UsageError(
+      `Invalid --collections "${opts.collections}".`,
+      'Give collection names separated by commas, e.g. Things,ThingTemplates.',
+    );
   }
 
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
@@ -94,7 +107,10 @@ export async function runThingWorxSetup(
       ...(bindPolicy ? { bindPolicy } : {}),
       bindPolicyNames: { table: opts.bindPolicyTable, field: opts.bindPolicyField, value: opts.bindPolicyValue },
       dryRun: opts.dryRun ?? false,
-      ...(opts.organization ? { names: { organization: opts.organization } } : {}),
+      names: {
+        ...(opts.organization ? { organization: opts.organization } : {}),
+        ...(collections ? { collections } : {}),
+      },
       ...(opts.skipTemplate
         ? {}
         : {
@@ -279,6 +295,10 @@ export function register(parent: Command, app: App): void {
     )
     .option('--organization <name>', 'organization given visibility (default Composer, as in the guide)')
     .option(
+      '--collections <list>',
+      'collections given visibility and Create/Read (default Things,ThingTemplates; names UNCONFIRMED on real platforms)',
+    )
+    .option(
       '--template <name>',
       'Thing Template to create if missing and check (default actilityThingTemplateSF; env TPX_TEMPLATE)',
     )
@@ -298,7 +318,9 @@ CheckPermissionForUser, AddRunTimePermission, Get/AddVisibilityPermission; Colle
 GetCollection{Visibility,DesignTime}Permissions, AddCollection{Visibility,DesignTime}Permission;
 ApplicationKeys/<key> GetUserName, GetExpirationDate, SetExpirationDate, GetKeyID; WSCommunicationsSubsystem
 GetConfigurationTables, GetConfigurationTable, SetConfigurationTable. The Bind Protection Policy's table, field and
-value names are UNCONFIRMED on a live server: override them with the --bind-policy-* options if needed.`,
+value names, and the collection names, are UNCONFIRMED on a live server: override them with the --bind-policy-*
+options and --collections if needed. CreateApplicationKey gets the user as both "user" and "userNameReference";
+setup reads the key's user and expiry back and stops if the platform did not take them.`,
     )
     .action(app.action<ThingWorxSetupOptions>(async (ctx, opts) => runThingWorxSetup(ctx, opts)));
 }
