@@ -1,4 +1,84 @@
+/**
+ * `tpx sandbox`: the ThingWorx and ThingPark emulators and the bridge in this process, simulated devices and
+ * downlinks, and a profile for the other commands. The work is in src/cli/sandbox/ (loaded when it runs).
+ */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { CommandContext, GlobalOptions } from '../context.js';
 
-export function register(_program: Command, _app: App): void {}
+export interface SandboxOptions {
+  devices?: string;
+  rate?: string;
+  duration?: string;
+  downlinkEvery?: string;
+  template?: string;
+  pipeCount?: string;
+  listen?: string;
+  spoolDir?: string;
+}
+
+function number(flag: string, v: string | undefined, def: number, min: number, max: number, integer: boolean) {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(
+      `${flag} "${v}" is not a${integer ? ' whole' : ''} number from ${min} to ${max}.`,
+      `Run e.g. tpx sandbox ${flag} ${def}`,
+    );
+  }
+  return n;
+}
+
+export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions & GlobalOptions): Promise<number> {
+  const { parseDuration } = await import('../../bridge/duration.js');
+  const duration = (flag: string, v: string | undefined, def: number | undefined, min: number) => {
+    if (v === undefined) return def;
+    const ms = parseDuration(v);
+    if (ms === undefined || ms < min) {
+      throw new UsageError(`${flag} "${v}" is not a duration of at least ${min} ms.`, `Use e.g. ${flag} 30s or 2m.`);
+    }
+    return ms;
+  };
+  const settings = {
+    profile: o.profile ?? 'sandbox',
+    devices: number('--devices', o.devices, 20, 1, 100_000, true),
+    rate: number('--rate', o.rate, 5, 0, 100_000, false),
+    durationMs: duration('--duration', o.duration, undefined, 100),
+    downlinkEveryMs:
+      o.downlinkEvery !== undefined && parseDuration(o.downlinkEvery) === 0
+        ? 0
+        : (duration('--downlink-every', o.downlinkEvery, 10_000, 50) ?? 0),
+    template: o.template ?? 'actilityThingTemplateSF',
+    pipeCount: number('--pipe-count', o.pipeCount, 1, 1, 255, true),
+    listen: o.listen,
+    spoolDir: o.spoolDir,
+  };
+  if (settings.listen !== undefined && !/^(\[[^\]]+\]|[^:]*):\d{1,5}$/.test(settings.listen)) {
+    throw new UsageError(`--listen "${settings.listen}" is not HOST:PORT.`, 'Use e.g. --listen 127.0.0.1:8080.');
+  }
+  const { runSandbox } = await import('../sandbox/run.js');
+  return runSandbox(ctx, settings);
+}
+
+export function register(program: Command, app: App): void {
+  program
+    .command('sandbox')
+    .description('run the whole chain on this machine: emulators, bridge, simulated devices (start here)')
+    .option('--devices <n>', 'simulated devices, DevEUIs 70B3D57ED0000001, 70B3D57ED0000002, … (default 20)')
+    .option('--rate <n>', 'uplinks per second, all devices together (default 5; 0 = none)')
+    .option('--duration <duration>', 'stop by itself after this long (e.g. 30s) and print a summary')
+    .option('--downlink-every <duration>', 'write a downlink in ThingWorx this often (default 10s; 0 = never)')
+    .option('--template <name>', 'Thing Template to import and use (default actilityThingTemplateSF)')
+    .option('--pipe-count <n>', 'AlwaysOn WebSockets of the bridge, 1..255 (default 1)')
+    .option('--listen <host:port>', 'bridge ingest address (default 127.0.0.1 on a free port)')
+    .option('--spool-dir <dir>', 'bridge spool directory (default a temporary one, removed at exit)')
+    .addHelpText(
+      'after',
+      '\nWrites the profile named by --profile (default "sandbox") with every URL, key and the CA file\n' +
+        '($XDG_CONFIG_HOME/tpx/sandbox/<profile>-ca.pem), so that `tpx --profile sandbox <command>` works from\n' +
+        'another terminal while it runs. With --json: NDJSON events (sandbox.ready, uplink.sent, uplink.delivered,\n' +
+        'downlink.status, bridge events, sandbox.summary). Exit code 0 only when nothing was lost.',
+    )
+    .action(app.action<SandboxOptions>(async (ctx, o) => runSandboxCommand(ctx, o)));
+}

@@ -1,0 +1,264 @@
+/**
+ * `tpx sandbox`: the whole chain on this machine. Starts the world (world.ts), simulates devices (devices.ts)
+ * and application downlinks (downlinks.ts), shows a live table on a TTY or NDJSON events with --json, and on
+ * Ctrl-C or after --duration drains everything and prints a summary (exit 0 only when nothing was lost).
+ */
+import { Agent } from 'undici';
+import { BridgeEvents, eventLevel, formatEvent } from '../../bridge/index.js';
+import { validateProfileName } from '../../config/profiles.js';
+import { TpxError } from '../../errors.js';
+import type { CommandContext } from '../context.js';
+import { DeviceSimulator, sandboxDevEui } from './devices.js';
+import { DownlinkSimulator } from './downlinks.js';
+import { LiveBlock, renderDeviceTable, type ThingState, totalsLine } from './table.js';
+import { type SandboxSummary, Tracker } from './tracker.js';
+import { type SandboxWorld, startWorld } from './world.js';
+
+export interface SandboxSettings {
+  /** Profile to write (default "sandbox"). */
+  profile: string;
+  devices: number;
+  /** Uplinks per second, all devices together. */
+  rate: number;
+  /** Stop by itself after this long (undefined: until Ctrl-C). */
+  durationMs?: number;
+  /** Milliseconds between simulated downlinks (0: none). */
+  downlinkEveryMs: number;
+  template: string;
+  pipeCount: number;
+  listen?: string;
+  spoolDir?: string;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+function wait(signal: AbortSignal, ms: number | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+function readyLines(ctx: CommandContext, w: SandboxWorld, s: SandboxSettings): string[] {
+  const c = ctx.io.color;
+  const p = s.profile === 'sandbox' ? '--profile sandbox' : `--profile ${s.profile}`;
+  const first = sandboxDevEui(1);
+  const every = s.downlinkEveryMs ? `a downlink every ${s.downlinkEveryMs / 1000}s` : 'no downlinks';
+  return [
+    c.bold('tpx sandbox: ThingWorx and ThingPark emulators and the bridge, in this process (loopback only)'),
+    `  ThingWorx  ${w.twx.restUrl}/Thingworx  REST and AlwaysOn over TLS; CA ${w.caFile}`,
+    `  ThingPark  ${w.tp.url}  OAuth2, connections API, LRC downlinks (${w.tp.url}/_emulator/downlinks)`,
+    `  bridge     ${w.ingestUrl}  ${w.bridge.url}/readyz  ${w.bridge.url}/metrics`,
+    `Profile "${s.profile}" written to ${w.configFile}. In another terminal:`,
+    `  tpx ${p} thing list`,
+    `  tpx ${p} thing show ${first}`,
+    `  tpx ${p} uplink send --dev-eui ${first} --payload 01aa`,
+    `  tpx ${p} downlink push --dev-eui ${first} --payload 0201 --wait 10s`,
+    `  tpx ${p} thingworx check`,
+    `  tpx ${p} connection list`,
+    `${s.devices} devices (${first} … ${sandboxDevEui(s.devices)}), ${s.rate} uplink(s)/s, ${every}.` +
+      (s.durationMs ? ` Stops after ${s.durationMs / 1000}s.` : ' Stop with Ctrl-C.'),
+  ];
+}
+
+function summaryLines(s: SandboxSummary): string[] {
+  const u = s.uplinks;
+  const d = s.downlinks;
+  return [
+    `Sandbox stopped after ${Math.round(s.durationMs / 1000)}s (${s.devices} devices).`,
+    `  uplinks    ${u.sent} sent, ${u.delivered} delivered to ThingWorx, ${u.lost} lost` +
+      (u.rejected ? ` (${u.rejected} refused by the bridge)` : ''),
+    `  downlinks  ${d.sent} written in ThingWorx, ${d.confirmed} confirmed, ${d.lost} lost`,
+    ...(s.otherDelivered ? [`  also delivered: ${s.otherDelivered} uplink(s) from other senders`] : []),
+  ];
+}
+
+export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promise<number> {
+  validateProfileName(s.profile);
+  const io = ctx.io;
+  const { signal, release } = ctx.shutdownSignal();
+  const events = new BridgeEvents();
+  const tracker = new Tracker();
+  const live = !io.json && !io.quiet && io.isStdoutTTY;
+  let lastProblem = '';
+  events.onAny((name, payload) => {
+    tracker.onBridgeEvent(name, payload);
+    const level = eventLevel(name);
+    if (io.json) {
+      if (level !== 'debug' || io.verbose) io.printJson({ event: name, ...payload });
+    } else if (level === 'warn' || level === 'error' || (io.verbose && !live)) {
+      const text = formatEvent(name, payload, 'text');
+      if (live) lastProblem = text;
+      else if (level === 'debug' || level === 'info') io.debug(text);
+      else io.warn(text);
+    }
+  });
+  if (io.json) {
+    tracker.events.on('delivered', (e: object) => io.printJson({ event: 'uplink.delivered', ...e }));
+    tracker.events.on('downlink', (e: object) => io.printJson({ event: 'downlink.status', ...e }));
+  }
+  io.info('Starting the ThingWorx and ThingPark emulators and the bridge…');
+  let world: SandboxWorld;
+  try {
+    world = await startWorld({
+      env: ctx.env,
+      profile: s.profile,
+      template: s.template,
+      pipeCount: s.pipeCount,
+      listen: s.listen,
+      spoolDir: s.spoolDir,
+      events,
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const k = world.keys;
+  io.addSecrets(k.connectorKey, k.adminKey, world.tp.clientSecret, world.tp.asKey);
+  const agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });
+  let devices: DeviceSimulator | undefined;
+  let downlinks: DownlinkSimulator | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ready = await Promise.race([
+      world.bridge.whenReady().then(() => true),
+      wait(signal, READY_TIMEOUT_MS).then(() => signal.aborted),
+    ]);
+    if (!ready) {
+      throw new TpxError(
+        'TPX_SANDBOX_START',
+        `The bridge did not connect to the ThingWorx emulator within ${READY_TIMEOUT_MS / 1000}s.`,
+        { fix: 'Run tpx sandbox --verbose to see the bridge events.' },
+      );
+    }
+    if (io.json) {
+      io.printJson({
+        event: 'sandbox.ready',
+        profile: s.profile,
+        configFile: world.configFile,
+        thingworxUrl: world.twx.restUrl,
+        caFile: world.caFile,
+        thingparkUrl: world.tp.url,
+        downlinkUrl: world.tp.downlinkUrl,
+        bridgeUrl: world.ingestUrl,
+        devices: s.devices,
+        firstDevEui: sandboxDevEui(1),
+        lastDevEui: sandboxDevEui(s.devices),
+        rate: s.rate,
+        templateSteps: world.templateSteps,
+      });
+    } else {
+      io.out(readyLines(ctx, world, s).join('\n'));
+    }
+    const post = (doc: unknown) => world.tp.postUplink(world.ingestUrl, doc, { dispatcher: agent });
+    downlinks = new DownlinkSimulator({
+      everyMs: s.downlinkEveryMs,
+      tracker,
+      write: (thing, value) => world.rest.setProperties(thing, { downlink: value }),
+      report: post,
+      onError: (m) => {
+        if (live) lastProblem = m;
+        else io.warn(m);
+      },
+    });
+    const dl = downlinks;
+    devices = new DeviceSimulator({
+      devices: s.devices,
+      rate: s.rate,
+      post,
+      onUplink: (o) => {
+        tracker.uplinkSent(o);
+        if (io.json) {
+          io.printJson({
+            event: 'uplink.sent',
+            devEui: o.devEui,
+            fcnt: o.fcnt,
+            status: o.status,
+            ...(o.seq !== undefined ? { seq: o.seq } : {}),
+            rssi: o.radio.rssi,
+            snr: o.radio.snr,
+            ...(o.error ? { error: o.error } : {}),
+          });
+        } else if (o.error && !live) io.warn(`uplink of ${o.devEui} refused: ${o.error}`);
+        if (o.error && live) lastProblem = `uplink of ${o.devEui} refused: ${o.error}`;
+        dl.afterUplink(o.devEui);
+      },
+    });
+    for (let n = 1; n <= s.devices; n++) tracker.row(sandboxDevEui(n));
+    tracker.restartClock();
+    if (!signal.aborted) {
+      devices.start();
+      downlinks.start();
+    }
+    if (live) {
+      const out = io.stdout as { columns?: number; rows?: number };
+      const block = new LiveBlock(
+        (t) => io.stdout.write(t),
+        () => out.columns ?? 120,
+      );
+      const thing = (devEui: string): ThingState => {
+        const t = world.twx.thing(devEui);
+        return !t ? 'none' : t.boundTo ? 'bound' : 'unbound';
+      };
+      const draw = () => {
+        const rows = [...tracker.rows.values()];
+        const lines = [
+          totalsLine(tracker.summary(), io.color),
+          ...renderDeviceTable(rows, {
+            now: Date.now(),
+            color: io.color,
+            thing,
+            maxRows: Math.max(3, (out.rows ?? 40) - readyLines(ctx, world, s).length - 5),
+          }),
+          lastProblem ? io.color.yellow(lastProblem.slice(0, (out.columns ?? 120) - 1)) : '',
+        ];
+        block.draw(lines);
+      };
+      draw();
+      timer = setInterval(draw, 500);
+    }
+    await wait(signal, s.durationMs);
+    if (timer) clearInterval(timer);
+    io.info(
+      signal.aborted
+        ? 'Stopping: draining the bridge (Ctrl-C again to quit at once)…'
+        : 'Stopping: draining the bridge…',
+    );
+    if (io.json) io.printJson({ event: 'sandbox.stopping', reason: signal.aborted ? 'signal' : 'duration' });
+    await devices.stop();
+    await downlinks.stop();
+    // Every written downlink reaches the bridge's verdict, then the network "transmits" the queued ones.
+    await tracker.waitUntil(() => ![...tracker.rows.values()].some((r) => r.lastDownlink?.state === 'written'), 10_000);
+    downlinks.flushReports();
+    await downlinks.settle();
+    await world.bridge.whenDrained(30_000);
+    await tracker.waitUntil(() => tracker.openDownlinks === 0 && tracker.undelivered === 0, 10_000);
+  } finally {
+    if (timer) clearInterval(timer);
+    await devices?.stop();
+    await downlinks?.stop();
+    await agent.close();
+    await world.close(10_000);
+    release();
+  }
+  const summary = tracker.summary();
+  if (io.json) io.printJson({ event: 'sandbox.summary', ...summary });
+  else io.out(summaryLines(summary).join('\n'));
+  if (summary.uplinks.lost > 0 || summary.downlinks.lost > 0) {
+    throw new TpxError(
+      'TPX_SANDBOX_LOST',
+      `${summary.uplinks.lost} uplink(s) and ${summary.downlinks.lost} downlink(s) were not delivered.`,
+      { fix: 'Run it again with --verbose to see the bridge events, and report it: the sandbox must lose nothing.' },
+    );
+  }
+  io.info(`The "${s.profile}" profile stays in ${world.configFile}; start tpx sandbox again before using it.`);
+  return 0;
+}

@@ -1,0 +1,145 @@
+/**
+ * The sandbox's world, in this process: the ThingWorx emulator (HTTPS + AlwaysOn with a generated certificate,
+ * set up as the Actility guide says), the ThingPark emulator, the Thing Template imported through REST, and the
+ * bridge between them. Then the profile that lets `tpx --profile <name> …` reach all of it from another terminal.
+ * The only place besides tests that wires emulators and the bridge together (architecture.md).
+ */
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bridge, BridgeEvents } from '../../bridge/index.js';
+import { startConnectedBridge } from '../../bridge/index.js';
+import { configDir, configPath, updateProfile } from '../../config/profiles.js';
+import { startThingParkEmulator, type ThingParkEmulator } from '../../emulators/thingpark/index.js';
+import { startThingWorxEmulator, type ThingWorxEmulator } from '../../emulators/thingworx/index.js';
+import { generateCertificate } from '../../emulators/tls.js';
+import { ThingWorxRest } from '../../thingworx/rest.js';
+import { applyTemplatePlan, planTemplateImport } from '../../thingworx/template-import.js';
+import { newKeys, type SandboxKeys, sandboxState } from './state.js';
+
+export interface WorldOptions {
+  /** Environment used to find the config directory ($XDG_CONFIG_HOME/tpx). */
+  env: NodeJS.ProcessEnv;
+  /** Profile written for the other commands. */
+  profile: string;
+  template: string;
+  pipeCount: number;
+  /** Bridge ingest address, default 127.0.0.1:0 (a free port). */
+  listen?: string;
+  /** Spool directory; default a new temporary one, removed at close. */
+  spoolDir?: string;
+  events: BridgeEvents;
+}
+
+export interface SandboxWorld {
+  twx: ThingWorxEmulator;
+  tp: ThingParkEmulator;
+  bridge: Bridge;
+  /** REST client with the connector's key (what a ThingWorx application would use). */
+  rest: ThingWorxRest;
+  keys: SandboxKeys;
+  /** http://127.0.0.1:port/uplink */
+  ingestUrl: string;
+  caFile: string;
+  spoolDir: string;
+  configFile: string;
+  /** Template import steps carried out at start. */
+  templateSteps: number;
+  /** Every profile key written (values are the real ones; mask the secrets before printing). */
+  profileValues: Record<string, string>;
+  /** Stops the bridge (draining for up to drainTimeoutMs) and both emulators; removes a temporary spool. */
+  close(drainTimeoutMs?: number): Promise<{ drained: boolean; pending: number }>;
+}
+
+/** $XDG_CONFIG_HOME/tpx/sandbox/<profile>-ca.pem: a stable place for the CA the profile names. */
+export function sandboxCaPath(env: NodeJS.ProcessEnv, profile: string): string {
+  return join(configDir(env), 'sandbox', `${profile}-ca.pem`);
+}
+
+export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
+  const dir = join(configDir(o.env), 'sandbox');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const cert = await generateCertificate({ dir });
+  const caFile = sandboxCaPath(o.env, o.profile);
+  renameSync(cert.caFile, caFile);
+  const keys = newKeys();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const twx = await startThingWorxEmulator({ state: sandboxState(keys), certificate: { ...cert, caFile } });
+    cleanups.push(() => twx.close());
+    const tp = await startThingParkEmulator({ openingDelayMs: 500 });
+    cleanups.push(() => tp.close());
+    const rest = new ThingWorxRest({ url: twx.restUrl, appKey: keys.connectorKey, ca: cert.cert });
+    cleanups.push(() => rest.close());
+    const plan = await planTemplateImport(rest, o.template);
+    const steps = await applyTemplatePlan(rest, plan);
+    const ownSpool = o.spoolDir === undefined;
+    const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tpx-sandbox-spool-'));
+    if (ownSpool) cleanups.push(async () => rmSync(spoolDir, { recursive: true, force: true }));
+    const bridge = await startConnectedBridge({
+      listen: o.listen ?? '127.0.0.1:0',
+      path: '/uplink',
+      spoolDir,
+      asId: tp.asId,
+      asKey: tp.asKey,
+      template: o.template,
+      thingworxUrl: twx.restUrl,
+      appKey: keys.connectorKey,
+      ca: cert.cert,
+      pipeCount: o.pipeCount,
+      downlinkUrl: tp.downlinkUrl,
+      durability: 'normal',
+      events: o.events,
+    });
+    const ingestUrl = `${bridge.url}${bridge.path}`;
+    const profileValues: Record<string, string> = {
+      thingworxUrl: twx.restUrl,
+      thingworxAppKey: keys.connectorKey,
+      thingworxAdminKey: keys.adminKey,
+      thingworxCa: caFile,
+      template: o.template,
+      thingparkUrl: tp.url,
+      thingparkApi: 'dx',
+      thingparkClientId: tp.clientId,
+      thingparkClientSecret: tp.clientSecret,
+      thingparkDownlinkUrl: tp.downlinkUrl,
+      asId: tp.asId,
+      asKey: tp.asKey,
+      bridgeUrl: ingestUrl,
+    };
+    // thingworxInsecure and thingparkTokenUrl are removed: the sandbox verifies TLS and uses the default token URL.
+    const configFile = updateProfile(
+      o.profile,
+      { ...profileValues, thingworxInsecure: undefined, thingparkTokenUrl: undefined },
+      o.env,
+    );
+    let closing: Promise<{ drained: boolean; pending: number }> | undefined;
+    return {
+      twx,
+      tp,
+      bridge,
+      rest,
+      keys,
+      ingestUrl,
+      caFile,
+      spoolDir,
+      configFile: configFile || configPath(o.env),
+      templateSteps: steps.length,
+      profileValues,
+      close(drainTimeoutMs = 10_000) {
+        closing ??= (async () => {
+          const r = await bridge.stop({ drainTimeoutMs });
+          await undo();
+          return r;
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
