@@ -16,6 +16,7 @@ import { Store, type Thing } from './model.js';
 import { Platform } from './platform.js';
 import { RestApi } from './rest.js';
 import { registerServices } from './services.js';
+import { storeToState } from './snapshot.js';
 import { type BindPolicy, type EmulatorState, loadStateFile, type TlsMode, validateState } from './state.js';
 
 export type { SyncOnBind } from './alwayson.js';
@@ -159,7 +160,7 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
   const state = (): EmulatorState => {
     const ghosts = [...endpoint.registry.sessions.values()].filter((s) => s.ghost);
     return {
-      ...store.toState(),
+      ...storeToState(store),
       ...(ghosts.length
         ? {
             ghostSessions: ghosts.map((s) => ({

@@ -3,7 +3,7 @@
  * Per-Thing state is kept small (maps created lazily) so that 10,000 bound Things stay cheap.
  */
 import { randomUUID } from 'node:crypto';
-import { BASE_TYPES, type BaseTypeName } from '../../alwayson/codec/types.js';
+import { type PropertyDef, propertyDef } from './properties.js';
 import {
   type AppKeyState,
   type BindPolicy,
@@ -19,24 +19,7 @@ import {
   type TlsMode,
 } from './state.js';
 
-export interface PropertyDef {
-  name: string;
-  baseType: BaseTypeName;
-  description: string;
-  category: string;
-  isLogged: boolean;
-  isPersistent: boolean;
-  isReadOnly: boolean;
-  isRemote: boolean;
-  remotePropertyName: string;
-  pushType: string;
-  pushThreshold: number;
-  dataChangeType: string;
-  dataChangeThreshold: number;
-  defaultValue: unknown;
-  dataShape: string;
-  timeout: number;
-}
+export { isBaseType, type PropertyDef, propertyDef, propertyDefState } from './properties.js';
 
 export interface Template {
   name: string;
@@ -100,53 +83,6 @@ export interface SubsystemConfig {
   authWaitTime: number;
   applicationKeyLifetimeHours: number;
   autoCreateThingsOnBind: boolean;
-}
-
-export function isBaseType(name: string): name is BaseTypeName {
-  return Object.hasOwn(BASE_TYPES, name);
-}
-
-export function propertyDef(s: PropertyDefinitionState): PropertyDef {
-  const baseType = String(s.baseType).toUpperCase();
-  return {
-    name: s.name,
-    baseType: isBaseType(baseType) ? baseType : 'STRING',
-    description: s.description ?? '',
-    category: s.category ?? '',
-    isLogged: s.isLogged ?? false,
-    isPersistent: s.isPersistent ?? false,
-    isReadOnly: s.isReadOnly ?? false,
-    isRemote: s.isRemote ?? false,
-    remotePropertyName: s.remotePropertyName ?? (s.isRemote ? s.name : ''),
-    pushType: s.pushType ?? (s.isRemote ? 'VALUE' : ''),
-    pushThreshold: s.pushThreshold ?? 0,
-    dataChangeType: s.dataChangeType ?? 'VALUE',
-    dataChangeThreshold: s.dataChangeThreshold ?? 0,
-    defaultValue: s.defaultValue,
-    dataShape: s.dataShape ?? '',
-    timeout: s.timeout ?? 0,
-  };
-}
-
-export function propertyDefState(p: PropertyDef): PropertyDefinitionState {
-  const s: PropertyDefinitionState = { name: p.name, baseType: p.baseType };
-  if (p.description) s.description = p.description;
-  if (p.category) s.category = p.category;
-  if (p.isLogged) s.isLogged = true;
-  if (p.isPersistent) s.isPersistent = true;
-  if (p.isReadOnly) s.isReadOnly = true;
-  if (p.isRemote) {
-    s.isRemote = true;
-    s.remotePropertyName = p.remotePropertyName;
-    s.pushType = p.pushType;
-    if (p.pushThreshold) s.pushThreshold = p.pushThreshold;
-  }
-  if (p.dataChangeType !== 'VALUE') s.dataChangeType = p.dataChangeType;
-  if (p.dataChangeThreshold) s.dataChangeThreshold = p.dataChangeThreshold;
-  if (p.defaultValue !== undefined) s.defaultValue = p.defaultValue;
-  if (p.dataShape) s.dataShape = p.dataShape;
-  if (p.timeout) s.timeout = p.timeout;
-  return s;
 }
 
 function permissions(p: PermissionsState | undefined): Permissions {
@@ -401,73 +337,5 @@ export class Store {
     const stored = thing.values?.get(def.name);
     if (stored) return stored;
     return { v: def.defaultValue ?? null, t: 0, q: 'UNKNOWN' };
-  }
-
-  toState(): EmulatorState {
-    const systemTemplates = new Set(SYSTEM_TEMPLATES.map((t) => t.name));
-    const systemOrgs = new Map(SYSTEM_ORGANIZATIONS.map((o) => [o.name, o.members.join('\n')]));
-    const perm = (p: Permissions): PermissionsState => ({
-      visibility: p.visibility,
-      designTime: p.designTime,
-      runTime: p.runTime,
-    });
-    return {
-      version: 1,
-      ...(this.description ? { description: this.description } : {}),
-      users: [...this.users.values()]
-        .filter((u) => u.name !== 'Administrator' || u.password !== 'admin' || u.groups.size !== 2)
-        .map((u) => ({
-          name: u.name,
-          ...(u.password !== undefined ? { password: u.password } : {}),
-          ...(u.description ? { description: u.description } : {}),
-          groups: [...u.groups].filter((g) => g !== 'Users'),
-          ...(u.enabled ? {} : { enabled: false }),
-        })),
-      organizations: [...this.organizations]
-        .filter(([n, m]) => systemOrgs.get(n) !== [...m].join('\n'))
-        .map(([name, m]) => ({ name, members: [...m] })),
-      appKeys: [...this.appKeys.values()].map((k) => ({
-        name: k.name,
-        keyId: k.keyId,
-        user: k.user,
-        expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(),
-        ...(k.description ? { description: k.description } : {}),
-      })),
-      defaultAppKey: this.defaultAppKey,
-      permissions: {
-        collections: Object.fromEntries([...this.collectionPermissions].map(([k, v]) => [k, perm(v)])),
-        entities: Object.fromEntries([...this.entityPermissions].map(([k, v]) => [k, perm(v)])),
-      },
-      templates: [...this.templates.values()]
-        .filter((t) => !systemTemplates.has(t.name))
-        .map((t) => ({
-          name: t.name,
-          base: t.base,
-          ...(t.description ? { description: t.description } : {}),
-          owner: t.owner,
-          properties: [...t.properties.values()].map(propertyDefState),
-        })),
-      things: [...this.things.values()].map((t) => ({
-        name: t.name,
-        template: t.template,
-        ...(t.description ? { description: t.description } : {}),
-        owner: t.owner,
-        ...(t.enabled ? {} : { enabled: false }),
-        ...(t.props ? { properties: [...t.props.values()].map(propertyDefState) } : {}),
-        ...(t.values
-          ? { values: Object.fromEntries([...t.values].map(([k, v]) => [k, { value: v.v, time: v.t, quality: v.q }])) }
-          : {}),
-        ...(t.history
-          ? {
-              history: Object.fromEntries(
-                [...t.history].map(([k, l]) => [k, l.map((v) => ({ value: v.v, time: v.t, quality: v.q }))]),
-              ),
-            }
-          : {}),
-        ...(t.lastConnection ? { lastConnection: t.lastConnection } : {}),
-      })),
-      subsystem: { ...this.subsystem },
-      transport: { tls: this.tls },
-    };
   }
 }
