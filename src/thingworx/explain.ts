@@ -130,7 +130,7 @@ const RULES: Rule[] = [
   {
     id: 'app-key',
     title: 'Application key rejected',
-    test: /TPX_AUTH_FAILED|TPX_TWX_UNAUTHORIZED|(?:HTTP|status|code)\s*401\b|\b401 Unauthorized|\(401\)|Unauthorized|Invalid Application Key|application key (?:is )?(?:expired|invalid|not found)|Authentication failed|refused the application key/i,
+    test: /TPX_AUTH_FAILED|TPX_TWX_UNAUTHORIZED|(?:HTTP|status|code)\s*401\b|\b401 Unauthorized|\(401\)|Unauthorized|Invalid Application Key|application key (?:is )?(?:expired|invalid|not found)|Authentication failed|(?:refused|rejected) the application key/i,
     cause:
       'ThingWorx did not accept the application key: it is wrong, its Expiration Date has passed, or its user is disabled.',
     fix: FIX.appKey,
@@ -161,8 +161,59 @@ const RULES: Rule[] = [
 ];
 
 /** Explains an error text; several problems may be recognised in one text (e.g. a whole log excerpt). */
+/** tpx's own messages (from ThingWorxError), in case the user pastes tpx output rather than the platform's. */
+function tpxMessage(text: string): Explanation | undefined {
+  const svc = /may not execute (\w+) on (\w+)/.exec(text);
+  if (svc) {
+    return {
+      id: 'service-denied',
+      title: `${svc[1]} not allowed`,
+      cause: `The application key's user may not execute ${svc[1]} on ${svc[2]}.`,
+      fix: svc[2] === 'EntityServices' ? FIX.entityServicesRunTime([svc[1]!]) : FIX.check,
+      details: { service: svc[1], entity: svc[2] },
+    };
+  }
+  if (/may not (?:Create|Read|Update|Delete) (?:Things|Thing Templates)|lacks design-time Create/i.test(text)) {
+    return {
+      id: 'design-time-denied',
+      title: 'Design-time permission missing',
+      cause:
+        "The application key's user lacks design-time Create (or Read) on the Things / Thing Templates collections.",
+      fix: FIX.collectionsDesignTime,
+    };
+  }
+  if (/user cannot see EntityServices|EntityServices is not visible/i.test(text)) {
+    return {
+      id: 'entity-not-visible',
+      title: "EntityServices not visible to the application key's user",
+      cause: 'EntityServices has no Visibility for the key\'s user, so for it the entity "does not exist".',
+      fix: FIX.entityServicesVisibility,
+    };
+  }
+  return undefined;
+}
+
+/** A `--json` error document pasted whole: {"error":{"code":"TPX_…","message":…,"fix":…}}. */
+function tpxJson(text: string): { message: string; explanation?: Explanation } | undefined {
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const doc = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; fix?: unknown } };
+    const e = doc.error;
+    if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return undefined;
+    return {
+      message: `${e.code} ${e.message}`,
+      ...(typeof e.fix === 'string' && e.fix
+        ? { explanation: { id: e.code.toLowerCase(), title: e.message, cause: e.message, fix: e.fix } }
+        : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export function explainText(input: string): ExplainResult {
-  const text = input.trim();
+  const json = tpxJson(input.trim());
+  const text = json ? json.message : input.trim();
   const out: Explanation[] = [];
   const seen = new Set<string>();
   const push = (e: Explanation | undefined) => {
@@ -173,6 +224,7 @@ export function explainText(input: string): ExplainResult {
   };
   push(bindFailure(text));
   push(entityServicesDispatch(text));
+  push(tpxMessage(text));
   if (!seen.has('entity-not-visible')) {
     const c = classifyThingWorxText(text);
     const template = RULES.find((r) => r.id === 'template-missing')?.test.test(text);
@@ -192,6 +244,7 @@ export function explainText(input: string): ExplainResult {
   for (const r of RULES) {
     if (r.test.test(text)) push({ id: r.id, title: r.title, cause: r.cause, fix: r.fix });
   }
+  if (out.length === 0 && json?.explanation) out.push(json.explanation);
   if (out.length === 0) {
     return {
       recognised: false,

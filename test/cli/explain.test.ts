@@ -56,6 +56,24 @@ describe('explainText', () => {
     }
   });
 
+  it('recognises tpx output pasted back: a check line and a --json error document', () => {
+    const line =
+      "✗ CreateThing allowed  The application key's user may not execute CreateThing on EntityServices (ServiceInvoke).";
+    expect(explainText(line).explanations[0]).toMatchObject({ id: 'service-denied', fix: /add CreateThing/ });
+    const doc = JSON.stringify({
+      error: {
+        code: 'TPX_TWX_TIMEOUT',
+        message: 'ThingWorx at https://x did not answer in time.',
+        fix: 'Check the host.',
+      },
+    });
+    expect(explainText(doc).explanations[0]).toMatchObject({ id: 'tpx_twx_timeout', fix: 'Check the host.' });
+    const known = JSON.stringify({
+      error: { code: 'TPX_AUTH_FAILED', message: 'ThingWorx refused the application key.' },
+    });
+    expect(explainText(known).explanations[0]).toMatchObject({ id: 'app-key' });
+  });
+
   it('an unknown text says so and suggests tpx thingworx check', () => {
     const r = explainText('the coffee machine is empty');
     expect(r).toMatchObject({ recognised: false, explanations: [], hint: /tpx thingworx check/ });
