@@ -82,9 +82,11 @@ export async function templateStep(
   t: { name: string; connect: TemplateConnect },
   appKey: string | undefined,
 ): Promise<StepOutcome> {
-  const { rest, close } = t.connect(appKey);
+  // Read with the administrator's client; create a missing template with the connector's key (its user becomes
+  // the owner, as when the connector creates it); add properties to an existing one with the administrator's.
+  const admin = t.connect();
   try {
-    const plan = await planTemplateImport(rest, t.name);
+    const plan = await planTemplateImport(admin.rest, t.name);
     const problems = [
       ...(plan.wrongBase ? [`its base is ${plan.base}, not RemoteThing`] : []),
       ...plan.wrongType.map((w) => `${w.name} is ${w.actual}, not ${w.expected}`),
@@ -95,18 +97,35 @@ export async function templateStep(
       });
     }
     const adds = plan.steps.filter((s) => s.action === 'add-property').length;
+    const props = `${adds} propert${adds === 1 ? 'y' : 'ies'}`;
     if (plan.steps.length === 0) return { status: 'ok', detail: `present with its ${plan.present.length} properties` };
-    const what = plan.exists
-      ? `add ${adds} missing propert${adds === 1 ? 'y' : 'ies'}`
-      : `create it with ${adds} properties`;
-    if (!appKey) return { status: 'planned', detail: `would ${what}` };
-    await applyTemplatePlan(rest, plan);
-    return {
-      status: 'done',
-      detail: `${plan.exists ? 'added' : 'created with'} ${adds} propert${adds === 1 ? 'y' : 'ies'} (owner: the connector user)`,
-    };
+    if (!appKey)
+      return { status: 'planned', detail: plan.exists ? `would add ${props}` : `would create it with ${props}` };
+    if (plan.exists) {
+      await applyTemplatePlan(admin.rest, plan);
+      return { status: 'done', detail: `added ${props}` };
+    }
+    const connector = t.connect(appKey);
+    try {
+      await applyTemplatePlan(connector.rest, plan);
+    } catch (err) {
+      if (!isNotAuthorized(err)) throw err;
+      const right = deniedRight(err) ?? errorInfo(err).text;
+      throw new TpxError(
+        'TPX_SETUP_TEMPLATE',
+        `The connector's new key may not create Thing Template ${t.name}: ${right}.`,
+        {
+          fix: `Run "tpx thingworx check" with the new key to see which right is missing, or create the template with "tpx thingworx import-template".`,
+          cause: err,
+          details: { missingRight: right },
+        },
+      );
+    } finally {
+      await connector.close();
+    }
+    return { status: 'done', detail: `created with ${props} (owner: the connector user)` };
   } finally {
-    await close();
+    await admin.close();
   }
 }
 
