@@ -55,6 +55,12 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024, perMessageDeflate: false });
     platform.edge = this;
     platform.sessions = this;
+    // RestartThing makes the platform synchronise a bound Thing again (§12.4).
+    platform.events.on('restart', (e: { thing: string }) => {
+      const t = platform.store.things.get(e.thing);
+      const live = t ? this.liveSession(t) : undefined;
+      if (live) this.synchronise(live, [e.thing]);
+    });
   }
 
   list(): SessionView[] {
@@ -299,7 +305,9 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
         name: name === '_content_' ? b.name : name,
         value,
       }));
-      const { stored } = this.platform.updateValues(t, rows);
+      const { stored, unknown } = this.platform.updateValues(t, rows);
+      if (stored.length === 0 && unknown.length > 0)
+        throw new PlatformError(404, `Property [${unknown.join(', ')}] not found on ${t.name}`);
       this.events.emit('push', { sessionId: s.sessionId, thing: t.name, values: stored });
       return this.reply(s, m, 'SUCCESS', null);
     }

@@ -68,7 +68,12 @@ export class RestApi {
     let status = 200;
     try {
       const url = new URL(req.url ?? '/', 'http://emulator');
-      const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      let segs: string[];
+      try {
+        segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      } catch {
+        throw new PlatformError(400, `Malformed URL: ${url.pathname}`);
+      }
       if (segs[0] !== 'Thingworx') throw new PlatformError(404, `Not Found: ${url.pathname}`);
       const caller = this.authenticate(req, url);
       const method = req.method ?? 'GET';

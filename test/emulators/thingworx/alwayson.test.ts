@@ -346,6 +346,27 @@ describe('ThingWorx emulator: AlwaysOn', () => {
     expect(params.dataShape.map((f) => f.name)).toEqual(['propertyInfo', 'eventInfo']);
     const info = params.rows[0]![0] as { value: InfoTable };
     expect(info.value.rows.map((r) => r[0])).toEqual([{ baseType: 'STRING', value: 'downlink' }]);
+    expect((await rest(emu, 'POST', 'Things/D1/Services/RestartThing')).status).toBe(200);
+    expect((await e.message()).body).toMatchObject({ entityName: 'D1', name: 'SynchronizeModelState' });
+  });
+
+  it('answers a PUT of a property the Thing does not have with 0x84', async () => {
+    const emu = await start();
+    const e = await edge(emu);
+    const r = await e.call('PUT', {
+      kind: 'request',
+      entityType: 'THING',
+      entityName: 'D1',
+      characteristic: 'PROPERTIES',
+      name: 'nope',
+      headers: {},
+      params: {
+        dataShape: [{ name: 'nope', description: '', baseType: 'STRING', aspects: {} }],
+        rows: [[{ baseType: 'STRING', value: 'x' }]],
+      },
+    });
+    expect(r.header.code).toBe('NOT_FOUND');
+    expect((r.body as { reason: string }).reason).toBe('Property [nope] not found on D1');
   });
 
   it('binds 10,000 Things over several sockets', async () => {

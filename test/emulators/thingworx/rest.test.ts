@@ -172,6 +172,25 @@ describe('ThingWorx emulator: REST rules', () => {
     expect((await rest(emu, 'POST', `${es}/DeleteThingTemplate`, { name: 'RemoteThing' })).status).toBe(403);
   });
 
+  it('refuses malformed input with a clear status and changes nothing', async () => {
+    expect((await rest(emu, 'GET', 'Things/%E0%A4%A')).status).toBe(400);
+    const notObject = await request(`${emu.restUrl}/Thingworx/Resources/EntityServices/Services/CreateThing`, {
+      method: 'POST',
+      headers: { appKey: emu.appKey, accept: 'application/json', 'content-type': 'application/json' },
+      body: '[1,2]',
+      dispatcher: new (await import('undici')).Agent({ connect: { ca: readFileSync(emu.caFile) } }),
+    });
+    expect(notObject.statusCode).toBe(400);
+    expect(await notObject.body.text()).toBe('Unable to parse the JSON request body');
+    expect(
+      (await rest(emu, 'POST', 'Resources/EntityServices/Services/CreateThing', { thingTemplateName: 'RemoteThing' }))
+        .text,
+    ).toBe('Parameter [name] is required');
+    expect((await rest(emu, 'POST', 'Resources/EntityServices/Services/NoSuchService')).status).toBe(404);
+    expect((await rest(emu, 'POST', 'Resources/NoSuchResource/Services/X')).status).toBe(404);
+    expect(emu.store.things.size).toBe(0);
+  });
+
   it('pages QueryImplementingThingsOptimizedWithTotalCount with isConnected', async () => {
     emu.addThings(['Q1', 'Q2', 'Q3']);
     const r = await rest(
