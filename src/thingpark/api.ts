@@ -204,14 +204,37 @@ export class ThingParkClient {
     return `${this.base}${path}`;
   }
 
+  /** Every connection; follows `Link: <…>; rel="next"` pages (IoT Flow API guidelines) on the same API base. */
   async listConnections(): Promise<Connection[]> {
-    const body = await this.call('GET', '/connections', 'list the connections');
-    const arr = Array.isArray(body)
-      ? body
-      : Array.isArray((body as { items?: unknown })?.items)
-        ? (body as { items: unknown[] }).items
-        : [];
-    return arr.map(normaliseConnection);
+    const all: Connection[] = [];
+    let path: string | undefined = '/connections';
+    for (let page = 0; path && page < 1000; page++) {
+      const { json: body, next } = await this.exchange('GET', path, 'list the connections');
+      const arr = Array.isArray(body)
+        ? body
+        : Array.isArray((body as { items?: unknown })?.items)
+          ? (body as { items: unknown[] }).items
+          : [];
+      all.push(...arr.map(normaliseConnection));
+      path = next;
+    }
+    return all;
+  }
+
+  /** The path (relative to the API base) of a `rel="next"` link, only when it stays on this API base. */
+  private nextPath(link: string | string[] | undefined): string | undefined {
+    const text = Array.isArray(link) ? link.join(',') : link;
+    const m = text ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(text) : null;
+    if (!m) return undefined;
+    let u: URL;
+    try {
+      u = new URL(m[1]!, this.base);
+    } catch {
+      return undefined;
+    }
+    const base = new URL(this.base);
+    if (u.origin !== base.origin || !u.pathname.startsWith(base.pathname)) return undefined;
+    return `${u.pathname.slice(base.pathname.length)}${u.search}`;
   }
 
   async getConnection(id: string): Promise<Connection> {
@@ -246,6 +269,15 @@ export class ThingParkClient {
   }
 
   private async call(method: string, path: string, what: string, body?: unknown): Promise<unknown> {
+    return (await this.exchange(method, path, what, body)).json;
+  }
+
+  private async exchange(
+    method: string,
+    path: string,
+    what: string,
+    body?: unknown,
+  ): Promise<{ json: unknown; next?: string }> {
     const { request } = await import('undici');
     const idempotent = method !== 'POST';
     const attempts = idempotent ? Math.max(1, this.o.attempts ?? 3) : 1;
@@ -256,6 +288,7 @@ export class ThingParkClient {
       let status: number;
       let text: string;
       let retryAfter: string | undefined;
+      let link: string | string[] | undefined;
       try {
         const res = await request(this.urlOf(path), {
           method: method as Dispatcher.HttpMethod,
@@ -271,6 +304,7 @@ export class ThingParkClient {
         text = await res.body.text();
         const ra = res.headers['retry-after'];
         retryAfter = Array.isArray(ra) ? ra[0] : ra;
+        link = res.headers.link;
       } catch (err) {
         if (attempt < attempts) {
           await this.backoff(attempt, undefined, `${method} ${path} failed (${(err as Error).message})`);
@@ -301,7 +335,7 @@ export class ThingParkClient {
         continue;
       }
       // A DELETE whose first attempt succeeded without us seeing the answer finds nothing the second time.
-      if (method === 'DELETE' && status === 404 && attempt > 1) return undefined;
+      if (method === 'DELETE' && status === 404 && attempt > 1) return { json: undefined };
       let json: unknown;
       try {
         json = text === '' ? undefined : (JSON.parse(text) as unknown);
@@ -314,7 +348,7 @@ export class ThingParkClient {
             fix: 'Check the ThingPark URL and API flavour (--thingpark-api dx|iotflow).',
           });
         }
-        return json;
+        return { json, next: this.nextPath(link) };
       }
       const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
       const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;

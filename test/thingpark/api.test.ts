@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { apiEndpoints, parseFlavour, ThingParkApiError, ThingParkClient } from '../../src/thingpark/api.js';
@@ -163,6 +165,41 @@ describe('ThingParkClient', () => {
       status: 409,
       fix: expect.stringContaining('tpx connection delete'),
     });
+  });
+
+  it('follows rel="next" pages of the connection list', async () => {
+    const { client, emu } = await setup({ maxConnections: 7, pageSize: 2 });
+    for (let i = 0; i < 7; i++) await client.createConnection(body(`c${i}`));
+    expect((await client.listConnections()).map((c) => c.name)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+    expect(emu.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/connections')).length).toBe(4);
+  });
+
+  it('never follows a next link to another host (the token would leak)', async () => {
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      if (req.url?.startsWith('/users-auth/')) {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: 't', expires_in: 60 }));
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': 'application/json', link: '<http://127.0.0.2:1/steal?page=2>; rel="next"' })
+        .end(JSON.stringify([{ id: 1, connectorId: 'actility-thingworx-iot', name: 'only' }]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const client = new ThingParkClient({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        clientId: 'a',
+        clientSecret: 'b',
+      });
+      expect(await client.listConnections()).toMatchObject([{ id: '1', name: 'only', configuration: {} }]);
+      expect(hits).toEqual(['/users-auth/protocol/openid-connect/token', '/thingpark/dx/core/latest/api/connections']);
+    } finally {
+      server.close();
+    }
   });
 
   it('reports an unreachable ThingPark plainly', async () => {

@@ -36,6 +36,8 @@ export interface ThingParkEmulatorOptions {
   maxTimestampDeviation?: number;
   /** Fixed credentials (otherwise random, or those of the state file). */
   credentials?: Partial<Credentials>;
+  /** Largest page of GET /connections (default 100; 20 per page unless perPage asks otherwise). */
+  pageSize?: number;
   /** Known DevEUIs for downlinks (others get code 100); default: any. */
   devices?: string[];
   now?: () => number;
@@ -159,12 +161,17 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     }
     if (rest === '/connectors' && method === 'GET') return send(res, 200, CONNECTORS);
     if (rest === '/connections') {
-      if (method === 'GET')
-        return send(
-          res,
-          200,
-          [...store.connections.values()].map((c) => store.view(c)),
-        );
+      if (method === 'GET') {
+        // page/perPage as in the IoT Flow API guidelines (Link rel="next", X-Total…), capped by pageSize
+        const all = [...store.connections.values()].map((c) => store.view(c));
+        const cap = options.pageSize ?? 100;
+        const perPage = Math.max(1, Math.min(cap, Number(url.searchParams.get('perPage')) || Math.min(20, cap)));
+        const page = Math.max(1, Number(url.searchParams.get('page')) || 1);
+        const pages = Math.max(1, Math.ceil(all.length / perPage));
+        const headers: Record<string, string> = { 'x-total': String(all.length), 'x-total-pages': String(pages) };
+        if (page < pages) headers.link = `<${url.pathname}?page=${page + 1}&perPage=${perPage}>; rel="next"`;
+        return send(res, 200, all.slice((page - 1) * perPage, page * perPage), headers);
+      }
       if (method === 'POST') {
         const c = store.create(parseJson(await readBody(req)));
         return send(res, 201, store.view(c), { location: `/connections/${c.id}` });
