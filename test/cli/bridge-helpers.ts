@@ -67,22 +67,46 @@ export async function startBridgeProcess(w: World, extra: string[] = [], env: No
     ['bridge', '--listen', '127.0.0.1:0', '--spool-dir', w.spoolDir, '--json', '--verbose', ...extra],
     { env },
   );
-  const parse = () =>
-    proc.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const event = async (name: string, match: (e: Record<string, unknown>) => boolean = () => true) => {
-    const find = () => parse().find((e) => e.event === name && match(e));
-    await proc.waitFor(new RegExp(`"event":"${name.replace('.', '\\.')}"`));
-    let found = find();
-    while (!found) {
-      const n = proc.stdout.length;
-      await proc.waitFor(new RegExp(`[\\s\\S]{${n + 1}}`));
-      found = find();
+  // NDJSON events parsed as they arrive; waiters are checked on each new event (no polling, no sleeps).
+  const seen: Record<string, unknown>[] = [];
+  const waiters: { test: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] =
+    [];
+  let partial = '';
+  proc.child.stdout!.on('data', (d: Buffer | string) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      const e = JSON.parse(l) as Record<string, unknown>;
+      seen.push(e);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i]!.test(e)) waiters.splice(i, 1)[0]!.resolve(e);
+      }
     }
-    return found;
+  });
+  const event = (name: string, match: (e: Record<string, unknown>) => boolean = () => true) => {
+    const test = (e: Record<string, unknown>) => e.event === name && match(e);
+    const found = seen.find(test);
+    if (found) return Promise.resolve(found);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no ${name} event in 45 s\n${proc.stdout}\n${proc.stderr}`)),
+        45_000,
+      );
+      waiters.push({
+        test,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+      void proc.exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`tpx bridge exited before ${name}\n${proc.stdout}\n${proc.stderr}`));
+      });
+    });
   };
+  const parse = () => seen;
   const listening = await event('bridge.listening');
   const base = String(listening.url);
   return { proc, url: `${base}${listening.path}`, base, event, events: parse } satisfies BridgeProcess;
