@@ -133,10 +133,12 @@ export async function listThings(
     } else if (rows[0] && 'totalCount' in rows[0]) {
       total = Number(rows[0].totalCount);
     }
+    // A platform that honours propertyNames returns them in the rows (a property without a value is left out);
+    // one that ignores it returns none, and each Thing's properties are read.
+    const honoured = rows.some((r) => wanted.some((p) => p in r));
     const things = await mapLimit(rows, 8, async (r) => {
       const name = String(r.name ?? '');
-      const known = wanted.every((p) => p in r);
-      return toRow(name, known ? r : { ...r, ...(await client.getProperties(name)) });
+      return toRow(name, honoured ? r : { ...r, ...(await client.getProperties(name)) });
     });
     things.sort((a, b) => a.name.localeCompare(b.name));
     const t = Number.isFinite(total) ? total : undefined;

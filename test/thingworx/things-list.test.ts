@@ -26,7 +26,13 @@ beforeAll(async () => {
         { name: 'other', base: 'RemoteThing' },
       ],
       things: [
-        ...mine.map((name) => ({ name, template: 'tt' })),
+        ...mine.map((name) => ({
+          name,
+          template: 'tt',
+          ...(name === '0018B20000000001'
+            ? { values: { lastUplinkTime: { value: Date.parse('2026-11-25T10:00:00Z') } } }
+            : {}),
+        })),
         { name: '0018B20000000000', template: 'other' },
         { name: 'NotADevEui', template: 'tt' },
       ],
@@ -58,15 +64,42 @@ function withoutQueryService(): ThingsClient {
   };
 }
 
+/** The same platform, ignoring the propertyNames input of the template service. */
+function ignoringPropertyNames(): ThingsClient {
+  return {
+    ...withoutQueryService(),
+    service: async (entity, service, params, opts) => {
+      const it = await rest.service(entity, service, params, opts);
+      if (service !== 'QueryImplementingThingsOptimizedWithTotalCount') return it;
+      const list = it.rows[0]!.rootEntityList as { rows: Record<string, unknown>[] };
+      list.rows = list.rows.map(({ name, description }) => ({ name, description }));
+      return it;
+    },
+  };
+}
+
 describe('listThings', () => {
   it('pages with the total count from the template service', async () => {
     const first = await listThings(rest, { template: 'tt', maxItems: 2 });
     expect(first).toMatchObject({ source: 'QueryImplementingThingsOptimizedWithTotalCount', total: 5, nextOffset: 2 });
     expect(first.things.map((t) => t.name)).toEqual(['0018B20000000001', '0018B20000000002']);
-    expect(first.things[0]).toEqual({ name: '0018B20000000001', isConnected: false });
+    expect(first.things[0]).toEqual({
+      name: '0018B20000000001',
+      isConnected: false,
+      lastUplinkTime: '2026-11-25T10:00:00.000Z',
+    });
     const last = await listThings(rest, { template: 'tt', offset: 4, maxItems: 2 });
     expect(last.things.map((t) => t.name)).toEqual(['NotADevEui']);
     expect(last.nextOffset).toBeUndefined();
+  });
+
+  it('reads each Thing when the platform ignores propertyNames', async () => {
+    const page = await listThings(ignoringPropertyNames(), { template: 'tt', maxItems: 1 });
+    expect(page.things).toEqual([
+      { name: '0018B20000000001', isConnected: false, lastUplinkTime: '2026-11-25T10:00:00.000Z' },
+    ]);
+    const direct = await listThings(rest, { template: 'tt', maxItems: 1 });
+    expect(direct.things).toEqual(page.things);
   });
 
   it('without that service, scans DevEUI-named Things and keeps those of the template, paged', async () => {
