@@ -19,12 +19,12 @@ import {
   type TwValue,
 } from '../../alwayson/codec/index.js';
 import { bindFailureText, CODE_TO_HTTP, codeForStatus } from './codes.js';
-import { type EdgeRequest, EdgeRequester, type EdgeResponse, modelStateParams, vtqRowsOf } from './edge-requests.js';
-import type { Thing, User } from './model.js';
+import { type EdgeRequest, EdgeRequester, type EdgeResponse, modelStateParams } from './edge-requests.js';
+import { handleEdgeRequest } from './incoming.js';
+import type { Thing } from './model.js';
 import { PlatformError } from './permissions.js';
-import type { EdgeGateway, Platform, SessionControl, SessionView, VTQ } from './platform.js';
+import type { EdgeGateway, Platform, SessionControl, SessionView } from './platform.js';
 import { type Session, SessionRegistry } from './sessions.js';
-import { jsonToInfoTable, paramsFromInfoTable } from './values.js';
 
 /** What the platform sends to each Thing after a BIND: nothing (default), NotifyPropertyUpdate or SynchronizeModelState. */
 export type SyncOnBind = 'NotifyPropertyUpdate' | 'SynchronizeModelState' | null;
@@ -263,70 +263,8 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
   }
 
   private async request(s: Session, m: Message, b: RequestBody): Promise<void> {
-    const caller = { user: s.user!, keyName: s.key?.name, via: 'alwayson' as const };
-    const collection =
-      b.entityType === 'THING'
-        ? 'Things'
-        : b.entityType === 'THINGTEMPLATES'
-          ? 'ThingTemplates'
-          : b.entityType === 'RESOURCE'
-            ? 'Resources'
-            : b.entityType === 'SUBSYSTEM'
-              ? 'Subsystems'
-              : b.entityType === 'USERS'
-                ? 'Users'
-                : null;
-    if (!collection)
-      throw new PlatformError(
-        404,
-        `Unable to dispatch [ uri = /${b.entityType}/${b.entityName}/]: unsupported entity type`,
-      );
-    if (b.characteristic === 'EVENTS') {
-      this.events.emit('event', {
-        sessionId: s.sessionId,
-        thing: b.entityName,
-        event: b.name,
-        params: paramsFromInfoTable(b.params),
-      });
-      return this.reply(s, m, 'SUCCESS', null);
-    }
-    if (b.characteristic === 'PROPERTIES' && collection === 'Things') {
-      const t = this.platform.thing(caller, b.entityName);
-      if (m.header.code === 'GET') {
-        const table = this.platform.readProperties(
-          caller,
-          b.entityName,
-          b.name === '' || b.name === '*' ? undefined : b.name,
-        );
-        return this.reply(s, m, 'SUCCESS', null, jsonToInfoTable(table));
-      }
-      const values = paramsFromInfoTable(b.params);
-      const rows: VTQ[] = Object.entries(values).map(([name, value]) => ({
-        name: name === '_content_' ? b.name : name,
-        value,
-      }));
-      const { stored, unknown } = this.platform.updateValues(t, rows);
-      if (stored.length === 0 && unknown.length > 0)
-        throw new PlatformError(404, `Property [${unknown.join(', ')}] not found on ${t.name}`);
-      this.events.emit('push', { sessionId: s.sessionId, thing: t.name, values: stored });
-      return this.reply(s, m, 'SUCCESS', null);
-    }
-    if (b.characteristic !== 'SERVICES' || m.header.code !== 'POST')
-      throw new PlatformError(405, `Method ${m.header.code} not allowed on ${b.characteristic}`);
-    if (collection === 'Things' && b.name === 'UpdateSubscribedPropertyValues') return this.push(s, m, b, caller);
-    const result = await this.platform.invoke(caller, collection, b.entityName, b.name, paramsFromInfoTable(b.params));
-    return this.reply(s, m, 'SUCCESS', null, result ? jsonToInfoTable(result) : null);
-  }
-
-  /** POST Things/<name>/Services/UpdateSubscribedPropertyValues with the NamedVTQ `values` infotable (§11.1). */
-  private async push(s: Session, m: Message, b: RequestBody, caller: { user: User; via: 'alwayson' }): Promise<void> {
-    const t = this.platform.thing(caller, b.entityName);
-    this.platform.access.requireServiceInvoke(caller.user, 'Things', t.name, b.name, t.owner);
-    const rows = vtqRowsOf(b.params);
-    if (!rows) throw new PlatformError(400, 'Parameter [values] (INFOTABLE) is required');
-    const { stored, unknown } = this.platform.updateValues(t, rows);
-    this.events.emit('push', { sessionId: s.sessionId, thing: t.name, values: stored, unknown });
-    return this.reply(s, m, 'SUCCESS', null);
+    const content = await handleEdgeRequest(this.platform, s, m.header.code, b);
+    return this.reply(s, m, 'SUCCESS', null, content);
   }
 
   /** The live session holding a Thing's binding, or undefined (not bound, ghost, socket closed). */
