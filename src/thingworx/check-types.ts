@@ -60,6 +60,8 @@ export interface ThingWorxCheckOptions {
   confirmCloseGhosts?: (sessions: GhostSession[]) => Promise<boolean>;
   /** Per request, ms (default 10 000). */
   timeoutMs?: number;
+  /** Stop early (e.g. Ctrl-C): remaining items are skipped, probes are still cleaned up. */
+  signal?: AbortSignal;
   /** Called as each item is decided (progress display). */
   onItem?: (item: CheckItem) => void;
   now?: () => Date;

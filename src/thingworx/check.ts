@@ -70,6 +70,12 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     allowPlainHttp: transport.mode === 'plain',
   });
   let probeThing: string | undefined;
+  /** After a stop request: the remaining items are skipped, the probe is still deleted. */
+  const stopped = (): boolean => {
+    if (!options.signal?.aborted) return false;
+    skipRest('stopped');
+    return true;
+  };
   const body = async (): Promise<string | undefined> => {
     const key = await checkKey(rest, options.appKey, now);
     add(...key.items);
@@ -86,7 +92,9 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     });
     probeThing = perms.probeThing;
     add(...perms.items);
+    if (stopped()) return key.user;
     add(await checkTemplate(rest, template));
+    if (stopped()) return key.user;
     if (transport.mode === 'plain') {
       skipRest('the AlwaysOn connection needs TLS');
       return key.user;
@@ -98,6 +106,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     );
     add(...ao.items);
     add(policyItem(read, ao.inferred, probeThing !== undefined));
+    if (stopped()) return key.user;
     const sessions = await findGhostSessions(rest);
     add(await ghostItem(rest, sessions, read?.policy ?? ao.inferred, key.admin, options.confirmCloseGhosts));
     return key.user;

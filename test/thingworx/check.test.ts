@@ -159,6 +159,32 @@ describe('runThingWorxChecks against the emulator', () => {
     expect(things).toEqual([]);
   });
 
+  it('a stop request skips the remaining items and still deletes the probe Thing', async () => {
+    const emu = await startThingWorxEmulator({ state: fullySetUp() });
+    try {
+      const stop = new AbortController();
+      const report = await runThingWorxChecks({
+        url: emu.restUrl,
+        appKey: CONNECTOR_KEY,
+        ca: readFileSync(emu.caFile),
+        writeProbe: true,
+        signal: stop.signal,
+        onItem: (i) => {
+          if (i.id === 'create-thing') stop.abort();
+        },
+      });
+      expect(report.items.find((i) => i.id === 'create-thing')!.status).toBe('passed');
+      expect(report.items.find((i) => i.id === 'alwayson-auth')).toMatchObject({
+        status: 'skipped',
+        detail: /stopped/,
+      });
+      expect(report.items).toHaveLength(Object.keys(CHECK_ITEMS).length);
+      expect(emu.state().things ?? []).toEqual([]);
+    } finally {
+      await emu.close();
+    }
+  });
+
   it('a key expiring within two weeks warns with the expiry fix', async () => {
     const state = fullySetUp();
     state.appKeys![0]!.expiresAt = new Date(Date.now() + 3 * 86_400_000).toISOString();

@@ -85,28 +85,36 @@ export async function runThingWorxCheck(
   }
   const s = await resolveThingWorx(ctx, opts);
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
-  const report = await runThingWorxChecks({
-    url: s.url,
-    appKey: s.appKey,
-    ...(s.ca ? { ca: s.ca } : {}),
-    insecure: s.insecure,
-    template: s.template,
-    writeProbe: opts.writeProbe ?? false,
-    ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
-    onItem: (i) => ctx.io.status(`checking… ${i.title}: ${i.status}`),
-    ...(opts.fix
-      ? {
-          confirmCloseGhosts: async (sessions) => {
-            for (const g of sessions) {
-              ctx.io.info(
-                `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
-              );
-            }
-            return ctx.confirm(`Close ${sessions.length} ghost session(s) of this key?`);
-          },
-        }
-      : {}),
-  });
+  // First Ctrl-C: stop after the current item and delete the probes; a second one exits at once.
+  const { signal, release } = ctx.shutdownSignal();
+  let report: ThingWorxCheckReport;
+  try {
+    report = await runThingWorxChecks({
+      signal,
+      url: s.url,
+      appKey: s.appKey,
+      ...(s.ca ? { ca: s.ca } : {}),
+      insecure: s.insecure,
+      template: s.template,
+      writeProbe: opts.writeProbe ?? false,
+      ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
+      onItem: (i) => ctx.io.status(`checking… ${i.title}: ${i.status}`),
+      ...(opts.fix
+        ? {
+            confirmCloseGhosts: async (sessions) => {
+              for (const g of sessions) {
+                ctx.io.info(
+                  `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
+                );
+              }
+              return ctx.confirm(`Close ${sessions.length} AlwaysOn session(s) holding binds?`);
+            },
+          }
+        : {}),
+    });
+  } finally {
+    release();
+  }
   ctx.io.clearStatus();
   if (ctx.io.json) {
     ctx.io.printJson(report);
@@ -130,7 +138,7 @@ export function register(parent: Command, app: App): void {
     );
   addThingWorxOptions(cmd)
     .option('--write-probe', 'create, bind and delete a uniquely named probe Thing and Thing Template')
-    .option('--fix', 'close ghost sessions of this key (administrator key; asks first)')
+    .option('--fix', 'close the AlwaysOn sessions holding binds (administrator key; asks first)')
     .addHelpText('after', '\nExit codes: 0 every item passed or warned, 3 something failed.')
     .action(app.action<ThingWorxCheckFlags>(async (ctx, opts) => runThingWorxCheck(ctx, opts)));
 }
