@@ -6,7 +6,7 @@
 import { TpxError } from '../errors.js';
 import { ThingWorxError } from './errors.js';
 import { FIX } from './fixes.js';
-import type { ThingWorxRest } from './rest.js';
+import { asInfoTable, type InfoTableJson, type ThingWorxRest } from './rest.js';
 import { TEMPLATE_PROPERTY_NAMES as N } from './template.js';
 import { type DecodedMessage, decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
 
@@ -21,7 +21,10 @@ export const THING_PROPS = {
   template: 'thingTemplate',
 } as const;
 
-export type ThingsClient = Pick<ThingWorxRest, 'service' | 'getProperties' | 'getEntityList' | 'queryPropertyHistory'>;
+export type ThingsClient = Pick<
+  ThingWorxRest,
+  'service' | 'call' | 'getProperties' | 'getEntityList' | 'queryPropertyHistory'
+>;
 
 export interface ThingRow {
   name: string;
@@ -206,8 +209,10 @@ export interface ThingDetails {
   isConnected?: boolean;
   lastConnection?: string;
   lastUplinkTime?: string;
-  /** Every property, by name (DATETIME values as ISO text where recognised). */
+  /** Every property, by name, as ThingWorx returns it (DATETIME as epoch ms). */
   properties: Record<string, unknown>;
+  /** Base type of each property, when the platform says (the infotable's data shape). */
+  propertyTypes: Record<string, string>;
   uplink?: DecodedMessage & { summary: UplinkSummary };
   downlink?: DecodedMessage;
   downlinkStatus?: unknown;
@@ -215,15 +220,19 @@ export interface ThingDetails {
 
 /** Everything about one device Thing. A missing Thing is TPX_THING_NOT_FOUND. */
 export async function showThing(client: ThingsClient, name: string): Promise<ThingDetails> {
-  let props: Record<string, unknown>;
+  let it: InfoTableJson;
   try {
-    props = await client.getProperties(name);
+    it = asInfoTable(await client.call('GET', `Things/${name}/Properties`));
   } catch (err) {
     if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') throw thingNotFound(name, err);
     throw err;
   }
+  const props = it.rows[0] ?? {};
+  const propertyTypes: Record<string, string> = {};
+  for (const [k, f] of Object.entries(it.dataShape?.fieldDefinitions ?? {}))
+    if (f?.baseType) propertyTypes[k] = f.baseType;
   const row = toRow(name, props);
-  const details: ThingDetails = { ...row, properties: props };
+  const details: ThingDetails = { ...row, properties: props, propertyTypes };
   const tt = props[THING_PROPS.template];
   if (typeof tt === 'string' && tt) details.template = tt;
   const up = decodeMessage(props[THING_PROPS.uplink]);

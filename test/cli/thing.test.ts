@@ -126,7 +126,8 @@ describe('tpx thing show', () => {
     expect(r.stdout).toMatch(/Lrrs\.Lrr\[1\]\.LrrRSSI\s*\|\s*-73\.000000/);
     expect(r.stdout).toContain('Last downlink (DevEUI_downlink)');
     expect(r.stdout).toMatch(/Downlink status: \{"DeliveryStatus":1,"CorrelationID":"4434704901C7450B"\}/);
-    expect(r.stdout).toMatch(/lastUplinkTime\s*\|/);
+    expect(r.stdout).toMatch(/lastUplinkTime\s*\|\s*2026-11-25 10:00:00Z\s*\|\s*DATETIME/);
+    expect(r.stdout).toMatch(/isConnected\s*\|\s*false\s*\|\s*BOOLEAN/);
 
     const j = await runTpx(['thing', 'show', DEV.toLowerCase(), '--json'], { env });
     const d = JSON.parse(j.stdout);

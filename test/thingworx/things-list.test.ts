@@ -58,6 +58,7 @@ function withoutQueryService(): ThingsClient {
       }
       return rest.service(entity, service, params, opts);
     },
+    call: (method, path, body, opts) => rest.call(method, path, body, opts),
     getProperties: (t) => rest.getProperties(t),
     getEntityList: (type, o) => rest.getEntityList(type, o),
     queryPropertyHistory: (t, o) => rest.queryPropertyHistory(t, o),
@@ -127,5 +128,7 @@ describe('showThing', () => {
     expect(d).toMatchObject({ name: '0018B20000000001', template: 'tt', isConnected: false });
     expect(d.uplink).toBeUndefined();
     expect(Object.keys(d.properties)).toContain('thingTemplate');
+    expect(d.propertyTypes).toMatchObject({ uplinkData: 'JSON', lastUplinkTime: 'DATETIME', isConnected: 'BOOLEAN' });
+    expect(d.lastUplinkTime).toBe('2026-11-25T10:00:00.000Z');
   });
 });

@@ -121,7 +121,7 @@ export async function runThingShow(
   const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
   const name = normalizeDevEui(devEui);
   const client = await connect(ctx, opts);
-  const { showThing } = await import('../../thingworx/things.js');
+  const { isoDate, showThing } = await import('../../thingworx/things.js');
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
   try {
     const d = await showThing(client, name);
@@ -159,10 +159,14 @@ export async function runThingShow(
     io.out(io.color.bold('Properties'));
     io.out(
       io.table(
-        ['property', 'value'],
+        ['property', 'value', 'type'],
         Object.keys(d.properties)
           .sort((a, b) => a.localeCompare(b))
-          .map((k) => [k, cell(d.properties[k])]),
+          .map((k) => [
+            k,
+            d.propertyTypes[k] === 'DATETIME' ? when(isoDate(d.properties[k])) : cell(d.properties[k]),
+            d.propertyTypes[k] ?? '',
+          ]),
       ),
     );
   } finally {
