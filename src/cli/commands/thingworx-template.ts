@@ -49,7 +49,7 @@ export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplat
     appKey: s.appKey,
     ...(s.ca ? { ca: s.ca } : {}),
     insecure: s.insecure,
-    ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
+    timeoutMs: s.timeoutMs ?? 10_000,
   });
   try {
     const plan = await planTemplateImport(rest, s.template);
