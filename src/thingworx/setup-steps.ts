@@ -24,6 +24,9 @@ export interface KeyState {
   keyExpiresAt?: string;
 }
 
+/** An existing key expiring sooner than this is extended to the requested expiry. */
+const RENEW_WITHIN_MS = 7 * 86_400_000;
+
 export type TemplateConnect = (appKey?: string) => { rest: ThingWorxRest; close: () => Promise<void> };
 
 export async function keyStep(
@@ -67,11 +70,18 @@ export async function keyStep(
       fix: `Choose another key name with --key-name, or run setup with --user ${info.user}.`,
     });
   }
-  if (info.expiresAt && info.expiresAt.getTime() > now.getTime()) {
+  const left = info.expiresAt ? info.expiresAt.getTime() - now.getTime() : 0;
+  const soon = left > 0 && left < RENEW_WITHIN_MS && expiresAt.getTime() > info.expiresAt!.getTime() + 86_400_000;
+  if (info.expiresAt && left > 0 && !soon) {
     result.keyExpiresAt = info.expiresAt.toISOString();
     return { status: 'ok', detail: `exists, ${until(info.expiresAt)}` };
   }
-  const why = info.expiresAt ? `expired ${info.expiresAt.toISOString().slice(0, 10)}` : 'has no expiration date';
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const why = !info.expiresAt
+    ? 'has no expiration date'
+    : soon
+      ? `expires ${day(info.expiresAt)}, in less than 7 days`
+      : `expired ${day(info.expiresAt)}`;
   result.keyExpiresAt = expiresAt.toISOString();
   if (dry) return { status: 'planned', detail: `${why}: would set it to ${expiresAt.toISOString().slice(0, 10)}` };
   await p.setKeyExpiry(keyName, expiresAt);

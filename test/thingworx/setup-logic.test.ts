@@ -208,6 +208,28 @@ describe('runThingWorxSetup', () => {
     expect(c.keys.get('tpx-connector-key')!.expires).toBe(Date.parse('2027-11-25T12:00:00Z'));
   });
 
+  it('extends a key that expires within 7 days, keeps one that expires later', async () => {
+    const c = new FakePlatform();
+    c.users.add('tpx-connector');
+    c.keys.set('tpx-connector-key', {
+      user: 'tpx-connector',
+      expires: Date.parse('2026-11-28T00:00:00Z'),
+      id: 'k-0000000000000',
+    });
+    let r = await run(c);
+    expect(r.steps.find((s) => s.id === 'key')).toMatchObject({
+      status: 'done',
+      detail: 'expires 2026-11-28, in less than 7 days: now expires 2027-11-25',
+    });
+    c.keys.get('tpx-connector-key')!.expires = Date.parse('2026-12-10T00:00:00Z');
+    r = await run(c);
+    expect(r.steps.find((s) => s.id === 'key')).toMatchObject({ status: 'ok', detail: 'exists, expires 2026-12-10' });
+    // A request that is not later than what the key has changes nothing either.
+    c.keys.get('tpx-connector-key')!.expires = Date.parse('2026-11-28T00:00:00Z');
+    r = await run(c, { keyExpiresAt: new Date('2026-11-28T06:00:00Z') });
+    expect(r.steps.find((s) => s.id === 'key')!.status).toBe('ok');
+  });
+
   it('refuses a key name that belongs to another user', async () => {
     const c = new FakePlatform();
     c.keys.set('tpx-connector-key', { user: 'someone', expires: null, id: 'x' });

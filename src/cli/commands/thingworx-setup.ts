@@ -312,7 +312,8 @@ Grants exactly the guide's rights, nothing more: Things and ThingTemplates colle
 Composer organization, design time Create and Read for the user; EntityServices: visibility for Composer and
 Service Execute on CreateThing, CreateThingTemplate and GetEntityList for the user. Then it creates the Actility
 Thing Template if missing (with the new key, so the connector user owns it). A second run changes nothing.
-The key is printed once (or stored with --save-profile) and never logged. Exit code 3 when the final checks fail.
+The key is printed once (or stored with --save-profile) and never logged; an existing key is reused, and given the
+--key-expiry date when it has none, is expired, or expires within 7 days. Exit code 3 when the final checks fail.
 Platform services used (research/thingworx-rest.md §5.3, §6.2): EntityServices CreateUser, CreateApplicationKey,
 CheckPermissionForUser, AddRunTimePermission, Get/AddVisibilityPermission; CollectionFunctions
 GetCollection{Visibility,DesignTime}Permissions, AddCollection{Visibility,DesignTime}Permission;
