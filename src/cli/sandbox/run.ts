@@ -32,18 +32,19 @@ export interface SandboxSettings {
 
 const READY_TIMEOUT_MS = 30_000;
 
-function wait(signal: AbortSignal, ms: number | undefined): Promise<void> {
+/** Resolves on the first of: `signal` aborted, `cancel` aborted, `ms` elapsed (never when ms is undefined). */
+function wait(signal: AbortSignal, ms: number | undefined, cancel?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        if (timer) clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    if (signal.aborted || cancel?.aborted) return resolve();
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      cancel?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = ms === undefined ? undefined : setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    cancel?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -128,10 +129,12 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
   let downlinks: DownlinkSimulator | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
+    const readyWait = new AbortController();
     const ready = await Promise.race([
       world.bridge.whenReady().then(() => true),
-      wait(signal, READY_TIMEOUT_MS).then(() => signal.aborted),
+      wait(signal, READY_TIMEOUT_MS, readyWait.signal).then(() => signal.aborted),
     ]);
+    readyWait.abort();
     if (!ready) {
       throw new TpxError(
         'TPX_SANDBOX_START',
@@ -202,7 +205,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       const out = io.stdout as { columns?: number; rows?: number };
       const block = new LiveBlock(
         (t) => io.stdout.write(t),
-        () => out.columns ?? 120,
+        () => out.columns || 120,
       );
       const thing = (devEui: string): ThingState => {
         const t = world.twx.thing(devEui);
@@ -216,9 +219,9 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
             now: Date.now(),
             color: io.color,
             thing,
-            maxRows: Math.max(3, (out.rows ?? 40) - readyLines(ctx, world, s).length - 5),
+            maxRows: Math.max(3, (out.rows || 40) - readyLines(ctx, world, s).length - 5),
           }),
-          lastProblem ? io.color.yellow(lastProblem.slice(0, (out.columns ?? 120) - 1)) : '',
+          lastProblem ? io.color.yellow(lastProblem.slice(0, (out.columns || 120) - 1)) : '',
         ];
         block.draw(lines);
       };

@@ -52,7 +52,7 @@ export class Tracker {
   private readonly downlinks = new Map<string, { devEui: string; info: DownlinkInfo }>();
   private startedAt = Date.now();
   private t = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, delivered: 0, dead: 0 };
-  private otherDelivered = 0;
+  private readonly ackedEarly = new Map<number, { latencyMs: number }>();
 
   /** The summary's duration counts from now (when the traffic starts). */
   restartClock(): void {
@@ -74,7 +74,13 @@ export class Tracker {
     this.t.sent += 1;
     if (o.seq !== undefined) {
       this.t.accepted += 1;
-      this.pending.set(o.seq, { devEui: o.devEui, fcnt: o.fcnt });
+      const early = this.ackedEarly.get(o.seq);
+      if (early) {
+        // The bridge delivered it before its HTTP answer reached the simulator (the row already counts it).
+        this.ackedEarly.delete(o.seq);
+        this.t.delivered += 1;
+        this.events.emit('delivered', { devEui: o.devEui, fcnt: o.fcnt, seq: o.seq, latencyMs: early.latencyMs });
+      } else this.pending.set(o.seq, { devEui: o.devEui, fcnt: o.fcnt });
     } else if (o.duplicate) this.t.duplicates += 1;
     else this.t.rejected += 1;
     r.fcnt = o.fcnt;
@@ -115,8 +121,9 @@ export class Tracker {
       if (p.kind !== 'uplink') return;
       const mine = this.pending.get(p.seq);
       if (!mine) {
-        // From another sender (e.g. `tpx uplink send` in another terminal): shown, not counted as the simulator's.
-        this.otherDelivered += 1;
+        // From another sender (e.g. `tpx uplink send` in another terminal), or from the simulator before the
+        // bridge's answer arrived (uplinkSent() claims it then): shown now, counted once its sender is known.
+        this.ackedEarly.set(p.seq, { latencyMs: p.latencyMs });
         const r = this.row(p.thing);
         r.delivered += 1;
         r.lastDeliveredAt = Date.now();
@@ -219,7 +226,7 @@ export class Tracker {
         failed: count('rejected', 'failed', 'not_sent'),
         lost: sim.length - count('sent'),
       },
-      otherDelivered: this.otherDelivered,
+      otherDelivered: this.ackedEarly.size,
     };
   }
 }

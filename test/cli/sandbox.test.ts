@@ -1,0 +1,152 @@
+/**
+ * `tpx sandbox` through bin/tpx.js: the whole chain in one process, used from "another terminal" through the
+ * profile it writes; Ctrl-C and --duration both drain and print a summary that says nothing was lost.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+
+type Event = Record<string, unknown> & { event: string };
+
+function events(stdout: string): Event[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Event);
+}
+
+/** Resolves with the first NDJSON event matching; waits on output, never on time. */
+async function event(p: TpxProcess, name: string, match: (e: Event) => boolean = () => true): Promise<Event> {
+  for (;;) {
+    const found = events(p.stdout.slice(0, p.stdout.lastIndexOf('\n') + 1)).find((e) => e.event === name && match(e));
+    if (found) return found;
+    const n = p.stdout.length;
+    await p.waitFor(new RegExp(`[\\s\\S]{${n + 1}}`), { timeoutMs: 30_000 });
+  }
+}
+
+const homes: ReturnType<typeof tempConfigHome>[] = [];
+afterEach(() => {
+  for (const h of homes.splice(0)) h.cleanup();
+});
+
+function home() {
+  const h = tempConfigHome();
+  homes.push(h);
+  return h;
+}
+
+describe('tpx sandbox', () => {
+  it('serves other commands through the sandbox profile, and Ctrl-C drains and loses nothing', async () => {
+    const h = home();
+    const p = new TpxProcess(['sandbox', '--json', '--devices', '4', '--rate', '20', '--downlink-every', '200ms'], {
+      env: h.env,
+    });
+    try {
+      const ready = await event(p, 'sandbox.ready');
+      expect(ready.profile).toBe('sandbox');
+      expect(ready.firstDevEui).toBe('70B3D57ED0000001');
+      expect(ready.lastDevEui).toBe('70B3D57ED0000004');
+      expect(String(ready.thingworxUrl)).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(ready.caFile).toBe(join(h.dir, 'tpx', 'sandbox', 'sandbox-ca.pem'));
+      await event(p, 'uplink.delivered', (e) => e.devEui === '70B3D57ED0000001');
+
+      const env = h.env;
+      const [list, send, check] = await Promise.all([
+        runTpx(['--profile', 'sandbox', 'thing', 'list', '--json'], { env }),
+        runTpx(
+          ['--profile', 'sandbox', 'uplink', 'send', '--dev-eui', '70B3D57ED00000FF', '--payload', '01aa', '--json'],
+          {
+            env,
+          },
+        ),
+        runTpx(['--profile', 'sandbox', 'thingworx', 'check', '--json'], { env }),
+      ]);
+      expect(list.code, list.stderr).toBe(0);
+      const names = (JSON.parse(list.stdout) as { things: { name: string }[] }).things.map((t) => t.name);
+      expect(names).toContain('70B3D57ED0000001');
+      expect(send.code, send.stderr).toBe(0);
+      expect(JSON.parse(send.stdout)).toMatchObject({ accepted: 1, sent: 1 });
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      // The uplink of the other sender reaches ThingWorx through the sandbox's bridge.
+      await event(p, 'thing.created', (e) => e.thing === '70B3D57ED00000FF');
+      // A downlink written in ThingWorx goes to ThingPark and comes back confirmed.
+      const sent = await event(p, 'downlink.status', (e) => e.state === 'sent');
+      expect(sent.correlationId).toMatch(/^[0-9A-F]{16}$/);
+    } finally {
+      p.child.kill('SIGINT');
+    }
+    const r = await p.exited;
+    expect(r.code, r.stderr).toBe(0);
+    const all = events(r.stdout);
+    const summary = all.find((e) => e.event === 'sandbox.summary') as unknown as {
+      uplinks: { sent: number; delivered: number; lost: number };
+      downlinks: { sent: number; confirmed: number; lost: number };
+      otherDelivered: number;
+    };
+    expect(summary.uplinks.sent).toBeGreaterThan(0);
+    expect(summary.uplinks.delivered).toBe(summary.uplinks.sent);
+    expect(summary.uplinks.lost).toBe(0);
+    expect(summary.downlinks.confirmed).toBeGreaterThan(0);
+    expect(summary.downlinks.confirmed).toBe(summary.downlinks.sent);
+    expect(summary.otherDelivered).toBe(1);
+    expect(all.at(-1)?.event).toBe('sandbox.summary');
+    // Nothing the user did not ask to remove is removed: the profile and its CA file stay.
+    const config = JSON.parse(readFileSync(join(h.dir, 'tpx', 'config.json'), 'utf8')) as {
+      profiles: Record<string, Record<string, string>>;
+    };
+    expect(config.profiles.sandbox?.thingworxUrl).toBe(all.find((e) => e.event === 'sandbox.ready')?.thingworxUrl);
+    expect(existsSync(join(h.dir, 'tpx', 'sandbox', 'sandbox-ca.pem'))).toBe(true);
+    // Secrets of the profile never appear in the output.
+    for (const key of ['thingworxAppKey', 'thingworxAdminKey', 'asKey', 'thingparkClientSecret']) {
+      const secret = config.profiles.sandbox?.[key];
+      expect(secret && secret.length > 8).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain(secret);
+    }
+  });
+
+  it('--duration stops by itself and prints the summary (human output)', async () => {
+    const h = home();
+    const r = await runTpx(
+      ['sandbox', '--duration', '1s', '--devices', '3', '--rate', '15', '--downlink-every', '150ms'],
+      { env: h.env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Profile "sandbox" written to');
+    expect(r.stdout).toContain('tpx --profile sandbox thing list');
+    expect(r.stdout).toMatch(/https:\/\/127\.0\.0\.1:\d+\/Thingworx/);
+    const m = /uplinks +(\d+) sent, (\d+) delivered to ThingWorx, 0 lost/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0);
+    expect(m![2]).toBe(m![1]);
+    expect(r.stdout).toMatch(/downlinks +\d+ written in ThingWorx, \d+ confirmed, 0 lost/);
+  });
+
+  it('writes the profile named by --profile', async () => {
+    const h = home();
+    const r = await runTpx(['--profile', 'demo', 'sandbox', '--duration', '200ms', '--rate', '0', '--json'], {
+      env: h.env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(readFileSync(join(h.dir, 'tpx', 'config.json'), 'utf8')) as {
+      profiles: Record<string, Record<string, string>>;
+    };
+    expect(Object.keys(config.profiles)).toEqual(['demo']);
+    expect(config.profiles.demo?.thingworxCa).toBe(join(h.dir, 'tpx', 'sandbox', 'demo-ca.pem'));
+    expect(events(r.stdout).at(-1)).toMatchObject({ event: 'sandbox.summary', uplinks: { sent: 0, lost: 0 } });
+  });
+
+  it.each([
+    [['--devices', '0'], /--devices "0"/],
+    [['--rate', 'fast'], /--rate "fast"/],
+    [['--duration', 'soon'], /--duration "soon"/],
+    [['--listen', 'nowhere'], /--listen "nowhere"/],
+  ])('refuses %j with exit 2 and starts nothing', async (args, message) => {
+    const h = home();
+    const r = await runTpx(['sandbox', ...args], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(join(h.dir, 'tpx'))).toBe(false);
+  });
+});
