@@ -137,14 +137,14 @@ export class SetupPlatform {
   }
 
   async keyInfo(name: string): Promise<{ user?: string; expiresAt?: Date; keyId?: string }> {
-    const path = `ApplicationKeys/${encodeURIComponent(name)}`;
+    const path = `ApplicationKeys/${name}`;
     const user = str(scalarOf(await this.c.service(path, 'GetUserName', {})));
     const expiresAt = dateOf(scalarOf(await this.c.service(path, 'GetExpirationDate', {})));
     return { user, expiresAt };
   }
 
   async keyId(name: string): Promise<string> {
-    const id = str(scalarOf(await this.c.service(`ApplicationKeys/${encodeURIComponent(name)}`, 'GetKeyID', {})));
+    const id = str(scalarOf(await this.c.service(`ApplicationKeys/${name}`, 'GetKeyID', {})));
     if (!id) {
       throw new TpxError('TPX_SETUP_KEY_ID', `ThingWorx returned no Key ID for application key ${name}.`, {
         fix: 'Open the key in Composer → Security → Application Keys and copy its Key ID.',
@@ -166,7 +166,7 @@ export class SetupPlatform {
   }
 
   async setKeyExpiry(name: string, expiresAt: Date): Promise<void> {
-    await this.c.service(`ApplicationKeys/${encodeURIComponent(name)}`, 'SetExpirationDate', {
+    await this.c.service(`ApplicationKeys/${name}`, 'SetExpirationDate', {
       expirationDate: expiresAt.toISOString(),
     });
   }

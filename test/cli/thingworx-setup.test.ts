@@ -290,6 +290,7 @@ describe('tpx thingworx setup', () => {
       [['--user', 'a b'], /Invalid --user "a b"/],
       [['--save-profile', '../x'], /Invalid profile name/],
       [['--collections', ' , '], /Invalid --collections/],
+      [['--key-name', 'a/b'], /Invalid --key-name "a\/b"/],
     ] as [string[], RegExp][]) {
       const stdout = new BufferWriter();
       const stderr = new BufferWriter();

@@ -4,7 +4,7 @@
  * optionally sets the Bind Protection Policy, then runs the checks of `tpx thingworx check` with the new key.
  */
 import type { Command } from 'commander';
-import { CheckFailedError, ExitCode } from '../../errors.js';
+import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 
@@ -30,6 +30,7 @@ export interface ThingWorxSetupOptions {
   saveProfile?: string;
 }
 
+const ENTITY_NAME = /^[A-Za-z0-9][\w.@-]{0,99}$/;
 const ICON: Record<string, string> = { ok: '✓', done: '+', planned: '~', failed: '✗' };
 const LABEL: Record<string, string> = { ok: 'ok', done: 'changed', planned: 'would change', failed: 'failed' };
 
@@ -45,9 +46,13 @@ export async function runThingWorxSetup(
   const bindPolicy = opts.bindPolicy ? names.parseBindPolicy(opts.bindPolicy) : undefined;
   if (opts.saveProfile) validateProfileName(opts.saveProfile);
   const user = (opts.user ?? names.DEFAULT_CONNECTOR_USER).trim();
-  if (!/^[A-Za-z0-9][\w.@-]{0,99}$/.test(user)) {
-    const { UsageError } = await import('../../errors.js');
-    throw new UsageError(`Invalid --user "${opts.user}".`, 'Use letters, digits, ".", "_", "-" or "@" (at most 100).');
+  for (const [flag, value] of [
+    ['--user', user],
+    ['--key-name', opts.keyName],
+  ] as const) {
+    if (value !== undefined && !ENTITY_NAME.test(value)) {
+      throw new UsageError(`Invalid ${flag} "${value}".`, 'Use letters, digits, ".", "_", "-" or "@" (at most 100).');
+    }
   }
 
   const collections = opts.collections
@@ -55,7 +60,6 @@ export async function runThingWorxSetup(
     .map((c) => c.trim())
     .filter(Boolean);
   if (collections && collections.length === 0) {
-    const { UsageError } = await import('../../errors.js');
     throw new UsageError(
       `Invalid --collections "${opts.collections}".`,
       'Give collection names separated by commas, e.g. Things,ThingTemplates.',
