@@ -1,5 +1,5 @@
 /** `tpx emulator thingworx` run as users run it (bin/tpx.js). */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,24 @@ describe('tpx emulator thingworx', () => {
     expect(p.stdout).toMatch(/export TPX_THINGWORX_URL=http:\/\/127\.0\.0\.1:\d+/);
     expect(m[1]).toMatch(/^[0-9a-f-]{36}$/);
     expect((await p.kill('SIGTERM')).code).toBe(0);
+  });
+
+  it('serves a certificate given with --cert and --key', async () => {
+    const h = home();
+    const { generateCertificate } = await import('../../src/emulators/tls.js');
+    const tls = await generateCertificate({ dir: h.dir });
+    const keyFile = join(h.dir, 'key.pem');
+    writeFileSync(keyFile, tls.key);
+    const p = new TpxProcess(['emulator', 'thingworx', '--cert', tls.caFile, '--key', keyFile, '--json'], {
+      env: h.env,
+    });
+    procs.push(p);
+    const info = await p.firstJsonLine<{ restUrl: string; appKey: string; caFile: string }>();
+    expect(info.caFile).toBe(tls.caFile);
+    expect(await currentUser(info)).toBe('Administrator');
+    expect((await p.kill('SIGTERM')).code).toBe(0);
+    const r = await runTpx(['emulator', 'thingworx', '--cert', tls.caFile], { env: h.env });
+    expect(r.code).toBe(2);
   });
 
   it('bad options are usage errors; a missing or broken state file is a clear error', async () => {

@@ -12,6 +12,8 @@ export interface EmulatorThingWorxOptions {
   saveState?: boolean;
   tls?: string;
   idleTimeout?: string;
+  cert?: string;
+  key?: string;
 }
 
 const TLS_MODES = ['default', 'tls1.1-only', 'plain-http'] as const;
@@ -43,11 +45,30 @@ export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorTh
       'Run: tpx emulator thingworx --state state.json --save-state',
     );
   }
+  if (Boolean(opts.cert) !== Boolean(opts.key)) {
+    throw new UsageError(
+      '--cert and --key go together.',
+      'Run: tpx emulator thingworx --cert server.pem --key server-key.pem',
+    );
+  }
   // With --save-state a missing file is created on exit; without it, a missing file is an error (loadStateFile).
   const state = opts.state && (existsSync(opts.state) || !opts.saveState) ? opts.state : undefined;
   const { signal, release } = ctx.shutdownSignal();
   const { startThingWorxEmulator } = await import('../../emulators/thingworx/index.js');
+  let certificate: import('../../emulators/tls.js').TlsMaterial | undefined;
+  if (opts.cert && opts.key) {
+    const { loadCertificate } = await import('../../emulators/tls.js');
+    try {
+      certificate = loadCertificate(opts.cert, opts.key);
+    } catch (err) {
+      throw new UsageError(
+        `Cannot read the certificate or key: ${(err as Error).message}`,
+        'Check the paths given to --cert and --key.',
+      );
+    }
+  }
   const emu = await startThingWorxEmulator({
+    certificate,
     port,
     host: opts.host,
     state,
@@ -102,6 +123,8 @@ export function register(parent: Command, app: App): void {
     )
     .option('--save-state', 'write the state back to the --state file on exit')
     .option('--tls <mode>', 'default (TLS 1.2+), tls1.1-only or plain-http (overrides the state file)')
+    .option('--cert <file>', 'serve this certificate (PEM) instead of a generated self-signed one (with --key)')
+    .option('--key <file>', 'private key (PEM) of --cert')
     .option('--idle-timeout <seconds>', 'close AlwaysOn connections idle this long (default 60)')
     .addHelpText(
       'after',

@@ -219,11 +219,16 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
   }
 
   private async auth(s: Session, m: Message, claims: Record<string, string>): Promise<void> {
-    const found = this.rejectAuth ? undefined : this.platform.store.userForKey(claims.appKey);
+    const store = this.platform.store;
+    const found = this.rejectAuth
+      ? undefined
+      : claims.appKey !== undefined
+        ? store.userForKey(claims.appKey)
+        : store.userForPassword(claims.userid ?? claims.user ?? claims.username, claims.password);
     this.events.emit('auth', {
       sessionId: s.sessionId,
       ok: Boolean(found),
-      keyName: found?.key.name,
+      keyName: found?.key?.name,
       user: found?.user.name,
     });
     if (!found) {
@@ -232,7 +237,7 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
       return;
     }
     s.user = found.user;
-    s.key = found.key;
+    s.key = found.key ?? undefined;
     await this.reply(s, m, 'SUCCESS', null);
   }
 

@@ -214,6 +214,13 @@ export class Store {
     return { user, key };
   }
 
+  /** A user authenticating with name and password (AUTH with user/password claims, HTTP Basic). */
+  userForPassword(name: string | undefined, password: string | undefined): { user: User; key: null } | undefined {
+    const user = name === undefined ? undefined : this.users.get(name);
+    if (!user?.enabled || user.password === undefined || user.password !== password) return undefined;
+    return { user, key: null };
+  }
+
   addTemplate(
     name: string,
     base: string,

@@ -57,9 +57,8 @@ export class RestApi {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Basic ')) {
       const [name, ...rest] = Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':');
-      const user = store.users.get(name ?? '');
-      if (user?.enabled && user.password !== undefined && user.password === rest.join(':'))
-        return { user, via: 'rest' };
+      const found = store.userForPassword(name, rest.join(':'));
+      if (found) return { user: found.user, via: 'rest' };
     }
     throw new PlatformError(401, 'Authentication failed: no valid application key or credentials');
   }

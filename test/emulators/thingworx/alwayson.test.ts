@@ -78,6 +78,20 @@ describe('ThingWorx emulator: AlwaysOn', () => {
     await edge(emu);
   });
 
+  it('authenticates with user and password claims too', async () => {
+    const emu = await start({ state: { ...STATE, users: [{ name: 'conn', password: 'pw' }] } });
+    const e = await RawEdge.connect(emu);
+    edges.push(e);
+    expect((await e.call('AUTH', { kind: 'auth', claims: { userid: 'conn', password: 'no' } })).header.code).toBe(
+      'UNAUTHORIZED',
+    );
+    const f = await RawEdge.connect(emu);
+    edges.push(f);
+    expect((await f.call('AUTH', { kind: 'auth', claims: { userid: 'conn', password: 'pw' } })).header.code).toBe(
+      'SUCCESS',
+    );
+  });
+
   it('answers an invalid appKey header with 401 at the upgrade, accepts a valid one', async () => {
     const emu = await start();
     const ws = new WebSocket(emu.wsUrl, {
