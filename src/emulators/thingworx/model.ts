@@ -3,6 +3,7 @@
  * Per-Thing state is kept small (maps created lazily) so that 10,000 bound Things stay cheap.
  */
 import { randomUUID } from 'node:crypto';
+import { TpxError } from '../../errors.js';
 import { type PropertyDef, propertyDef } from './properties.js';
 import {
   type AppKeyState,
@@ -85,6 +86,15 @@ export interface SubsystemConfig {
   autoCreateThingsOnBind: boolean;
 }
 
+/** Values kept per logged property (the oldest are dropped beyond). */
+export const HISTORY_LIMIT = 10_000;
+
+function invalid(what: string): never {
+  throw new TpxError('TPX_EMULATOR_STATE', `Invalid emulator state: ${what}.`, {
+    fix: 'Fix the state file (format: src/emulators/thingworx/README.md).',
+  });
+}
+
 function permissions(p: PermissionsState | undefined): Permissions {
   return {
     visibility: [...(p?.visibility ?? [])],
@@ -122,6 +132,10 @@ export class Store {
     for (const o of SYSTEM_ORGANIZATIONS) this.organizations.set(o.name, new Set(o.members));
     for (const o of state.organizations ?? []) this.organizations.set(o.name, new Set(o.members));
     for (const k of state.appKeys ?? []) this.addKey(k);
+    for (const k of this.appKeys.values())
+      if (!this.users.has(k.user)) invalid(`application key ${k.name} refers to the unknown user ${k.user}`);
+    if (state.defaultAppKey && !this.appKeys.has(state.defaultAppKey))
+      invalid(`defaultAppKey ${state.defaultAppKey} is not one of appKeys`);
     let admin = state.defaultAppKey ? this.appKeys.get(state.defaultAppKey) : undefined;
     admin ??= [...this.appKeys.values()].find((k) => this.isAdminName(k.user) && !this.isExpired(k, now));
     if (!admin) {
@@ -137,7 +151,10 @@ export class Store {
       this.addTemplate(t.name, t.base, t.description ?? '', 'System', t.properties ?? [], true);
     for (const t of state.templates ?? [])
       this.addTemplate(t.name, t.base, t.description ?? '', t.owner ?? 'Administrator', t.properties ?? [], false);
+    for (const t of state.templates ?? [])
+      if (!this.templates.has(t.base)) invalid(`template ${t.name} has the unknown base template ${t.base}`);
     for (const s of state.things ?? []) {
+      if (!this.templates.has(s.template)) invalid(`Thing ${s.name} has the unknown template ${s.template}`);
       const thing = this.addThing(s.name, s.template, s.owner ?? 'Administrator', s.description ?? '');
       thing.enabled = s.enabled ?? true;
       if (s.lastConnection) thing.lastConnection = s.lastConnection;
@@ -321,6 +338,7 @@ export class Store {
         h.set(def.name, list);
       }
       list.push(value);
+      if (list.length > HISTORY_LIMIT + 1000) list.splice(0, list.length - HISTORY_LIMIT);
     }
   }
 

@@ -211,6 +211,19 @@ describe('ThingWorx emulator: REST rules', () => {
     ]);
   });
 
+  it('refuses a state whose references do not resolve, with a clear error', async () => {
+    await expect(startThingWorxEmulator({ state: { things: [{ name: 'a', template: 'Nope' }] } })).rejects.toThrow(
+      'Invalid emulator state: Thing a has the unknown template Nope.',
+    );
+    await expect(
+      startThingWorxEmulator({ state: { appKeys: [{ name: 'k', keyId: 'x', user: 'ghost' }] } }),
+    ).rejects.toThrow(/refers to the unknown user ghost/);
+    await expect(startThingWorxEmulator({ state: { defaultAppKey: 'nope' } })).rejects.toThrow(/defaultAppKey nope/);
+    await expect(
+      startThingWorxEmulator({ state: { subsystem: { bindProtectionPolicy: 'maybe' } } as never }),
+    ).rejects.toThrow(/bindProtectionPolicy/);
+  });
+
   it('serves TLS 1.2 and newer only by default', async () => {
     const ok = await handshake(emu, 'TLSv1.2');
     expect(ok).toBe('TLSv1.2');
