@@ -244,7 +244,10 @@ describe('tpx thingworx setup', () => {
   });
 
   it('--collections, --organization and --skip-template change what is granted and done', async () => {
-    const { emu, env } = await platform({ organizations: [{ name: 'Ops', members: ['Users'] }] });
+    const p = await platform({ organizations: [{ name: 'Ops', members: ['Users'] }] });
+    const emu = p.emu;
+    // --admin-key on the command line wins over an administrator user in the environment.
+    const env = { ...p.env, TPX_THINGWORX_ADMIN_USER: 'Administrator', TPX_THINGWORX_ADMIN_PASSWORD: 'wrong' };
     const stdout = new BufferWriter();
     const stderr = new BufferWriter();
     const code = await runCli(

@@ -72,7 +72,11 @@ export async function runThingWorxSetup(
   const { readCaFile, restOptions, truthy } = await import('../../thingworx/connect.js');
   if (truthy(insecure)) io.warn('TLS certificate verification is off (--insecure): never use this in production.');
   const { ThingWorxRest } = await import('../../thingworx/rest.js');
-  const adminUser = ctx.settings.value('thingworxAdminUser', opts.adminUser);
+  // Flags first (--admin-key, then --admin-user), then env/profile (key, then user), then a prompt for a key.
+  const adminUser = opts.adminKey
+    ? undefined
+    : (opts.adminUser ??
+      (ctx.settings.value('thingworxAdminKey') ? undefined : ctx.settings.value('thingworxAdminUser')));
   let admin: InstanceType<typeof ThingWorxRest>;
   let closeExtra = async () => {};
   if (adminUser) {
