@@ -3,10 +3,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App } from '../../src/cli/app.js';
+import { BufferWriter } from '../../src/cli/io.js';
+import { runCli } from '../../src/cli/program.js';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { DEFAULT_TEMPLATE_NAME, TEMPLATE_PROPERTIES } from '../../src/thingworx/template.js';
 import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+
+/** The CLI in-process (same program as bin/tpx.js), for the cases where a subprocess adds nothing. */
+async function inProcess(args: string[], env: NodeJS.ProcessEnv) {
+  const stdout = new BufferWriter();
+  const stderr = new BufferWriter();
+  const code = await runCli(args, new App({ stdout, stderr, env }));
+  return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
+}
 
 const vector = JSON.parse(
   readFileSync(new URL('../../../shared/vectors/thingpark-messages/uplink_frame.json', import.meta.url), 'utf8'),
@@ -94,13 +105,13 @@ describe('tpx thing list', () => {
     const page = JSON.parse(r.stdout);
     expect(page).toMatchObject({ template: DEFAULT_TEMPLATE_NAME, offset: 0, maxItems: 5, total: 8, nextOffset: 5 });
     expect(page.things.map((t: { name: string }) => t.name)).toEqual([...names.slice(0, 5)]);
-    r = await runTpx(['thing', 'list', '--limit', '5', '--offset', '5', '--json'], { env });
+    r = await inProcess(['thing', 'list', '--limit', '5', '--offset', '5', '--json'], env);
     const second = JSON.parse(r.stdout);
     expect(second.things.map((t: { name: string }) => t.name)).toEqual([...names.slice(5), DEV]);
     expect(second.nextOffset).toBeUndefined();
     expect(second.things.at(-1)).toEqual({ name: DEV, isConnected: false, lastUplinkTime: '2026-11-25T10:00:00.000Z' });
 
-    r = await runTpx(['thing', 'list', '--limit', '3', '--all'], { env });
+    r = await inProcess(['thing', 'list', '--limit', '3', '--all'], env);
     expect(r.code).toBe(0);
     for (const n of [DEV, ...names]) expect(r.stdout).toContain(n);
     expect(r.stdout).not.toContain('OtherThing');
@@ -108,7 +119,7 @@ describe('tpx thing list', () => {
   });
 
   it('rejects a bad --limit with a usage error', async () => {
-    const r = await runTpx(['thing', 'list', '--limit', '0'], { env });
+    const r = await inProcess(['thing', 'list', '--limit', '0'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Invalid --limit "0"/);
   });
@@ -129,7 +140,7 @@ describe('tpx thing show', () => {
     expect(r.stdout).toMatch(/lastUplinkTime\s*\|\s*2026-11-25 10:00:00Z\s*\|\s*DATETIME/);
     expect(r.stdout).toMatch(/isConnected\s*\|\s*false\s*\|\s*BOOLEAN/);
 
-    const j = await runTpx(['thing', 'show', DEV.toLowerCase(), '--json'], { env });
+    const j = await inProcess(['thing', 'show', DEV.toLowerCase(), '--json'], env);
     const d = JSON.parse(j.stdout);
     expect(d.uplink.summary).toMatchObject({
       devEui: DEV,
@@ -146,7 +157,7 @@ describe('tpx thing show', () => {
     let r = await runTpx(['thing', 'show', '0018B2'], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/"0018B2" is not a DevEUI: it has 6 hex digits, not 16/);
-    r = await runTpx(['thing', 'show', 'AAAAAAAAAAAAAAAA', '--json'], { env });
+    r = await inProcess(['thing', 'show', 'AAAAAAAAAAAAAAAA', '--json'], env);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe('TPX_THING_NOT_FOUND');
   });

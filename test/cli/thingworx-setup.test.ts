@@ -92,9 +92,13 @@ describe('tpx thingworx setup', () => {
     ).toEqual(['ghost-sessions']);
 
     const before = snapshot(emu);
-    const again = await runTpx(['thingworx', 'setup', '--admin-key', emu.appKey, '--bind-policy', 'last-in-wins'], {
-      env,
-    });
+    const out = new BufferWriter();
+    const err = new BufferWriter();
+    const code = await runCli(
+      ['thingworx', 'setup', '--admin-key', emu.appKey, '--bind-policy', 'last-in-wins'],
+      new App({ stdout: out, stderr: err, env }),
+    );
+    const again = { code, stdout: out.text, stderr: err.text };
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('Nothing to change: ThingWorx is already set up for tpx-connector.');
     expect(again.stdout + again.stderr).not.toContain(key);
