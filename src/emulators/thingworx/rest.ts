@@ -126,7 +126,12 @@ export class RestApi {
     } catch (err) {
       status = err instanceof PlatformError ? err.status : 500;
       const text = err instanceof Error ? err.message : String(err);
-      this.platform.events.emit('rest', { method: req.method, path: req.url, status, error: text });
+      this.platform.events.emit('rest', {
+        method: req.method,
+        path: (req.url ?? '').split('?')[0],
+        status,
+        error: text,
+      });
       if (res.headersSent) return;
       res.writeHead(status, { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(text) });
       res.end(text);
