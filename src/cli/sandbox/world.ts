@@ -109,6 +109,8 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
       asId: tp.asId,
       asKey: tp.asKey,
       bridgeUrl: ingestUrl,
+      // `tpx --profile sandbox bridge dead-letters` looks at the sandbox's spool.
+      spoolDir,
     };
     // thingworxInsecure and thingparkTokenUrl are removed: the sandbox verifies TLS and uses the default token URL.
     const configFile = updateProfile(
