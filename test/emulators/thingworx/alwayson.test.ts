@@ -421,6 +421,23 @@ describe('ThingWorx emulator: AlwaysOn', () => {
     emu.faults.delayResponses(0);
   });
 
+  it('survives random frames and truncated real ones: no crash, the session still works', async () => {
+    const emu = await start();
+    const e = await edge(emu);
+    const fc = await import('fast-check');
+    const valid = Buffer.from('010300000004000000000000002a000a0444317f', 'hex');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.nat(valid.length), (bytes, cut) => {
+        e.sendRaw(Buffer.from(bytes));
+        e.sendRaw(valid.subarray(0, cut));
+      }),
+      { numRuns: 200, seed: 42 },
+    );
+    const r = await e.bind(['D1']);
+    expect(r.header.code).toBe('SUCCESS');
+    expect(emu.boundThings()).toEqual(['D1']);
+  });
+
   it('answers an undecodable request frame with 0x80 and keeps the connection', async () => {
     const emu = await start();
     const e = await edge(emu);
