@@ -111,7 +111,7 @@ export class Bridge {
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
     this.unlock = lockSpool(o.spoolDir);
     try {
-      this.spool = new Spool(o.spoolDir, { durability: o.durability });
+      this.spool = new Spool(o.spoolDir, { durability: o.durability, writer: 'worker' });
     } catch (err) {
       this.unlock();
       throw err;
@@ -347,8 +347,8 @@ export class Bridge {
     this.events.emit('bridge.stopping', { pending: this.delivery.depth });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
+    await this.spool.settle();
     while (this.storing > 0) await new Promise((r) => setImmediate(r));
-    this.spool.flush();
     const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
     const drained =
       this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.delivery.depth === 0;
@@ -369,7 +369,7 @@ export class Bridge {
     this.server.closeAllConnections();
     await closed;
     const pending = this.delivery.depth;
-    this.spool.close();
+    await this.spool.close();
     this.unlock();
     this.events.emit('bridge.stopped', { pending, drained });
     return { drained, pending };

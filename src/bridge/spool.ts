@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TpxError } from '../errors.js';
 import type { ReportKind } from './events.js';
+import { type InsertRow, SpoolWriter } from './spool-writer.js';
 
 export interface SpoolOptions {
   /** 'full' syncs every group commit to disk (survives power loss); 'normal' survives a process crash only. */
   durability?: 'full' | 'normal';
+  /**
+   * 'worker' commits in a writer thread (the bridge: an fsync does not stop the event loop); 'inline' commits on
+   * this thread (tools that only read or move a few rows). Default 'inline'.
+   */
+  writer?: 'worker' | 'inline';
 }
 
 export interface SpoolEntry {
@@ -57,6 +63,9 @@ export class Spool {
     body: Database.Statement<[number], { body: string; kind: ReportKind; received_at: number }>;
   };
   private readonly commitBatch: () => void;
+  private readonly writer: SpoolWriter | undefined;
+  private writing = false;
+  private settleWaiters: (() => void)[] = [];
 
   constructor(dir: string, options: SpoolOptions = {}) {
     mkdirSync(dir, { recursive: true });
@@ -106,6 +115,9 @@ export class Spool {
       body: this.db.prepare('SELECT body, kind, received_at FROM messages WHERE seq = ?'),
     };
     this.commitBatch = this.db.transaction(() => this.runBatch());
+    if (options.writer === 'worker') {
+      this.writer = new SpoolWriter(this.path, options.durability === 'normal' ? 'NORMAL' : 'FULL');
+    }
   }
 
   /** Stores a report; resolves with its sequence number once the group commit is durable. */
@@ -129,9 +141,13 @@ export class Spool {
     setImmediate(() => this.flush());
   }
 
-  /** Commits what is pending now (also called by close()). */
+  /** Commits what is pending now (inline), or hands it to the writer thread when it is free. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.writer) {
+      this.flushToWriter(this.writer);
+      return;
+    }
     if (this.inserts.length === 0 && this.deletes.length === 0) return;
     const batch = this.inserts;
     const seqs: number[] = [];
@@ -150,6 +166,54 @@ export class Spool {
   }
 
   private pendingSeqs: number[] = [];
+
+  private flushToWriter(writer: SpoolWriter): void {
+    if (this.writing) return;
+    if (this.inserts.length === 0 && this.deletes.length === 0) {
+      const w = this.settleWaiters;
+      this.settleWaiters = [];
+      for (const fn of w) fn();
+      return;
+    }
+    const batch = this.inserts;
+    const deletes = this.deletes;
+    this.inserts = [];
+    this.deletes = [];
+    this.writing = true;
+    const rows: InsertRow[] = batch.map((p) => [
+      p.devEui,
+      p.kind,
+      p.receivedAt,
+      p.body,
+      p.dedup ? p.dedup.fcnt : null,
+      p.dedup ? p.dedup.payload : null,
+    ]);
+    writer.commit(rows, deletes).then(
+      (seqs) => {
+        this.writing = false;
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(seqs[i]!);
+        this.flushToWriter(writer);
+      },
+      (err: Error) => {
+        this.writing = false;
+        for (const p of batch) p.reject(err);
+        this.flushToWriter(writer);
+      },
+    );
+  }
+
+  /** Resolves when every pending insert and delete is committed. */
+  settle(): Promise<void> {
+    if (!this.writer) {
+      this.flush();
+      return Promise.resolve();
+    }
+    if (!this.writing && this.inserts.length === 0 && this.deletes.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.settleWaiters.push(resolve);
+      this.flush();
+    });
+  }
 
   private runBatch(): void {
     for (const p of this.inserts) {
@@ -185,7 +249,7 @@ export class Spool {
 
   /** Moves a report to the dead-letter table with the reason. */
   deadLetter(seq: number, reason: string): void {
-    this.flush();
+    if (!this.writer) this.flush();
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -259,10 +323,12 @@ export class Spool {
     return (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
   }
 
-  close(): void {
+  /** Commits what is pending and closes (the writer thread too). */
+  async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    await this.settle();
     this.closed = true;
+    await this.writer?.close();
     this.db.close();
   }
 }

@@ -213,7 +213,7 @@ export async function runDeadLetters(
     if (total > letters.length) ctx.io.info(`${total - letters.length} more (use --limit).`);
     ctx.io.info('Replay them with: tpx bridge dead-letters replay [ids...] --all');
   } finally {
-    spool.close();
+    await spool.close();
   }
 }
 
@@ -249,7 +249,7 @@ export async function runReplay(
       `${n} dead letter(s) put back in the spool; a running bridge delivers them within a second, otherwise the next start does.`,
     );
   } finally {
-    spool.close();
+    await spool.close();
   }
 }
 

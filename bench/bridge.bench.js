@@ -1,0 +1,288 @@
+// The bridge under load, 10,000 simulated devices over loopback:
+// - a bare Node HTTP server that answers 202 without work, driven by the same client: its rate is the reference;
+// - the bridge (in this process: ingest -> SQLite spool -> AlwaysOn pushes) driven as fast as the client can:
+//   sustained uplinks/s acknowledged by ThingWorx, and the ratio to the bare server;
+// - the bridge paced at 1,000 uplinks/s: p50/p99 latency from ingest to ThingWorx acknowledgement;
+// - RSS of the bridge process with 10,000 Things bound.
+// The ThingWorx side is a "null platform" in its own process that acknowledges every AlwaysOn request (the
+// emulator stores every value and would be the bottleneck); the 10,000 Things are known at start (listed, then
+// bound). The load client runs in its own process (this file with argument `client`) and signs every uplink.
+// `node bench/bridge.bench.js` (or `npm run bench -- bridge`); BENCH_SECONDS=n changes each phase's length.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const DEVICES = 10_000;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 128);
+const AS_ID = 'bench.as';
+const AS_KEY = '0123456789abcdef0123456789abcdef';
+const devEui = (i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`;
+const here = fileURLToPath(import.meta.url);
+const dist = (p) => JSON.stringify(new URL(`../dist/${p}`, import.meta.url).href);
+
+// ---------------- load client (child process) ----------------
+async function client([url, mode, rateText, secondsText, connectionsText, fcntBaseText]) {
+  const { Pool } = await import('undici');
+  const { signUplink } = await import('../dist/thingpark/tunnel.js');
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections: Number(connectionsText), pipelining: 1 });
+  const seconds = Number(secondsText);
+  const rate = Number(rateText);
+  const fcntBase = Number(fcntBaseText);
+  let n = 0;
+  let ok = 0;
+  let bad = 0;
+  let firstBad = '';
+  const body = (i) => {
+    const dev = devEui(i % DEVICES);
+    const doc = {
+      DevEUI_uplink: {
+        Time: new Date().toISOString().replace('Z', '+00:00'),
+        DevEUI: dev,
+        FPort: 2,
+        FCntUp: fcntBase + Math.floor(i / DEVICES),
+        payload_hex: (i & 0xffff).toString(16).padStart(4, '0'),
+        LrrRSSI: -70,
+        LrrSNR: 7.5,
+        SpFact: 7,
+        CustomerID: '100000507',
+        Late: 0,
+        Lrrs: { Lrr: [{ Lrrid: '08040059', LrrRSSI: -70, LrrSNR: 7.5, LrrESP: -71 }] },
+      },
+    };
+    const q = signUplink(doc, { asId: AS_ID, asKey: AS_KEY }).queryString;
+    return { path: `${target.pathname}?${q}`, text: JSON.stringify(doc) };
+  };
+  const one = async (i) => {
+    const { path, text } = body(i);
+    try {
+      const r = await pool.request({
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json' },
+        body: text,
+      });
+      const t = await r.body.text();
+      if (r.statusCode >= 200 && r.statusCode < 300) ok++;
+      else {
+        bad++;
+        firstBad ||= `${r.statusCode} ${t.slice(0, 200)}`;
+      }
+    } catch (err) {
+      bad++;
+      firstBad ||= err.message;
+    }
+  };
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  if (mode === 'max') {
+    const workers = Array.from({ length: Number(connectionsText) * 2 }, async () => {
+      while (performance.now() < end) await one(n++);
+    });
+    await Promise.all(workers);
+  } else {
+    const inflight = new Set();
+    const TICK = 5;
+    const perTick = (rate * TICK) / 1000;
+    let due = 0;
+    while (performance.now() < end) {
+      due += perTick;
+      while (n < due) {
+        const p = one(n++);
+        inflight.add(p);
+        p.finally(() => inflight.delete(p));
+      }
+      const next = t0 + (n / rate) * 1000;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    }
+    await Promise.all(inflight);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  await pool.close();
+  process.stdout.write(`${JSON.stringify({ sent: n, ok, bad, firstBad, elapsed })}\n`);
+}
+
+function runClient(url, mode, rate, seconds, connections, fcntBase) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [here, 'client', url, mode, String(rate), String(seconds), String(connections), String(fcntBase)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
+  });
+}
+
+// ---------------- null AlwaysOn platform (child process) ----------------
+const NULL_PLATFORM = `
+import { createServer } from 'node:https';
+import { WebSocketServer } from 'ws';
+import { generateCertificate } from ${dist('emulators/tls.js')};
+const m = await generateCertificate();
+const server = createServer({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' });
+const wss = new WebSocketServer({ server, path: '/Thingworx/WS', perMessageDeflate: false });
+let nextSession = 1;
+wss.on('connection', (ws) => {
+  const session = nextSession++;
+  ws.on('message', (d) => {
+    if (d.length < 15 || d[1] >= 0x40) return;
+    if (d[14] !== 0 && d.readUInt16BE(15) !== d.readUInt16BE(17)) return;
+    const r = Buffer.from([1, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff]);
+    d.copy(r, 2, 2, 10);
+    r.writeUInt32BE(session, 10);
+    ws.send(r);
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({ url: 'https://127.0.0.1:' + server.address().port, caFile: m.caFile }));
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+async function startNullPlatform() {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: new URL('..', import.meta.url).pathname,
+  });
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`platform exited with ${code}`)));
+  });
+  return { ...JSON.parse(first), stop: () => child.stdin.end() };
+}
+
+// ---------------- the bench ----------------
+let missed = 0;
+function report(what, figure, unit, target = '', ok = undefined) {
+  if (ok === false) missed++;
+  const verdict = ok === undefined ? '' : ok ? 'ok' : 'MISSED';
+  console.log(`${what.padEnd(46)} ${String(figure).padStart(9)} ${unit.padEnd(9)} ${target.padEnd(12)} ${verdict}`);
+}
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function bare() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(202, { 'content-type': 'application/json', 'content-length': 2 });
+      res.end('{}');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const cpu0 = process.cpuUsage();
+  const r = await runClient(`http://127.0.0.1:${server.address().port}/uplink`, 'max', 0, SECONDS, CONNECTIONS, 0);
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise((res) => server.close(res));
+  return { rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok };
+}
+
+async function main() {
+  const { AlwaysOnPool } = await import('../dist/alwayson/index.js');
+  const { PoolSink, startBridge } = await import('../dist/bridge/index.js');
+  const { rate: bareRate, cpuUs: bareCpuUs } = await bare();
+
+  const platform = await startNullPlatform();
+  const ca = readFileSync(platform.caFile);
+  const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-bridge-'));
+  const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
+  const rss0 = process.memoryUsage().rss;
+  const sink = new PoolSink(
+    () => new AlwaysOnPool({ url: platform.url, appKey: 'bench', ca, requestTimeoutMs: 30_000, maxInFlight: 4096 }),
+  );
+  const directory = { list: async () => ({ names, pages: DEVICES / 1000 }), create: async () => 'exists' };
+  const tBind = performance.now();
+  const bridge = await startBridge({
+    listen: '127.0.0.1:0',
+    spoolDir,
+    asId: AS_ID,
+    asKey: AS_KEY,
+    template: 'actilityThingTemplateSF',
+    sink,
+    directory,
+    maxSpool: 1_000_000,
+    durability: process.env.BENCH_DURABILITY ?? 'full',
+  });
+  await bridge.whenReady();
+  const bindMs = performance.now() - tBind;
+  const url = `${bridge.url}${bridge.path}`;
+  let acked = 0;
+  let latencies = [];
+  bridge.events.on('push.acked', (e) => {
+    acked++;
+    latencies.push(e.latencyMs);
+  });
+
+  // sustained: as fast as the client can, then until everything is acknowledged by ThingWorx
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const r1 = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 1);
+  await bridge.whenDrained(120_000);
+  const cpu1 = process.cpuUsage(cpu0);
+  const bridgeCpuUs = (cpu1.user + cpu1.system) / acked;
+  const sustainedRate = acked / ((performance.now() - t0) / 1000);
+  const ingestRate = r1.ok / r1.elapsed;
+  if (r1.bad) console.log(`  (${r1.bad} refused: ${r1.firstBad})`);
+  const rssLoaded = process.memoryUsage().rss;
+
+  // paced at 1,000/s: latency ingest -> ThingWorx acknowledgement
+  acked = 0;
+  latencies = [];
+  const r2 = await runClient(url, 'rate', 1000, SECONDS, 16, 100_000);
+  await bridge.whenDrained(60_000);
+  const sorted = latencies.slice().sort((a, b) => a - b);
+  if (r2.bad) console.log(`  (${r2.bad} refused: ${r2.firstBad})`);
+
+  globalThis.gc?.();
+  const rss = process.memoryUsage().rss;
+  await bridge.stop({ drainTimeoutMs: 1000 });
+  platform.stop();
+  rmSync(spoolDir, { recursive: true, force: true });
+
+  console.log(
+    `bridge: ${DEVICES} devices (Things bound at start in ${(bindMs / 1000).toFixed(1)} s), ${SECONDS} s per phase`,
+  );
+  report('bare Node HTTP server answering 202', Math.round(bareRate), 'req/s');
+  report('bridge ingest (2xx, stored in the spool)', Math.round(ingestRate), 'uplinks/s');
+  report(
+    'bridge sustained (acknowledged by ThingWorx)',
+    Math.round(sustainedRate),
+    'uplinks/s',
+    '>= 5000',
+    sustainedRate >= 5000,
+  );
+  const ratio = (100 * sustainedRate) / bareRate;
+  report('sustained / bare', ratio.toFixed(0), '%', '>= 40 %', ratio >= 40);
+  report('CPU per request: bare server', bareCpuUs.toFixed(0), 'us');
+  report('CPU per uplink: bridge (ingest+spool+push)', bridgeCpuUs.toFixed(0), 'us');
+  report('bare CPU / bridge CPU (load-independent ratio)', ((100 * bareCpuUs) / bridgeCpuUs).toFixed(0), '%');
+  report(`latency p50 at 1,000/s (${sorted.length} uplinks)`, pct(sorted, 50).toFixed(1), 'ms');
+  report('latency p99 at 1,000/s', pct(sorted, 99).toFixed(1), 'ms', '< 25 ms', pct(sorted, 99) < 25);
+  report(
+    'RSS of the bridge after load (10,000 Things)',
+    (rss / 1048576).toFixed(0),
+    'MB',
+    '< 200 MB',
+    rss < 200 * 1048576,
+  );
+  report(
+    'RSS at start / after the sustained phase',
+    `${(rss0 / 1048576).toFixed(0)}/${(rssLoaded / 1048576).toFixed(0)}`,
+    'MB',
+  );
+  process.exitCode = missed ? 1 : 0;
+}
+
+if (process.argv[2] === 'client') await client(process.argv.slice(3));
+else await main();
