@@ -270,7 +270,7 @@ export class Bridge {
     } finally {
       this.storing -= 1;
     }
-    this.delivery.enqueue(r.devEui, seq, t0);
+    this.delivery.enqueue(r.devEui, seq, t0, r);
     this.events.emit('uplink.accepted', {
       seq,
       kind: r.kind,

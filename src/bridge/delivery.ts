@@ -16,6 +16,8 @@ export interface DeliveryOptions {
   /** First retry delay; doubles up to retryMaxMs. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Reports kept in memory for delivery (the rest is read back from the spool). Default 20000. */
+  liveCache?: number;
   /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
   stubbornAttempts?: number;
 }
@@ -44,6 +46,8 @@ export class Delivery {
   private stopped = false;
   private gate = false;
   private readonly startedAt = new Map<number, number>();
+  /** Reports accepted by this process, kept until delivered (bounded) so delivery need not read them back. */
+  private readonly live = new Map<number, TunnelReport>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private idleWaiters: (() => void)[] = [];
   private quietWaiters: (() => void)[] = [];
@@ -65,7 +69,8 @@ export class Delivery {
   }
 
   /** Queues a stored report for delivery. `acceptedAt` (performance.now()) measures ingest -> ack latency. */
-  enqueue(devEui: string, seq: number, acceptedAt?: number): void {
+  enqueue(devEui: string, seq: number, acceptedAt?: number, report?: TunnelReport): void {
+    if (report && this.live.size < (this.options.liveCache ?? 20_000)) this.live.set(seq, report);
     let q = this.devices.get(devEui);
     if (!q) {
       q = { seqs: [], head: 0, busy: false, waiting: false, attempt: 0 };
@@ -99,9 +104,10 @@ export class Delivery {
     const seq = q.seqs[q.head]!;
     let outcome: 'done' | 'retry' = 'done';
     try {
-      const rec = this.spool.read(seq);
-      if (rec) {
-        const report = JSON.parse(rec.body) as TunnelReport;
+      const cached = this.live.get(seq);
+      const rec = cached ? undefined : this.spool.read(seq);
+      if (cached || rec) {
+        const report = cached ?? (JSON.parse(rec!.body) as TunnelReport);
         const updates = reportUpdates(report);
         if (updates.length > 0) {
           await this.provisioner.ensure(dev);
@@ -116,7 +122,7 @@ export class Delivery {
         }
         this.spool.ack(seq);
         const t0 = this.startedAt.get(seq);
-        const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - rec.receivedAt;
+        const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - (rec?.receivedAt ?? Date.now());
         this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
       }
       q.attempt = 0;
@@ -153,6 +159,7 @@ export class Delivery {
     }
     if (outcome === 'done') {
       this.startedAt.delete(seq);
+      this.live.delete(seq);
       q.head += 1;
       this.depthValue -= 1;
       if (q.head >= q.seqs.length) {
