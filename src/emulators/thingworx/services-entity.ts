@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors, PlatformError } from './permissions.js';
 import { type Caller, type Platform, RESOURCES, type Service, SUBSYSTEMS } from './platform.js';
+import type { RunTimeRule } from './state.js';
 import { infoTable, resultTable } from './values.js';
 
 const COLLECTION_OF_TYPE: Record<string, string> = {
@@ -113,35 +114,57 @@ export function deleteEntity(
   p.store.templateChanged();
 }
 
+/** GetEntityList and its permission-mask variant: visible entities of a type, by name mask. */
+function entityList(
+  p: Platform,
+  c: Caller,
+  params: Record<string, unknown>,
+  permitted: (collection: string, name: string, owner?: string) => boolean = () => true,
+) {
+  const collection = COLLECTION_OF_TYPE[str(params.type) || 'Thing'];
+  const maxItems = Number(params.maxItems) > 0 ? Number(params.maxItems) : 500;
+  const re = params.nameMask ? maskToRegExp(str(params.nameMask)) : null;
+  const rows = collection
+    ? names(p, collection)
+        .filter(
+          (e) =>
+            (!re || re.test(e.name)) &&
+            p.access.canSee(c.user, collection, e.name, e.owner) &&
+            permitted(collection, e.name, e.owner),
+        )
+        .slice(0, maxItems)
+        .map((e) => ({
+          name: e.name,
+          description: e.description,
+          isSystemObject: e.system,
+          homeMashup: '',
+          avatar: '',
+          tags: [],
+        }))
+    : [];
+  return infoTable(
+    [
+      ['name', 'STRING'],
+      ['description', 'STRING'],
+      ['isSystemObject', 'BOOLEAN'],
+      ['homeMashup', 'MASHUPNAME'],
+      ['avatar', 'IMAGELINK'],
+      ['tags', 'TAGS'],
+    ],
+    rows,
+  );
+}
+
 export const entityServices: Record<string, Service> = {
-  GetEntityList: (p, c, _e, params) => {
-    const type = str(params.type) || 'Thing';
-    const collection = COLLECTION_OF_TYPE[type];
-    const maxItems = Number(params.maxItems) > 0 ? Number(params.maxItems) : 500;
-    const re = params.nameMask ? maskToRegExp(str(params.nameMask)) : null;
-    const rows = collection
-      ? names(p, collection)
-          .filter((e) => (!re || re.test(e.name)) && p.access.canSee(c.user, collection, e.name, e.owner))
-          .slice(0, maxItems)
-          .map((e) => ({
-            name: e.name,
-            description: e.description,
-            isSystemObject: e.system,
-            homeMashup: '',
-            avatar: '',
-            tags: [],
-          }))
-      : [];
-    return infoTable(
-      [
-        ['name', 'STRING'],
-        ['description', 'STRING'],
-        ['isSystemObject', 'BOOLEAN'],
-        ['homeMashup', 'MASHUPNAME'],
-        ['avatar', 'IMAGELINK'],
-        ['tags', 'TAGS'],
-      ],
-      rows,
+  GetEntityList: (p, c, _e, params) => entityList(p, c, params),
+  GetEntityListWithPermissionMask: (p, c, _e, params) => {
+    const type = str(params.permissionType) || 'ServiceInvoke';
+    assertKnownPermission(type);
+    const target = str(params.permissionTarget) || '*';
+    return entityList(p, c, params, (collection, name, owner) =>
+      (DESIGN_TIME as readonly string[]).includes(type)
+        ? p.access.designTime(c.user, collection, type as (typeof DESIGN_TIME)[number], name, owner)
+        : p.access.runTime(c.user, collection, name, target, type as RunTimeRule['type'], owner),
     );
   },
   CreateThing: (p, c, _e, params) => {

@@ -85,6 +85,9 @@ describe('ThingWorx emulator: scenario files', () => {
       .filter((r: { isPermitted: boolean }) => r.isPermitted)
       .map((r: { name: string; permissionName: string }) => `${r.name}:${r.permissionName}`);
     expect(allowed.sort()).toEqual(['ThingTemplates:Create', 'ThingTemplates:Read', 'Things:Create', 'Things:Read']);
+    const mask = { type: 'Thing', permissionType: 'Delete' };
+    const own = await rest(emu, 'POST', `${ES}/GetEntityListWithPermissionMask`, mask, admin(emu));
+    expect(own.json.rows.map((r: { name: string }) => r.name)).toEqual(['DEV1']);
     const cp = await rest(emu, 'POST', `${ES}/CheckPermission`, { name: 'GetEntityList', type: 'ServiceInvoke' }, o);
     expect(cp).toMatchObject({
       status: 403,
