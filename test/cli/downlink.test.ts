@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { runDownlinkPush } from '../../src/cli/commands/downlink.js';
+import { createTestContext } from '../../src/cli/context.js';
+import { startThingParkEmulator } from '../../src/emulators/thingpark/index.js';
+
+describe('tpx downlink push', () => {
+  it('refuses bad input with usage errors', async () => {
+    const t = createTestContext();
+    await expect(runDownlinkPush(t.ctx, { via: 'mqtt', devEui: '70B3D57ED0000001' })).rejects.toThrow(/--via/);
+    await expect(runDownlinkPush(t.ctx, { payload: '00' })).rejects.toThrow(/--dev-eui/);
+    await expect(runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001', payload: 'zz' })).rejects.toThrow(/hexadecimal/);
+    await expect(runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001', payload: '00', fport: '300' })).rejects.toThrow(
+      /--fport/,
+    );
+    await expect(
+      runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001', payload: '00', via: 'thingpark' }),
+    ).rejects.toMatchObject({ code: 'TPX_USAGE', fix: expect.stringMatching(/TPX_THINGPARK_DOWNLINK_URL/) });
+  });
+
+  it('--via thingpark sends a signed downlink the LRC accepts, and reports a rejection as a failure', async () => {
+    const tp = await startThingParkEmulator({ devices: ['70B3D57ED0000001'] });
+    try {
+      const env = { TPX_THINGPARK_DOWNLINK_URL: tp.downlinkUrl, TPX_AS_ID: tp.asId, TPX_AS_KEY: tp.asKey };
+      const t = createTestContext({ env, json: true });
+      await runDownlinkPush(t.ctx, {
+        via: 'thingpark',
+        devEui: '70B3D57ED0000001',
+        fport: '3',
+        payload: 'a0',
+        confirmed: true,
+      });
+      expect(JSON.parse(t.stdout.text)).toMatchObject({ status: 'queued', devEui: '70B3D57ED0000001', fport: 3 });
+      expect(tp.downlinks()[0]).toMatchObject({
+        devEui: '70B3D57ED0000001',
+        fPort: 3,
+        payloadHex: 'A0',
+        confirmed: true,
+      });
+      const unknown = createTestContext({ env });
+      await expect(
+        runDownlinkPush(unknown.ctx, { via: 'thingpark', devEui: '70B3D57ED0000009', payload: '00' }),
+      ).rejects.toThrow(/rejected the downlink \(code 100\)/);
+    } finally {
+      await tp.close();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runUplinkSend } from '../../src/cli/commands/uplink.js';
+import { createTestContext } from '../../src/cli/context.js';
+import { parseRawQuery, verifyUplink } from '../../src/thingpark/tunnel.js';
+import { runTpx } from '../helpers/cli.js';
+import { type World, world } from './bridge-helpers.js';
+
+const AS = { TPX_AS_ID: 'TWA_1.1.AS', TPX_AS_KEY: 'f3203a20a2e8dfaf6686b621f56d05e3' };
+
+describe('tpx uplink send', () => {
+  let w: World | undefined;
+  const servers: import('node:http').Server[] = [];
+  afterEach(async () => {
+    await w?.close();
+    w = undefined;
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  });
+
+  it('posts realistic, correctly signed uplinks with counting FCntUp', async () => {
+    const got: { query: Record<string, string>; body: Record<string, Record<string, unknown>> }[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d) => {
+        text += d;
+      });
+      req.on('end', () => {
+        got.push({ query: parseRawQuery((req.url ?? '').split('?')[1] ?? ''), body: JSON.parse(text) });
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uplink`;
+    const t = createTestContext({ env: AS, json: true });
+    const code = await runUplinkSend(t.ctx, {
+      url,
+      devEui: '70-b3-d5-7e-d0-00-00-01',
+      fport: '5',
+      payload: 'CAFE',
+      fcnt: '41',
+      count: '3',
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ sent: 3, accepted: 3, rejected: {}, fcntFirst: 41 });
+    expect(got.map((g) => g.body.DevEUI_uplink!.FCntUp).sort()).toEqual([41, 42, 43]);
+    for (const g of got) {
+      expect(g.body.DevEUI_uplink).toMatchObject({ DevEUI: '70B3D57ED0000001', FPort: 5, payload_hex: 'cafe' });
+      expect(g.query.AS_ID).toBe(AS.TPX_AS_ID);
+      expect(verifyUplink({ body: g.body, query: g.query, asKey: AS.TPX_AS_KEY, asId: AS.TPX_AS_ID })).toBe(true);
+    }
+    expect(t.stdout.text).not.toContain(AS.TPX_AS_KEY);
+  });
+
+  it('refuses bad input with usage errors before sending anything', async () => {
+    const t = createTestContext({ env: AS });
+    await expect(runUplinkSend(t.ctx, {})).rejects.toThrow(/--dev-eui/);
+    await expect(runUplinkSend(t.ctx, { devEui: '1234' })).rejects.toThrow(/not a DevEUI/);
+    await expect(runUplinkSend(t.ctx, { devEui: '70B3D57ED0000001', payload: 'abc' })).rejects.toThrow(/hexadecimal/);
+    await expect(runUplinkSend(t.ctx, { devEui: '70B3D57ED0000001', fport: '0' })).rejects.toThrow(/--fport/);
+    const noKey = createTestContext({ env: {} });
+    await expect(runUplinkSend(noKey.ctx, { devEui: '70B3D57ED0000001' })).rejects.toThrow(/AS_ID and the AS key/);
+  });
+
+  it('--direct acts as the connector for one message (Thing created, values pushed)', async () => {
+    w = await world();
+    const dev = '70B3D57ED00000D1';
+    const r = await runTpx(
+      ['uplink', 'send', '--direct', '--dev-eui', dev, '--payload', '0a0b', '--fcnt', '9', '--json'],
+      {
+        env: w.env,
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ direct: true, thing: dev, created: true, fcnt: 9 });
+    expect(w.twx.propertyValue(dev, 'FCntUp')).toBe(9);
+    expect(w.twx.propertyValue(dev, 'payloadHex')).toBe('0a0b');
+    expect(w.twx.boundThings()).not.toContain(dev);
+  });
+});
