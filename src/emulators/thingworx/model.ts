@@ -87,7 +87,7 @@ export interface SubsystemConfig {
 }
 
 /** Values kept per logged property (the oldest are dropped beyond). */
-export const HISTORY_LIMIT = 10_000;
+export const HISTORY_LIMIT = 1000;
 
 function invalid(what: string): never {
   throw new TpxError('TPX_EMULATOR_STATE', `Invalid emulator state: ${what}.`, {
@@ -338,7 +338,7 @@ export class Store {
         h.set(def.name, list);
       }
       list.push(value);
-      if (list.length > HISTORY_LIMIT + 1000) list.splice(0, list.length - HISTORY_LIMIT);
+      if (list.length > HISTORY_LIMIT + 100) list.splice(0, list.length - HISTORY_LIMIT);
     }
   }
 

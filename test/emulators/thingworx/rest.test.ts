@@ -191,6 +191,20 @@ describe('ThingWorx emulator: REST rules', () => {
     expect(emu.store.things.size).toBe(0);
   });
 
+  it('keeps the last 1,000 values of a logged property', async () => {
+    const { HISTORY_LIMIT } = await import('../../../src/emulators/thingworx/model.js');
+    emu.store.addTemplate('H', 'RemoteThing', '', 'Administrator', [{ name: 'h', baseType: 'NUMBER', isLogged: true }]);
+    const t = emu.store.addThing('HT', 'H', 'Administrator');
+    const rows = Array.from({ length: HISTORY_LIMIT + 150 }, (_, i) => ({ name: 'h', value: i, time: i + 1 }));
+    emu.platform.updateValues(t, rows);
+    const h = emu.history('HT', 'h');
+    expect(h.length).toBeGreaterThanOrEqual(HISTORY_LIMIT);
+    expect(h.length).toBeLessThanOrEqual(HISTORY_LIMIT + 100);
+    expect(h.at(-1)?.value).toBe(HISTORY_LIMIT + 149);
+    emu.store.things.delete('HT');
+    emu.store.templates.delete('H');
+  });
+
   it('pages QueryImplementingThingsOptimizedWithTotalCount with isConnected', async () => {
     emu.addThings(['Q1', 'Q2', 'Q3']);
     const r = await rest(
