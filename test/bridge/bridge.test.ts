@@ -197,6 +197,17 @@ describe('bridge (ports faked)', () => {
     expect(again.bridge.spool.listDeadLetters().map((l) => l.devEui)).toEqual(['0018B20000000BAD']);
   });
 
+  it("retries a refused bind a few times, then dead-letters the report with the platform's reason", async () => {
+    const sink = new FakeSink();
+    sink.refuseBind.add(DEV);
+    const { bridge } = await start({ sink });
+    await bridge.whenReady();
+    const dead = bridge.events.waitFor('dead.letter');
+    expect((await post(bridge.url, uplinkDoc(DEV, 1))).status).toBe(202);
+    expect((await dead).reason).toMatch(/refused to bind .*Binding failed/);
+    expect(sink.bindCalls.filter((c) => c.includes(DEV)).length).toBe(5);
+  });
+
   it('answers 503 when the spool is full', async () => {
     const sink = new FakeSink();
     sink.connected = false;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Bridge, startConnectedBridge } from '../../src/bridge/index.js';
+import { type Bridge, RestDirectory, startConnectedBridge } from '../../src/bridge/index.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { ThingWorxRest } from '../../src/thingworx/rest.js';
@@ -38,6 +38,21 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
     return { twx, tp, bridge };
   }
+
+  it("lists the template's Things page by page, and binds them all at start", async () => {
+    const names = Array.from({ length: 2345 }, (_, i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`);
+    const twx = await startThingWorxEmulator({ state: templateState() });
+    cleanups.push(() => twx.close());
+    twx.addThings(names, TEMPLATE);
+    twx.addThings(['NOT-A-DEVICE'], 'RemoteThing');
+    const rest = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile, 'utf8') });
+    const dir = new RestDirectory(rest, 1000);
+    cleanups.push(() => dir.close());
+    const r = await dir.list(TEMPLATE);
+    expect(r.pages).toBe(3);
+    expect(new Set(r.names)).toEqual(new Set(names));
+    expect(await dir.create(names[0]!, TEMPLATE)).toBe('exists');
+  });
 
   const ingest = (tp: ThingParkEmulator, bridge: Bridge, doc: unknown) =>
     tp.postUplink(`${bridge.url}${bridge.path}`, doc);

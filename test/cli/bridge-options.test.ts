@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { runBridge } from '../../src/cli/commands/bridge.js';
+import { createTestContext } from '../../src/cli/context.js';
+
+const ENV = {
+  TPX_THINGWORX_URL: 'https://127.0.0.1:9',
+  TPX_THINGWORX_APP_KEY: 'app-key-0123456789',
+  TPX_AS_KEY: '0123456789abcdef',
+  XDG_CONFIG_HOME: '/nonexistent-tpx-test',
+};
+
+describe('tpx bridge options', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['log format', { logFormat: 'xml' }, /--log-format "xml"/],
+    ['listen', { listen: 'localhost' }, /--listen "localhost" is not HOST:PORT/],
+    ['path', { path: 'uplink' }, /--path "uplink" must start with/],
+    ['skew', { maxTimeSkew: 'soon' }, /--max-time-skew "soon" is not a duration/],
+    ['max devices', { maxDevices: '0' }, /--max-devices "0"/],
+    ['pipe count', { pipeCount: '300' }, /--pipe-count is 1\.\.255/],
+    ['durability', { durability: 'maybe' }, /--durability/],
+  ];
+  for (const [name, opts, re] of cases) {
+    it(`refuses a bad ${name} with a usage error`, async () => {
+      const t = createTestContext({ env: ENV });
+      await expect(runBridge(t.ctx, opts)).rejects.toMatchObject({
+        code: 'TPX_USAGE',
+        message: expect.stringMatching(re),
+      });
+    });
+  }
+
+  it('needs the AS key unless token verification is turned off, naming the flag and the variable', async () => {
+    const t = createTestContext({ env: { ...ENV, TPX_AS_KEY: undefined } });
+    await expect(runBridge(t.ctx, {})).rejects.toMatchObject({
+      code: 'TPX_USAGE',
+      fix: expect.stringMatching(/--as-key.*TPX_AS_KEY/),
+    });
+  });
+});
