@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TpxError } from '../errors.js';
 import type { ReportKind } from './events.js';
+import { SPOOL_SCHEMA } from './spool-schema.js';
 import { type InsertRow, SpoolWriter } from './spool-writer.js';
 
 export interface SpoolOptions {
@@ -80,34 +81,7 @@ export class Spool {
     }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS messages (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        dev_eui TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        replay INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS messages_replay ON messages(replay) WHERE replay = 1;
-      CREATE TABLE IF NOT EXISTS dedup (
-        dev_eui TEXT NOT NULL,
-        fcnt INTEGER NOT NULL,
-        payload TEXT NOT NULL,
-        seen_at INTEGER NOT NULL,
-        PRIMARY KEY (dev_eui, fcnt)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS dead_letters (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        seq INTEGER NOT NULL,
-        dev_eui TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        failed_at INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        body TEXT NOT NULL
-      );
-    `);
+    this.db.exec(SPOOL_SCHEMA);
     this.stmt = {
       insert: this.db.prepare('INSERT INTO messages (dev_eui, kind, received_at, body) VALUES (?, ?, ?, ?)'),
       dedup: this.db.prepare('INSERT OR REPLACE INTO dedup (dev_eui, fcnt, payload, seen_at) VALUES (?, ?, ?, ?)'),

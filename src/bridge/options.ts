@@ -1,0 +1,68 @@
+/** The bridge's options, defaults and statistics. */
+import type { BridgeEvents } from './events.js';
+import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
+
+export interface BridgeOptions {
+  /** HOST:PORT; default 127.0.0.1:8080 (port 0 picks a free port). */
+  listen?: string;
+  /** Ingest path; default /uplink. */
+  path?: string;
+  spoolDir: string;
+  asId?: string;
+  asKey?: string;
+  /** Token verification; default true (needs asKey). */
+  verifyTokens?: boolean;
+  /** Largest accepted |now - Time| in ms; 0 turns the check off. Default 5 minutes. */
+  maxTimeSkewMs?: number;
+  /** Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Default 10000. */
+  maxDevices?: number;
+  /** Reports kept waiting before ingest answers 503. Default 100000. */
+  maxSpool?: number;
+  /** (DevEUI, FCntUp) repeat window. Default 10 minutes; 0 turns dedup off. */
+  dedupWindowMs?: number;
+  /** Thing Template of new Things. */
+  template: string;
+  durability?: 'full' | 'normal';
+  /** How long stop() waits for delivery. Default 10 s. */
+  drainTimeoutMs?: number;
+  maxInFlight?: number;
+  /** How often dead letters replayed by another process are picked up. Default 1 s. */
+  replayPollMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  sink: ThingWorxSink;
+  directory: ThingDirectory;
+  downlinks?: DownlinkSender;
+  codec?: ReportCodec;
+  events?: BridgeEvents;
+}
+
+export interface BridgeStats {
+  ready: boolean;
+  connected: boolean;
+  things: number;
+  bound: number;
+  spoolDepth: number;
+  devicesWaiting: number;
+  inFlight: number;
+}
+
+export const BRIDGE_DEFAULTS = {
+  listen: '127.0.0.1:8080',
+  path: '/uplink',
+  maxTimeSkewMs: 5 * 60_000,
+  maxBodyBytes: 64 * 1024,
+  maxDevices: 10_000,
+  maxSpool: 100_000,
+  dedupWindowMs: 10 * 60_000,
+  drainTimeoutMs: 10_000,
+  template: 'actilityThingTemplateSF',
+} as const;
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim()) ?? /^()()(\d{1,5})$/.exec(listen.trim());
+  if (!m || Number(m[3]) > 65535) throw new Error(`"${listen}" is not HOST:PORT`);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
