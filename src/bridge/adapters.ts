@@ -3,6 +3,7 @@
  * REST client (ThingDirectory) and the ThingPark tunnel downlink (DownlinkSender).
  */
 import { type AlwaysOnPool, BindRejectedError, EdgeStatusError } from '../alwayson/index.js';
+import { TpxError } from '../errors.js';
 import { sendDownlink } from '../thingpark/downlink.js';
 import { ThingWorxError } from '../thingworx/errors.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
@@ -25,6 +26,7 @@ import {
  */
 export class PoolSink implements ThingWorxSink {
   private pool: AlwaysOnPool | undefined;
+  private started = false;
   private writeHandler: ((w: PropertyWrite) => Promise<void>) | undefined;
   private statusHandler: ((s: SinkStatus) => void) | undefined;
   readonly pipeCount: number;
@@ -52,12 +54,14 @@ export class PoolSink implements ThingWorxSink {
   }
 
   async start(): Promise<void> {
+    if (this.started && this.pool) return;
     if (!this.pool) {
       this.pool = this.factory();
       this.wire(this.pool);
     }
     try {
       await this.pool.start();
+      this.started = true;
     } catch (err) {
       this.pool = undefined;
       throw err;
@@ -124,15 +128,22 @@ export class RestDirectory implements ThingDirectory {
     const names: string[] = [];
     let pages = 0;
     for (let offset = 0; ; offset += this.pageSize) {
-      const it = await this.rest.service(
-        `ThingTemplates/${template}`,
-        'QueryImplementingThingsOptimized',
-        {
-          maxItems: this.pageSize,
-          offset,
-        },
-        { idempotent: true },
-      );
+      const it = await this.rest
+        .service(
+          `ThingTemplates/${template}`,
+          'QueryImplementingThingsOptimized',
+          { maxItems: this.pageSize, offset },
+          { idempotent: true },
+        )
+        .catch((err: unknown) => {
+          if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') {
+            throw new TpxError('TPX_TEMPLATE_MISSING', `The Thing Template ${template} does not exist in ThingWorx.`, {
+              fix: 'Import it with "tpx thingworx import-template" (or "tpx thingworx setup"), or pass --template.',
+              cause: err,
+            });
+          }
+          throw err;
+        });
       pages += 1;
       for (const r of it.rows) if (typeof r.name === 'string' && r.name) names.push(r.name);
       if (it.rows.length < this.pageSize) break;

@@ -133,16 +133,18 @@ export class Bridge {
       try {
         await this.o.sink.start();
         await this.provisioner.init();
+        if (this.stopping) return;
         this.ready = true;
         this.events.emit('bridge.ready', { things: this.provisioner.bound.size, pipes: this.o.sink.pipeCount });
         this.delivery.setGate(true);
         return;
       } catch (err) {
+        if (this.stopping) return;
         attempt += 1;
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
         this.events.emit('error', {
           where: 'thingworx',
-          error: `${(err as Error).message} (retrying in ${Math.round(delay / 1000)} s)`,
+          error: `${(err as Error).message}${fixOf(err)} (retrying in ${Math.round(delay / 1000)} s)`,
         });
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
@@ -150,6 +152,7 @@ export class Bridge {
             clearTimeout(t);
             r();
           };
+          if (this.stopping) this.wake();
         });
         this.wake = undefined;
       }
@@ -324,4 +327,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     throw err;
   }
   return b;
+}
+
+function fixOf(err: unknown): string {
+  const fix = (err as { fix?: unknown }).fix;
+  return typeof fix === 'string' && fix ? ` Fix: ${fix}` : '';
 }
