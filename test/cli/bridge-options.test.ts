@@ -37,3 +37,25 @@ describe('tpx bridge options', () => {
     });
   });
 });
+
+describe('tpx bridge dead-letters without a spool', () => {
+  it('lists nothing and creates nothing; replay is a usage error naming --spool-dir', async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runDeadLetters, runReplay } = await import('../../src/cli/commands/bridge.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-nospool-'));
+    try {
+      const t = createTestContext({ env: ENV, json: true });
+      await runDeadLetters(t.ctx, { spoolDir: join(dir, 'spool') });
+      expect(JSON.parse(t.stdout.text)).toMatchObject({ total: 0, deadLetters: [] });
+      expect(readdirSync(dir)).toEqual([]);
+      await expect(runReplay(t.ctx, '1', { spoolDir: join(dir, 'spool') })).rejects.toMatchObject({
+        code: 'TPX_USAGE',
+        fix: expect.stringMatching(/--spool-dir/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

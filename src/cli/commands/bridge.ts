@@ -178,8 +178,13 @@ export async function runDeadLetters(
   ctx: CommandContext,
   o: { spoolDir?: string; limit?: string } & GlobalOptions,
 ): Promise<void> {
-  const { Spool } = await import('../../bridge/spool.js');
+  const { Spool, SPOOL_FILE } = await import('../../bridge/spool.js');
   const dir = ctx.settings.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx);
+  if (!(await import('node:fs')).existsSync(join(dir, SPOOL_FILE))) {
+    if (ctx.io.json) ctx.io.printJson({ spool: join(dir, SPOOL_FILE), total: 0, deadLetters: [] });
+    else ctx.io.out(`No spool at ${dir} (no bridge has run with this --spool-dir).`);
+    return;
+  }
   const spool = new Spool(dir);
   try {
     const limit = o.limit ? Number(o.limit) : 1000;
@@ -236,8 +241,11 @@ export async function runReplay(
   const bad = ids.find((_, k) => !Number.isInteger(nums[k]) || nums[k]! < 1);
   if (bad !== undefined)
     throw new UsageError(`"${bad}" is not a dead-letter id.`, 'Ids are the numbers listed by tpx bridge dead-letters.');
-  const { Spool } = await import('../../bridge/spool.js');
+  const { Spool, SPOOL_FILE } = await import('../../bridge/spool.js');
   const dir = ctx.settings.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx);
+  if (!(await import('node:fs')).existsSync(join(dir, SPOOL_FILE))) {
+    throw new UsageError(`No spool at ${dir}.`, 'Pass the --spool-dir the bridge runs with (or set TPX_SPOOL_DIR).');
+  }
   const spool = new Spool(dir);
   try {
     const n = spool.replayDeadLetters(o.all ? undefined : nums);
