@@ -3,6 +3,7 @@
  * property writes, /healthz, /readyz, /metrics. Everything it does is reported through `events`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
@@ -82,9 +83,11 @@ export class Bridge {
       things: () => this.provisioner.known.size,
       connected: () => o.sink.isConnected(),
     });
-    this.server = createServer({ keepAliveTimeout: 30 * 60_000, requestTimeout: 30_000 }, (req, res) =>
-      this.route(req, res),
-    );
+    const serverOptions = { keepAliveTimeout: 30 * 60_000, requestTimeout: 30_000 };
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.route(req, res);
+    this.server = o.tls
+      ? (createHttpsServer({ ...serverOptions, ...o.tls, minVersion: 'TLSv1.2' }, handler) as unknown as Server)
+      : createServer(serverOptions, handler);
     this.server.headersTimeout = 20_000;
   }
 
@@ -114,7 +117,7 @@ export class Bridge {
     });
     const addr = this.server.address() as AddressInfo;
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.url = `http://${h}:${addr.port}`;
+    this.url = `${this.o.tls ? 'https' : 'http'}://${h}:${addr.port}`;
     this.events.emit('bridge.listening', { url: this.url, path: this.path });
     this.timers.push(setInterval(() => this.enqueueReplayed(), this.o.replayPollMs ?? 1000).unref());
     this.timers.push(

@@ -5,6 +5,8 @@ import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink } from 
 export interface BridgeOptions {
   /** HOST:PORT; default 127.0.0.1:8080 (port 0 picks a free port). */
   listen?: string;
+  /** Serve the ingest over HTTPS (TLS 1.2+) with this certificate and key (PEM contents). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Ingest path; default /uplink. */
   path?: string;
   spoolDir: string;

@@ -208,6 +208,31 @@ describe('bridge (ports faked)', () => {
     expect(sink.bindCalls.filter((c) => c.includes(DEV)).length).toBe(5);
   });
 
+  it('serves the ingest over HTTPS (TLS 1.2+) when given a certificate', async () => {
+    const { generateCertificate } = await import('../../src/emulators/tls.js');
+    const { Agent, request } = await import('undici');
+    const m = await generateCertificate();
+    const { bridge, sink } = await start({ tls: { cert: m.cert, key: m.key } });
+    await bridge.whenReady();
+    expect(bridge.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    const doc = uplinkDoc(DEV, 11);
+    const agent = new Agent({ connect: { ca: m.cert } });
+    try {
+      const r = await request(`${bridge.url}/uplink?${signedQuery(doc)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(doc),
+        dispatcher: agent,
+      });
+      expect(r.statusCode).toBe(202);
+      await r.body.text();
+    } finally {
+      await agent.close();
+    }
+    await bridge.whenDrained();
+    expect(sink.valuesOf(DEV, 'FCntUp')).toHaveLength(1);
+  });
+
   it('answers 503 when the spool is full', async () => {
     const sink = new FakeSink();
     sink.connected = false;

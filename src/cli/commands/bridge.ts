@@ -30,6 +30,8 @@ export interface BridgeRunOptions {
   downlinkUrl?: string;
   drainTimeout?: string;
   durability?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The default spool directory: $XDG_STATE_HOME/tpx/spool/<profile>. */
@@ -103,6 +105,19 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
       );
     }
   }
+  const tlsCert = s.value('bridgeTlsCert', o.tlsCert);
+  const tlsKey = s.value('bridgeTlsKey', o.tlsKey);
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+    throw new UsageError('--tls-cert and --tls-key go together.', 'Give both (PEM files) to serve HTTPS, or neither.');
+  }
+  let tls: { cert: string; key: string } | undefined;
+  if (tlsCert && tlsKey) {
+    try {
+      tls = { cert: readFileSync(tlsCert, 'utf8'), key: readFileSync(tlsKey, 'utf8') };
+    } catch (err) {
+      throw new UsageError(`Cannot read the TLS files: ${(err as Error).message}.`, 'Check --tls-cert and --tls-key.');
+    }
+  }
   const insecureSetting = s.value('thingworxInsecure', o.insecure ? 'true' : undefined);
   const insecure = insecureSetting !== undefined && /^(true|1|yes|on)$/i.test(insecureSetting);
   const options = {
@@ -125,6 +140,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     insecure,
     downlinkUrl: s.value('thingparkDownlinkUrl', o.downlinkUrl),
     durability: durability as 'full' | 'normal',
+    tls,
   };
   if (options.pipeCount > 255) throw new UsageError('--pipe-count is 1..255.');
   if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
@@ -287,6 +303,8 @@ export function register(program: Command, app: App): void {
     .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
     .option('--downlink-url <url>', 'LRC tunnel downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
     .option('--drain-timeout <duration>', 'how long a stop waits for delivery (default 10s)')
+    .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')
     .option(
       '--durability <mode>',
       'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
