@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import { TpxError } from '../errors.js';
 import { parseRawQuery } from '../thingpark/tunnel.js';
 import { tunnelReportCodec } from './codec.js';
 import { DedupWindow } from './dedup.js';
@@ -109,9 +110,19 @@ export class Bridge {
     this.o.sink.onPropertyWrite((w) => this.downlinks.onWrite(w));
     const { host, port } = parseListen(this.o.listen ?? BRIDGE_DEFAULTS.listen);
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new TpxError('TPX_LISTEN', `The bridge cannot listen on ${host}:${port}: ${err.code ?? err.message}.`, {
+            fix:
+              err.code === 'EADDRINUSE'
+                ? 'Another process uses that port: stop it, or pass another --listen HOST:PORT.'
+                : 'Check the --listen address (HOST:PORT of this machine).',
+            cause: err,
+          }),
+        ),
+      );
       this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+        this.server.removeAllListeners('error');
         resolve();
       });
     });

@@ -16,7 +16,7 @@ export interface DeliveryOptions {
   /** First retry delay; doubles up to retryMaxMs. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Reports kept in memory for delivery (the rest is read back from the spool). Default 20000. */
+  /** Reports kept in memory for delivery (the rest is read back from the spool). Default 5000. */
   liveCache?: number;
   /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
   stubbornAttempts?: number;
@@ -70,7 +70,7 @@ export class Delivery {
 
   /** Queues a stored report for delivery. `acceptedAt` (performance.now()) measures ingest -> ack latency. */
   enqueue(devEui: string, seq: number, acceptedAt?: number, report?: TunnelReport): void {
-    if (report && this.live.size < (this.options.liveCache ?? 20_000)) this.live.set(seq, report);
+    if (report && this.live.size < (this.options.liveCache ?? 5_000)) this.live.set(seq, report);
     let q = this.devices.get(devEui);
     if (!q) {
       q = { seqs: [], head: 0, busy: false, waiting: false, attempt: 0 };

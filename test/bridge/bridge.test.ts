@@ -233,6 +233,28 @@ describe('bridge (ports faked)', () => {
     expect(sink.valuesOf(DEV, 'FCntUp')).toHaveLength(1);
   });
 
+  it('a port in use is a TPX_LISTEN error with a fix, and leaves the spool unlocked', async () => {
+    const first = await start();
+    const port = new URL(first.bridge.url).port;
+    const t = tempDir();
+    try {
+      await expect(
+        startBridge({
+          listen: `127.0.0.1:${port}`,
+          spoolDir: t.dir,
+          asKey: AS_KEY,
+          template: 'x',
+          sink: new FakeSink(),
+          directory: new FakeDirectory(),
+        }),
+      ).rejects.toMatchObject({ code: 'TPX_LISTEN', fix: expect.stringMatching(/--listen/) });
+      const again = await start({}, t.dir);
+      expect(again.bridge.url).toMatch(/^http:/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('answers 503 when the spool is full', async () => {
     const sink = new FakeSink();
     sink.connected = false;
