@@ -15,7 +15,7 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(known: string[] = []) {
+  async function setup(known: string[] = [], pipeCount = 1) {
     const twx = await startThingWorxEmulator({ state: templateState(known) });
     cleanups.push(() => twx.close());
     const tp = await startThingParkEmulator();
@@ -32,6 +32,7 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
       asId: tp.asId,
       asKey: tp.asKey,
       downlinkUrl: tp.downlinkUrl,
+      pipeCount,
       retryBaseMs: 50,
       retryMaxMs: 500,
     });
@@ -68,6 +69,24 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     expect(twx.propertyValue(DEV, 'FCntUp')).toBe(42);
     expect(twx.propertyValue(DEV, 'payloadHex')).toBe('cafe');
     expect(twx.boundThings()).toContain(DEV);
+  });
+
+  it('spreads Things over several pipes and delivers every device in order', async () => {
+    const devs = Array.from({ length: 12 }, (_, i) => `70B3D57ED00001${i.toString(16).toUpperCase().padStart(2, '0')}`);
+    const { twx, tp, bridge } = await setup(devs.slice(0, 6), 4);
+    await bridge.whenReady();
+    expect(twx.sessionCount()).toBe(4);
+    for (let f = 1; f <= 3; f++) {
+      for (const d of devs) expect((await ingest(tp, bridge, uplinkDoc(d, f, `0${f}`))).status).toBe(202);
+    }
+    expect(await bridge.whenDrained(10_000)).toBe(true);
+    for (const d of devs) {
+      const fcnts = twx.history(d, 'uplinkData').map((h) => {
+        const v = typeof h.value === 'string' ? JSON.parse(h.value) : h.value;
+        return (v as { DevEUI_uplink: { FCntUp: number } }).DevEUI_uplink.FCntUp;
+      });
+      expect(fcnts).toEqual([1, 2, 3]);
+    }
   });
 
   it('sends a downlink written on the Thing through the tunnel with a valid token', async () => {
