@@ -18,6 +18,8 @@ describe('tpx bridge options', () => {
     ['max devices', { maxDevices: '0' }, /--max-devices "0"/],
     ['pipe count', { pipeCount: '300' }, /--pipe-count is 1\.\.255/],
     ['durability', { durability: 'maybe' }, /--durability/],
+    ['max body', { maxBody: '10' }, /--max-body "10" is not a whole number >= 1024/],
+    ['TLS pair', { tlsCert: '/tmp/cert.pem' }, /--tls-cert and --tls-key go together/],
   ];
   for (const [name, opts, re] of cases) {
     it(`refuses a bad ${name} with a usage error`, async () => {
