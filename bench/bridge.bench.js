@@ -230,7 +230,9 @@ async function main() {
   // sustained: as fast as the client can, then until everything is acknowledged by ThingWorx
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const r1 = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 1);
+  const elu = performance.eventLoopUtilization(elu0).utilization;
   await bridge.whenDrained(120_000);
   const cpu1 = process.cpuUsage(cpu0);
   const bridgeCpuUs = (cpu1.user + cpu1.system) / acked;
@@ -269,6 +271,7 @@ async function main() {
   report('sustained / bare', ratio.toFixed(0), '%', '>= 40 %', ratio >= 40);
   report('CPU per request: bare server', bareCpuUs.toFixed(0), 'us');
   report('CPU per uplink: bridge (ingest+spool+push)', bridgeCpuUs.toFixed(0), 'us');
+  report('bridge event-loop utilisation while driven', (100 * elu).toFixed(0), '%');
   report('bare CPU / bridge CPU (load-independent ratio)', ((100 * bareCpuUs) / bridgeCpuUs).toFixed(0), '%');
   report(`latency p50 at 1,000/s (${sorted.length} uplinks)`, pct(sorted, 50).toFixed(1), 'ms');
   report('latency p99 at 1,000/s', pct(sorted, 99).toFixed(1), 'ms', '< 25 ms', pct(sorted, 99) < 25);
