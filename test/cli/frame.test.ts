@@ -155,3 +155,49 @@ describe('colour', () => {
     expect(colorLevel({ FORCE_COLOR: '3' }, { write: () => true }, undefined)).toBe(3);
   });
 });
+
+describe('closed pipe', () => {
+  it('a reader that closes stdout early does not crash tpx', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { TPX_BIN, cleanEnv } = await import('../helpers/cli.js');
+    // A 400 KB hex line (more than a pipe holds) into `head -c 10`, which closes the pipe early.
+    const doc = {
+      header: {
+        version: 1,
+        code: 'SUCCESS',
+        codeValue: 64,
+        requestId: 1,
+        endpointId: 0,
+        sessionId: 1,
+        multipart: null,
+      },
+      body: {
+        kind: 'response',
+        reason: null,
+        content: {
+          dataShape: [{ name: 's', description: '', baseType: 'STRING', aspects: {} }],
+          rows: [[{ baseType: 'STRING', value: 'x'.repeat(200_000) }]],
+        },
+      },
+      trailing: null,
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'tpx-pipe-')), 'msg.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const child = spawn(
+      'sh',
+      ['-c', `"${process.execPath}" "${TPX_BIN}" alwayson encode < "${file}" | head -c 10 >/dev/null`],
+      {
+        env: cleanEnv(),
+      },
+    );
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    const { once } = await import('node:events');
+    await once(child, 'close');
+    expect(err).not.toMatch(/EPIPE|Unhandled|Error/);
+  });
+});
