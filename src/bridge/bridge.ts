@@ -51,7 +51,10 @@ export class Bridge {
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
     this.unlock = lockSpool(o.spoolDir);
     try {
-      this.spool = new Spool(o.spoolDir, { durability: o.durability, writer: 'worker' });
+      this.spool = new Spool(o.spoolDir, {
+        durability: o.durability,
+        writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
+      });
     } catch (err) {
       this.unlock();
       throw err;

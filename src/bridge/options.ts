@@ -26,7 +26,13 @@ export interface BridgeOptions {
   dedupWindowMs?: number;
   /** Thing Template of new Things. */
   template: string;
+  /** 'full' (default): every group commit is synced to disk; 'normal': survives a process crash, not a power cut. */
   durability?: 'full' | 'normal';
+  /**
+   * Where group commits run: 'worker' (a writer thread: an fsync does not stop the event loop) or 'inline'
+   * (cheaper per commit). Default: 'worker' with durability 'full', 'inline' with 'normal'.
+   */
+  spoolWriter?: 'worker' | 'inline';
   /** How long stop() waits for delivery. Default 10 s. */
   drainTimeoutMs?: number;
   maxInFlight?: number;
