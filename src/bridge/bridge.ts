@@ -98,7 +98,10 @@ export class Bridge {
   /** Opens the ingest, loads the spool, and connects to ThingWorx in the background (see `ready`). */
   async start(): Promise<void> {
     if (this.o.verifyTokens !== false && !this.o.asKey) {
-      throw new Error('token verification needs the AS key (asKey), or verifyTokens: false');
+      throw new TpxError('TPX_USAGE', 'Token verification needs the tunnel AS key.', {
+        fix: 'Pass --as-key (or TPX_AS_KEY), or turn verification off with --no-verify-tokens (never in production).',
+        exitCode: 2,
+      });
     }
     const window = this.dedup.windowMs;
     if (window > 0) this.dedup.load(this.spool.dedupSince(Date.now() - window));
