@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -196,7 +197,6 @@ describe('closed pipe', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err += d;
     });
-    const { once } = await import('node:events');
     await once(child, 'close');
     expect(err).not.toMatch(/EPIPE|Unhandled|Error/);
   });
