@@ -91,7 +91,12 @@ export const SETTINGS: readonly SettingKey[] = [
     true,
   ),
   k('bridgePath', 'TPX_BRIDGE_PATH', '--path', 'Bridge ingest path (default /uplink)'),
-  k('verifyTokens', 'TPX_VERIFY_TOKENS', '--no-verify-tokens', 'Bridge uplink token verification: true (default) or false'),
+  k(
+    'verifyTokens',
+    'TPX_VERIFY_TOKENS',
+    '--no-verify-tokens',
+    'Bridge uplink token verification: true (default) or false',
+  ),
   k('bridgeTlsCert', 'TPX_BRIDGE_TLS_CERT', '--tls-cert', 'Bridge ingest certificate file (PEM): serve HTTPS'),
   k('bridgeTlsKey', 'TPX_BRIDGE_TLS_KEY', '--tls-key', 'Bridge ingest private key file (PEM), with --tls-cert'),
 ];
