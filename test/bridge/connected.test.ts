@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Bridge, RestDirectory, startConnectedBridge } from '../../src/bridge/index.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
-import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { TEMPLATE, templateState } from './emulated.js';
 import { tempDir, uplinkDoc } from './helpers.js';
