@@ -1,0 +1,280 @@
+/**
+ * Every example in README.md runs here, so the README cannot drift from the program.
+ *
+ * The convention (README.md "About the examples" says it to readers):
+ * - Examples are fenced blocks with the info string `console`. A line starting with `$ ` is a command; the lines
+ *   after it, up to the next `$ ` line or the end of the block, are its output as shown.
+ * - A command is `tpx …`, optionally piped from `echo …` or into another `tpx …` (`a | b`), optionally preceded
+ *   by `NAME=value` environment assignments. Words are split like a shell's (single and double quotes).
+ * - A trailing `# exit N` says the expected exit code (default 0). A trailing `# until Ctrl-C` marks a command
+ *   that runs until stopped: it is started, its shown output awaited, then it gets SIGINT and must exit 0.
+ * - Shown output is checked by key lines: every non-blank line that is not a table border must match a line of
+ *   the real output (stdout and stderr), with runs of spaces compared as one space and `…` standing for any text.
+ * - Every example runs in order, in a temporary directory holding a link to examples/, with a temporary config
+ *   and state home, against one
+ *   `tpx sandbox` started for this file (so `--profile sandbox` works). `tpx sandbox …` examples themselves run
+ *   in a home of their own, so that they do not replace the profile the other examples use.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../src/config/keys.js';
+import { cleanEnv, ROOT, type RunResult, runTpx, TpxProcess } from './helpers/cli.js';
+
+interface Example {
+  /** 1-based line of the command in README.md. */
+  line: number;
+  command: string;
+  exit: number;
+  untilCtrlC: boolean;
+  expected: string[];
+}
+
+function parseExamples(markdown: string): Example[] {
+  const out: Example[] = [];
+  let block: 'none' | 'console' | 'other' = 'none';
+  let fence = '';
+  let current: Example | undefined;
+  markdown.split('\n').forEach((raw, i) => {
+    const f = /^\s*(`{3,}|~{3,})(.*)$/.exec(raw);
+    if (f && block === 'none') {
+      block = f[2]!.trim() === 'console' ? 'console' : 'other';
+      fence = f[1]!;
+      current = undefined;
+      return;
+    }
+    if (f && f[1] === fence && f[2]!.trim() === '') {
+      block = 'none';
+      current = undefined;
+      return;
+    }
+    if (block !== 'console') return;
+    if (raw.startsWith('$ ')) {
+      let command = raw.slice(2).trim();
+      let exit = 0;
+      let untilCtrlC = false;
+      const marker = /\s+#\s*(?:exit (\d+)|(until Ctrl-C))\s*$/.exec(command);
+      if (marker) {
+        command = command.slice(0, marker.index).trim();
+        if (marker[1]) exit = Number(marker[1]);
+        if (marker[2]) untilCtrlC = true;
+      }
+      current = { line: i + 1, command, exit, untilCtrlC, expected: [] };
+      out.push(current);
+    } else if (current) {
+      current.expected.push(raw);
+    }
+  });
+  return out;
+}
+
+/** Splits a command line into words like a shell (quotes, backslash escapes), and pipelines on `|`. */
+function splitPipeline(command: string): string[][] {
+  const segments: string[][] = [[]];
+  let word: string | undefined;
+  let quote: '"' | "'" | undefined;
+  const push = () => {
+    if (word !== undefined) segments[segments.length - 1]!.push(word);
+    word = undefined;
+  };
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < command.length) word = (word ?? '') + command[++i];
+      else word = (word ?? '') + c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word = word ?? '';
+    } else if (c === '\\' && i + 1 < command.length) {
+      word = (word ?? '') + command[++i];
+    } else if (c === ' ' || c === '\t') {
+      push();
+    } else if (c === '|') {
+      push();
+      segments.push([]);
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (quote) throw new Error(`unclosed ${quote} in: ${command}`);
+  push();
+  return segments;
+}
+
+const BORDER = /^[\s+\-|=:]*$/;
+
+function normalise(text: string): string {
+  return text
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function keyLines(expected: string[]): string[] {
+  return expected.map(normalise).filter((l) => l !== '' && !BORDER.test(l));
+}
+
+function linePattern(line: string): RegExp {
+  const parts = line.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`);
+}
+
+/** The shown lines that no line of the real output matches. */
+function missingLines(expected: string[], actual: string): string[] {
+  const real = actual.split('\n').map(normalise);
+  return keyLines(expected).filter((l) => {
+    const re = linePattern(l);
+    return !real.some((r) => re.test(r));
+  });
+}
+
+interface Env {
+  env: NodeJS.ProcessEnv;
+  /** Working directory: a temporary one holding a link to the repository's examples/. */
+  cwd: string;
+}
+
+async function runPipeline(ex: Example, base: Env): Promise<RunResult> {
+  let input = '';
+  let last: RunResult | undefined;
+  for (const segment of splitPipeline(ex.command)) {
+    const env = { ...base.env };
+    const words = [...segment];
+    while (words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+      const w = words.shift()!;
+      env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+    }
+    const [program, ...args] = words;
+    if (program === 'echo') {
+      input = `${args.join(' ')}\n`;
+      last = { code: 0, signal: null, stdout: input, stderr: '' };
+      continue;
+    }
+    if (program !== 'tpx') throw new Error(`README.md:${ex.line}: only tpx and echo are run (got "${program}")`);
+    if (last && last.code !== 0) throw new Error(`README.md:${ex.line}: a command before the last one failed`);
+    last = await runTpx(args, { env, input, cwd: base.cwd, timeoutMs: 30_000 });
+    input = last.stdout;
+  }
+  if (!last) throw new Error(`README.md:${ex.line}: empty command`);
+  return last;
+}
+
+async function runUntilCtrlC(ex: Example, base: Env): Promise<RunResult> {
+  const segments = splitPipeline(ex.command);
+  const [program, ...args] = segments[0]!;
+  if (segments.length !== 1 || program !== 'tpx') throw new Error(`README.md:${ex.line}: one tpx command only`);
+  const p = new TpxProcess(args, { env: base.env, cwd: base.cwd });
+  const done = () => missingLines(ex.expected, `${p.stdout}\n${p.stderr}`).length === 0;
+  const deadline = Date.now() + 20_000;
+  try {
+    // Each round waits for more output on either stream; it ends when the shown lines are all there, when the
+    // process exits, or at the deadline (the assertions then say what is missing).
+    while (!done() && Date.now() < deadline && p.child.exitCode === null) {
+      const left = Math.max(1, deadline - Date.now());
+      await Promise.race([
+        p.waitFor(new RegExp(`[\\s\\S]{${p.stdout.length + 1}}`), { timeoutMs: left }),
+        p.waitFor(new RegExp(`[\\s\\S]{${p.stderr.length + 1}}`), { stream: 'stderr', timeoutMs: left }),
+      ]).catch(() => undefined);
+    }
+  } finally {
+    p.kill('SIGINT');
+  }
+  return p.exited;
+}
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const examples = parseExamples(readme);
+
+describe('README.md examples', () => {
+  let home: string;
+  let base: Env;
+  let sandbox: TpxProcess;
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'tpx-readme-'));
+    mkdirSync(join(home, 'state'));
+    mkdirSync(join(home, 'work'));
+    symlinkSync(join(ROOT, 'examples'), join(home, 'work', 'examples'));
+    base = {
+      env: cleanEnv({ XDG_CONFIG_HOME: home, XDG_STATE_HOME: join(home, 'state') }),
+      cwd: join(home, 'work'),
+    };
+    sandbox = new TpxProcess(['sandbox', '--json', '--devices', '3', '--rate', '6', '--downlink-every', '1s'], base);
+    // Ready, and every device's Thing created and holding an uplink, before the examples look at them.
+    await sandbox.waitFor(/"event":"sandbox\.ready"/, { timeoutMs: 30_000 });
+    for (const n of [1, 2, 3]) {
+      await sandbox.waitFor(new RegExp(`"event":"uplink\\.delivered","devEui":"70B3D57ED000000${n}"`), {
+        timeoutMs: 30_000,
+      });
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await sandbox?.kill('SIGINT');
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('checks what it says it checks (parser, words, key lines)', () => {
+    const md = [
+      '```sh',
+      '$ tpx not run',
+      '```',
+      '```console',
+      '$ tpx a "b c" \'d\'   # exit 3',
+      'out … line',
+      '+---+',
+      '$ X=1 echo hi | tpx explain   # until Ctrl-C',
+      '```',
+    ].join('\n');
+    const ex = parseExamples(md);
+    expect(ex.map((e) => [e.line, e.command, e.exit, e.untilCtrlC])).toEqual([
+      [5, `tpx a "b c" 'd'`, 3, false],
+      [8, 'X=1 echo hi | tpx explain', 0, true],
+    ]);
+    expect(splitPipeline(ex[0]!.command)).toEqual([['tpx', 'a', 'b c', 'd']]);
+    expect(splitPipeline(ex[1]!.command)).toEqual([
+      ['X=1', 'echo', 'hi'],
+      ['tpx', 'explain'],
+    ]);
+    expect(keyLines(ex[0]!.expected)).toEqual(['out … line']);
+    expect(missingLines(ex[0]!.expected, 'x\nout   some   line\n')).toEqual([]);
+    expect(missingLines(ex[0]!.expected, 'out line but more\n')).toEqual(['out … line']);
+    expect(missingLines(['a.b (c)'], 'aXb (c)')).toEqual(['a.b (c)']);
+  });
+
+  it('lists every setting of src/config/keys.ts in the settings table', () => {
+    const table = readme.slice(readme.indexOf('## Settings'), readme.indexOf('## Exit codes'));
+    for (const s of SETTINGS) {
+      expect(table, s.key).toContain(`| \`${s.env}\` | \`${s.key}\` |`);
+    }
+  });
+
+  it('has examples, and the newcomer commands first', () => {
+    const firstBlocks = [...readme.matchAll(/```sh\n([^`]*)```/g)].slice(0, 2).map((m) => m[1]!.trim());
+    expect(firstBlocks).toEqual(['npm ci && node bin/tpx.js sandbox', 'npm ci && npm test']);
+    expect(examples.length).toBeGreaterThan(20);
+  });
+
+  it.each(examples.map((e) => [`README.md:${e.line}: $ ${e.command}`, e] as const))(
+    '%s',
+    async (_name, ex) => {
+      let env = base;
+      let own: string | undefined;
+      if (/^tpx sandbox\b/.test(ex.command)) {
+        own = mkdtempSync(join(tmpdir(), 'tpx-readme-sandbox-'));
+        env = { env: cleanEnv({ XDG_CONFIG_HOME: own, XDG_STATE_HOME: own }), cwd: base.cwd };
+      }
+      try {
+        const r = ex.untilCtrlC ? await runUntilCtrlC(ex, env) : await runPipeline(ex, env);
+        const all = `${r.stdout}\n${r.stderr}`;
+        expect(r.code, `exit code of README.md:${ex.line}\n${all}`).toBe(ex.exit);
+        expect(missingLines(ex.expected, all), `output of README.md:${ex.line}:\n${all}`).toEqual([]);
+      } finally {
+        if (own) rmSync(own, { recursive: true, force: true });
+      }
+    },
+    40_000,
+  );
+});
