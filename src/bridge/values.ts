@@ -3,22 +3,11 @@
  * received, JSON) and the scalar properties, all stamped with the report's Time.
  */
 import type { TwValue } from '../alwayson/codec/types.js';
+import { TEMPLATE_PROPERTY_NAMES } from '../thingworx/template.js';
 import type { PropertyUpdate, TunnelReport } from './ports.js';
 
-/** Property names of the Thing Template (thingworx/template.ts defines the template with these names). */
-export const PROPS = {
-  uplinkData: 'uplinkData',
-  downlink: 'downlink',
-  devEui: 'DevEUI',
-  lastUplinkTime: 'lastUplinkTime',
-  fport: 'FPort',
-  fcntUp: 'FCntUp',
-  payloadHex: 'payloadHex',
-  rssi: 'RSSI',
-  snr: 'SNR',
-  spreadingFactor: 'spreadingFactor',
-  downlinkStatus: 'downlinkStatus',
-} as const;
+/** Property names of the Thing Template, defined once in thingworx/template.ts. */
+export const PROPS = TEMPLATE_PROPERTY_NAMES;
 
 const json = (v: unknown): TwValue => ({ baseType: 'JSON', value: JSON.stringify(v) });
 const num = (v: number): TwValue => ({ baseType: 'NUMBER', value: v });
