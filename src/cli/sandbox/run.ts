@@ -70,11 +70,11 @@ function readyLines(ctx: CommandContext, w: SandboxWorld, s: SandboxSettings): s
   ];
 }
 
-function summaryLines(s: SandboxSummary): string[] {
+function summaryLines(s: SandboxSummary, devices: number): string[] {
   const u = s.uplinks;
   const d = s.downlinks;
   return [
-    `Sandbox stopped after ${Math.round(s.durationMs / 1000)}s (${s.devices} devices).`,
+    `Sandbox stopped after ${Math.round(s.durationMs / 1000)}s (${devices} devices, ${s.devicesSending} of them sent uplinks).`,
     `  uplinks    ${u.sent} sent, ${u.delivered} delivered to ThingWorx, ${u.lost} lost` +
       (u.rejected ? ` (${u.rejected} refused by the bridge)` : ''),
     `  downlinks  ${d.sent} written in ThingWorx, ${d.confirmed} confirmed, ${d.lost} lost`,
@@ -253,8 +253,8 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     release();
   }
   const summary = tracker.summary();
-  if (io.json) io.printJson({ event: 'sandbox.summary', ...summary });
-  else io.out(summaryLines(summary).join('\n'));
+  if (io.json) io.printJson({ event: 'sandbox.summary', devices: s.devices, ...summary });
+  else io.out(summaryLines(summary, s.devices).join('\n'));
   if (summary.uplinks.lost > 0 || summary.downlinks.lost > 0) {
     throw new TpxError(
       'TPX_SANDBOX_LOST',

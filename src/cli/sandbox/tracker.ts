@@ -35,7 +35,8 @@ export interface DeviceRow {
 
 export interface SandboxSummary {
   durationMs: number;
-  devices: number;
+  /** Devices that sent at least one uplink. */
+  devicesSending: number;
   uplinks: { sent: number; accepted: number; duplicates: number; rejected: number; delivered: number; lost: number };
   downlinks: { sent: number; queued: number; confirmed: number; failed: number; lost: number };
   /** Reports of other senders (e.g. `tpx uplink send` from another terminal) the bridge delivered. */
@@ -210,7 +211,7 @@ export class Tracker {
     const t = this.t;
     return {
       durationMs: Date.now() - this.startedAt,
-      devices: [...this.rows.values()].filter((r) => r.sent > 0).length,
+      devicesSending: [...this.rows.values()].filter((r) => r.sent > 0).length,
       uplinks: {
         sent: t.sent,
         accepted: t.accepted,
