@@ -14,13 +14,16 @@
  *   and state home, against one
  *   `tpx sandbox` started for this file (so `--profile sandbox` works). `tpx sandbox …` examples themselves run
  *   in a home of their own, so that they do not replace the profile the other examples use.
+ * - Other fenced blocks are not examples, except the shell script of "Running the emulators in CI", which runs
+ *   with bash and `tpx` on the PATH.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/keys.js';
-import { cleanEnv, ROOT, type RunResult, runTpx, TpxProcess } from './helpers/cli.js';
+import { cleanEnv, ROOT, type RunResult, runTpx, TPX_BIN, TpxProcess } from './helpers/cli.js';
 
 interface Example {
   /** 1-based line of the command in README.md. */
@@ -250,6 +253,38 @@ describe('README.md examples', () => {
       expect(table, s.key).toContain(`| \`${s.env}\` | \`${s.key}\` |`);
     }
   });
+
+  it('runs the CI recipe (the sh block of "Running the emulators in CI") with tpx on the PATH', async () => {
+    const section = readme.slice(readme.indexOf('## Running the emulators in CI'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(script).toContain('tpx emulator thingworx --json');
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-readme-ci-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(join(dir, 'bin', 'tpx'), `#!/bin/sh\nexec "${process.execPath}" "${TPX_BIN}" "$@"\n`, {
+        mode: 0o755,
+      });
+      writeFileSync(join(dir, 'ci.sh'), script!);
+      const env = cleanEnv({ XDG_CONFIG_HOME: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH}` });
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn('bash', ['ci.sh'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(/Created Thing Template actilityThingTemplateSF|actilityThingTemplateSF/);
+      expect(r.out).toMatch(/\d+ passed, 0 failed/);
+      expect(r.out).toContain('No connections.');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 
   it('has examples, and the newcomer commands first', () => {
     const firstBlocks = [...readme.matchAll(/```sh\n([^`]*)```/g)].slice(0, 2).map((m) => m[1]!.trim());
