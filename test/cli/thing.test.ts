@@ -121,7 +121,7 @@ describe('tpx thing list', () => {
   it('rejects a bad --limit with a usage error', async () => {
     const r = await inProcess(['thing', 'list', '--limit', '0'], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Invalid --limit "0"/);
+    expect(r.stderr).toMatch(/--limit must be a whole number from 1 to 10000 \(got "0"\)/);
   });
 });
 

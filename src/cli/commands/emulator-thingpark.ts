@@ -1,8 +1,8 @@
 /** `tpx emulator thingpark`: runs the ThingPark stand-in until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface EmulatorThingParkOptions {
   port?: string;
@@ -12,22 +12,10 @@ export interface EmulatorThingParkOptions {
   openingDelay?: string;
 }
 
-function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new UsageError(
-      `${name} must be a whole number from ${min} to ${max} (got "${value}").`,
-      `Run: tpx emulator thingpark ${name} <n>`,
-    );
-  }
-  return n;
-}
-
 export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorThingParkOptions): Promise<void> {
-  const port = intOption('--port', opts.port, 0, 65535);
-  const tokenTtlSeconds = intOption('--token-ttl', opts.tokenTtl, 1, 86_400);
-  const openingDelayMs = intOption('--opening-delay', opts.openingDelay, 0, 600_000);
+  const port = wholeNumberOption('--port', opts.port, 0, 65535);
+  const tokenTtlSeconds = wholeNumberOption('--token-ttl', opts.tokenTtl, 1, 86_400);
+  const openingDelayMs = wholeNumberOption('--opening-delay', opts.openingDelay, 0, 600_000);
   const { signal, release } = ctx.shutdownSignal();
   const { startThingParkEmulator } = await import('../../emulators/thingpark/index.js');
   const emu = await startThingParkEmulator({

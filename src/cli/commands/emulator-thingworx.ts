@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface EmulatorThingWorxOptions {
   port?: string;
@@ -18,21 +19,9 @@ export interface EmulatorThingWorxOptions {
 
 const TLS_MODES = ['default', 'tls1.1-only', 'plain-http'] as const;
 
-function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new UsageError(
-      `${name} must be a whole number from ${min} to ${max} (got "${value}").`,
-      `Run: tpx emulator thingworx ${name} <n>`,
-    );
-  }
-  return n;
-}
-
 export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorThingWorxOptions): Promise<void> {
-  const port = intOption('--port', opts.port, 0, 65535);
-  const idle = intOption('--idle-timeout', opts.idleTimeout, 1, 86_400);
+  const port = wholeNumberOption('--port', opts.port, 0, 65535);
+  const idle = wholeNumberOption('--idle-timeout', opts.idleTimeout, 1, 86_400);
   if (opts.tls !== undefined && !(TLS_MODES as readonly string[]).includes(opts.tls)) {
     throw new UsageError(
       `--tls must be one of ${TLS_MODES.join(', ')} (got "${opts.tls}").`,

@@ -4,9 +4,9 @@
  * without separators.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface ThingConnectOptions {
   thingworxUrl?: string;
@@ -44,20 +44,11 @@ async function templateName(ctx: CommandContext, flag: string | undefined): Prom
   return ctx.settings.value('template', flag, DEFAULT_TEMPLATE_NAME)!;
 }
 
-function intOption(text: string | undefined, flag: string, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`Invalid ${flag} "${text}".`, `Give a whole number from ${min} to ${max}.`);
-  }
-  return n;
-}
-
 const when = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
 export async function runThingList(ctx: CommandContext, opts: ThingListOptions & GlobalOptions): Promise<void> {
-  const limit = intOption(opts.limit, '--limit', 100, 1, 10_000);
-  let offset = intOption(opts.offset, '--offset', 0, 0, 10_000_000);
+  const limit = wholeNumberOption('--limit', opts.limit, 1, 10_000) ?? 100;
+  let offset = wholeNumberOption('--offset', opts.offset, 0, 10_000_000) ?? 0;
   const template = await templateName(ctx, opts.template);
   const client = await connect(ctx, opts);
   const { listThings } = await import('../../thingworx/things.js');
