@@ -142,8 +142,8 @@ describe('tpx sandbox', () => {
   });
 
   it.each([
-    [['--devices', '0'], /--devices "0"/],
-    [['--rate', 'fast'], /--rate "fast"/],
+    [['--devices', '0'], /--devices must be a whole number from 1 to 100000 \(got "0"\)/],
+    [['--rate', 'fast'], /--rate must be a number from 0 to 100000 \(got "fast"\)/],
     [['--duration', 'soon'], /--duration "soon"/],
     [['--listen', 'nowhere'], /--listen "nowhere"/],
   ])('refuses %j with exit 2 and starts nothing', async (args, message) => {

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface SandboxOptions {
   devices?: string;
@@ -18,12 +19,13 @@ export interface SandboxOptions {
   spoolDir?: string;
 }
 
-function number(flag: string, v: string | undefined, def: number, min: number, max: number, integer: boolean) {
+/** A number (fractions allowed) within [min, max], or `def` when the flag was not given. */
+function rateOption(flag: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
     throw new UsageError(
-      `${flag} "${v}" is not a${integer ? ' whole' : ''} number from ${min} to ${max}.`,
+      `${flag} must be a number from ${min} to ${max} (got "${v}").`,
       `Run e.g. tpx sandbox ${flag} ${def}`,
     );
   }
@@ -42,15 +44,15 @@ export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions &
   };
   const settings = {
     profile: o.profile ?? 'sandbox',
-    devices: number('--devices', o.devices, 20, 1, 100_000, true),
-    rate: number('--rate', o.rate, 5, 0, 100_000, false),
+    devices: wholeNumberOption('--devices', o.devices, 1, 100_000) ?? 20,
+    rate: rateOption('--rate', o.rate, 5, 0, 100_000),
     durationMs: duration('--duration', o.duration, undefined, 100),
     downlinkEveryMs:
       o.downlinkEvery !== undefined && parseDuration(o.downlinkEvery) === 0
         ? 0
         : (duration('--downlink-every', o.downlinkEvery, 10_000, 50) ?? 0),
     template: o.template ?? 'actilityThingTemplateSF',
-    pipeCount: number('--pipe-count', o.pipeCount, 1, 1, 255, true),
+    pipeCount: wholeNumberOption('--pipe-count', o.pipeCount, 1, 255) ?? 1,
     listen: o.listen,
     spoolDir: o.spoolDir,
   };
