@@ -141,6 +141,22 @@ describe('tpx sandbox', () => {
     expect(existsSync(config.profiles.demo!.thingworxCa!)).toBe(true);
   });
 
+  it('says which --listen address is taken, and leaves nothing running', async () => {
+    const h = home();
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await runTpx(['sandbox', '--listen', `127.0.0.1:${port}`, '--duration', '1s'], { env: h.env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error: The bridge cannot listen on 127.0.0.1:${port}: EADDRINUSE.`);
+      expect(r.stderr).toMatch(/^fix: .*--listen/m);
+    } finally {
+      taken.close();
+    }
+  });
+
   it.each([
     [['--devices', '0'], /--devices must be a whole number from 1 to 100000 \(got "0"\)/],
     [['--rate', 'fast'], /--rate must be a number from 0 to 100000 \(got "fast"\)/],
