@@ -20,7 +20,7 @@ async function inProcess(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 const vector = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/thingpark-messages/uplink_frame.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/thingpark/uplink-untyped.json', import.meta.url), 'utf8'),
 ) as { DevEUI_uplink: Record<string, unknown> };
 
 function uplink(devEui: string, fCntUp: number, payloadHex: string) {
@@ -134,7 +134,7 @@ describe('tpx thing show', () => {
     expect(r.stdout).toContain('Latest uplink (DevEUI_uplink)');
     expect(r.stdout).toMatch(/payload_hex\s*\|\s*ca fe 01/);
     expect(r.stdout).toMatch(/FCntUp\s*\|\s*41/);
-    expect(r.stdout).toMatch(/Lrrs\.Lrr\[1\]\.LrrRSSI\s*\|\s*-73\.000000/);
+    expect(r.stdout).toMatch(/Lrrs\.Lrr\[1\]\.LrrRSSI\s*\|\s*-110\.000000/);
     expect(r.stdout).toContain('Last downlink (DevEUI_downlink)');
     expect(r.stdout).toMatch(/Downlink status: \{"DeliveryStatus":1,"CorrelationID":"4434704901C7450B"\}/);
     expect(r.stdout).toMatch(/lastUplinkTime\s*\|\s*2026-11-25 10:00:00Z\s*\|\s*DATETIME/);
@@ -146,8 +146,8 @@ describe('tpx thing show', () => {
       devEui: DEV,
       fCntUp: 41,
       payloadHex: 'cafe01',
-      rssi: -60,
-      spreadingFactor: 7,
+      rssi: -97,
+      spreadingFactor: 9,
     });
     expect(d.downlink.body).toEqual({ DevEUI: DEV, FPort: 1, payload_hex: '0102' });
     expect(d.downlinkStatus).toEqual({ DeliveryStatus: 1, CorrelationID: '4434704901C7450B' });
@@ -195,7 +195,7 @@ describe('tpx thing watch', () => {
       await p.waitFor(/Watching/, { stream: 'stderr' });
       await push(DEV, { uplinkData: uplink(DEV, 50, '00ff') });
       const m = await p.waitFor(/^.*FCntUp 50.*$/m);
-      expect(m[0]).toMatch(/0018B20000000FFF {2}FCntUp 50 {2}FPort 2 {2}payload 00 ff {2}RSSI -60 {2}SNR 9\.75 {2}SF7/);
+      expect(m[0]).toMatch(/0018B20000000FFF {2}FCntUp 50 {2}FPort 5 {2}payload 00 ff {2}RSSI -97 {2}SNR 6\.25 {2}SF9/);
     } finally {
       await p.kill('SIGINT');
     }

@@ -39,7 +39,7 @@ describe('DevEUI input', () => {
 
 describe('uplink decoding', () => {
   const vector = JSON.parse(
-    readFileSync(new URL('../../../shared/vectors/thingpark-messages/uplink_frame.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../fixtures/thingpark/uplink-untyped.json', import.meta.url), 'utf8'),
   );
 
   it('decodes a DevEUI_uplink object or JSON text into a summary and flat fields', () => {
@@ -47,19 +47,19 @@ describe('uplink decoding', () => {
       const d = decodeMessage(value)!;
       expect(d.kind).toBe('DevEUI_uplink');
       expect(summarizeUplink(d.body)).toEqual({
-        time: '2015-07-09T16:06:38.49+02:00',
-        devEui: '000000000F1D8693',
-        fPort: 2,
-        fCntUp: 7011,
-        payloadHex: '0027bd00',
-        rssi: -60,
-        snr: 9.75,
-        spreadingFactor: 7,
-        lrrId: '08040059',
+        time: '2024-03-05T09:12:44.21+01:00',
+        devEui: '70b3d5e75e00a1b2',
+        fPort: 5,
+        fCntUp: 1204,
+        payloadHex: '01A4ff02',
+        rssi: -97,
+        snr: 6.25,
+        spreadingFactor: 9,
+        lrrId: '1000a3f2',
       });
       const fields = Object.fromEntries(d.fields);
-      expect(fields['Lrrs.Lrr[1].Lrrid']).toBe('33d13a41');
-      expect(fields['CustomerData.loc.lat']).toBe('43.58081');
+      expect(fields['Lrrs.Lrr[1].Lrrid']).toBe('1000b001');
+      expect(fields['CustomerData.alr.pro']).toBe('TPX');
       expect(fields['-xmlns']).toBeUndefined();
     }
   });

@@ -1,5 +1,5 @@
 /**
- * The emulator against PTC's own bytes (shared/vectors/alwayson/csdk-2.2.1.json): it accepts every client frame
+ * The emulator against PTC's own bytes (test/fixtures/alwayson/csdk-2.2.1.json, copied unchanged from shared/vectors): it accepts every client frame
  * and writes the same bytes for the same server messages.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ interface Vector {
   kind: string;
   hex: string;
 }
-const file = join(ROOT, '..', 'shared', 'vectors', 'alwayson', 'csdk-2.2.1.json');
+const file = join(ROOT, 'test', 'fixtures', 'alwayson', 'csdk-2.2.1.json');
 const vectors = (JSON.parse(readFileSync(file, 'utf8')) as { vectors: Vector[] }).vectors;
 const hex = (name: string) => vectors.find((v) => v.name === name)!.hex;
 const bytes = (name: string) => Buffer.from(hex(name), 'hex');
