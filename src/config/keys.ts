@@ -59,7 +59,7 @@ export const SETTINGS: readonly SettingKey[] = [
   k('pipeCount', 'TPX_PIPE_COUNT', '--pipe-count', 'Number of AlwaysOn WebSockets, 1..255 (default 1)'),
   k('asId', 'TPX_AS_ID', '--as-id', 'Application server id (AS_ID) of the ThingPark tunnel'),
   k('asKey', 'TPX_AS_KEY', '--as-key', 'Tunnel AS key used to sign and verify tokens', true),
-  k('bridgeUrl', 'TPX_BRIDGE_URL', '--bridge-url', 'URL of a running bridge ingest (for uplink send)'),
+  k('bridgeUrl', 'TPX_BRIDGE_URL', '--url', 'URL of a running bridge ingest (for uplink send)'),
   k('listen', 'TPX_LISTEN', '--listen', 'Bridge listen address HOST:PORT (default 127.0.0.1:8080)'),
   k('spoolDir', 'TPX_SPOOL_DIR', '--spool-dir', 'Bridge spool directory'),
   k('maxDevices', 'TPX_MAX_DEVICES', '--max-devices', 'Bridge device cap (default 10000)'),
