@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { AlwaysOnPool } from '../dist/alwayson/index.js';
+import { NULL_PLATFORM } from './null-platform.js';
 
 const THINGS = 10_000;
 const names = Array.from({ length: THINGS }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
@@ -24,33 +25,6 @@ const state = {
 const emu = await startThingWorxEmulator({ port: 0, state });
 console.log(JSON.stringify({ wsUrl: emu.wsUrl, appKey: emu.appKey, caFile: emu.caFile }));
 process.stdin.on('end', () => emu.close().then(() => process.exit(0)));
-process.stdin.resume();
-`;
-
-// Answers AUTH, BIND and every request (on its last chunk) with SUCCESS, reading only the header bytes.
-const NULL_PLATFORM = `
-import { createServer } from 'node:https';
-import { WebSocketServer } from 'ws';
-import { generateCertificate } from ${dist('emulators/tls.js')};
-const m = await generateCertificate();
-const server = createServer({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' });
-const wss = new WebSocketServer({ server, path: '/Thingworx/WS', perMessageDeflate: false });
-let nextSession = 1;
-wss.on('connection', (ws) => {
-  const session = nextSession++;
-  ws.on('message', (d) => {
-    if (d.length < 15 || d[1] >= 0x40) return;
-    if (d[14] !== 0 && d.readUInt16BE(15) !== d.readUInt16BE(17)) return;
-    const r = Buffer.from([1, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff]);
-    d.copy(r, 2, 2, 10);
-    r.writeUInt32BE(session, 10);
-    ws.send(r);
-  });
-});
-server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ wsUrl: 'wss://127.0.0.1:' + server.address().port + '/Thingworx/WS', appKey: 'any', caFile: m.caFile }));
-});
-process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 

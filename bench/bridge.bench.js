@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { NULL_PLATFORM } from './null-platform.js';
 
 const DEVICES = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -27,7 +28,6 @@ const AS_ID = 'bench.as';
 const AS_KEY = '0123456789abcdef0123456789abcdef';
 const devEui = (i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`;
 const here = fileURLToPath(import.meta.url);
-const dist = (p) => JSON.stringify(new URL(`../dist/${p}`, import.meta.url).href);
 
 // ---------------- load client (child process) ----------------
 async function client([url, mode, rateText, secondsText, connectionsText, fcntBaseText]) {
@@ -125,33 +125,6 @@ function runClient(url, mode, rate, seconds, connections, fcntBase) {
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
   });
 }
-
-// ---------------- null AlwaysOn platform (child process) ----------------
-const NULL_PLATFORM = `
-import { createServer } from 'node:https';
-import { WebSocketServer } from 'ws';
-import { generateCertificate } from ${dist('emulators/tls.js')};
-const m = await generateCertificate();
-const server = createServer({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' });
-const wss = new WebSocketServer({ server, path: '/Thingworx/WS', perMessageDeflate: false });
-let nextSession = 1;
-wss.on('connection', (ws) => {
-  const session = nextSession++;
-  ws.on('message', (d) => {
-    if (d.length < 15 || d[1] >= 0x40) return;
-    if (d[14] !== 0 && d.readUInt16BE(15) !== d.readUInt16BE(17)) return;
-    const r = Buffer.from([1, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff]);
-    d.copy(r, 2, 2, 10);
-    r.writeUInt32BE(session, 10);
-    ws.send(r);
-  });
-});
-server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ url: 'https://127.0.0.1:' + server.address().port, caFile: m.caFile }));
-});
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
-`;
 
 async function startNullPlatform() {
   const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {

@@ -1,0 +1,32 @@
+// A null AlwaysOn platform for benchmarks, run as a child process (node --input-type=module -e NULL_PLATFORM):
+// it answers AUTH, BIND and every request (on its last chunk) with SUCCESS, reading only the header bytes, so that
+// a benchmark measures the client or the bridge, not the emulator's storage. It prints one JSON line
+// {url, wsUrl, appKey, caFile} when ready and exits when its stdin ends.
+const tls = JSON.stringify(new URL('../dist/emulators/tls.js', import.meta.url).href);
+
+export const NULL_PLATFORM = `
+import { createServer } from 'node:https';
+import { WebSocketServer } from 'ws';
+import { generateCertificate } from ${tls};
+const m = await generateCertificate();
+const server = createServer({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' });
+const wss = new WebSocketServer({ server, path: '/Thingworx/WS', perMessageDeflate: false });
+let nextSession = 1;
+wss.on('connection', (ws) => {
+  const session = nextSession++;
+  ws.on('message', (d) => {
+    if (d.length < 15 || d[1] >= 0x40) return;
+    if (d[14] !== 0 && d.readUInt16BE(15) !== d.readUInt16BE(17)) return;
+    const r = Buffer.from([1, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff]);
+    d.copy(r, 2, 2, 10);
+    r.writeUInt32BE(session, 10);
+    ws.send(r);
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  const base = 'https://127.0.0.1:' + server.address().port;
+  console.log(JSON.stringify({ url: base, wsUrl: base.replace('https', 'wss') + '/Thingworx/WS', appKey: 'any', caFile: m.caFile }));
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
