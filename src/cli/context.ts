@@ -2,6 +2,7 @@
  * What every command's run function receives: the IO, the environment, the settings (flags > env > profile)
  * and a shutdown signal for long-running commands. Tests build one with createTestContext().
  */
+import { settingKey } from '../config/keys.js';
 import { Settings } from '../config/settings.js';
 import { UsageError } from '../errors.js';
 import { createTestIO, type IO, type TestIO } from './io.js';
@@ -46,13 +47,18 @@ export class CommandContext {
     flagValue: string | number | boolean | undefined,
     prompt?: { message: string; secret?: boolean; validate?: (v: string) => string | true },
   ): Promise<string> {
+    const secret = prompt?.secret || settingKey(key)?.secret;
     const found = this.settings.value(key, flagValue);
-    if (found !== undefined) return found;
+    if (found !== undefined) {
+      // A secret given as a flag is masked in everything this command prints, like one from env or profile.
+      if (secret) this.io.addSecrets(found);
+      return found;
+    }
     if (prompt && this.io.canPrompt()) {
       const answer = prompt.secret
         ? await this.io.prompt.password(prompt.message, { validate: prompt.validate })
         : await this.io.prompt.input(prompt.message, { validate: prompt.validate });
-      if (prompt.secret) this.io.addSecrets(answer);
+      if (secret) this.io.addSecrets(answer);
       return answer;
     }
     return this.settings.require(key, flagValue);

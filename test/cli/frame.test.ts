@@ -201,3 +201,17 @@ describe('closed pipe', () => {
     expect(err).not.toMatch(/EPIPE|Unhandled|Error/);
   });
 });
+
+describe('secrets given as flags', () => {
+  it('are masked in anything the command prints', async () => {
+    const { createTestContext } = await import('../../src/cli/context.js');
+    const h = tempConfigHome();
+    const { ctx, stdout } = createTestContext({ env: h.env });
+    const key = 'flag-app-key-0123456789';
+    const v = await ctx.resolve('thingworxAppKey', key);
+    expect(v).toBe(key);
+    ctx.io.out(`using ${v}`);
+    expect(stdout.text).toBe('using *****6789\n');
+    h.cleanup();
+  });
+});
