@@ -2,10 +2,9 @@
  * `tpx connection` on a real pseudo-terminal: bin/tpx.js runs under util-linux `script`, which gives it a pty,
  * so the real prompts (@inquirer/prompts) are answered the way a person types. Checks the app key is never echoed.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
-import { ROOT, TPX_BIN, tempConfigHome } from '../helpers/cli.js';
+import { spawnOnPty, tempConfigHome } from '../helpers/cli.js';
 
 const APP_KEY = 'pty-typed-app-key-31d9';
 let emu: ThingParkEmulator;
@@ -21,16 +20,11 @@ afterAll(async () => {
 
 /** Runs tpx on a pty; each time the output matches the next pattern, types the answer. */
 function onPty(args: string[], steps: [RegExp, string][]): Promise<{ code: number | null; output: string }> {
-  const quoted = [process.execPath, TPX_BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', quoted, '/dev/null'], {
-    cwd: ROOT,
-    env: {
-      ...home.env,
-      TPX_THINGPARK_URL: emu.url,
-      TPX_THINGPARK_CLIENT_ID: emu.clientId,
-      TPX_THINGPARK_CLIENT_SECRET: emu.clientSecret,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const child = spawnOnPty(args, {
+    ...home.env,
+    TPX_THINGPARK_URL: emu.url,
+    TPX_THINGPARK_CLIENT_ID: emu.clientId,
+    TPX_THINGPARK_CLIENT_SECRET: emu.clientSecret,
   });
   let output = '';
   let seen = 0;

@@ -2,9 +2,8 @@
  * `tpx sandbox` on a real pseudo-terminal (util-linux `script`): the live table is drawn and redrawn in place, and
  * Ctrl-C typed on the terminal stops it cleanly with its summary.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, TPX_BIN, tempConfigHome } from '../helpers/cli.js';
+import { spawnOnPty, tempConfigHome } from '../helpers/cli.js';
 
 let home: ReturnType<typeof tempConfigHome>;
 beforeAll(() => {
@@ -15,12 +14,7 @@ afterAll(() => home.cleanup());
 describe('tpx sandbox on a terminal', () => {
   it('draws the live table in place, and Ctrl-C stops it with a summary that lost nothing', async () => {
     const args = ['sandbox', '--devices', '2', '--rate', '20', '--downlink-every', '200ms'];
-    const quoted = [process.execPath, TPX_BIN, ...args].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', quoted, '/dev/null'], {
-      cwd: ROOT,
-      env: { ...home.env, COLUMNS: '160', LINES: '50' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnOnPty(args, { ...home.env, COLUMNS: '160', LINES: '50' });
     let output = '';
     let typed = false;
     const result = await new Promise<{ code: number | null }>((resolve, reject) => {

@@ -2,7 +2,7 @@
  * Runs the built CLI (bin/tpx.js) as a subprocess, the way users do. `npm test` builds first.
  * Waits on output events, never on sleeps.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,20 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * Runs bin/tpx.js on a real pseudo-terminal (util-linux `script`), so it sees a TTY the way a person's shell gives one.
+ * `exec`: no shell stays between `script` and tpx. A dash left waiting as the parent re-raises a typed Ctrl-C on itself
+ * after tpx exits cleanly, and `script -e` then reports 130 (seen in CI, where the shell is /bin/sh).
+ */
+export function spawnOnPty(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  const quoted = [process.execPath, TPX_BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return spawn('script', ['-qfec', `exec ${quoted}`, '/dev/null'], {
+    cwd: ROOT,
+    env: { ...env, SHELL: '/bin/sh' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 /** A clean environment: own config dir, no colour, no TPX_* variables from the developer's shell. */
