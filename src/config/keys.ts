@@ -74,7 +74,7 @@ export const SETTINGS: readonly SettingKey[] = [
     'thingworxAdminKey',
     'TPX_THINGWORX_ADMIN_KEY',
     '--admin-key',
-    "ThingWorx administrator's application key (tpx thingworx setup)",
+    "ThingWorx administrator's application key (tpx thingworx setup; thingworx check reads the bind policy and sessions with it)",
     true,
   ),
   k(

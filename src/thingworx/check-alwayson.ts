@@ -157,7 +157,7 @@ export function policyItem(read: PolicyRead | undefined, inferred: Policy | unde
   if (!policy) {
     const why = canProbe
       ? 'Could not read the policy, and the probe Thing could not be bound.'
-      : 'Reading the policy needs an administrator key; inferring it needs --write-probe.';
+      : 'Reading the policy needs an administrator key (--admin-key); inferring it needs --write-probe.';
     return item('bind-policy', 'skipped', why);
   }
   const vis = read?.visibilityCheck
@@ -174,12 +174,17 @@ export function policyItem(read: PolicyRead | undefined, inferred: Policy | unde
 
 /**
  * Open AlwaysOn sessions holding binds (QueryEndpointSessions, an administrator's service), with the names they
- * hold; undefined when the key may not list them. Every key's sessions are listed: the connector's key is
- * usually not the administrator key the check runs with. Our own probe sessions are closed (and unbound) by now.
+ * hold; undefined when the key may not list them. With keyName, only that key's sessions (the check runs with the
+ * connector's key and an administrator's key); without, every key's: the connector's key is usually not the
+ * administrator key the check runs with. Our own probe sessions are closed (and unbound) by now.
  */
-export async function findGhostSessions(rest: ThingWorxRest): Promise<GhostSession[] | undefined> {
+export async function findGhostSessions(rest: ThingWorxRest, keyName?: string): Promise<GhostSession[] | undefined> {
   try {
-    const res = await rest.service(WS, 'QueryEndpointSessions', { maxItems: 500, hasBoundThings: true });
+    const res = await rest.service(WS, 'QueryEndpointSessions', {
+      maxItems: 500,
+      hasBoundThings: true,
+      ...(keyName ? { appKeyName: keyName } : {}),
+    });
     const out: GhostSession[] = [];
     for (const r of res.rows) {
       const s: GhostSession = {
@@ -189,8 +194,12 @@ export async function findGhostSessions(rest: ThingWorxRest): Promise<GhostSessi
         ...(r.startDate ? { startDate: isoDate(r.startDate) } : {}),
         ...(r.lastUsedDate ? { lastUsedDate: isoDate(r.lastUsedDate) } : {}),
         numberBoundThings: Number(r.numberBoundThings ?? 0),
+        ...(r.numberConnections !== undefined && r.numberConnections !== null
+          ? { numberConnections: Number(r.numberConnections) }
+          : {}),
       };
       if (!s.endpointId || !s.numberBoundThings) continue;
+      if (keyName && s.appKeyName && s.appKeyName !== keyName) continue;
       const bound = await rest
         .service(WS, 'GetBoundThingsForEndpoint', { endpointId: s.endpointId })
         .then((b) => b.rows.map((x) => String(x.name ?? x.result ?? '')))
@@ -223,14 +232,30 @@ export async function ghostItem(
       'skipped',
       admin
         ? 'The platform did not list the sessions (QueryEndpointSessions).'
-        : 'Listing sessions needs an administrator key.',
+        : 'Listing sessions needs an administrator key (--admin-key or TPX_THINGWORX_ADMIN_KEY).',
     );
   }
   if (sessions.length === 0) return item('ghost-sessions', 'passed', 'No AlwaysOn session holds binds.');
-  const things = sessions.reduce((n, s) => n + (s.numberBoundThings ?? 0), 0);
-  const keys = [...new Set(sessions.map((s) => s.appKeyName ?? s.userName ?? '?'))].join(', ');
+  const count = (list: GhostSession[]) => list.reduce((n, s) => n + (s.numberBoundThings ?? 0), 0);
+  const keysOf = (list: GhostSession[]) => [...new Set(list.map((s) => s.appKeyName ?? s.userName ?? '?'))].join(', ');
+  const things = count(sessions);
   const data = { sessions };
-  const what = `${sessions.length} AlwaysOn session(s) of key ${keys} hold binds on ${things} Thing(s) (if a connector or bridge is running now, they may be its own)`;
+  // A session with an open connection is a running connector or bridge; a ghost has none but still holds binds.
+  // (Sessions that do not say how many connections they have count as possible ghosts.)
+  const live = sessions.filter((s) => (s.numberConnections ?? 0) > 0);
+  const ghosts = sessions.filter((s) => !live.includes(s));
+  if (ghosts.length === 0 && !confirm) {
+    return item(
+      'ghost-sessions',
+      policy === 'first-in-wins' ? 'warned' : 'passed',
+      `No ghost session; ${live.length} connected session(s) of key ${keysOf(live)} bind ${things} Thing(s): a connector or bridge running now.` +
+        (policy === 'first-in-wins' ? ' With First in wins, a second connector cannot bind these Things.' : ''),
+      { data, ...(policy === 'first-in-wins' ? { fix: FIX.lastInWins } : {}) },
+    );
+  }
+  const what =
+    `${ghosts.length} AlwaysOn session(s) of key ${keysOf(ghosts)} hold binds on ${count(ghosts)} Thing(s) without a connection` +
+    (live.length ? ` (and ${live.length} connected session(s): a connector or bridge running now)` : '');
   if (confirm && (await confirm(sessions))) {
     const closed: string[] = [];
     for (const s of sessions) {
@@ -245,7 +270,7 @@ export async function ghostItem(
         });
       }
     }
-    return item('ghost-sessions', 'passed', `Closed ${closed.length} ghost session(s) holding ${things} bind(s).`, {
+    return item('ghost-sessions', 'passed', `Closed ${closed.length} session(s) holding ${things} bind(s).`, {
       method: '--fix',
       data: { ...data, closed },
     });

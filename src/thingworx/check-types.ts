@@ -39,6 +39,8 @@ export interface GhostSession {
   startDate?: string;
   lastUsedDate?: string;
   numberBoundThings?: number;
+  /** Open WebSockets of the session: 0 for a ghost that only holds binds. */
+  numberConnections?: number;
   boundThings?: string[];
 }
 
@@ -51,6 +53,11 @@ export interface ThingWorxCheckOptions {
   insecure?: boolean;
   /** Thing Template to look for (default actilityThingTemplateSF). */
   template?: string;
+  /**
+   * An administrator's application key, when the checked key is not one: reads the Bind Protection Policy and lists
+   * (and, with confirmCloseGhosts, closes) the AlwaysOn sessions of the checked key.
+   */
+  adminKey?: string;
   /** Create and delete uniquely named probe entities (a Thing, a Thing Template) and bind the probe Thing. */
   writeProbe?: boolean;
   /**

@@ -60,15 +60,19 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     return report();
   }
 
-  const rest = new ThingWorxRest({
-    url: url.origin,
-    appKey: options.appKey,
-    ...(options.ca ? { ca: options.ca } : {}),
-    insecure: options.insecure ?? false,
-    timeoutMs,
-    retries: 1,
-    allowPlainHttp: transport.mode === 'plain',
-  });
+  const restWith = (appKey: string) =>
+    new ThingWorxRest({
+      url: url.origin,
+      appKey,
+      ...(options.ca ? { ca: options.ca } : {}),
+      insecure: options.insecure ?? false,
+      timeoutMs,
+      retries: 1,
+      allowPlainHttp: transport.mode === 'plain',
+    });
+  const rest = restWith(options.appKey);
+  // The administrator's key, when it is another one, reads the policy and lists this key's sessions.
+  const adminRest = options.adminKey && options.adminKey !== options.appKey ? restWith(options.adminKey) : undefined;
   let probeThing: string | undefined;
   /** After a stop request: the remaining items are skipped, the probe is still deleted. */
   const stopped = (): boolean => {
@@ -99,7 +103,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
       skipRest('the AlwaysOn connection needs TLS');
       return key.user;
     }
-    const read = await readBindPolicy(rest);
+    const read = (adminRest ? await readBindPolicy(adminRest) : undefined) ?? (await readBindPolicy(rest));
     const ao = await checkAlwaysOn(
       { url: url.origin, appKey: options.appKey, ca: options.ca, insecure: options.insecure, timeoutMs, probeThing },
       read === undefined,
@@ -107,8 +111,18 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     add(...ao.items);
     add(policyItem(read, ao.inferred, probeThing !== undefined));
     if (stopped()) return key.user;
-    const sessions = await findGhostSessions(rest);
-    add(await ghostItem(rest, sessions, read?.policy ?? ao.inferred, key.admin, options.confirmCloseGhosts));
+    const admin = adminRest ?? rest;
+    // With a separate administrator's key, the sessions that matter are the checked key's own.
+    const sessions = await findGhostSessions(admin, adminRest ? key.keyName : undefined);
+    add(
+      await ghostItem(
+        admin,
+        sessions,
+        read?.policy ?? ao.inferred,
+        key.admin || adminRest !== undefined,
+        options.confirmCloseGhosts,
+      ),
+    );
     return key.user;
   };
   let user: string | undefined;
@@ -127,6 +141,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
       });
     }
     await rest.close();
+    await adminRest?.close();
   }
   return report(user);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { runTpx, tempConfigHome } from '../helpers/cli.js';
-import { CONNECTOR_KEY, stateFile } from '../thingworx/scenario-states.js';
+import { ADMIN_KEY, CONNECTOR_KEY, stateFile } from '../thingworx/scenario-states.js';
 
 describe('tpx thingworx check (bin/tpx.js)', () => {
   const home = tempConfigHome();
@@ -27,6 +27,22 @@ describe('tpx thingworx check (bin/tpx.js)', () => {
     expect(doc.ok).toBe(true);
     expect(doc.items.filter((i) => i.status !== 'passed').map((i) => i.id)).toEqual(['ghost-sessions']);
     expect(r.stdout + r.stderr).not.toContain(CONNECTOR_KEY);
+  });
+
+  it('--admin-key reads the policy and lists the sessions; neither key is printed', async () => {
+    const r = await runTpx(
+      ['thingworx', 'check', '--thingworx-url', good.restUrl, '--ca', good.caFile, '--admin-key', ADMIN_KEY, '--json'],
+      { env: { ...home.env, TPX_THINGWORX_APP_KEY: CONNECTOR_KEY } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { items: { id: string; status: string; method?: string; detail: string }[] };
+    expect(doc.items.find((i) => i.id === 'bind-policy')).toMatchObject({ status: 'passed', method: /^read / });
+    expect(doc.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({
+      status: 'passed',
+      detail: 'No AlwaysOn session holds binds.',
+    });
+    expect(r.stdout + r.stderr).not.toContain(CONNECTOR_KEY);
+    expect(r.stdout + r.stderr).not.toContain(ADMIN_KEY);
   });
 
   it('a failing item: human checklist with the fix, exit 3', async () => {

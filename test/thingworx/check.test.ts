@@ -1,24 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { AlwaysOnClient } from '../../src/alwayson/client.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { runThingWorxChecks } from '../../src/thingworx/check.js';
 import { CHECK_ITEMS, type GhostSession } from '../../src/thingworx/check-types.js';
-import { CONNECTOR_KEY, exampleState, fullySetUp, SCENARIOS, stateFile } from './scenario-states.js';
+import { ADMIN_KEY, CONNECTOR_KEY, exampleState, fullySetUp, SCENARIOS, stateFile } from './scenario-states.js';
 
 async function check(
   state: NonNullable<Parameters<typeof startThingWorxEmulator>[0]>['state'],
   o: {
     key?: string;
+    adminKey?: string;
+    /** Runs once the emulator is up, before the check (e.g. to open a live session). */
+    before?: (emu: Awaited<ReturnType<typeof startThingWorxEmulator>>) => Promise<(() => Promise<void>) | undefined>;
     writeProbe?: boolean;
     confirm?: (s: GhostSession[]) => Promise<boolean>;
     url?: (u: string) => string;
   } = {},
 ) {
   const emu = await startThingWorxEmulator({ state });
+  let after: (() => Promise<void>) | undefined;
   try {
+    after = await o.before?.(emu);
     const report = await runThingWorxChecks({
       url: o.url ? o.url(emu.restUrl) : emu.restUrl,
       appKey: o.key ?? emu.appKey,
+      ...(o.adminKey ? { adminKey: o.adminKey } : {}),
       ...(emu.caFile ? { ca: readFileSync(emu.caFile) } : {}),
       writeProbe: o.writeProbe ?? true,
       timeoutMs: 5000,
@@ -26,6 +33,7 @@ async function check(
     });
     return { report, things: emu.state().things ?? [], templates: (emu.state().templates ?? []).map((t) => t.name) };
   } finally {
+    await after?.();
     await emu.close();
   }
 }
@@ -105,7 +113,7 @@ describe('runThingWorxChecks against the emulator', () => {
     expect(asked[0]!.boundThings!.sort()).toEqual(['0018B20000000B20', '0018B20000000B21']);
     expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({
       status: 'passed',
-      detail: /Closed 1 ghost/,
+      detail: /Closed 1 session/,
     });
     expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({ status: 'warned', fix: /Last in wins/ });
   });
@@ -119,6 +127,56 @@ describe('runThingWorxChecks against the emulator', () => {
       fix: /Last in wins/,
     });
     expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({ status: 'skipped' });
+  });
+
+  it("the connector key with an administrator's key: the policy is read, and only the connector key's ghosts count", async () => {
+    let closed: GhostSession[] = [];
+    const { report } = await check(stateFile('first-in-wins-ghost'), {
+      key: CONNECTOR_KEY,
+      adminKey: ADMIN_KEY,
+      before: async (emu) => {
+        emu.faults.ghostSession(['SomeoneElses'], 'admin-key'); // another key's session: not this connector's business
+        return undefined;
+      },
+      confirm: async (s) => {
+        closed = s;
+        return false;
+      },
+    });
+    const byId = Object.fromEntries(report.items.map((i) => [i.id, i]));
+    expect(byId['bind-policy']).toMatchObject({
+      status: 'warned',
+      method: /^read /,
+      data: { policy: 'first-in-wins' },
+    });
+    expect(byId['ghost-sessions']).toMatchObject({
+      status: 'failed',
+      detail: /^1 AlwaysOn session\(s\) of key tpx-connector-key hold binds on 2 Thing\(s\) without a connection/,
+      fix: /tpx thingworx check --fix/,
+    });
+    expect(closed.map((g) => g.appKeyName)).toEqual(['tpx-connector-key']);
+    expect(JSON.stringify(report)).not.toContain(ADMIN_KEY);
+  });
+
+  it('a connected session (a running bridge) is not a ghost', async () => {
+    const state = fullySetUp();
+    state.things = [{ name: 'LiveDevice', template: 'actilityThingTemplateSF' }];
+    const { report } = await check(state, {
+      key: CONNECTOR_KEY,
+      adminKey: ADMIN_KEY,
+      writeProbe: false,
+      before: async (emu) => {
+        const live = new AlwaysOnClient({ url: emu.wsUrl, appKey: CONNECTOR_KEY, ca: readFileSync(emu.caFile!) });
+        await live.start();
+        await live.bind(['LiveDevice']);
+        return () => live.close();
+      },
+    });
+    expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({
+      status: 'passed',
+      detail: /^No ghost session; 1 connected session\(s\) of key tpx-connector-key bind 1 Thing\(s\)/,
+    });
+    expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({ status: 'passed', method: /^read / });
   });
 
   it('declining the confirmation closes nothing', async () => {

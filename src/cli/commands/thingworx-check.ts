@@ -15,6 +15,7 @@ export interface ThingWorxFlags {
 }
 
 export interface ThingWorxCheckFlags extends ThingWorxFlags {
+  adminKey?: string;
   writeProbe?: boolean;
   fix?: boolean;
 }
@@ -84,6 +85,9 @@ export async function runThingWorxCheck(
     );
   }
   const s = await resolveThingWorx(ctx, opts);
+  // Optional, never prompted for: it only widens what the check can read (policy, sessions of the key).
+  const adminKey = ctx.settings.value('thingworxAdminKey', opts.adminKey);
+  if (adminKey) ctx.io.addSecrets(adminKey);
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   // First Ctrl-C: stop after the current item and delete the probes; a second one exits at once.
   const { signal, release } = ctx.shutdownSignal();
@@ -93,6 +97,7 @@ export async function runThingWorxCheck(
       signal,
       url: s.url,
       appKey: s.appKey,
+      ...(adminKey ? { adminKey } : {}),
       ...(s.ca ? { ca: s.ca } : {}),
       insecure: s.insecure,
       template: s.template,
@@ -104,7 +109,7 @@ export async function runThingWorxCheck(
             confirmCloseGhosts: async (sessions) => {
               for (const g of sessions) {
                 ctx.io.info(
-                  `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
+                  `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}, ${g.numberConnections ? 'connected' : 'no connection'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
                 );
               }
               return ctx.confirm(`Close ${sessions.length} AlwaysOn session(s) holding binds?`);
@@ -137,8 +142,12 @@ export function register(parent: Command, app: App): void {
       'check the set-up: host, TLS, app key and its expiry, rights, Thing Template, AlwaysOn AUTH/BIND, bind policy, ghost sessions',
     );
   addThingWorxOptions(cmd)
+    .option(
+      '--admin-key <key>',
+      "an administrator's key, to read the bind policy and list this key's sessions (env TPX_THINGWORX_ADMIN_KEY)",
+    )
     .option('--write-probe', 'create, bind and delete a uniquely named probe Thing and Thing Template')
-    .option('--fix', 'close the AlwaysOn sessions holding binds (administrator key; asks first)')
+    .option('--fix', "close the AlwaysOn sessions holding binds (an administrator's key; asks first)")
     .addHelpText('after', '\nExit codes: 0 every item passed or warned, 3 something failed.')
     .action(app.action<ThingWorxCheckFlags>(async (ctx, opts) => runThingWorxCheck(ctx, opts)));
 }

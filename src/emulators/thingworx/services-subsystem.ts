@@ -192,7 +192,8 @@ export const subsystemServices: Record<string, Service> = {
           userContext: s.user?.name ?? '',
           startDate: s.startDate,
           lastUsedDate: s.lastUsedDate,
-          numberConnections: 1,
+          // A ghost holds binds without a socket. (Whether the real platform reports 0 then is UNCONFIRMED.)
+          numberConnections: s.ghost ? 0 : 1,
           numberBoundThings: s.bound.size,
         })),
     );

@@ -59,6 +59,7 @@ describe('ThingWorx emulator: WSCommunicationsSubsystem', () => {
       lastUsedBefore: Date.parse('2025-01-01T00:00:00Z'),
     });
     expect(stale.json.rows.map((r: { numberBoundThings: number }) => r.numberBoundThings)).toEqual([1]);
+    expect(stale.json.rows[0]).toMatchObject({ numberConnections: 0 }); // the ghost has no socket
     const live = all.json.rows.find((r: { numberBoundThings: number }) => r.numberBoundThings === 2);
     expect(live).toMatchObject({
       userContext: 'conn',
