@@ -279,7 +279,9 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       if (stale.length > 0) await unbindAll(stale, this.opts.chunkSize, this.sendBind(false));
       if (refused.names.length > 0) {
         const bound = names.filter((n) => this.bound.has(n));
-        this.emit('bind.rejected', new BindRejectedError(refused.names, bound, refused.status, refused.reason));
+        const error = new BindRejectedError(refused.names, bound, refused.status, refused.reason);
+        this.emit('bind.rejected', error);
+        this.emit('rebind.rejected', error);
       }
     }
     if (ws !== this.ws) throw new DisconnectedError();

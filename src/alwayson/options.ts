@@ -48,6 +48,11 @@ export interface ClientEvents {
   reconnect: [{ attempt: number; delayMs: number; error: Error }];
   /** Things the platform refused to bind (on bind() and on re-bind after a reconnect). */
   'bind.rejected': [BindRejectedError];
+  /**
+   * Things refused when bound again after a reconnect (emitted after 'bind.rejected'). They are no longer bound:
+   * bind them again later (e.g. once a ghost session is closed or the policy is "Last in wins").
+   */
+  'rebind.rejected': [BindRejectedError];
   /** No pong within the deadline: the socket is dropped and reconnected. */
   'ping.timeout': [{ pongTimeoutMs: number }];
   /** The platform asks the edge to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */

@@ -53,6 +53,8 @@ export interface PoolEvents {
   reconnect: [{ pipe: number; attempt: number; delayMs: number; error: Error }];
   /** The platform refused to bind Things (on bind(), or when binding them again after a reconnect). */
   'bind.rejected': [{ pipe: number; error: BindRejectedError }];
+  /** Things refused when a pipe bound them again after a reconnect: no longer bound until bound again. */
+  'rebind.rejected': [{ pipe: number; error: BindRejectedError }];
   /** No pong in time: the pipe is dropped and reconnected. */
   'ping.timeout': [{ pipe: number; pongTimeoutMs: number }];
   /** The platform asked to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState): push its values. */
@@ -209,6 +211,7 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
     client.on('down', (e) => this.emit('pipe.down', { pipe, ...e }));
     client.on('reconnect', (e) => this.emit('reconnect', { pipe, ...e }));
     client.on('bind.rejected', (error) => this.emit('bind.rejected', { pipe, error }));
+    client.on('rebind.rejected', (error) => this.emit('rebind.rejected', { pipe, error }));
     client.on('ping.timeout', (e) => this.emit('ping.timeout', { pipe, ...e }));
     client.on('thing.sync', (e) => this.emit('thing.sync', { pipe, ...e }));
     client.on('platform.request', (e) => this.emit('platform.request', { pipe, ...e }));

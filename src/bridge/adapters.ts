@@ -42,6 +42,9 @@ export class PoolSink implements ThingWorxSink {
     pool.on('pipe.up', (e) => this.statusHandler?.({ type: 'up', pipe: e.pipe }));
     pool.on('pipe.down', (e) => this.statusHandler?.({ type: 'down', pipe: e.pipe, error: e.error.message }));
     pool.on('reconnect', (e) => this.statusHandler?.({ type: 'reconnect', pipe: e.pipe, error: e.error.message }));
+    pool.on('rebind.rejected', (e) =>
+      this.statusHandler?.({ type: 'unbound', pipe: e.pipe, names: e.error.names, error: e.error.message }),
+    );
     pool.onPropertyWrite(async (thing, property, value) => {
       if (!this.writeHandler) throw new EdgeStatusError('NOT_FOUND', 'the bridge takes no writes yet');
       try {

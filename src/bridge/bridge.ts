@@ -63,6 +63,7 @@ export class Bridge {
     this.provisioner = new Provisioner(o.directory, o.sink, this.events, {
       template: o.template,
       maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
+      ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
     });
     this.delivery = new Delivery(this.spool, o.sink, this.provisioner, this.events, {
       maxInFlight: o.maxInFlight,
@@ -108,6 +109,10 @@ export class Bridge {
     for (const e of this.spool.pending()) this.delivery.enqueue(e.devEui, e.seq);
     this.enqueueReplayed();
     this.o.sink.onStatus((s) => {
+      if (s.type === 'unbound') {
+        this.provisioner.lostBinds(s.names, s.error);
+        return;
+      }
       if (s.type === 'down') this.events.emit('pipe.down', { pipe: s.pipe, error: s.error });
       else if (s.type === 'reconnect') this.events.emit('sink.reconnect', { pipe: s.pipe });
       else this.events.emit('pipe.up', { pipe: s.pipe });
@@ -281,6 +286,7 @@ export class Bridge {
       connected: this.o.sink.isConnected(),
       things: this.provisioner.known.size,
       bound: this.provisioner.bound.size,
+      unbound: this.provisioner.unboundCount,
       spoolDepth: this.delivery.depth,
       devicesWaiting: this.delivery.deviceCount,
       inFlight: this.delivery.inFlightCount,
@@ -314,6 +320,7 @@ export class Bridge {
     const drained =
       this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.delivery.depth === 0;
     await this.delivery.stop();
+    this.provisioner.close();
     await this.downlinks.settle();
     for (const t of this.timers) clearTimeout(t);
     this.wake?.();

@@ -33,6 +33,10 @@ export interface BridgeEventMap {
   'spool.full': { depth: number; max: number };
   'things.listed': { count: number; pages: number };
   'things.bound': { count: number };
+  /** Things ThingWorx refused to bind again after a reconnect (a ghost session under "First in wins"). */
+  'things.unbound': { count: number; names: string[]; reason: string; retryInMs: number };
+  /** Things bound again by the retry; `remaining` still refused. */
+  'things.rebound': { count: number; remaining: number };
   'thing.created': { thing: string; template: string };
   'thing.refused': { thing: string; reason: string };
   'push.acked': { seq: number; thing: string; kind: ReportKind; latencyMs: number };

@@ -14,6 +14,7 @@ const WARN = new Set<BridgeEventName>([
   'dead.letter',
   'pipe.down',
   'thing.refused',
+  'things.unbound',
   'downlink.invalid',
   'downlink.failed',
 ]);
@@ -52,6 +53,15 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
       return `${p.count} Thing(s) of the template found (${p.pages} page(s))`;
     case 'things.bound':
       return `${p.count} Thing(s) bound`;
+    case 'things.unbound':
+      return (
+        `${p.count} Thing(s) lost their binding when a pipe reconnected (${(p.names as string[]).join(', ')}` +
+        `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason} ` +
+        `Uplinks are still stored; downlinks need the binding. Binding again every ${Math.round((p.retryInMs as number) / 1000)}s; ` +
+        'to end it, close the ghost sessions (tpx thingworx check --fix) or set "Last in wins".'
+      );
+    case 'things.rebound':
+      return `${p.count} Thing(s) bound again${p.remaining ? `, ${p.remaining} still refused` : ''}`;
     case 'thing.created':
       return `created Thing ${p.thing} from ${p.template}`;
     case 'thing.refused':

@@ -40,6 +40,8 @@ export interface BridgeOptions {
   replayPollMs?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** How often Things refused on a re-bind after a reconnect are bound again. Default 30 s. */
+  rebindRetryMs?: number;
   sink: ThingWorxSink;
   directory: ThingDirectory;
   downlinks?: DownlinkSender;
@@ -52,6 +54,8 @@ export interface BridgeStats {
   connected: boolean;
   things: number;
   bound: number;
+  /** Bound Things that lost their binding on a reconnect, waiting to be bound again. */
+  unbound: number;
   spoolDepth: number;
   devicesWaiting: number;
   inFlight: number;

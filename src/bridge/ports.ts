@@ -72,7 +72,10 @@ export interface PropertyWrite {
   value: TwValue;
 }
 
-export type SinkStatus = { type: 'up' | 'down' | 'reconnect'; pipe?: number; error?: string };
+export type SinkStatus =
+  | { type: 'up' | 'down' | 'reconnect'; pipe?: number; error?: string }
+  /** Things the platform refused to bind again after a reconnect: they are unbound until bound again. */
+  | { type: 'unbound'; pipe?: number; names: string[]; error: string };
 
 /** The ThingWorx AlwaysOn side (alwayson/pool). */
 export interface ThingWorxSink {

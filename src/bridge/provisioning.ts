@@ -13,6 +13,8 @@ export interface ProvisionerOptions {
   bindBatch?: number;
   /** Concurrent Thing creations. Default 8. */
   createConcurrency?: number;
+  /** How often Things refused on a re-bind after a reconnect are bound again, ms. Default 30 000. */
+  rebindRetryMs?: number;
 }
 
 export class DeviceLimitError extends PermanentError {
@@ -30,6 +32,10 @@ export class Provisioner {
   private readonly createWaiters: (() => void)[] = [];
   private bindQueue: { name: string; resolve: () => void; reject: (e: Error) => void }[] = [];
   private bindScheduled = false;
+  /** Things refused when bound again after a reconnect: still pushed to, bound again by a timer. */
+  private readonly unbound = new Set<string>();
+  private rebindTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -135,9 +141,63 @@ export class Provisioner {
     }
   }
 
+  /**
+   * Things the platform refused to bind again after a pipe reconnected (a ghost session holding them under "First in
+   * wins"). Pushes still reach them (a push needs no binding), but writes of `downlink` do not: they are bound again
+   * every `rebindRetryMs` until the platform accepts.
+   */
+  lostBinds(names: string[], reason: string): void {
+    const lost = names.filter((n) => this.bound.has(n));
+    if (lost.length === 0) return;
+    for (const n of lost) this.unbound.add(n);
+    const retryInMs = this.options.rebindRetryMs ?? 30_000;
+    this.events.emit('things.unbound', { count: lost.length, names: lost.slice(0, 10), reason, retryInMs });
+    this.scheduleRebind();
+  }
+
+  /** Things waiting to be bound again. */
+  get unboundCount(): number {
+    return this.unbound.size;
+  }
+
+  private scheduleRebind(): void {
+    if (this.rebindTimer || this.closed || this.unbound.size === 0) return;
+    this.rebindTimer = setTimeout(() => void this.rebind(), this.options.rebindRetryMs ?? 30_000);
+    this.rebindTimer.unref();
+  }
+
+  private async rebind(): Promise<void> {
+    const names = [...this.unbound].filter((n) => this.bound.has(n));
+    this.unbound.clear();
+    const batch = this.options.bindBatch ?? 500;
+    let count = 0;
+    for (let i = 0; i < names.length; i += batch) {
+      const chunk = names.slice(i, i + batch);
+      const refused = await this.sink.bind(chunk).then(
+        (r) => new Set(r.refused),
+        () => new Set(chunk), // not connected now: the next try
+      );
+      for (const n of chunk) {
+        if (refused.has(n)) this.unbound.add(n);
+        else count += 1;
+      }
+    }
+    this.rebindTimer = undefined;
+    if (names.length) this.events.emit('things.rebound', { count, remaining: this.unbound.size });
+    this.scheduleRebind();
+  }
+
+  /** Stops binding again (shutdown). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.rebindTimer);
+    this.rebindTimer = undefined;
+  }
+
   /** Forgets what is known of a Thing (after a failure that suggests it was deleted or unbound). */
   forget(name: string): void {
     this.bound.delete(name);
+    this.unbound.delete(name);
     this.known.delete(name);
   }
 

@@ -15,7 +15,7 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(known: string[] = [], pipeCount = 1) {
+  async function setup(known: string[] = [], pipeCount = 1, extra: { rebindRetryMs?: number } = {}) {
     const twx = await startThingWorxEmulator({ state: templateState(known) });
     cleanups.push(() => twx.close());
     const tp = await startThingParkEmulator();
@@ -35,6 +35,7 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
       pipeCount,
       retryBaseMs: 50,
       retryMaxMs: 500,
+      ...extra,
     });
     cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
     return { twx, tp, bridge };
@@ -111,5 +112,29 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
       state: 'queued',
       correlationId: d.correlationId,
     });
+  });
+
+  it('Things refused when bound again after a reconnect (a ghost, First in wins) are bound again once it is gone', async () => {
+    const { twx, tp, bridge } = await setup([DEV], 1, { rebindRetryMs: 50 });
+    await bridge.whenReady();
+    twx.setBindPolicy('first-in-wins');
+    const ghost = twx.faults.ghostSession([DEV], 'admin'); // steals the binding, as a stale session would keep it
+    const unbound = bridge.events.waitFor('things.unbound');
+    twx.faults.dropAllSockets();
+    expect(await unbound).toMatchObject({ count: 1, names: [DEV], reason: expect.stringMatching(/refused to bind/) });
+    // Uplinks still get through while the Thing is unbound.
+    expect((await ingest(tp, bridge, uplinkDoc(DEV, 7, '0102'))).status).toBe(202);
+    expect(await bridge.whenDrained(10_000)).toBe(true);
+    expect(twx.propertyValue(DEV, 'FCntUp')).toBe(7);
+    const stillRefused = await bridge.events.waitFor('things.rebound');
+    expect(stillRefused).toEqual({ count: 0, remaining: 1 });
+    expect(bridge.stats().unbound).toBe(1);
+    const rebound = bridge.events.waitFor('things.rebound', (e) => e.remaining === 0);
+    const rest = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile, 'utf8') });
+    cleanups.push(() => rest.close());
+    await rest.service('Subsystems/WSCommunicationsSubsystem', 'CloseEndpointSessions', { endpointId: String(ghost) });
+    expect(await rebound).toEqual({ count: 1, remaining: 0 });
+    expect(bridge.stats().unbound).toBe(0);
+    expect(twx.boundThings()).toContain(DEV);
   });
 });
