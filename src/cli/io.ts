@@ -175,7 +175,8 @@ export class IO {
   /** A live status line on a TTY stderr (progress); nothing otherwise. */
   status(text: string): void {
     if (this.quiet || this.json || !this.isStderrTTY) return;
-    const width = this.stderr.columns ?? 120;
+    // A terminal of unknown size (a pty opened without one, as `script` or `docker -t` do) reports 0 columns.
+    const width = this.stderr.columns || 120;
     this.stderr.write(`\r\x1b[2K${this.clean(text).slice(0, Math.max(10, width - 1))}`);
     this.statusShown = true;
   }

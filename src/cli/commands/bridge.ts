@@ -177,7 +177,8 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
       ctx.io.status(
         `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
           ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
-          ` · spool ${st.spoolDepth} · ${st.things} Things`,
+          ` · spool ${st.spoolDepth} · ${st.things} Things` +
+          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : ''),
       );
     }, 1000);
     timer.unref();
