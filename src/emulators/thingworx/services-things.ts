@@ -166,22 +166,30 @@ function historyRows(t: Thing, params: Params): InfoTableJson {
   const maxItems = num(params.maxItems, 500);
   const start = params.startDate ? Number(params.startDate) || Date.parse(String(params.startDate)) : -Infinity;
   const end = params.endDate ? Number(params.endDate) || Date.parse(String(params.endDate)) : Infinity;
-  const byTime = new Map<number, Record<string, unknown>>();
+  // One row per timestamp and property value: values of different properties with the same time share a row, and
+  // two values of one property pushed in the same millisecond get a row each (every logged value is kept).
+  const byTime = new Map<number, Record<string, unknown>[]>();
   const fields: [string, string][] = [['timestamp', 'DATETIME']];
   for (const [name, list] of t.history ?? []) {
     fields.push([name, 'VARIANT']);
     for (const v of list) {
       if (v.t < start || v.t > end) continue;
-      let row = byTime.get(v.t);
+      let same = byTime.get(v.t);
+      if (!same) {
+        same = [];
+        byTime.set(v.t, same);
+      }
+      let row = same.find((r) => !(name in r));
       if (!row) {
         row = { timestamp: v.t };
-        byTime.set(v.t, row);
+        same.push(row);
       }
       row[name] = v.v;
     }
   }
-  const rows = [...byTime.values()].sort((a, b) => (b.timestamp as number) - (a.timestamp as number));
-  if (bool(params.oldestFirst)) rows.reverse();
+  // Oldest first in arrival order (a stable sort), then newest first unless asked otherwise.
+  const rows = [...byTime.values()].flat().sort((a, b) => (a.timestamp as number) - (b.timestamp as number));
+  if (!bool(params.oldestFirst)) rows.reverse();
   return infoTable(fields, rows.slice(0, maxItems));
 }
 

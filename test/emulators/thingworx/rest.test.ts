@@ -155,6 +155,18 @@ describe('ThingWorx emulator: REST rules', () => {
     expect(r.json.rows[0]).toMatchObject({ temp: 22, label: 'b', isConnected: false, name: 'X1', thingTemplate: 'TT' });
     r = await rest(emu, 'POST', 'Things/X1/Services/QueryPropertyHistory', {});
     expect(r.json.rows.map((x: { temp: number }) => x.temp)).toEqual([21.5, 22]); // newest first (22 was stored with time 1000)
+    // Two values of one property in the same millisecond: both kept, in the order they came.
+    r = await rest(emu, 'POST', 'Things/X1/Services/UpdatePropertyValues', {
+      values: {
+        rows: [
+          { name: 'temp', value: 23, time: 2000 },
+          { name: 'temp', value: 24, time: 2000 },
+        ],
+      },
+    });
+    expect(r.status).toBe(200);
+    r = await rest(emu, 'POST', 'Things/X1/Services/QueryPropertyHistory', { oldestFirst: true });
+    expect(r.json.rows.map((x: { temp: number }) => x.temp)).toEqual([22, 23, 24, 21.5]);
     expect((await rest(emu, 'PUT', 'Things/X1/Properties/isConnected', { isConnected: true })).status).toBe(403);
     expect((await rest(emu, 'GET', 'Things/X1/Properties/nope')).status).toBe(404);
     r = await rest(emu, 'POST', 'Things/X1/Services/AddPropertyDefinition', { name: 'extra', type: 'STRING' });
