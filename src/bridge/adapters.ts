@@ -2,6 +2,7 @@
  * Adapters from the bridge's ports to the real modules: the AlwaysOn pipe pool (ThingWorxSink), the ThingWorx
  * REST client (ThingDirectory) and the ThingPark tunnel downlink (DownlinkSender).
  */
+import type { Dispatcher } from 'undici';
 import { type AlwaysOnPool, BindRejectedError, EdgeStatusError } from '../alwayson/index.js';
 import { TpxError } from '../errors.js';
 import { sendDownlink } from '../thingpark/downlink.js';
@@ -184,10 +185,11 @@ function classify(err: unknown, what: string): Error {
 }
 
 /** The LRC tunnel (v2) as a DownlinkSender. */
-export function tunnelSender(o: { url: string; asId: string; asKey: string }): DownlinkSender {
+export function tunnelSender(o: { url: string; asId: string; asKey: string; dispatcher?: Dispatcher }): DownlinkSender {
   return {
     async send(req: DownlinkRequest): Promise<DownlinkResult> {
       const r = await sendDownlink({
+        ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
         url: o.url,
         asId: o.asId,
         asKey: o.asKey,

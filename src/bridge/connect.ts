@@ -3,6 +3,7 @@
  * downlinks. `tpx bridge` and the sandbox call this with URLs and credentials.
  */
 import { AlwaysOnPool } from '../alwayson/index.js';
+import { thingparkDispatcher } from '../thingpark/tls.js';
 import { ThingWorxRest } from '../thingworx/rest.js';
 import { PoolSink, RestDirectory, tunnelSender } from './adapters.js';
 import { type Bridge, type BridgeOptions, startBridge } from './bridge.js';
@@ -18,12 +19,14 @@ export interface ConnectedBridgeOptions extends Omit<BridgeOptions, 'sink' | 'di
   pipeCount?: number;
   /** LRC tunnel downlink endpoint (…/thingpark/lrc/rest/v2/downlink); without it downlinks fail with a status. */
   downlinkUrl?: string;
+  /** CA certificate (PEM) to trust for the LRC downlink endpoint. */
+  thingparkCa?: string;
   /** AlwaysOn request timeout (default 10 s). */
   requestTimeoutMs?: number;
 }
 
 export async function startConnectedBridge(o: ConnectedBridgeOptions): Promise<Bridge> {
-  const { thingworxUrl, appKey, ca, insecure, pipeCount, downlinkUrl, requestTimeoutMs, ...rest } = o;
+  const { thingworxUrl, appKey, ca, insecure, pipeCount, downlinkUrl, thingparkCa, requestTimeoutMs, ...rest } = o;
   const sink = new PoolSink(
     () =>
       new AlwaysOnPool({
@@ -38,6 +41,8 @@ export async function startConnectedBridge(o: ConnectedBridgeOptions): Promise<B
   );
   const directory = new RestDirectory(new ThingWorxRest({ url: thingworxUrl, appKey, ca, insecure }));
   const downlinks =
-    downlinkUrl && o.asId && o.asKey ? tunnelSender({ url: downlinkUrl, asId: o.asId, asKey: o.asKey }) : undefined;
+    downlinkUrl && o.asId && o.asKey
+      ? tunnelSender({ url: downlinkUrl, asId: o.asId, asKey: o.asKey, dispatcher: thingparkDispatcher(thingparkCa) })
+      : undefined;
   return startBridge({ ...rest, sink, directory, downlinks });
 }

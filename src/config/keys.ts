@@ -46,6 +46,12 @@ export const SETTINGS: readonly SettingKey[] = [
     '--downlink-url',
     'LRC tunnel downlink endpoint (…/thingpark/lrc/rest/downlink)',
   ),
+  k(
+    'thingparkCa',
+    'TPX_THINGPARK_CA',
+    '--thingpark-ca',
+    'CA certificate (PEM) to trust for ThingPark (API, token, LRC downlinks), e.g. an on-premises ThingPark Enterprise',
+  ),
   k('thingworxUrl', 'TPX_THINGWORX_URL', '--thingworx-url', 'ThingWorx platform URL, https://host:port'),
   k('thingworxAppKey', 'TPX_THINGWORX_APP_KEY', '--app-key', 'ThingWorx application key', true),
   k('thingworxCa', 'TPX_THINGWORX_CA', '--ca', 'CA certificate file (PEM) to trust for ThingWorx'),

@@ -7,6 +7,7 @@
 import type { Dispatcher } from 'undici';
 import { TpxError, UsageError } from '../errors.js';
 import { TokenProvider } from './oauth.js';
+import { isCertificateError, UNTRUSTED_FIX } from './tls.js';
 
 export type ApiFlavour = 'dx' | 'iotflow';
 export const API_PATHS: Record<ApiFlavour, string> = {
@@ -306,7 +307,7 @@ export class ThingParkClient {
         retryAfter = Array.isArray(ra) ? ra[0] : ra;
         link = res.headers.link;
       } catch (err) {
-        if (attempt < attempts) {
+        if (attempt < attempts && !isCertificateError(err)) {
           await this.backoff(attempt, undefined, `${method} ${path} failed (${(err as Error).message})`);
           continue;
         }
@@ -314,7 +315,9 @@ export class ThingParkClient {
           'TPX_THINGPARK_UNREACHABLE',
           `Cannot reach ThingPark at ${new URL(this.base).origin} to ${what}: ${(err as Error).message}.`,
           {
-            fix: 'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
+            fix: isCertificateError(err)
+              ? UNTRUSTED_FIX
+              : 'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
             cause: err,
           },
         );

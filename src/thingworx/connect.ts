@@ -2,8 +2,7 @@
  * Builds ThingWorxRest options from resolved settings (URL, app key, CA file name, insecure flag):
  * reads the CA file, so that every command treats --ca / TPX_THINGWORX_CA the same way.
  */
-import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { readCaFile as readCaFileOf } from '../config/ca.js';
 import type { ThingWorxRestOptions } from './rest.js';
 
 export interface ThingWorxSettings {
@@ -16,22 +15,7 @@ export interface ThingWorxSettings {
 }
 
 export function readCaFile(path: string): string {
-  try {
-    const pem = readFileSync(path, 'utf8');
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new UsageError(
-        `${path} holds no PEM certificate.`,
-        'Give a PEM file (-----BEGIN CERTIFICATE-----) with --ca or TPX_THINGWORX_CA.',
-      );
-    }
-    return pem;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(
-      `Cannot read the CA file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
-      'Give a readable PEM file with --ca or TPX_THINGWORX_CA.',
-    );
-  }
+  return readCaFileOf(path, { flag: '--ca', env: 'TPX_THINGWORX_CA' });
 }
 
 /** "true"/"1"/"yes" (env and profile values are strings) → true. */

@@ -15,10 +15,15 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(known: string[] = [], pipeCount = 1, extra: { rebindRetryMs?: number } = {}) {
+  async function setup(
+    known: string[] = [],
+    pipeCount = 1,
+    extra: { rebindRetryMs?: number; thingparkTls?: boolean } = {},
+  ) {
     const twx = await startThingWorxEmulator({ state: templateState(known) });
     cleanups.push(() => twx.close());
-    const tp = await startThingParkEmulator();
+    const { thingparkTls, ...bridgeExtra } = extra;
+    const tp = await startThingParkEmulator({ tls: thingparkTls ?? false });
     cleanups.push(() => tp.close());
     const t = tempDir();
     cleanups.push(t.cleanup);
@@ -35,7 +40,8 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
       pipeCount,
       retryBaseMs: 50,
       retryMaxMs: 500,
-      ...extra,
+      ...(thingparkTls ? { thingparkCa: readFileSync(tp.caFile, 'utf8') } : {}),
+      ...bridgeExtra,
     });
     cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
     return { twx, tp, bridge };
@@ -90,8 +96,11 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     }
   });
 
-  it('sends a downlink written on the Thing through the tunnel with a valid token', async () => {
-    const { twx, tp, bridge } = await setup([DEV]);
+  it.each([
+    ['HTTP', false],
+    ['HTTPS with a private CA (thingparkCa)', true],
+  ])('sends a downlink written on the Thing through the tunnel (%s) with a valid token', async (_, thingparkTls) => {
+    const { twx, tp, bridge } = await setup([DEV], 1, { thingparkTls });
     await bridge.whenReady();
     const got = new Promise((resolve) => tp.once('downlink', resolve));
     const sent = bridge.events.waitFor('downlink.sent');

@@ -29,6 +29,7 @@ export interface BridgeRunOptions {
   ca?: string;
   insecure?: boolean;
   downlinkUrl?: string;
+  thingparkCa?: string;
   drainTimeout?: string;
   durability?: string;
   tlsCert?: string;
@@ -73,6 +74,8 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     );
   }
   const durability = o.durability ?? 'full';
+  const thingparkCaFile = s.value('thingparkCa', o.thingparkCa);
+  const { readCaFile } = await import('../../config/ca.js');
   if (durability !== 'full' && durability !== 'normal') throw new UsageError('--durability is full or normal.');
   const listen = s.value('listen', o.listen, D.listen)!;
   try {
@@ -141,6 +144,9 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     ca,
     insecure,
     downlinkUrl: s.value('thingparkDownlinkUrl', o.downlinkUrl),
+    thingparkCa: thingparkCaFile
+      ? readCaFile(thingparkCaFile, { flag: '--thingpark-ca', env: 'TPX_THINGPARK_CA' })
+      : undefined,
     durability: durability as 'full' | 'normal',
     tls,
   };
@@ -306,6 +312,7 @@ export function register(program: Command, app: App): void {
     .option('--ca <file>', 'CA certificate (PEM) to trust for ThingWorx (env TPX_THINGWORX_CA)')
     .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
     .option('--downlink-url <url>', 'LRC tunnel downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
+    .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for the downlink endpoint (env TPX_THINGPARK_CA)')
     .option('--drain-timeout <duration>', 'how long a stop waits for delivery (default 10s)')
     .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')

@@ -12,6 +12,7 @@ export interface ApiOptions {
   thingparkTokenUrl?: string;
   clientId?: string;
   clientSecret?: string;
+  thingparkCa?: string;
 }
 
 /** Connection fields as flags give them (strings), keyed by the option names of connection-config FIELDS. */
@@ -53,7 +54,14 @@ export async function makeClient(ctx: CommandContext, opts: ApiOptions): Promise
     secret: true,
   });
   ctx.io.addSecrets(clientSecret);
+  const caFile = ctx.settings.value('thingparkCa', opts.thingparkCa);
+  const { thingparkDispatcher } = await import('../../thingpark/tls.js');
+  const { readCaFile } = await import('../../config/ca.js');
+  const dispatcher = thingparkDispatcher(
+    caFile ? readCaFile(caFile, { flag: '--thingpark-ca', env: 'TPX_THINGPARK_CA' }) : undefined,
+  );
   return new ThingParkClient({
+    ...(dispatcher ? { dispatcher } : {}),
     url: s.url,
     flavour: s.flavour,
     tokenUrl: s.tokenUrl,
@@ -316,7 +324,8 @@ function apiOptions(cmd: Command): Command {
     )
     .option('--thingpark-token-url <url>', 'OAuth2 token URL (default <url>/users-auth/protocol/openid-connect/token)')
     .option('--client-id <id>', 'OAuth2 client id (env TPX_THINGPARK_CLIENT_ID)')
-    .option('--client-secret <secret>', 'OAuth2 client secret (prefer env TPX_THINGPARK_CLIENT_SECRET or the profile)');
+    .option('--client-secret <secret>', 'OAuth2 client secret (prefer env TPX_THINGPARK_CLIENT_SECRET or the profile)')
+    .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for ThingPark (env TPX_THINGPARK_CA)');
 }
 
 function fieldOptions(cmd: Command, create: boolean): Command {

@@ -20,6 +20,7 @@ export interface DownlinkPushOptions {
   ca?: string;
   insecure?: boolean;
   downlinkUrl?: string;
+  thingparkCa?: string;
   asId?: string;
   asKey?: string;
 }
@@ -49,9 +50,16 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
     ctx.io.addSecrets(asKey);
     const { sendDownlink } = await import('../../thingpark/downlink.js');
+    const { thingparkDispatcher } = await import('../../thingpark/tls.js');
+    const { readCaFile } = await import('../../config/ca.js');
+    const caFile = s.value('thingparkCa', o.thingparkCa);
+    const dispatcher = thingparkDispatcher(
+      caFile ? readCaFile(caFile, { flag: '--thingpark-ca', env: 'TPX_THINGPARK_CA' }) : undefined,
+    );
     const { randomBytes } = await import('node:crypto');
     const correlationId = randomBytes(8).toString('hex').toUpperCase();
     const r = await sendDownlink({
+      ...(dispatcher ? { dispatcher } : {}),
       url,
       asId,
       asKey,
@@ -147,6 +155,7 @@ export function register(program: Command, app: App): void {
     .option('--ca <file>', 'CA certificate (PEM) (env TPX_THINGWORX_CA)')
     .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
     .option('--downlink-url <url>', 'with --via thingpark: LRC downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
+    .option('--thingpark-ca <file>', 'with --via thingpark: CA certificate (PEM) to trust (env TPX_THINGPARK_CA)')
     .option('--as-id <id>', 'with --via thingpark: AS_ID (env TPX_AS_ID)')
     .option('--as-key <key>', 'with --via thingpark: AS key (env TPX_AS_KEY)')
     .action(app.action<DownlinkPushOptions>(async (ctx, o) => runDownlinkPush(ctx, o)));

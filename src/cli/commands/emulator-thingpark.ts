@@ -10,6 +10,7 @@ export interface EmulatorThingParkOptions {
   state?: string;
   tokenTtl?: string;
   openingDelay?: string;
+  tls?: boolean;
 }
 
 export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorThingParkOptions): Promise<void> {
@@ -24,6 +25,7 @@ export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorTh
     state: opts.state,
     tokenTtlSeconds,
     openingDelayMs,
+    tls: opts.tls === true,
   });
   try {
     if (ctx.io.json) {
@@ -33,10 +35,14 @@ export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorTh
         clientSecret: emu.clientSecret,
         asId: emu.asId,
         asKey: emu.asKey,
+        ...(emu.caFile ? { caFile: emu.caFile } : {}),
       });
     } else {
-      ctx.io.out(`ThingPark emulator ready at ${emu.url} (plain HTTP, for tests and demos only)`);
+      ctx.io.out(
+        `ThingPark emulator ready at ${emu.url} (${emu.caFile ? 'HTTPS with a self-signed certificate' : 'plain HTTP'}, for tests and demos only)`,
+      );
       ctx.io.out(`export TPX_THINGPARK_URL=${emu.url}`);
+      if (emu.caFile) ctx.io.out(`export TPX_THINGPARK_CA=${emu.caFile}`);
       ctx.io.out(`export TPX_THINGPARK_CLIENT_ID=${emu.clientId}`);
       ctx.io.out(`export TPX_THINGPARK_CLIENT_SECRET=${emu.clientSecret}`);
       ctx.io.out(`export TPX_THINGPARK_DOWNLINK_URL=${emu.downlinkUrl}`);
@@ -61,11 +67,14 @@ export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorTh
 export function register(parent: Command, app: App): void {
   parent
     .command('thingpark')
-    .description('run a ThingPark emulator: OAuth2, connections API, LRC downlink (plain HTTP on 127.0.0.1)')
+    .description(
+      'run a ThingPark emulator: OAuth2, connections API, LRC downlink (plain HTTP on 127.0.0.1, or HTTPS with --tls)',
+    )
     .option('--port <n>', 'port to listen on (default: any free port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--state <file>', 'keep credentials, connections and downlinks in this JSON file across restarts')
     .option('--token-ttl <seconds>', 'access token lifetime (expires_in), default 300')
     .option('--opening-delay <ms>', 'how long new connections stay OPENING, default 1000')
+    .option('--tls', 'serve HTTPS with a generated self-signed certificate (its file is printed, for TPX_THINGPARK_CA)')
     .action(app.action<EmulatorThingParkOptions>(async (ctx, opts) => runEmulatorThingPark(ctx, opts)));
 }

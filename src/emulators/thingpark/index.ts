@@ -1,5 +1,6 @@
 /**
- * A ThingPark stand-in for tests, CI and demos. Plain HTTP on 127.0.0.1 (loopback only; real ThingPark is HTTPS):
+ * A ThingPark stand-in for tests, CI and demos. Plain HTTP on 127.0.0.1 (loopback only; real ThingPark is HTTPS), or
+ * HTTPS with `tls` (a generated self-signed certificate: test a private CA with --thingpark-ca / TPX_THINGPARK_CA):
  * - OAuth2 client credentials: POST /users-auth/protocol/openid-connect/token (short-lived tokens on demand)
  * - Connections API under /thingpark/dx/core/latest/api (DX Core) and /iot-flow/v1 (IoT Flow): /connectors,
  *   /connections (list, create 201 + Location, get, PUT whole object, DELETE), secrets masked on read, quota
@@ -11,10 +12,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Dispatcher, request } from 'undici';
 import { TpxError } from '../../errors.js';
 import { signUplink } from '../../thingpark/tunnel.js';
+import { generateCertificate, type TlsMaterial } from '../tls.js';
 import { CONNECTORS } from './connectors.js';
 import { handleDownlink } from './lrc.js';
 import { ApiError, ConnectionStore, type Credentials, type RecordedDownlink, type StoredConnection } from './store.js';
@@ -40,6 +43,8 @@ export interface ThingParkEmulatorOptions {
   pageSize?: number;
   /** Known DevEUIs for downlinks (others get code 100); default: any. */
   devices?: string[];
+  /** Serve HTTPS (TLS 1.2+): true generates a self-signed certificate; or give one. Default: plain HTTP. */
+  tls?: boolean | TlsMaterial;
   now?: () => number;
 }
 
@@ -63,6 +68,8 @@ export interface RequestRecord {
 
 export interface ThingParkEmulator extends EventEmitter {
   url: string;
+  /** With tls: the certificate to trust (its own CA); '' on plain HTTP. */
+  caFile: string;
   clientId: string;
   clientSecret: string;
   asId: string;
@@ -262,9 +269,13 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const tls = options.tls === true ? await generateCertificate() : options.tls || undefined;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);
-  });
+  };
+  const server: Server = tls
+    ? (createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest) as unknown as Server)
+    : createServer(onRequest);
   const listenHost = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -283,11 +294,12 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const base = `http://${host}:${addr.port}`;
+  const base = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
   const creds = store.credentials;
 
   const emulator = Object.assign(emitter, {
     url: base,
+    caFile: tls?.caFile ?? '',
     clientId: creds.clientId,
     clientSecret: creds.clientSecret,
     asId: creds.asId,
