@@ -73,7 +73,17 @@ export async function runCli(argv: string[], app: App = new App()): Promise<numb
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
         return 0;
       }
-      // commander.executeSubCommandAsync etc. never happen here; everything else is a usage error.
+      // commander.executeSubCommandAsync etc. never happen here; everything else is a usage error. With --json it
+      // is also the one JSON document on stdout, as every other error is (the text went to stderr already).
+      const end = argv.indexOf('--');
+      if ((end < 0 ? argv : argv.slice(0, end)).includes('--json')) {
+        const error = {
+          code: 'TPX_USAGE',
+          message: err.message.replace(/^error: /, ''),
+          fix: 'Run the command again with --help to see its usage.',
+        };
+        (app.options.stdout ?? process.stdout).write(`${JSON.stringify({ error })}\n`);
+      }
       return 2;
     }
     throw err;

@@ -4,7 +4,7 @@
  * classifyThingWorxText() recognises those texts and gives the fix of the set-up guide.
  * Also used by `tpx explain` on texts the user pastes.
  */
-import { TpxError } from '../errors.js';
+import { type ExitCodeValue, TpxError } from '../errors.js';
 import { FIX } from './fixes.js';
 
 export type ThingWorxErrorCode =
@@ -33,6 +33,8 @@ export interface ThingWorxErrorInit {
   fix?: string;
   cause?: unknown;
   details?: Record<string, unknown>;
+  /** Default 1 (a failure); 2 when the input itself was wrong (a malformed URL). */
+  exitCode?: ExitCodeValue;
 }
 
 export class ThingWorxError extends TpxError {
@@ -45,6 +47,7 @@ export class ThingWorxError extends TpxError {
     super(code, message, {
       fix: init.fix,
       cause: init.cause,
+      ...(init.exitCode !== undefined ? { exitCode: init.exitCode } : {}),
       details: { status: init.status, platformText: init.platformText, request: init.request, ...init.details },
     });
     this.status = init.status;

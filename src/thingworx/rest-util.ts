@@ -40,6 +40,7 @@ export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL 
       status: 0,
       platformText: '',
       fix: 'Give the platform as https://host:port (e.g. https://twx.example.com:443).',
+      exitCode: 2,
     });
   }
   if (u.protocol === 'http:' && !allowPlainHttp) {
@@ -54,6 +55,7 @@ export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL 
       status: 0,
       platformText: '',
       fix: 'Give the platform as https://host:port.',
+      exitCode: 2,
     });
   }
   return new URL(u.origin);

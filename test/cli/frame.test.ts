@@ -37,6 +37,28 @@ describe('CLI frame', () => {
   it('an unknown command exits 2', async () => {
     const r = await runTpx(['frobnicate']);
     expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+  });
+
+  it('with --json, a parse error is also one JSON document on stdout', async () => {
+    for (const args of [
+      ['--json', 'frobnicate'],
+      ['profile', 'list', '--json', '--bogus'],
+    ]) {
+      const r = await runTpx(args);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toEqual({
+        error: {
+          code: 'TPX_USAGE',
+          message: expect.stringMatching(/^unknown (command|option)/),
+          fix: expect.any(String),
+        },
+      });
+    }
+    // After "--", --json is an argument, not the flag.
+    const r = await runTpx(['explain', '--bogus', '--', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
   });
 
   it('profile set/show/use/unset write a 0600 file and mask secrets', async () => {

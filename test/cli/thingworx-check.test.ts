@@ -86,5 +86,10 @@ describe('tpx thingworx check (bin/tpx.js)', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Cannot read the CA file/);
+    r = await runTpx(['thingworx', 'check', '--thingworx-url', 'ftp://twx.example.com', '--app-key', 'k'], {
+      env: home.env,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is not an https:\/\/ URL/);
   });
 });
