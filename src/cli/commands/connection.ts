@@ -135,42 +135,15 @@ function hostFromThingWorxUrl(ctx: CommandContext): string | undefined {
   }
 }
 
+/** The connector's schema check (a warning when this ThingPark does not list its connectors). */
 async function checkAgainstConnector(
   client: ThingParkClient,
   ctx: CommandContext,
   body: ConnectionBody,
 ): Promise<void> {
-  const { checkSchema } = await import('../../thingpark/schema.js');
-  const { FIELDS, ConnectionFieldsError } = await import('../../thingpark/connection-config.js');
-  const { ThingParkApiError } = await import('../../thingpark/api.js');
-  let connector: Awaited<ReturnType<ThingParkClient['connector']>>;
-  try {
-    connector = await client.connector(body.connectorId);
-  } catch (err) {
-    if (err instanceof ThingParkApiError && err.status === 404) {
-      ctx.io.warn(
-        'This ThingPark does not list its connectors (GET /connectors); the configuration is checked by ThingPark only.',
-      );
-      return;
-    }
-    throw err;
-  }
-  if (!connector) {
-    throw new UsageError(
-      `This ThingPark has no ${body.connectorId} connector.`,
-      'Ask your ThingPark operator to enable the ThingWorx connector.',
-    );
-  }
-  const problems = checkSchema(connector.connection?.configurationSchema, body.configuration);
-  if (problems.length) {
-    throw new ConnectionFieldsError(
-      problems.map((p) => {
-        const key = p.path.split('.')[1] ?? p.path;
-        const flag = FIELDS.find((f) => f.key === key)?.flag ?? p.path;
-        return { flag, key, message: `${p.message} (connector schema)` };
-      }),
-    );
-  }
+  const { checkAgainstConnector: check } = await import('../../thingpark/connector-check.js');
+  const { warning } = await check(client, body);
+  if (warning) ctx.io.warn(warning);
 }
 
 function printRequest(

@@ -1,0 +1,48 @@
+/**
+ * Checks a connection body against the connector's own schema (GET /connectors) before it is sent, so that a bad
+ * field is named locally, with its flag, instead of coming back as a ThingPark error.
+ */
+import { UsageError } from '../errors.js';
+import { type ConnectionBody, ThingParkApiError, type ThingParkClient } from './api.js';
+import { ConnectionFieldsError, FIELDS } from './connection-config.js';
+import { checkSchema } from './schema.js';
+
+/**
+ * Resolves when the configuration fits the connector's schema; throws ConnectionFieldsError naming each bad field
+ * (by flag), or a UsageError when this ThingPark has no such connector. Resolves with a warning when this ThingPark
+ * does not list its connectors (then only ThingPark checks the configuration).
+ */
+export async function checkAgainstConnector(
+  client: ThingParkClient,
+  body: ConnectionBody,
+): Promise<{ warning?: string }> {
+  let connector: Awaited<ReturnType<ThingParkClient['connector']>>;
+  try {
+    connector = await client.connector(body.connectorId);
+  } catch (err) {
+    if (err instanceof ThingParkApiError && err.status === 404) {
+      return {
+        warning:
+          'This ThingPark does not list its connectors (GET /connectors); the configuration is checked by ThingPark only.',
+      };
+    }
+    throw err;
+  }
+  if (!connector) {
+    throw new UsageError(
+      `This ThingPark has no ${body.connectorId} connector.`,
+      'Ask your ThingPark operator to enable the ThingWorx connector.',
+    );
+  }
+  const problems = checkSchema(connector.connection?.configurationSchema, body.configuration);
+  if (problems.length) {
+    throw new ConnectionFieldsError(
+      problems.map((p) => {
+        const key = p.path.split('.')[1] ?? p.path;
+        const flag = FIELDS.find((f) => f.key === key)?.flag ?? p.path;
+        return { flag, key, message: `${p.message} (connector schema)` };
+      }),
+    );
+  }
+  return {};
+}
