@@ -86,6 +86,7 @@ export class Bridge {
     this.metrics = createMetrics(this.events, {
       spoolDepth: () => this.delivery.depth,
       things: () => this.provisioner.known.size,
+      unbound: () => this.provisioner.unboundCount,
       connected: () => o.sink.isConnected(),
     });
     const serverOptions = { keepAliveTimeout: 30 * 60_000, requestTimeout: 30_000 };

@@ -5,6 +5,8 @@ import type { BridgeEvents } from './events.js';
 export interface MetricsSources {
   spoolDepth: () => number;
   things: () => number;
+  /** Things that lost their binding on a reconnect and wait to be bound again. */
+  unbound?: () => number;
   connected: () => boolean;
 }
 
@@ -88,6 +90,14 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     registers: [registry],
     collect() {
       this.set(sources.things());
+    },
+  });
+  new Gauge({
+    name: `${p}things_unbound`,
+    help: 'Things ThingWorx refused to bind again after a reconnect, waiting to be bound again',
+    registers: [registry],
+    collect() {
+      this.set(sources.unbound?.() ?? 0);
     },
   });
   new Gauge({

@@ -138,6 +138,7 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     const stillRefused = await bridge.events.waitFor('things.rebound');
     expect(stillRefused).toEqual({ count: 0, remaining: 1 });
     expect(bridge.stats().unbound).toBe(1);
+    expect(await bridge.metrics.metrics()).toMatch(/^tpx_bridge_things_unbound 1$/m);
     const rebound = bridge.events.waitFor('things.rebound', (e) => e.remaining === 0);
     const rest = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile, 'utf8') });
     cleanups.push(() => rest.close());
