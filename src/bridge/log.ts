@@ -58,7 +58,7 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
         `${p.count} Thing(s) lost their binding when a pipe reconnected (${(p.names as string[]).join(', ')}` +
         `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason} ` +
         `Uplinks are still stored; downlinks need the binding. Binding again every ${Math.round((p.retryInMs as number) / 1000)}s; ` +
-        'to end it, close the ghost sessions (tpx thingworx check --fix) or set "Last in wins".'
+        'to end it, close the ghost sessions (tpx thingworx check --admin-key KEY --fix) or set "Last in wins".'
       );
     case 'things.rebound':
       return `${p.count} Thing(s) bound again${p.remaining ? `, ${p.remaining} still refused` : ''}`;

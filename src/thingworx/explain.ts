@@ -50,7 +50,7 @@ function bindFailure(text: string): Explanation | undefined {
     id: 'bind-failed',
     title: 'Binding failed (V1BindMessage)',
     cause,
-    fix: `${FIX.lastInWins} Or close the ghost sessions: "tpx thingworx check --fix" with an administrator key. If it persists: every bound name needs a Thing based on RemoteThing, and with "Enable Visibility Permission Check" on, Visibility for the key's user.`,
+    fix: `${FIX.lastInWins} Or close the ghost sessions: "tpx thingworx check --admin-key <administrator key> --fix". If it persists: every bound name needs a Thing based on RemoteThing, and with "Enable Visibility Permission Check" on, Visibility for the key's user.`,
     details,
   };
 }

@@ -32,7 +32,7 @@ export const FIX = {
   lastInWins:
     'On ThingWorx set the option "Last in wins": Subsystems → WSCommunicationsSubsystem → Configuration → Bind Protection Policy, then Save.',
   ghostSessions:
-    'Stop any other connector using these Things, then close the stale ("ghost") sessions: run "tpx thingworx check --fix" with an administrator key; or set "Last in wins" on the WSCommunicationsSubsystem.',
+    'Stop any other connector using these Things, then close the stale ("ghost") sessions: run "tpx thingworx check --admin-key <administrator key> --fix"; or set "Last in wins" on the WSCommunicationsSubsystem.',
   bindVisibility:
     'The bind needs visibility of the Things: give the Composer organization Visibility on the Things collection (Composer → Permissions → Collections → Things → Visibility), or turn off "Enable Visibility Permission Check" on the WSCommunicationsSubsystem.',
   urlAppKey:

@@ -152,7 +152,7 @@ describe('runThingWorxChecks against the emulator', () => {
     expect(byId['ghost-sessions']).toMatchObject({
       status: 'failed',
       detail: /^1 AlwaysOn session\(s\) of key tpx-connector-key hold binds on 2 Thing\(s\) without a connection/,
-      fix: /tpx thingworx check --fix/,
+      fix: /tpx thingworx check --admin-key <administrator key> --fix/,
     });
     expect(closed.map((g) => g.appKeyName)).toEqual(['tpx-connector-key']);
     expect(JSON.stringify(report)).not.toContain(ADMIN_KEY);
