@@ -170,7 +170,7 @@ export class Bridge {
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
         this.events.emit('error', {
           where: 'thingworx',
-          error: `${(err as Error).message}${fixOf(err)} (retrying in ${Math.round(delay / 1000)} s)`,
+          error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${delay / 1000} s`})`,
         });
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
