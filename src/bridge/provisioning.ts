@@ -51,15 +51,24 @@ export class Provisioner {
     const { names, pages } = await this.directory.list(this.options.template);
     for (const n of names) this.known.add(n);
     this.events.emit('things.listed', { count: names.length, pages });
+    await this.bindBatches(names, (chunk, refused, reason) => {
+      for (const n of chunk) if (!refused.has(n)) this.bound.add(n);
+      for (const n of refused) this.events.emit('thing.refused', { thing: n, reason: reason ?? 'bind refused' });
+    });
+    this.events.emit('things.bound', { count: this.bound.size });
+  }
+
+  /** Binds names in batches of `bindBatch` (one BIND each), reporting each batch's refused names as it goes. */
+  private async bindBatches(
+    names: readonly string[],
+    each: (chunk: readonly string[], refused: ReadonlySet<string>, reason?: string) => void,
+  ): Promise<void> {
     const batch = this.options.bindBatch ?? 500;
     for (let i = 0; i < names.length; i += batch) {
       const chunk = names.slice(i, i + batch);
       const r = await this.sink.bind(chunk);
-      const refused = new Set(r.refused);
-      for (const n of chunk) if (!refused.has(n)) this.bound.add(n);
-      for (const n of r.refused) this.events.emit('thing.refused', { thing: n, reason: r.reason ?? 'bind refused' });
+      each(chunk, new Set(r.refused), r.reason);
     }
-    this.events.emit('things.bound', { count: this.bound.size });
   }
 
   /** Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. */
@@ -150,8 +159,12 @@ export class Provisioner {
     const lost = names.filter((n) => this.bound.has(n));
     if (lost.length === 0) return;
     for (const n of lost) this.unbound.add(n);
-    const retryInMs = this.options.rebindRetryMs ?? 30_000;
-    this.events.emit('things.unbound', { count: lost.length, names: lost.slice(0, 10), reason, retryInMs });
+    this.events.emit('things.unbound', {
+      count: lost.length,
+      names: lost.slice(0, 10),
+      reason,
+      retryInMs: this.rebindRetryMs,
+    });
     this.scheduleRebind();
   }
 
@@ -162,26 +175,25 @@ export class Provisioner {
 
   private scheduleRebind(): void {
     if (this.rebindTimer || this.closed || this.unbound.size === 0) return;
-    this.rebindTimer = setTimeout(() => void this.rebind(), this.options.rebindRetryMs ?? 30_000);
+    this.rebindTimer = setTimeout(() => void this.rebind(), this.rebindRetryMs);
     this.rebindTimer.unref();
   }
 
+  private get rebindRetryMs(): number {
+    return this.options.rebindRetryMs ?? 30_000;
+  }
+
   private async rebind(): Promise<void> {
+    // Names stay in `unbound` until a BIND takes them; a failed call (not connected now) leaves the rest for next time.
     const names = [...this.unbound].filter((n) => this.bound.has(n));
-    this.unbound.clear();
-    const batch = this.options.bindBatch ?? 500;
     let count = 0;
-    for (let i = 0; i < names.length; i += batch) {
-      const chunk = names.slice(i, i + batch);
-      const refused = await this.sink.bind(chunk).then(
-        (r) => new Set(r.refused),
-        () => new Set(chunk), // not connected now: the next try
-      );
+    await this.bindBatches(names, (chunk, refused) => {
       for (const n of chunk) {
-        if (refused.has(n)) this.unbound.add(n);
-        else count += 1;
+        if (refused.has(n)) continue;
+        this.unbound.delete(n);
+        count += 1;
       }
-    }
+    }).catch(() => undefined);
     this.rebindTimer = undefined;
     if (names.length) this.events.emit('things.rebound', { count, remaining: this.unbound.size });
     this.scheduleRebind();

@@ -41,24 +41,29 @@ export class CommandContext {
     return this.settingsCache;
   }
 
+  /**
+   * A value from flag, env or profile, or undefined. A secret setting's value is masked in everything this command
+   * prints (env and profile secrets already are; this covers one given as a flag).
+   */
+  value(key: string, flagValue?: string | number | boolean): string | undefined {
+    const found = this.settings.value(key, flagValue);
+    if (found !== undefined && settingKey(key)?.secret) this.io.addSecrets(found);
+    return found;
+  }
+
   /** A value from flag, env or profile; when missing, prompts on a TTY (hidden for secrets), else a usage error. */
   async resolve(
     key: string,
     flagValue: string | number | boolean | undefined,
     prompt?: { message: string; secret?: boolean; validate?: (v: string) => string | true },
   ): Promise<string> {
-    const secret = prompt?.secret || settingKey(key)?.secret;
-    const found = this.settings.value(key, flagValue);
-    if (found !== undefined) {
-      // A secret given as a flag is masked in everything this command prints, like one from env or profile.
-      if (secret) this.io.addSecrets(found);
-      return found;
-    }
+    const found = this.value(key, flagValue);
+    if (found !== undefined) return found;
     if (prompt && this.io.canPrompt()) {
       const answer = prompt.secret
         ? await this.io.prompt.password(prompt.message, { validate: prompt.validate })
         : await this.io.prompt.input(prompt.message, { validate: prompt.validate });
-      if (secret) this.io.addSecrets(answer);
+      if (prompt.secret || settingKey(key)?.secret) this.io.addSecrets(answer);
       return answer;
     }
     return this.settings.require(key, flagValue);

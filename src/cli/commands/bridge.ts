@@ -91,12 +91,11 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
-    : s.value('asKey', o.asKey);
+    : ctx.value('asKey', o.asKey);
   const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
     message: 'ThingWorx URL (https://host:port)',
   });
   const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-  ctx.io.addSecrets(asKey, appKey);
   const caFile = s.value('thingworxCa', o.ca);
   let ca: string | undefined;
   if (caFile) {

@@ -53,7 +53,6 @@ export async function makeClient(ctx: CommandContext, opts: ApiOptions): Promise
     message: 'ThingPark client secret',
     secret: true,
   });
-  ctx.io.addSecrets(clientSecret);
   const caFile = ctx.settings.value('thingparkCa', opts.thingparkCa);
   const { thingparkDispatcher } = await import('../../thingpark/tls.js');
   const { readCaFile } = await import('../../config/ca.js');
@@ -169,12 +168,12 @@ function printRequest(
 export async function runConnectionCreate(ctx: CommandContext, opts: ConnectionWriteOptions): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
   const fields: Record<string, unknown> = { ...opts };
-  fields.appKey = ctx.settings.value('thingworxAppKey', opts.appKey);
+  fields.appKey = ctx.value('thingworxAppKey', opts.appKey);
   fields.template = ctx.settings.value('template', opts.template);
   fields.pipeCount = ctx.settings.value('pipeCount', opts.pipeCount);
   fields.hostName = opts.hostName ?? hostFromThingWorxUrl(ctx);
   if (!opts.hostName && fields.hostName) ctx.io.info(`Using ThingWorx host ${fields.hostName} from thingworxUrl.`);
-  ctx.io.addSecrets(fields.appKey as string | undefined, opts.downlinkAsKey);
+  ctx.io.addSecrets(opts.downlinkAsKey);
   cfg.parseFields(fields); // refuse bad values before asking for the missing ones
   if (ctx.io.canPrompt()) {
     const validate = (opt: string) => (v: string) => cfg.checkField(opt, v) ?? true;
@@ -227,15 +226,15 @@ export async function runConnectionUpdate(
     );
   }
   const secrets: { applicationKey?: string; downlinkAsKey?: string } = {
-    applicationKey: ctx.settings.value('thingworxAppKey', opts.appKey),
-    downlinkAsKey: ctx.settings.value('asKey', opts.downlinkAsKey),
+    applicationKey: ctx.value('thingworxAppKey', opts.appKey),
+    downlinkAsKey: ctx.value('asKey', opts.downlinkAsKey),
   };
   if (!secrets.applicationKey && existing.configuration.applicationKey === cfg.MASK && ctx.io.canPrompt()) {
     secrets.applicationKey = await ctx.io.prompt.password('ThingWorx application key (ThingPark does not return it)', {
       validate: (v) => cfg.checkField('appKey', v) ?? true,
     });
+    ctx.io.addSecrets(secrets.applicationKey);
   }
-  ctx.io.addSecrets(secrets.applicationKey, secrets.downlinkAsKey);
   const { body, diff, missingSecrets } = cfg.mergeForUpdate(existing, changes, secrets);
   if (missingSecrets.length) {
     const appKey = missingSecrets.includes('applicationKey');

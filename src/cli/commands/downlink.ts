@@ -48,7 +48,6 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     const url = await ctx.resolve('thingparkDownlinkUrl', o.downlinkUrl, { message: 'LRC downlink URL' });
     const asId = await ctx.resolve('asId', o.asId, { message: 'AS_ID' });
     const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
-    ctx.io.addSecrets(asKey);
     const { sendDownlink } = await import('../../thingpark/downlink.js');
     const { thingparkDispatcher } = await import('../../thingpark/tls.js');
     const { readCaFile } = await import('../../config/ca.js');
@@ -86,7 +85,6 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     message: 'ThingWorx URL (https://host:port)',
   });
   const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-  ctx.io.addSecrets(appKey);
   const caFile = s.value('thingworxCa', o.ca);
   const ca = caFile ? (await import('node:fs')).readFileSync(caFile, 'utf8') : undefined;
   const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');

@@ -30,7 +30,6 @@ export interface ThingWatchOptions extends ThingConnectOptions {
 async function connect(ctx: CommandContext, opts: ThingConnectOptions) {
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
   const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
-  ctx.io.addSecrets(appKey);
   const caFile = ctx.settings.value('thingworxCa', opts.ca);
   const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
   const { restOptions, truthy } = await import('../../thingworx/connect.js');

@@ -29,7 +29,6 @@ export async function resolveThingWorx(
   const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
   const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
-  ctx.io.addSecrets(appKey);
   const caFile = ctx.settings.value('thingworxCa', opts.ca);
   const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
   const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
@@ -86,8 +85,7 @@ export async function runThingWorxCheck(
   }
   const s = await resolveThingWorx(ctx, opts);
   // Optional, never prompted for: it only widens what the check can read (policy, sessions of the key).
-  const adminKey = ctx.settings.value('thingworxAdminKey', opts.adminKey);
-  if (adminKey) ctx.io.addSecrets(adminKey);
+  const adminKey = ctx.value('thingworxAdminKey', opts.adminKey);
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   // First Ctrl-C: stop after the current item and delete the probes; a second one exits at once.
   const { signal, release } = ctx.shutdownSignal();

@@ -84,7 +84,6 @@ export async function runThingWorxSetup(
       message: `Password of ${adminUser}`,
       secret: true,
     });
-    io.addSecrets(password);
     const { basicAuthDispatcher } = await import('../../thingworx/setup-auth.js');
     const basic = basicAuthDispatcher(adminUser, password, {
       ...(caFile ? { ca: readCaFile(caFile) } : {}),
@@ -97,7 +96,6 @@ export async function runThingWorxSetup(
       message: "Administrator's application key",
       secret: true,
     });
-    io.addSecrets(adminKey);
     admin = new ThingWorxRest(restOptions({ url, appKey: adminKey, caFile, insecure }));
   }
 

@@ -52,8 +52,7 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
   const rate = num('--rate', o.rate, 0, 0, 1_000_000, false);
   const s = ctx.settings;
   const asId = s.value('asId', o.asId);
-  const asKey = s.value('asKey', o.asKey);
-  ctx.io.addSecrets(asKey);
+  const asKey = ctx.value('asKey', o.asKey);
   const send = await import('../../bridge/send.js');
 
   if (o.direct) {
@@ -62,7 +61,6 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
       message: 'ThingWorx URL (https://host:port)',
     });
     const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-    ctx.io.addSecrets(appKey);
     const caFile = s.value('thingworxCa', o.ca);
     const ca = caFile ? (await import('node:fs')).readFileSync(caFile, 'utf8') : undefined;
     const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
