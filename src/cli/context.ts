@@ -2,6 +2,7 @@
  * What every command's run function receives: the IO, the environment, the settings (flags > env > profile)
  * and a shutdown signal for long-running commands. Tests build one with createTestContext().
  */
+import { type CaSetting, readCaFile } from '../config/ca.js';
 import { settingKey } from '../config/keys.js';
 import { Settings } from '../config/settings.js';
 import { UsageError } from '../errors.js';
@@ -49,6 +50,12 @@ export class CommandContext {
     const found = this.settings.value(key, flagValue);
     if (found !== undefined && settingKey(key)?.secret) this.io.addSecrets(found);
     return found;
+  }
+
+  /** The PEM contents of the CA file a setting names (flag, env or profile), or undefined when none is set. */
+  ca(key: CaSetting, flagValue?: string): string | undefined {
+    const path = this.value(key, flagValue);
+    return path ? readCaFile(path, key) : undefined;
   }
 
   /** A value from flag, env or profile; when missing, prompts on a TTY (hidden for secrets), else a usage error. */

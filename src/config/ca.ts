@@ -1,9 +1,13 @@
-/** Reads a CA certificate file named by a setting (--ca / TPX_THINGWORX_CA, --thingpark-ca / TPX_THINGPARK_CA). */
+/** Reads the CA certificate file a setting names (thingworxCa: --ca / TPX_THINGWORX_CA, thingparkCa: --thingpark-ca). */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { settingKey } from './keys.js';
 
-export function readCaFile(path: string, names: { flag: string; env: string }): string {
-  const where = `with ${names.flag} or ${names.env}`;
+export type CaSetting = 'thingworxCa' | 'thingparkCa';
+
+export function readCaFile(path: string, setting: CaSetting): string {
+  const s = settingKey(setting)!;
+  const where = `with ${s.flag} or ${s.env}`;
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');

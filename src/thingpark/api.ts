@@ -7,7 +7,7 @@
 import type { Dispatcher } from 'undici';
 import { TpxError, UsageError } from '../errors.js';
 import { TokenProvider } from './oauth.js';
-import { isCertificateError, UNTRUSTED_FIX } from './tls.js';
+import { isCertificateError, untrustedFix } from './tls.js';
 
 export type ApiFlavour = 'dx' | 'iotflow';
 export const API_PATHS: Record<ApiFlavour, string> = {
@@ -315,9 +315,9 @@ export class ThingParkClient {
           'TPX_THINGPARK_UNREACHABLE',
           `Cannot reach ThingPark at ${new URL(this.base).origin} to ${what}: ${(err as Error).message}.`,
           {
-            fix: isCertificateError(err)
-              ? UNTRUSTED_FIX
-              : 'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
+            fix:
+              untrustedFix(err) ??
+              'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
             cause: err,
           },
         );

@@ -7,7 +7,7 @@
 import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
 import { normaliseDevEui } from './messages.js';
-import { isCertificateError, UNTRUSTED_FIX } from './tls.js';
+import { untrustedFix } from './tls.js';
 import { signDownlinkQuery } from './tunnel.js';
 
 export interface SendDownlinkOptions {
@@ -175,9 +175,9 @@ export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResu
       'TPX_DOWNLINK_UNREACHABLE',
       `Cannot reach the ThingPark downlink endpoint ${url.origin}: ${(err as Error).message}.`,
       {
-        fix: isCertificateError(err)
-          ? UNTRUSTED_FIX
-          : 'Check the downlink URL (--downlink-url / TPX_THINGPARK_DOWNLINK_URL), the network and the certificate.',
+        fix:
+          untrustedFix(err) ??
+          'Check the downlink URL (--downlink-url / TPX_THINGPARK_DOWNLINK_URL), the network and the certificate.',
         cause: err,
       },
     );

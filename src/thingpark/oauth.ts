@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
-import { isCertificateError, UNTRUSTED_FIX } from './tls.js';
+import { untrustedFix } from './tls.js';
 
 export interface TokenProviderOptions {
   tokenUrl: string;
@@ -68,9 +68,9 @@ export class TokenProvider {
         'TPX_THINGPARK_UNREACHABLE',
         `Cannot reach the ThingPark token endpoint ${origin(this.o.tokenUrl)}: ${(err as Error).message}.`,
         {
-          fix: isCertificateError(err)
-            ? UNTRUSTED_FIX
-            : 'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
+          fix:
+            untrustedFix(err) ??
+            'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
           cause: err,
         },
       );

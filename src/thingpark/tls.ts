@@ -18,6 +18,10 @@ export function isCertificateError(err: unknown): boolean {
   return false;
 }
 
-export const UNTRUSTED_FIX =
-  "ThingPark's certificate is not trusted here: give the CA that signed it (a PEM file) with --thingpark-ca or " +
-  'TPX_THINGPARK_CA. Verification stays on.';
+/** The fix for a request that failed on ThingPark's certificate; undefined for any other failure. */
+export function untrustedFix(err: unknown): string | undefined {
+  return isCertificateError(err)
+    ? "ThingPark's certificate is not trusted here: give the CA that signed it (a PEM file) with --thingpark-ca or " +
+        'TPX_THINGPARK_CA. Verification stays on.'
+    : undefined;
+}

@@ -2,7 +2,7 @@
  * Builds ThingWorxRest options from resolved settings (URL, app key, CA file name, insecure flag):
  * reads the CA file, so that every command treats --ca / TPX_THINGWORX_CA the same way.
  */
-import { readCaFile as readCaFileOf } from '../config/ca.js';
+import { readCaFile } from '../config/ca.js';
 import type { ThingWorxRestOptions } from './rest.js';
 
 export interface ThingWorxSettings {
@@ -12,10 +12,6 @@ export interface ThingWorxSettings {
   caFile?: string;
   insecure?: boolean | string;
   timeoutMs?: number;
-}
-
-export function readCaFile(path: string): string {
-  return readCaFileOf(path, { flag: '--ca', env: 'TPX_THINGWORX_CA' });
 }
 
 /** "true"/"1"/"yes" (env and profile values are strings) → true. */
@@ -28,7 +24,7 @@ export function restOptions(s: ThingWorxSettings, extra: Partial<ThingWorxRestOp
   return {
     url: s.url,
     appKey: s.appKey,
-    ...(s.caFile ? { ca: readCaFile(s.caFile) } : {}),
+    ...(s.caFile ? { ca: readCaFile(s.caFile, 'thingworxCa') } : {}),
     insecure: truthy(s.insecure),
     ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
     ...extra,

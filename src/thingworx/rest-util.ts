@@ -1,4 +1,5 @@
 /** Helpers of the ThingWorx REST client: URL normalisation, what may be retried, body parsing. */
+import { ExitCode } from '../errors.js';
 import { ThingWorxError } from './errors.js';
 import type { InfoTableJson } from './types.js';
 
@@ -40,7 +41,7 @@ export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL 
       status: 0,
       platformText: '',
       fix: 'Give the platform as https://host:port (e.g. https://twx.example.com:443).',
-      exitCode: 2,
+      exitCode: ExitCode.USAGE,
     });
   }
   if (u.protocol === 'http:' && !allowPlainHttp) {
@@ -55,7 +56,7 @@ export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL 
       status: 0,
       platformText: '',
       fix: 'Give the platform as https://host:port.',
-      exitCode: 2,
+      exitCode: ExitCode.USAGE,
     });
   }
   return new URL(u.origin);

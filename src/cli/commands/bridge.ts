@@ -74,8 +74,6 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     );
   }
   const durability = o.durability ?? 'full';
-  const thingparkCaFile = s.value('thingparkCa', o.thingparkCa);
-  const { readCaFile } = await import('../../config/ca.js');
   if (durability !== 'full' && durability !== 'normal') throw new UsageError('--durability is full or normal.');
   const listen = s.value('listen', o.listen, D.listen)!;
   try {
@@ -96,18 +94,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     message: 'ThingWorx URL (https://host:port)',
   });
   const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-  const caFile = s.value('thingworxCa', o.ca);
-  let ca: string | undefined;
-  if (caFile) {
-    try {
-      ca = readFileSync(caFile, 'utf8');
-    } catch (err) {
-      throw new UsageError(
-        `Cannot read the CA file ${caFile}: ${(err as Error).message}.`,
-        'Check --ca / TPX_THINGWORX_CA.',
-      );
-    }
-  }
+  const ca = ctx.ca('thingworxCa', o.ca);
   const tlsCert = s.value('bridgeTlsCert', o.tlsCert);
   const tlsKey = s.value('bridgeTlsKey', o.tlsKey);
   if (Boolean(tlsCert) !== Boolean(tlsKey)) {
@@ -143,9 +130,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     ca,
     insecure,
     downlinkUrl: s.value('thingparkDownlinkUrl', o.downlinkUrl),
-    thingparkCa: thingparkCaFile
-      ? readCaFile(thingparkCaFile, { flag: '--thingpark-ca', env: 'TPX_THINGPARK_CA' })
-      : undefined,
+    thingparkCa: ctx.ca('thingparkCa', o.thingparkCa),
     durability: durability as 'full' | 'normal',
     tls,
   };

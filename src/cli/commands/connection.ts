@@ -53,12 +53,8 @@ export async function makeClient(ctx: CommandContext, opts: ApiOptions): Promise
     message: 'ThingPark client secret',
     secret: true,
   });
-  const caFile = ctx.settings.value('thingparkCa', opts.thingparkCa);
   const { thingparkDispatcher } = await import('../../thingpark/tls.js');
-  const { readCaFile } = await import('../../config/ca.js');
-  const dispatcher = thingparkDispatcher(
-    caFile ? readCaFile(caFile, { flag: '--thingpark-ca', env: 'TPX_THINGPARK_CA' }) : undefined,
-  );
+  const dispatcher = thingparkDispatcher(ctx.ca('thingparkCa', opts.thingparkCa));
   return new ThingParkClient({
     ...(dispatcher ? { dispatcher } : {}),
     url: s.url,

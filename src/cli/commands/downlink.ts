@@ -50,11 +50,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
     const { sendDownlink } = await import('../../thingpark/downlink.js');
     const { thingparkDispatcher } = await import('../../thingpark/tls.js');
-    const { readCaFile } = await import('../../config/ca.js');
-    const caFile = s.value('thingparkCa', o.thingparkCa);
-    const dispatcher = thingparkDispatcher(
-      caFile ? readCaFile(caFile, { flag: '--thingpark-ca', env: 'TPX_THINGPARK_CA' }) : undefined,
-    );
+    const dispatcher = thingparkDispatcher(ctx.ca('thingparkCa', o.thingparkCa));
     const { randomBytes } = await import('node:crypto');
     const correlationId = randomBytes(8).toString('hex').toUpperCase();
     const r = await sendDownlink({
@@ -85,8 +81,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     message: 'ThingWorx URL (https://host:port)',
   });
   const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-  const caFile = s.value('thingworxCa', o.ca);
-  const ca = caFile ? (await import('node:fs')).readFileSync(caFile, 'utf8') : undefined;
+  const ca = ctx.ca('thingworxCa', o.ca);
   const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
   let waitMs = 0;
   if (o.wait !== undefined) {

@@ -25,11 +25,11 @@ export async function resolveThingWorx(
   ctx: CommandContext,
   opts: ThingWorxFlags,
 ): Promise<{ url: string; appKey: string; ca?: string; insecure: boolean; template: string; timeoutMs?: number }> {
-  const { readCaFile, truthy } = await import('../../thingworx/connect.js');
+  const { truthy } = await import('../../thingworx/connect.js');
   const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
   const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
-  const caFile = ctx.settings.value('thingworxCa', opts.ca);
+  const ca = ctx.ca('thingworxCa', opts.ca);
   const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
   const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
   let timeoutMs: number | undefined;
@@ -40,7 +40,7 @@ export async function resolveThingWorx(
     }
   }
   if (insecure) ctx.io.warn('TLS certificate verification is OFF (--insecure). Never in production.');
-  return { url, appKey, ...(caFile ? { ca: readCaFile(caFile) } : {}), insecure, template, timeoutMs };
+  return { url, appKey, ...(ca ? { ca } : {}), insecure, template, timeoutMs };
 }
 
 export function addThingWorxOptions(cmd: Command): Command {

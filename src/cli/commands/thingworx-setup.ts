@@ -69,7 +69,7 @@ export async function runThingWorxSetup(
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
   const caFile = ctx.settings.value('thingworxCa', opts.ca);
   const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
-  const { readCaFile, restOptions, truthy } = await import('../../thingworx/connect.js');
+  const { restOptions, truthy } = await import('../../thingworx/connect.js');
   if (truthy(insecure)) io.warn('TLS certificate verification is off (--insecure): never use this in production.');
   const { ThingWorxRest } = await import('../../thingworx/rest.js');
   // Flags first (--admin-key, then --admin-user), then env/profile (key, then user), then a prompt for a key.
@@ -86,7 +86,7 @@ export async function runThingWorxSetup(
     });
     const { basicAuthDispatcher } = await import('../../thingworx/setup-auth.js');
     const basic = basicAuthDispatcher(adminUser, password, {
-      ...(caFile ? { ca: readCaFile(caFile) } : {}),
+      ...(caFile ? { ca: ctx.ca('thingworxCa', caFile) } : {}),
       insecure: truthy(insecure),
     });
     closeExtra = basic.close;
@@ -238,12 +238,12 @@ async function runChecks(
   s: { url: string; appKey: string; caFile?: string; insecure?: string; template?: string },
 ): Promise<CheckSummary> {
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
-  const { readCaFile, truthy } = await import('../../thingworx/connect.js');
+  const { truthy } = await import('../../thingworx/connect.js');
   const io = ctx.io;
   const report = await runThingWorxChecks({
     url: s.url,
     appKey: s.appKey,
-    ...(s.caFile ? { ca: readCaFile(s.caFile) } : {}),
+    ...(s.caFile ? { ca: ctx.ca('thingworxCa', s.caFile) } : {}),
     insecure: truthy(s.insecure),
     ...(s.template ? { template: s.template } : {}),
     onItem: (item) => io.status(`Checking with the new key: ${item.title}`),

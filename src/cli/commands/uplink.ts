@@ -61,8 +61,7 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
       message: 'ThingWorx URL (https://host:port)',
     });
     const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-    const caFile = s.value('thingworxCa', o.ca);
-    const ca = caFile ? (await import('node:fs')).readFileSync(caFile, 'utf8') : undefined;
+    const ca = ctx.ca('thingworxCa', o.ca);
     const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
     const template = s.value('template', o.template, 'actilityThingTemplateSF')!;
     const { AlwaysOnPool } = await import('../../alwayson/index.js');
