@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface BridgeRunOptions {
   listen?: string;
@@ -55,7 +56,12 @@ function int(ctx: CommandContext, key: string, flag: string, value: string | und
   const v = ctx.settings.value(key, value);
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} "${v}" is not a whole number >= ${min}.`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(
+      `${flag} "${v}" is not a whole number >= ${min}.`,
+      `Give ${flag} a whole number of at least ${min}.`,
+    );
+  }
   return n;
 }
 
@@ -196,7 +202,7 @@ export async function runDeadLetters(
   }
   const spool = new Spool(dir);
   try {
-    const limit = o.limit ? Number(o.limit) : 1000;
+    const limit = wholeNumberOption('--limit', o.limit, 1, 1_000_000) ?? 1000;
     const letters = spool.listDeadLetters(limit);
     const total = spool.countDeadLetters();
     if (ctx.io.json) {

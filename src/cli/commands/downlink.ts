@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface DownlinkPushOptions {
   devEui?: string;
@@ -33,8 +34,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
   const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
   const devEui = normalizeDevEui(o.devEui);
-  const fport = Number(o.fport ?? '1');
-  if (!Number.isInteger(fport) || fport < 1 || fport > 223) throw new UsageError(`--fport "${o.fport}" is not 1..223.`);
+  const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
   const payload = (o.payload ?? '').replace(/\s+/g, '');
   if (!/^([0-9A-Fa-f]{2})+$/.test(payload)) {
     throw new UsageError(

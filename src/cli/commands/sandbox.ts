@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { numberOption, wholeNumberOption } from '../options.js';
 
 export interface SandboxOptions {
   devices?: string;
@@ -17,19 +17,6 @@ export interface SandboxOptions {
   pipeCount?: string;
   listen?: string;
   spoolDir?: string;
-}
-
-/** A number (fractions allowed) within [min, max], or `def` when the flag was not given. */
-function rateOption(flag: string, v: string | undefined, def: number, min: number, max: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(
-      `${flag} must be a number from ${min} to ${max} (got "${v}").`,
-      `Run e.g. tpx sandbox ${flag} ${def}`,
-    );
-  }
-  return n;
 }
 
 export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions & GlobalOptions): Promise<number> {
@@ -45,7 +32,7 @@ export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions &
   const settings = {
     profile: o.profile ?? 'sandbox',
     devices: wholeNumberOption('--devices', o.devices, 1, 100_000) ?? 20,
-    rate: rateOption('--rate', o.rate, 5, 0, 100_000),
+    rate: numberOption('--rate', o.rate, 0, 100_000) ?? 5,
     durationMs: duration('--duration', o.duration, undefined, 100),
     downlinkEveryMs:
       o.downlinkEvery !== undefined && parseDuration(o.downlinkEvery) === 0

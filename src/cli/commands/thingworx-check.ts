@@ -4,6 +4,7 @@ import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
 import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-types.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 
 export interface ThingWorxFlags {
   thingworxUrl?: string;
@@ -32,13 +33,7 @@ export async function resolveThingWorx(
   const ca = ctx.ca('thingworxCa', opts.ca);
   const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
   const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
-  let timeoutMs: number | undefined;
-  if (opts.timeout !== undefined) {
-    timeoutMs = Number(opts.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 600_000) {
-      throw new UsageError(`Invalid --timeout "${opts.timeout}".`, 'Give milliseconds between 100 and 600000.');
-    }
-  }
+  const timeoutMs = wholeNumberOption('--timeout', opts.timeout, 100, 600_000);
   if (insecure) ctx.io.warn('TLS certificate verification is OFF (--insecure). Never in production.');
   return { url, appKey, ...(ca ? { ca } : {}), insecure, template, timeoutMs };
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { numberOption, wholeNumberOption } from '../options.js';
 
 export interface UplinkSendOptions {
   devEui?: string;
@@ -26,20 +27,11 @@ export interface UplinkSendOptions {
   template?: string;
 }
 
-function num(flag: string, v: string | undefined, def: number, min: number, max: number, integer = true): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new UsageError(`${flag} "${v}" is out of range (${min}..${max}).`);
-  }
-  return n;
-}
-
 export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & GlobalOptions): Promise<number> {
   if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
   const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
   const devEui = normalizeDevEui(o.devEui);
-  const fport = num('--fport', o.fport, 1, 1, 223);
+  const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
   const payloadHex = (o.payload ?? '00').replace(/\s+/g, '');
   if (!/^([0-9A-Fa-f]{2})+$/.test(payloadHex)) {
     throw new UsageError(
@@ -47,9 +39,9 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
       'Give an even number of hex digits, e.g. --payload 0a1b.',
     );
   }
-  const fcntStart = num('--fcnt', o.fcnt, Math.floor(Date.now() / 1000) % 1_000_000, 0, 0xffffffff);
-  const count = num('--count', o.count, 1, 1, 10_000_000);
-  const rate = num('--rate', o.rate, 0, 0, 1_000_000, false);
+  const fcntStart = wholeNumberOption('--fcnt', o.fcnt, 0, 0xffffffff) ?? Math.floor(Date.now() / 1000) % 1_000_000;
+  const count = wholeNumberOption('--count', o.count, 1, 10_000_000) ?? 1;
+  const rate = numberOption('--rate', o.rate, 0, 1_000_000) ?? 0;
   const s = ctx.settings;
   const asId = s.value('asId', o.asId);
   const asKey = ctx.value('asKey', o.asKey);
