@@ -151,10 +151,25 @@ export async function readBindPolicy(rest: ThingWorxRest): Promise<PolicyRead | 
   }
 }
 
-export function policyItem(read: PolicyRead | undefined, inferred: Policy | undefined, canProbe: boolean): CheckItem {
+export function policyItem(
+  read: PolicyRead | undefined,
+  inferred: Policy | undefined,
+  canProbe: boolean,
+  adminKeyGiven = false,
+): CheckItem {
   const policy = read?.policy ?? inferred;
   const method = read ? `read ${read.table}.${read.field}` : inferred ? 'double bind of the probe Thing' : undefined;
   if (!policy) {
+    if (adminKeyGiven) {
+      return item(
+        'bind-policy',
+        'skipped',
+        'The administrator key could not read the WSCommunicationsSubsystem configuration.',
+        {
+          fix: 'Check that --admin-key (or TPX_THINGWORX_ADMIN_KEY) is a valid key of an administrator.',
+        },
+      );
+    }
     const why = canProbe
       ? 'Could not read the policy, and the probe Thing could not be bound.'
       : 'Reading the policy needs an administrator key (--admin-key); inferring it needs --write-probe.';
@@ -233,6 +248,11 @@ export async function ghostItem(
       admin
         ? 'The platform did not list the sessions (QueryEndpointSessions).'
         : 'Listing sessions needs an administrator key (--admin-key or TPX_THINGWORX_ADMIN_KEY).',
+      admin
+        ? {
+            fix: 'Check that the administrator key (--admin-key or TPX_THINGWORX_ADMIN_KEY) is valid and that its user may execute QueryEndpointSessions on the WSCommunicationsSubsystem.',
+          }
+        : {},
     );
   }
   if (sessions.length === 0) return item('ghost-sessions', 'passed', 'No AlwaysOn session holds binds.');

@@ -109,7 +109,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
       read === undefined,
     );
     add(...ao.items);
-    add(policyItem(read, ao.inferred, probeThing !== undefined));
+    add(policyItem(read, ao.inferred, probeThing !== undefined, adminRest !== undefined));
     if (stopped()) return key.user;
     const admin = adminRest ?? rest;
     // With a separate administrator's key, the sessions that matter are the checked key's own.

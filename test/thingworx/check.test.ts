@@ -158,6 +158,18 @@ describe('runThingWorxChecks against the emulator', () => {
     expect(JSON.stringify(report)).not.toContain(ADMIN_KEY);
   });
 
+  it('an administrator key that does not work is named in the fixes of the items it was for', async () => {
+    const { report } = await check(fullySetUp(), { key: CONNECTOR_KEY, adminKey: 'not-a-key', writeProbe: false });
+    expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({
+      status: 'skipped',
+      fix: /--admin-key .*TPX_THINGWORX_ADMIN_KEY/,
+    });
+    expect(report.items.find((i) => i.id === 'ghost-sessions')).toMatchObject({
+      status: 'skipped',
+      fix: /administrator key \(--admin-key or TPX_THINGWORX_ADMIN_KEY\) is valid/,
+    });
+  });
+
   it('a connected session (a running bridge) is not a ghost', async () => {
     const state = fullySetUp();
     state.things = [{ name: 'LiveDevice', template: 'actilityThingTemplateSF' }];
