@@ -2,7 +2,7 @@
  * TLS material for the emulators: a self-signed certificate for localhost/127.0.0.1/::1 generated at start
  * (EC P-256, fast), or one the user gives. Clients trust it through the CA file (TPX_THINGWORX_CA).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +11,8 @@ export interface TlsMaterial {
   key: string;
   /** A file holding the certificate (it is its own CA), for --ca / TPX_THINGWORX_CA. */
   caFile: string;
+  /** Removes the temporary directory generateCertificate() made for caFile (absent when the caller chose it). */
+  dispose?: () => void;
 }
 
 export async function generateCertificate(
@@ -40,7 +42,12 @@ export async function generateCertificate(
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tpx-tls-'));
   const caFile = join(dir, 'emulator-ca.pem');
   writeFileSync(caFile, pems.cert, { mode: 0o644 });
-  return { cert: pems.cert, key: pems.private, caFile };
+  return {
+    cert: pems.cert,
+    key: pems.private,
+    caFile,
+    ...(options.dir ? {} : { dispose: () => rmSync(dir, { recursive: true, force: true }) }),
+  };
 }
 
 /** Loads a certificate and key given by the user. */

@@ -344,7 +344,10 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          if (options.tls === true) tls?.dispose?.(); // only the certificate it generated
+          resolve();
+        });
       }),
   });
   return emulator as ThingParkEmulator;

@@ -222,7 +222,10 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         endpoint.closeAll();
-        server.close(() => resolve());
+        server.close(() => {
+          if (tls !== options.certificate) tls?.dispose?.(); // only the certificate it generated
+          resolve();
+        });
         server.closeAllConnections?.();
       });
       return closed;
