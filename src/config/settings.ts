@@ -46,6 +46,11 @@ export class Settings {
     return this.get(key, flagValue)?.value ?? fallback;
   }
 
+  /** A yes/no setting ("true", "1", "yes", "on" are yes); a boolean flag that is set wins. */
+  enabled(key: string, flag?: boolean): boolean {
+    return truthy(this.value(key, flag ? 'true' : undefined));
+  }
+
   /** Like value(), but a missing setting is a usage error that names the flag and the environment variable. */
   require(key: string, flagValue?: string | number | boolean): string {
     const v = this.value(key, flagValue);
@@ -74,4 +79,10 @@ export function missingSetting(key: string, meta: SettingKey | undefined = setti
     `Pass ${meta.flag}, set ${meta.env}, or run "tpx profile set ${meta.key} <value>".`,
     { flag: meta.flag, env: meta.env, profileKey: meta.key },
   );
+}
+
+/** "true"/"1"/"yes"/"on" (env and profile values are strings) → true. */
+export function truthy(v: boolean | string | undefined): boolean {
+  if (typeof v === 'boolean') return v;
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 }

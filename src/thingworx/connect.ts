@@ -14,11 +14,9 @@ export interface ThingWorxSettings {
   timeoutMs?: number;
 }
 
-/** "true"/"1"/"yes" (env and profile values are strings) → true. */
-export function truthy(v: boolean | string | undefined): boolean {
-  if (typeof v === 'boolean') return v;
-  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
-}
+import { truthy } from '../config/settings.js';
+
+export { truthy };
 
 export function restOptions(s: ThingWorxSettings, extra: Partial<ThingWorxRestOptions> = {}): ThingWorxRestOptions {
   return {

@@ -114,8 +114,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
       throw new UsageError(`Cannot read the TLS files: ${(err as Error).message}.`, 'Check --tls-cert and --tls-key.');
     }
   }
-  const insecureSetting = s.value('thingworxInsecure', o.insecure ? 'true' : undefined);
-  const insecure = insecureSetting !== undefined && /^(true|1|yes|on)$/i.test(insecureSetting);
+  const insecure = s.enabled('thingworxInsecure', o.insecure);
   const options = {
     listen,
     path,

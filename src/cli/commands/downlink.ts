@@ -82,7 +82,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   });
   const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
   const ca = ctx.ca('thingworxCa', o.ca);
-  const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
+  const insecure = s.enabled('thingworxInsecure', o.insecure);
   let waitMs = 0;
   if (o.wait !== undefined) {
     const { parseDuration } = await import('../../bridge/duration.js');

@@ -54,7 +54,7 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
     });
     const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
     const ca = ctx.ca('thingworxCa', o.ca);
-    const insecure = /^(true|1|yes|on)$/i.test(s.value('thingworxInsecure', o.insecure ? 'true' : undefined) ?? '');
+    const insecure = s.enabled('thingworxInsecure', o.insecure);
     const template = s.value('template', o.template, 'actilityThingTemplateSF')!;
     const { AlwaysOnPool } = await import('../../alwayson/index.js');
     const { ThingWorxRest } = await import('../../thingworx/rest.js');
