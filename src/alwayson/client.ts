@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type WebSocket from 'ws';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 import { bindAll, type SendBind, unbindAll } from './binding.js';
 import type { CharacteristicName, EntityTypeName, InfoTable, Message, RequestMethod, TwValue } from './codec/types.js';
 import { answerPlatformRequest, type EdgeHandlers } from './edge.js';

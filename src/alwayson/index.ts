@@ -1,6 +1,6 @@
 /** The AlwaysOn client and pipe pool: the API the rest of tpx uses (see pool.ts for AlwaysOnPool). */
 
-export { type BackoffOptions, backoffDelay } from './backoff.js';
+export { type BackoffOptions, backoffDelay } from '../util/backoff.js';
 export { AlwaysOnClient, type AlwaysOnClientOptions, type ClientEvents, type ClientState } from './client.js';
 export type { InfoTable, MessageCodeName, TwValue } from './codec/types.js';
 export {

@@ -1,5 +1,5 @@
 /** Options, defaults and events of one AlwaysOn connection (AlwaysOnClient). */
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../util/backoff.js';
 import { AlwaysOnOptionsError, type BindRejectedError } from './errors.js';
 import { alwaysOnUrl } from './socket.js';
 

@@ -44,7 +44,7 @@ export function defaultSpoolDir(ctx: CommandContext): string {
 }
 
 async function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number) {
-  const { parseDuration } = await import('../../bridge/duration.js');
+  const { parseDuration } = await import('../../util/duration.js');
   const v = ctx.settings.value(key, value);
   if (v === undefined) return def;
   const ms = parseDuration(v);

@@ -85,7 +85,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   const insecure = s.enabled('thingworxInsecure', o.insecure);
   let waitMs = 0;
   if (o.wait !== undefined) {
-    const { parseDuration } = await import('../../bridge/duration.js');
+    const { parseDuration } = await import('../../util/duration.js');
     const ms = parseDuration(o.wait);
     if (ms === undefined) throw new UsageError(`--wait "${o.wait}" is not a duration.`, 'Use e.g. --wait 10s.');
     waitMs = ms;

@@ -20,7 +20,7 @@ export interface SandboxOptions {
 }
 
 export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions & GlobalOptions): Promise<number> {
-  const { parseDuration } = await import('../../bridge/duration.js');
+  const { parseDuration } = await import('../../util/duration.js');
   const duration = (flag: string, v: string | undefined, def: number | undefined, min: number) => {
     if (v === undefined) return def;
     const ms = parseDuration(v);
