@@ -6,8 +6,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { TpxError, UsageError } from '../errors.js';
+import { DEFAULT_TIMEOUT_MS, type HttpEvent, httpRequest } from '../util/http.js';
 import { TokenProvider } from './oauth.js';
-import { isCertificateError, untrustedFix } from './tls.js';
 
 export type ApiFlavour = 'dx' | 'iotflow';
 export const API_PATHS: Record<ApiFlavour, string> = {
@@ -63,8 +63,22 @@ export interface ThingParkClientOptions {
   /** First backoff delay in ms (default 250; doubled each time, Retry-After honoured up to 10 s). */
   backoffMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Jitter source of the backoff (tests pass () => 1 for the full step). */
+  random?: () => number;
   now?: () => number;
+  /** Total time of one call, retries and a token renewal included (default 30 s). */
+  timeoutMs?: number;
   onEvent?: (e: ClientEvent) => void;
+  /** Every HTTP attempt (start, end, retry): for a progress spinner. */
+  onHttp?: (e: HttpEvent) => void;
+}
+
+/** "list the connections" -> "listing the connections" (for the data of errors). */
+export function gerund(what: string): string {
+  const [verb, ...rest] = what.split(' ');
+  const v = verb ?? '';
+  const ing = v.endsWith('e') && !v.endsWith('ee') ? `${v.slice(0, -1)}ing` : `${v}ing`;
+  return [ing, ...rest].join(' ');
 }
 
 export class ThingParkApiError extends TpxError {
@@ -182,7 +196,6 @@ export class ThingParkClient {
   readonly base: string;
   readonly flavour: ApiFlavour;
   readonly tokens: TokenProvider;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly o: ThingParkClientOptions) {
     const e = apiEndpoints(o.url, o.flavour, o.tokenUrl);
@@ -194,10 +207,11 @@ export class ThingParkClient {
       clientSecret: o.clientSecret,
       dispatcher: o.dispatcher,
       now: o.now,
+      timeoutMs: o.timeoutMs,
+      onHttp: o.onHttp,
       onToken: ({ expiresIn }) =>
         o.onEvent?.({ type: 'token', message: `new access token (expires_in ${expiresIn} s)` }),
     });
-    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
   /** The URL a path resolves to (for --dry-run). */
@@ -210,7 +224,7 @@ export class ThingParkClient {
     const all: Connection[] = [];
     let path: string | undefined = '/connections';
     for (let page = 0; path && page < 1000; page++) {
-      const { json: body, next } = await this.exchange('GET', path, 'list the connections');
+      const { json: body, next } = await this.exchange('GET', path, 'list connections');
       const arr = Array.isArray(body)
         ? body
         : Array.isArray((body as { items?: unknown })?.items)
@@ -279,66 +293,54 @@ export class ThingParkClient {
     what: string,
     body?: unknown,
   ): Promise<{ json: unknown; next?: string }> {
-    const { request } = await import('undici');
     const idempotent = method !== 'POST';
-    const attempts = idempotent ? Math.max(1, this.o.attempts ?? 3) : 1;
+    const timeoutMs = this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     let renewed = false;
-    for (let attempt = 1; ; attempt++) {
-      const token = await this.tokens.get();
-      const started = Date.now();
-      let status: number;
-      let text: string;
-      let retryAfter: string | undefined;
-      let link: string | string[] | undefined;
-      try {
-        const res = await request(this.urlOf(path), {
-          method: method as Dispatcher.HttpMethod,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          dispatcher: this.o.dispatcher,
-        });
-        status = res.statusCode;
-        text = await res.body.text();
-        const ra = res.headers['retry-after'];
-        retryAfter = Array.isArray(ra) ? ra[0] : ra;
-        link = res.headers.link;
-      } catch (err) {
-        if (attempt < attempts && !isCertificateError(err)) {
-          await this.backoff(attempt, undefined, `${method} ${path} failed (${(err as Error).message})`);
-          continue;
-        }
-        throw new TpxError(
-          'TPX_THINGPARK_UNREACHABLE',
-          `Cannot reach ThingPark at ${new URL(this.base).origin} to ${what}: ${(err as Error).message}.`,
-          {
-            fix:
-              untrustedFix(err) ??
-              'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
-            cause: err,
-          },
-        );
-      }
-      this.o.onEvent?.({
-        type: 'request',
-        message: `${method} ${this.urlOf(path)} -> ${status} (${Date.now() - started} ms)`,
+    for (;;) {
+      const token = await this.tokens.get(deadline);
+      let starts = 0;
+      const res = await httpRequest({
+        method: method as Dispatcher.HttpMethod,
+        url: this.urlOf(path),
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher: this.o.dispatcher,
+        timeoutMs,
+        deadline,
+        service: 'ThingPark',
+        operation: gerund(what),
+        setting: 'thingparkUrl',
+        retry: {
+          idempotent,
+          attempts: this.o.attempts ?? 3,
+          backoff: { initialMs: this.o.backoffMs ?? 250, maxMs: 10_000 },
+        },
+        sleep: this.o.sleep,
+        random: this.o.random,
+        onEvent: (e) => {
+          if (e.type === 'start') starts += 1;
+          this.o.onHttp?.(e);
+          if (e.type === 'end' && e.status)
+            this.o.onEvent?.({ type: 'request', message: `${method} ${e.url} -> ${e.status} (${e.ms} ms)` });
+          if (e.type === 'retry')
+            this.o.onEvent?.({ type: 'retry', message: `${method} ${path}: ${e.reason}; retrying in ${e.ms} ms` });
+        },
       });
+      const status = res.status;
+      const text = res.text;
       if (status === 401 && !renewed) {
         renewed = true;
         this.tokens.invalidate();
         this.o.onEvent?.({ type: 'retry', message: 'access token refused (401): renewing it and retrying once' });
-        attempt -= 1;
-        continue;
-      }
-      if ((status >= 500 || status === 429) && attempt < attempts) {
-        await this.backoff(attempt, retryAfter, `${method} ${path} answered ${status}`);
         continue;
       }
       // A DELETE whose first attempt succeeded without us seeing the answer finds nothing the second time.
-      if (method === 'DELETE' && status === 404 && attempt > 1) return { json: undefined };
+      if (method === 'DELETE' && status === 404 && starts > 1) return { json: undefined };
       let json: unknown;
       try {
         json = text === '' ? undefined : (JSON.parse(text) as unknown);
@@ -347,11 +349,11 @@ export class ThingParkClient {
       }
       if (status >= 200 && status < 300) {
         if (text !== '' && json === undefined) {
-          throw new TpxError('TPX_THINGPARK_API', `ThingPark answered ${what} with something that is not JSON.`, {
-            fix: 'Check the ThingPark URL and API flavour (--thingpark-api dx|iotflow).',
+          throw new TpxError('TPX_THINGPARK_NOT_JSON', `ThingPark answered ${what} with something that is not JSON.`, {
+            details: { status, operation: gerund(what), setting: 'thingparkUrl' },
           });
         }
-        return { json, next: this.nextPath(link) };
+        return { json, next: this.nextPath(res.headers.link) };
       }
       const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
       const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
@@ -367,14 +369,5 @@ export class ThingParkClient {
             : undefined;
       throw plainError(status, method, what, apiCode, apiMessage);
     }
-  }
-
-  private async backoff(attempt: number, retryAfter: string | undefined, why: string): Promise<void> {
-    const base = this.o.backoffMs ?? 250;
-    let ms = base * 2 ** (attempt - 1);
-    const ra = retryAfter !== undefined ? Number(retryAfter) : Number.NaN;
-    if (Number.isFinite(ra) && ra >= 0) ms = Math.min(10_000, ra * 1000);
-    this.o.onEvent?.({ type: 'retry', message: `${why}; retrying in ${ms} ms` });
-    await this.sleep(ms);
   }
 }

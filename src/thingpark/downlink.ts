@@ -6,8 +6,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
+import { type HttpEvent, httpRequest } from '../util/http.js';
 import { normaliseDevEui } from './messages.js';
-import { untrustedFix } from './tls.js';
 import { signDownlinkQuery } from './tunnel.js';
 
 export interface SendDownlinkOptions {
@@ -31,6 +31,9 @@ export interface SendDownlinkOptions {
   time?: string;
   dispatcher?: Dispatcher;
   signal?: AbortSignal;
+  /** Total time of the call (default 30 s). */
+  timeoutMs?: number;
+  onHttp?: (e: HttpEvent) => void;
 }
 
 export type DownlinkResult =
@@ -160,30 +163,22 @@ export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResu
     o.asKey,
   );
   url.search = url.search ? `${url.search}&${query}` : `?${query}`;
-  const { request } = await import('undici');
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json, text/html' },
-      body: '',
-      dispatcher: o.dispatcher,
-      signal: o.signal,
-    });
-  } catch (err) {
-    throw new TpxError(
-      'TPX_DOWNLINK_UNREACHABLE',
-      `Cannot reach the ThingPark downlink endpoint ${url.origin}: ${(err as Error).message}.`,
-      {
-        fix:
-          untrustedFix(err) ??
-          'Check the downlink URL (--downlink-url / TPX_THINGPARK_DOWNLINK_URL), the network and the certificate.',
-        cause: err,
-      },
-    );
-  }
-  const text = await res.body.text();
-  const s = res.statusCode;
+  // Not retried: a POST that may have been queued is not idempotent.
+  const res = await httpRequest({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json, text/html' },
+    body: '',
+    dispatcher: o.dispatcher,
+    signal: o.signal,
+    timeoutMs: o.timeoutMs,
+    service: 'the ThingPark downlink endpoint',
+    operation: `sending a downlink to ${devEui}`,
+    setting: 'thingparkDownlinkUrl',
+    onEvent: o.onHttp,
+  });
+  const text = res.text;
+  const s = res.status;
   if (s === 200 || s === 201 || s === 202) {
     return o.correlationId
       ? { status: 'queued', version, correlationId: o.correlationId.toUpperCase() }

@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
-import { untrustedFix } from './tls.js';
+import { type HttpEvent, httpRequest } from '../util/http.js';
 
 export interface TokenProviderOptions {
   tokenUrl: string;
@@ -13,6 +13,9 @@ export interface TokenProviderOptions {
   clientSecret: string;
   dispatcher?: Dispatcher;
   now?: () => number;
+  /** Total time of a token request (default 30 s). */
+  timeoutMs?: number;
+  onHttp?: (e: HttpEvent) => void;
   /** Called when a new token is fetched (for --verbose logs; never gets the token itself). */
   onToken?: (info: { expiresIn: number }) => void;
 }
@@ -30,10 +33,10 @@ export class TokenProvider {
     this.now = o.now ?? Date.now;
   }
 
-  /** A valid access token, fetched when there is none or it is about to expire. */
-  async get(): Promise<string> {
+  /** A valid access token, fetched when there is none or it is about to expire (by `deadline`, Date.now() ms). */
+  async get(deadline?: number): Promise<string> {
     if (this.token && this.now() < this.expiresAt) return this.token;
-    this.pending ??= this.fetch().finally(() => {
+    this.pending ??= this.fetch(deadline).finally(() => {
       this.pending = undefined;
     });
     return this.pending;
@@ -45,36 +48,29 @@ export class TokenProvider {
     this.expiresAt = 0;
   }
 
-  private async fetch(): Promise<string> {
-    const { request } = await import('undici');
+  private async fetch(deadline: number | undefined): Promise<string> {
     const body = new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: this.o.clientId,
       client_secret: this.o.clientSecret,
     }).toString();
-    let status: number;
-    let text: string;
-    try {
-      const res = await request(this.o.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body,
-        dispatcher: this.o.dispatcher,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch (err) {
-      throw new TpxError(
-        'TPX_THINGPARK_UNREACHABLE',
-        `Cannot reach the ThingPark token endpoint ${origin(this.o.tokenUrl)}: ${(err as Error).message}.`,
-        {
-          fix:
-            untrustedFix(err) ??
-            'Check the ThingPark URL (--thingpark-url / TPX_THINGPARK_URL), the network and the certificate.',
-          cause: err,
-        },
-      );
-    }
+    // A token request creates nothing new on the server: retried like a read.
+    const res = await httpRequest({
+      method: 'POST',
+      url: this.o.tokenUrl,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+      dispatcher: this.o.dispatcher,
+      timeoutMs: this.o.timeoutMs,
+      deadline,
+      service: 'the ThingPark token endpoint',
+      operation: 'getting an access token',
+      setting: 'thingparkTokenUrl',
+      retry: { idempotent: true, statuses: new Set([429, 502, 503, 504]) },
+      onEvent: this.o.onHttp,
+    });
+    const status = res.status;
+    const text = res.text;
     let json: Record<string, unknown> = {};
     try {
       const parsed = JSON.parse(text) as unknown;
@@ -90,8 +86,8 @@ export class TokenProvider {
             ? json.error
             : `HTTP ${status}`;
       throw new TpxError('TPX_THINGPARK_AUTH', `ThingPark refused the client id and secret (${why}).`, {
-        fix: 'Check --client-id and the secret (TPX_THINGPARK_CLIENT_ID, TPX_THINGPARK_CLIENT_SECRET or the profile); a TPE service account id looks like sub-<subscriber>/<name>.',
-        details: { status },
+        fix: 'Check the client id and secret of the ThingPark service account; a TPE service account id looks like sub-<subscriber>/<name>.',
+        details: { status, settings: ['thingparkClientId', 'thingparkClientSecret'] },
       });
     }
     if (status < 200 || status >= 300 || typeof json.access_token !== 'string') {
@@ -99,8 +95,8 @@ export class TokenProvider {
         'TPX_THINGPARK_AUTH',
         `The ThingPark token endpoint answered HTTP ${status} without an access token.`,
         {
-          fix: 'Check the token URL (--thingpark-token-url / TPX_THINGPARK_TOKEN_URL); try again later if ThingPark is down.',
-          details: { status },
+          fix: 'Check the token URL; try again later if ThingPark is down.',
+          details: { status, setting: 'thingparkTokenUrl' },
         },
       );
     }
@@ -116,13 +112,5 @@ export class TokenProvider {
     this.expiresAt = this.now() + expiresIn * 1000 - margin;
     this.o.onToken?.({ expiresIn });
     return this.token;
-  }
-}
-
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
   }
 }

@@ -9,9 +9,18 @@
  * - Only idempotent reads are retried (GET, and the read-only services in READ_SERVICES), on network errors
  *   and 502/503/504.
  */
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  HttpError,
+  type HttpEvent,
+  type HttpResponse,
+  httpRequest,
+} from '../util/http.js';
 import { httpError, networkError, ThingWorxError } from './errors.js';
-import { asInfoTable, delay, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-util.js';
+import { FIX } from './fixes.js';
+import { asInfoTable, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-util.js';
 import type {
   EntityListRow,
   InfoTableJson,
@@ -38,8 +47,10 @@ export interface ThingWorxRestOptions {
   ca?: string | Buffer;
   /** Skip certificate verification (never in production). */
   insecure?: boolean;
-  /** Per request, default 15 000 ms. */
+  /** Total time of one call, retries included (default 30 000 ms; the CLI's --timeout). */
   timeoutMs?: number;
+  /** Every HTTP attempt (start, end, retry): for a progress spinner. */
+  onHttp?: (e: HttpEvent) => void;
   /** Retries of idempotent reads, default 2. */
   retries?: number;
   /** Use this dispatcher instead of an own Agent (it is not closed by close()). */
@@ -69,11 +80,13 @@ export class ThingWorxRest {
   private readonly ownDispatcher: boolean;
   private readonly timeoutMs: number;
   private readonly retries: number;
+  private readonly onHttp: ((e: HttpEvent) => void) | undefined;
 
   constructor(options: ThingWorxRestOptions) {
     this.origin = normaliseThingWorxUrl(options.url, options.allowPlainHttp).origin;
     this.appKey = options.appKey;
-    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.onHttp = options.onHttp;
     this.retries = options.retries ?? 2;
     this.ownDispatcher = !options.dispatcher;
     this.dispatcher =
@@ -83,6 +96,7 @@ export class ThingWorxRest {
           ...(options.ca ? { ca: options.ca } : {}),
           minVersion: 'TLSv1.2',
           rejectUnauthorized: !options.insecure,
+          timeout: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, this.timeoutMs),
         },
         connections: 8,
       });
@@ -110,31 +124,46 @@ export class ThingWorxRest {
       headers['Content-Type'] = 'application/json';
       payload = JSON.stringify(body ?? {});
     }
-    const attempts = 1 + (opts.idempotent || method === 'GET' ? this.retries : 0);
-    let last: ThingWorxError | undefined;
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) await delay(200 * 2 ** (attempt - 1), opts.signal);
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      let status: number;
-      let text: string;
-      let contentType: string;
-      try {
-        const res = await request(url, { method, headers, body: payload, dispatcher: this.dispatcher, signal });
-        status = res.statusCode;
-        contentType = String(res.headers['content-type'] ?? '');
-        text = await res.body.text();
-      } catch (err) {
-        if (opts.signal?.aborted) throw err;
-        last = networkError(err, this.origin, label);
-        if (last.code === 'TPX_TWX_TLS' || last.code === 'TPX_TWX_PLAIN_HTTP') throw last;
-        continue;
+    const idempotent = Boolean(opts.idempotent || method === 'GET');
+    let res: HttpResponse;
+    try {
+      res = await httpRequest({
+        method,
+        url,
+        headers,
+        body: payload,
+        dispatcher: this.dispatcher,
+        signal: opts.signal,
+        timeoutMs: this.timeoutMs,
+        service: 'ThingWorx',
+        operation: `calling ${label}`,
+        setting: 'thingworxUrl',
+        retry: { idempotent, attempts: 1 + this.retries, statuses: RETRY_STATUS, backoff: { initialMs: 200 } },
+        onEvent: this.onHttp,
+      });
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      if (err.code === 'TPX_HTTP_TIMEOUT') {
+        throw new ThingWorxError('TPX_TWX_TIMEOUT', err.message, {
+          status: 0,
+          platformText: '',
+          request: label,
+          cause: err,
+          fix: FIX.unreachable,
+          details: { ...err.details },
+        });
       }
-      if (status >= 200 && status < 300) return parseBody(text, contentType, label);
-      last = httpError(status, text, label);
-      if (!RETRY_STATUS.has(status)) throw last;
+      const e = networkError(err.cause ?? err, this.origin, label);
+      Object.assign(e.details ?? {}, {
+        service: 'ThingWorx',
+        host: err.details.host,
+        operation: err.details.operation,
+      });
+      throw e;
     }
-    throw last as ThingWorxError;
+    if (res.status >= 200 && res.status < 300)
+      return parseBody(res.text, String(res.headers['content-type'] ?? ''), label);
+    throw httpError(res.status, res.text, label);
   }
 
   /** Executes a service: POST /Thingworx/<entityPath>/Services/<service> with the inputs as a JSON object. */

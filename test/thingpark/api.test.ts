@@ -25,6 +25,7 @@ async function setup(
     sleep: async (ms) => {
       sleeps.push(ms);
     },
+    random: () => 1,
     onEvent: (e) => events.push(`${e.type}: ${e.message}`),
     ...c,
   });
@@ -202,11 +203,40 @@ describe('ThingParkClient', () => {
     }
   });
 
+  it('bounds the wait on a ThingPark that takes the login and never answers (no timeout made it wait 905 s)', async () => {
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/users-auth/')) {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: 't', expires_in: 60 }));
+      }
+      // anything else: accepted, never answered
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new ThingParkClient({ url: `http://${host}`, clientId: 'a', clientSecret: 'b', timeoutMs: 300 });
+      const t0 = Date.now();
+      await expect(client.listConnections()).rejects.toMatchObject({
+        code: 'TPX_HTTP_TIMEOUT',
+        message: `ThingPark at ${host} did not answer within 300 ms (listing connections).`,
+        details: { host, timeoutMs: 300, operation: 'listing connections', setting: 'thingparkUrl' },
+      });
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('reports an unreachable ThingPark plainly', async () => {
     const { emu, client } = await setup();
     await emu.close();
     open.splice(0);
-    await expect(client.listConnections()).rejects.toMatchObject({ code: 'TPX_THINGPARK_UNREACHABLE' });
+    await expect(client.listConnections()).rejects.toMatchObject({
+      code: 'TPX_HTTP_UNREACHABLE',
+      details: { errno: 'ECONNREFUSED', service: 'the ThingPark token endpoint', operation: 'getting an access token' },
+    });
   });
 });
 
