@@ -25,21 +25,50 @@ export interface ConnectedBridgeOptions extends Omit<BridgeOptions, 'sink' | 'di
   requestTimeoutMs?: number;
 }
 
-export async function startConnectedBridge(o: ConnectedBridgeOptions): Promise<Bridge> {
-  const { thingworxUrl, appKey, ca, insecure, pipeCount, downlinkUrl, thingparkCa, requestTimeoutMs, ...rest } = o;
+/** What a bridge (or a one-off `uplink --direct`) needs of ThingWorx: the AlwaysOn pool as a sink, the REST directory. */
+export interface ThingWorxServicesOptions {
+  thingworxUrl: string;
+  appKey: string;
+  ca?: string;
+  insecure?: boolean;
+  pipeCount?: number;
+  requestTimeoutMs?: number;
+  /** Total time of one REST call (default 30 s). */
+  restTimeoutMs?: number;
+  /** Reconnect options of the pool; undefined keeps the pool's default, null turns reconnecting off. */
+  reconnect?: ConstructorParameters<typeof AlwaysOnPool>[0]['reconnect'];
+}
+
+/** The one place a pool and a REST client are assembled for the bridge (and for `uplink --direct`). */
+export function connectThingWorx(o: ThingWorxServicesOptions): { sink: PoolSink; directory: RestDirectory } {
   const sink = new PoolSink(
     () =>
       new AlwaysOnPool({
-        url: thingworxUrl,
-        appKey,
-        ca,
-        insecure,
-        pipeCount,
-        requestTimeoutMs,
+        url: o.thingworxUrl,
+        appKey: o.appKey,
+        ca: o.ca,
+        insecure: o.insecure,
+        pipeCount: o.pipeCount,
+        requestTimeoutMs: o.requestTimeoutMs,
         maxInFlight: 4096,
+        ...('reconnect' in o ? { reconnect: o.reconnect } : {}),
       }),
   );
-  const directory = new RestDirectory(new ThingWorxRest({ url: thingworxUrl, appKey, ca, insecure }));
+  const directory = new RestDirectory(
+    new ThingWorxRest({
+      url: o.thingworxUrl,
+      appKey: o.appKey,
+      ca: o.ca,
+      insecure: o.insecure,
+      ...(o.restTimeoutMs ? { timeoutMs: o.restTimeoutMs } : {}),
+    }),
+  );
+  return { sink, directory };
+}
+
+export async function startConnectedBridge(o: ConnectedBridgeOptions): Promise<Bridge> {
+  const { thingworxUrl, appKey, ca, insecure, pipeCount, downlinkUrl, thingparkCa, requestTimeoutMs, ...rest } = o;
+  const { sink, directory } = connectThingWorx({ thingworxUrl, appKey, ca, insecure, pipeCount, requestTimeoutMs });
   const downlinks =
     downlinkUrl && o.asId && o.asKey
       ? tunnelSender({ url: downlinkUrl, asId: o.asId, asKey: o.asKey, dispatcher: thingparkDispatcher(thingparkCa) })

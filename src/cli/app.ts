@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ExitCode, isTpxError } from '../errors.js';
 import { CommandContext, type GlobalOptions } from './context.js';
+import { describeHttpError } from './http-errors.js';
 import { IO, type Prompter, type Writer } from './io.js';
 
 export interface AppOptions {
@@ -70,10 +71,17 @@ export class App {
 export function renderError(io: IO, err: unknown): number {
   io.clearStatus();
   if (isTpxError(err)) {
-    if (io.json) io.printJson({ error: err.toJSON() });
-    io.error(err.message, err.fix);
+    const http = describeHttpError(err);
+    if (io.json) io.printJson({ error: { ...err.toJSON(), ...http } });
+    io.error(http?.message ?? err.message, http?.fix ?? err.fix);
     if (io.verbose && err.stack) io.debug(err.stack);
     return err.exitCode;
+  }
+  if (err instanceof Error && err.name === 'ExitPromptError') {
+    // Ctrl-C at a prompt (@inquirer/prompts): the user cancelled; 130 as for SIGINT.
+    if (io.json) io.printJson({ error: { code: 'TPX_CANCELLED', message: 'Cancelled.' } });
+    io.error('Cancelled.');
+    return 130;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (io.json) io.printJson({ error: { code: 'TPX_INTERNAL', message: e.message } });

@@ -6,6 +6,10 @@ import { type CaSetting, readCaFile } from '../config/ca.js';
 import { settingKey } from '../config/keys.js';
 import { Settings } from '../config/settings.js';
 import { UsageError } from '../errors.js';
+import type { ThingParkClient } from '../thingpark/api.js';
+import type { ThingWorxRest } from '../thingworx/rest.js';
+import { parseDuration } from '../util/duration.js';
+import type { ThingParkFlags, ThingWorxFlags } from './clients.js';
 import { createTestIO, type IO, type TestIO } from './io.js';
 
 export interface GlobalOptions {
@@ -15,11 +19,16 @@ export interface GlobalOptions {
   quiet?: boolean;
   yes?: boolean;
   color?: boolean;
+  /** --timeout: longest wait of one outgoing HTTP call (a duration). */
+  timeout?: string;
 }
 
 export class CommandContext {
   private settingsCache: Settings | undefined;
   private shutdown: AbortController | undefined;
+  private readonly clients = new Map<string, Promise<unknown>>();
+  /** Settings this command asked for at a prompt (so that it can offer to save them). */
+  readonly prompted: { key: string; value: string }[] = [];
 
   constructor(
     readonly io: IO,
@@ -67,13 +76,64 @@ export class CommandContext {
     const found = this.value(key, flagValue);
     if (found !== undefined) return found;
     if (prompt && this.io.canPrompt()) {
-      const answer = prompt.secret
-        ? await this.io.prompt.password(prompt.message, { validate: prompt.validate })
-        : await this.io.prompt.input(prompt.message, { validate: prompt.validate });
+      // An empty answer asks again (a required value), as does one the setting's own check refuses.
+      const validate = (v: string): string | true =>
+        v.trim() === '' ? 'A value is required (Ctrl-C cancels).' : (prompt.validate?.(v.trim()) ?? true);
+      const raw = prompt.secret
+        ? await this.io.prompt.password(prompt.message, { validate })
+        : await this.io.prompt.input(prompt.message, { validate });
+      const answer = raw.trim();
       if (prompt.secret || settingKey(key)?.secret) this.io.addSecrets(answer);
+      this.prompted.push({ key, value: answer });
       return answer;
     }
     return this.settings.require(key, flagValue);
+  }
+
+  /** The longest wait of one outgoing HTTP call: --timeout > TPX_TIMEOUT > profile > 30 s. */
+  timeoutMs(): number {
+    const raw = this.settings.value('timeout', this.globals.timeout);
+    if (raw === undefined) return 30_000;
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms < 1) {
+      const meta = settingKey('timeout')!;
+      throw new UsageError(
+        `The timeout "${raw}" is not a duration.`,
+        `Give ${meta.flag} (or ${meta.env}) as e.g. 500ms, 30s or 2m.`,
+        { setting: 'timeout', got: raw },
+      );
+    }
+    return ms;
+  }
+
+  /** The ThingPark API client of this command, built once (lazy factory, as gh's cmdutil Factory). */
+  thingpark(flags: ThingParkFlags = {}): Promise<ThingParkClient> {
+    return this.client('thingpark', async () => (await import('./clients.js')).thingparkClient(this, flags));
+  }
+
+  /** A ThingWorx REST client of this command, built once per application-key setting. */
+  thingworx(
+    flags: ThingWorxFlags = {},
+    appKeySetting: 'thingworxAppKey' | 'thingworxAdminKey' = 'thingworxAppKey',
+  ): Promise<ThingWorxRest> {
+    return this.client(`thingworx:${appKeySetting}`, async () =>
+      (await import('./clients.js')).thingworxClient(this, flags, appKeySetting),
+    );
+  }
+
+  /** The AlwaysOn pool (as a sink) and the REST directory for ThingWorx, assembled by bridge/connect.ts. */
+  pool(flags: ThingWorxFlags & { pipeCount?: number } = {}) {
+    return this.client('pool', async () => (await import('./clients.js')).thingworxPool(this, flags));
+  }
+
+  private client<T>(key: string, make: () => Promise<T>): Promise<T> {
+    let p = this.clients.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = make();
+      this.clients.set(key, p);
+      p.catch(() => this.clients.delete(key));
+    }
+    return p;
   }
 
   /** Asks for confirmation of a destructive step: --yes confirms; without a TTY it is a usage error. */

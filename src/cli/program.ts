@@ -28,6 +28,10 @@ export function buildProgram(app: App): Command {
     .option('-v, --verbose', 'show details and stack traces')
     .option('-q, --quiet', 'print only results and errors')
     .option('-y, --yes', 'answer yes to confirmations; never prompt')
+    .option(
+      '--timeout <duration>',
+      'longest wait for each call to ThingPark or ThingWorx (default 30s; env TPX_TIMEOUT)',
+    )
     .addOption(new Option('--no-color', 'disable colour (also NO_COLOR)'))
     .showSuggestionAfterError(true)
     .exitOverride()

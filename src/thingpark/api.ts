@@ -220,11 +220,11 @@ export class ThingParkClient {
   }
 
   /** Every connection; follows `Link: <…>; rel="next"` pages (IoT Flow API guidelines) on the same API base. */
-  async listConnections(): Promise<Connection[]> {
+  async listConnections(purpose = 'list connections'): Promise<Connection[]> {
     const all: Connection[] = [];
     let path: string | undefined = '/connections';
     for (let page = 0; path && page < 1000; page++) {
-      const { json: body, next } = await this.exchange('GET', path, 'list connections');
+      const { json: body, next } = await this.exchange('GET', path, purpose);
       const arr = Array.isArray(body)
         ? body
         : Array.isArray((body as { items?: unknown })?.items)
@@ -272,15 +272,15 @@ export class ThingParkClient {
     await this.call('DELETE', `/connections/${encodeURIComponent(id)}`, `delete connection ${id}`);
   }
 
-  async listConnectors(): Promise<ConnectorInfo[]> {
-    const body = await this.call('GET', '/connectors', 'list the connectors');
+  async listConnectors(purpose = 'list the connectors'): Promise<ConnectorInfo[]> {
+    const body = await this.call('GET', '/connectors', purpose);
     return (Array.isArray(body) ? body : []).filter((c): c is ConnectorInfo =>
       Boolean(c && typeof c === 'object' && typeof (c as ConnectorInfo).id === 'string'),
     );
   }
 
-  async connector(id: string): Promise<ConnectorInfo | undefined> {
-    return (await this.listConnectors()).find((c) => c.id === id);
+  async connector(id: string, purpose?: string): Promise<ConnectorInfo | undefined> {
+    return (await this.listConnectors(purpose)).find((c) => c.id === id);
   }
 
   private async call(method: string, path: string, what: string, body?: unknown): Promise<unknown> {

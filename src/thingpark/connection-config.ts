@@ -62,12 +62,12 @@ export const FIELDS: readonly FieldSpec[] = [
     key: 'applicationKey',
     kind: 'string',
     check: (v) =>
-      v.length < 8
-        ? 'is too short to be a ThingWorx application key'
-        : /\s/.test(v)
-          ? 'must not contain spaces'
-          : v === MASK
-            ? 'is the masked placeholder, not the key'
+      v === MASK
+        ? 'is the masked placeholder ThingPark shows, not the key: give the real application key'
+        : v.length < 8
+          ? 'is too short to be a ThingWorx application key'
+          : /\s/.test(v)
+            ? 'must not contain spaces'
             : undefined,
   },
   {
@@ -105,7 +105,12 @@ export const FIELDS: readonly FieldSpec[] = [
     flag: '--downlink-as-key',
     key: 'downlinkAsKey',
     kind: 'string',
-    check: (v) => (/^[0-9A-Fa-f]{32}$/.test(v) ? undefined : 'must be 32 hexadecimal digits'),
+    check: (v) =>
+      v === MASK
+        ? 'is the masked placeholder ThingPark shows, not the key: give the real AS key'
+        : /^[0-9A-Fa-f]{32}$/.test(v)
+          ? undefined
+          : 'must be 32 hexadecimal digits',
   },
   { opt: 'downlinkPort', flag: '--downlink-port', key: 'downlinkPort', kind: 'int', min: 1, max: 223 },
   {
@@ -121,7 +126,12 @@ export interface FieldProblem {
   flag: string;
   key: string;
   message: string;
+  /** The setting (config/keys.ts) that can also give the value, for a missing required field. */
+  setting?: string;
 }
+
+/** The settings that give a connection's secrets when no flag does (never the bridge's own tunnel key). */
+export const SECRET_SETTINGS = { applicationKey: 'thingworxAppKey', downlinkAsKey: 'connectionDownlinkAsKey' } as const;
 
 export class ConnectionFieldsError extends UsageError {
   constructor(readonly problems: FieldProblem[]) {
@@ -186,12 +196,13 @@ export function parseFields(opts: Record<string, unknown>): ParsedFields {
 /** The POST body of a new ThingWorx connection (template and pipeCount defaulted). */
 export function buildCreateBody(opts: Record<string, unknown>): ConnectionBody {
   const problems: FieldProblem[] = [];
-  for (const [opt, flag, key] of [
-    ['name', '--name', 'name'],
-    ['hostName', '--host-name', 'hostName'],
-    ['appKey', '--app-key', 'applicationKey'],
+  for (const [opt, flag, key, setting] of [
+    ['name', '--name', 'name', undefined],
+    ['hostName', '--host-name', 'hostName', undefined],
+    ['appKey', '--app-key', 'applicationKey', SECRET_SETTINGS.applicationKey],
   ] as const) {
-    if (opts[opt] === undefined || opts[opt] === '') problems.push({ flag, key, message: 'is required' });
+    if (opts[opt] === undefined || opts[opt] === '')
+      problems.push({ flag, key, message: 'is required', ...(setting ? { setting } : {}) });
   }
   let parsed: ParsedFields | undefined;
   try {
@@ -216,6 +227,15 @@ export interface DiffEntry {
   secret: boolean;
 }
 
+/** A secret the update sends again because ThingPark masks it (tpx cannot tell whether it changes). */
+export interface ResentSecret {
+  field: string;
+  /** Where the value came from (a flag, an environment variable, a profile), as the caller names it. */
+  source: string;
+}
+
+export type SecretValue = string | { value: string; source: string };
+
 /**
  * The PUT body of an update: the connection as read, with the changed fields, and with every masked secret
  * replaced by the real value from `secrets`. Throws when a masked secret has no real value to re-send.
@@ -223,15 +243,20 @@ export interface DiffEntry {
 export function mergeForUpdate(
   existing: Connection,
   changes: ParsedFields,
-  secrets: Partial<Record<(typeof SECRET_CONFIG_KEYS)[number], string>>,
-): { body: ConnectionBody; diff: DiffEntry[]; missingSecrets: string[] } {
+  secrets: Partial<Record<(typeof SECRET_CONFIG_KEYS)[number], SecretValue | undefined>>,
+): { body: ConnectionBody; diff: DiffEntry[]; missingSecrets: string[]; resent: ResentSecret[] } {
   const configuration: Record<string, unknown> = { ...existing.configuration, ...changes.configuration };
   const missingSecrets: string[] = [];
+  const resent: ResentSecret[] = [];
   for (const k of SECRET_CONFIG_KEYS) {
     if (changes.configuration[k] !== undefined) continue;
     if (configuration[k] === undefined) continue;
-    if (secrets[k]) configuration[k] = secrets[k];
-    else if (configuration[k] === MASK) missingSecrets.push(k);
+    const given = secrets[k];
+    const value = typeof given === 'string' ? given : given?.value;
+    if (value) {
+      configuration[k] = value;
+      resent.push({ field: `configuration.${k}`, source: typeof given === 'string' ? 'given' : given!.source });
+    } else if (configuration[k] === MASK) missingSecrets.push(k);
   }
   const body: ConnectionBody = {
     connectorId: existing.connectorId,
@@ -250,7 +275,7 @@ export function mergeForUpdate(
     if (!secret && JSON.stringify(existing.configuration[k]) === JSON.stringify(v)) continue;
     diff.push({ field: `configuration.${k}`, from: existing.configuration[k], to: secret ? MASK : v, secret });
   }
-  return { body, diff, missingSecrets };
+  return { body, diff, missingSecrets, resent };
 }
 
 /** A copy with every secret of the configuration masked (for printing). */

@@ -15,15 +15,23 @@ import { checkSchema } from './schema.js';
 export async function checkAgainstConnector(
   client: ThingParkClient,
   body: ConnectionBody,
+  /** What the check is for ("check the configuration before creating connection \"x\""), named by its errors. */
+  purpose?: string,
 ): Promise<{ warning?: string }> {
   let connector: Awaited<ReturnType<ThingParkClient['connector']>>;
   try {
-    connector = await client.connector(body.connectorId);
+    connector = await client.connector(body.connectorId, purpose);
   } catch (err) {
     if (err instanceof ThingParkApiError && err.status === 404) {
       return {
         warning:
           'This ThingPark does not list its connectors (GET /connectors); the configuration is checked by ThingPark only.',
+      };
+    }
+    if (err instanceof ThingParkApiError && (err.status >= 500 || err.status === 429)) {
+      // Not the user's request that failed: let the request itself go and say what ThingPark answers to it.
+      return {
+        warning: `ThingPark could not give its connector list now (HTTP ${err.status}); the configuration is checked by ThingPark only.`,
       };
     }
     throw err;

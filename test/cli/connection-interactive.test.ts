@@ -76,13 +76,16 @@ describe('tpx connection on a TTY', () => {
       'Connection name': 'lab',
       'ThingWorx host:port': 'twx.lab:8443',
       'ThingWorx application key': APP_KEY,
+      'Save thingworxAppKey': false,
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.asked.map((a) => [a.kind, a.message])).toEqual([
       ['input', 'Connection name'],
       ['input', 'ThingWorx host:port'],
       ['password', 'ThingWorx application key'],
+      ['confirm', 'Save thingworxAppKey in profile "default" for next time?'],
     ]);
+    expect(r.asked[0]!.validate!('  ')).toMatch(/required/);
     expect(r.asked[1]!.validate!('https://twx')).toMatch(/without a scheme/);
     expect(r.asked[1]!.validate!('twx:443')).toBe(true);
     expect(r.asked[2]!.validate!('short')).toMatch(/too short/);
@@ -120,11 +123,11 @@ describe('tpx connection on a TTY', () => {
   it('asks for the client secret hidden when it is not configured', async () => {
     const r = await run(
       ['connection', 'list'],
-      { 'ThingPark client secret': emu.clientSecret },
+      { 'ThingPark client secret': emu.clientSecret, 'Save thingparkClientSecret': false },
       { TPX_THINGPARK_CLIENT_SECRET: '' },
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.asked.map((a) => a.kind)).toEqual(['password']);
+    expect(r.asked.map((a) => a.kind)).toEqual(['password', 'confirm']);
     expect(r.stdout).toContain('lab');
   });
 
@@ -132,9 +135,10 @@ describe('tpx connection on a TTY', () => {
     const r = await run(['connection', 'update', id, '--template', 'tplNew'], {
       'ThingWorx application key': APP_KEY,
       [`Update connection ${id}`]: true,
+      'Save thingworxAppKey': false,
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.asked.map((a) => a.kind)).toEqual(['password', 'confirm']);
+    expect(r.asked.map((a) => a.kind)).toEqual(['password', 'confirm', 'confirm']);
     expect(r.stdout).toContain('configuration.thingTemplateName: actilityThingTemplateSF -> tplNew');
     expect(emu.connections().find((c) => c.id === id)!.configuration).toMatchObject({
       thingTemplateName: 'tplNew',

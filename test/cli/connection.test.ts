@@ -250,9 +250,11 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     const a = await create({ thingTemplateName: 'tplA', pipeCount: 2 });
     const list = await tpx(['connection', 'list']);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/\| id\s+\| name\s+\| state\s+\| host\s+\| template\s+\| pipes \|/);
+    expect(list.stdout).toMatch(/\| id\s+\| name\s+\| connector\s+\| state\s+\| host\s+\| template\s+\| pipes \|/);
     expect(list.stdout).toMatch(
-      new RegExp(`\\| ${a.id}\\s+\\| plant-a \\| OPENED \\| twx.example.com:8443 \\| tplA\\s+\\| 2\\s+\\|`),
+      new RegExp(
+        `\\| ${a.id}\\s+\\| plant-a \\| actility-thingworx-iot \\| OPENED \\| twx.example.com:8443 \\| tplA\\s+\\| 2\\s+\\|`,
+      ),
     );
     const json = await tpx(['connection', 'list', '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({
@@ -286,10 +288,15 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     const before = emu.connections()[0]!;
     const r = await tpx(['connection', 'update', a.id, '--pipe-count', '8', '--yes'], {
       TPX_THINGWORX_APP_KEY: APP_KEY,
-      TPX_AS_KEY: AS_KEY,
+      TPX_CONNECTION_DOWNLINK_AS_KEY: AS_KEY,
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('configuration.pipeCount: 7 -> 8');
+    // every secret sent is shown with its source (ThingPark masks them: tpx cannot tell whether they change)
+    expect(r.stdout).toContain(
+      'configuration.applicationKey: re-sent from TPX_THINGWORX_APP_KEY — ThingPark masks it, so tpx cannot tell if it changes',
+    );
+    expect(r.stdout).toContain('configuration.downlinkAsKey: re-sent from TPX_CONNECTION_DOWNLINK_AS_KEY');
     const after = emu.connections()[0]!;
     expect(after.configuration).toEqual({ ...before.configuration, pipeCount: 8 });
     expect(after.name).toBe(before.name);
@@ -298,19 +305,23 @@ describe('tpx connection (subprocess, non-interactive)', () => {
 
     const json = await tpx(['connection', 'update', a.id, '--name', 'renamed', '--yes', '--json'], {
       TPX_THINGWORX_APP_KEY: APP_KEY,
-      TPX_AS_KEY: AS_KEY,
+      TPX_CONNECTION_DOWNLINK_AS_KEY: AS_KEY,
     });
     expect(JSON.parse(json.stdout)).toMatchObject({
       changed: true,
       connection: { name: 'renamed' },
-      diff: [{ field: 'name', from: 'plant-a', to: 'renamed' }],
+      diff: [
+        { field: 'name', from: 'plant-a', to: 'renamed' },
+        { field: 'configuration.applicationKey', resent: true, source: 'TPX_THINGWORX_APP_KEY' },
+        { field: 'configuration.downlinkAsKey', resent: true, source: 'TPX_CONNECTION_DOWNLINK_AS_KEY' },
+      ],
     });
     expect(emu.connections()[0]!.configuration.applicationKey).toBe(APP_KEY);
     noSecrets(json);
 
     const same = await tpx(['connection', 'update', a.id, '--name', 'renamed', '--json'], {
       TPX_THINGWORX_APP_KEY: APP_KEY,
-      TPX_AS_KEY: AS_KEY,
+      TPX_CONNECTION_DOWNLINK_AS_KEY: AS_KEY,
     });
     expect(JSON.parse(same.stdout)).toMatchObject({ changed: false, diff: [] });
   });
@@ -352,7 +363,10 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     expect(JSON.parse(dry.stdout)).toMatchObject({
       dryRun: true,
       request: { method: 'PUT', body: { configuration: { pipeCount: 9, applicationKey: '*****' } } },
-      diff: [{ field: 'configuration.pipeCount', from: 1, to: 9 }],
+      diff: [
+        { field: 'configuration.pipeCount', from: 1, to: 9 },
+        { field: 'configuration.applicationKey', resent: true, source: 'profile "withkey" (thingworxAppKey)' },
+      ],
     });
     expect(emu.connections()[0]!.configuration.pipeCount).toBe(1);
     const r = await tpx(['connection', 'update', a.id, '--pipe-count', '9', '--yes', '--profile', 'withkey']);
@@ -413,7 +427,7 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     const failed = await tpx(['connection', 'list']);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(
-      'error: ThingPark had an internal error (HTTP 500) while trying to list the connections: unknown error.',
+      'error: ThingPark had an internal error (HTTP 500) while trying to list connections: unknown error.',
     );
     expect(failed.stderr).toContain('fix: Try again later.');
     expect(failed.stderr).not.toMatch(/at .*\.js:\d+/);
@@ -429,7 +443,7 @@ describe('tpx connection (subprocess, non-interactive)', () => {
 
   it('reports the connector schema and the quota as ThingPark does', async () => {
     for (let i = 0; i < 5; i++) await create();
-    const r = await tpx(createArgs);
+    const r = await tpx([...createArgs, '--allow-duplicate']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('maximum authorized amount of connections (5)');
     expect(r.stderr).toContain('tpx connection delete');

@@ -1,8 +1,9 @@
 /** `tpx connection list|get|create|update|delete`: IoT Flow ThingWorx connections through the ThingPark API. */
 import type { Command } from 'commander';
+import { settingKey } from '../../config/keys.js';
 import { CancelledError, UsageError } from '../../errors.js';
-import type { ConnectionBody, ThingParkClient } from '../../thingpark/api.js';
-import type { DiffEntry } from '../../thingpark/connection-config.js';
+import type { Connection, ConnectionBody, ThingParkClient } from '../../thingpark/api.js';
+import type { DiffEntry, ParsedFields, ResentSecret } from '../../thingpark/connection-config.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
 
@@ -37,33 +38,63 @@ export interface FieldOptions {
 
 export type ConnectionWriteOptions = ApiOptions & FieldOptions & { dryRun?: boolean };
 
-async function apiSettings(ctx: CommandContext, opts: ApiOptions) {
-  const { apiEndpoints, parseFlavour } = await import('../../thingpark/api.js');
-  const url = await ctx.resolve('thingparkUrl', opts.thingparkUrl, { message: 'ThingPark URL (https://host)' });
-  const flavour = parseFlavour(ctx.settings.value('thingparkApi', opts.thingparkApi));
-  const tokenUrl = ctx.settings.value('thingparkTokenUrl', opts.thingparkTokenUrl);
-  return { url, flavour, tokenUrl, endpoints: apiEndpoints(url, flavour, tokenUrl) };
+/** The ThingPark API client of this command (ctx.thingpark(): flags > env > profile > prompt). */
+export async function makeClient(ctx: CommandContext, opts: ApiOptions): Promise<ThingParkClient> {
+  return ctx.thingpark(opts);
 }
 
-export async function makeClient(ctx: CommandContext, opts: ApiOptions): Promise<ThingParkClient> {
-  const { ThingParkClient } = await import('../../thingpark/api.js');
-  const s = await apiSettings(ctx, opts);
-  const clientId = await ctx.resolve('thingparkClientId', opts.clientId, { message: 'ThingPark client id' });
-  const clientSecret = await ctx.resolve('thingparkClientSecret', opts.clientSecret, {
-    message: 'ThingPark client secret',
-    secret: true,
-  });
-  const { thingparkDispatcher } = await import('../../thingpark/tls.js');
-  const dispatcher = thingparkDispatcher(ctx.ca('thingparkCa', opts.thingparkCa));
-  return new ThingParkClient({
-    ...(dispatcher ? { dispatcher } : {}),
-    url: s.url,
-    flavour: s.flavour,
-    tokenUrl: s.tokenUrl,
-    clientId,
-    clientSecret,
-    onEvent: (e) => ctx.io.debug(e.message),
-  });
+/** "tpx" or "tpx --profile x": the start of a command to suggest, keeping the profile the user chose. */
+function tpx(ctx: CommandContext): string {
+  return ctx.globals.profile ? `tpx --profile ${ctx.globals.profile}` : 'tpx';
+}
+
+/** An id argument: never empty (an empty one would address the collection). */
+function connectionId(id: string | undefined): string {
+  if (id === undefined || id.trim() === '') {
+    throw new UsageError('The connection id is empty.', 'Give the id that "tpx connection list" shows, e.g. 1101.');
+  }
+  return id.trim();
+}
+
+/** A secret of the connection from its flag, env or profile, with where it came from (for the diff). */
+function secretSetting(
+  ctx: CommandContext,
+  key: 'thingworxAppKey' | 'connectionDownlinkAsKey',
+  flag: string | undefined,
+): { value: string; source: string } | undefined {
+  const r = ctx.settings.get(key, flag);
+  if (!r) return undefined;
+  ctx.io.addSecrets(r.value);
+  const meta = settingKey(key)!;
+  const source =
+    r.source === 'flag' ? meta.flag : r.source === 'env' ? meta.env : `profile "${ctx.settings.profileName}" (${key})`;
+  return { value: r.value, source };
+}
+
+/** Field problems as a usage error whose fix names, for a missing value, its flag, TPX_* variable and profile key. */
+function fieldsError(err: unknown): unknown {
+  if (!(err instanceof UsageError) || !Array.isArray((err.details as { fields?: unknown })?.fields)) return err;
+  const problems = (err as UsageError & { problems?: { flag: string; message: string; setting?: string }[] }).problems;
+  const missing = problems?.find((p) => p.setting && p.message === 'is required');
+  if (!missing?.setting) return err;
+  const meta = settingKey(missing.setting)!;
+  return new UsageError(
+    err.message,
+    `Pass ${meta.flag}, set ${meta.env}, or run "tpx profile set ${meta.key} <value>"${problems!.length > 1 ? '; give the other values named above' : ''}.`,
+    err.details,
+  );
+}
+
+/** After a run that asked for settings at prompts: offer to keep them in the profile (as gh auth login does). */
+async function offerToSave(ctx: CommandContext): Promise<void> {
+  const asked = ctx.prompted.filter((p) => settingKey(p.key));
+  if (asked.length === 0 || !ctx.io.canPrompt()) return;
+  const name = ctx.settings.profileName;
+  const keys = asked.map((p) => p.key).join(', ');
+  if (!(await ctx.io.prompt.confirm(`Save ${keys} in profile "${name}" for next time?`, { default: true }))) return;
+  const { updateProfile } = await import('../../config/profiles.js');
+  const path = updateProfile(name, Object.fromEntries(asked.map((p) => [p.key, p.value])), ctx.env);
+  ctx.io.success(`Saved ${keys} in profile ${name} (${path}).`);
 }
 
 function show(v: unknown): string {
@@ -74,21 +105,24 @@ export async function runConnectionList(ctx: CommandContext, opts: ApiOptions): 
   const { maskConnection } = await import('../../thingpark/connection-config.js');
   const client = await makeClient(ctx, opts);
   const list = (await client.listConnections()).map(maskConnection);
+  await offerToSave(ctx);
   if (ctx.io.json) {
     ctx.io.printJson({ connections: list });
     return;
   }
   if (list.length === 0) {
     ctx.io.out('No connections.');
-    ctx.io.info('Create one with: tpx connection create --name <name> --host-name <host:port>');
+    ctx.io.info(`Create one with: ${tpx(ctx)} connection create --name <name> --host-name <host:port>`);
     return;
   }
+  // Every connection is listed; the ThingWorx columns are filled for actility-thingworx-iot ones only.
   ctx.io.out(
     ctx.io.table(
-      ['id', 'name', 'state', 'host', 'template', 'pipes'],
+      ['id', 'name', 'connector', 'state', 'host', 'template', 'pipes'],
       list.map((c) => [
         c.id,
         c.name,
+        c.connectorId,
         c.state ?? '',
         show(c.configuration.hostName ?? ''),
         show(c.configuration.thingTemplateName ?? ''),
@@ -98,10 +132,12 @@ export async function runConnectionList(ctx: CommandContext, opts: ApiOptions): 
   );
 }
 
-export async function runConnectionGet(ctx: CommandContext, id: string, opts: ApiOptions): Promise<void> {
+export async function runConnectionGet(ctx: CommandContext, rawId: string, opts: ApiOptions): Promise<void> {
+  const id = connectionId(rawId);
   const { maskConnection } = await import('../../thingpark/connection-config.js');
   const client = await makeClient(ctx, opts);
   const c = maskConnection(await client.getConnection(id));
+  await offerToSave(ctx);
   if (ctx.io.json) {
     ctx.io.printJson({ connection: c });
     return;
@@ -130,14 +166,15 @@ function hostFromThingWorxUrl(ctx: CommandContext): string | undefined {
   }
 }
 
-/** The connector's schema check (a warning when this ThingPark does not list its connectors). */
+/** The connector's schema check (a warning when this ThingPark does not list its connectors or cannot now). */
 async function checkAgainstConnector(
   client: ThingParkClient,
   ctx: CommandContext,
   body: ConnectionBody,
+  purpose: string,
 ): Promise<void> {
   const { checkAgainstConnector: check } = await import('../../thingpark/connector-check.js');
-  const { warning } = await check(client, body);
+  const { warning } = await check(client, body, purpose);
   if (warning) ctx.io.warn(warning);
 }
 
@@ -161,96 +198,172 @@ function printRequest(
   ctx.io.info('Dry run: nothing was sent.');
 }
 
-export async function runConnectionCreate(ctx: CommandContext, opts: ConnectionWriteOptions): Promise<void> {
+/** The fields of a new connection from flags, env and profile (and prompts on a TTY for the required ones). */
+async function createFields(ctx: CommandContext, opts: ConnectionWriteOptions, prompt: boolean) {
   const cfg = await import('../../thingpark/connection-config.js');
   const fields: Record<string, unknown> = { ...opts };
-  fields.appKey = ctx.value('thingworxAppKey', opts.appKey);
+  fields.appKey = secretSetting(ctx, 'thingworxAppKey', opts.appKey)?.value;
+  fields.downlinkAsKey = secretSetting(ctx, 'connectionDownlinkAsKey', opts.downlinkAsKey)?.value;
   fields.template = ctx.settings.value('template', opts.template);
   fields.pipeCount = ctx.settings.value('pipeCount', opts.pipeCount);
   fields.hostName = opts.hostName ?? hostFromThingWorxUrl(ctx);
   if (!opts.hostName && fields.hostName) ctx.io.info(`Using ThingWorx host ${fields.hostName} from thingworxUrl.`);
-  ctx.io.addSecrets(opts.downlinkAsKey);
-  cfg.parseFields(fields); // refuse bad values before asking for the missing ones
-  if (ctx.io.canPrompt()) {
-    const validate = (opt: string) => (v: string) => cfg.checkField(opt, v) ?? true;
+  try {
+    cfg.parseFields(fields); // refuse bad values before asking for the missing ones
+  } catch (err) {
+    throw fieldsError(err);
+  }
+  if (prompt && ctx.io.canPrompt()) {
+    const validate = (opt: string) => (v: string) =>
+      v.trim() === '' ? 'A value is required (Ctrl-C cancels).' : (cfg.checkField(opt, v) ?? true);
     if (!fields.name) fields.name = await ctx.io.prompt.input('Connection name', { validate: validate('name') });
     if (!fields.hostName)
       fields.hostName = await ctx.io.prompt.input('ThingWorx host:port', { validate: validate('hostName') });
     if (!fields.appKey) {
       fields.appKey = await ctx.io.prompt.password('ThingWorx application key', { validate: validate('appKey') });
       ctx.io.addSecrets(fields.appKey as string);
+      ctx.prompted.push({ key: 'thingworxAppKey', value: fields.appKey as string });
     }
   }
-  const body = cfg.buildCreateBody(fields);
+  return fields;
+}
+
+function buildBody(cfg: typeof import('../../thingpark/connection-config.js'), fields: Record<string, unknown>) {
+  try {
+    return cfg.buildCreateBody(fields);
+  } catch (err) {
+    throw fieldsError(err);
+  }
+}
+
+export async function runConnectionCreate(
+  ctx: CommandContext,
+  opts: ConnectionWriteOptions & { allowDuplicate?: boolean },
+): Promise<void> {
+  const cfg = await import('../../thingpark/connection-config.js');
+  const fields = await createFields(ctx, opts, true);
+  const body = buildBody(cfg, fields);
   if (opts.dryRun) {
-    const s = await apiSettings(ctx, opts);
+    const { thingparkEndpoints } = await import('../clients.js');
+    const s = await thingparkEndpoints(ctx, opts);
     printRequest(ctx, 'POST', `${s.endpoints.base}/connections`, cfg.maskConnection(body));
     return;
   }
   const client = await makeClient(ctx, opts);
-  await checkAgainstConnector(client, ctx, body);
+  if (!opts.allowDuplicate) {
+    const same = (await client.listConnections(`look for connections named "${body.name}" before creating it`)).filter(
+      (c) => c.name === body.name,
+    );
+    if (same.length) {
+      throw new UsageError(
+        `A connection named "${body.name}" already exists (${same.map((c) => c.id).join(', ')}); a second one would be a duplicate.`,
+        `Change it with "${tpx(ctx)} connection apply --name ${body.name} …" (creates or updates by name), or pass --allow-duplicate.`,
+        { name: body.name, ids: same.map((c) => c.id) },
+      );
+    }
+  }
+  await checkAgainstConnector(client, ctx, body, `check the configuration before creating connection "${body.name}"`);
   const created = cfg.maskConnection(await client.createConnection(body));
+  await offerToSave(ctx);
   if (ctx.io.json) {
     ctx.io.printJson({ connection: created });
     return;
   }
   ctx.io.out(`Created connection ${created.id} "${created.name}" (${created.state ?? 'state unknown'}).`);
-  ctx.io.info(`Follow it with: tpx connection get ${created.id}`);
+  ctx.io.info(`Follow it with: ${tpx(ctx)} connection get ${created.id}`);
 }
 
-function printDiff(ctx: CommandContext, diff: DiffEntry[]): void {
+function printDiff(ctx: CommandContext, diff: DiffEntry[], resent: ResentSecret[]): void {
   for (const d of diff) {
     const to = d.secret ? '(new value)' : show(d.to);
     ctx.io.out(`  ${d.field}: ${ctx.io.color.red(show(d.from))} -> ${ctx.io.color.green(to)}`);
   }
+  for (const r of resent) {
+    ctx.io.out(`  ${r.field}: re-sent from ${r.source} — ThingPark masks it, so tpx cannot tell if it changes`);
+  }
+}
+
+/** What an update would send: the merge, the diff and the secrets re-sent; throws when a masked secret is missing. */
+async function planUpdate(
+  ctx: CommandContext,
+  existing: Connection,
+  opts: ConnectionWriteOptions,
+  changes: ParsedFields,
+  promptForKey: boolean,
+) {
+  const cfg = await import('../../thingpark/connection-config.js');
+  const id = existing.id;
+  if (existing.connectorId !== cfg.THINGWORX_CONNECTOR_ID) throw notThingWorx(existing, cfg.THINGWORX_CONNECTOR_ID);
+  const secrets = {
+    applicationKey: opts.appKey ? undefined : secretSetting(ctx, 'thingworxAppKey', undefined),
+    downlinkAsKey: opts.downlinkAsKey ? undefined : secretSetting(ctx, 'connectionDownlinkAsKey', undefined),
+  };
+  if (
+    promptForKey &&
+    !secrets.applicationKey &&
+    !opts.appKey &&
+    existing.configuration.applicationKey === cfg.MASK &&
+    ctx.io.canPrompt()
+  ) {
+    const value = await ctx.io.prompt.password('ThingWorx application key (ThingPark does not return it)', {
+      validate: (v) =>
+        v.trim() === '' ? 'A value is required (Ctrl-C cancels).' : (cfg.checkField('appKey', v) ?? true),
+    });
+    ctx.io.addSecrets(value);
+    ctx.prompted.push({ key: 'thingworxAppKey', value });
+    secrets.applicationKey = { value, source: 'the prompt' };
+  }
+  const plan = cfg.mergeForUpdate(existing, changes, secrets);
+  if (plan.missingSecrets.length) throw missingSecretError(id, plan.missingSecrets);
+  // Secrets given as flags are changes; secrets from env or profile are only re-sent with other changes.
+  return plan;
+}
+
+function missingSecretError(id: string, missing: string[]): UsageError {
+  const appKey = missing.includes('applicationKey');
+  const meta = settingKey(appKey ? 'thingworxAppKey' : 'connectionDownlinkAsKey')!;
+  return new UsageError(
+    `Cannot update connection ${id} without its ${appKey ? 'ThingWorx application key' : 'downlink AS key'}: ThingPark shows it only as ***** and an update replaces the whole configuration, so sending it back would overwrite the real ${appKey ? 'key' : 'AS key'}.`,
+    `Pass ${meta.flag}, set ${meta.env}, or store it with "tpx profile set ${meta.key}".`,
+    { missing },
+  );
+}
+
+function notThingWorx(c: Connection, connectorId: string): UsageError {
+  return new UsageError(
+    `Connection ${c.id} is an ${c.connectorId} connection; tpx changes and deletes only ${connectorId} connections.`,
+    'Change or delete it in the ThingPark web interface.',
+    { id: c.id, connectorId: c.connectorId },
+  );
 }
 
 export async function runConnectionUpdate(
   ctx: CommandContext,
-  id: string,
+  rawId: string,
   opts: ConnectionWriteOptions,
 ): Promise<void> {
+  const id = connectionId(rawId);
   const cfg = await import('../../thingpark/connection-config.js');
   ctx.io.addSecrets(opts.appKey, opts.downlinkAsKey);
-  const changes = cfg.parseFields({ ...opts });
+  let changes: ParsedFields;
+  try {
+    changes = cfg.parseFields({ ...opts });
+  } catch (err) {
+    throw fieldsError(err);
+  }
   const client = await makeClient(ctx, opts);
   const existing = await client.getConnection(id);
-  if (existing.connectorId !== cfg.THINGWORX_CONNECTOR_ID) {
-    throw new UsageError(
-      `Connection ${id} is an ${existing.connectorId} connection; tpx updates only ${cfg.THINGWORX_CONNECTOR_ID} connections.`,
-      'Change it in the ThingPark web interface.',
-    );
-  }
-  const secrets: { applicationKey?: string; downlinkAsKey?: string } = {
-    applicationKey: ctx.value('thingworxAppKey', opts.appKey),
-    downlinkAsKey: ctx.value('asKey', opts.downlinkAsKey),
-  };
-  if (!secrets.applicationKey && existing.configuration.applicationKey === cfg.MASK && ctx.io.canPrompt()) {
-    secrets.applicationKey = await ctx.io.prompt.password('ThingWorx application key (ThingPark does not return it)', {
-      validate: (v) => cfg.checkField('appKey', v) ?? true,
-    });
-    ctx.io.addSecrets(secrets.applicationKey);
-  }
-  const { body, diff, missingSecrets } = cfg.mergeForUpdate(existing, changes, secrets);
-  if (missingSecrets.length) {
-    const appKey = missingSecrets.includes('applicationKey');
-    throw new UsageError(
-      `Cannot update connection ${id} without its ${appKey ? 'ThingWorx application key' : 'downlink AS key'}: ThingPark shows it only as ***** and an update replaces the whole configuration, so sending it back would overwrite the real ${appKey ? 'key' : 'AS key'}.`,
-      appKey
-        ? 'Pass --app-key, set TPX_THINGWORX_APP_KEY, or store it with "tpx profile set thingworxAppKey".'
-        : 'Pass --downlink-as-key, set TPX_AS_KEY, or store it with "tpx profile set asKey".',
-      { missing: missingSecrets },
-    );
-  }
-  const shownDiff = diff.map((d) => ({ field: d.field, from: d.from, to: d.to }));
+  const { body, diff, resent } = await planUpdate(ctx, existing, opts, changes, true);
+  const shownDiff = diffJson(diff, resent);
   if (diff.length === 0) {
+    await offerToSave(ctx);
     if (ctx.io.json) ctx.io.printJson({ changed: false, connection: cfg.maskConnection(existing), diff: [] });
     else ctx.io.out(`Nothing to change in connection ${id} "${existing.name}".`);
     return;
   }
-  await checkAgainstConnector(client, ctx, body);
+  await checkAgainstConnector(client, ctx, body, `check the configuration before updating connection ${id}`);
   if (opts.dryRun) {
-    if (!ctx.io.json) printDiff(ctx, diff);
+    if (!ctx.io.json) printDiff(ctx, diff, resent);
     printRequest(ctx, 'PUT', client.urlOf(`/connections/${encodeURIComponent(id)}`), cfg.maskConnection(body), {
       diff: shownDiff,
     });
@@ -258,11 +371,12 @@ export async function runConnectionUpdate(
   }
   if (!ctx.io.json) {
     ctx.io.out(`Connection ${id} "${existing.name}":`);
-    printDiff(ctx, diff);
+    printDiff(ctx, diff, resent);
   }
-  if (!(await ctx.confirm(`Update connection ${id}?`)))
+  if (!(await ctx.confirm(confirmText(`Update connection ${id}`, diff, resent))))
     throw new CancelledError('Update cancelled; nothing was changed.');
   const updated = cfg.maskConnection(await client.updateConnection(id, body));
+  await offerToSave(ctx);
   if (ctx.io.json) {
     ctx.io.printJson({ changed: true, connection: updated, diff: shownDiff });
     return;
@@ -270,17 +384,191 @@ export async function runConnectionUpdate(
   ctx.io.success(`Updated connection ${id} (${updated.state ?? 'state unknown'}).`);
 }
 
-export async function runConnectionDelete(ctx: CommandContext, id: string, opts: ApiOptions): Promise<void> {
+/** The confirmation question; it names every secret that is sent, and from where. */
+function confirmText(what: string, diff: DiffEntry[], resent: ResentSecret[]): string {
+  const secrets = [
+    ...diff.filter((d) => d.secret).map((d) => `${d.field.replace('configuration.', '')} (new value)`),
+    ...resent.map((r) => `${r.field.replace('configuration.', '')} from ${r.source}`),
+  ];
+  return secrets.length ? `${what}, sending ${secrets.join(' and ')}?` : `${what}?`;
+}
+
+function diffJson(diff: DiffEntry[], resent: ResentSecret[]) {
+  return [
+    ...diff.map((d) => ({ field: d.field, from: d.from, to: d.to, ...(d.secret ? { secret: true } : {}) })),
+    ...resent.map((r) => ({ field: r.field, resent: true, source: r.source })),
+  ];
+}
+
+export async function runConnectionDelete(ctx: CommandContext, rawId: string, opts: ApiOptions): Promise<void> {
+  const id = connectionId(rawId);
+  const { THINGWORX_CONNECTOR_ID } = await import('../../thingpark/connection-config.js');
   const client = await makeClient(ctx, opts);
   const existing = await client.getConnection(id);
+  if (existing.connectorId !== THINGWORX_CONNECTOR_ID) throw notThingWorx(existing, THINGWORX_CONNECTOR_ID);
   if (!(await ctx.confirm(`Delete connection ${id} "${existing.name}"?`)))
     throw new CancelledError('Delete cancelled; nothing was changed.');
   await client.deleteConnection(id);
+  await offerToSave(ctx);
   if (ctx.io.json) {
     ctx.io.printJson({ deleted: { id, name: existing.name } });
     return;
   }
   ctx.io.success(`Deleted connection ${id} "${existing.name}".`);
+}
+
+export interface ConnectionApplyOptions extends ConnectionWriteOptions {
+  file?: string;
+}
+
+/** The fields of a connection file (the API's shape: name, active, configuration{…}) as the flags give them. */
+async function readConnectionFile(path: string): Promise<Record<string, unknown>> {
+  const { readFileSync } = await import('node:fs');
+  const { FIELDS, THINGWORX_CONNECTOR_ID } = await import('../../thingpark/connection-config.js');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(
+      `Cannot read the connection file ${path} (${why}).`,
+      'Give a JSON file: {"name": …, "configuration": {…}}.',
+    );
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UsageError(`${path} is not a JSON object.`, 'Give {"name": …, "configuration": {"hostName": …}}.');
+  }
+  const o = doc as Record<string, unknown>;
+  const conf = (o.configuration ?? {}) as Record<string, unknown>;
+  if (o.connectorId !== undefined && o.connectorId !== THINGWORX_CONNECTOR_ID) {
+    throw new UsageError(
+      `${path} describes an ${String(o.connectorId)} connection; tpx applies only ${THINGWORX_CONNECTOR_ID} ones.`,
+      `Drop connectorId, or set it to ${THINGWORX_CONNECTOR_ID}.`,
+    );
+  }
+  const known = new Set(['connectorId', 'configuration', ...FIELDS.filter((f) => f.top).map((f) => f.key)]);
+  const knownConf = new Set(FIELDS.filter((f) => !f.top).map((f) => f.key));
+  const unknown = [
+    ...Object.keys(o).filter((k) => !known.has(k)),
+    ...Object.keys(conf)
+      .filter((k) => !knownConf.has(k))
+      .map((k) => `configuration.${k}`),
+  ];
+  if (unknown.length) {
+    throw new UsageError(
+      `${path} has fields tpx does not know: ${unknown.join(', ')}.`,
+      `Known: ${[...known].join(', ')}; configuration.${[...knownConf].join(', configuration.')}.`,
+    );
+  }
+  const fields: Record<string, unknown> = {};
+  for (const f of FIELDS) {
+    const v = f.top ? o[f.key] : conf[f.key];
+    if (v !== undefined && v !== null) fields[f.opt] = typeof v === 'string' ? v : v;
+  }
+  return fields;
+}
+
+/**
+ * `tpx connection apply`: the connection as described (flags, or -f file with flags on top), matched by name —
+ * created when absent, updated only where it differs, left alone when equal (as kubectl apply / terraform apply).
+ */
+export async function runConnectionApply(ctx: CommandContext, opts: ConnectionApplyOptions): Promise<void> {
+  const cfg = await import('../../thingpark/connection-config.js');
+  const fromFile = opts.file ? await readConnectionFile(opts.file) : {};
+  const given: Record<string, unknown> = { ...fromFile };
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined && cfg.FIELDS.some((f) => f.opt === k)) given[k] = v;
+  if (typeof fromFile.appKey === 'string') ctx.io.addSecrets(fromFile.appKey);
+  if (typeof fromFile.downlinkAsKey === 'string') ctx.io.addSecrets(fromFile.downlinkAsKey);
+  if (!given.name) {
+    throw new UsageError(
+      'apply needs the connection name (it finds the connection by name).',
+      'Pass --name, or give "name" in the -f file.',
+    );
+  }
+  const name = String(given.name);
+  const client = await makeClient(ctx, opts);
+  const same = (await client.listConnections(`look for connection "${name}"`)).filter((c) => c.name === name);
+  if (same.length > 1) {
+    throw new UsageError(
+      `${same.length} connections are named "${name}" (${same.map((c) => c.id).join(', ')}); apply cannot choose.`,
+      `Delete the duplicates with "${tpx(ctx)} connection delete <id>", or change one with "${tpx(ctx)} connection update <id>".`,
+      { name, ids: same.map((c) => c.id) },
+    );
+  }
+  const existing = same[0] ? await client.getConnection(same[0].id) : undefined;
+  if (!existing) {
+    const fields = await createFields(ctx, given as ConnectionWriteOptions, false);
+    if (fromFile.appKey && !opts.appKey) fields.appKey = fromFile.appKey;
+    if (fromFile.downlinkAsKey && !opts.downlinkAsKey) fields.downlinkAsKey = fromFile.downlinkAsKey;
+    const body = buildBody(cfg, fields);
+    await checkAgainstConnector(client, ctx, body, `check the configuration before creating connection "${name}"`);
+    if (opts.dryRun) return applyResult(ctx, 'created', cfg.maskConnection(body), [], true);
+    const created = cfg.maskConnection(await client.createConnection(body));
+    return applyResult(ctx, 'created', created, [], false);
+  }
+  if (existing.connectorId !== cfg.THINGWORX_CONNECTOR_ID) throw notThingWorx(existing, cfg.THINGWORX_CONNECTOR_ID);
+  let changes: ParsedFields;
+  try {
+    changes = cfg.parseFields(given);
+  } catch (err) {
+    throw fieldsError(err);
+  }
+  // A secret is a change only when given explicitly and it is not what tpx would re-send anyway: ThingPark masks
+  // secrets, so a secret alone never makes a difference tpx can see.
+  for (const k of cfg.SECRET_CONFIG_KEYS) delete changes.configuration[k];
+  const fileSource = `the file ${opts.file ?? ''}`;
+  const explicit = (flag: string | undefined, inFile: unknown, flagName: string) =>
+    flag
+      ? { value: flag, source: flagName }
+      : typeof inFile === 'string'
+        ? { value: inFile, source: fileSource }
+        : undefined;
+  const secrets = {
+    applicationKey:
+      explicit(opts.appKey, fromFile.appKey, '--app-key') ?? secretSetting(ctx, 'thingworxAppKey', undefined),
+    downlinkAsKey:
+      explicit(opts.downlinkAsKey, fromFile.downlinkAsKey, '--downlink-as-key') ??
+      secretSetting(ctx, 'connectionDownlinkAsKey', undefined),
+  };
+  const { body, diff, resent, missingSecrets } = cfg.mergeForUpdate(existing, changes, secrets);
+  if (diff.length === 0) return applyResult(ctx, 'unchanged', cfg.maskConnection(existing), [], Boolean(opts.dryRun));
+  if (missingSecrets.length) throw missingSecretError(existing.id, missingSecrets);
+  await checkAgainstConnector(client, ctx, body, `check the configuration before updating connection ${existing.id}`);
+  if (!ctx.io.json) {
+    ctx.io.out(`Connection ${existing.id} "${existing.name}":`);
+    printDiff(ctx, diff, resent);
+  }
+  if (opts.dryRun)
+    return applyResult(ctx, 'updated', cfg.maskConnection(body), diffJson(diff, resent), true, existing.id);
+  if (ctx.io.canPrompt() && !(await ctx.confirm(confirmText(`Update connection ${existing.id}`, diff, resent))))
+    throw new CancelledError('Apply cancelled; nothing was changed.');
+  const updated = cfg.maskConnection(await client.updateConnection(existing.id, body));
+  return applyResult(ctx, 'updated', updated, diffJson(diff, resent), false);
+}
+
+function applyResult(
+  ctx: CommandContext,
+  action: 'created' | 'updated' | 'unchanged',
+  connection: { id?: string; name: string; state?: string },
+  diff: unknown[],
+  dryRun: boolean,
+  id = connection.id,
+): void {
+  if (ctx.io.json) {
+    ctx.io.printJson({ action, ...(dryRun ? { dryRun: true } : {}), id, connection, diff });
+    return;
+  }
+  const label = `connection${id ? ` ${id}` : ''} "${connection.name}"`;
+  if (dryRun) {
+    const plan = { created: 'would be created', updated: 'would be updated', unchanged: 'is unchanged' }[action];
+    ctx.io.out(`Plan: ${label} ${plan}.`);
+    if (action === 'created') ctx.io.out(JSON.stringify(connection, null, 2));
+    ctx.io.info('Dry run: nothing was sent.');
+    return;
+  }
+  if (action === 'unchanged') ctx.io.out(`Connection ${id} "${connection.name}" is unchanged.`);
+  else ctx.io.out(`${action === 'created' ? 'Created' : 'Updated'} ${label} (${connection.state ?? 'state unknown'}).`);
+  if (action !== 'unchanged') ctx.io.info(`Follow it with: ${tpx(ctx)} connection get ${id}`);
 }
 
 function apiOptions(cmd: Command): Command {
@@ -314,33 +602,71 @@ function fieldOptions(cmd: Command, create: boolean): Command {
     .option('--uplink-time-validity <duration>', 'drop uplinks older than this (30s, 5m, 24h, 2d)')
     .option('--downlink-enabled <true|false>', 'allow downlinks')
     .option('--downlink-as-id <id>', 'AS_ID for authenticated downlinks')
-    .option('--downlink-as-key <hex>', 'AS key (32 hex) for authenticated downlinks (env TPX_AS_KEY)')
+    .option(
+      '--downlink-as-key <hex>',
+      "AS key (32 hex) for authenticated downlinks (env TPX_CONNECTION_DOWNLINK_AS_KEY; never the bridge's TPX_AS_KEY)",
+    )
     .option('--downlink-port <n>', 'default FPort of downlinks, 1..223')
     .option('--reconnect-strategy <s>', 'CALM, NORMAL or AGGRESSIVE')
     .option('--dry-run', 'print the exact request (secrets masked) and send nothing');
 }
 
 export function register(program: Command, app: App): void {
-  const cmd = program.command('connection').description('manage IoT Flow ThingWorx connections on ThingPark');
-  apiOptions(cmd.command('list').description('list connections (id, name, state, host, template, pipes)')).action(
-    app.action<ApiOptions>(async (ctx, opts) => runConnectionList(ctx, opts)),
-  );
+  const cmd = program
+    .command('connection')
+    .description(
+      'manage IoT Flow ThingWorx connections on ThingPark (list and get show every connector; create, update, apply and delete touch only actility-thingworx-iot ones)',
+    );
+  apiOptions(
+    cmd.command('list').description('list connections (id, name, connector, state, host, template, pipes)'),
+  ).action(app.action<ApiOptions>(async (ctx, opts) => runConnectionList(ctx, opts)));
   apiOptions(cmd.command('get <id>').description('show one connection (secrets masked)')).action(
     app.action<ApiOptions>(async (ctx, opts, [id]) => runConnectionGet(ctx, id!, opts)),
   );
   fieldOptions(
-    apiOptions(cmd.command('create').description('create an actility-thingworx-iot connection')),
+    apiOptions(
+      cmd
+        .command('create')
+        .description('create an actility-thingworx-iot connection (refuses a name that exists: see apply)'),
+    ),
     true,
-  ).action(app.action<ConnectionWriteOptions>(async (ctx, opts) => runConnectionCreate(ctx, opts)));
+  )
+    .option('--allow-duplicate', 'create it even when a connection of that name exists')
+    .action(
+      app.action<ConnectionWriteOptions & { allowDuplicate?: boolean }>(async (ctx, opts) =>
+        runConnectionCreate(ctx, opts),
+      ),
+    );
+  fieldOptions(
+    apiOptions(
+      cmd
+        .command('apply')
+        .description(
+          'create or update a connection by name, from flags or -f file: created, updated (only what differs) or unchanged',
+        ),
+    ),
+    false,
+  )
+    .option('-f, --file <path>', 'the connection as JSON: {"name": …, "active": …, "configuration": {…}}; flags win')
+    .addHelpText(
+      'after',
+      `
+Re-runnable (CI): exit 0 whether the connection was created, updated or unchanged; --json prints
+{"action":"created|updated|unchanged","id":…,"connection":…,"diff":[…]}. --dry-run shows the plan and sends nothing.
+Fields not given are left as they are. Secrets (application key, downlink AS key) come from the flags, the file,
+TPX_THINGWORX_APP_KEY / TPX_CONNECTION_DOWNLINK_AS_KEY or the profile; ThingPark masks them, so they are re-sent
+(and shown with their source) only with another change.`,
+    )
+    .action(app.action<ConnectionApplyOptions>(async (ctx, opts) => runConnectionApply(ctx, opts)));
   fieldOptions(
     apiOptions(
       cmd
         .command('update <id>')
-        .description('change fields of a connection (shows a diff, asks unless --yes; re-sends the app key)'),
+        .description('change fields of a connection (shows a diff and the secrets re-sent, asks unless --yes)'),
     ),
     false,
   ).action(app.action<ConnectionWriteOptions>(async (ctx, opts, [id]) => runConnectionUpdate(ctx, id!, opts)));
-  apiOptions(cmd.command('delete <id>').description('delete a connection (asks unless --yes)')).action(
+  apiOptions(cmd.command('delete <id>').description('delete a ThingWorx connection (asks unless --yes)')).action(
     app.action<ApiOptions>(async (ctx, opts, [id]) => runConnectionDelete(ctx, id!, opts)),
   );
 }
