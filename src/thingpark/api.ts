@@ -209,6 +209,7 @@ export class ThingParkClient {
       now: o.now,
       timeoutMs: o.timeoutMs,
       onHttp: o.onHttp,
+      setting: o.tokenUrl ? 'thingparkTokenUrl' : 'thingparkUrl',
       onToken: ({ expiresIn }) =>
         o.onEvent?.({ type: 'token', message: `new access token (expires_in ${expiresIn} s)` }),
     });

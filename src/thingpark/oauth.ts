@@ -13,6 +13,8 @@ export interface TokenProviderOptions {
   clientSecret: string;
   dispatcher?: Dispatcher;
   now?: () => number;
+  /** The setting that gave the token URL (errors name it): thingparkTokenUrl, or thingparkUrl when derived. */
+  setting?: string;
   /** Total time of a token request (default 30 s). */
   timeoutMs?: number;
   onHttp?: (e: HttpEvent) => void;
@@ -65,7 +67,7 @@ export class TokenProvider {
       deadline,
       service: 'the ThingPark token endpoint',
       operation: 'getting an access token',
-      setting: 'thingparkTokenUrl',
+      setting: this.o.setting ?? 'thingparkTokenUrl',
       retry: { idempotent: true, statuses: new Set([429, 502, 503, 504]) },
       onEvent: this.o.onHttp,
     });
