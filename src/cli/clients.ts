@@ -5,7 +5,8 @@
  * to a spinner on the terminal.
  */
 import type { ThingParkClient } from '../thingpark/api.js';
-import type { ThingWorxRest } from '../thingworx/rest.js';
+// This module is itself loaded lazily (ctx.thingworx(), or `await import('../clients.js')` in an action).
+import { ThingWorxRest, type ThingWorxRestOptions } from '../thingworx/rest.js';
 import type { HttpEvent } from '../util/http.js';
 import type { CommandContext } from './context.js';
 import { slowCallSpinner } from './spinner.js';
@@ -86,8 +87,7 @@ export async function thingworxClient(
   appKeySetting: 'thingworxAppKey' | 'thingworxAdminKey' = 'thingworxAppKey',
 ): Promise<ThingWorxRest> {
   const s = await thingworxSettings(ctx, flags, appKeySetting);
-  const { ThingWorxRest } = await import('../thingworx/rest.js');
-  return new ThingWorxRest({
+  return thingworxRest({
     url: s.url,
     appKey: s.appKey,
     ...(s.ca ? { ca: s.ca } : {}),
@@ -95,6 +95,14 @@ export async function thingworxClient(
     timeoutMs: ctx.timeoutMs(),
     onHttp: spinnerFor(ctx),
   });
+}
+
+/**
+ * The one place the CLI constructs a ThingWorx REST client, for settings resolved elsewhere (thingworx setup's
+ * administrator and new keys, import-template's --timeout, the sandbox's emulator). `ctx` adds the spinner.
+ */
+export function thingworxRest(o: ThingWorxRestOptions, ctx?: CommandContext): ThingWorxRest {
+  return new ThingWorxRest({ ...(ctx ? { onHttp: spinnerFor(ctx) } : {}), ...o });
 }
 
 export async function thingworxSettings(

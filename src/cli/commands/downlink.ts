@@ -42,15 +42,14 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
       'Give an even number of hex digits, e.g. --payload 0a1b.',
     );
   }
-  const s = ctx.settings;
 
   if (via === 'thingpark') {
     const url = await ctx.resolve('thingparkDownlinkUrl', o.downlinkUrl, { message: 'LRC downlink URL' });
     const asId = await ctx.resolve('asId', o.asId, { message: 'AS_ID' });
     const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
     const { sendDownlink } = await import('../../thingpark/downlink.js');
-    const { thingparkDispatcher } = await import('../../thingpark/tls.js');
-    const dispatcher = thingparkDispatcher(ctx.ca('thingparkCa', o.thingparkCa));
+    const { thingparkDispatcherOf } = await import('../clients.js');
+    const dispatcher = await thingparkDispatcherOf(ctx, o.thingparkCa);
     const { randomBytes } = await import('node:crypto');
     const correlationId = randomBytes(8).toString('hex').toUpperCase();
     const r = await sendDownlink({
@@ -63,6 +62,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
       payloadHex: payload,
       confirmed: o.confirmed,
       correlationId,
+      timeoutMs: ctx.timeoutMs(),
     });
     if (ctx.io.json) {
       ctx.io.printJson({ via, devEui, fport, correlationId, ...r });
@@ -77,12 +77,6 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     return 0;
   }
 
-  const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
-    message: 'ThingWorx URL (https://host:port)',
-  });
-  const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-  const ca = ctx.ca('thingworxCa', o.ca);
-  const insecure = s.enabled('thingworxInsecure', o.insecure);
   let waitMs = 0;
   if (o.wait !== undefined) {
     const { parseDuration } = await import('../../util/duration.js');
@@ -90,8 +84,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     if (ms === undefined) throw new UsageError(`--wait "${o.wait}" is not a duration.`, 'Use e.g. --wait 10s.');
     waitMs = ms;
   }
-  const { ThingWorxRest } = await import('../../thingworx/rest.js');
-  const rest = new ThingWorxRest({ url: thingworxUrl, appKey, ca, insecure });
+  const rest = await ctx.thingworx(o);
   try {
     const before = waitMs ? JSON.stringify((await rest.getProperties(devEui)).downlinkStatus ?? null) : '';
     const value = { FPort: fport, payload_hex: payload, ...(o.confirmed ? { Confirmed: 1 } : {}) };

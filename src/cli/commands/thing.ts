@@ -28,14 +28,7 @@ export interface ThingWatchOptions extends ThingConnectOptions {
 
 /** A REST client from flags > env > profile (prompts on a TTY for missing values). */
 async function connect(ctx: CommandContext, opts: ThingConnectOptions) {
-  const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
-  const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
-  const caFile = ctx.settings.value('thingworxCa', opts.ca);
-  const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
-  const { restOptions, truthy } = await import('../../thingworx/connect.js');
-  if (truthy(insecure)) ctx.io.warn('TLS certificate verification is off (--insecure): never use this in production.');
-  const { ThingWorxRest } = await import('../../thingworx/rest.js');
-  return new ThingWorxRest(restOptions({ url, appKey, caFile, insecure }));
+  return ctx.thingworx(opts);
 }
 
 async function templateName(ctx: CommandContext, flag: string | undefined): Promise<string> {

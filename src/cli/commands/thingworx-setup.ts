@@ -71,13 +71,14 @@ export async function runThingWorxSetup(
   const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
   const { restOptions, truthy } = await import('../../thingworx/connect.js');
   if (truthy(insecure)) io.warn('TLS certificate verification is off (--insecure): never use this in production.');
-  const { ThingWorxRest } = await import('../../thingworx/rest.js');
+  const { thingworxRest } = await import('../clients.js');
+  type ThingWorxRest = ReturnType<typeof thingworxRest>;
   // Flags first (--admin-key, then --admin-user), then env/profile (key, then user), then a prompt for a key.
   const adminUser = opts.adminKey
     ? undefined
     : (opts.adminUser ??
       (ctx.settings.value('thingworxAdminKey') ? undefined : ctx.settings.value('thingworxAdminUser')));
-  let admin: InstanceType<typeof ThingWorxRest>;
+  let admin: ThingWorxRest;
   let closeExtra = async () => {};
   if (adminUser) {
     const password = await ctx.resolve('thingworxAdminPassword', opts.adminPassword, {
@@ -90,13 +91,13 @@ export async function runThingWorxSetup(
       insecure: truthy(insecure),
     });
     closeExtra = basic.close;
-    admin = new ThingWorxRest({ url, appKey: '', dispatcher: basic.dispatcher });
+    admin = thingworxRest({ url, appKey: '', dispatcher: basic.dispatcher }, ctx);
   } else {
     const adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
       message: "Administrator's application key",
       secret: true,
     });
-    admin = new ThingWorxRest(restOptions({ url, appKey: adminKey, caFile, insecure }));
+    admin = thingworxRest(restOptions({ url, appKey: adminKey, caFile, insecure }), ctx);
   }
 
   const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
@@ -124,7 +125,7 @@ export async function runThingWorxSetup(
               name: template,
               connect: (appKey?: string) => {
                 if (!appKey) return { rest: admin, close: async () => {} };
-                const rest = new ThingWorxRest(restOptions({ url, appKey, caFile, insecure }));
+                const rest = thingworxRest(restOptions({ url, appKey, caFile, insecure }), ctx);
                 return { rest, close: () => rest.close() };
               },
             },

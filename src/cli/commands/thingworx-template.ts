@@ -41,16 +41,19 @@ export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplat
   if (opts.export !== undefined) return runExport(ctx, opts);
   if (opts.output) throw new UsageError('--output goes with --export xml.', 'Add --export xml, or drop --output.');
   const s = await resolveThingWorx(ctx, opts);
-  const { ThingWorxRest } = await import('../../thingworx/rest.js');
+  const { thingworxRest } = await import('../clients.js');
   const { ThingWorxError } = await import('../../thingworx/errors.js');
   const { planTemplateImport, applyTemplatePlan } = await import('../../thingworx/template-import.js');
-  const rest = new ThingWorxRest({
-    url: s.url,
-    appKey: s.appKey,
-    ...(s.ca ? { ca: s.ca } : {}),
-    insecure: s.insecure,
-    timeoutMs: s.timeoutMs ?? 10_000,
-  });
+  const rest = thingworxRest(
+    {
+      url: s.url,
+      appKey: s.appKey,
+      ...(s.ca ? { ca: s.ca } : {}),
+      insecure: s.insecure,
+      timeoutMs: s.timeoutMs ?? 10_000,
+    },
+    ctx,
+  );
   try {
     const plan = await planTemplateImport(rest, s.template);
     const warnings: string[] = [];

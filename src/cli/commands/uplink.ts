@@ -49,20 +49,8 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
 
   if (o.direct) {
     if (count !== 1) throw new UsageError('--direct sends one message.', 'Drop --count, or post to a bridge instead.');
-    const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
-      message: 'ThingWorx URL (https://host:port)',
-    });
-    const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-    const ca = ctx.ca('thingworxCa', o.ca);
-    const insecure = s.enabled('thingworxInsecure', o.insecure);
     const template = s.value('template', o.template, 'actilityThingTemplateSF')!;
-    const { AlwaysOnPool } = await import('../../alwayson/index.js');
-    const { ThingWorxRest } = await import('../../thingworx/rest.js');
-    const { PoolSink, RestDirectory } = await import('../../bridge/adapters.js');
-    const sink = new PoolSink(
-      () => new AlwaysOnPool({ url: thingworxUrl, appKey, ca, insecure, reconnect: undefined }),
-    );
-    const directory = new RestDirectory(new ThingWorxRest({ url: thingworxUrl, appKey, ca, insecure }));
+    const { sink, directory } = await ctx.pool(o);
     const doc = send.realisticUplink({ devEui, fport, fcnt: fcntStart, payloadHex });
     const r = await send.deliverDirect(doc, sink, directory, template);
     if (ctx.io.json) {

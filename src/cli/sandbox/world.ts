@@ -13,8 +13,9 @@ import { configDir, configPath, updateProfile } from '../../config/profiles.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../emulators/thingpark/index.js';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../emulators/thingworx/index.js';
 import { generateCertificate } from '../../emulators/tls.js';
-import { ThingWorxRest } from '../../thingworx/rest.js';
+import type { ThingWorxRest } from '../../thingworx/rest.js';
 import { applyTemplatePlan, planTemplateImport } from '../../thingworx/template-import.js';
+import { thingworxRest } from '../clients.js';
 import { newKeys, type SandboxKeys, sandboxState } from './state.js';
 
 export interface WorldOptions {
@@ -72,7 +73,7 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
     cleanups.push(() => twx.close());
     const tp = await startThingParkEmulator({ openingDelayMs: 500 });
     cleanups.push(() => tp.close());
-    const rest = new ThingWorxRest({ url: twx.restUrl, appKey: keys.connectorKey, ca: cert.cert });
+    const rest = thingworxRest({ url: twx.restUrl, appKey: keys.connectorKey, ca: cert.cert });
     cleanups.push(() => rest.close());
     const plan = await planTemplateImport(rest, o.template);
     const steps = await applyTemplatePlan(rest, plan);
