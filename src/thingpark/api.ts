@@ -15,6 +15,10 @@ export const API_PATHS: Record<ApiFlavour, string> = {
   iotflow: '/iot-flow/v1',
 };
 export const TOKEN_PATH = '/users-auth/protocol/openid-connect/token';
+/** The legacy DX Admin token endpoint (same form fields); give it as the token URL where Keycloak is absent. */
+export const DX_ADMIN_TOKEN_PATH = '/thingpark/dx/admin/latest/api/oauth/token';
+/** Items of a DX Core `pageIndex` page (a community client assumes 100: UNCONFIRMED). */
+export const DX_PAGE_SIZE = 100;
 
 /** A connection as the API returns it (secrets masked as `*****`). */
 export interface Connection {
@@ -66,6 +70,8 @@ export interface ThingParkClientOptions {
   /** Jitter source of the backoff (tests pass () => 1 for the full step). */
   random?: () => number;
   now?: () => number;
+  /** DX Core `pageIndex` page size (default 100; UNCONFIRMED, 0 turns pageIndex paging off). */
+  dxPageSize?: number;
   /** Total time of one call, retries and a token renewal included (default 30 s). */
   timeoutMs?: number;
   onEvent?: (e: ClientEvent) => void;
@@ -221,9 +227,18 @@ export class ThingParkClient {
   }
 
   /** Every connection; follows `Link: <…>; rel="next"` pages (IoT Flow API guidelines) on the same API base. */
+  /**
+   * Every connection. Follows `Link: <…>; rel="next"` pages (IoT Flow API guidelines) on the same API base. On DX
+   * Core, a page without a Link that holds exactly dxPageSize connections is followed by `?pageIndex=2, 3…` (as a
+   * community DX client pages; UNCONFIRMED), until a short page, or a page that repeats one already seen (a server
+   * that ignores pageIndex).
+   */
   async listConnections(purpose = 'list connections'): Promise<Connection[]> {
     const all: Connection[] = [];
+    const seen = new Set<string>();
+    const dxPageSize = this.o.dxPageSize ?? DX_PAGE_SIZE;
     let path: string | undefined = '/connections';
+    let pageIndex = 1;
     for (let page = 0; path && page < 1000; page++) {
       const { json: body, next } = await this.exchange('GET', path, purpose);
       const arr = Array.isArray(body)
@@ -231,8 +246,15 @@ export class ThingParkClient {
         : Array.isArray((body as { items?: unknown })?.items)
           ? (body as { items: unknown[] }).items
           : [];
-      all.push(...arr.map(normaliseConnection));
+      const items = arr.map(normaliseConnection);
+      if (items.length && items.every((c) => seen.has(c.id))) break; // pageIndex ignored: the same page again
+      for (const c of items) seen.add(c.id);
+      all.push(...items);
       path = next;
+      if (!path && this.flavour === 'dx' && dxPageSize > 0 && items.length === dxPageSize) {
+        pageIndex += 1;
+        path = `/connections?pageIndex=${pageIndex}`;
+      }
     }
     return all;
   }

@@ -1,15 +1,16 @@
 /**
  * A ThingPark stand-in for tests, CI and demos. Plain HTTP on 127.0.0.1 (loopback only; real ThingPark is HTTPS), or
  * HTTPS with `tls` (a generated self-signed certificate: test a private CA with --thingpark-ca / TPX_THINGPARK_CA):
- * - OAuth2 client credentials: POST /users-auth/protocol/openid-connect/token (short-lived tokens on demand)
+ * - OAuth2 client credentials: POST /users-auth/protocol/openid-connect/token (short-lived tokens on demand), and
+ *   the legacy DX Admin token endpoint …/dx/admin/latest/api/oauth/token with …/oauth/tokeninfo (routes.ts)
  * - Connections API under /thingpark/dx/core/latest/api (DX Core) and /iot-flow/v1 (IoT Flow): /connectors,
- *   /connections (list, create 201 + Location, get, PUT whole object, DELETE), secrets masked on read, quota
+ *   /connections (list with page/perPage or pageIndex, create 201 + Location, get, PUT whole object, DELETE),
+ *   secrets masked on read, quota
  * - LRC tunnel downlink: POST /thingpark/lrc/rest/v2/downlink (202/409) and /thingpark/lrc/rest/downlink (v1)
  * - postUplink(): signed DevEUI_uplink (or other report) POSTs to an application server, as ThingPark does
  * - GET /_emulator/downlinks reports the accepted downlinks (for shells and the sandbox).
  * Never imports the tpx client; shares only the token functions.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -18,8 +19,7 @@ import { type Dispatcher, request } from 'undici';
 import { TpxError } from '../../errors.js';
 import { signUplink } from '../../thingpark/tunnel.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
-import { CONNECTORS } from './connectors.js';
-import { handleDownlink } from './lrc.js';
+import { type EmulatorState, findRoute, IOTFLOW, readBody, send, TOKEN_PATH } from './routes.js';
 import { ApiError, ConnectionStore, type Credentials, type RecordedDownlink, type StoredConnection } from './store.js';
 
 export type { RecordedDownlink, StoredConnection } from './store.js';
@@ -97,27 +97,6 @@ export interface ThingParkEmulator extends EventEmitter {
   close(): Promise<void>;
 }
 
-const DX = '/thingpark/dx/core/latest/api';
-const IOTFLOW = '/iot-flow/v1';
-const TOKEN_PATH = '/users-auth/protocol/openid-connect/token';
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 1_000_000) throw new ApiError(413, 10, 'Request body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function startThingParkEmulator(options: ThingParkEmulatorOptions = {}): Promise<ThingParkEmulator> {
   const now = options.now ?? Date.now;
   const ttl = options.tokenTtlSeconds ?? 300;
@@ -128,77 +107,23 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     openingDelayMs: options.openingDelayMs ?? 1000,
     now,
   });
-  const tokens = new Map<string, number>();
-  let issued = 0;
   const faults: Fault[] = [];
   const requests: RequestRecord[] = [];
-  const devices = options.devices ? new Set(options.devices.map((d) => d.toUpperCase())) : undefined;
   const emitter = new EventEmitter();
-
-  const issueToken = (body: string, auth: string | undefined, res: ServerResponse) => {
-    const form = new URLSearchParams(body);
-    let id = form.get('client_id');
-    let secret = form.get('client_secret');
-    if (auth?.startsWith('Basic ')) {
-      const [u, ...rest] = Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':');
-      id = decodeURIComponent(u ?? '');
-      secret = decodeURIComponent(rest.join(':'));
-    }
-    if (form.get('grant_type') !== 'client_credentials') {
-      return send(res, 400, { error: 'unsupported_grant_type', error_description: 'Unsupported grant type' });
-    }
-    if (id !== store.credentials.clientId || secret !== store.credentials.clientSecret) {
-      return send(res, 401, {
-        error: 'invalid_client',
-        error_description: 'Invalid client or Invalid client credentials',
-      });
-    }
-    const token = randomBytes(24).toString('base64url');
-    tokens.set(token, now() + ttl * 1000);
-    issued += 1;
-    send(res, 200, { access_token: token, expires_in: ttl, token_type: 'Bearer', 'not-before-policy': 0, scope: '' });
+  const state: EmulatorState = {
+    store,
+    tokens: new Map(),
+    issued: { count: 0 },
+    ttlSeconds: ttl,
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    maxTimestampDeviation: options.maxTimestampDeviation ?? 300,
+    ...(options.devices ? { devices: new Set(options.devices.map((d) => d.toUpperCase())) } : {}),
+    emitter,
+    now,
+    postUplink: (url, document) => emulator.postUplink(url, document),
   };
 
-  const api = async (method: string, rest: string, req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const auth = req.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('access_token') ?? undefined);
-    const exp = token ? tokens.get(token) : undefined;
-    if (exp === undefined || exp <= now()) {
-      throw new ApiError(401, 1, token ? 'The access token is invalid or expired' : 'Missing access token');
-    }
-    if (rest === '/connectors' && method === 'GET') return send(res, 200, CONNECTORS);
-    if (rest === '/connections') {
-      if (method === 'GET') {
-        // page/perPage as in the IoT Flow API guidelines (Link rel="next", X-Total…), capped by pageSize
-        const all = [...store.connections.values()].map((c) => store.view(c));
-        const cap = options.pageSize ?? 100;
-        const perPage = Math.max(1, Math.min(cap, Number(url.searchParams.get('perPage')) || Math.min(20, cap)));
-        const page = Math.max(1, Number(url.searchParams.get('page')) || 1);
-        const pages = Math.max(1, Math.ceil(all.length / perPage));
-        const headers: Record<string, string> = { 'x-total': String(all.length), 'x-total-pages': String(pages) };
-        if (page < pages) headers.link = `<${url.pathname}?page=${page + 1}&perPage=${perPage}>; rel="next"`;
-        return send(res, 200, all.slice((page - 1) * perPage, page * perPage), headers);
-      }
-      if (method === 'POST') {
-        const c = store.create(parseJson(await readBody(req)));
-        return send(res, 201, store.view(c), { location: `/connections/${c.id}` });
-      }
-    }
-    const m = /^\/connections\/([^/]+)$/.exec(rest);
-    if (m) {
-      const id = decodeURIComponent(m[1]!);
-      if (method === 'GET') return send(res, 200, store.view(store.get(id)));
-      if (method === 'PUT') return send(res, 200, store.view(store.replace(id, parseJson(await readBody(req)))));
-      if (method === 'DELETE') {
-        store.delete(id);
-        res.writeHead(204).end();
-        return;
-      }
-      throw new ApiError(405, 5, `Method ${method} not allowed`);
-    }
-    throw new ApiError(404, 4, `No route ${method} ${rest}`);
-  };
-
+  /** Injected faults first (optionally after carrying the request out), then the route table. */
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
@@ -220,49 +145,16 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
-    const path = url.pathname;
-    const flavour = path.startsWith(IOTFLOW) ? 'iotflow' : 'dx';
     try {
-      if (path === TOKEN_PATH && method === 'POST')
-        return issueToken(await readBody(req), req.headers.authorization, res);
-      if (path === '/thingpark/lrc/rest/v2/downlink' || path === '/thingpark/lrc/rest/downlink') {
-        if (method !== 'POST') throw new ApiError(405, 5, 'Use POST');
-        await readBody(req);
-        const raw = (req.url ?? '').split('?').slice(1).join('?');
-        const version = path.includes('/v2/') ? 2 : 1;
-        const { response, accepted } = handleDownlink(version, raw, {
-          asId: store.credentials.asId,
-          asKey: store.credentials.asKey,
-          maxTimestampDeviation: options.maxTimestampDeviation ?? 300,
-          devices,
-          now,
-        });
-        if (accepted) {
-          store.recordDownlink(accepted);
-          emitter.emit('downlink', accepted);
-        }
-        res.writeHead(response.status, { 'content-type': response.contentType });
-        res.end(response.body);
-        return;
-      }
-      if (path === '/_emulator/downlinks' && method === 'GET') return send(res, 200, store.downlinks);
-      if (path === '/_emulator/uplink' && method === 'POST') {
-        const b = parseJson(await readBody(req)) as { url?: unknown; document?: unknown };
-        if (typeof b.url !== 'string') throw new ApiError(400, 10, 'url is required');
-        return send(res, 200, await emulator.postUplink(b.url, b.document));
-      }
-      for (const base of [DX, IOTFLOW]) {
-        if (path === base || path.startsWith(`${base}/`))
-          return await api(method, path.slice(base.length), req, res, url);
-      }
-      throw new ApiError(404, 4, `No route ${method} ${path}`);
+      const { route: r, params } = findRoute(method, url.pathname);
+      await r.handle({ req, res, url, method, params, state });
     } catch (err) {
       if (res.headersSent) return res.destroy();
       if (err instanceof ApiError) {
-        const code =
-          flavour === 'iotflow'
-            ? `com-${Math.floor(err.status / 100)}0${String(err.status % 100).padStart(2, '0')}`
-            : err.code;
+        // IoT Flow words its codes "com-4004"; DX Core uses numbers.
+        const code = url.pathname.startsWith(IOTFLOW)
+          ? `com-${Math.floor(err.status / 100)}0${String(err.status % 100).padStart(2, '0')}`
+          : err.code;
         return send(res, err.status, { code, message: err.message });
       }
       send(res, 500, { code: 25, message: 'unknown error' });
@@ -309,8 +201,8 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     requests,
     downlinks: () => [...store.downlinks],
     connections: () => [...store.connections.values()].map((c) => structuredClone(c)),
-    tokensIssued: () => issued,
-    revokeTokens: () => tokens.clear(),
+    tokensIssued: () => state.issued.count,
+    revokeTokens: () => state.tokens.clear(),
     injectFault: (f: Fault) => {
       faults.push({ ...f, count: f.count ?? 1 });
     },
@@ -351,12 +243,4 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
       }),
   });
   return emulator as ThingParkEmulator;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ApiError(400, 10, 'Request body is not valid JSON');
-  }
 }
