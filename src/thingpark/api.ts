@@ -163,7 +163,10 @@ function plainError(
     fix = 'Ask your ThingPark administrator for the IoT Flow connection rights.';
   } else if (status === 404) {
     message = `ThingPark found nothing to ${what}${said}.`;
-    fix = 'Check the id with "tpx connection list", and the API flavour (--thingpark-api dx|iotflow).';
+    // Only a call naming one connection can be fixed by its id; a 404 on a collection means a wrong URL or flavour.
+    fix = /^(read|update|delete) connection /.test(what)
+      ? 'Check the id with "tpx connection list".'
+      : 'Check the ThingPark URL (--thingpark-url) and the API flavour (--thingpark-api dx|iotflow): this path does not exist there.';
   } else if (status === 409) {
     message = `ThingPark refused to ${what}${said}.`;
     fix = /maximum/i.test(apiMessage ?? '')

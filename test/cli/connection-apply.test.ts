@@ -301,6 +301,16 @@ describe('prompts', () => {
 });
 
 describe('messages', () => {
+  it('a wrong API path says so instead of the circular "check the id with tpx connection list"', async () => {
+    const r = await tpx(['connection', 'list'], { url: `${emu.url}/wrong/api` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ThingPark found nothing to list connections');
+    expect(r.stderr).toContain('the API flavour');
+    expect(r.stderr).not.toContain('Check the id');
+    const one = await tpx(['connection', 'get', '424242']);
+    expect(one.stderr).toContain('Check the id with "tpx connection list"');
+  });
+
   it('an empty id is a usage error (it addressed the whole collection)', async () => {
     const r = await tpx(['connection', 'get', '']);
     expect(r.code).toBe(2);
