@@ -280,7 +280,9 @@ describe('README.md examples', () => {
       expect(r.code, r.out).toBe(0);
       expect(r.out).toMatch(/Created Thing Template actilityThingTemplateSF|actilityThingTemplateSF/);
       expect(r.out).toMatch(/\d+ passed, 0 failed/);
-      expect(r.out).toContain('No connections.');
+      expect(r.out).toContain('"action":"created"');
+      expect(r.out).toContain('"action":"unchanged"');
+      expect(r.out).toMatch(/\| ci-bridge \| actility-thingworx-iot \|/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
