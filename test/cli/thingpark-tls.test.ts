@@ -31,8 +31,10 @@ describe('ThingPark with a private CA', () => {
     };
     const untrusted = await runTpx(['connection', 'list'], { env });
     expect(untrusted.code).toBe(1);
-    expect(untrusted.stderr).toMatch(/Cannot reach the ThingPark token endpoint/);
-    expect(untrusted.stderr).toMatch(/certificate is not trusted here: .*--thingpark-ca or TPX_THINGPARK_CA/);
+    expect(untrusted.stderr).toMatch(
+      /The certificate of the ThingPark token endpoint at 127\.0\.0\.1:\d+ is not trusted/,
+    );
+    expect(untrusted.stderr).toMatch(/with --thingpark-ca \/ TPX_THINGPARK_CA; verification stays on/);
     const viaEnv = await runTpx(['connection', 'list', '--json'], { env: { ...env, TPX_THINGPARK_CA: emu.caFile } });
     expect(viaEnv.code, viaEnv.stderr).toBe(0);
     expect(JSON.parse(viaEnv.stdout)).toEqual({ connections: [] });
