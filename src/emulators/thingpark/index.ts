@@ -19,9 +19,11 @@ import { type Dispatcher, request } from 'undici';
 import { TpxError } from '../../errors.js';
 import { signUplink } from '../../thingpark/tunnel.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
-import { type EmulatorState, findRoute, IOTFLOW, readBody, send, TOKEN_PATH } from './routes.js';
-import { ApiError, ConnectionStore, type Credentials, type RecordedDownlink, type StoredConnection } from './store.js';
+import { type Fault, type RequestRecord, requestHandler } from './faults.js';
+import { type EmulatorState, TOKEN_PATH } from './routes.js';
+import { ConnectionStore, type Credentials, type RecordedDownlink, type StoredConnection } from './store.js';
 
+export type { Fault, RequestRecord } from './faults.js';
 export type { RecordedDownlink, StoredConnection } from './store.js';
 
 export interface ThingParkEmulatorOptions {
@@ -46,24 +48,6 @@ export interface ThingParkEmulatorOptions {
   /** Serve HTTPS (TLS 1.2+): true generates a self-signed certificate; or give one. Default: plain HTTP. */
   tls?: boolean | TlsMaterial;
   now?: () => number;
-}
-
-export interface Fault {
-  status: number;
-  /** How many matching requests fail (default 1). */
-  count?: number;
-  method?: string;
-  /** Substring of the request path. */
-  path?: string;
-  body?: unknown;
-  /** Carry the request out, then answer with the failure (a lost answer). */
-  afterHandling?: boolean;
-}
-
-export interface RequestRecord {
-  method: string;
-  path: string;
-  status: number;
 }
 
 export interface ThingParkEmulator extends EventEmitter {
@@ -123,43 +107,7 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     postUplink: (url, document) => emulator.postUplink(url, document),
   };
 
-  /** Injected faults first (optionally after carrying the request out), then the route table. */
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://emulator').pathname;
-    res.on('finish', () => requests.push({ method, path, status: res.statusCode }));
-    const fault = faults.find((f) => (!f.method || f.method === method) && (!f.path || path.includes(f.path)));
-    if (!fault) return route(req, res);
-    fault.count = (fault.count ?? 1) - 1;
-    if (fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
-    if (fault.afterHandling) {
-      // The request is carried out, but the client sees the failure (an answer lost on the way back).
-      const sink = { headersSent: false, writeHead: () => sink, end: () => undefined, destroy: () => undefined };
-      await route(req, sink as unknown as ServerResponse);
-    } else {
-      await readBody(req).catch(() => '');
-    }
-    send(res, fault.status, fault.body ?? { code: fault.status, message: `Injected failure (HTTP ${fault.status})` });
-  };
-
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const method = req.method ?? 'GET';
-    try {
-      const { route: r, params } = findRoute(method, url.pathname);
-      await r.handle({ req, res, url, method, params, state });
-    } catch (err) {
-      if (res.headersSent) return res.destroy();
-      if (err instanceof ApiError) {
-        // IoT Flow words its codes "com-4004"; DX Core uses numbers.
-        const code = url.pathname.startsWith(IOTFLOW)
-          ? `com-${Math.floor(err.status / 100)}0${String(err.status % 100).padStart(2, '0')}`
-          : err.code;
-        return send(res, err.status, { code, message: err.message });
-      }
-      send(res, 500, { code: 25, message: 'unknown error' });
-    }
-  };
+  const handle = requestHandler(state, faults, requests);
 
   const tls = options.tls === true ? await generateCertificate() : options.tls || undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
