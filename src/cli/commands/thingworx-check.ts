@@ -33,7 +33,13 @@ export async function resolveThingWorx(
   const ca = ctx.ca('thingworxCa', opts.ca);
   const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
   const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
-  const timeoutMs = wholeNumberOption('--timeout', opts.timeout, 100, 600_000);
+  const given = ctx.settings.value('timeout', opts.timeout);
+  const timeoutMs =
+    given === undefined
+      ? undefined
+      : /^\d+$/.test(given.trim())
+        ? wholeNumberOption('--timeout', given, 100, 600_000)
+        : ctx.timeoutMs();
   if (insecure) ctx.io.warn('TLS certificate verification is OFF (--insecure). Never in production.');
   return { url, appKey, ...(ca ? { ca } : {}), insecure, template, timeoutMs };
 }
@@ -44,8 +50,8 @@ export function addThingWorxOptions(cmd: Command): Command {
     .option('--app-key <key>', 'application key (env TPX_THINGWORX_APP_KEY)')
     .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
     .option('--insecure', 'skip TLS certificate verification (never in production)')
-    .option('--template <name>', 'Thing Template name (default actilityThingTemplateSF, env TPX_TEMPLATE)')
-    .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)');
+    .option('--template <name>', 'Thing Template name (default actilityThingTemplateSF, env TPX_TEMPLATE)');
+  // --timeout is the global one (a duration; a bare number is still taken as milliseconds here); default 10 s.
 }
 
 const MARK: Record<CheckItem['status'], string> = { passed: '✓', failed: '✗', warned: '!', skipped: '-' };
