@@ -186,6 +186,15 @@ describe('tpx connection create', () => {
     );
   });
 
+  it('says how to give every missing value', async () => {
+    const r = await tpx(['connection', 'create']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'error: --name is required; --host-name is required; --app-key is required.\n' +
+        'fix: Pass --name, --host-name, --app-key (or set TPX_THINGWORX_APP_KEY, or run "tpx profile set thingworxAppKey <value>").\n',
+    );
+  });
+
   it('says the masked placeholder is not the key', async () => {
     const r = await tpx(['connection', 'create', '--name', 'x', '--host-name', 'h:1', '--app-key', '*****']);
     expect(r.code).toBe(2);

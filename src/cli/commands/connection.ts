@@ -75,14 +75,21 @@ function secretSetting(
 function fieldsError(err: unknown): unknown {
   if (!(err instanceof UsageError) || !Array.isArray((err.details as { fields?: unknown })?.fields)) return err;
   const problems = (err as UsageError & { problems?: { flag: string; message: string; setting?: string }[] }).problems;
-  const missing = problems?.find((p) => p.setting && p.message === 'is required');
-  if (!missing?.setting) return err;
-  const meta = settingKey(missing.setting)!;
-  return new UsageError(
-    err.message,
-    `Pass ${meta.flag}, set ${meta.env}, or run "tpx profile set ${meta.key} <value>"${problems!.length > 1 ? '; give the other values named above' : ''}.`,
-    err.details,
-  );
+  const missing = problems?.filter((p) => p.message === 'is required') ?? [];
+  if (missing.length === 0 || missing.length !== problems?.length) return err;
+  // Only missing values: say how to give each (flag, and for a setting its TPX_* variable and profile key).
+  const ways = missing.map((p) => {
+    const meta = p.setting ? settingKey(p.setting) : undefined;
+    return meta ? `${meta.flag} (or set ${meta.env}, or run "tpx profile set ${meta.key} <value>")` : p.flag;
+  });
+  const fix =
+    missing.length === 1 && missing[0]!.setting
+      ? (() => {
+          const meta = settingKey(missing[0]!.setting!)!;
+          return `Pass ${meta.flag}, set ${meta.env}, or run "tpx profile set ${meta.key} <value>".`;
+        })()
+      : `Pass ${ways.join(', ')}.`;
+  return new UsageError(err.message, fix, err.details);
 }
 
 /** After a run that asked for settings at prompts: offer to keep them in the profile (as gh auth login does). */
