@@ -60,6 +60,7 @@ describe('tpx connection on a pseudo-terminal', () => {
         [/Connection name/, 'pty-lab\r'],
         [/ThingWorx host:port/, 'twx.pty:8443\r'],
         [/ThingWorx application key/, `${APP_KEY}\r`],
+        [/Save thingworxAppKey in profile/, 'n\r'],
       ],
     );
     expect(created.code, created.output).toBe(0);
@@ -72,5 +73,12 @@ describe('tpx connection on a pseudo-terminal', () => {
     expect(deleted.code, deleted.output).toBe(0);
     expect(deleted.output).toContain(`Deleted connection ${stored.id} "pty-lab".`);
     expect(emu.connections().some((c) => c.id === stored.id)).toBe(false);
+  });
+
+  it('Ctrl-C at a prompt says cancelled and exits 130', async () => {
+    const r = await onPty(['connection', 'create'], [[/Connection name/, '\x03']]);
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).toContain('error: Cancelled.');
+    expect(r.output).not.toContain('User force closed');
   });
 });
