@@ -70,6 +70,8 @@ export interface SendOptions {
   rate: number;
   /** Requests in flight at once (default 32). */
   concurrency?: number;
+  /** Longest wait for the answer of one post (default 30 s): a bridge that never answers counts as status 0. */
+  timeoutMs?: number;
   signal?: AbortSignal;
   /** Called after each answer. */
   onResult?: (r: { fcnt: number; status: number; body: string }) => void;
@@ -108,6 +110,8 @@ export async function sendUplinks(o: SendOptions): Promise<SendSummary> {
         body: JSON.stringify(doc),
         dispatcher: agent,
         signal: o.signal,
+        headersTimeout: o.timeoutMs ?? 30_000,
+        bodyTimeout: o.timeoutMs ?? 30_000,
       });
       status = res.statusCode;
       body = await res.body.text();

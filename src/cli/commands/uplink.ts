@@ -90,6 +90,7 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
     fcntStart,
     count,
     rate,
+    timeoutMs: ctx.timeoutMs(),
     signal,
     onResult: (r) => {
       if (count > 1) ctx.io.status(`sent FCntUp ${r.fcnt} -> ${r.status}`);
