@@ -166,7 +166,7 @@ function plainError(
     // Only a call naming one connection can be fixed by its id; a 404 on a collection means a wrong URL or flavour.
     fix = /^(read|update|delete) connection /.test(what)
       ? 'Check the id with "tpx connection list".'
-      : 'Check the ThingPark URL (--thingpark-url) and the API flavour (--thingpark-api dx|iotflow): this path does not exist there.';
+      : 'Check the ThingPark URL and the API flavour (dx or iotflow): this path does not exist there.';
   } else if (status === 409) {
     message = `ThingPark refused to ${what}${said}.`;
     fix = /maximum/i.test(apiMessage ?? '')

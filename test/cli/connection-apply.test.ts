@@ -101,6 +101,13 @@ const applyArgs = ['connection', 'apply', '--name', 'ci-plant', '--host-name', '
 describe('tpx connection apply', () => {
   it('run twice gives created then unchanged, with one connection on ThingPark', async () => {
     const env = { TPX_THINGWORX_APP_KEY: APP_KEY };
+    const plan = await tpx([...applyArgs, '--dry-run', '--json'], { env });
+    expect(JSON.parse(plan.stdout)).toMatchObject({
+      action: 'created',
+      dryRun: true,
+      connection: { name: 'ci-plant', configuration: { applicationKey: '*****', pipeCount: 2 } },
+    });
+    expect(emu.connections()).toHaveLength(0);
     const first = await tpx([...applyArgs, '--json'], { env });
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ action: 'created', connection: { name: 'ci-plant' } });
