@@ -591,9 +591,9 @@ function apiOptions(cmd: Command): Command {
     .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for ThingPark (env TPX_THINGPARK_CA)');
 }
 
-function fieldOptions(cmd: Command, create: boolean): Command {
+function fieldOptions(cmd: Command, create: boolean, nameHelp?: string): Command {
   return cmd
-    .option('--name <name>', create ? 'connection name (required)' : 'new connection name')
+    .option('--name <name>', nameHelp ?? (create ? 'connection name (required)' : 'new connection name'))
     .option('--description <text>', 'description')
     .option('--host-name <host:port>', `ThingWorx host:port${create ? ' (default: from thingworxUrl)' : ''}`)
     .option(
@@ -653,6 +653,7 @@ export function register(program: Command, app: App): void {
         ),
     ),
     false,
+    'the connection to create or update, found by name (or "name" in the file)',
   )
     .option('-f, --file <path>', 'the connection as JSON: {"name": …, "active": …, "configuration": {…}}; flags win')
     .addHelpText(
