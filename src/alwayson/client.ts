@@ -98,7 +98,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     if (this.opts.insecure) {
       this.emit('warning', {
         code: 'TPX_TLS_INSECURE',
-        message: 'TLS certificate verification is OFF for the AlwaysOn connection (--insecure). Never in production.',
+        message: 'TLS certificate verification is OFF for the AlwaysOn connection (insecure). Never in production.',
       });
     }
     try {

@@ -5,7 +5,6 @@
  */
 import { TpxError } from '../errors.js';
 import { ThingWorxError } from './errors.js';
-import { FIX } from './fixes.js';
 import { asInfoTable, type InfoTableJson, type ThingWorxRest } from './rest.js';
 import { TEMPLATE_PROPERTY_NAMES as N } from './template.js';
 import { type DecodedMessage, decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
@@ -161,8 +160,9 @@ export async function listThings(
         'TPX_TEMPLATE_NOT_FOUND',
         `Thing Template ${options.template} not found on ThingWorx (or not visible to the key's user).`,
         {
-          fix: `Check the name (--template or TPX_TEMPLATE); ${FIX.template(options.template)}`,
+          fix: { id: 'template-name', template: options.template },
           cause: err,
+          details: { setting: 'template', template: options.template },
         },
       );
     }

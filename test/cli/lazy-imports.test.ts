@@ -8,7 +8,7 @@ import { ROOT } from '../helpers/cli.js';
 const LIGHT = [
   /^commander$/,
   /^node:/,
-  /^\.\.\/(app|context|io|completion|options)\.js$/,
+  /^\.\.\/(app|context|io|completion|options|phrases)\.js$/,
   /^\.\/[a-z-]+\.js$/,
   /^\.\.\/\.\.\/errors\.js$/,
   /^\.\.\/\.\.\/config\/(keys|secrets|profiles|settings)\.js$/,

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseInterval } from '../../src/cli/thingworx-options.js';
 import { TpxError } from '../../src/errors.js';
 import { normalizeDevEui, tryNormalizeDevEui } from '../../src/thingworx/things-deveui.js';
 import { decodeMessage, spacedHex, summarizeUplink } from '../../src/thingworx/things-uplink.js';
-import { parseInterval } from '../../src/thingworx/things-watch.js';
 
 describe('DevEUI input', () => {
   it('accepts any case and common separators, returning 16 upper-case hex digits', () => {

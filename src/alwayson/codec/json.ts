@@ -277,7 +277,7 @@ function bodyFromJson(v: unknown): MessageBody {
   }
 }
 
-/** Validates a JSON document (as printed by `decode --json`) and returns the message, with its trailing bytes. */
+/** Validates a JSON document (as toJsonDocument() makes it) and returns the message, with its trailing bytes. */
 export function messageFromJson(doc: unknown): DecodedMessage {
   const o = obj(doc, '');
   const trailing = o.trailing;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
+import { sayFields } from '../phrases.js';
 
 /** Reads all of stdin (when it is not a TTY), up to 1 MiB. */
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
@@ -34,7 +35,8 @@ export async function runExplain(
     throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
   }
   const { explainText } = await import('../../thingworx/explain.js');
-  const result = explainText(text);
+  const said = explainText(text);
+  const result = { ...said, explanations: said.explanations.map((e) => sayFields(e, 'fix')) };
   if (ctx.io.json) {
     ctx.io.printJson(result);
     return;

@@ -170,7 +170,8 @@ export async function runThingWatch(
   opts: ThingWatchOptions & GlobalOptions,
 ): Promise<void> {
   const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const { parseInterval, watchUplinks } = await import('../../thingworx/things-watch.js');
+  const { watchUplinks } = await import('../../thingworx/things-watch.js');
+  const { parseInterval } = await import('../thingworx-options.js');
   const name = normalizeDevEui(devEui);
   const intervalMs = parseInterval(opts.interval ?? '2s');
   const client = await connect(ctx, opts);

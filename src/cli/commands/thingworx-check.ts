@@ -5,6 +5,7 @@ import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-type
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
+import { sayFields } from '../phrases.js';
 
 export interface ThingWorxFlags {
   thingworxUrl?: string;
@@ -50,7 +51,12 @@ export function addThingWorxOptions(cmd: Command): Command {
 
 const MARK: Record<CheckItem['status'], string> = { passed: '✓', failed: '✗', warned: '!', skipped: '-' };
 
-export function renderCheck(ctx: CommandContext, report: ThingWorxCheckReport): void {
+/** The report with its details, fixes and methods in words (flags named from src/config/keys.ts). */
+export function sayReport(report: ThingWorxCheckReport) {
+  return { ...report, items: report.items.map((i) => sayFields(i, 'detail', 'fix', 'method')) };
+}
+
+export function renderCheck(ctx: CommandContext, report: ReturnType<typeof sayReport>): void {
   const c = ctx.io.color;
   const paint: Record<CheckItem['status'], (s: string) => string> = {
     passed: c.green,
@@ -84,9 +90,9 @@ export async function runThingWorxCheck(
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   // First Ctrl-C: stop after the current item and delete the probes; a second one exits at once.
   const { signal, release } = ctx.shutdownSignal();
-  let report: ThingWorxCheckReport;
+  let raw: ThingWorxCheckReport;
   try {
-    report = await runThingWorxChecks({
+    raw = await runThingWorxChecks({
       signal,
       url: s.url,
       appKey: s.appKey,
@@ -114,6 +120,7 @@ export async function runThingWorxCheck(
     release();
   }
   ctx.io.clearStatus();
+  const report = sayReport(raw);
   if (ctx.io.json) {
     ctx.io.printJson(report);
     return report.ok ? ExitCode.OK : ExitCode.CHECK_FAILED;

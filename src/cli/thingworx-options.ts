@@ -1,0 +1,67 @@
+/**
+ * Parsers of the ThingWorx commands' flags (`thing watch --interval`, `thingworx setup --key-expiry` and
+ * `--bind-policy`): the CLI reads what people type and says what is wrong; the library gets numbers, dates, names.
+ */
+import { UsageError } from '../errors.js';
+import type { BindPolicy } from '../thingworx/setup-names.js';
+import { MIN_INTERVAL } from '../thingworx/things-watch.js';
+import { parseDuration } from '../util/duration.js';
+
+/** --interval: a duration ("2s", "500ms", "1m", or a number of seconds); at least 100 ms, at most 1 hour. */
+export function parseInterval(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < MIN_INTERVAL || ms > 3_600_000) {
+    throw new UsageError(
+      `Invalid --interval "${text}".`,
+      'Give a polling interval between 100ms and 1h, e.g. 2s or 500ms.',
+    );
+  }
+  return ms;
+}
+
+const EXPIRY = /^(\d+)\s*(h|d|w|m|mo|y)$/i;
+const UNIT_MS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/**
+ * --key-expiry: a time from now (12h, 90d, 8w, 6mo, 1y; "m" is months: calendar months and years, so not the
+ * duration syntax) or a date (2027-01-31 or ISO date-time). The result must lie in the future and at most 10 years
+ * ahead; "never"/0 are refused (a key with no expiry is what the guide warns against).
+ */
+export function parseKeyExpiry(text: string, now: Date = new Date()): Date {
+  const t = text.trim();
+  const bad = (why: string) =>
+    new UsageError(
+      `Invalid --key-expiry "${text}": ${why}.`,
+      'Give a duration such as 90d, 6mo or 1y, or a future date such as 2027-12-31.',
+    );
+  if (/^(never|none|0+[a-z]*)$/i.test(t)) throw bad('a key must expire');
+  let out: Date;
+  const m = EXPIRY.exec(t);
+  if (m) {
+    const n = Number(m[1]);
+    const unit = m[2]!.toLowerCase();
+    out = new Date(now.getTime());
+    if (unit === 'y') out.setUTCFullYear(out.getUTCFullYear() + n);
+    else if (unit === 'm' || unit === 'mo') out.setUTCMonth(out.getUTCMonth() + n);
+    else out = new Date(now.getTime() + n * UNIT_MS[unit]!);
+  } else if (/^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) {
+    out = new Date(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t);
+    if (Number.isNaN(out.getTime())) throw bad('not a date');
+  } else {
+    throw bad('not a duration or a date');
+  }
+  if (out.getTime() <= now.getTime()) throw bad('it is not in the future');
+  if (out.getTime() > now.getTime() + 10 * 366 * 86_400_000) throw bad('more than 10 years ahead');
+  return out;
+}
+
+/** --bind-policy: last-in-wins or first-in-wins (spaces, underscores and case do not matter). */
+export function parseBindPolicy(text: string): BindPolicy {
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
+  if (t === 'last-in-wins' || t === 'lastinwins') return 'last-in-wins';
+  if (t === 'first-in-wins' || t === 'firstinwins') return 'first-in-wins';
+  throw new UsageError(`Invalid --bind-policy "${text}".`, 'Use --bind-policy last-in-wins (or first-in-wins).');
+}
