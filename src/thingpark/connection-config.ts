@@ -4,6 +4,7 @@
  * every untouched field and re-sends the secrets the API masks on read; and the diff shown before an update.
  */
 import { UsageError } from '../errors.js';
+import { isHexDigits } from '../util/hex.js';
 import type { Connection, ConnectionBody } from './api.js';
 
 export const THINGWORX_CONNECTOR_ID = 'actility-thingworx-iot';
@@ -105,7 +106,7 @@ export const FIELDS: readonly FieldSpec[] = [
     flag: '--downlink-as-key',
     key: 'downlinkAsKey',
     kind: 'string',
-    check: (v) => (/^[0-9A-Fa-f]{32}$/.test(v) ? undefined : 'must be 32 hexadecimal digits'),
+    check: (v) => (isHexDigits(v, 32) ? undefined : 'must be 32 hexadecimal digits'),
   },
   { opt: 'downlinkPort', flag: '--downlink-port', key: 'downlinkPort', kind: 'int', min: 1, max: 223 },
   {

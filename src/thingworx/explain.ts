@@ -4,6 +4,7 @@
  * (shared/reference/actility-thingworx-connector-doc.txt) and tpx's TPX_* codes.
  */
 import type { Phrase } from '../errors.js';
+import { DEVEUI } from '../util/hex.js';
 import { classifyThingWorxText } from './errors.js';
 import { FIX } from './fixes.js';
 
@@ -22,8 +23,6 @@ export interface ExplainResult {
   /** What to do when nothing was recognised. */
   hint?: string;
 }
-
-const DEVEUI = /^[0-9A-Fa-f]{16}$/;
 
 function bindFailure(text: string): Explanation | undefined {
   if (!/Binding failed|V1BindMessage|Could not bind things|TPX_BIND_REJECTED|refused to bind/i.test(text))

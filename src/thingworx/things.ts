@@ -4,6 +4,7 @@
  * the last downlink and its status). Thing name = DevEUI (16 upper-case hex digits), as the bridge creates them.
  */
 import { TpxError } from '../errors.js';
+import { isCanonicalDevEui } from '../util/hex.js';
 import { ThingWorxError } from './errors.js';
 import { asInfoTable, type InfoTableJson, type ThingWorxRest } from './rest.js';
 import { TEMPLATE_PROPERTY_NAMES as N } from './template.js';
@@ -180,7 +181,7 @@ async function listByScan(
   const rows = await client.getEntityList('Thing', { maxItems: 100_000 });
   const names = rows
     .map((r) => r.name)
-    .filter((n) => /^[0-9A-F]{16}$/.test(n))
+    .filter(isCanonicalDevEui)
     .sort();
   const things: ThingRow[] = [];
   let i = offset;

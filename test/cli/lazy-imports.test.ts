@@ -11,6 +11,7 @@ const LIGHT = [
   /^\.\.\/(app|context|io|completion|options|phrases)\.js$/,
   /^\.\/[a-z-]+\.js$/,
   /^\.\.\/\.\.\/errors\.js$/,
+  /^\.\.\/\.\.\/util\/hex\.js$/,
   /^\.\.\/\.\.\/config\/(keys|secrets|profiles|settings)\.js$/,
 ];
 

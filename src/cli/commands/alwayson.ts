@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { mask } from '../../config/secrets.js';
 import { ExitCode, TpxError, UsageError } from '../../errors.js';
+import { isHexDigits } from '../../util/hex.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
 
@@ -32,7 +33,7 @@ export function parseHexLine(line: string, lineNo: number): Buffer {
   let digits = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (/[0-9a-fA-F]/.test(c)) digits += c;
+    if (isHexDigits(c, 1)) digits += c;
     else if (!/[\s:|]/.test(c)) {
       throw new UsageError(
         `Invalid hex on line ${lineNo} at character ${i + 1}: expected a hex digit, space or colon, found ${JSON.stringify(c)}.`,

@@ -108,8 +108,8 @@ export async function runThingShow(
   devEui: string,
   opts: ThingConnectOptions & GlobalOptions,
 ): Promise<void> {
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const name = normalizeDevEui(devEui);
+  const { parseDevEui } = await import('../parsers.js');
+  const name = parseDevEui(devEui);
   const client = await connect(ctx, opts);
   const { isoDate, showThing } = await import('../../thingworx/things.js');
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
@@ -169,10 +169,9 @@ export async function runThingWatch(
   devEui: string,
   opts: ThingWatchOptions & GlobalOptions,
 ): Promise<void> {
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
   const { watchUplinks } = await import('../../thingworx/things-watch.js');
-  const { parseInterval } = await import('../thingworx-options.js');
-  const name = normalizeDevEui(devEui);
+  const { parseDevEui, parseInterval } = await import('../parsers.js');
+  const name = parseDevEui(devEui);
   const intervalMs = parseInterval(opts.interval ?? '2s');
   const client = await connect(ctx, opts);
   const { spacedHex } = await import('../../thingworx/things-uplink.js');

@@ -43,7 +43,7 @@ export async function runThingWorxSetup(
   const names = await import('../../thingworx/setup-names.js');
   const { validateProfileName, updateProfile } = await import('../../config/profiles.js');
   // Bad input is refused before anything is sent.
-  const { parseKeyExpiry, parseBindPolicy } = await import('../thingworx-options.js');
+  const { parseKeyExpiry, parseBindPolicy } = await import('../parsers.js');
   const keyExpiresAt = parseKeyExpiry(opts.keyExpiry ?? names.DEFAULT_KEY_EXPIRY);
   const bindPolicy = opts.bindPolicy ? parseBindPolicy(opts.bindPolicy) : undefined;
   if (opts.saveProfile) validateProfileName(opts.saveProfile);

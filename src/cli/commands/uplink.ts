@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { isHexBytes } from '../../util/hex.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { numberOption, wholeNumberOption } from '../options.js';
@@ -29,11 +30,11 @@ export interface UplinkSendOptions {
 
 export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & GlobalOptions): Promise<number> {
   if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const devEui = normalizeDevEui(o.devEui);
+  const { parseDevEui } = await import('../parsers.js');
+  const devEui = parseDevEui(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
   const payloadHex = (o.payload ?? '00').replace(/\s+/g, '');
-  if (!/^([0-9A-Fa-f]{2})+$/.test(payloadHex)) {
+  if (!isHexBytes(payloadHex, { nonEmpty: true })) {
     throw new UsageError(
       `--payload "${o.payload}" is not hexadecimal bytes.`,
       'Give an even number of hex digits, e.g. --payload 0a1b.',

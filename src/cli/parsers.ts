@@ -1,11 +1,29 @@
 /**
- * Parsers of the ThingWorx commands' flags (`thing watch --interval`, `thingworx setup --key-expiry` and
- * `--bind-policy`): the CLI reads what people type and says what is wrong; the library gets numbers, dates, names.
+ * Parsers of what people type for the commands (a DevEUI argument, `thing watch --interval`,
+ * `thingworx setup --key-expiry` and `--bind-policy`): the CLI reads the text and says what is wrong;
+ * the library gets numbers, dates and names.
  */
 import { UsageError } from '../errors.js';
 import type { BindPolicy } from '../thingworx/setup-names.js';
 import { MIN_INTERVAL } from '../thingworx/things-watch.js';
 import { parseDuration } from '../util/duration.js';
+import { devEuiProblem, normaliseDevEui } from '../util/hex.js';
+
+/** A DevEUI as people write it (see util/hex.ts), as the canonical 16 upper-case hex digits; else a usage error. */
+export function parseDevEui(input: string): string {
+  const out = normaliseDevEui(input);
+  if (out) return out;
+  const p = devEuiProblem(input);
+  const why =
+    p && 'notHex' in p
+      ? `it contains "${p.notHex}", which is not a hex digit`
+      : `it has ${p?.digits} hex digits, not 16`;
+  throw new UsageError(
+    `"${input}" is not a DevEUI: ${why}.`,
+    'Give the 16 hex digits of the DevEUI, e.g. 0018B20000000FFF or 00-18-b2-00-00-00-0f-ff.',
+    { devEui: input },
+  );
+}
 
 /** --interval: a duration ("2s", "500ms", "1m", or a number of seconds); at least 100 ms, at most 1 hour. */
 export function parseInterval(text: string): number {
