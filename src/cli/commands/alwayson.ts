@@ -21,9 +21,8 @@ export interface EncodeOptions {
 
 /** Reads all of stdin (only when it is not a terminal). */
 export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  const { readText } = await import('../../util/read-text.js');
+  return readText(process.stdin);
 }
 
 /** Hex with spaces, colons, `|` separators or none; an optional 0x prefix. */

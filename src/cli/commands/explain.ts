@@ -6,17 +6,13 @@ import type { CommandContext } from '../context.js';
 import { sayFields } from '../phrases.js';
 
 /** Reads all of stdin (when it is not a TTY), up to 1 MiB. */
-async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stdin) {
-    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-    size += b.length;
-    if (size > 1024 * 1024)
-      throw new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+async function readStdin(): Promise<string> {
+  const { readText } = await import('../../util/read-text.js');
+  return readText(
+    process.stdin,
+    1024 * 1024,
+    () => new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.'),
+  );
 }
 
 export async function runExplain(

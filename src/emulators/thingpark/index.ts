@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { type Dispatcher, request } from 'undici';
 import { TpxError } from '../../errors.js';
 import { signUplink } from '../../thingpark/tunnel.js';
+import { readText } from '../../util/read-text.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
 import { CONNECTORS } from './connectors.js';
 import { handleDownlink } from './lrc.js';
@@ -107,15 +108,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 1_000_000) throw new ApiError(413, 10, 'Request body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readBody(req: IncomingMessage): Promise<string> {
+  return readText(req, 1_000_000, () => new ApiError(413, 10, 'Request body too large'));
 }
 
 export async function startThingParkEmulator(options: ThingParkEmulatorOptions = {}): Promise<ThingParkEmulator> {
