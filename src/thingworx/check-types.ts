@@ -52,7 +52,7 @@ export interface ThingWorxCheckOptions {
   /** PEM contents of a CA to trust. */
   ca?: string | Buffer;
   insecure?: boolean;
-  /** Thing Template to look for (default actilityThingTemplateSF). */
+  /** Thing Template to look for (default DEFAULT_TEMPLATE_NAME). */
   template?: string;
   /**
    * An administrator's application key, when the checked key is not one: reads the Bind Protection Policy and lists

@@ -7,6 +7,7 @@ import type { Phrase } from '../errors.js';
 import { DEVEUI } from '../util/hex.js';
 import { classifyThingWorxText } from './errors.js';
 import { FIX } from './fixes.js';
+import { DEFAULT_TEMPLATE_NAME } from './template-name.js';
 
 export interface Explanation {
   /** Stable id of the recognised problem. */
@@ -145,7 +146,7 @@ const RULES: Rule[] = [
     test: /actilityThingTemplate\w*.*(?:not found|does not exist)|(?:Entity Not Found|not found).*actilityThingTemplate|TPX_TEMPLATE_MISSING|thingTemplateName.*(?:not found|invalid)/i,
     cause:
       "The Thing Template named in the connection (thingTemplateName) is missing or not visible to the key's user.",
-    fix: [FIX.template('actilityThingTemplateSF'), `If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`],
+    fix: [FIX.template(DEFAULT_TEMPLATE_NAME), `If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`],
   },
   {
     id: 'pipe-count',

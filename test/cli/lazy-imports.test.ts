@@ -12,6 +12,7 @@ const LIGHT = [
   /^\.\/[a-z-]+\.js$/,
   /^\.\.\/\.\.\/errors\.js$/,
   /^\.\.\/\.\.\/util\/hex\.js$/,
+  /^\.\.\/\.\.\/thingworx\/template-name\.js$/,
   /^\.\.\/\.\.\/config\/(keys|secrets|profiles|settings)\.js$/,
 ];
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TpxError } from '../../src/errors.js';
 import { parseDevEui, parseInterval } from '../../src/cli/parsers.js';
-import { normaliseDevEui } from '../../src/util/hex.js';
+import { TpxError } from '../../src/errors.js';
 import { decodeMessage, spacedHex, summarizeUplink } from '../../src/thingworx/things-uplink.js';
+import { normaliseDevEui } from '../../src/util/hex.js';
 
 describe('DevEUI input', () => {
   it('accepts any case and common separators, returning 16 upper-case hex digits', () => {

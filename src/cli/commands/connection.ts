@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CancelledError, UsageError } from '../../errors.js';
 import type { ConnectionBody, ThingParkClient } from '../../thingpark/api.js';
 import type { DiffEntry } from '../../thingpark/connection-config.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
 
@@ -305,7 +306,7 @@ function fieldOptions(cmd: Command, create: boolean): Command {
       '--app-key <key>',
       'ThingWorx application key (prefer env TPX_THINGWORX_APP_KEY or the profile; prompted, hidden, on a TTY)',
     )
-    .option('--template <name>', `Thing Template name${create ? ' (default actilityThingTemplateSF)' : ''}`)
+    .option('--template <name>', `Thing Template name${create ? ` (default ${DEFAULT_TEMPLATE_NAME})` : ''}`)
     .option('--pipe-count <n>', `number of AlwaysOn WebSockets, 1..255${create ? ' (default 1)' : ''}`)
     .option('--active <true|false>', 'whether the connection runs')
     .option('--create-devices <true|false>', 'create Things at the first uplink')

@@ -4,6 +4,7 @@
  * without separators.
  */
 import type { Command } from 'commander';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -233,7 +234,7 @@ export function register(program: Command, app: App): void {
     cmd
       .command('list')
       .description('list the Things of the Thing Template, with connection state and last uplink time')
-      .option('--template <name>', 'Thing Template (default actilityThingTemplateSF; env TPX_TEMPLATE)')
+      .option('--template <name>', `Thing Template (default ${DEFAULT_TEMPLATE_NAME}; env TPX_TEMPLATE)`)
       .option('--limit <n>', 'Things per page (default 100)')
       .option('--offset <n>', 'start at this position (default 0)')
       .option('--all', 'read every page'),

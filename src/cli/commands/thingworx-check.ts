@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
 import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-types.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -45,7 +46,7 @@ export function addThingWorxOptions(cmd: Command): Command {
     .option('--app-key <key>', 'application key (env TPX_THINGWORX_APP_KEY)')
     .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
     .option('--insecure', 'skip TLS certificate verification (never in production)')
-    .option('--template <name>', 'Thing Template name (default actilityThingTemplateSF, env TPX_TEMPLATE)')
+    .option('--template <name>', `Thing Template name (default ${DEFAULT_TEMPLATE_NAME}, env TPX_TEMPLATE)`)
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)');
 }
 

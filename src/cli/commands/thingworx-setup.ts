@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { sayReport } from './thingworx-check.js';
@@ -309,7 +310,7 @@ export function register(parent: Command, app: App): void {
     )
     .option(
       '--template <name>',
-      'Thing Template to create if missing and check (default actilityThingTemplateSF; env TPX_TEMPLATE)',
+      `Thing Template to create if missing and check (default ${DEFAULT_TEMPLATE_NAME}; env TPX_TEMPLATE)`,
     )
     .option('--skip-template', 'do not create the Thing Template (the connector creates it itself at its first start)')
     .option('--dry-run', 'list each step and what it would change; change nothing')

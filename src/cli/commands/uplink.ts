@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import { isHexBytes } from '../../util/hex.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
@@ -56,7 +57,7 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
     const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
     const ca = ctx.ca('thingworxCa', o.ca);
     const insecure = s.enabled('thingworxInsecure', o.insecure);
-    const template = s.value('template', o.template, 'actilityThingTemplateSF')!;
+    const template = s.value('template', o.template, DEFAULT_TEMPLATE_NAME)!;
     const { AlwaysOnPool } = await import('../../alwayson/index.js');
     const { ThingWorxRest } = await import('../../thingworx/rest.js');
     const { PoolSink, RestDirectory } = await import('../../bridge/adapters.js');
