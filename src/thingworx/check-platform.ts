@@ -4,8 +4,8 @@
  * and the Thing Template with the properties tpx needs.
  */
 import type { Phrase } from '../errors.js';
+import { attempt, say, text } from './check-failure.js';
 import { type CheckItem, item } from './check-types.js';
-import { attempt, say, text } from './check-util.js';
 import { ThingWorxError } from './errors.js';
 import { FIX } from './fixes.js';
 import type { ThingWorxRest } from './rest.js';

@@ -11,7 +11,7 @@
  */
 import { Agent, type Dispatcher, request } from 'undici';
 import { httpError, networkError, ThingWorxError } from './errors.js';
-import { asInfoTable, delay, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-util.js';
+import { asInfoTable, delay, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-policy.js';
 import type {
   EntityListRow,
   InfoTableJson,
@@ -21,7 +21,7 @@ import type {
 } from './types.js';
 import { parsePropertyDefinitions } from './types.js';
 
-export { asInfoTable, normaliseThingWorxUrl, READ_SERVICES } from './rest-util.js';
+export { asInfoTable, normaliseThingWorxUrl, READ_SERVICES } from './rest-policy.js';
 export type {
   EntityListRow,
   InfoTableJson,

@@ -1,4 +1,7 @@
-/** Helpers of the ThingWorx REST client: URL normalisation, what may be retried, body parsing. */
+/**
+ * The ThingWorx REST client's policies: which URL it accepts (normaliseThingWorxUrl), what it may retry
+ * (READ_SERVICES, RETRY_STATUS) and how it reads an answer (parseBody, asInfoTable).
+ */
 import { ThingWorxError } from './errors.js';
 import type { InfoTableJson } from './types.js';
 
