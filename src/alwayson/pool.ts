@@ -21,8 +21,8 @@ import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState } from './
 import type { TwValue } from './codec/types.js';
 import type { MetadataProvider, PropertyReadHandler, PropertyWriteHandler } from './edge.js';
 import { AlwaysOnOptionsError, BindRejectedError } from './errors.js';
+import type { PropertyValue } from './message-builders.js';
 import { pipeFor } from './shard.js';
-import type { PropertyValue } from './values.js';
 
 export interface AlwaysOnPoolOptions extends Omit<AlwaysOnClientOptions, 'label'> {
   /** Number of WebSockets, 1..255 (default 1). */

@@ -23,7 +23,7 @@ import {
   DisconnectedError,
   pipeFor,
 } from '../../src/alwayson/index.js';
-import { bindBatches } from '../../src/alwayson/values.js';
+import { bindBatches } from '../../src/alwayson/message-builders.js';
 import { say } from '../../src/cli/phrases.js';
 import { generateCertificate, type TlsMaterial } from '../../src/emulators/tls.js';
 

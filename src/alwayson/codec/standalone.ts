@@ -1,4 +1,7 @@
-/** Standalone primitives and infotables, and conveniences used by the client and the emulator. */
+/**
+ * Standalone values: one typed primitive or one infotable as bytes (outside a message), and conveniences used by
+ * the client and the emulator.
+ */
 import { ProtocolError } from './errors.js';
 import { readInfoTable, readTyped, setOwn, writeInfoTable, writeTyped } from './primitive.js';
 import { asBuffer, Reader } from './reader.js';

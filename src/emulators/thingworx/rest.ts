@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readText } from '../../util/read-text.js';
+import type { InfoTableJson } from './json-values.js';
 import { errors, PlatformError } from './permissions.js';
 import type { Caller, Platform } from './platform.js';
 import { definitionsTable } from './services-things.js';
-import type { InfoTableJson } from './values.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
 const CSRF_TYPES = /^(application\/json|application\/xml|text\/xml)\b/i;
