@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { BindPolicy } from '../thingworx/setup-names.js';
 import { MIN_INTERVAL } from '../thingworx/things-watch.js';
 import { parseDuration } from '../util/duration.js';
-import { devEuiProblem, normaliseDevEui } from '../util/hex.js';
+import { devEuiProblem, isHexBytes, normaliseDevEui } from '../util/hex.js';
 
 /** A DevEUI as people write it (see util/hex.ts), as the canonical 16 upper-case hex digits; else a usage error. */
 export function parseDevEui(input: string): string {
@@ -23,6 +23,24 @@ export function parseDevEui(input: string): string {
     'Give the 16 hex digits of the DevEUI, e.g. 0018B20000000FFF or 00-18-b2-00-00-00-0f-ff.',
     { devEui: input },
   );
+}
+
+/** --dev-eui of uplink send and downlink push: required, then as parseDevEui(). */
+export function parseDevEuiFlag(value: string | undefined): string {
+  if (!value) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
+  return parseDevEui(value);
+}
+
+/** --payload: hex bytes (white space ignored), at least one; `fallback` when the flag is not given. */
+export function parsePayload(value: string | undefined, fallback = ''): string {
+  const hex = (value ?? fallback).replace(/\s+/g, '');
+  if (!isHexBytes(hex, { nonEmpty: true })) {
+    throw new UsageError(
+      `--payload "${value ?? ''}" is not hexadecimal bytes.`,
+      'Give an even number of hex digits, e.g. --payload 0a1b.',
+    );
+  }
+  return hex;
 }
 
 /** --interval: a duration ("2s", "500ms", "1m", or a number of seconds); at least 100 ms, at most 1 hour. */

@@ -32,7 +32,6 @@ const WORDS: Words = {
     r.tls
       ? `Check TLS: the platform needs TLS 1.2 or newer and a certificate trusted via ${envFlag('thingworxCa')}.`
       : `Check ${envFlag('thingworxUrl')} and that the platform is reachable.`,
-  'tls-insecure': () => `TLS certificate verification is off (${flag('thingworxInsecure')}). Never in production.`,
   'thingworx-ca': () =>
     `Give the CA certificate that signed the ThingWorx certificate with ${flagOrEnv('thingworxCa')} (PEM file), or install a certificate from a public CA on the platform.`,
   'thingworx-app-key': () =>

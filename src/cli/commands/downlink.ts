@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
-import { isHexBytes } from '../../util/hex.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -32,17 +31,10 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   if (via !== 'thingworx' && via !== 'thingpark') {
     throw new UsageError(`--via "${via}" is not thingworx or thingpark.`, 'Use --via thingworx or --via thingpark.');
   }
-  if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
-  const { parseDevEui } = await import('../parsers.js');
-  const devEui = parseDevEui(o.devEui);
+  const { parseDevEuiFlag, parsePayload } = await import('../parsers.js');
+  const devEui = parseDevEuiFlag(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
-  const payload = (o.payload ?? '').replace(/\s+/g, '');
-  if (!isHexBytes(payload, { nonEmpty: true })) {
-    throw new UsageError(
-      `--payload "${o.payload ?? ''}" is not hexadecimal bytes.`,
-      'Give an even number of hex digits, e.g. --payload 0a1b.',
-    );
-  }
+  const payload = parsePayload(o.payload);
   const s = ctx.settings;
 
   if (via === 'thingpark') {
