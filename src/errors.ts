@@ -18,79 +18,84 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
  * src/cli/phrases.ts says the sentence (one place, flag and variable names read from src/config/keys.ts).
  * `setting` is a profile key of src/config/keys.ts (e.g. 'thingworxAppKey').
  */
-export type PhraseRef =
-  /** Set the setting (it is missing). */
-  | { readonly id: 'setting-missing'; readonly setting: string }
-  /** Set the setting to a whole number in range. */
-  | { readonly id: 'setting-range'; readonly setting: string; readonly min: number; readonly max: number }
-  /** Check the setting: it is not a usable URL (`format` says the expected form). */
-  | { readonly id: 'setting-url'; readonly setting: string; readonly format: string }
-  /** The AlwaysOn requests queue is full. */
-  | { readonly id: 'alwayson-busy' }
-  /** AUTH refused the application key. */
-  | { readonly id: 'alwayson-auth' }
-  /** The AlwaysOn WebSocket did not open: `tls` when the cause is TLS. */
-  | { readonly id: 'alwayson-connect'; readonly tls: boolean }
-  /** TLS verification is off (the warning of the insecure setting). */
-  | { readonly id: 'tls-insecure' }
-  /** The ThingWorx certificate is not trusted: give a CA. */
-  | { readonly id: 'thingworx-ca' }
-  /** The ThingWorx application key is refused: make one in Composer. */
-  | { readonly id: 'thingworx-app-key' }
-  /** The Thing Template is missing: import it. */
-  | { readonly id: 'import-template'; readonly template: string }
-  /** The Thing Template has the wrong base: make one on `base` under a new name. */
-  | { readonly id: 'template-base'; readonly base: string }
-  /** The Thing Template lacks properties: import-template adds them. */
-  | { readonly id: 'template-add-properties'; readonly template: string }
-  /** Thing Template not found (by the name given). */
-  | { readonly id: 'template-name'; readonly template: string }
-  /** Ghost sessions hold binds: stop other connectors, close them, or Last in wins. */
-  | { readonly id: 'ghost-sessions' }
-  /** Close the ghost sessions with an administrator's key. */
-  | { readonly id: 'close-ghost-sessions' }
-  /** The certificate names another host: use that name in the ThingWorx URL. */
-  | { readonly id: 'tls-hostname' }
-  /** pipeCount out of range (tpx explain). */
-  | { readonly id: 'pipe-count' }
-  /** The device cap. */
-  | { readonly id: 'device-limit' }
-  /** The administrator key did not work (for `what`: reading the policy, listing sessions). */
-  | { readonly id: 'admin-key-invalid'; readonly what: 'policy' | 'sessions' }
-  /** An administrator key is needed (for `what`). */
-  | { readonly id: 'admin-key-needed'; readonly what: 'policy' | 'sessions' }
-  /** A probe is needed: tpx creates, binds and deletes one. */
-  | { readonly id: 'write-probe'; readonly what: 'bind' | 'create' }
-  /** The ghost sessions were closed on request. */
-  | { readonly id: 'closed-on-request' }
-  /** TLS not verified (the insecure setting). */
-  | { readonly id: 'not-verified' }
-  /** Setup: the Bind Protection Policy was not found by its default names. */
-  | { readonly id: 'setup-bind-policy-names' }
-  /** Setup: the application key belongs to another user. */
-  | { readonly id: 'setup-key-owner'; readonly user: string }
-  /** Setup: the template exists with the wrong shape. */
-  | { readonly id: 'setup-template-shape' }
-  /** Setup: the administrator credentials lack a right, or were rejected (401). */
-  | { readonly id: 'setup-admin-credentials'; readonly rejected: boolean }
-  /** Setup: a step failed for another reason. */
-  | { readonly id: 'setup-failed' }
-  /** HTTP Basic cannot carry this user name: use an administrator's key. */
-  | { readonly id: 'admin-key-instead' }
-  /** The bridge verifies tokens but has no AS key. */
-  | { readonly id: 'bridge-as-key' }
-  /** The bridge cannot listen there (`inUse`: another process has the port). */
-  | { readonly id: 'bridge-listen'; readonly inUse: boolean }
-  /** The bridge's Thing Template is missing. */
-  | { readonly id: 'bridge-template-missing' }
-  /** The spool directory is not writable. */
-  | { readonly id: 'spool-dir-writable' }
-  /** Another bridge holds the spool. */
-  | { readonly id: 'spool-locked' }
-  /** The AlwaysOn input (a frame to decode, a message to encode) is wrong. */
-  | { readonly id: 'alwayson-input'; readonly what: 'frame' | 'message' };
+type NoData = Record<never, never>;
 
-export type PhraseId = PhraseRef['id'];
+/** Every phrase by id, with the data its words need. */
+export interface PhraseData {
+  /** Set the setting (it is missing). */
+  'setting-missing': { setting: string };
+  /** Set the setting to a whole number in range. */
+  'setting-range': { setting: string; min: number; max: number };
+  /** Check the setting: it is not a usable URL (`format` says the expected form). */
+  'setting-url': { setting: string; format: string };
+  /** The AlwaysOn requests queue is full. */
+  'alwayson-busy': NoData;
+  /** AUTH refused the application key. */
+  'alwayson-auth': NoData;
+  /** The AlwaysOn WebSocket did not open: `tls` when the cause is TLS. */
+  'alwayson-connect': { tls: boolean };
+  /** The ThingWorx certificate is not trusted: give a CA. */
+  'thingworx-ca': NoData;
+  /** The ThingWorx application key is refused: make one in Composer. */
+  'thingworx-app-key': NoData;
+  /** The Thing Template is missing: import it. */
+  'import-template': { template: string };
+  /** The Thing Template has the wrong base: make one on `base` under a new name. */
+  'template-base': { base: string };
+  /** The Thing Template lacks properties: import-template adds them. */
+  'template-add-properties': { template: string };
+  /** Thing Template not found (by the name given). */
+  'template-name': { template: string };
+  /** Ghost sessions hold binds: stop other connectors, close them, or Last in wins. */
+  'ghost-sessions': NoData;
+  /** Close the ghost sessions with an administrator's key. */
+  'close-ghost-sessions': NoData;
+  /** The certificate names another host: use that name in the ThingWorx URL. */
+  'tls-hostname': NoData;
+  /** pipeCount out of range (tpx explain). */
+  'pipe-count': NoData;
+  /** The device cap. */
+  'device-limit': NoData;
+  /** The administrator key did not work (for `what`: reading the policy, listing sessions). */
+  'admin-key-invalid': { what: 'policy' | 'sessions' };
+  /** An administrator key is needed (for `what`). */
+  'admin-key-needed': { what: 'policy' | 'sessions' };
+  /** A probe is needed: tpx creates, binds and deletes one. */
+  'write-probe': { what: 'bind' | 'create' };
+  /** The ghost sessions were closed on request. */
+  'closed-on-request': NoData;
+  /** TLS not verified (the insecure setting). */
+  'not-verified': NoData;
+  /** Setup: the Bind Protection Policy was not found by its default names. */
+  'setup-bind-policy-names': NoData;
+  /** Setup: the application key belongs to another user. */
+  'setup-key-owner': { user: string };
+  /** Setup: the template exists with the wrong shape. */
+  'setup-template-shape': NoData;
+  /** Setup: the administrator credentials lack a right, or were rejected (401). */
+  'setup-admin-credentials': { rejected: boolean };
+  /** Setup: a step failed for another reason. */
+  'setup-failed': NoData;
+  /** HTTP Basic cannot carry this user name: use an administrator's key. */
+  'admin-key-instead': NoData;
+  /** The bridge verifies tokens but has no AS key. */
+  'bridge-as-key': NoData;
+  /** The bridge cannot listen there (`inUse`: another process has the port). */
+  'bridge-listen': { inUse: boolean };
+  /** The bridge's Thing Template is missing. */
+  'bridge-template-missing': NoData;
+  /** The spool directory is not writable. */
+  'spool-dir-writable': NoData;
+  /** Another bridge holds the spool. */
+  'spool-locked': NoData;
+  /** The AlwaysOn input (a frame to decode, a message to encode) is wrong. */
+  'alwayson-input': { what: 'frame' | 'message' };
+}
+
+export type PhraseId = keyof PhraseData;
+
+/** A phrase as data: its id and the data its words need. */
+export type PhraseRef = { [K in PhraseId]: { readonly id: K } & Readonly<PhraseData[K]> }[PhraseId];
 
 /** Plain words (naming no flag, variable or command), a phrase the CLI words, or several said one after another. */
 export type Phrase = string | PhraseRef | readonly (string | PhraseRef)[];

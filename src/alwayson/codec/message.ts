@@ -20,11 +20,11 @@ import {
   type MessageBody,
   type MessageCodeName,
   type MessageHeader,
+  namesByByte,
 } from './types.js';
 import { Writer } from './writer.js';
 
-const CODE_BY_BYTE: (MessageCodeName | undefined)[] = new Array(256).fill(undefined);
-for (const [n, c] of Object.entries(MESSAGE_CODES) as [MessageCodeName, number][]) CODE_BY_BYTE[c] = n;
+const CODE_BY_BYTE = namesByByte(MESSAGE_CODES);
 
 /** The name of a message code (§4), or undefined. */
 export function codeName(code: number): MessageCodeName | undefined {
