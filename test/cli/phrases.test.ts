@@ -4,6 +4,7 @@ import { exitCodeOf, renderError } from '../../src/cli/app.js';
 import { createTestContext } from '../../src/cli/context.js';
 import { say } from '../../src/cli/phrases.js';
 import { TpxError, UsageError } from '../../src/errors.js';
+import { normaliseThingWorxUrl } from '../../src/thingworx/rest-policy.js';
 
 describe('phrases: the library gives data, the CLI says it', () => {
   it('names flags and variables from src/config/keys.ts', () => {
@@ -42,6 +43,19 @@ describe('phrases: the library gives data, the CLI says it', () => {
     expect(exitCodeOf(new TpxError('TPX_X', 'x', { details: { setting: 'thingworxUrl', got: 'nope' } }))).toBe(2);
     expect(exitCodeOf(new TpxError('TPX_X', 'x', { details: { setting: 'thingworxAppKey' } }))).toBe(1);
     expect(exitCodeOf(new AuthFailedError(null, null))).toBe(1);
+  });
+
+  it('a bad ThingWorx URL names the setting and the value: a usage error for the CLI', () => {
+    const err = (() => {
+      try {
+        normaliseThingWorxUrl('ftp://twx.example.com');
+      } catch (e) {
+        return e as TpxError;
+      }
+    })();
+    expect(err?.details).toMatchObject({ setting: 'thingworxUrl', got: 'ftp://twx.example.com' });
+    expect(err?.exitCode).toBe(1);
+    expect(exitCodeOf(err!)).toBe(2);
   });
 
   it('renders the fix in words, on stderr and in the --json error document', () => {
