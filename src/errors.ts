@@ -1,7 +1,8 @@
 /**
- * One error hierarchy for all of tpx (modelled on undici's coded errors).
- * Every error has a stable `code`, a one-line `fix` telling the user what to do, and the exit code the CLI uses.
- * Only the CLI renders errors; library code throws them.
+ * One error hierarchy for all of tpx (modelled on undici's coded errors and ws's `code` on its errors).
+ * Every error has a stable `code` (`TPX_*`), data (`details`: the setting concerned, the limit, the value got, …)
+ * and a one-line `fix`. Only the CLI renders errors: it words the fix (flags and TPX_* variables from
+ * src/config/keys.ts) and chooses the exit code. Library code throws errors and never names a flag.
  */
 
 export const ExitCode = {
@@ -12,18 +13,113 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Words for people that name a flag, a TPX_* variable or a tpx command: library code gives the id and the data,
+ * src/cli/phrases.ts says the sentence (one place, flag and variable names read from src/config/keys.ts).
+ * `setting` is a profile key of src/config/keys.ts (e.g. 'thingworxAppKey').
+ */
+type NoData = Record<never, never>;
+
+/** Every phrase by id, with the data its words need. */
+export interface PhraseData {
+  /** Set the setting (it is missing). */
+  'setting-missing': { setting: string };
+  /** Set the setting to a whole number in range. */
+  'setting-range': { setting: string; min: number; max: number };
+  /** Check the setting: it is not a usable URL (`format` says the expected form). */
+  'setting-url': { setting: string; format: string };
+  /** The AlwaysOn requests queue is full. */
+  'alwayson-busy': NoData;
+  /** AUTH refused the application key. */
+  'alwayson-auth': NoData;
+  /** The AlwaysOn WebSocket did not open: `tls` when the cause is TLS. */
+  'alwayson-connect': { tls: boolean };
+  /** The ThingWorx certificate is not trusted: give a CA. */
+  'thingworx-ca': NoData;
+  /** The ThingWorx application key is refused: make one in Composer. */
+  'thingworx-app-key': NoData;
+  /** The Thing Template is missing: import it. */
+  'import-template': { template: string };
+  /** The Thing Template has the wrong base: make one on `base` under a new name. */
+  'template-base': { base: string };
+  /** The Thing Template lacks properties: import-template adds them. */
+  'template-add-properties': { template: string };
+  /** Thing Template not found (by the name given). */
+  'template-name': { template: string };
+  /** Ghost sessions hold binds: stop other connectors, close them, or Last in wins. */
+  'ghost-sessions': NoData;
+  /** Close the ghost sessions with an administrator's key. */
+  'close-ghost-sessions': NoData;
+  /** The certificate names another host: use that name in the ThingWorx URL. */
+  'tls-hostname': NoData;
+  /** pipeCount out of range (tpx explain). */
+  'pipe-count': NoData;
+  /** The device cap. */
+  'device-limit': NoData;
+  /** The administrator key did not work (for `what`: reading the policy, listing sessions). */
+  'admin-key-invalid': { what: 'policy' | 'sessions' };
+  /** An administrator key is needed (for `what`). */
+  'admin-key-needed': { what: 'policy' | 'sessions' };
+  /** A probe is needed: tpx creates, binds and deletes one. */
+  'write-probe': { what: 'bind' | 'create' };
+  /** The ghost sessions were closed on request. */
+  'closed-on-request': NoData;
+  /** TLS not verified (the insecure setting). */
+  'not-verified': NoData;
+  /** Setup: the Bind Protection Policy was not found by its default names. */
+  'setup-bind-policy-names': NoData;
+  /** Setup: the application key belongs to another user. */
+  'setup-key-owner': { user: string };
+  /** Setup: the template exists with the wrong shape. */
+  'setup-template-shape': NoData;
+  /** Setup: the administrator credentials lack a right, or were rejected (401). */
+  'setup-admin-credentials': { rejected: boolean };
+  /** Setup: a step failed for another reason. */
+  'setup-failed': NoData;
+  /** HTTP Basic cannot carry this user name: use an administrator's key. */
+  'admin-key-instead': NoData;
+  /** The bridge verifies tokens but has no AS key. */
+  'bridge-as-key': NoData;
+  /** The bridge cannot listen there (`inUse`: another process has the port). */
+  'bridge-listen': { inUse: boolean };
+  /** The bridge's Thing Template is missing. */
+  'bridge-template-missing': NoData;
+  /** The spool directory is not writable. */
+  'spool-dir-writable': NoData;
+  /** Another bridge holds the spool. */
+  'spool-locked': NoData;
+  /** The AlwaysOn input (a frame to decode, a message to encode) is wrong. */
+  'alwayson-input': { what: 'frame' | 'message' };
+}
+
+export type PhraseId = keyof PhraseData;
+
+/** A phrase as data: its id and the data its words need. */
+export type PhraseRef = { [K in PhraseId]: { readonly id: K } & Readonly<PhraseData[K]> }[PhraseId];
+
+/** Plain words (naming no flag, variable or command), a phrase the CLI words, or several said one after another. */
+export type Phrase = string | PhraseRef | readonly (string | PhraseRef)[];
+
+/** Plain words of a phrase for places outside the CLI (logs, events): parts the CLI words are left out. */
+export function plainWords(p: Phrase | undefined): string | undefined {
+  if (p === undefined) return undefined;
+  const parts = (typeof p === 'string' || !Array.isArray(p) ? [p] : p) as (string | PhraseRef)[];
+  const words = parts.filter((x): x is string => typeof x === 'string').join(' ');
+  return words || undefined;
+}
+
 export interface TpxErrorOptions {
-  /** What the user should do next, one line. */
-  fix?: string;
+  /** What the user should do next, one line (a Phrase when it names a flag, variable or command). */
+  fix?: Phrase;
   cause?: unknown;
   exitCode?: ExitCodeValue;
-  /** Extra machine-readable details, printed under `error.details` with --json. */
+  /** The error's data (the setting concerned, a limit, the value got), printed under `error.details` in JSON. */
   details?: Record<string, unknown>;
 }
 
 export class TpxError extends Error {
   readonly code: string;
-  readonly fix: string | undefined;
+  readonly fix: Phrase | undefined;
   readonly exitCode: ExitCodeValue;
   readonly details: Record<string, unknown> | undefined;
 
@@ -48,7 +144,7 @@ export class TpxError extends Error {
 
 /** Bad flags, missing values, malformed input given on the command line: exit 2. */
 export class UsageError extends TpxError {
-  constructor(message: string, fix?: string, details?: Record<string, unknown>) {
+  constructor(message: string, fix?: Phrase, details?: Record<string, unknown>) {
     super('TPX_USAGE', message, { fix, exitCode: ExitCode.USAGE, details });
   }
 }

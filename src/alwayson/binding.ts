@@ -6,7 +6,7 @@
  */
 import type { Message } from './codec/types.js';
 import { DisconnectedError, RequestFailedError } from './errors.js';
-import { bindBatches, isSuccess } from './values.js';
+import { bindBatches, isSuccess } from './message-builders.js';
 
 export type SendBind = (kind: 'bind' | 'unbind', names: string[]) => Promise<Message>;
 

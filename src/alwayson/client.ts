@@ -27,15 +27,6 @@ export type { AlwaysOnClientOptions, ClientEvents, ClientState } from './options
 
 import { Keepalive } from './keepalive.js';
 import {
-  type AlwaysOnClientOptions,
-  type ClientEvents,
-  type ClientState,
-  type ResolvedOptions,
-  resolveOptions,
-} from './options.js';
-import { PendingRequests } from './requests.js';
-import { openSocket } from './socket.js';
-import {
   authMessage,
   bindMessage,
   isSuccess,
@@ -44,7 +35,16 @@ import {
   requestMessage,
   responseMessage,
   singleValueTable,
-} from './values.js';
+} from './message-builders.js';
+import {
+  type AlwaysOnClientOptions,
+  type ClientEvents,
+  type ClientState,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
+import { PendingRequests } from './requests.js';
+import { openSocket } from './socket.js';
 import { FrameDecoder, framesOf } from './wire.js';
 
 export class AlwaysOnClient extends EventEmitter<ClientEvents> {
@@ -98,7 +98,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     if (this.opts.insecure) {
       this.emit('warning', {
         code: 'TPX_TLS_INSECURE',
-        message: 'TLS certificate verification is OFF for the AlwaysOn connection (--insecure). Never in production.',
+        message: 'TLS certificate verification is OFF for the AlwaysOn connection (insecure). Never in production.',
       });
     }
     try {

@@ -4,7 +4,7 @@
  * (§12.4); anything else, or any request for a Thing that is not bound on this connection, gets NOT_FOUND.
  */
 import type { InfoTable, MessageCodeName, RequestBody, TwValue } from './codec/types.js';
-import { emptyNamedVtq, fieldValue, singleValueTable } from './values.js';
+import { emptyNamedVtq, fieldValue, singleValueTable } from './message-builders.js';
 
 /** Called when the platform writes a remote property (e.g. `downlink`). Throw to answer with an error. */
 export type PropertyWriteHandler = (thing: string, property: string, value: TwValue) => Promise<void> | void;

@@ -2,7 +2,7 @@
  * Typed errors of the AlwaysOn client and pool. Every one is a TpxError with a stable code.
  * `retryable` tells the caller (the bridge) whether sending the same thing again later can succeed.
  */
-import { TpxError } from '../errors.js';
+import { type Phrase, TpxError } from '../errors.js';
 
 export class AlwaysOnError extends TpxError {
   /** True when the same operation may succeed later (socket lost, timeout, platform busy). */
@@ -10,7 +10,7 @@ export class AlwaysOnError extends TpxError {
   constructor(
     code: string,
     message: string,
-    options: { fix?: string; cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {},
+    options: { fix?: Phrase; cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {},
   ) {
     super(code, message, options);
     this.retryable = options.retryable ?? false;
@@ -43,9 +43,9 @@ export class RequestTimeoutError extends AlwaysOnError {
 export class BusyError extends AlwaysOnError {
   constructor(queued: number) {
     super('TPX_ALWAYSON_BUSY', `${queued} requests already wait for the AlwaysOn connection.`, {
-      fix: 'Slow down (wait for earlier pushes to settle), add pipes (TPX_PIPE_COUNT), or raise maxQueued.',
+      fix: { id: 'alwayson-busy' },
       retryable: true,
-      details: { queued },
+      details: { queued, setting: 'pipeCount' },
     });
   }
 }
@@ -81,8 +81,8 @@ export class AuthFailedError extends AlwaysOnError {
       'TPX_AUTH_FAILED',
       `ThingWorx refused the application key on the AlwaysOn connection${reason ? `: ${reason}` : ''}.`,
       {
-        fix: 'Check TPX_THINGWORX_APP_KEY (--app-key): the key must exist, not be expired, and its user be enabled.',
-        details: { status, reason },
+        fix: { id: 'alwayson-auth' },
+        details: { status, reason, setting: 'thingworxAppKey' },
       },
     );
   }
@@ -103,10 +103,9 @@ export class ConnectError extends AlwaysOnError {
     const text = cause instanceof Error ? cause.message : String(cause);
     const tls = /certificate|self.signed|SSL|TLS|protocol version|unable to verify/i.test(text);
     super('TPX_ALWAYSON_CONNECT', `Could not open the AlwaysOn WebSocket to ${url}: ${text}`, {
-      fix: tls
-        ? 'Check TLS: the platform needs TLS 1.2 or newer and a certificate trusted via TPX_THINGWORX_CA (--ca).'
-        : 'Check TPX_THINGWORX_URL (--thingworx-url) and that the platform is reachable.',
+      fix: { id: 'alwayson-connect', tls },
       cause,
+      details: { url, tls, setting: tls ? 'thingworxCa' : 'thingworxUrl' },
       retryable: true,
     });
   }
@@ -154,7 +153,7 @@ export class BindRejectedError extends AlwaysOnError {
 
 /** Invalid options given to the client or pool (programming or configuration error). */
 export class AlwaysOnOptionsError extends AlwaysOnError {
-  constructor(message: string, fix: string) {
-    super('TPX_ALWAYSON_OPTIONS', message, { fix });
+  constructor(message: string, fix: Phrase, details?: Record<string, unknown>) {
+    super('TPX_ALWAYSON_OPTIONS', message, { fix, details });
   }
 }

@@ -22,7 +22,7 @@ export {
   RequestFailedError,
   RequestTimeoutError,
 } from './errors.js';
+export { NAMED_VTQ_SHAPE, namedVtq, type PropertyValue } from './message-builders.js';
 export { AlwaysOnPool, type AlwaysOnPoolOptions, type BindResult, type PipeStatus, type PoolEvents } from './pool.js';
 export { hashName, pipeFor } from './shard.js';
 export { alwaysOnUrl } from './socket.js';
-export { NAMED_VTQ_SHAPE, namedVtq, type PropertyValue } from './values.js';

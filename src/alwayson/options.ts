@@ -4,7 +4,7 @@ import { AlwaysOnOptionsError, type BindRejectedError } from './errors.js';
 import { alwaysOnUrl } from './socket.js';
 
 export interface AlwaysOnClientOptions {
-  /** `https://host:port` (as TPX_THINGWORX_URL) or `wss://host:port/Thingworx/WS`. */
+  /** `https://host:port` (the thingworxUrl setting) or `wss://host:port/Thingworx/WS`. */
   url: string;
   /** Application key, sent as the `appKey` upgrade header and in the AUTH message. */
   appKey: string;
@@ -83,7 +83,12 @@ function positive(name: string, value: number | undefined, fallback: number, min
 export function resolveOptions(options: AlwaysOnClientOptions): ResolvedOptions {
   const url = alwaysOnUrl(options.url);
   if (!options.appKey) {
-    throw new AlwaysOnOptionsError('No ThingWorx application key given.', 'Set TPX_THINGWORX_APP_KEY (or --app-key).');
+    const setting = 'thingworxAppKey';
+    throw new AlwaysOnOptionsError(
+      'No ThingWorx application key given.',
+      { id: 'setting-missing', setting },
+      { setting },
+    );
   }
   return {
     url,

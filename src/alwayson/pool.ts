@@ -21,8 +21,8 @@ import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState } from './
 import type { TwValue } from './codec/types.js';
 import type { MetadataProvider, PropertyReadHandler, PropertyWriteHandler } from './edge.js';
 import { AlwaysOnOptionsError, BindRejectedError } from './errors.js';
+import type { PropertyValue } from './message-builders.js';
 import { pipeFor } from './shard.js';
-import type { PropertyValue } from './values.js';
 
 export interface AlwaysOnPoolOptions extends Omit<AlwaysOnClientOptions, 'label'> {
   /** Number of WebSockets, 1..255 (default 1). */
@@ -78,7 +78,8 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
     if (!Number.isInteger(pipeCount) || pipeCount < 1 || pipeCount > 255) {
       throw new AlwaysOnOptionsError(
         `Pipe count ${String(pipeCount)} is out of range.`,
-        'Set TPX_PIPE_COUNT (--pipe-count) to a whole number from 1 to 255 (1 suffices in most cases).',
+        { id: 'setting-range', setting: 'pipeCount', min: 1, max: 255 },
+        { setting: 'pipeCount', min: 1, max: 255, got: pipeCount },
       );
     }
     this.pipeCount = pipeCount;

@@ -27,7 +27,8 @@ export function alwaysOnUrl(input: string): string {
   } catch {
     throw new AlwaysOnOptionsError(
       `Not a URL: ${input}`,
-      'Give the ThingWorx URL as https://host:port (TPX_THINGWORX_URL, --thingworx-url).',
+      { id: 'setting-url', setting: 'thingworxUrl', format: 'https://host:port' },
+      { setting: 'thingworxUrl', got: input },
     );
   }
   if (url.protocol === 'https:') url.protocol = 'wss:';

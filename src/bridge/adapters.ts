@@ -4,7 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { type AlwaysOnPool, BindRejectedError, EdgeStatusError } from '../alwayson/index.js';
-import { TpxError } from '../errors.js';
+import { plainWords, TpxError } from '../errors.js';
 import { sendDownlink } from '../thingpark/downlink.js';
 import { ThingWorxError } from '../thingworx/errors.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
@@ -142,7 +142,8 @@ export class RestDirectory implements ThingDirectory {
         .catch((err: unknown) => {
           if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') {
             throw new TpxError('TPX_TEMPLATE_MISSING', `The Thing Template ${template} does not exist in ThingWorx.`, {
-              fix: 'Import it with "tpx thingworx import-template" (or "tpx thingworx setup"), or pass --template.',
+              fix: { id: 'bridge-template-missing' },
+              details: { setting: 'template', template },
               cause: err,
             });
           }
@@ -179,7 +180,9 @@ export class RestDirectory implements ThingDirectory {
 
 function classify(err: unknown, what: string): Error {
   if (err instanceof ThingWorxError && PERMANENT_TWX.has(err.code)) {
-    return new PermanentError(`${what} refused: ${err.message}${err.fix ? ` (${err.fix})` : ''}`);
+    return new PermanentError(
+      `${what} refused: ${err.message}${plainWords(err.fix) ? ` (${plainWords(err.fix)})` : ''}`,
+    );
   }
   return err as Error;
 }

@@ -101,8 +101,8 @@ export class Bridge {
   async start(): Promise<void> {
     if (this.o.verifyTokens !== false && !this.o.asKey) {
       throw new TpxError('TPX_USAGE', 'Token verification needs the tunnel AS key.', {
-        fix: 'Pass --as-key (or TPX_AS_KEY), or turn verification off with --no-verify-tokens (never in production).',
-        exitCode: 2,
+        fix: { id: 'bridge-as-key' },
+        details: { setting: 'asKey' },
       });
     }
     const window = this.dedup.windowMs;
@@ -125,10 +125,8 @@ export class Bridge {
       this.server.once('error', (err: NodeJS.ErrnoException) =>
         reject(
           new TpxError('TPX_LISTEN', `The bridge cannot listen on ${host}:${port}: ${err.code ?? err.message}.`, {
-            fix:
-              err.code === 'EADDRINUSE'
-                ? 'Another process uses that port: stop it, or pass another --listen HOST:PORT.'
-                : 'Check the --listen address (HOST:PORT of this machine).',
+            fix: { id: 'bridge-listen', inUse: err.code === 'EADDRINUSE' },
+            details: { setting: 'listen', host, port },
             cause: err,
           }),
         ),

@@ -99,7 +99,7 @@ export class Downlinks {
 
   private async send(thing: string, req: DownlinkRequest): Promise<void> {
     if (!this.sender) {
-      const reason = 'no ThingPark downlink URL configured (--downlink-url / TPX_THINGPARK_DOWNLINK_URL)';
+      const reason = 'no ThingPark downlink URL configured';
       this.events.emit('downlink.failed', { thing, error: reason });
       await this.status(thing, { state: 'failed', reason, correlationId: req.correlationId });
       return;

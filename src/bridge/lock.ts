@@ -18,7 +18,8 @@ export function lockSpool(dir: string): () => void {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw new TpxError('TPX_SPOOL_OPEN', `Cannot create the spool directory ${dir}: ${(err as Error).message}`, {
-      fix: 'Check that --spool-dir points to a writable directory.',
+      fix: { id: 'spool-dir-writable' },
+      details: { setting: 'spoolDir' },
     });
   }
   for (let i = 0; i < 2; i++) {
@@ -30,7 +31,8 @@ export function lockSpool(dir: string): () => void {
       const pid = Number(readFileSync(path, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new TpxError('TPX_SPOOL_LOCKED', `Another bridge (pid ${pid}) uses the spool ${dir}.`, {
-          fix: 'Stop that bridge, or give this one its own --spool-dir.',
+          fix: { id: 'spool-locked' },
+          details: { setting: 'spoolDir', pid },
         });
       }
       rmSync(path, { force: true });

@@ -1,4 +1,6 @@
 /** The bridge's options, defaults and statistics. */
+
+import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
 import type { BridgeEvents } from './events.js';
 import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
 
@@ -70,7 +72,7 @@ export const BRIDGE_DEFAULTS = {
   maxSpool: 100_000,
   dedupWindowMs: 10 * 60_000,
   drainTimeoutMs: 10_000,
-  template: 'actilityThingTemplateSF',
+  template: DEFAULT_TEMPLATE_NAME,
 } as const;
 
 export function parseListen(listen: string): { host: string; port: number } {

@@ -19,7 +19,7 @@ export interface ProvisionerOptions {
 
 export class DeviceLimitError extends PermanentError {
   constructor(max: number) {
-    super(`device limit reached (${max} devices; raise --max-devices)`);
+    super(`device limit reached (${max} devices)`);
     this.name = 'DeviceLimitError';
   }
 }

@@ -75,7 +75,8 @@ export class Spool {
       this.db = new Database(this.path, { timeout: 5000 });
     } catch (err) {
       throw new TpxError('TPX_SPOOL_OPEN', `Cannot open the spool ${this.path}: ${(err as Error).message}`, {
-        fix: 'Check that --spool-dir points to a writable directory.',
+        fix: { id: 'spool-dir-writable' },
+        details: { setting: 'spoolDir' },
         cause: err,
       });
     }

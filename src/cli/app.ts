@@ -3,10 +3,11 @@
  * runs the command, renders errors (one line what failed, one line what to do) and records the exit code.
  */
 import type { Command } from 'commander';
-import { ExitCode, isTpxError } from '../errors.js';
+import { ExitCode, isTpxError, type TpxError } from '../errors.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { describeHttpError } from './http-errors.js';
 import { IO, type Prompter, type Writer } from './io.js';
+import { say } from './phrases.js';
 
 export interface AppOptions {
   stdout?: Writer;
@@ -67,15 +68,27 @@ export class App {
   }
 }
 
+/**
+ * The exit code of an error: the one it was made with (UsageError 2, CheckFailedError 3), else 2 for the code
+ * TPX_USAGE or when its data names a setting and the value got for it (the user gave a bad value), else 1.
+ */
+export function exitCodeOf(err: TpxError): number {
+  if (err.exitCode !== ExitCode.FAILURE) return err.exitCode;
+  if (err.code === 'TPX_USAGE') return ExitCode.USAGE;
+  const d = err.details;
+  return d && typeof d.setting === 'string' && 'got' in d ? ExitCode.USAGE : ExitCode.FAILURE;
+}
+
 /** Prints an error the way users expect and returns the exit code. */
 export function renderError(io: IO, err: unknown): number {
   io.clearStatus();
   if (isTpxError(err)) {
     const http = describeHttpError(err);
-    if (io.json) io.printJson({ error: { ...err.toJSON(), ...http } });
-    io.error(http?.message ?? err.message, http?.fix ?? err.fix);
+    const fix = http?.fix ?? say(err.fix);
+    if (io.json) io.printJson({ error: { ...err.toJSON(), ...http, ...(fix ? { fix } : {}) } });
+    io.error(http?.message ?? err.message, fix);
     if (io.verbose && err.stack) io.debug(err.stack);
-    return err.exitCode;
+    return exitCodeOf(err);
   }
   if (err instanceof Error && err.name === 'ExitPromptError') {
     // Ctrl-C at a prompt (@inquirer/prompts): the user cancelled; 130 as for SIGINT.

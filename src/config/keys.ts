@@ -3,6 +3,7 @@
  * Resolution order: flag > environment variable > profile file > default.
  * Add new settings here so that `tpx profile set` and the README's settings table know them.
  */
+import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
 
 export interface SettingKey {
   /** Key in the profile file (camelCase). */
@@ -74,7 +75,7 @@ export const SETTINGS: readonly SettingKey[] = [
     '--insecure',
     'Skip TLS certificate verification (never in production)',
   ),
-  k('template', 'TPX_TEMPLATE', '--template', 'Thing Template name (default actilityThingTemplateSF)'),
+  k('template', 'TPX_TEMPLATE', '--template', `Thing Template name (default ${DEFAULT_TEMPLATE_NAME})`),
   k('pipeCount', 'TPX_PIPE_COUNT', '--pipe-count', 'Number of AlwaysOn WebSockets, 1..255 (default 1)'),
   k('asId', 'TPX_AS_ID', '--as-id', 'Application server id (AS_ID) of the ThingPark tunnel'),
   k('asKey', 'TPX_AS_KEY', '--as-key', 'Tunnel AS key used to sign and verify tokens', true),

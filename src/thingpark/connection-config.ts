@@ -4,10 +4,11 @@
  * every untouched field and re-sends the secrets the API masks on read; and the diff shown before an update.
  */
 import { UsageError } from '../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
+import { isHexDigits } from '../util/hex.js';
 import type { Connection, ConnectionBody } from './api.js';
 
 export const THINGWORX_CONNECTOR_ID = 'actility-thingworx-iot';
-export const DEFAULT_TEMPLATE = 'actilityThingTemplateSF';
 /** Configuration keys the API masks as `*****` on read; they must be re-sent on every update. */
 export const SECRET_CONFIG_KEYS = ['applicationKey', 'downlinkAsKey'] as const;
 export const MASK = '*****';
@@ -108,7 +109,7 @@ export const FIELDS: readonly FieldSpec[] = [
     check: (v) =>
       v === MASK
         ? 'is the masked placeholder ThingPark shows, not the key: give the real AS key'
-        : /^[0-9A-Fa-f]{32}$/.test(v)
+        : isHexDigits(v, 32)
           ? undefined
           : 'must be 32 hexadecimal digits',
   },
@@ -216,7 +217,7 @@ export function buildCreateBody(opts: Record<string, unknown>): ConnectionBody {
     connectorId: THINGWORX_CONNECTOR_ID,
     name: parsed.top.name as string,
     active: parsed.top.active ?? true,
-    configuration: { thingTemplateName: DEFAULT_TEMPLATE, pipeCount: 1, ...parsed.configuration },
+    configuration: { thingTemplateName: DEFAULT_TEMPLATE_NAME, pipeCount: 1, ...parsed.configuration },
   };
 }
 

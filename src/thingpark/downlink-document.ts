@@ -3,6 +3,7 @@
  * untyped JSON. Refused fields raise TunnelMessageError naming the field.
  */
 import { z } from 'zod';
+import { hexPattern } from '../util/hex.js';
 import {
   clean,
   devEui,
@@ -28,10 +29,7 @@ const downlinkSchema = z
     Confirmed: flag.optional(),
     FlushDownlinkQueue: flag.optional(),
     ValidityTime: z.union([isoTime, int(0, U32)]).optional(),
-    CorrelationID: z
-      .string()
-      .regex(/^[0-9A-Fa-f]{16}$/, 'is not 16 hexadecimal digits')
-      .optional(),
+    CorrelationID: z.string().regex(hexPattern(16), 'is not 16 hexadecimal digits').optional(),
     AS_ID: z
       .string()
       .regex(/^[0-9A-Za-z\-._]+$/, 'has characters other than letters, digits, "-", "." and "_"')

@@ -6,6 +6,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
+import { isHexBytes, isHexDigits } from '../util/hex.js';
 import { type HttpEvent, httpRequest } from '../util/http.js';
 import { normaliseDevEui } from './messages.js';
 import { signDownlinkQuery } from './tunnel.js';
@@ -137,12 +138,12 @@ export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResu
   if (!Number.isInteger(o.fPort) || o.fPort < 1 || o.fPort > 224) throw invalid('FPort', `${o.fPort} is not 1..224.`);
   const payload = o.payloadHex?.replace(/\s+/g, '');
   if (payload !== undefined && payload !== '') {
-    if (!/^([0-9A-Fa-f]{2})+$/.test(payload)) throw invalid('Payload', 'is not hexadecimal bytes.');
+    if (!isHexBytes(payload)) throw invalid('Payload', 'is not hexadecimal bytes.');
     if (payload.length > 500) throw invalid('Payload', `is ${payload.length / 2} bytes; the tunnel takes at most 250.`);
   } else if (!o.flushQueue) {
     throw invalid('Payload', 'is empty (give a payload, or flush the queue).');
   }
-  if (o.correlationId !== undefined && !/^[0-9A-Fa-f]{16}$/.test(o.correlationId)) {
+  if (o.correlationId !== undefined && !isHexDigits(o.correlationId, 16)) {
     throw invalid('CorrelationID', 'must be 16 hexadecimal digits.');
   }
   if (!/^[0-9A-Za-z\-._]+$/.test(o.asId))

@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 import { TpxError } from '../errors.js';
+import { DEVEUI, HEX_BYTES } from '../util/hex.js';
+
+export { normaliseDevEui } from '../util/hex.js';
 
 export class TunnelMessageError extends TpxError {
   /** Dotted path of the refused field, e.g. `DevEUI_uplink.DevEUI` (or `(body)` for the document itself). */
@@ -17,7 +20,6 @@ export class TunnelMessageError extends TpxError {
   }
 }
 
-const HEX_EUI = /^[0-9A-Fa-f]{16}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** True for an ISO 8601 date-time with seconds and an offset (`…T10:00:46.336+01:00`, `…Z`). */
@@ -25,22 +27,16 @@ export function isIsoTime(value: string): boolean {
   return ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
 }
 
-/** Normalises a DevEUI to 16 upper-case hex digits, or returns undefined when it is not one. */
-export function normaliseDevEui(value: string): string | undefined {
-  const v = value.trim();
-  return HEX_EUI.test(v) ? v.toUpperCase() : undefined;
-}
-
 export const devEui = z
   .string('must be a string')
-  .regex(HEX_EUI, 'is not 16 hexadecimal digits')
+  .regex(DEVEUI, 'is not 16 hexadecimal digits')
   .transform((v) => v.toUpperCase());
 export const isoTime = z
   .string('must be a string')
   .refine(isIsoTime, 'is not an ISO 8601 time (YYYY-MM-DDThh:mm:ss[.sss]±hh:mm)');
 export const hex = z
   .string('must be a string')
-  .regex(/^([0-9A-Fa-f]{2})*$/, 'is not hexadecimal bytes (an even number of 0-9, a-f digits)')
+  .regex(HEX_BYTES, 'is not hexadecimal bytes (an even number of 0-9, a-f digits)')
   .transform((v) => v.toLowerCase());
 export const str = z.union([z.string(), z.number()], 'must be a string').transform(String);
 

@@ -5,6 +5,7 @@
  * field; nothing here throws anything else. Also DevEUI_downlink (what an application asks to send).
  */
 import { z } from 'zod';
+import { hexPattern } from '../util/hex.js';
 import {
   clean,
   customerData,
@@ -73,10 +74,7 @@ const downlinkSentSchema = z.looseObject({
   DeliveryFailedCause2: str.optional(),
   DeliveryFailedCause3: str.optional(),
   TransmissionSlot: int(0, 4).optional(),
-  CorrelationID: z
-    .string()
-    .regex(/^[0-9A-Fa-f]{16}$/, 'is not 16 hexadecimal digits')
-    .optional(),
+  CorrelationID: z.string().regex(hexPattern(16), 'is not 16 hexadecimal digits').optional(),
 });
 
 const notificationSchema = z.looseObject({

@@ -10,6 +10,7 @@
  * Pure functions; no I/O. Used by the bridge (verification), `tpx uplink send`, `tpx downlink` and the emulator.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isHexDigits } from '../util/hex.js';
 
 export type ReportKind = 'DevEUI_uplink' | 'DevEUI_downlink_Sent' | 'DevEUI_location' | 'DevEUI_notification';
 export const REPORT_KINDS: readonly ReportKind[] = [
@@ -172,7 +173,7 @@ function fail(reason: VerifyFailure, message: string): VerifyResult {
 export function verifyUplinkDetailed(p: VerifyUplinkParams): VerifyResult {
   const token = p.query.Token;
   if (token === undefined || token === '') return fail('missing-token', 'the Token query parameter is missing');
-  if (!/^[0-9a-fA-F]{64}$/.test(token)) return fail('malformed-token', 'the Token is not 64 hexadecimal digits');
+  if (!isHexDigits(token, 64)) return fail('malformed-token', 'the Token is not 64 hexadecimal digits');
   const asId = p.query.AS_ID;
   if (!asId) return fail('missing-as-id', 'the AS_ID query parameter is missing');
   if (p.asId !== undefined && asId !== p.asId) return fail('wrong-as-id', `AS_ID "${asId}" is not the expected one`);
@@ -316,7 +317,7 @@ export function verifyDownlinkQuery(rawQuery: string, asKey: string): DownlinkVe
   if (idx < 0) return { ok: false, reason: 'missing-token', params };
   if (idx !== parts.length - 1) return { ok: false, reason: 'token-not-last', params };
   const token = safeDecode(parts[idx]!.slice('Token='.length));
-  if (!/^[0-9a-f]{64}$/.test(token)) return { ok: false, reason: 'malformed-token', params };
+  if (!isHexDigits(token, 64) || token !== token.toLowerCase()) return { ok: false, reason: 'malformed-token', params };
   const hashed = parts
     .slice(0, idx)
     .map((p) => {

@@ -77,11 +77,7 @@ export async function checkAlwaysOn(
       return {
         items: [
           auth,
-          item(
-            'alwayson-bind',
-            'skipped',
-            'No probe Thing to bind: run with --write-probe (tpx creates, binds and deletes one).',
-          ),
+          item('alwayson-bind', 'skipped', ['No probe Thing to bind:', { id: 'write-probe', what: 'bind' }]),
         ],
       };
     }
@@ -165,14 +161,12 @@ export function policyItem(
         'bind-policy',
         'skipped',
         'The administrator key could not read the WSCommunicationsSubsystem configuration.',
-        {
-          fix: 'Check that --admin-key (or TPX_THINGWORX_ADMIN_KEY) is a valid key of an administrator.',
-        },
+        { fix: { id: 'admin-key-invalid', what: 'policy' }, data: { setting: 'thingworxAdminKey' } },
       );
     }
     const why = canProbe
       ? 'Could not read the policy, and the probe Thing could not be bound.'
-      : 'Reading the policy needs an administrator key (--admin-key); inferring it needs --write-probe.';
+      : ({ id: 'admin-key-needed', what: 'policy' } as const);
     return item('bind-policy', 'skipped', why);
   }
   const vis = read?.visibilityCheck
@@ -247,12 +241,8 @@ export async function ghostItem(
       'skipped',
       admin
         ? 'The platform did not list the sessions (QueryEndpointSessions).'
-        : 'Listing sessions needs an administrator key (--admin-key or TPX_THINGWORX_ADMIN_KEY).',
-      admin
-        ? {
-            fix: 'Check that the administrator key (--admin-key or TPX_THINGWORX_ADMIN_KEY) is valid and that its user may execute QueryEndpointSessions on the WSCommunicationsSubsystem.',
-          }
-        : {},
+        : { id: 'admin-key-needed', what: 'sessions' },
+      admin ? { fix: { id: 'admin-key-invalid', what: 'sessions' }, data: { setting: 'thingworxAdminKey' } } : {},
     );
   }
   if (sessions.length === 0) return item('ghost-sessions', 'passed', 'No AlwaysOn session holds binds.');
@@ -291,7 +281,7 @@ export async function ghostItem(
       }
     }
     return item('ghost-sessions', 'passed', `Closed ${closed.length} session(s) holding ${things} bind(s).`, {
-      method: '--fix',
+      method: { id: 'closed-on-request' },
       data: { ...data, closed },
     });
   }

@@ -1,6 +1,7 @@
 /** Check items of the application key: accepted, its user (warn for an administrator), its expiry. */
+
+import { attempt, say } from './check-failure.js';
 import { type CheckItem, item } from './check-types.js';
-import { attempt, say } from './check-util.js';
 import { FIX } from './fixes.js';
 import type { ThingWorxRest } from './rest.js';
 

@@ -3,8 +3,9 @@
  * with the collections' design-time Create (permission services where the user may call them, else probes),
  * and the Thing Template with the properties tpx needs.
  */
+import type { Phrase } from '../errors.js';
+import { attempt, say, text } from './check-failure.js';
 import { type CheckItem, item } from './check-types.js';
-import { attempt, say, text } from './check-util.js';
 import { ThingWorxError } from './errors.js';
 import { FIX } from './fixes.js';
 import type { ThingWorxRest } from './rest.js';
@@ -206,7 +207,7 @@ async function createCheck(known: Known, s: CreateSpec): Promise<CheckItem> {
       'warned',
       `${s.service} may be executed (probe); design-time Create on ${collectionLabel} could not be verified.`,
       {
-        fix: `Run "tpx thingworx check --write-probe" to verify by creating and deleting a probe entity. ${FIX.collectionsDesignTime}`,
+        fix: [{ id: 'write-probe', what: 'create' }, FIX.collectionsDesignTime],
         method: 'probe',
       },
     );
@@ -215,7 +216,7 @@ async function createCheck(known: Known, s: CreateSpec): Promise<CheckItem> {
 }
 
 function failedCreate(s: CreateSpec, e: ThingWorxError, method: string): CheckItem {
-  const fix =
+  const fix: Phrase | undefined =
     e.code === 'TPX_TWX_SERVICE_DENIED'
       ? FIX.entityServicesRunTime([s.service])
       : e.code === 'TPX_TWX_DESIGN_TIME_DENIED'
@@ -237,7 +238,7 @@ export async function checkTemplate(rest: ThingWorxRest, template: string): Prom
   const data = { template, base: plan.base, present: plan.present };
   if (!plan.exists) {
     return item('template', 'failed', `Thing Template ${template} not found (missing, or not visible to the user).`, {
-      fix: `${FIX.template(template)} If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`,
+      fix: [FIX.template(template), `If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`],
       data,
     });
   }
@@ -247,7 +248,7 @@ export async function checkTemplate(rest: ThingWorxRest, template: string): Prom
       'failed',
       `${template} is based on ${plan.base}, not ${TEMPLATE_BASE}: its Things cannot be bound.`,
       {
-        fix: `Create a template based on ${TEMPLATE_BASE}: tpx thingworx import-template --template <new name>.`,
+        fix: { id: 'template-base', base: TEMPLATE_BASE },
         data,
       },
     );
@@ -259,7 +260,7 @@ export async function checkTemplate(rest: ThingWorxRest, template: string): Prom
       'failed',
       `${template} lacks the propert${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')}.`,
       {
-        fix: `Run "tpx thingworx import-template --template ${template}": it adds only the missing properties.`,
+        fix: { id: 'template-add-properties', template },
         data: { ...data, missing },
       },
     );

@@ -125,7 +125,7 @@ export async function checkTransport(
     return {
       items: [
         reachable,
-        item('tls', 'warned', `${t.protocol}; certificate NOT verified (--insecure), ${until}.`, {
+        item('tls', 'warned', [`${t.protocol};`, { id: 'not-verified' }, `${until}.`], {
           fix: FIX.certificate,
           data,
         }),

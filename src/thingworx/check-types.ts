@@ -1,4 +1,5 @@
 /** The data `tpx thingworx check` returns: one item per thing checked, in a fixed order. */
+import type { Phrase } from '../errors.js';
 
 export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';
 
@@ -24,11 +25,11 @@ export interface CheckItem {
   title: string;
   status: CheckStatus;
   /** One line: what was found. */
-  detail: string;
-  /** When not passed: what to do, in the words of the set-up guide. */
-  fix?: string;
+  detail: Phrase;
+  /** When not passed: what to do, in the words of the set-up guide (src/cli words the phrases). */
+  fix?: Phrase;
   /** How it was decided: a permission service, a probe, a read… */
-  method?: string;
+  method?: Phrase;
   data?: Record<string, unknown>;
 }
 
@@ -51,7 +52,7 @@ export interface ThingWorxCheckOptions {
   /** PEM contents of a CA to trust. */
   ca?: string | Buffer;
   insecure?: boolean;
-  /** Thing Template to look for (default actilityThingTemplateSF). */
+  /** Thing Template to look for (default DEFAULT_TEMPLATE_NAME). */
   template?: string;
   /**
    * An administrator's application key, when the checked key is not one: reads the Bind Protection Policy and lists
@@ -87,8 +88,8 @@ export interface ThingWorxCheckReport {
 export function item(
   id: CheckId,
   status: CheckStatus,
-  detail: string,
-  extra: { fix?: string; method?: string; data?: Record<string, unknown> } = {},
+  detail: Phrase,
+  extra: { fix?: Phrase; method?: Phrase; data?: Record<string, unknown> } = {},
 ): CheckItem {
   return {
     id,

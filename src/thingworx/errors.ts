@@ -4,7 +4,7 @@
  * classifyThingWorxText() recognises those texts and gives the fix of the set-up guide.
  * Also used by `tpx explain` on texts the user pastes.
  */
-import { type ExitCodeValue, TpxError } from '../errors.js';
+import { type Phrase, TpxError } from '../errors.js';
 import { FIX } from './fixes.js';
 
 export type ThingWorxErrorCode =
@@ -30,11 +30,9 @@ export interface ThingWorxErrorInit {
   platformText: string;
   /** What was called, e.g. "POST Resources/EntityServices/Services/GetEntityList". */
   request?: string;
-  fix?: string;
+  fix?: Phrase;
   cause?: unknown;
   details?: Record<string, unknown>;
-  /** Default 1 (a failure); 2 when the input itself was wrong (a malformed URL). */
-  exitCode?: ExitCodeValue;
 }
 
 export class ThingWorxError extends TpxError {
@@ -47,7 +45,6 @@ export class ThingWorxError extends TpxError {
     super(code, message, {
       fix: init.fix,
       cause: init.cause,
-      ...(init.exitCode !== undefined ? { exitCode: init.exitCode } : {}),
       details: { status: init.status, platformText: init.platformText, request: init.request, ...init.details },
     });
     this.status = init.status;
@@ -60,7 +57,7 @@ export interface Classified {
   code: ThingWorxErrorCode;
   /** One line: what failed. */
   message: string;
-  fix: string;
+  fix: Phrase;
   /** Names pulled from the text (service, entity, permission). */
   details: Record<string, string>;
 }

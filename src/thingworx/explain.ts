@@ -3,15 +3,18 @@
  * itself) and says its cause and fix. The texts are those of the Actility reference document
  * (shared/reference/actility-thingworx-connector-doc.txt) and tpx's TPX_* codes.
  */
+import type { Phrase } from '../errors.js';
+import { DEVEUI } from '../util/hex.js';
 import { classifyThingWorxText } from './errors.js';
 import { FIX } from './fixes.js';
+import { DEFAULT_TEMPLATE_NAME } from './template-name.js';
 
 export interface Explanation {
   /** Stable id of the recognised problem. */
   id: string;
   title: string;
   cause: string;
-  fix: string;
+  fix: Phrase;
   details?: Record<string, unknown>;
 }
 
@@ -21,8 +24,6 @@ export interface ExplainResult {
   /** What to do when nothing was recognised. */
   hint?: string;
 }
-
-const DEVEUI = /^[0-9A-Fa-f]{16}$/;
 
 function bindFailure(text: string): Explanation | undefined {
   if (!/Binding failed|V1BindMessage|Could not bind things|TPX_BIND_REJECTED|refused to bind/i.test(text))
@@ -50,7 +51,11 @@ function bindFailure(text: string): Explanation | undefined {
     id: 'bind-failed',
     title: 'Binding failed (V1BindMessage)',
     cause,
-    fix: `${FIX.lastInWins} Or close the ghost sessions: "tpx thingworx check --admin-key <administrator key> --fix". If it persists: every bound name needs a Thing based on RemoteThing, and with "Enable Visibility Permission Check" on, Visibility for the key's user.`,
+    fix: [
+      FIX.lastInWins,
+      { id: 'close-ghost-sessions' },
+      'If it persists: every bound name needs a Thing based on RemoteThing, and with "Enable Visibility Permission Check" on, Visibility for the key\'s user.',
+    ],
     details,
   };
 }
@@ -81,7 +86,7 @@ interface Rule {
   title: string;
   test: RegExp;
   cause: string;
-  fix: string;
+  fix: Phrase;
 }
 
 const RULES: Rule[] = [
@@ -104,7 +109,7 @@ const RULES: Rule[] = [
     title: 'TLS certificate for another host name',
     test: /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match certificate|No subject alternative/i,
     cause: 'The certificate does not name the host in the URL.',
-    fix: 'Use the host name the certificate was issued for in the hostName / --thingworx-url, or install a certificate for this name.',
+    fix: { id: 'tls-hostname' },
   },
   {
     id: 'tls-missing',
@@ -141,7 +146,7 @@ const RULES: Rule[] = [
     test: /actilityThingTemplate\w*.*(?:not found|does not exist)|(?:Entity Not Found|not found).*actilityThingTemplate|TPX_TEMPLATE_MISSING|thingTemplateName.*(?:not found|invalid)/i,
     cause:
       "The Thing Template named in the connection (thingTemplateName) is missing or not visible to the key's user.",
-    fix: `${FIX.template('actilityThingTemplateSF')} If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`,
+    fix: [FIX.template(DEFAULT_TEMPLATE_NAME), `If it exists, ${FIX.collectionsVisibility.replace(/^In/, 'in')}`],
   },
   {
     id: 'pipe-count',
@@ -149,14 +154,14 @@ const RULES: Rule[] = [
     test: /pipeCount|pipe count|--pipe-count/i,
     cause:
       'pipeCount is the number of web sockets the connection opens; it is limited to 255 (1 suffices in most applications).',
-    fix: 'Set pipeCount (tpx: --pipe-count / TPX_PIPE_COUNT) to a number from 1 to 255.',
+    fix: { id: 'pipe-count' },
   },
   {
     id: 'device-limit',
     title: 'Device limit',
     test: /10K devices|10 ?000 devices|TPX_DEVICE_LIMIT|max(?:imum)? devices/i,
     cause: 'The ThingWorx connector is limited to 10K devices.',
-    fix: 'Split the devices over several connections (each with its own Thing Template and key), or raise tpx --max-devices with care.',
+    fix: { id: 'device-limit' },
   },
 ];
 
@@ -193,7 +198,7 @@ function tpxMessage(text: string): Explanation | undefined {
   return undefined;
 }
 
-/** A `--json` error document pasted whole: {"error":{"code":"TPX_…","message":…,"fix":…}}. */
+/** A JSON error document of tpx pasted whole: {"error":{"code":…,"message":…,"fix":…}}. */
 function tpxJson(text: string): { message: string; explanation?: Explanation } | undefined {
   if (!text.startsWith('{')) return undefined;
   try {

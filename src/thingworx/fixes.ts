@@ -1,21 +1,21 @@
 /**
  * The fixes tpx gives for ThingWorx set-up problems, in the words of the Actility set-up guide
  * (shared/reference/actility-thingworx-connector-doc.txt). Used by ThingWorxError, `tpx thingworx check`
- * and `tpx explain`, so that one problem always gets the same advice.
+ * and `tpx explain`, so that one problem always gets the same advice. Advice that names a flag, a TPX_* variable
+ * or a tpx command is a PhraseRef: src/cli/phrases.ts words it.
  */
+import type { PhraseRef } from '../errors.js';
 
 export const FIX = {
   /** TLS missing or too old. */
   tls: 'Ensure that the platform has SSL/TLS enabled: the connector needs WebSocket Secure (WSS) over TLS v1.2 or newer (HTTPS on the ThingWorx host:port).',
   /** Certificate not trusted. */
-  certificate:
-    'Give the CA certificate that signed the ThingWorx certificate with --ca or TPX_THINGWORX_CA (PEM file), or install a certificate from a public CA on the platform.',
+  certificate: { id: 'thingworx-ca' } as PhraseRef,
   certificateExpired: 'Renew the ThingWorx server certificate (it is expired or not yet valid).',
   unreachable:
     'Check the host name and port (https://host:port), that ThingWorx is running and that no firewall blocks it.',
   /** App key rejected. */
-  appKey:
-    'In Composer → Security → Application Keys, create a key for the user: set Username Reference and an Expiration Date in the future, Save, and use the generated Key ID (--app-key or TPX_THINGWORX_APP_KEY).',
+  appKey: { id: 'thingworx-app-key' } as PhraseRef,
   appKeyExpiry: 'In Composer → Security → Application Keys, set an Expiration Date in the future on the key, and Save.',
   adminUser:
     'Create a new user different from the Administrator (Composer → Security → Users → New, Enabled checked) and an application key for it.',
@@ -27,12 +27,10 @@ export const FIX = {
     'In Composer → Permissions → Collections, select Things and Thing Templates, Edit Permissions; on the Visibility tab select the Composer organization and Save.',
   collectionsDesignTime:
     'In Composer → Permissions → Collections, select Things and Thing Templates, Edit Permissions; on the Design Time tab select the user, check at least Create and Read, and Save.',
-  template: (name: string) =>
-    `Import the Actility Thing Template: run "tpx thingworx import-template --template ${name}" (or "--export xml" and import the file in Composer → Import/Export → Import).`,
+  template: (template: string): PhraseRef => ({ id: 'import-template', template }),
   lastInWins:
     'On ThingWorx set the option "Last in wins": Subsystems → WSCommunicationsSubsystem → Configuration → Bind Protection Policy, then Save.',
-  ghostSessions:
-    'Stop any other connector using these Things, then close the stale ("ghost") sessions: run "tpx thingworx check --admin-key <administrator key> --fix"; or set "Last in wins" on the WSCommunicationsSubsystem.',
+  ghostSessions: { id: 'ghost-sessions' } as PhraseRef,
   bindVisibility:
     'The bind needs visibility of the Things: give the Composer organization Visibility on the Things collection (Composer → Permissions → Collections → Things → Visibility), or turn off "Enable Visibility Permission Check" on the WSCommunicationsSubsystem.',
   urlAppKey:

@@ -20,7 +20,7 @@ import {
 } from '../util/http.js';
 import { httpError, networkError, ThingWorxError } from './errors.js';
 import { FIX } from './fixes.js';
-import { asInfoTable, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-util.js';
+import { asInfoTable, normaliseThingWorxUrl, parseBody, READ_SERVICES, RETRY_STATUS } from './rest-policy.js';
 import type {
   EntityListRow,
   InfoTableJson,
@@ -30,7 +30,7 @@ import type {
 } from './types.js';
 import { parsePropertyDefinitions } from './types.js';
 
-export { asInfoTable, normaliseThingWorxUrl, READ_SERVICES } from './rest-util.js';
+export { asInfoTable, normaliseThingWorxUrl, READ_SERVICES } from './rest-policy.js';
 export type {
   EntityListRow,
   InfoTableJson,

@@ -4,7 +4,7 @@
  * `Authorization: Basic …` on every request, with the same TLS rules (TLS 1.2 minimum, verification on).
  */
 import { Agent, type Dispatcher } from 'undici';
-import { UsageError } from '../errors.js';
+import { TpxError } from '../errors.js';
 
 export function basicAuthDispatcher(
   user: string,
@@ -12,9 +12,10 @@ export function basicAuthDispatcher(
   tls: { ca?: string | Buffer; insecure?: boolean } = {},
 ): { dispatcher: Dispatcher; close: () => Promise<void> } {
   if (user.includes(':')) {
-    throw new UsageError(
+    throw new TpxError(
+      'TPX_USAGE',
       `The user name "${user}" contains ":", which HTTP Basic authentication cannot carry.`,
-      'Use --admin-key with an application key of that administrator instead.',
+      { fix: { id: 'admin-key-instead' }, details: { setting: 'thingworxAdminUser', got: user } },
     );
   }
   const authorization = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;

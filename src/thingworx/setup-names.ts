@@ -8,10 +8,8 @@
  *
  * Service names follow shared/research/thingworx-rest.md §5.3/§5.4/§6.2. Some are UNCONFIRMED on a live server
  * (marked below); every one can be overridden through SetupNames, and the Bind Protection Policy table, field
- * and value through flags of `tpx thingworx setup`.
+ * and value through options of the setup command.
  */
-import { UsageError } from '../errors.js';
-
 export interface SetupNames {
   /** Organization given visibility (the guide: Composer). */
   organization: string;
@@ -47,42 +45,6 @@ export function defaultKeyName(user: string): string {
   return `${user}-key`;
 }
 
-const DURATION = /^(\d+)\s*(h|d|w|m|mo|y)$/i;
-const UNIT_MS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
-/**
- * Parses --key-expiry: a duration from now (12h, 90d, 8w, 6mo, 1y; "m" is months) or a date (2027-01-31 or
- * ISO date-time). The result must lie in the future and at most 10 years ahead; "never"/0 are refused (a key
- * with no expiry is what the guide warns against).
- */
-export function parseKeyExpiry(text: string, now: Date = new Date()): Date {
-  const t = text.trim();
-  const bad = (why: string) =>
-    new UsageError(
-      `Invalid --key-expiry "${text}": ${why}.`,
-      'Give a duration such as 90d, 6mo or 1y, or a future date such as 2027-12-31.',
-    );
-  if (/^(never|none|0+[a-z]*)$/i.test(t)) throw bad('a key must expire');
-  let out: Date;
-  const m = DURATION.exec(t);
-  if (m) {
-    const n = Number(m[1]);
-    const unit = m[2]!.toLowerCase();
-    out = new Date(now.getTime());
-    if (unit === 'y') out.setUTCFullYear(out.getUTCFullYear() + n);
-    else if (unit === 'm' || unit === 'mo') out.setUTCMonth(out.getUTCMonth() + n);
-    else out = new Date(now.getTime() + n * UNIT_MS[unit]!);
-  } else if (/^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) {
-    out = new Date(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t);
-    if (Number.isNaN(out.getTime())) throw bad('not a date');
-  } else {
-    throw bad('not a duration or a date');
-  }
-  if (out.getTime() <= now.getTime()) throw bad('it is not in the future');
-  if (out.getTime() > now.getTime() + 10 * 366 * 86_400_000) throw bad('more than 10 years ahead');
-  return out;
-}
-
 /** How the Bind Protection Policy is stored (UNCONFIRMED on a live server: research §6.2). */
 export interface BindPolicyNames {
   /** Configuration table; undefined = find the table holding a "…in wins" value. */
@@ -94,13 +56,3 @@ export interface BindPolicyNames {
 }
 
 export type BindPolicy = 'last-in-wins' | 'first-in-wins';
-
-export function parseBindPolicy(text: string): BindPolicy {
-  const t = text
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_]+/g, '-');
-  if (t === 'last-in-wins' || t === 'lastinwins') return 'last-in-wins';
-  if (t === 'first-in-wins' || t === 'firstinwins') return 'first-in-wins';
-  throw new UsageError(`Invalid --bind-policy "${text}".`, 'Use --bind-policy last-in-wins (or first-in-wins).');
-}

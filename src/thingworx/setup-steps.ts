@@ -67,7 +67,8 @@ export async function keyStep(
   const info = await p.keyInfo(keyName);
   if (info.user && info.user !== user) {
     throw new TpxError('TPX_SETUP_KEY_OWNER', `Application key ${keyName} belongs to user ${info.user}, not ${user}.`, {
-      fix: `Choose another key name with --key-name, or run setup with --user ${info.user}.`,
+      fix: { id: 'setup-key-owner', user: info.user },
+      details: { keyName, user: info.user },
     });
   }
   const left = info.expiresAt ? info.expiresAt.getTime() - now.getTime() : 0;
@@ -103,7 +104,8 @@ export async function templateStep(
     ];
     if (problems.length > 0) {
       throw new TpxError('TPX_SETUP_TEMPLATE', `Thing Template ${t.name} exists but ${problems.join('; ')}.`, {
-        fix: `Fix or delete the template in Composer (or use another name with --template), then run setup again.`,
+        fix: { id: 'setup-template-shape' },
+        details: { template: t.name, problems },
       });
     }
     const adds = plan.steps.filter((s) => s.action === 'add-property').length;
@@ -150,19 +152,20 @@ export function stepError(title: string, err: unknown): TpxError {
       'TPX_SETUP_FORBIDDEN',
       `${title}: the administrator credentials lack a right: ${right}${platform}.`,
       {
-        fix: "Run setup with an administrator's credentials (a member of the Administrators group): --admin-key, or --admin-user and --admin-password.",
+        fix: { id: 'setup-admin-credentials', rejected: false },
         details: { missingRight: right },
       },
     );
   }
   if (status === 401) {
     return new TpxError('TPX_SETUP_AUTH', `${title}: ThingWorx rejected the administrator credentials (401).`, {
-      fix: 'Check --admin-key (or --admin-user/--admin-password): the key must exist, not be expired, and belong to an administrator.',
+      fix: { id: 'setup-admin-credentials', rejected: true },
+      details: { setting: 'thingworxAdminKey' },
     });
   }
   if (err instanceof TpxError)
     return new TpxError(err.code, `${title}: ${err.message}`, { fix: err.fix, exitCode: err.exitCode });
   return new TpxError('TPX_SETUP_FAILED', `${title}: ${text}`, {
-    fix: 'Run again with --verbose for details; "tpx thingworx setup --dry-run" shows each step without changing anything.',
+    fix: { id: 'setup-failed' },
   });
 }

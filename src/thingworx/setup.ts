@@ -197,7 +197,7 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
             'TPX_SETUP_BIND_POLICY',
             'Bind Protection Policy not found in the WSCommunicationsSubsystem configuration.',
             {
-              fix: 'Name it with --bind-policy-table and --bind-policy-field (see "tpx thingworx setup --help"), or set it in Composer: Subsystems → WSCommunicationsSubsystem → Configuration.',
+              fix: { id: 'setup-bind-policy-names' },
             },
           );
         }

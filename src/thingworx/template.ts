@@ -8,7 +8,7 @@
  */
 import type { PropertyDefinition, PropertyDefinitionInput } from './types.js';
 
-export const DEFAULT_TEMPLATE_NAME = 'actilityThingTemplateSF';
+export { DEFAULT_TEMPLATE_NAME } from './template-name.js';
 export const TEMPLATE_BASE = 'RemoteThing';
 export const TEMPLATE_DESCRIPTION = 'Actility ThingPark LoRaWAN device (tpx)';
 

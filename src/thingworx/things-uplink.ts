@@ -3,6 +3,7 @@
  * as an object or as a JSON string, wrapped in `DevEUI_uplink` (or sent raw with sendRawDecodedFormat).
  * Turns it into a summary (the fields people look at first) and a flat field list for a readable table.
  */
+import { isHexBytes } from '../util/hex.js';
 
 export interface UplinkSummary {
   time?: string;
@@ -114,6 +115,6 @@ export function summarizeUplink(body: Record<string, unknown>): UplinkSummary {
 
 /** Splits a hex payload into bytes for display ("0027bd00" -> "00 27 bd 00"); other text is returned as is. */
 export function spacedHex(hex: string): string {
-  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) return hex;
+  if (!isHexBytes(hex, { nonEmpty: true })) return hex;
   return hex.match(/../g)!.join(' ');
 }

@@ -5,7 +5,6 @@
  * uplink of each interval is seen). Never busy-loops: one request, then a timer.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../errors.js';
 import { ThingWorxError } from './errors.js';
 import { isoDate, THING_PROPS, type ThingsClient, thingNotFound } from './things.js';
 import { decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
@@ -35,7 +34,8 @@ export interface WatchOptions {
   pageSize?: number;
 }
 
-const MIN_INTERVAL = 100;
+/** The shortest polling interval, ms. */
+export const MIN_INTERVAL = 100;
 
 function stamp(row: Record<string, unknown>): number {
   const t = row.timestamp ?? row.time;
@@ -158,19 +158,4 @@ export async function watchUplinks(client: ThingsClient, thing: string, options:
       throw err;
     }
   }
-}
-
-/** Parses --interval: "2s", "500ms", "1m" or a number of seconds; at least 100 ms, at most 1 hour. */
-export function parseInterval(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(text);
-  const ms = m
-    ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[(m[2] ?? 's').toLowerCase()]!
-    : Number.NaN;
-  if (!Number.isFinite(ms) || ms < MIN_INTERVAL || ms > 3_600_000) {
-    throw new UsageError(
-      `Invalid --interval "${text}".`,
-      'Give a polling interval between 100ms and 1h, e.g. 2s or 500ms.',
-    );
-  }
-  return ms;
 }

@@ -4,8 +4,8 @@
  * the last downlink and its status). Thing name = DevEUI (16 upper-case hex digits), as the bridge creates them.
  */
 import { TpxError } from '../errors.js';
+import { isCanonicalDevEui } from '../util/hex.js';
 import { ThingWorxError } from './errors.js';
-import { FIX } from './fixes.js';
 import { asInfoTable, type InfoTableJson, type ThingWorxRest } from './rest.js';
 import { TEMPLATE_PROPERTY_NAMES as N } from './template.js';
 import { type DecodedMessage, decodeMessage, summarizeUplink, type UplinkSummary } from './things-uplink.js';
@@ -161,8 +161,9 @@ export async function listThings(
         'TPX_TEMPLATE_NOT_FOUND',
         `Thing Template ${options.template} not found on ThingWorx (or not visible to the key's user).`,
         {
-          fix: `Check the name (--template or TPX_TEMPLATE); ${FIX.template(options.template)}`,
+          fix: { id: 'template-name', template: options.template },
           cause: err,
+          details: { setting: 'template', template: options.template },
         },
       );
     }
@@ -180,7 +181,7 @@ async function listByScan(
   const rows = await client.getEntityList('Thing', { maxItems: 100_000 });
   const names = rows
     .map((r) => r.name)
-    .filter((n) => /^[0-9A-F]{16}$/.test(n))
+    .filter(isCanonicalDevEui)
     .sort();
   const things: ThingRow[] = [];
   let i = offset;

@@ -2,6 +2,7 @@
  * Unit tests of the AlwaysOn client against a minimal in-test platform (the emulator tests are in
  * emulator.test.ts): frames and headers on the wire, ping timeout, TLS below 1.2, nothing lost on socket loss.
  */
+
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,8 @@ import {
   DisconnectedError,
   pipeFor,
 } from '../../src/alwayson/index.js';
-import { bindBatches } from '../../src/alwayson/values.js';
+import { bindBatches } from '../../src/alwayson/message-builders.js';
+import { say } from '../../src/cli/phrases.js';
 import { generateCertificate, type TlsMaterial } from '../../src/emulators/tls.js';
 
 let material: TlsMaterial | undefined;
@@ -245,7 +247,8 @@ describe('AlwaysOnClient on the wire', () => {
     const untrusted = new AlwaysOnClient({ url: fake.url, appKey: 'good-key' });
     const err = await untrusted.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).fix).toMatch(/TPX_THINGWORX_CA/);
+    expect((err as ConnectError).details).toMatchObject({ tls: true, setting: 'thingworxCa' });
+    expect(say((err as ConnectError).fix)).toMatch(/TPX_THINGWORX_CA/);
     const insecure = client(fake, { ca: undefined, insecure: true });
     const warnings: string[] = [];
     insecure.on('warning', (w) => warnings.push(w.code));

@@ -3,6 +3,7 @@
  * and 8 pipes, First-in-wins and Last-in-wins, pushes visible through REST, REST writes of `downlink` reaching the
  * handler, properties larger than a chunk, every socket dropped mid-stream, TLS below 1.2.
  */
+
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
@@ -17,6 +18,7 @@ import {
   ConnectError,
   type TwValue,
 } from '../../src/alwayson/index.js';
+import { say } from '../../src/cli/phrases.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 
 type Emulator = Awaited<ReturnType<typeof startThingWorxEmulator>>;
@@ -106,7 +108,8 @@ describe('AlwaysOn pool against the ThingWorx emulator', () => {
     const bad = pool({ appKey: 'not-a-key' });
     const err = await bad.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthFailedError);
-    expect((err as AuthFailedError).fix).toMatch(/TPX_THINGWORX_APP_KEY/);
+    expect((err as AuthFailedError).details).toMatchObject({ setting: 'thingworxAppKey' });
+    expect(say((err as AuthFailedError).fix)).toMatch(/TPX_THINGWORX_APP_KEY/);
 
     emu.faults.rejectAuth(true);
     const refused = pool();

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BridgeOptions, startBridge } from '../../src/bridge/index.js';
+import { exitCodeOf } from '../../src/cli/app.js';
+import { say } from '../../src/cli/phrases.js';
+import type { TpxError } from '../../src/errors.js';
 import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
 import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
 
@@ -238,18 +241,40 @@ describe('bridge (ports faked)', () => {
     const port = new URL(first.bridge.url).port;
     const t = tempDir();
     try {
-      await expect(
-        startBridge({
-          listen: `127.0.0.1:${port}`,
-          spoolDir: t.dir,
-          asKey: AS_KEY,
-          template: 'x',
-          sink: new FakeSink(),
-          directory: new FakeDirectory(),
-        }),
-      ).rejects.toMatchObject({ code: 'TPX_LISTEN', fix: expect.stringMatching(/--listen/) });
+      const err = await startBridge({
+        listen: `127.0.0.1:${port}`,
+        spoolDir: t.dir,
+        asKey: AS_KEY,
+        template: 'x',
+        sink: new FakeSink(),
+        directory: new FakeDirectory(),
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'TPX_LISTEN' });
+      expect((err as TpxError).details).toMatchObject({ setting: 'listen', port: Number(port) });
+      expect(say((err as TpxError).fix)).toMatch(/--listen/);
       const again = await start({}, t.dir);
       expect(again.bridge.url).toMatch(/^http:/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('verifying tokens without an AS key is a usage error that names the setting; the CLI names its flag', async () => {
+    const t = tempDir();
+    try {
+      const err = await startBridge({
+        listen: '127.0.0.1:0',
+        spoolDir: t.dir,
+        template: 'x',
+        sink: new FakeSink(),
+        directory: new FakeDirectory(),
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'TPX_USAGE' });
+      expect((err as TpxError).details).toEqual({ setting: 'asKey' });
+      expect(exitCodeOf(err as TpxError)).toBe(2);
+      expect(say((err as TpxError).fix)).toBe(
+        'Pass --as-key (or TPX_AS_KEY), or turn verification off with --no-verify-tokens (never in production).',
+      );
     } finally {
       t.cleanup();
     }

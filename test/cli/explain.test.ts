@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runExplain } from '../../src/cli/commands/explain.js';
 import { createTestContext } from '../../src/cli/context.js';
+import { say } from '../../src/cli/phrases.js';
 import { explainText } from '../../src/thingworx/explain.js';
 import { runTpx, tempConfigHome } from '../helpers/cli.js';
 
@@ -52,7 +53,8 @@ describe('explainText', () => {
         r.explanations.map((e) => e.id),
         text,
       ).toContain(id);
-      expect(r.explanations.find((e) => e.id === id)!.fix, text).toMatch(fix);
+      // The words the CLI prints: src/cli says the phrases that name flags and commands.
+      expect(say(r.explanations.find((e) => e.id === id)!.fix), text).toMatch(fix);
     }
   });
 

@@ -8,9 +8,11 @@ import { ROOT } from '../helpers/cli.js';
 const LIGHT = [
   /^commander$/,
   /^node:/,
-  /^\.\.\/(app|context|io|completion|options)\.js$/,
+  /^\.\.\/(app|context|io|completion|options|phrases)\.js$/,
   /^\.\/[a-z-]+\.js$/,
   /^\.\.\/\.\.\/errors\.js$/,
+  /^\.\.\/\.\.\/util\/hex\.js$/,
+  /^\.\.\/\.\.\/thingworx\/template-name\.js$/,
   /^\.\.\/\.\.\/config\/(keys|secrets|profiles|settings)\.js$/,
 ];
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AlwaysOnClient } from '../../src/alwayson/client.js';
+import { sayReport } from '../../src/cli/commands/thingworx-check.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { runThingWorxChecks } from '../../src/thingworx/check.js';
 import { CHECK_ITEMS, type GhostSession } from '../../src/thingworx/check-types.js';
@@ -22,7 +23,7 @@ async function check(
   let after: (() => Promise<void>) | undefined;
   try {
     after = await o.before?.(emu);
-    const report = await runThingWorxChecks({
+    const raw = await runThingWorxChecks({
       url: o.url ? o.url(emu.restUrl) : emu.restUrl,
       appKey: o.key ?? emu.appKey,
       ...(o.adminKey ? { adminKey: o.adminKey } : {}),
@@ -31,7 +32,14 @@ async function check(
       timeoutMs: 5000,
       ...(o.confirm ? { confirmCloseGhosts: o.confirm } : {}),
     });
-    return { report, things: emu.state().things ?? [], templates: (emu.state().templates ?? []).map((t) => t.name) };
+    // The words the CLI prints (src/cli words the phrases); raw is the data the library returns.
+    const report = sayReport(raw);
+    return {
+      raw,
+      report,
+      things: emu.state().things ?? [],
+      templates: (emu.state().templates ?? []).map((t) => t.name),
+    };
   } finally {
     await after?.();
     await emu.close();
@@ -159,7 +167,17 @@ describe('runThingWorxChecks against the emulator', () => {
   });
 
   it('an administrator key that does not work is named in the fixes of the items it was for', async () => {
-    const { report } = await check(fullySetUp(), { key: CONNECTOR_KEY, adminKey: 'not-a-key', writeProbe: false });
+    const { raw, report } = await check(fullySetUp(), {
+      key: CONNECTOR_KEY,
+      adminKey: 'not-a-key',
+      writeProbe: false,
+    });
+    // The library returns data: which setting and what to do; only the CLI names the flag and variable.
+    expect(raw.items.find((i) => i.id === 'bind-policy')).toMatchObject({
+      fix: { id: 'admin-key-invalid', what: 'policy' },
+      data: { setting: 'thingworxAdminKey' },
+    });
+    expect(JSON.stringify(raw)).not.toMatch(/--[a-z]|TPX_[A-Z]/);
     expect(report.items.find((i) => i.id === 'bind-policy')).toMatchObject({
       status: 'skipped',
       fix: /--admin-key .*TPX_THINGWORX_ADMIN_KEY/,
@@ -199,7 +217,7 @@ describe('runThingWorxChecks against the emulator', () => {
   it('an untrusted certificate fails TLS and sends no key; --insecure warns and goes on', async () => {
     const emu = await startThingWorxEmulator({ state: fullySetUp() });
     try {
-      let report = await runThingWorxChecks({ url: emu.restUrl, appKey: CONNECTOR_KEY, timeoutMs: 5000 });
+      let report = sayReport(await runThingWorxChecks({ url: emu.restUrl, appKey: CONNECTOR_KEY, timeoutMs: 5000 }));
       expect(report.items.find((i) => i.id === 'tls')).toMatchObject({
         status: 'failed',
         fix: /--ca or TPX_THINGWORX_CA/,
@@ -208,7 +226,9 @@ describe('runThingWorxChecks against the emulator', () => {
         status: 'skipped',
         detail: /unverified server/,
       });
-      report = await runThingWorxChecks({ url: emu.restUrl, appKey: CONNECTOR_KEY, insecure: true, timeoutMs: 5000 });
+      report = sayReport(
+        await runThingWorxChecks({ url: emu.restUrl, appKey: CONNECTOR_KEY, insecure: true, timeoutMs: 5000 }),
+      );
       expect(report.items.find((i) => i.id === 'tls')).toMatchObject({ status: 'warned', detail: /NOT verified/ });
       expect(report.items.find((i) => i.id === 'alwayson-auth')!.status).toBe('passed');
       expect(report.ok).toBe(true);

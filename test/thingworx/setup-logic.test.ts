@@ -3,10 +3,10 @@
  * service texts): what is created, what is reused, what a dry run leaves alone, what an error names.
  */
 import { describe, expect, it } from 'vitest';
+import { parseBindPolicy, parseKeyExpiry } from '../../src/cli/parsers.js';
 import { TpxError } from '../../src/errors.js';
 import { ThingWorxError } from '../../src/thingworx/errors.js';
 import { runThingWorxSetup, type SetupResult } from '../../src/thingworx/setup.js';
-import { parseBindPolicy, parseKeyExpiry } from '../../src/thingworx/setup-names.js';
 import { bindPolicyValue, type ServiceCaller } from '../../src/thingworx/setup-platform.js';
 
 type Row = Record<string, unknown>;

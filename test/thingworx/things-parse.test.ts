@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseDevEui, parseInterval } from '../../src/cli/parsers.js';
 import { TpxError } from '../../src/errors.js';
-import { normalizeDevEui, tryNormalizeDevEui } from '../../src/thingworx/things-deveui.js';
 import { decodeMessage, spacedHex, summarizeUplink } from '../../src/thingworx/things-uplink.js';
-import { parseInterval } from '../../src/thingworx/things-watch.js';
+import { normaliseDevEui } from '../../src/util/hex.js';
 
 describe('DevEUI input', () => {
   it('accepts any case and common separators, returning 16 upper-case hex digits', () => {
@@ -15,15 +15,15 @@ describe('DevEUI input', () => {
       ' 0018.b200.0000.0fff ',
       '00 18 b2 00 00 00 0f ff',
     ]) {
-      expect(normalizeDevEui(s)).toBe('0018B20000000FFF');
+      expect(parseDevEui(s)).toBe('0018B20000000FFF');
     }
   });
 
   it('rejects other input with a usage error saying why', () => {
-    expect(tryNormalizeDevEui('0018B20000000FF')).toBeUndefined();
+    expect(normaliseDevEui('0018B20000000FF')).toBeUndefined();
     const short = (() => {
       try {
-        normalizeDevEui('0018B20000000FF');
+        parseDevEui('0018B20000000FF');
       } catch (e) {
         return e as TpxError;
       }
@@ -31,9 +31,9 @@ describe('DevEUI input', () => {
     expect(short).toBeInstanceOf(TpxError);
     expect(short?.exitCode).toBe(2);
     expect(short?.message).toMatch(/15 hex digits, not 16/);
-    expect(() => normalizeDevEui('0018B20000000FFG')).toThrow(/"G", which is not a hex digit/);
-    expect(() => normalizeDevEui('')).toThrow(/0 hex digits/);
-    expect(() => normalizeDevEui('0018B20000000FFF00')).toThrow(/18 hex digits/);
+    expect(() => parseDevEui('0018B20000000FFG')).toThrow(/"G", which is not a hex digit/);
+    expect(() => parseDevEui('')).toThrow(/0 hex digits/);
+    expect(() => parseDevEui('0018B20000000FFF00')).toThrow(/18 hex digits/);
   });
 });
 

@@ -4,18 +4,16 @@ import { readInfoTable, setOwn, writeInfoTable } from './primitive.js';
 import type { Reader } from './reader.js';
 import {
   CHARACTERISTICS,
-  type CharacteristicName,
   ENTITY_TYPES,
   type EntityTypeName,
   type MessageBody,
   type MessageCodeName,
+  namesByByte,
 } from './types.js';
 import type { Writer } from './writer.js';
 
-const ENTITY_BY_BYTE: (EntityTypeName | undefined)[] = new Array(256).fill(undefined);
-for (const [n, c] of Object.entries(ENTITY_TYPES) as [EntityTypeName, number][]) ENTITY_BY_BYTE[c] = n;
-const CHARACTERISTIC_BY_BYTE: (CharacteristicName | undefined)[] = new Array(256).fill(undefined);
-for (const [n, c] of Object.entries(CHARACTERISTICS) as [CharacteristicName, number][]) CHARACTERISTIC_BY_BYTE[c] = n;
+const ENTITY_BY_BYTE = namesByByte(ENTITY_TYPES);
+const CHARACTERISTIC_BY_BYTE = namesByByte(CHARACTERISTICS);
 
 export type BodyKind = 'request' | 'auth' | 'bind' | 'unbind' | 'response';
 

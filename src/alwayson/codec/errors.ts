@@ -1,9 +1,10 @@
 /** Errors of the AlwaysOn codec: ProtocolError for bytes that cannot be decoded, EncodeError for a bad message model. */
-import { ExitCode, TpxError } from '../../errors.js';
+import { TpxError } from '../../errors.js';
 
 /**
  * The bytes are not a valid AlwaysOn frame (or primitive, infotable, body). `offset` is the byte offset in the input
- * where decoding failed and `expected` says what should have been there. Exit code 2: the input is at fault.
+ * where decoding failed and `expected` says what should have been there. It is data about the bytes: the bridge meets
+ * it at run time (a platform frame), `tpx alwayson decode` for its input (the CLI words the fix and the exit code).
  */
 export class ProtocolError extends TpxError {
   readonly offset: number;
@@ -14,8 +15,6 @@ export class ProtocolError extends TpxError {
       'TPX_PROTOCOL',
       `Malformed AlwaysOn data at byte ${offset}: expected ${expected}${found === undefined ? '' : `, found ${found}`}.`,
       {
-        fix: 'Check that the input is one complete AlwaysOn frame (hex of the WebSocket binary payload, no framing).',
-        exitCode: ExitCode.USAGE,
         details: { offset, expected, ...(found === undefined ? {} : { found }) },
       },
     );
@@ -35,8 +34,6 @@ export class EncodeError extends TpxError {
       'TPX_ENCODE',
       `Cannot encode AlwaysOn message at ${path || '(root)'}: expected ${expected}${found === undefined ? '' : `, found ${found}`}.`,
       {
-        fix: 'Correct the message (the format is the one printed by `tpx alwayson decode --json`).',
-        exitCode: ExitCode.USAGE,
         details: { path, expected, ...(found === undefined ? {} : { found }) },
       },
     );

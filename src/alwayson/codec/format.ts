@@ -1,4 +1,4 @@
-/** A readable tree of a decoded message (`tpx alwayson decode` without --json). Returns text; never prints. */
+/** A readable tree of a decoded message (what the decode command prints for people). Returns text; never prints. */
 import type { DecodedMessage, InfoTable, MessageBody, TwValue } from './types.js';
 
 const hex8 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;

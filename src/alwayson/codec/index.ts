@@ -14,7 +14,6 @@ export {
 } from './message.js';
 export { encodeFrames, Reassembler, type ReassemblerOptions, type SplitOptions, splitMessage } from './multipart.js';
 export { baseTypeName } from './primitive.js';
-export * from './types.js';
 export {
   decodeInfoTable,
   decodePrimitive,
@@ -22,4 +21,5 @@ export {
   encodePrimitive,
   infoTableFromValues,
   valuesFromInfoTable,
-} from './values.js';
+} from './standalone.js';
+export * from './types.js';

@@ -4,6 +4,8 @@
  * are written as the strings "NaN", "Infinity", "-Infinity", "-0". messageFromJson validates untrusted JSON and
  * throws EncodeError with the path of the first problem.
  */
+
+import { isHexBytes } from '../../util/hex.js';
 import { EncodeError } from './errors.js';
 import { setOwn } from './primitive.js';
 import {
@@ -86,7 +88,6 @@ function record(v: unknown, path: string): Record<string, string> {
 }
 
 const DECIMAL = /^-?(0|[1-9][0-9]*)$/;
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
 function int64String(v: unknown, path: string): string {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
@@ -131,7 +132,7 @@ export function valueFromJson(v: unknown, path = 'value', depth = DEFAULT_MAX_DE
     }
     case 'BLOB':
     case 'IMAGE':
-      if (typeof x !== 'string' || !HEX.test(x)) throw new EncodeError(p, 'bytes as a hex string', describe(x));
+      if (typeof x !== 'string' || !isHexBytes(x)) throw new EncodeError(p, 'bytes as a hex string', describe(x));
       return { baseType: bt as 'BLOB' | 'IMAGE', value: x.toLowerCase() };
     case 'VARIANT':
       if (depth <= 0) throw new EncodeError(p, 'less deeply nested values');
@@ -255,7 +256,7 @@ function bodyFromJson(v: unknown): MessageBody {
         content: table(b.content, 'body.content'),
       };
     case 'chunk': {
-      if (typeof b.data !== 'string' || !HEX.test(b.data))
+      if (typeof b.data !== 'string' || !isHexBytes(b.data))
         throw new EncodeError('body.data', 'chunk data as a hex string', describe(b.data));
       const out: MessageBody = { kind: 'chunk', data: b.data.toLowerCase() };
       if (b.entityType !== undefined)
@@ -277,11 +278,11 @@ function bodyFromJson(v: unknown): MessageBody {
   }
 }
 
-/** Validates a JSON document (as printed by `decode --json`) and returns the message, with its trailing bytes. */
+/** Validates a JSON document (as toJsonDocument() makes it) and returns the message, with its trailing bytes. */
 export function messageFromJson(doc: unknown): DecodedMessage {
   const o = obj(doc, '');
   const trailing = o.trailing;
-  if (trailing !== undefined && trailing !== null && (typeof trailing !== 'string' || !HEX.test(trailing))) {
+  if (trailing !== undefined && trailing !== null && (typeof trailing !== 'string' || !isHexBytes(trailing))) {
     throw new EncodeError('trailing', 'null or bytes as a hex string', describe(trailing));
   }
   return {

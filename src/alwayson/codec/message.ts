@@ -2,6 +2,8 @@
  * Whole frames: the 15-byte header (research/alwayson.md §3), the 6-byte multipart header (§7) and the body (§6).
  * decodeMessage is strict and total: anything it cannot read raises ProtocolError with the byte offset.
  */
+
+import { isHexBytes } from '../../util/hex.js';
 import { type BodyKind, bodyKindOf, entityTypeByte, readBody, readEntityType, writeBody } from './body.js';
 import { EncodeError, hexByte, ProtocolError } from './errors.js';
 import { asBuffer, Reader } from './reader.js';
@@ -18,11 +20,11 @@ import {
   type MessageBody,
   type MessageCodeName,
   type MessageHeader,
+  namesByByte,
 } from './types.js';
 import { Writer } from './writer.js';
 
-const CODE_BY_BYTE: (MessageCodeName | undefined)[] = new Array(256).fill(undefined);
-for (const [n, c] of Object.entries(MESSAGE_CODES) as [MessageCodeName, number][]) CODE_BY_BYTE[c] = n;
+const CODE_BY_BYTE = namesByByte(MESSAGE_CODES);
 
 /** The name of a message code (§4), or undefined. */
 export function codeName(code: number): MessageCodeName | undefined {
@@ -188,7 +190,6 @@ export function decodeBody(
 // Encoding
 
 const shared = new Writer();
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
 function u32Field(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
@@ -219,7 +220,7 @@ export function writeHeader(w: Writer, h: MessageHeader, multipart: boolean): nu
 }
 
 function writeHex(w: Writer, hex: string, path: string): void {
-  if (!HEX.test(hex)) throw new EncodeError(path, 'bytes as a hex string', JSON.stringify(hex.slice(0, 40)));
+  if (!isHexBytes(hex)) throw new EncodeError(path, 'bytes as a hex string', JSON.stringify(hex.slice(0, 40)));
   w.ensure(hex.length / 2);
   w.pos += w.buf.write(hex, w.pos, 'hex');
 }
@@ -269,7 +270,7 @@ export function encodeChunk(msg: Message): Buffer {
       throw new EncodeError(`header.multipart.${k}`, 'an integer from 0 to 65535', String(v));
     }
   }
-  if (typeof body.data !== 'string' || !HEX.test(body.data)) {
+  if (typeof body.data !== 'string' || !isHexBytes(body.data)) {
     throw new EncodeError('body.data', 'the chunk data as a hex string', JSON.stringify(body.data));
   }
   const w = shared.reset();

@@ -9,6 +9,8 @@
  * Non-canonical input that decodes but re-encodes differently: a BOOLEAN byte other than 0/1 (read as true, §8)
  * and NUMBER/LOCATION NaN payloads (written back as the canonical NaN).
  */
+
+import { isHexBytes } from '../../util/hex.js';
 import { EncodeError, hexByte } from './errors.js';
 import type { Reader } from './reader.js';
 import { BASE_TYPES, type BaseTypeName, type FieldDefinition, type InfoTable, type TwValue } from './types.js';
@@ -197,7 +199,7 @@ export function writeTyped(w: Writer, v: TwValue, depth: number, path: string): 
     case 'BLOB':
     case 'IMAGE': {
       const hex = v.value;
-      if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+      if (typeof hex !== 'string' || !isHexBytes(hex)) {
         throw new EncodeError(path, `${v.baseType} as a hex string`, JSON.stringify(hex));
       }
       w.u8(v.baseType === 'BLOB' ? 21 : 10);

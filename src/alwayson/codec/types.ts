@@ -112,6 +112,13 @@ export interface InfoTable {
   rows: TwValue[][];
 }
 
+/** The reverse of a name → byte table: the name of each byte (undefined where none), for O(1) decoding. */
+export function namesByByte<N extends string>(table: Readonly<Record<N, number>>): readonly (N | undefined)[] {
+  const names: (N | undefined)[] = new Array(256).fill(undefined);
+  for (const [n, c] of Object.entries(table) as [N, number][]) names[c] = n;
+  return names;
+}
+
 export const MESSAGE_CODES = {
   UNKNOWN: 0x00,
   GET: 0x01,

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { mask } from '../../config/secrets.js';
-import { TpxError, UsageError } from '../../errors.js';
+import { ExitCode, TpxError, UsageError } from '../../errors.js';
+import { isHexDigits } from '../../util/hex.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
 
@@ -20,9 +21,8 @@ export interface EncodeOptions {
 
 /** Reads all of stdin (only when it is not a terminal). */
 export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  const { readText } = await import('../../util/read-text.js');
+  return readText(process.stdin);
 }
 
 /** Hex with spaces, colons, `|` separators or none; an optional 0x prefix. */
@@ -32,7 +32,7 @@ export function parseHexLine(line: string, lineNo: number): Buffer {
   let digits = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (/[0-9a-fA-F]/.test(c)) digits += c;
+    if (isHexDigits(c, 1)) digits += c;
     else if (!/[\s:|]/.test(c)) {
       throw new UsageError(
         `Invalid hex on line ${lineNo} at character ${i + 1}: expected a hex digit, space or colon, found ${JSON.stringify(c)}.`,
@@ -58,11 +58,39 @@ function positiveInt(v: string | undefined, flag: string, max = Number.MAX_SAFE_
   return n;
 }
 
+/**
+ * The codec's errors are data about bytes (the bridge meets them at run time too); here the bytes or the message
+ * are the user's input: exit 2, with what to check.
+ */
+function inputError(err: unknown, what: 'frame' | 'message', line?: number): unknown {
+  if (!(err instanceof TpxError) || err.exitCode === ExitCode.USAGE) return err;
+  if (err.code !== 'TPX_PROTOCOL' && err.code !== 'TPX_ENCODE') return err;
+  return new TpxError(err.code, line === undefined ? err.message : `Line ${line}: ${err.message}`, {
+    fix: { id: 'alwayson-input', what },
+    exitCode: ExitCode.USAGE,
+    cause: err,
+    details: { ...(line === undefined ? {} : { line }), ...err.details },
+  });
+}
+
 export async function runAlwaysonDecode(
   ctx: CommandContext,
   opts: DecodeOptions,
   hexArgs: string[],
   stdin: () => Promise<string> = readStdin,
+): Promise<void> {
+  try {
+    await decode(ctx, opts, hexArgs, stdin);
+  } catch (err) {
+    throw inputError(err, 'frame');
+  }
+}
+
+async function decode(
+  ctx: CommandContext,
+  opts: DecodeOptions,
+  hexArgs: string[],
+  stdin: () => Promise<string>,
 ): Promise<void> {
   const codec = await import('../../alwayson/codec/index.js');
   const maxMessageSize = positiveInt(opts.maxMessageSize, '--max-message-size');
@@ -113,14 +141,7 @@ export async function runAlwaysonDecode(
         out.push({ message: m });
       }
     } catch (err) {
-      if (err instanceof codec.ProtocolError && frames.length > 1) {
-        throw new TpxError('TPX_PROTOCOL', `Line ${f.line}: ${err.message}`, {
-          fix: err.fix,
-          exitCode: err.exitCode,
-          details: { line: f.line, offset: err.offset, expected: err.expected },
-        });
-      }
-      throw err;
+      throw inputError(err, 'frame', err instanceof codec.ProtocolError && frames.length > 1 ? f.line : undefined);
     }
   }
   const messages = out.map((o) =>
@@ -186,9 +207,13 @@ export async function runAlwaysonEncode(
   }
   if (text.trim() === '') throw new UsageError('No message given (empty input).', 'Give the message as JSON.');
   const frames: string[] = [];
-  for (const doc of parseJsonDocuments(text)) {
-    const msg = codec.messageFromJson(doc);
-    for (const f of codec.encodeFrames(msg, { chunkSize })) frames.push(f.toString('hex'));
+  try {
+    for (const doc of parseJsonDocuments(text)) {
+      const msg = codec.messageFromJson(doc);
+      for (const f of codec.encodeFrames(msg, { chunkSize })) frames.push(f.toString('hex'));
+    }
+  } catch (err) {
+    throw inputError(err, 'message');
   }
   if (ctx.io.json) {
     ctx.io.printJson({ frames });

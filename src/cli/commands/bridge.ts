@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -294,7 +295,7 @@ export function register(program: Command, app: App): void {
     .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
     .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
     .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
-    .option('--template <name>', 'Thing Template of new Things (env TPX_TEMPLATE, default actilityThingTemplateSF)')
+    .option('--template <name>', `Thing Template of new Things (env TPX_TEMPLATE, default ${DEFAULT_TEMPLATE_NAME})`)
     .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
     .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
     .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')

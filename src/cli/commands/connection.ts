@@ -4,6 +4,7 @@ import { settingKey } from '../../config/keys.js';
 import { CancelledError, UsageError } from '../../errors.js';
 import type { Connection, ConnectionBody, ThingParkClient } from '../../thingpark/api.js';
 import type { DiffEntry, ParsedFields, ResentSecret } from '../../thingpark/connection-config.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
 
@@ -600,7 +601,7 @@ function fieldOptions(cmd: Command, create: boolean, nameHelp?: string): Command
       '--app-key <key>',
       'ThingWorx application key (prefer env TPX_THINGWORX_APP_KEY or the profile; prompted, hidden, on a TTY)',
     )
-    .option('--template <name>', `Thing Template name${create ? ' (default actilityThingTemplateSF)' : ''}`)
+    .option('--template <name>', `Thing Template name${create ? ` (default ${DEFAULT_TEMPLATE_NAME})` : ''}`)
     .option('--pipe-count <n>', `number of AlwaysOn WebSockets, 1..255${create ? ' (default 1)' : ''}`)
     .option('--active <true|false>', 'whether the connection runs')
     .option('--create-devices <true|false>', 'create Things at the first uplink')

@@ -31,17 +31,10 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   if (via !== 'thingworx' && via !== 'thingpark') {
     throw new UsageError(`--via "${via}" is not thingworx or thingpark.`, 'Use --via thingworx or --via thingpark.');
   }
-  if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const devEui = normalizeDevEui(o.devEui);
+  const { parseDevEuiFlag, parsePayload } = await import('../parsers.js');
+  const devEui = parseDevEuiFlag(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
-  const payload = (o.payload ?? '').replace(/\s+/g, '');
-  if (!/^([0-9A-Fa-f]{2})+$/.test(payload)) {
-    throw new UsageError(
-      `--payload "${o.payload ?? ''}" is not hexadecimal bytes.`,
-      'Give an even number of hex digits, e.g. --payload 0a1b.',
-    );
-  }
+  const payload = parsePayload(o.payload);
 
   if (via === 'thingpark') {
     const url = await ctx.resolve('thingparkDownlinkUrl', o.downlinkUrl, { message: 'LRC downlink URL' });

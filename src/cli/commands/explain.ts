@@ -3,19 +3,16 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
+import { sayFields } from '../phrases.js';
 
 /** Reads all of stdin (when it is not a TTY), up to 1 MiB. */
-async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stdin) {
-    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-    size += b.length;
-    if (size > 1024 * 1024)
-      throw new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+async function readStdin(): Promise<string> {
+  const { readText } = await import('../../util/read-text.js');
+  return readText(
+    process.stdin,
+    1024 * 1024,
+    () => new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.'),
+  );
 }
 
 export async function runExplain(
@@ -34,7 +31,8 @@ export async function runExplain(
     throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
   }
   const { explainText } = await import('../../thingworx/explain.js');
-  const result = explainText(text);
+  const said = explainText(text);
+  const result = { ...said, explanations: said.explanations.map((e) => sayFields(e, 'fix')) };
   if (ctx.io.json) {
     ctx.io.printJson(result);
     return;

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { numberOption, wholeNumberOption } from '../options.js';
@@ -38,7 +39,7 @@ export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions &
       o.downlinkEvery !== undefined && parseDuration(o.downlinkEvery) === 0
         ? 0
         : (duration('--downlink-every', o.downlinkEvery, 10_000, 50) ?? 0),
-    template: o.template ?? 'actilityThingTemplateSF',
+    template: o.template ?? DEFAULT_TEMPLATE_NAME,
     pipeCount: wholeNumberOption('--pipe-count', o.pipeCount, 1, 255) ?? 1,
     listen: o.listen,
     spoolDir: o.spoolDir,
@@ -58,7 +59,7 @@ export function register(program: Command, app: App): void {
     .option('--rate <n>', 'uplinks per second, all devices together (default 5; 0 = none)')
     .option('--duration <duration>', 'stop by itself after this long (e.g. 30s) and print a summary')
     .option('--downlink-every <duration>', 'write a downlink in ThingWorx this often (default 10s; 0 = never)')
-    .option('--template <name>', 'Thing Template to import and use (default actilityThingTemplateSF)')
+    .option('--template <name>', `Thing Template to import and use (default ${DEFAULT_TEMPLATE_NAME})`)
     .option('--pipe-count <n>', 'AlwaysOn WebSockets of the bridge, 1..255 (default 1)')
     .option('--listen <host:port>', 'bridge ingest address (default 127.0.0.1 on a free port)')
     .option('--spool-dir <dir>', 'bridge spool directory (default a temporary one, removed at exit)')

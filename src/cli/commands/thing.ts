@@ -4,6 +4,7 @@
  * without separators.
  */
 import type { Command } from 'commander';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -101,8 +102,8 @@ export async function runThingShow(
   devEui: string,
   opts: ThingConnectOptions & GlobalOptions,
 ): Promise<void> {
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const name = normalizeDevEui(devEui);
+  const { parseDevEui } = await import('../parsers.js');
+  const name = parseDevEui(devEui);
   const client = await connect(ctx, opts);
   const { isoDate, showThing } = await import('../../thingworx/things.js');
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
@@ -162,9 +163,9 @@ export async function runThingWatch(
   devEui: string,
   opts: ThingWatchOptions & GlobalOptions,
 ): Promise<void> {
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const { parseInterval, watchUplinks } = await import('../../thingworx/things-watch.js');
-  const name = normalizeDevEui(devEui);
+  const { watchUplinks } = await import('../../thingworx/things-watch.js');
+  const { parseDevEui, parseInterval } = await import('../parsers.js');
+  const name = parseDevEui(devEui);
   const intervalMs = parseInterval(opts.interval ?? '2s');
   const client = await connect(ctx, opts);
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
@@ -226,7 +227,7 @@ export function register(program: Command, app: App): void {
     cmd
       .command('list')
       .description('list the Things of the Thing Template, with connection state and last uplink time')
-      .option('--template <name>', 'Thing Template (default actilityThingTemplateSF; env TPX_TEMPLATE)')
+      .option('--template <name>', `Thing Template (default ${DEFAULT_TEMPLATE_NAME}; env TPX_TEMPLATE)`)
       .option('--limit <n>', 'Things per page (default 100)')
       .option('--offset <n>', 'start at this position (default 0)')
       .option('--all', 'read every page'),

@@ -2,9 +2,11 @@
 import type { Command } from 'commander';
 import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
 import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-types.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
+import { sayFields } from '../phrases.js';
 
 export interface ThingWorxFlags {
   thingworxUrl?: string;
@@ -27,7 +29,6 @@ export async function resolveThingWorx(
   opts: ThingWorxFlags,
 ): Promise<{ url: string; appKey: string; ca?: string; insecure: boolean; template: string; timeoutMs?: number }> {
   const { truthy } = await import('../../thingworx/connect.js');
-  const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
   const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
   const ca = ctx.ca('thingworxCa', opts.ca);
@@ -50,13 +51,18 @@ export function addThingWorxOptions(cmd: Command): Command {
     .option('--app-key <key>', 'application key (env TPX_THINGWORX_APP_KEY)')
     .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
     .option('--insecure', 'skip TLS certificate verification (never in production)')
-    .option('--template <name>', 'Thing Template name (default actilityThingTemplateSF, env TPX_TEMPLATE)');
+    .option('--template <name>', `Thing Template name (default ${DEFAULT_TEMPLATE_NAME}, env TPX_TEMPLATE)`);
   // --timeout is the global one (a duration; a bare number is still taken as milliseconds here); default 10 s.
 }
 
 const MARK: Record<CheckItem['status'], string> = { passed: '✓', failed: '✗', warned: '!', skipped: '-' };
 
-export function renderCheck(ctx: CommandContext, report: ThingWorxCheckReport): void {
+/** The report with its details, fixes and methods in words (flags named from src/config/keys.ts). */
+export function sayReport(report: ThingWorxCheckReport) {
+  return { ...report, items: report.items.map((i) => sayFields(i, 'detail', 'fix', 'method')) };
+}
+
+export function renderCheck(ctx: CommandContext, report: ReturnType<typeof sayReport>): void {
   const c = ctx.io.color;
   const paint: Record<CheckItem['status'], (s: string) => string> = {
     passed: c.green,
@@ -90,9 +96,9 @@ export async function runThingWorxCheck(
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   // First Ctrl-C: stop after the current item and delete the probes; a second one exits at once.
   const { signal, release } = ctx.shutdownSignal();
-  let report: ThingWorxCheckReport;
+  let raw: ThingWorxCheckReport;
   try {
-    report = await runThingWorxChecks({
+    raw = await runThingWorxChecks({
       signal,
       url: s.url,
       appKey: s.appKey,
@@ -120,6 +126,7 @@ export async function runThingWorxCheck(
     release();
   }
   ctx.io.clearStatus();
+  const report = sayReport(raw);
   if (ctx.io.json) {
     ctx.io.printJson(report);
     return report.ok ? ExitCode.OK : ExitCode.CHECK_FAILED;

@@ -5,8 +5,10 @@
  */
 import type { Command } from 'commander';
 import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { sayReport } from './thingworx-check.js';
 
 export interface ThingWorxSetupOptions {
   thingworxUrl?: string;
@@ -42,8 +44,9 @@ export async function runThingWorxSetup(
   const names = await import('../../thingworx/setup-names.js');
   const { validateProfileName, updateProfile } = await import('../../config/profiles.js');
   // Bad input is refused before anything is sent.
-  const keyExpiresAt = names.parseKeyExpiry(opts.keyExpiry ?? names.DEFAULT_KEY_EXPIRY);
-  const bindPolicy = opts.bindPolicy ? names.parseBindPolicy(opts.bindPolicy) : undefined;
+  const { parseKeyExpiry, parseBindPolicy } = await import('../parsers.js');
+  const keyExpiresAt = parseKeyExpiry(opts.keyExpiry ?? names.DEFAULT_KEY_EXPIRY);
+  const bindPolicy = opts.bindPolicy ? parseBindPolicy(opts.bindPolicy) : undefined;
   if (opts.saveProfile) validateProfileName(opts.saveProfile);
   const user = (opts.user ?? names.DEFAULT_CONNECTOR_USER).trim();
   for (const [flag, value] of [
@@ -241,7 +244,7 @@ async function runChecks(
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   const { truthy } = await import('../../thingworx/connect.js');
   const io = ctx.io;
-  const report = await runThingWorxChecks({
+  const raw = await runThingWorxChecks({
     url: s.url,
     appKey: s.appKey,
     ...(s.caFile ? { ca: ctx.ca('thingworxCa', s.caFile) } : {}),
@@ -249,6 +252,7 @@ async function runChecks(
     ...(s.template ? { template: s.template } : {}),
     onItem: (item) => io.status(`Checking with the new key: ${item.title}`),
   });
+  const report = sayReport(raw);
   io.clearStatus();
   if (!io.json) {
     const mark: Record<string, string> = {
@@ -307,7 +311,7 @@ export function register(parent: Command, app: App): void {
     )
     .option(
       '--template <name>',
-      'Thing Template to create if missing and check (default actilityThingTemplateSF; env TPX_TEMPLATE)',
+      `Thing Template to create if missing and check (default ${DEFAULT_TEMPLATE_NAME}; env TPX_TEMPLATE)`,
     )
     .option('--skip-template', 'do not create the Thing Template (the connector creates it itself at its first start)')
     .option('--dry-run', 'list each step and what it would change; change nothing')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
+import { say } from '../phrases.js';
 import { addThingWorxOptions, resolveThingWorx, type ThingWorxFlags } from './thingworx-check.js';
 
 export interface ImportTemplateFlags extends ThingWorxFlags {
@@ -71,7 +72,7 @@ export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplat
             status: err.status,
             platformText: err.platformText,
             request: err.request,
-            fix: `${err.fix ?? ''} Or export the template ("tpx thingworx import-template --export xml --output ${s.template}.xml") and import the file in Composer.`.trim(),
+            fix: `${say(err.fix) ?? ''} Or export the template ("tpx thingworx import-template --export xml --output ${s.template}.xml") and import the file in Composer.`.trim(),
           });
         }
         throw err;

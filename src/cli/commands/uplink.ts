@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { numberOption, wholeNumberOption } from '../options.js';
@@ -28,17 +29,10 @@ export interface UplinkSendOptions {
 }
 
 export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & GlobalOptions): Promise<number> {
-  if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
-  const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const devEui = normalizeDevEui(o.devEui);
+  const { parseDevEuiFlag, parsePayload } = await import('../parsers.js');
+  const devEui = parseDevEuiFlag(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
-  const payloadHex = (o.payload ?? '00').replace(/\s+/g, '');
-  if (!/^([0-9A-Fa-f]{2})+$/.test(payloadHex)) {
-    throw new UsageError(
-      `--payload "${o.payload}" is not hexadecimal bytes.`,
-      'Give an even number of hex digits, e.g. --payload 0a1b.',
-    );
-  }
+  const payloadHex = parsePayload(o.payload, '00');
   const fcntStart = wholeNumberOption('--fcnt', o.fcnt, 0, 0xffffffff) ?? Math.floor(Date.now() / 1000) % 1_000_000;
   const count = wholeNumberOption('--count', o.count, 1, 10_000_000) ?? 1;
   const rate = numberOption('--rate', o.rate, 0, 1_000_000) ?? 0;
@@ -49,7 +43,7 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
 
   if (o.direct) {
     if (count !== 1) throw new UsageError('--direct sends one message.', 'Drop --count, or post to a bridge instead.');
-    const template = s.value('template', o.template, 'actilityThingTemplateSF')!;
+    const template = s.value('template', o.template, DEFAULT_TEMPLATE_NAME)!;
     const { sink, directory } = await ctx.pool(o);
     const doc = send.realisticUplink({ devEui, fport, fcnt: fcntStart, payloadHex });
     const r = await send.deliverDirect(doc, sink, directory, template);

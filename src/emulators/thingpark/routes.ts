@@ -7,9 +7,11 @@
  * - LRC tunnel downlinks (v2 and v1), and the emulator's own /_emulator/… endpoints.
  * Never imports the tpx client.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readText } from '../../util/read-text.js';
 import { CONNECTORS } from './connectors.js';
 import { handleDownlink } from './lrc.js';
 import { ApiError, type ConnectionStore } from './store.js';
@@ -62,15 +64,8 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 1_000_000) throw new ApiError(413, 10, 'Request body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+export function readBody(req: IncomingMessage): Promise<string> {
+  return readText(req, 1_000_000, () => new ApiError(413, 10, 'Request body too large'));
 }
 
 export function parseJson(text: string): unknown {

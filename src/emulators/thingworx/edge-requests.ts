@@ -13,10 +13,10 @@ import {
   type RequestMethod,
   type ResponseBody,
 } from '../../alwayson/codec/index.js';
+import { twToJson } from './json-values.js';
 import type { Store, Thing } from './model.js';
 import type { VTQ } from './platform.js';
 import type { Session } from './sessions.js';
-import { twToJson } from './values.js';
 
 export interface EdgeRequest {
   method?: RequestMethod;

@@ -4,10 +4,10 @@
  */
 import type { InfoTable, MessageCodeName, RequestBody } from '../../alwayson/codec/index.js';
 import { vtqRowsOf } from './edge-requests.js';
+import { jsonToInfoTable, paramsFromInfoTable } from './json-values.js';
 import { PlatformError } from './permissions.js';
 import type { Caller, Platform, VTQ } from './platform.js';
 import type { Session } from './sessions.js';
-import { jsonToInfoTable, paramsFromInfoTable } from './values.js';
 
 const COLLECTIONS: Partial<Record<RequestBody['entityType'], string>> = {
   THING: 'Things',

@@ -4,9 +4,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { TwValue } from '../../alwayson/codec/types.js';
+import { coerce, type InfoTableJson, infoTable, jsonToTw } from './json-values.js';
 import type { AppKey, Store, Thing, User } from './model.js';
 import { Access, errors, PlatformError } from './permissions.js';
-import { coerce, type InfoTableJson, infoTable, jsonToTw } from './values.js';
 
 export interface Caller {
   user: User;

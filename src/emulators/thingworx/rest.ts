@@ -4,30 +4,17 @@
  * (HTML otherwise), infotable JSON results, empty 200 for services returning nothing, plain-text errors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readText } from '../../util/read-text.js';
+import type { InfoTableJson } from './json-values.js';
 import { errors, PlatformError } from './permissions.js';
 import type { Caller, Platform } from './platform.js';
 import { definitionsTable } from './services-things.js';
-import type { InfoTableJson } from './values.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
 const CSRF_TYPES = /^(application\/json|application\/xml|text\/xml)\b/i;
 
 function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new PlatformError(413, 'Request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  return readText(req, MAX_BODY, () => new PlatformError(413, 'Request body too large'));
 }
 
 function escapeHtml(s: string): string {

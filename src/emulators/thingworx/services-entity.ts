@@ -1,9 +1,9 @@
 /** Resources/EntityServices and Resources/CurrentSessionInfo (research/thingworx-rest.md §2, §5.2). */
 import { randomUUID } from 'node:crypto';
+import { infoTable, resultTable } from './json-values.js';
 import { errors, PlatformError } from './permissions.js';
 import { type Caller, type Platform, RESOURCES, type Service, SUBSYSTEMS } from './platform.js';
 import type { RunTimeRule } from './state.js';
-import { infoTable, resultTable } from './values.js';
 
 const COLLECTION_OF_TYPE: Record<string, string> = {
   Thing: 'Things',

@@ -2,12 +2,13 @@
  * Permission services (on every entity, and CollectionFunctions for collections), Users and ApplicationKeys
  * services (research/thingworx-rest.md §5). Used by `tpx thingworx check` and `tpx thingworx setup`.
  */
+
+import { infoTable, resultTable } from './json-values.js';
 import type { Permissions } from './model.js';
 import { errors, PlatformError } from './permissions.js';
 import type { Params, Platform, Service } from './platform.js';
 import { assertKnownPermission, collectionName } from './services-entity.js';
 import type { DesignTimeRule, PrincipalRef, RunTimeRule } from './state.js';
-import { infoTable, resultTable } from './values.js';
 
 const PRINCIPAL_TYPES = ['User', 'Group', 'Organization', 'OrganizationalUnit'];
 const DESIGN = ['Create', 'Read', 'Update', 'Delete'];

@@ -2,9 +2,10 @@
  * Subsystems/WSCommunicationsSubsystem: configuration tables (Bind Protection Policy) and endpoint sessions
  * (research/thingworx-rest.md §6). The table and field names are UNCONFIRMED on a live server (README.md).
  */
+
+import { type InfoTableJson, infoTable, resultTable } from './json-values.js';
 import { errors } from './permissions.js';
 import type { Params, Platform, Service } from './platform.js';
-import { type InfoTableJson, infoTable, resultTable } from './values.js';
 
 export const BIND_TABLE = 'BindProtectionSettings';
 export const CONNECTION_TABLE = 'ConnectionSettings';

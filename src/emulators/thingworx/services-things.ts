@@ -1,9 +1,10 @@
 /** Services of Things and ThingTemplates (research/thingworx-rest.md §3). */
+
+import { type InfoTableJson, infoTable, resultTable } from './json-values.js';
 import { isBaseType, type PropertyDef, propertyDef, type Thing } from './model.js';
 import { errors, PlatformError } from './permissions.js';
 import type { Caller, Params, Platform, Service, VTQ } from './platform.js';
 import type { PropertyDefinitionState } from './state.js';
-import { type InfoTableJson, infoTable, resultTable } from './values.js';
 
 function bool(v: unknown, dflt = false): boolean {
   if (v === undefined || v === null || v === '') return dflt;

@@ -38,7 +38,7 @@ describe('strict decoding: every truncation of every vector is a ProtocolError a
         const e = protocolError(() => decodeMessage(bytes.subarray(0, n)));
         expect(e.offset).toBeLessThanOrEqual(n);
         expect(e.code).toBe('TPX_PROTOCOL');
-        expect(e.exitCode).toBe(2);
+        expect(e.details).toMatchObject({ offset: e.offset });
       }
     });
   }

@@ -73,7 +73,7 @@ describe('JSON form', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(EncodeError);
         expect((err as EncodeError).path).toBe(path);
-        expect((err as EncodeError).exitCode).toBe(2);
+        expect((err as EncodeError).code).toBe('TPX_ENCODE');
         return;
       }
       throw new Error('expected an EncodeError');

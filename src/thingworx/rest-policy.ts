@@ -1,5 +1,7 @@
-/** Helpers of the ThingWorx REST client: URL normalisation, what may be retried, body parsing. */
-import { ExitCode } from '../errors.js';
+/**
+ * The ThingWorx REST client's policies: which URL it accepts (normaliseThingWorxUrl), what it may retry
+ * (READ_SERVICES, RETRY_STATUS) and how it reads an answer (parseBody, asInfoTable).
+ */
 import { ThingWorxError } from './errors.js';
 import type { InfoTableJson } from './types.js';
 
@@ -41,7 +43,7 @@ export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL 
       status: 0,
       platformText: '',
       fix: 'Give the platform as https://host:port (e.g. https://twx.example.com:443).',
-      exitCode: ExitCode.USAGE,
+      details: { setting: 'thingworxUrl', got: url },
     });
   }
   if (u.protocol === 'http:' && !allowPlainHttp) {
@@ -56,7 +58,7 @@ export function normaliseThingWorxUrl(url: string, allowPlainHttp = false): URL 
       status: 0,
       platformText: '',
       fix: 'Give the platform as https://host:port.',
-      exitCode: ExitCode.USAGE,
+      details: { setting: 'thingworxUrl', got: url },
     });
   }
   return new URL(u.origin);

@@ -1,4 +1,4 @@
-/** Small helpers shared by the check modules. */
+/** How the check modules take a ThingWorx failure: as a result (attempt), and in the platform's own words. */
 import { ThingWorxError } from './errors.js';
 
 export async function attempt<T>(

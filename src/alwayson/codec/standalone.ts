@@ -1,4 +1,7 @@
-/** Standalone primitives and infotables, and conveniences used by the client and the emulator. */
+/**
+ * Standalone values: one typed primitive or one infotable as bytes (outside a message), and conveniences used by
+ * the client and the emulator.
+ */
 import { ProtocolError } from './errors.js';
 import { readInfoTable, readTyped, setOwn, writeInfoTable, writeTyped } from './primitive.js';
 import { asBuffer, Reader } from './reader.js';
@@ -11,42 +14,43 @@ function finish(r: Reader, what: string): void {
   if (r.pos < r.end) throw new ProtocolError(r.pos, `end of the ${what}`, `${r.end - r.pos} more byte(s)`);
 }
 
-/** A typed primitive: base type byte + value (§8). */
-export function encodePrimitive(v: TwValue): Buffer {
+/** The bytes `write` puts in the shared writer. */
+function encodeWith(write: (w: Writer) => void): Buffer {
   const w = shared.reset();
   try {
-    writeTyped(w, v, DEFAULT_MAX_DEPTH, 'value');
+    write(w);
     return w.take();
   } finally {
     w.reset();
   }
+}
+
+/** What `read` takes from `buf`, which must be all of it (`what` names it in the error). */
+function decodeExactly<T>(buf: Uint8Array, what: string, read: (r: Reader) => T): T {
+  const r = new Reader(asBuffer(buf));
+  const v = read(r);
+  finish(r, what);
+  return v;
+}
+
+/** A typed primitive: base type byte + value (§8). */
+export function encodePrimitive(v: TwValue): Buffer {
+  return encodeWith((w) => writeTyped(w, v, DEFAULT_MAX_DEPTH, 'value'));
 }
 
 /** Decodes exactly one typed primitive; bytes after it are an error. */
 export function decodePrimitive(buf: Uint8Array, limits?: CodecLimits): TwValue {
-  const r = new Reader(asBuffer(buf));
-  const v = readTyped(r, limits?.maxDepth ?? DEFAULT_MAX_DEPTH);
-  finish(r, 'primitive');
-  return v;
+  return decodeExactly(buf, 'primitive', (r) => readTyped(r, limits?.maxDepth ?? DEFAULT_MAX_DEPTH));
 }
 
 /** An infotable without a leading type byte (§9). */
 export function encodeInfoTable(t: InfoTable): Buffer {
-  const w = shared.reset();
-  try {
-    writeInfoTable(w, t, DEFAULT_MAX_DEPTH, 'infotable');
-    return w.take();
-  } finally {
-    w.reset();
-  }
+  return encodeWith((w) => writeInfoTable(w, t, DEFAULT_MAX_DEPTH, 'infotable'));
 }
 
 /** Decodes exactly one infotable (no leading type byte); bytes after it are an error. */
 export function decodeInfoTable(buf: Uint8Array, limits?: CodecLimits): InfoTable {
-  const r = new Reader(asBuffer(buf));
-  const t = readInfoTable(r, limits?.maxDepth ?? DEFAULT_MAX_DEPTH);
-  finish(r, 'infotable');
-  return t;
+  return decodeExactly(buf, 'infotable', (r) => readInfoTable(r, limits?.maxDepth ?? DEFAULT_MAX_DEPTH));
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Values in the emulator are kept as JSON values (what the REST API shows); these helpers convert between
+ * The emulator's values as JSON. Values in the emulator are kept as JSON values (what the REST API shows); these helpers convert between
  * them, AlwaysOn typed values (codec TwValue/InfoTable) and ThingWorx's infotable JSON.
  */
 import type { BaseTypeName, FieldDefinition, InfoTable, TwValue } from '../../alwayson/codec/types.js';
