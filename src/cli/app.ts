@@ -11,6 +11,7 @@ export interface AppOptions {
   stdout?: Writer;
   stderr?: Writer;
   stdinIsTTY?: boolean;
+  stdin?: NodeJS.ReadableStream;
   env?: NodeJS.ProcessEnv;
   prompter?: Prompter;
   /** Process hooks (signals, exit); tests replace them. */
@@ -32,6 +33,7 @@ export class App {
       stdout: this.options.stdout ?? process.stdout,
       stderr: this.options.stderr ?? process.stderr,
       stdinIsTTY: this.options.stdinIsTTY ?? Boolean(process.stdin.isTTY),
+      stdin: this.options.stdin,
       env: this.env,
       json: globals.json,
       quiet: globals.quiet,

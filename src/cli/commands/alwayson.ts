@@ -18,13 +18,6 @@ export interface EncodeOptions {
   chunkSize?: string;
 }
 
-/** Reads all of stdin (only when it is not a terminal). */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Hex with spaces, colons, `|` separators or none; an optional 0x prefix. */
 export function parseHexLine(line: string, lineNo: number): Buffer {
   let s = line.trim();
@@ -62,7 +55,7 @@ export async function runAlwaysonDecode(
   ctx: CommandContext,
   opts: DecodeOptions,
   hexArgs: string[],
-  stdin: () => Promise<string> = readStdin,
+  stdin?: () => Promise<string>,
 ): Promise<void> {
   const codec = await import('../../alwayson/codec/index.js');
   const maxMessageSize = positiveInt(opts.maxMessageSize, '--max-message-size');
@@ -84,7 +77,7 @@ export async function runAlwaysonDecode(
         'No frame given.',
         'Pass the hex as an argument, a raw file with --file, or pipe hex frames on stdin, one per line.',
       );
-    } else text = await stdin();
+    } else text = await (stdin ?? (() => ctx.io.readStdin()))();
     text.split(/\r?\n/).forEach((l, i) => {
       if (l.trim() === '' || l.trim().startsWith('#')) return;
       frames.push({ bytes: parseHexLine(l, i + 1), line: i + 1 });
@@ -170,7 +163,7 @@ export async function runAlwaysonEncode(
   ctx: CommandContext,
   opts: EncodeOptions,
   json: string | undefined,
-  stdin: () => Promise<string> = readStdin,
+  stdin?: () => Promise<string>,
 ): Promise<void> {
   const codec = await import('../../alwayson/codec/index.js');
   const chunkSize = positiveInt(opts.chunkSize, '--chunk-size', 0xffff);
@@ -182,7 +175,7 @@ export async function runAlwaysonEncode(
         'Pass the JSON as an argument or pipe it on stdin (e.g. from `decode --json`).',
       );
     }
-    text = await stdin();
+    text = await (stdin ?? (() => ctx.io.readStdin()))();
   }
   if (text.trim() === '') throw new UsageError('No message given (empty input).', 'Give the message as JSON.');
   const frames: string[] = [];

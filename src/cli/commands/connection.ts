@@ -115,7 +115,7 @@ export async function runConnectionGet(ctx: CommandContext, id: string, opts: Ap
     ['startupTime', c.startupTime ?? ''],
   ];
   for (const [k, v] of Object.entries(c.configuration)) rows.push([k, show(v)]);
-  ctx.io.out(ctx.io.table(['field', 'value'], rows));
+  ctx.io.out(ctx.io.keyValues(rows));
 }
 
 /** Host:port from the profile's thingworxUrl (https://host:port), for the --host-name default. */

@@ -5,17 +5,14 @@ import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
 
 /** Reads all of stdin (when it is not a TTY), up to 1 MiB. */
-async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stdin) {
-    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-    size += b.length;
-    if (size > 1024 * 1024)
+async function readStdin(ctx: CommandContext): Promise<string> {
+  try {
+    return await ctx.io.readStdin(1024 * 1024);
+  } catch (err) {
+    if (err instanceof RangeError)
       throw new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.');
-    chunks.push(b);
+    throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function runExplain(
@@ -28,7 +25,7 @@ export async function runExplain(
     if (ctx.io.stdinIsTTY && !stdinText) {
       throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
     }
-    text = await (stdinText ?? (() => readStdin()))();
+    text = await (stdinText ?? (() => readStdin(ctx)))();
   }
   if (text.trim() === '') {
     throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');

@@ -99,8 +99,7 @@ export async function runThingList(ctx: CommandContext, opts: ThingListOptions &
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 export async function runThingShow(
@@ -128,23 +127,28 @@ export async function runThingShow(
     io.out();
     if (d.uplink) {
       io.out(io.color.bold(`Latest uplink${d.uplink.kind ? ` (${d.uplink.kind})` : ''}`));
-      io.out(
-        io.table(
-          ['field', 'value'],
-          d.uplink.fields.map(([k, v]) => [k, k === 'payload_hex' ? spacedHex(v) : v]),
-        ),
-      );
+      io.out(io.keyValues(d.uplink.fields.map(([k, v]) => [k, k === 'payload_hex' ? spacedHex(v) : v])));
     } else {
       io.out('No uplink yet.');
     }
     io.out();
-    if (d.downlink) {
-      io.out(io.color.bold(`Last downlink${d.downlink.kind ? ` (${d.downlink.kind})` : ''}`));
-      io.out(io.table(['field', 'value'], d.downlink.fields));
+    // The bridge empties the downlink property once it has sent the downlink: a status without a downlink is the
+    // status of the last one, not "no downlink".
+    const status = d.downlinkStatus;
+    if (d.downlink || status !== undefined) {
+      io.out(io.color.bold(`Last downlink${d.downlink?.kind ? ` (${d.downlink.kind})` : ''}`));
+      const rows: [string, string][] = d.downlink ? [...d.downlink.fields] : [];
+      if (status !== undefined) {
+        if (status && typeof status === 'object' && !Array.isArray(status)) {
+          for (const [k, v] of Object.entries(status as Record<string, unknown>)) rows.push([`status.${k}`, cell(v)]);
+        } else {
+          rows.push(['status', cell(status)]);
+        }
+      }
+      io.out(io.keyValues(rows));
     } else {
       io.out('No downlink yet.');
     }
-    if (d.downlinkStatus !== undefined) io.out(`Downlink status: ${cell(d.downlinkStatus)}`);
     io.out();
     io.out(io.color.bold('Properties'));
     io.out(
@@ -195,7 +199,7 @@ export async function runThingWatch(
         lastError = undefined;
         seen += 1;
         if (ctx.io.json) {
-          ctx.io.printJson(u);
+          ctx.io.printJson({ time: new Date().toISOString(), event: 'thing.uplink', ...u });
           return;
         }
         const s = u.summary;

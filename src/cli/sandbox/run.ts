@@ -8,6 +8,7 @@ import { BridgeEvents, eventLevel, formatEvent } from '../../bridge/index.js';
 import { validateProfileName } from '../../config/profiles.js';
 import { TpxError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
+import { truncate } from '../table.js';
 import { DeviceSimulator, sandboxDevEui } from './devices.js';
 import { DownlinkSimulator } from './downlinks.js';
 import { LiveBlock, renderDeviceTable, type ThingState, totalsLine } from './table.js';
@@ -205,7 +206,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       const out = io.stdout as { columns?: number; rows?: number };
       const block = new LiveBlock(
         (t) => io.stdout.write(t),
-        () => out.columns || 120,
+        () => out.columns || 80,
       );
       const thing = (devEui: string): ThingState => {
         const t = world.twx.thing(devEui);
@@ -213,15 +214,18 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       };
       const draw = () => {
         const rows = [...tracker.rows.values()];
+        // The ready lines scroll away: the block fills the terminal (at 80x24, 20 devices).
+        const width = out.columns || 80;
         const lines = [
-          totalsLine(tracker.summary(), io.color),
+          truncate(totalsLine(tracker.summary(), io.color), width - 1),
           ...renderDeviceTable(rows, {
             now: Date.now(),
             color: io.color,
             thing,
-            maxRows: Math.max(3, (out.rows || 40) - readyLines(ctx, world, s).length - 5),
+            maxRows: Math.max(3, (out.rows || 24) - 4),
+            width: width - 1,
           }),
-          lastProblem ? io.color.yellow(lastProblem.slice(0, (out.columns || 120) - 1)) : '',
+          lastProblem ? io.color.yellow(truncate(lastProblem, width - 1)) : '',
         ];
         block.draw(lines);
       };
