@@ -33,11 +33,23 @@ export class CommandContext {
     } = defaultProcess,
   ) {}
 
-  /** Settings of the active profile (read lazily: commands that need none never touch the file). */
+  /** Set by the commands that create the profile they are given (`profile set`): no "unknown profile" error. */
+  profileMayBeNew = false;
+
+  /**
+   * Settings of the active profile (read lazily: commands that need none never touch the file). A profile named
+   * with --profile or TPX_PROFILE that the config file lacks is a usage error naming the existing ones (kubectl's
+   * use-context), unless the command creates it.
+   */
   get settings(): Settings {
     if (!this.settingsCache) {
-      this.settingsCache = new Settings(this.env, this.globals.profile);
-      this.io.addSecrets(...this.settingsCache.secrets());
+      const settings = new Settings(this.env, this.globals.profile);
+      const named = this.globals.profile || this.env.TPX_PROFILE;
+      if (named && !this.profileMayBeNew && !settings.config.profiles[named]) {
+        throw unknownProfile(named, Object.keys(settings.config.profiles));
+      }
+      this.settingsCache = settings;
+      this.io.addSecrets(...settings.secrets());
     }
     return this.settingsCache;
   }
@@ -114,6 +126,15 @@ export class CommandContext {
     const ctl = this.shutdown as AbortController & { release?: () => void };
     return { signal: ctl.signal, release: () => ctl.release?.() };
   }
+}
+
+/** The usage error for a profile the config file does not have. */
+export function unknownProfile(name: string, existing: string[]): UsageError {
+  const list = existing.length ? `Existing profiles: ${existing.sort().join(', ')}.` : 'There are no profiles yet.';
+  return new UsageError(
+    `No profile named "${name}". ${list}`,
+    `Use one of them, or create it with: tpx --profile ${name} profile set <key> <value>`,
+  );
 }
 
 const defaultProcess = {
