@@ -67,7 +67,9 @@ describe('CLI frame', () => {
     homes.push(h);
     const env = h.env;
     const secret = 'app-key-0123456789abcdef';
-    let r = await runInProcess(['profile', 'set', 'thingworxUrl', 'https://twx.example:8443', '--profile', 'lab'], { env });
+    let r = await runInProcess(['profile', 'set', 'thingworxUrl', 'https://twx.example:8443', '--profile', 'lab'], {
+      env,
+    });
     expect(r.code).toBe(0);
     r = await runInProcess(['profile', 'set', 'thingworxAppKey', secret, '--profile', 'lab'], { env });
     expect(r.code).toBe(0);
