@@ -75,7 +75,7 @@ describe('tpx emulator thingworx', () => {
 
   it('prints the settings to export without --json', async () => {
     const h = home();
-    const p = new TpxProcess(['emulator', 'thingworx', '--tls', 'plain-http'], { env: h.env });
+    const p = new TpxProcess(['emulator', 'thingworx', '--no-tls'], { env: h.env });
     procs.push(p);
     const m = await p.waitFor(/export TPX_THINGWORX_APP_KEY=(\S+)/);
     expect(p.stdout).toMatch(/export TPX_THINGWORX_URL=http:\/\/127\.0\.0\.1:\d+/);
@@ -110,6 +110,9 @@ describe('tpx emulator thingworx', () => {
     expect(r.code).toBe(2);
     r = await runTpx(['emulator', 'thingworx', '--tls', 'ssl3'], { env: h.env });
     expect(r.code).toBe(2);
+    r = await runTpx(['emulator', 'thingworx', '--tls-version', '1.0'], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--tls-version must be 1.2 or 1.1');
     r = await runTpx(['emulator', 'thingworx', '--state', join(h.dir, 'missing.json')], { env: h.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Cannot read the emulator state file/);

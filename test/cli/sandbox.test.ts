@@ -160,7 +160,7 @@ describe('tpx sandbox', () => {
   it.each([
     [['--devices', '0'], /--devices must be a whole number from 1 to 100000 \(got "0"\)/],
     [['--rate', 'fast'], /--rate must be a number from 0 to 100000 \(got "fast"\)/],
-    [['--duration', 'soon'], /--duration "soon"/],
+    [['--duration', 'soon'], /--duration must be a duration from 100ms to 30d \(got "soon"\)/],
     [['--listen', 'nowhere'], /--listen "nowhere"/],
   ])('refuses %j with exit 2 and starts nothing', async (args, message) => {
     const h = home();

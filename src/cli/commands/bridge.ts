@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
+
+const DAY = 86_400_000;
 
 export interface BridgeRunOptions {
   listen?: string;
@@ -43,13 +45,9 @@ export function defaultSpoolDir(ctx: CommandContext): string {
   return join(base, 'tpx', 'spool', ctx.settings.profileName);
 }
 
-async function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number) {
-  const { parseDuration } = await import('../../util/duration.js');
-  const v = ctx.settings.value(key, value);
-  if (v === undefined) return def;
-  const ms = parseDuration(v);
-  if (ms === undefined) throw new UsageError(`${flag} "${v}" is not a duration.`, `Use e.g. ${flag} 30s, 5m or 0.`);
-  return ms;
+/** A duration setting (flag > env > profile): 500ms, 5s, 2m; a bare number is seconds; 0 up to `max`. */
+function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, max: number) {
+  return durationOption(flag, ctx.settings.value(key, value), { bare: 's', min: 0, max }) ?? def;
 }
 
 function int(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, min = 0) {
@@ -92,6 +90,9 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   }
   const path = s.value('bridgePath', o.path, D.path)!;
   if (!path.startsWith('/')) throw new UsageError(`--path "${path}" must start with "/".`);
+  const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
+  const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
+  const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
@@ -122,12 +123,12 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     asId,
     asKey,
     verifyTokens,
-    maxTimeSkewMs: await duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs),
+    maxTimeSkewMs,
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
     maxBodyBytes: int(ctx, 'maxBody', '--max-body', o.maxBody, D.maxBodyBytes, 1024),
-    dedupWindowMs: await duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs),
-    drainTimeoutMs: await duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs),
+    dedupWindowMs,
+    drainTimeoutMs,
     pipeCount: int(ctx, 'pipeCount', '--pipe-count', o.pipeCount, 1, 1),
     template: s.value('template', o.template, D.template)!,
     thingworxUrl,
@@ -287,12 +288,18 @@ export function register(program: Command, app: App): void {
     .option('--as-id <id>', 'expected AS_ID of the tunnel (env TPX_AS_ID)')
     .option('--as-key <key>', 'tunnel AS key to verify tokens (env TPX_AS_KEY)')
     .option('--no-verify-tokens', 'accept reports without checking their token (never in production)')
-    .option('--max-time-skew <duration>', 'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m)')
+    .option(
+      '--max-time-skew <duration>',
+      'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m; a bare number is seconds)',
+    )
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
     .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
-    .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
+    .option(
+      '--dedup-window <duration>',
+      'window for repeated (DevEUI, FCntUp), e.g. 10m; 0 turns it off (default 10m; a bare number is seconds)',
+    )
     .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
     .option('--template <name>', 'Thing Template of new Things (env TPX_TEMPLATE, default actilityThingTemplateSF)')
     .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
@@ -302,7 +309,10 @@ export function register(program: Command, app: App): void {
     .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
     .option('--downlink-url <url>', 'LRC tunnel downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
     .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for the downlink endpoint (env TPX_THINGPARK_CA)')
-    .option('--drain-timeout <duration>', 'how long a stop waits for delivery (default 10s)')
+    .option(
+      '--drain-timeout <duration>',
+      'how long a stop waits for delivery, e.g. 30s (default 10s; a bare number is seconds)',
+    )
     .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')
     .option(

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
 
 export interface ThingConnectOptions {
   thingworxUrl?: string;
@@ -174,9 +174,9 @@ export async function runThingWatch(
   opts: ThingWatchOptions & GlobalOptions,
 ): Promise<void> {
   const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
-  const { parseInterval, watchUplinks } = await import('../../thingworx/things-watch.js');
+  const { watchUplinks } = await import('../../thingworx/things-watch.js');
   const name = normalizeDevEui(devEui);
-  const intervalMs = parseInterval(opts.interval ?? '2s');
+  const intervalMs = durationOption('--interval', opts.interval, { bare: 's', min: 100, max: 3_600_000 }) ?? 2000;
   const client = await connect(ctx, opts);
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
   const { signal, release } = ctx.shutdownSignal();
@@ -251,6 +251,6 @@ export function register(program: Command, app: App): void {
     cmd
       .command('watch <DevEUI>')
       .description('print each new uplink of a Thing as it arrives, until Ctrl-C (NDJSON with --json)')
-      .option('--interval <time>', 'how often to ask ThingWorx, e.g. 2s or 500ms (default 2s)'),
+      .option('--interval <duration>', 'how often to ask ThingWorx, e.g. 500ms (default 2s; a bare number is seconds)'),
   ).action(app.action<ThingWatchOptions>(async (ctx, opts, [devEui]) => runThingWatch(ctx, devEui!, opts)));
 }

@@ -4,7 +4,7 @@ import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
 import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-types.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption } from '../options.js';
 
 export interface ThingWorxFlags {
   thingworxUrl?: string;
@@ -28,12 +28,12 @@ export async function resolveThingWorx(
 ): Promise<{ url: string; appKey: string; ca?: string; insecure: boolean; template: string; timeoutMs?: number }> {
   const { truthy } = await import('../../thingworx/connect.js');
   const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
+  const timeoutMs = durationOption('--timeout', opts.timeout, { bare: 'ms', min: 100, max: 600_000 });
   const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
   const appKey = await ctx.resolve('thingworxAppKey', opts.appKey, { message: 'Application key', secret: true });
   const ca = ctx.ca('thingworxCa', opts.ca);
   const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
   const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
-  const timeoutMs = wholeNumberOption('--timeout', opts.timeout, 100, 600_000);
   if (insecure) ctx.io.warn('TLS certificate verification is OFF (--insecure). Never in production.');
   return { url, appKey, ...(ca ? { ca } : {}), insecure, template, timeoutMs };
 }
@@ -45,7 +45,7 @@ export function addThingWorxOptions(cmd: Command): Command {
     .option('--ca <file>', 'CA certificate (PEM) to trust (env TPX_THINGWORX_CA)')
     .option('--insecure', 'skip TLS certificate verification (never in production)')
     .option('--template <name>', 'Thing Template name (default actilityThingTemplateSF, env TPX_TEMPLATE)')
-    .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)');
+    .option('--timeout <duration>', 'per-request timeout, e.g. 5s (default 10s; a bare number is milliseconds)');
 }
 
 const MARK: Record<CheckItem['status'], string> = { passed: '✓', failed: '✗', warned: '!', skipped: '-' };
