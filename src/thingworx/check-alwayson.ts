@@ -22,6 +22,8 @@ export interface AlwaysOnCheckOptions {
   insecure?: boolean;
   timeoutMs: number;
   probeThing?: string;
+  /** A probe Thing was asked for (a missing one was refused, not forgotten). */
+  probeAsked?: boolean;
 }
 
 export type Policy = 'first-in-wins' | 'last-in-wins';
@@ -80,7 +82,9 @@ export async function checkAlwaysOn(
           item(
             'alwayson-bind',
             'skipped',
-            'No probe Thing to bind: run with --write-probe (tpx creates, binds and deletes one).',
+            o.probeAsked
+              ? 'No probe Thing to bind: creating it was refused (see CreateThing above).'
+              : 'No probe Thing to bind: run with --write-probe (tpx creates, binds and deletes one).',
           ),
         ],
       };

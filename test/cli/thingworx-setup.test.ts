@@ -56,6 +56,10 @@ describe('tpx thingworx setup', () => {
     expect(key).toBe(emu.keyId('tpx-connector-key'));
     expect(doc.steps.every((s: { status: string }) => s.status === 'done' || s.status === 'ok')).toBe(true);
     expect(doc.checks.ok).toBe(true);
+    // The checks after setup read the policy with the administrator's key setup just used: none asks for it.
+    const items = doc.checks.items as { id: string; method?: string; detail: string; fix?: string }[];
+    expect(items.find((i) => i.id === 'bind-policy')?.method).toMatch(/^read /);
+    expect(JSON.stringify(items)).not.toContain('--admin-key');
     const exp = Date.parse(doc.keyExpiresAt);
     expect(exp).toBeGreaterThan(Date.now() + 364 * 86_400_000);
     expect(exp).toBeLessThan(Date.now() + 367 * 86_400_000);

@@ -78,6 +78,8 @@ export async function runThingWorxSetup(
     : (opts.adminUser ??
       (ctx.settings.value('thingworxAdminKey') ? undefined : ctx.settings.value('thingworxAdminUser')));
   let admin: InstanceType<typeof ThingWorxRest>;
+  /** The administrator's key, when setup used one: the checks after it read the policy and sessions with it. */
+  let adminKey: string | undefined;
   let closeExtra = async () => {};
   if (adminUser) {
     const password = await ctx.resolve('thingworxAdminPassword', opts.adminPassword, {
@@ -92,7 +94,7 @@ export async function runThingWorxSetup(
     closeExtra = basic.close;
     admin = new ThingWorxRest({ url, appKey: '', dispatcher: basic.dispatcher });
   } else {
-    const adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
+    adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
       message: "Administrator's application key",
       secret: true,
     });
@@ -185,7 +187,7 @@ export async function runThingWorxSetup(
   io.addSecrets(key);
 
   let checks: CheckSummary | undefined;
-  if (key) checks = await runChecks(ctx, { url, appKey: key, caFile, insecure, template });
+  if (key) checks = await runChecks(ctx, { url, appKey: key, adminKey, caFile, insecure, template });
   else if (!io.json) io.info('Checks skipped (dry run): run "tpx thingworx check" after setup.');
 
   if (io.json) {
@@ -235,7 +237,7 @@ interface CheckSummary {
 /** The checks of `tpx thingworx check`, run with the connector's key; prints them (human) and returns a summary. */
 async function runChecks(
   ctx: CommandContext,
-  s: { url: string; appKey: string; caFile?: string; insecure?: string; template?: string },
+  s: { url: string; appKey: string; adminKey?: string; caFile?: string; insecure?: string; template?: string },
 ): Promise<CheckSummary> {
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   const { truthy } = await import('../../thingworx/connect.js');
@@ -243,6 +245,8 @@ async function runChecks(
   const report = await runThingWorxChecks({
     url: s.url,
     appKey: s.appKey,
+    // The administrator's key setup just used reads the bind policy and the sessions (no "needs --admin-key").
+    ...(s.adminKey ? { adminKey: s.adminKey } : {}),
     ...(s.caFile ? { ca: ctx.ca('thingworxCa', s.caFile) } : {}),
     insecure: truthy(s.insecure),
     ...(s.template ? { template: s.template } : {}),
