@@ -16,6 +16,7 @@ import { register as sandbox } from './commands/sandbox.js';
 import { register as thing } from './commands/thing.js';
 import { register as thingworx } from './commands/thingworx.js';
 import { register as uplink } from './commands/uplink.js';
+import { examplesText } from './examples.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(app: App): Command {
@@ -31,9 +32,18 @@ export function buildProgram(app: App): Command {
     .addOption(new Option('--no-color', 'disable colour (also NO_COLOR)'))
     .showSuggestionAfterError(true)
     .exitOverride()
+    .configureHelp({
+      // gh's INHERITED FLAGS: --json, --yes, --profile … in every subcommand's help.
+      showGlobalOptions: true,
+      // Wrap descriptions even beside long flag names (commander's default, 40, left some at 145 columns).
+      minWidthToWrap: 24,
+      styleTitle: (title: string) => TITLES[title] ?? title,
+    })
     .configureOutput({
-      writeOut: (s) => (app.options.stdout ?? process.stdout).write(s),
-      writeErr: (s) => (app.options.stderr ?? process.stderr).write(s),
+      writeOut: (s) => (app.options.stdout ?? process.stdout).write(wrapHelp(s, HELP_WIDTH)),
+      writeErr: (s) => (app.options.stderr ?? process.stderr).write(wrapHelp(s, HELP_WIDTH)),
+      getOutHelpWidth: () => HELP_WIDTH,
+      getErrHelpWidth: () => HELP_WIDTH,
       outputError: (s, write) => {
         write(s.replace(/^error: /, 'error: '));
         write('fix: run the command again with --help to see its usage.\n');
@@ -59,7 +69,47 @@ Start here: tpx sandbox`,
   alwayson(program, app);
   explain(program, app);
   completion(program, app);
+  attachExamples(program, []);
   return program;
+}
+
+/** Help is wrapped at 80 columns, whatever the terminal. */
+const HELP_WIDTH = 80;
+
+const TITLES: Record<string, string> = { 'Options:': 'Flags:', 'Global Options:': 'Inherited flags:' };
+
+/** Each command with an action gets the EXAMPLES section of src/cli/examples.ts. */
+function attachExamples(cmd: Command, path: string[]): void {
+  for (const sub of cmd.commands) {
+    const p = [...path, sub.name()];
+    const text = examplesText(p.join(' '));
+    if (text) sub.addHelpText('after', text);
+    attachExamples(sub, p);
+  }
+}
+
+/**
+ * Wraps the lines of help text longer than `width` at spaces, continuing at the line's indent. Example lines
+ * ("  $ tpx …") are left whole so that they can be copied.
+ */
+export function wrapHelp(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.length <= width || /^\s*\$ /.test(line)) return line;
+      const indent = /^\s*/.exec(line)![0];
+      const out: string[] = [];
+      let current = '';
+      for (const word of line.slice(indent.length).split(' ')) {
+        if (current && indent.length + current.length + 1 + word.length > width) {
+          out.push(indent + current);
+          current = word;
+        } else current = current ? `${current} ${word}` : word;
+      }
+      out.push(indent + current);
+      return out.join('\n');
+    })
+    .join('\n');
 }
 
 /** Runs the CLI with the given arguments and returns the exit code. */

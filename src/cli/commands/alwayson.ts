@@ -207,6 +207,6 @@ export function register(program: Command, app: App): void {
   cmd
     .command('encode [json]')
     .description('encode a message in the JSON of `decode --json` (argument or stdin) and print the frame(s) as hex')
-    .option('--chunk-size <bytes>', 'split into multipart frames for this chunk size, one per line (§7)')
+    .option('--chunk-size <bytes>', 'split into multipart frames of this size, one per line, as the C SDK does')
     .action(app.action<EncodeOptions>(async (ctx, o, [json]) => runAlwaysonEncode(ctx, o, json)));
 }

@@ -277,12 +277,33 @@ export async function runReplay(
 }
 
 export function register(program: Command, app: App): void {
-  const cmd = program
-    .command('bridge')
-    .description('run the ThingPark <-> ThingWorx connector; manage its dead letters');
-  cmd
-    .command('run', { isDefault: true })
-    .description('run the bridge in the foreground (Ctrl-C stops intake, drains and exits)')
+  // What people type is `tpx bridge --listen …`: the bridge is the command itself, and its help shows its flags.
+  // `tpx bridge run …` still works (hidden). `tpx bridge dead-letters` is its one subcommand.
+  const cmd = runOptions(
+    program
+      .command('bridge')
+      .description('run the ThingPark <-> ThingWorx connector in the foreground; manage its dead letters')
+      .addHelpText('after', '\nCtrl-C stops intake, drains and exits; a second Ctrl-C exits at once.'),
+  ).action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
+  runOptions(
+    cmd.command('run', { hidden: true }).description('run the bridge in the foreground (the same as tpx bridge)'),
+  ).action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
+  const dl = cmd.command('dead-letters').description('reports that failed for good (device cap, refused Things)');
+  dl.command('list', { isDefault: true })
+    .description('list dead letters with their reason')
+    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
+    .option('--limit <n>', 'at most this many (default 1000)')
+    .action(app.action<{ spoolDir?: string; limit?: string }>(async (ctx, o) => runDeadLetters(ctx, o)));
+  dl.command('replay [ids]')
+    .description('put dead letters back in the spool for delivery')
+    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
+    .option('--all', 'replay every dead letter')
+    .action(app.action<{ spoolDir?: string; all?: boolean }>(async (ctx, o, args) => runReplay(ctx, args[0], o)));
+}
+
+/** The flags of the bridge (on `tpx bridge`, and on the hidden `tpx bridge run`). */
+function runOptions(c: Command): Command {
+  return c
     .option('--listen <host:port>', 'ingest address (env TPX_LISTEN, default 127.0.0.1:8080)')
     .option('--path <path>', 'ingest path ThingPark posts to (env TPX_BRIDGE_PATH, default /uplink)')
     .option('--as-id <id>', 'expected AS_ID of the tunnel (env TPX_AS_ID)')
@@ -318,17 +339,5 @@ export function register(program: Command, app: App): void {
     .option(
       '--durability <mode>',
       'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
-    )
-    .action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
-  const dl = cmd.command('dead-letters').description('reports that failed for good (device cap, refused Things)');
-  dl.command('list', { isDefault: true })
-    .description('list dead letters with their reason')
-    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
-    .option('--limit <n>', 'at most this many (default 1000)')
-    .action(app.action<{ spoolDir?: string; limit?: string }>(async (ctx, o) => runDeadLetters(ctx, o)));
-  dl.command('replay [ids]')
-    .description('put dead letters back in the spool for delivery')
-    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
-    .option('--all', 'replay every dead letter')
-    .action(app.action<{ spoolDir?: string; all?: boolean }>(async (ctx, o, args) => runReplay(ctx, args[0], o)));
+    );
 }

@@ -130,10 +130,7 @@ export function register(parent: Command, app: App): void {
     )
     .option('--port <n>', 'port to listen on (default: any free port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
-    .option(
-      '--state <file>',
-      'load users, keys, rights, templates, Things and policy from this JSON file (examples/thingworx/)',
-    )
+    .option('--state <file>', 'load users, keys, rights, templates, Things and policy from this JSON file')
     .option('--save-state', 'write the state back to the --state file on exit')
     .option('--tls [mode]', 'serve HTTPS (the default; overrides the state file; older modes: plain-http, tls1.1-only)')
     .option('--no-tls', 'serve plain HTTP, as a platform without TLS does (overrides the state file)')
@@ -150,7 +147,8 @@ export function register(parent: Command, app: App): void {
     .addHelpText(
       'after',
       '\nWith --json prints one line {"restUrl","wsUrl","appKey","caFile"} once ready. The app key is the state\'s\n' +
-        "defaultAppKey, else an administrator's key. Format of the state file: src/emulators/thingworx/README.md.",
+        "defaultAppKey, else an administrator's key. A state file holds users, keys, rights, templates, Things and\n" +
+        'the bind policy as JSON: write one to start from with --state s.json --save-state (then Ctrl-C).',
     )
     .action(app.action<EmulatorThingWorxOptions>(async (ctx, opts) => runEmulatorThingWorx(ctx, opts)));
 }

@@ -54,10 +54,6 @@ export function register(program: Command, app: App): void {
   program
     .command('explain [text...]')
     .description('explain a connector, ThingWorx or tpx error text (or read it from stdin): cause and fix')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  tpx explain "Unable to dispatch [ uri = /Resources/EntityServices/Services/GetEntityList/]: Entity EntityServices does not exist or is not yet associated with a Thing"\n  pbpaste | tpx explain',
-    )
     .action(async (...a: unknown[]) => {
       // app.action passes positional arguments one word each; a variadic argument arrives whole as a[0].
       const words = Array.isArray(a[0]) ? (a[0] as string[]) : [];

@@ -324,7 +324,7 @@ Service Execute on CreateThing, CreateThingTemplate and GetEntityList for the us
 Thing Template if missing (with the new key, so the connector user owns it). A second run changes nothing.
 The key is printed once (or stored with --save-profile) and never logged; an existing key is reused, and given the
 --key-expiry date when it has none, is expired, or expires within 7 days. Exit code 3 when the final checks fail.
-Platform services used (research/thingworx-rest.md §5.3, §6.2): EntityServices CreateUser, CreateApplicationKey,
+Platform services used: EntityServices CreateUser, CreateApplicationKey,
 CheckPermissionForUser, AddRunTimePermission, Get/AddVisibilityPermission; CollectionFunctions
 GetCollection{Visibility,DesignTime}Permissions, AddCollection{Visibility,DesignTime}Permission;
 ApplicationKeys/<key> GetUserName, GetExpirationDate, SetExpirationDate, GetKeyID; WSCommunicationsSubsystem
