@@ -137,6 +137,16 @@ export class IO {
     this.writeOut(`${JSON.stringify(value, null, pretty ? 2 : undefined)}\n`);
   }
 
+  /**
+   * One NDJSON event line of a stream (sandbox, bridge, thing watch): `time` (ISO 8601 with ms) and `event` (a
+   * stable name) first, then the event's fields. The event schema is documented in docs/events.md.
+   */
+  event(name: string, fields: object = {}, now: Date = new Date()): void {
+    this.printJson(
+      Object.assign({ time: now.toISOString(), event: name }, fields, { time: now.toISOString(), event: name }),
+    );
+  }
+
   /** A status message on stderr (suppressed by --quiet). */
   info(text: string): void {
     if (this.quiet) return;

@@ -153,8 +153,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     else if (name === 'uplink.rejected') counts.rejected += 1;
     const level = eventLevel(name);
     if (ctx.io.json) {
-      if (level !== 'debug' || ctx.io.verbose)
-        ctx.io.printJson({ time: new Date().toISOString(), event: name, ...payload });
+      if (level !== 'debug' || ctx.io.verbose) ctx.io.event(name, payload);
       return;
     }
     if (level === 'debug' && !ctx.io.verbose) return;

@@ -199,7 +199,7 @@ export async function runThingWatch(
         lastError = undefined;
         seen += 1;
         if (ctx.io.json) {
-          ctx.io.printJson({ time: new Date().toISOString(), event: 'thing.uplink', ...u });
+          ctx.io.event('thing.uplink', u);
           return;
         }
         const s = u.summary;

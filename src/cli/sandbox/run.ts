@@ -95,7 +95,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     tracker.onBridgeEvent(name, payload);
     const level = eventLevel(name);
     if (io.json) {
-      if (level !== 'debug' || io.verbose) io.printJson({ event: name, ...payload });
+      if (level !== 'debug' || io.verbose) io.event(name, payload);
     } else if (level === 'warn' || level === 'error' || (io.verbose && !live)) {
       const text = formatEvent(name, payload, 'text');
       if (live) lastProblem = text;
@@ -104,8 +104,8 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     }
   });
   if (io.json) {
-    tracker.events.on('delivered', (e: object) => io.printJson({ event: 'uplink.delivered', ...e }));
-    tracker.events.on('downlink', (e: object) => io.printJson({ event: 'downlink.status', ...e }));
+    tracker.events.on('delivered', (e: object) => io.event('uplink.delivered', e));
+    tracker.events.on('downlink', (e: object) => io.event('downlink.status', e));
   }
   io.info('Starting the ThingWorx and ThingPark emulators and the bridge…');
   let world: SandboxWorld;
@@ -144,8 +144,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       );
     }
     if (io.json) {
-      io.printJson({
-        event: 'sandbox.ready',
+      io.event('sandbox.ready', {
         profile: s.profile,
         configFile: world.configFile,
         thingworxUrl: world.twx.restUrl,
@@ -181,8 +180,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       onUplink: (o) => {
         tracker.uplinkSent(o);
         if (io.json) {
-          io.printJson({
-            event: 'uplink.sent',
+          io.event('uplink.sent', {
             devEui: o.devEui,
             fcnt: o.fcnt,
             status: o.status,
@@ -239,7 +237,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
         ? 'Stopping: draining the bridge (Ctrl-C again to quit at once)…'
         : 'Stopping: draining the bridge…',
     );
-    if (io.json) io.printJson({ event: 'sandbox.stopping', reason: signal.aborted ? 'signal' : 'duration' });
+    if (io.json) io.event('sandbox.stopping', { reason: signal.aborted ? 'signal' : 'duration' });
     await devices.stop();
     await downlinks.stop();
     // Every written downlink reaches the bridge's verdict, then the network "transmits" the queued ones.
@@ -257,7 +255,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     release();
   }
   const summary = tracker.summary();
-  if (io.json) io.printJson({ event: 'sandbox.summary', devices: s.devices, ...summary });
+  if (io.json) io.event('sandbox.summary', { devices: s.devices, ...summary });
   else io.out(summaryLines(summary, s.devices).join('\n'));
   if (summary.uplinks.lost > 0 || summary.downlinks.lost > 0) {
     throw new TpxError(
