@@ -176,7 +176,7 @@ async function runUntilCtrlC(ex: Example, base: Env): Promise<RunResult> {
   const [program, ...args] = segments[0]!;
   if (segments.length !== 1 || program !== 'tpx') throw new Error(`README.md:${ex.line}: one tpx command only`);
   const p = new InProcess(args, { env: base.env, columns: README_COLUMNS, rows: 40 });
-  const done = () => missingLines(ex.expected, `${p.stdout.text}\n${p.stderr.text}`).length === 0;
+  const done = () => missingLines(ex.expected, `${p.stdout}\n${p.stderr}`).length === 0;
   const deadline = Date.now() + 20_000;
   // Each round waits for more output; it ends when the shown lines are all there, when the command ends, or at
   // the deadline (the assertions then say what is missing).

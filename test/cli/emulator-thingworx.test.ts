@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+import { ROOT, tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx, InProcess as TpxProcess } from '../helpers/run.js';
 
 const homes: { cleanup: () => void }[] = [];
 const procs: TpxProcess[] = [];

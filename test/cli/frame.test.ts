@@ -29,7 +29,7 @@ describe('CLI frame', () => {
   });
 
   it('an unknown option is a usage error with exit code 2 and a fix line', async () => {
-    const r = await runTpx(['profile', 'list', '--bogus']);
+    const r = await runInProcess(['profile', 'list', '--bogus']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown option '--bogus'/);
     expect(r.stderr).toMatch(/fix:/);
@@ -46,7 +46,7 @@ describe('CLI frame', () => {
       ['--json', 'frobnicate'],
       ['profile', 'list', '--json', '--bogus'],
     ]) {
-      const r = await runTpx(args);
+      const r = await runInProcess(args);
       expect(r.code).toBe(2);
       expect(JSON.parse(r.stdout)).toEqual({
         error: {
@@ -57,7 +57,7 @@ describe('CLI frame', () => {
       });
     }
     // After "--", --json is an argument, not the flag.
-    const r = await runTpx(['explain', '--bogus', '--', '--json']);
+    const r = await runInProcess(['explain', '--bogus', '--', '--json']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
   });
@@ -186,7 +186,7 @@ describe('CLI frame', () => {
     const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(join(h.dir, 'tpx'), { recursive: true });
     writeFileSync(join(h.dir, 'tpx', 'config.json'), '{not json');
-    const r = await runTpx(['profile', 'show'], { env: h.env });
+    const r = await runInProcess(['profile', 'show'], { env: h.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/config\.json is not valid/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
@@ -195,7 +195,7 @@ describe('CLI frame', () => {
   it('--json errors are one JSON document on stdout', async () => {
     const h = tempConfigHome();
     homes.push(h);
-    const r = await runTpx(['profile', 'set', 'nope', 'x', '--json'], { env: h.env });
+    const r = await runInProcess(['profile', 'set', 'nope', 'x', '--json'], { env: h.env });
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).error.code).toBe('TPX_USAGE');
   });

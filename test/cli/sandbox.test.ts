@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx, InProcess as TpxProcess } from '../helpers/run.js';
 
 type Event = Record<string, unknown> & { event: string };
 
@@ -75,7 +76,7 @@ describe('tpx sandbox', () => {
       const sent = await event(p, 'downlink.status', (e) => e.state === 'sent');
       expect(sent.correlationId).toMatch(/^[0-9A-F]{16}$/);
     } finally {
-      p.child.kill('SIGINT');
+      void p.interrupt();
     }
     const r = await p.exited;
     expect(r.code, r.stderr).toBe(0);

@@ -23,8 +23,8 @@ type Handler = () => void;
 
 /** A command running in this process: read its output as it comes, interrupt it like Ctrl-C. */
 export class InProcess {
-  readonly stdout: BufferWriter;
-  readonly stderr: BufferWriter;
+  private readonly out: BufferWriter;
+  private readonly err: BufferWriter;
   readonly exited: Promise<RunResult>;
   private handlers = new Set<Handler>();
   private waiters: (() => void)[] = [];
@@ -46,11 +46,11 @@ export class InProcess {
       };
       return w;
     };
-    this.stdout = writer(tty, o.columns ?? 80);
-    this.stderr = writer(false, 80);
+    this.out = writer(tty, o.columns ?? 80);
+    this.err = writer(false, 80);
     const app = new App({
-      stdout: this.stdout,
-      stderr: this.stderr,
+      stdout: this.out,
+      stderr: this.err,
       env: o.env ?? { NO_COLOR: '1' },
       stdinIsTTY: false,
       stdin: Readable.from(o.input ? [Buffer.from(o.input)] : []),
@@ -70,7 +70,7 @@ export class InProcess {
       (code) => {
         this.exitCode = code;
         notify();
-        return { code, signal: null, stdout: this.stdout.text, stderr: this.stderr.text };
+        return { code, signal: null, stdout: this.stdout, stderr: this.stderr };
       },
       (err: unknown) => {
         notify();
@@ -79,23 +79,33 @@ export class InProcess {
     );
   }
 
+  /** What the command printed on stdout so far. */
+  get stdout(): string {
+    return this.out.text;
+  }
+
+  /** What it printed on stderr so far. */
+  get stderr(): string {
+    return this.err.text;
+  }
+
   /** Resolves when the output (stdout, or stderr) matches; rejects when the command ends first or at the timeout. */
   async waitFor(
     pattern: RegExp,
     o: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {},
   ): Promise<RegExpMatchArray> {
-    const read = () => (o.stream === 'stderr' ? this.stderr.text : this.stdout.text);
+    const read = () => (o.stream === 'stderr' ? this.stderr : this.stdout);
     const deadline = Date.now() + (o.timeoutMs ?? 30_000);
     for (;;) {
       const m = read().match(pattern);
       if (m) return m;
       if (this.exitCode !== undefined)
         throw new Error(
-          `the command ended (${this.exitCode}) before ${pattern}\nstdout: ${this.stdout.text}\nstderr: ${this.stderr.text}`,
+          `the command ended (${this.exitCode}) before ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
         );
       const left = deadline - Date.now();
       if (left <= 0)
-        throw new Error(`timed out waiting for ${pattern}\nstdout: ${this.stdout.text}\nstderr: ${this.stderr.text}`);
+        throw new Error(`timed out waiting for ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -115,6 +125,17 @@ export class InProcess {
         resolve();
       });
     });
+  }
+
+  /** Resolves with the first JSON line on stdout. */
+  async firstJsonLine<T = Record<string, unknown>>(timeoutMs?: number): Promise<T> {
+    const m = await this.waitFor(/^(\{.*\})\s*$/m, { timeoutMs });
+    return JSON.parse(m[1]!) as T;
+  }
+
+  /** As TpxProcess.kill: SIGINT and SIGTERM both stop a command the way Ctrl-C does (in-process, no SIGKILL). */
+  kill(_signal?: NodeJS.Signals): Promise<RunResult> {
+    return this.interrupt();
   }
 
   /** What Ctrl-C does: the command's SIGINT handlers run. */
