@@ -254,22 +254,10 @@ async function runChecks(
   });
   io.clearStatus();
   if (!io.json) {
-    const mark: Record<string, string> = {
-      passed: io.color.green('✓ passed'),
-      failed: io.color.red('✗ failed'),
-      warned: io.color.yellow('! warned'),
-      skipped: io.color.dim('- skipped'),
-    };
+    // The same checklist as `tpx thingworx check` prints.
     io.out('\nChecks with the new key (tpx thingworx check):');
-    io.out(
-      io.table(
-        ['check', 'result', 'detail'],
-        report.items.map((i) => [i.title, mark[i.status] ?? i.status, i.detail]),
-      ),
-    );
-    for (const i of report.items) if (i.status === 'failed' && i.fix) io.out(`${i.title}: ${i.fix}`);
-    const c = report.counts;
-    io.info(`${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped.`);
+    const { renderCheck } = await import('./thingworx-check.js');
+    renderCheck(ctx, report);
   }
   return { ok: report.ok, json: report };
 }
