@@ -52,7 +52,8 @@ export function buildProgram(app: App): Command {
   program.addHelpText(
     'after',
     `
-Settings resolve flags > TPX_* environment variables > profile ($XDG_CONFIG_HOME/tpx/config.json).
+Settings resolve flags > TPX_* environment variables > profile
+($XDG_CONFIG_HOME/tpx/config.json).
 Exit codes: 0 ok, 1 failure, 2 usage, 3 a check found problems.
 Start here: tpx sandbox`,
   );
@@ -89,29 +90,47 @@ function attachExamples(cmd: Command, path: string[]): void {
 }
 
 /**
- * Wraps the lines of help text longer than `width` at spaces, continuing at the line's indent. Example lines
- * ("  $ tpx …") are left whole so that they can be copied.
+ * Wraps the lines of help text longer than `width` at spaces, continuing at the line's indent; the rest of an
+ * overlong line joins the next line of the same paragraph (same indent, not blank, not a flag or an example), so
+ * that prose reflows rather than leaving ragged lines. Example lines ("  $ tpx …") are left whole to be copied.
  */
 export function wrapHelp(text: string, width: number): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      if (line.length <= width || /^\s*\$ /.test(line)) return line;
-      const indent = /^\s*/.exec(line)![0];
-      const out: string[] = [];
+  const lines = text.split('\n');
+  const out: string[] = [];
+  const indentOf = (l: string) => /^\s*/.exec(l)![0];
+  const joinable = (l: string | undefined, indent: string) =>
+    l !== undefined && l.trim() !== '' && indentOf(l) === indent && !/^\s*\$ |^\s+-/.test(l);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (line.length <= width || /^\s*\$ /.test(line)) {
+      out.push(line);
+      continue;
+    }
+    const indent = indentOf(line);
+    while (line.length > width) {
+      const words = line.slice(indent.length).split(' ');
       let current = '';
-      for (const word of line.slice(indent.length).split(' ')) {
-        if (current && indent.length + current.length + 1 + word.length > width) {
-          out.push(indent + current);
-          current = word;
-        } else current = current ? `${current} ${word}` : word;
+      let k = 0;
+      for (; k < words.length; k++) {
+        const next = current ? `${current} ${words[k]}` : words[k]!;
+        if (current && indent.length + next.length > width) break;
+        current = next;
       }
       out.push(indent + current);
-      return out.join('\n');
-    })
-    .join('\n');
+      const rest = words.slice(k).join(' ');
+      if (!rest) {
+        line = '';
+        break;
+      }
+      if (joinable(lines[i + 1], indent)) {
+        i += 1;
+        line = `${indent}${rest} ${lines[i]!.slice(indent.length)}`;
+      } else line = indent + rest;
+    }
+    if (line) out.push(line);
+  }
+  return out.join('\n');
 }
-
 /** Runs the CLI with the given arguments and returns the exit code. */
 export async function runCli(argv: string[], app: App = new App()): Promise<number> {
   const program = buildProgram(app);

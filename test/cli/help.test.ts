@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/cli/app.js';
 import { EXAMPLES } from '../../src/cli/examples.js';
 import { BufferWriter } from '../../src/cli/io.js';
-import { buildProgram } from '../../src/cli/program.js';
+import { buildProgram, wrapHelp } from '../../src/cli/program.js';
 import { tempConfigHome } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/run.js';
 
@@ -168,6 +168,12 @@ describe('help text', () => {
     expect(r.stdout).toContain('$ tpx bridge --listen 0.0.0.0:8443');
     // `tpx bridge run` still reaches the bridge
     expect((await parse(['bridge', 'run', '--listen', '127.0.0.1:0'])).reached).toBe('bridge');
+  });
+
+  it('wrapHelp reflows an overlong paragraph, keeps flags and examples whole', () => {
+    expect(wrapHelp('one two three four\nfive six\n\nseven', 10)).toBe('one two\nthree four\nfive six\n\nseven');
+    expect(wrapHelp('  $ tpx a very long example line', 10)).toBe('  $ tpx a very long example line');
+    expect(wrapHelp('aaa bbb ccc ddd\n  --flag x', 12)).toBe('aaa bbb ccc\nddd\n  --flag x');
   });
 
   it('connection create states the default of --active', async () => {
