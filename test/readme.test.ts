@@ -8,12 +8,15 @@
  *   by `NAME=value` environment assignments. Words are split like a shell's (single and double quotes).
  * - A trailing `# exit N` says the expected exit code (default 0). A trailing `# until Ctrl-C` marks a command
  *   that runs until stopped: it is started, its shown output awaited, then it gets SIGINT and must exit 0.
- * - Shown output is checked by key lines: every non-blank line that is not a table border must match a line of
+ * - Shown output is checked by key lines: every non-blank line other than a lone `…` must match a line of
  *   the real output (stdout and stderr), with runs of spaces compared as one space and `…` standing for any text.
  * - Every example runs in order, in a temporary directory holding a link to examples/, with a temporary config
  *   and state home, against one
  *   `tpx sandbox` started for this file (so `--profile sandbox` works). `tpx sandbox …` examples themselves run
  *   in a home of their own, so that they do not replace the profile the other examples use.
+ * - The examples run in this process (test/helpers/run.ts: the same runCli as bin/tpx.js, output captured), with
+ *   stdout a terminal of README_COLUMNS columns, as a person sees them; a command piped into another writes to a
+ *   pipe. The sandbox they use is a real `tpx sandbox` process, and the CI recipe runs bin/tpx.js through bash.
  * - Other fenced blocks are not examples, except the shell script of "Running the emulators in CI", which runs
  *   with bash and `tpx` on the PATH.
  */
@@ -23,7 +26,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/keys.js';
-import { cleanEnv, ROOT, type RunResult, runTpx, TPX_BIN, TpxProcess } from './helpers/cli.js';
+import { cleanEnv, ROOT, type RunResult, TPX_BIN, TpxProcess } from './helpers/cli.js';
+import { InProcess } from './helpers/run.js';
+
+/** The terminal width the README's examples are shown at. */
+const README_COLUMNS = 100;
 
 interface Example {
   /** 1-based line of the command in README.md. */
@@ -106,8 +113,6 @@ function splitPipeline(command: string): string[][] {
   return segments;
 }
 
-const BORDER = /^[\s+\-|=:]*$/;
-
 function normalise(text: string): string {
   return text
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
@@ -116,7 +121,7 @@ function normalise(text: string): string {
 }
 
 function keyLines(expected: string[]): string[] {
-  return expected.map(normalise).filter((l) => l !== '' && !BORDER.test(l));
+  return expected.map(normalise).filter((l) => l !== '' && l !== '…');
 }
 
 function linePattern(line: string): RegExp {
@@ -142,7 +147,8 @@ interface Env {
 async function runPipeline(ex: Example, base: Env): Promise<RunResult> {
   let input = '';
   let last: RunResult | undefined;
-  for (const segment of splitPipeline(ex.command)) {
+  const segments = splitPipeline(ex.command);
+  for (const [k, segment] of segments.entries()) {
     const env = { ...base.env };
     const words = [...segment];
     while (words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
@@ -157,7 +163,8 @@ async function runPipeline(ex: Example, base: Env): Promise<RunResult> {
     }
     if (program !== 'tpx') throw new Error(`README.md:${ex.line}: only tpx and echo are run (got "${program}")`);
     if (last && last.code !== 0) throw new Error(`README.md:${ex.line}: a command before the last one failed`);
-    last = await runTpx(args, { env, input, cwd: base.cwd, timeoutMs: 30_000 });
+    const piped = k < segments.length - 1;
+    last = await new InProcess(args, { env, input, ...(piped ? {} : { columns: README_COLUMNS, rows: 40 }) }).exited;
     input = last.stdout;
   }
   if (!last) throw new Error(`README.md:${ex.line}: empty command`);
@@ -168,23 +175,13 @@ async function runUntilCtrlC(ex: Example, base: Env): Promise<RunResult> {
   const segments = splitPipeline(ex.command);
   const [program, ...args] = segments[0]!;
   if (segments.length !== 1 || program !== 'tpx') throw new Error(`README.md:${ex.line}: one tpx command only`);
-  const p = new TpxProcess(args, { env: base.env, cwd: base.cwd });
+  const p = new InProcess(args, { env: base.env, columns: README_COLUMNS, rows: 40 });
   const done = () => missingLines(ex.expected, `${p.stdout}\n${p.stderr}`).length === 0;
   const deadline = Date.now() + 20_000;
-  try {
-    // Each round waits for more output on either stream; it ends when the shown lines are all there, when the
-    // process exits, or at the deadline (the assertions then say what is missing).
-    while (!done() && Date.now() < deadline && p.child.exitCode === null) {
-      const left = Math.max(1, deadline - Date.now());
-      await Promise.race([
-        p.waitFor(new RegExp(`[\\s\\S]{${p.stdout.length + 1}}`), { timeoutMs: left }),
-        p.waitFor(new RegExp(`[\\s\\S]{${p.stderr.length + 1}}`), { stream: 'stderr', timeoutMs: left }),
-      ]).catch(() => undefined);
-    }
-  } finally {
-    p.kill('SIGINT');
-  }
-  return p.exited;
+  // Each round waits for more output; it ends when the shown lines are all there, when the command ends, or at
+  // the deadline (the assertions then say what is missing).
+  while (!done() && Date.now() < deadline && p.exitCode === undefined) await p.nextOutput(deadline - Date.now());
+  return p.interrupt();
 }
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -194,6 +191,7 @@ describe('README.md examples', () => {
   let home: string;
   let base: Env;
   let sandbox: TpxProcess;
+  const cwd = process.cwd();
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'tpx-readme-'));
@@ -204,6 +202,8 @@ describe('README.md examples', () => {
       env: cleanEnv({ XDG_CONFIG_HOME: home, XDG_STATE_HOME: join(home, 'state') }),
       cwd: join(home, 'work'),
     };
+    // Examples name files relative to where they run (examples/…, my-spool).
+    process.chdir(base.cwd);
     sandbox = new TpxProcess(['sandbox', '--json', '--devices', '3', '--rate', '6', '--downlink-every', '1s'], base);
     // Ready, and every device's Thing created and holding an uplink, before the examples look at them.
     await sandbox.waitFor(/"event":"sandbox\.ready"/, { timeoutMs: 30_000 });
@@ -215,6 +215,7 @@ describe('README.md examples', () => {
   }, 60_000);
 
   afterAll(async () => {
+    process.chdir(cwd);
     await sandbox?.kill('SIGINT');
     if (home) rmSync(home, { recursive: true, force: true });
   });
@@ -227,7 +228,7 @@ describe('README.md examples', () => {
       '```console',
       '$ tpx a "b c" \'d\'   # exit 3',
       'out … line',
-      '+---+',
+      '…',
       '$ X=1 echo hi | tpx explain   # until Ctrl-C',
       '```',
     ].join('\n');
@@ -282,7 +283,7 @@ describe('README.md examples', () => {
       expect(r.out).toMatch(/\d+ passed, 0 failed/);
       expect(r.out).toContain('"action":"created"');
       expect(r.out).toContain('"action":"unchanged"');
-      expect(r.out).toMatch(/\| ci-bridge \| actility-thingworx-iot \|/);
+      expect(r.out).toMatch(/\tci-bridge\tactility-thingworx-iot\t/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

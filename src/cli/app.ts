@@ -13,6 +13,7 @@ export interface AppOptions {
   stdout?: Writer;
   stderr?: Writer;
   stdinIsTTY?: boolean;
+  stdin?: NodeJS.ReadableStream;
   env?: NodeJS.ProcessEnv;
   prompter?: Prompter;
   /** Process hooks (signals, exit); tests replace them. */
@@ -34,6 +35,7 @@ export class App {
       stdout: this.options.stdout ?? process.stdout,
       stderr: this.options.stderr ?? process.stderr,
       stdinIsTTY: this.options.stdinIsTTY ?? Boolean(process.stdin.isTTY),
+      stdin: this.options.stdin,
       env: this.env,
       json: globals.json,
       quiet: globals.quiet,
@@ -59,6 +61,8 @@ export class App {
       const ctx = new CommandContext(io, this.env, opts, this.options.process);
       this.lastContext = ctx;
       try {
+        // A bad --timeout is a usage error before anything is sent (env/profile values are read when used).
+        if (opts.timeout !== undefined) ctx.timeoutMs();
         const code = await run(ctx, opts, args);
         this.exitCode = typeof code === 'number' ? code : ExitCode.OK;
       } catch (err) {

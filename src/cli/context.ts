@@ -8,9 +8,9 @@ import { Settings } from '../config/settings.js';
 import { UsageError } from '../errors.js';
 import type { ThingParkClient } from '../thingpark/api.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
-import { parseDuration } from '../util/duration.js';
 import type { ThingParkFlags, ThingWorxFlags } from './clients.js';
 import { createTestIO, type IO, type TestIO } from './io.js';
+import { durationOption } from './options.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -42,11 +42,23 @@ export class CommandContext {
     } = defaultProcess,
   ) {}
 
-  /** Settings of the active profile (read lazily: commands that need none never touch the file). */
+  /** Set by the commands that create the profile they are given (`profile set`): no "unknown profile" error. */
+  profileMayBeNew = false;
+
+  /**
+   * Settings of the active profile (read lazily: commands that need none never touch the file). A profile named
+   * with --profile or TPX_PROFILE that the config file lacks is a usage error naming the existing ones (kubectl's
+   * use-context), unless the command creates it.
+   */
   get settings(): Settings {
     if (!this.settingsCache) {
-      this.settingsCache = new Settings(this.env, this.globals.profile);
-      this.io.addSecrets(...this.settingsCache.secrets());
+      const settings = new Settings(this.env, this.globals.profile);
+      const named = this.globals.profile || this.env.TPX_PROFILE;
+      if (named && !this.profileMayBeNew && !settings.config.profiles[named]) {
+        throw unknownProfile(named, Object.keys(settings.config.profiles));
+      }
+      this.settingsCache = settings;
+      this.io.addSecrets(...settings.secrets());
     }
     return this.settingsCache;
   }
@@ -93,17 +105,7 @@ export class CommandContext {
   /** The longest wait of one outgoing HTTP call: --timeout > TPX_TIMEOUT > profile > 30 s. */
   timeoutMs(): number {
     const raw = this.settings.value('timeout', this.globals.timeout);
-    if (raw === undefined) return 30_000;
-    const ms = parseDuration(raw);
-    if (ms === undefined || ms < 1) {
-      const meta = settingKey('timeout')!;
-      throw new UsageError(
-        `The timeout "${raw}" is not a duration.`,
-        `Give ${meta.flag} (or ${meta.env}) as e.g. 500ms, 30s or 2m.`,
-        { setting: 'timeout', got: raw },
-      );
-    }
-    return ms;
+    return durationOption('--timeout', raw, { bare: 's', min: 100, max: 3_600_000 }) ?? 30_000;
   }
 
   /** The ThingPark API client of this command, built once (lazy factory, as gh's cmdutil Factory). */
@@ -174,6 +176,15 @@ export class CommandContext {
     const ctl = this.shutdown as AbortController & { release?: () => void };
     return { signal: ctl.signal, release: () => ctl.release?.() };
   }
+}
+
+/** The usage error for a profile the config file does not have. */
+export function unknownProfile(name: string, existing: string[]): UsageError {
+  const list = existing.length ? `Existing profiles: ${existing.sort().join(', ')}.` : 'There are no profiles yet.';
+  return new UsageError(
+    `No profile named "${name}". ${list}`,
+    `Use one of them, or create it with: tpx --profile ${name} profile set <key> <value>`,
+  );
 }
 
 const defaultProcess = {

@@ -3,9 +3,9 @@
  * stdout carries data (human text, tables or exactly one JSON document); stderr carries messages, progress and logs.
  * Tests build one with createTestIO() and read what a command printed.
  */
-import { createRequire } from 'node:module';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { redact } from '../config/secrets.js';
+import { type Cell, renderKeyValues, renderTable, type TableStyle } from './table.js';
 
 export interface Writer {
   write(chunk: string): unknown;
@@ -25,6 +25,8 @@ export interface IOOptions {
   stdout: Writer;
   stderr: Writer;
   stdinIsTTY: boolean;
+  /** Where commands read piped input (default process.stdin); tests give a stream of their own. */
+  stdin?: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   json?: boolean;
   quiet?: boolean;
@@ -56,6 +58,7 @@ export class IO {
   readonly verbose: boolean;
   readonly yes: boolean;
   readonly stdinIsTTY: boolean;
+  private readonly stdinStream: NodeJS.ReadableStream | undefined;
   readonly color: ChalkInstance;
   readonly colorEnabled: boolean;
   private readonly secrets = new Set<string>();
@@ -71,10 +74,29 @@ export class IO {
     this.verbose = o.verbose ?? false;
     this.yes = o.yes ?? false;
     this.stdinIsTTY = o.stdinIsTTY;
+    this.stdinStream = o.stdin;
     const level = colorLevel(o.env, o.stdout, o.color);
     this.color = new Chalk({ level });
     this.colorEnabled = level > 0;
     this.prompter = o.prompter;
+  }
+
+  /** The input stream (piped text for `explain`, `alwayson decode|encode`). */
+  get stdin(): NodeJS.ReadableStream {
+    return this.stdinStream ?? process.stdin;
+  }
+
+  /** All of stdin as text, at most `limit` bytes (more throws RangeError). */
+  async readStdin(limit = 16 * 1024 * 1024): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of this.stdin) {
+      const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+      size += b.length;
+      if (size > limit) throw new RangeError(`stdin is larger than ${limit} bytes`);
+      chunks.push(b);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   get isStdoutTTY(): boolean {
@@ -115,6 +137,16 @@ export class IO {
     this.writeOut(`${JSON.stringify(value, null, pretty ? 2 : undefined)}\n`);
   }
 
+  /**
+   * One NDJSON event line of a stream (sandbox, bridge, thing watch): `time` (ISO 8601 with ms) and `event` (a
+   * stable name) first, then the event's fields. The event schema is documented in docs/events.md.
+   */
+  event(name: string, fields: object = {}, now: Date = new Date()): void {
+    this.printJson(
+      Object.assign({ time: now.toISOString(), event: name }, fields, { time: now.toISOString(), event: name }),
+    );
+  }
+
   /** A status message on stderr (suppressed by --quiet). */
   info(text: string): void {
     if (this.quiet) return;
@@ -141,35 +173,19 @@ export class IO {
     if (fix) this.writeErr(`${this.color.dim('fix:')} ${fix}\n`);
   }
 
-  /** A table rendered with cli-table3 (loaded lazily), without colour when colour is off. */
-  table(head: string[], rows: (string | number | boolean | null | undefined)[][]): string {
-    const require = createRequire(import.meta.url);
-    const Table = require('cli-table3') as new (o: unknown) => { push(...r: unknown[]): void; toString(): string };
-    const t = new Table({
-      head: head.map((h) => this.color.bold(h)),
-      style: this.colorEnabled ? { head: [], border: [] } : { head: [], border: [] },
-      chars: this.colorEnabled
-        ? undefined
-        : {
-            top: '-',
-            'top-mid': '+',
-            'top-left': '+',
-            'top-right': '+',
-            bottom: '-',
-            'bottom-mid': '+',
-            'bottom-left': '+',
-            'bottom-right': '+',
-            left: '|',
-            'left-mid': '+',
-            mid: '-',
-            'mid-mid': '+',
-            right: '|',
-            'right-mid': '+',
-            middle: '|',
-          },
-    });
-    for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
-    return t.toString();
+  /** The style of tables on stdout: aligned and fitted on a terminal, tab-separated when piped. */
+  get tableStyle(): TableStyle {
+    return { tty: this.isStdoutTTY, width: this.stdout.columns || 80, head: (t) => this.color.bold(t) };
+  }
+
+  /** Rows under a header (src/cli/table.ts): aligned columns sized to the terminal, or tab-separated when piped. */
+  table(head: string[], rows: Cell[][]): string {
+    return renderTable(head, rows, this.tableStyle);
+  }
+
+  /** One object as `key: value` lines (tab-separated when piped). */
+  keyValues(rows: [string, Cell][]): string {
+    return renderKeyValues(rows, this.tableStyle);
   }
 
   /** A live status line on a TTY stderr (progress); nothing otherwise. */

@@ -1,5 +1,6 @@
 /** Parsing of numeric flags shared by commands: a bad value is a usage error naming the flag and the range. */
 import { UsageError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
 
 function outOfRange(flag: string, value: string, min: number, max: number, whole: boolean): UsageError {
   const what = `${whole ? 'a whole' : 'a'} number from ${min} to ${max}`;
@@ -25,4 +26,48 @@ export function numberOption(flag: string, value: string | undefined, min: numbe
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw outOfRange(flag, value, min, max, false);
   return n;
+}
+
+/** How a duration is written in help and errors: "500ms", "5s", "2m", "1h". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+export interface DurationRange {
+  /** The unit of a bare number, kept from when the flag took only numbers ("ms" or "s"). */
+  bare: 'ms' | 's';
+  min: number;
+  max: number;
+}
+
+/**
+ * A duration flag: "500ms", "5s", "2m", "1h" (src/util/duration.ts), or a bare number in the flag's old unit.
+ * Undefined when not given; out of range or unreadable, a usage error naming the flag, the syntax and the range.
+ */
+export function durationOption(flag: string, value: string | undefined, range: DurationRange): number | undefined {
+  if (value === undefined) return undefined;
+  const bare = /^\s*\d+(?:\.\d+)?\s*$/.test(value);
+  const ms = bare ? Math.round(Number(value) * (range.bare === 's' ? 1000 : 1)) : parseDuration(value);
+  if (ms === undefined || ms < range.min || ms > range.max) {
+    const span = `from ${formatDuration(range.min)} to ${formatDuration(range.max)}`;
+    const unit = range.bare === 's' ? 'seconds' : 'milliseconds';
+    return fail(
+      `${flag} must be a duration ${span} (got "${value}").`,
+      `Give ${flag} e.g. 500ms, 5s or 2m (a bare number counts ${unit}).`,
+    );
+  }
+  return ms;
+}
+
+function fail(message: string, fix: string): never {
+  throw new UsageError(message, fix);
 }

@@ -16,6 +16,7 @@ import { register as sandbox } from './commands/sandbox.js';
 import { register as thing } from './commands/thing.js';
 import { register as thingworx } from './commands/thingworx.js';
 import { register as uplink } from './commands/uplink.js';
+import { examplesText } from './examples.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(app: App): Command {
@@ -30,14 +31,24 @@ export function buildProgram(app: App): Command {
     .option('-y, --yes', 'answer yes to confirmations; never prompt')
     .option(
       '--timeout <duration>',
-      'longest wait for each call to ThingPark or ThingWorx (default 30s; env TPX_TIMEOUT)',
+      'longest wait for each call to ThingPark or ThingWorx, e.g. 5s (default 30s; env\n' +
+        'TPX_TIMEOUT; a bare number counts seconds, milliseconds for thingworx check and import-template)',
     )
     .addOption(new Option('--no-color', 'disable colour (also NO_COLOR)'))
     .showSuggestionAfterError(true)
     .exitOverride()
+    .configureHelp({
+      // gh's INHERITED FLAGS: --json, --yes, --profile … in every subcommand's help.
+      showGlobalOptions: true,
+      // Wrap descriptions even beside long flag names (commander's default, 40, left some at 145 columns).
+      minWidthToWrap: 24,
+      styleTitle: (title: string) => TITLES[title] ?? title,
+    })
     .configureOutput({
-      writeOut: (s) => (app.options.stdout ?? process.stdout).write(s),
-      writeErr: (s) => (app.options.stderr ?? process.stderr).write(s),
+      writeOut: (s) => (app.options.stdout ?? process.stdout).write(wrapHelp(s, HELP_WIDTH)),
+      writeErr: (s) => (app.options.stderr ?? process.stderr).write(wrapHelp(s, HELP_WIDTH)),
+      getOutHelpWidth: () => HELP_WIDTH,
+      getErrHelpWidth: () => HELP_WIDTH,
       outputError: (s, write) => {
         write(s.replace(/^error: /, 'error: '));
         write('fix: run the command again with --help to see its usage.\n');
@@ -46,7 +57,8 @@ export function buildProgram(app: App): Command {
   program.addHelpText(
     'after',
     `
-Settings resolve flags > TPX_* environment variables > profile ($XDG_CONFIG_HOME/tpx/config.json).
+Settings resolve flags > TPX_* environment variables > profile
+($XDG_CONFIG_HOME/tpx/config.json).
 Exit codes: 0 ok, 1 failure, 2 usage, 3 a check found problems.
 Start here: tpx sandbox`,
   );
@@ -63,9 +75,67 @@ Start here: tpx sandbox`,
   alwayson(program, app);
   explain(program, app);
   completion(program, app);
+  attachExamples(program, []);
   return program;
 }
 
+/** Help is wrapped at 80 columns, whatever the terminal. */
+const HELP_WIDTH = 80;
+
+const TITLES: Record<string, string> = { 'Options:': 'Flags:', 'Global Options:': 'Inherited flags:' };
+
+/** Each command with an action gets the EXAMPLES section of src/cli/examples.ts. */
+function attachExamples(cmd: Command, path: string[]): void {
+  for (const sub of cmd.commands) {
+    const p = [...path, sub.name()];
+    const text = examplesText(p.join(' '));
+    if (text) sub.addHelpText('after', text);
+    attachExamples(sub, p);
+  }
+}
+
+/**
+ * Wraps the lines of help text longer than `width` at spaces, continuing at the line's indent; the rest of an
+ * overlong line joins the next line of the same paragraph (same indent, not blank, not a flag or an example), so
+ * that prose reflows rather than leaving ragged lines. Example lines ("  $ tpx …") are left whole to be copied.
+ */
+export function wrapHelp(text: string, width: number): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  const indentOf = (l: string) => /^\s*/.exec(l)![0];
+  const joinable = (l: string | undefined, indent: string) =>
+    l !== undefined && l.trim() !== '' && indentOf(l) === indent && !/^\s*\$ |^\s+-/.test(l);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (line.length <= width || /^\s*\$ /.test(line)) {
+      out.push(line);
+      continue;
+    }
+    const indent = indentOf(line);
+    while (line.length > width) {
+      const words = line.slice(indent.length).split(' ');
+      let current = '';
+      let k = 0;
+      for (; k < words.length; k++) {
+        const next = current ? `${current} ${words[k]}` : words[k]!;
+        if (current && indent.length + next.length > width) break;
+        current = next;
+      }
+      out.push(indent + current);
+      const rest = words.slice(k).join(' ');
+      if (!rest) {
+        line = '';
+        break;
+      }
+      if (joinable(lines[i + 1], indent)) {
+        i += 1;
+        line = `${indent}${rest} ${lines[i]!.slice(indent.length)}`;
+      } else line = indent + rest;
+    }
+    if (line) out.push(line);
+  }
+  return out.join('\n');
+}
 /** Runs the CLI with the given arguments and returns the exit code. */
 export async function runCli(argv: string[], app: App = new App()): Promise<number> {
   const program = buildProgram(app);

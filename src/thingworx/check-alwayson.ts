@@ -22,6 +22,8 @@ export interface AlwaysOnCheckOptions {
   insecure?: boolean;
   timeoutMs: number;
   probeThing?: string;
+  /** A probe Thing was asked for (a missing one was refused, not forgotten). */
+  probeAsked?: boolean;
 }
 
 export type Policy = 'first-in-wins' | 'last-in-wins';
@@ -77,7 +79,13 @@ export async function checkAlwaysOn(
       return {
         items: [
           auth,
-          item('alwayson-bind', 'skipped', ['No probe Thing to bind:', { id: 'write-probe', what: 'bind' }]),
+          item(
+            'alwayson-bind',
+            'skipped',
+            o.probeAsked
+              ? 'No probe Thing to bind: creating it was refused (see CreateThing above).'
+              : ['No probe Thing to bind:', { id: 'write-probe', what: 'bind' }],
+          ),
         ],
       };
     }

@@ -105,7 +105,15 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     }
     const read = (adminRest ? await readBindPolicy(adminRest) : undefined) ?? (await readBindPolicy(rest));
     const ao = await checkAlwaysOn(
-      { url: url.origin, appKey: options.appKey, ca: options.ca, insecure: options.insecure, timeoutMs, probeThing },
+      {
+        url: url.origin,
+        appKey: options.appKey,
+        ca: options.ca,
+        insecure: options.insecure,
+        timeoutMs,
+        probeThing,
+        probeAsked: options.writeProbe ?? false,
+      },
       read === undefined,
     );
     add(...ao.items);

@@ -208,12 +208,25 @@ function tpxJson(text: string): { message: string; explanation?: Explanation } |
     return {
       message: `${e.code} ${e.message}`,
       ...(typeof e.fix === 'string' && e.fix
-        ? { explanation: { id: e.code.toLowerCase(), title: e.message, cause: e.message, fix: e.fix } }
+        ? { explanation: { id: e.code.toLowerCase(), title: `tpx error ${e.code}`, cause: e.message, fix: e.fix } }
         : {}),
     };
   } catch {
     return undefined;
   }
+}
+
+const CLASSIFIED_TITLES: Record<string, string> = {
+  TPX_TWX_APPKEY_IN_URL: 'Application key in the URL',
+  TPX_TWX_DESIGN_TIME_DENIED: 'Design-time permission missing',
+  TPX_TWX_NO_VISIBILITY: "Entity not visible to the application key's user",
+  TPX_TWX_SERVICE_DENIED: 'Service not allowed',
+};
+
+function classifiedTitle(code: string, details: Record<string, unknown> | undefined): string {
+  const service = details?.service;
+  if (code === 'TPX_TWX_SERVICE_DENIED' && typeof service === 'string') return `${service} not allowed`;
+  return CLASSIFIED_TITLES[code] ?? 'ThingWorx refused the request';
 }
 
 export function explainText(input: string): ExplainResult {
@@ -239,7 +252,8 @@ export function explainText(input: string): ExplainResult {
           .replace(/^TPX_TWX_/, '')
           .toLowerCase()
           .replace(/_/g, '-'),
-        title: c.message,
+        // A short title, so that the cause line says more than the title (not the same sentence twice).
+        title: classifiedTitle(c.code, c.details),
         cause: c.message,
         fix: c.fix,
         details: c.details,

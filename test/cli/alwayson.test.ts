@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hex, VECTORS, vector } from '../alwayson/codec/vectors.js';
-import { runTpx, TPX_BIN, tempConfigHome } from '../helpers/cli.js';
+import { TPX_BIN, tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 
 const home = tempConfigHome();
 const env = home.env;

@@ -14,7 +14,7 @@ describe('tpx bridge options', () => {
     ['log format', { logFormat: 'xml' }, /--log-format "xml"/],
     ['listen', { listen: 'localhost' }, /--listen "localhost" is not HOST:PORT/],
     ['path', { path: 'uplink' }, /--path "uplink" must start with/],
-    ['skew', { maxTimeSkew: 'soon' }, /--max-time-skew "soon" is not a duration/],
+    ['skew', { maxTimeSkew: 'soon' }, /--max-time-skew must be a duration from 0 to 1d \(got "soon"\)/],
     ['max devices', { maxDevices: '0' }, /--max-devices "0"/],
     ['pipe count', { pipeCount: '300' }, /--pipe-count is 1\.\.255/],
     ['durability', { durability: 'maybe' }, /--durability/],

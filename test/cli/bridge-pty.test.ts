@@ -66,7 +66,7 @@ describe('tpx bridge on a terminal', () => {
       clearTimeout(timer);
     }
     expect(output).toMatch(/stopping: intake closed/);
-    expect(output).toMatch(/stopped: everything delivered/);
+    expect(output).toMatch(/stopped: nothing left in the spool/);
     expect(w.twx.propertyValue(DEV, 'payloadHex')).toBe('01aa');
   });
 });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { signUplink } from '../../src/thingpark/tunnel.js';
 import { uplinkDoc } from '../bridge/helpers.js';
-import { runTpx } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 import { startBridgeProcess, type World, world } from './bridge-helpers.js';
 
 const DEV = '70B3D57ED0000002';

@@ -1,6 +1,6 @@
 /** End to end through bin/tpx.js: a second signal during the drain, and dead letters listed and replayed. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTpx } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 import { startBridgeProcess, type World, world } from './bridge-helpers.js';
 
 const DEV = '70B3D57ED0000003';

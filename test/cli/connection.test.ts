@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
-import { type RunResult, runTpx, tempConfigHome } from '../helpers/cli.js';
+import { type RunResult, tempConfigHome } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/run.js';
 
 const APP_KEY = 'twx-app-key-5f3a9c1e-0d2b';
 const AS_KEY = '0123456789abcdef0123456789abcdef';
@@ -69,7 +70,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
-const tpx = (args: string[], extra: Record<string, string> = {}) => runTpx(args, { env: env(extra) });
+const tpx = (args: string[], extra: Record<string, string> = {}) => runInProcess(args, { env: env(extra) });
 
 function noSecrets(r: RunResult): void {
   const all = r.stdout + r.stderr;
@@ -211,7 +212,7 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     const r = await tpx(['connection', 'create']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--name is required; --host-name is required; --app-key is required');
-    const noUrl = await runTpx(['connection', 'list'], { env: home.env });
+    const noUrl = await runInProcess(['connection', 'list'], { env: home.env });
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toContain('TPX_THINGPARK_URL');
   });
@@ -250,10 +251,14 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     const a = await create({ thingTemplateName: 'tplA', pipeCount: 2 });
     const list = await tpx(['connection', 'list']);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(/\| id\s+\| name\s+\| connector\s+\| state\s+\| host\s+\| template\s+\| pipes \|/);
-    expect(list.stdout).toMatch(
+    // piped: tab-separated rows without a header
+    expect(list.stdout).toContain(`${a.id}\tplant-a\tactility-thingworx-iot\tOPENED\ttwx.example.com:8443\ttplA\t2\n`);
+    const onTerminal = await runInProcess(['connection', 'list'], { env: env(), columns: 120 });
+    expect(onTerminal.stdout).toMatch(/^id {2,}name {2,}connector {2,}state {2,}host {2,}template {2,}pipes$/m);
+    expect(onTerminal.stdout).toMatch(
       new RegExp(
-        `\\| ${a.id}\\s+\\| plant-a \\| actility-thingworx-iot \\| OPENED \\| twx.example.com:8443 \\| tplA\\s+\\| 2\\s+\\|`,
+        `^${a.id} {2,}plant-a {2,}actility-thingworx-iot {2,}OPENED {2,}twx.example.com:8443 {2,}tplA {2,}2$`,
+        'm',
       ),
     );
     const json = await tpx(['connection', 'list', '--json']);
@@ -261,7 +266,9 @@ describe('tpx connection (subprocess, non-interactive)', () => {
       connections: [{ id: a.id, name: 'plant-a', configuration: { applicationKey: '*****' } }],
     });
     const get = await tpx(['connection', 'get', a.id]);
-    expect(get.stdout).toMatch(/\| applicationKey\s+\| \*{5}\s+\|/);
+    expect(get.stdout).toContain('applicationKey\t*****\n');
+    const getOnTerminal = await runInProcess(['connection', 'get', a.id], { env: env(), columns: 80 });
+    expect(getOnTerminal.stdout).toMatch(/^applicationKey: +\*{5}$/m);
     const getJson = await tpx(['connection', 'get', a.id, '--json']);
     expect(JSON.parse(getJson.stdout).connection).toMatchObject({ id: a.id, state: 'OPENED' });
     for (const r of [list, json, get, getJson]) noSecrets(r);

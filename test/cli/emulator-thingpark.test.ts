@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendDownlink } from '../../src/thingpark/downlink.js';
-import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx, InProcess as TpxProcess } from '../helpers/run.js';
 
 interface Ready {
   url: string;

@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+import { ROOT, tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx, InProcess as TpxProcess } from '../helpers/run.js';
 
 const homes: { cleanup: () => void }[] = [];
 const procs: TpxProcess[] = [];
@@ -75,7 +76,7 @@ describe('tpx emulator thingworx', () => {
 
   it('prints the settings to export without --json', async () => {
     const h = home();
-    const p = new TpxProcess(['emulator', 'thingworx', '--tls', 'plain-http'], { env: h.env });
+    const p = new TpxProcess(['emulator', 'thingworx', '--no-tls'], { env: h.env });
     procs.push(p);
     const m = await p.waitFor(/export TPX_THINGWORX_APP_KEY=(\S+)/);
     expect(p.stdout).toMatch(/export TPX_THINGWORX_URL=http:\/\/127\.0\.0\.1:\d+/);
@@ -110,6 +111,9 @@ describe('tpx emulator thingworx', () => {
     expect(r.code).toBe(2);
     r = await runTpx(['emulator', 'thingworx', '--tls', 'ssl3'], { env: h.env });
     expect(r.code).toBe(2);
+    r = await runTpx(['emulator', 'thingworx', '--tls-version', '1.0'], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--tls-version must be 1.2 or 1.1');
     r = await runTpx(['emulator', 'thingworx', '--state', join(h.dir, 'missing.json')], { env: h.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Cannot read the emulator state file/);

@@ -3,7 +3,8 @@ import { runExplain } from '../../src/cli/commands/explain.js';
 import { createTestContext } from '../../src/cli/context.js';
 import { say } from '../../src/cli/phrases.js';
 import { explainText } from '../../src/thingworx/explain.js';
-import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 
 const BIND =
   'Unable to restart connection THINGWORX with id 289: Could not bind things: Error trying to process message: Binding failed, see server log for more information V1BindMessage [header=V1MessageHeader [messageType=10, requestId=21794, endpointId=-1, sessionId=-1, flags=0], gatewayName=null, gatewayType=null, names=[AlertHistoryStream, AlwaysOnReporting, 0018B20000000B20, opc_1, opc_2]]';
@@ -74,6 +75,21 @@ describe('explainText', () => {
       error: { code: 'TPX_AUTH_FAILED', message: 'ThingWorx refused the application key.' },
     });
     expect(explainText(known).explanations[0]).toMatchObject({ id: 'app-key' });
+  });
+
+  it('the cause says more than the title: never the same sentence twice (CreateThing denied, a pasted error)', () => {
+    for (const text of [
+      'Not authorized for ServiceInvoke on CreateThing in EntityServices',
+      'Unable to dispatch [ uri = /Resources/EntityServices/Services/CreateThing/]: Not authorized for ServiceInvoke on CreateThing in EntityServices',
+      JSON.stringify({ error: { code: 'TPX_X', message: 'Something broke.', fix: 'Mend it.' } }),
+    ]) {
+      const r = explainText(text);
+      expect(r.explanations.length, text).toBeGreaterThan(0);
+      for (const e of r.explanations) expect(e.cause, text).not.toBe(e.title);
+    }
+    expect(
+      explainText('Not authorized for ServiceInvoke on CreateThing in EntityServices').explanations[0],
+    ).toMatchObject({ title: 'CreateThing not allowed', fix: /add CreateThing/ });
   });
 
   it('an unknown text says so and suggests tpx thingworx check', () => {

@@ -6,6 +6,7 @@ import { App } from '../../src/cli/app.js';
 import { BufferWriter, colorLevel } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/run.js';
 
 function inProcess(env: NodeJS.ProcessEnv, stdinIsTTY = false) {
   const stdout = new BufferWriter();
@@ -28,7 +29,7 @@ describe('CLI frame', () => {
   });
 
   it('an unknown option is a usage error with exit code 2 and a fix line', async () => {
-    const r = await runTpx(['profile', 'list', '--bogus']);
+    const r = await runInProcess(['profile', 'list', '--bogus']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown option '--bogus'/);
     expect(r.stderr).toMatch(/fix:/);
@@ -45,7 +46,7 @@ describe('CLI frame', () => {
       ['--json', 'frobnicate'],
       ['profile', 'list', '--json', '--bogus'],
     ]) {
-      const r = await runTpx(args);
+      const r = await runInProcess(args);
       expect(r.code).toBe(2);
       expect(JSON.parse(r.stdout)).toEqual({
         error: {
@@ -56,7 +57,7 @@ describe('CLI frame', () => {
       });
     }
     // After "--", --json is an argument, not the flag.
-    const r = await runTpx(['explain', '--bogus', '--', '--json']);
+    const r = await runInProcess(['explain', '--bogus', '--', '--json']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
   });
@@ -66,15 +67,17 @@ describe('CLI frame', () => {
     homes.push(h);
     const env = h.env;
     const secret = 'app-key-0123456789abcdef';
-    let r = await runTpx(['profile', 'set', 'thingworxUrl', 'https://twx.example:8443', '--profile', 'lab'], { env });
+    let r = await runInProcess(['profile', 'set', 'thingworxUrl', 'https://twx.example:8443', '--profile', 'lab'], {
+      env,
+    });
     expect(r.code).toBe(0);
-    r = await runTpx(['profile', 'set', 'thingworxAppKey', secret, '--profile', 'lab'], { env });
+    r = await runInProcess(['profile', 'set', 'thingworxAppKey', secret, '--profile', 'lab'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(secret);
     const path = join(h.dir, 'tpx', 'config.json');
     expect(statSync(path).mode & 0o777).toBe(0o600);
 
-    r = await runTpx(['profile', 'show', '--profile', 'lab', '--json'], { env });
+    r = await runInProcess(['profile', 'show', '--profile', 'lab', '--json'], { env });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.profile).toBe('lab');
@@ -83,24 +86,54 @@ describe('CLI frame', () => {
     expect(r.stdout).not.toContain(secret);
 
     // env overrides the profile file
-    r = await runTpx(['profile', 'show', '--profile', 'lab', '--json'], {
+    r = await runInProcess(['profile', 'show', '--profile', 'lab', '--json'], {
       env: { ...env, TPX_THINGWORX_URL: 'https://other:443' },
     });
     expect(JSON.parse(r.stdout).settings.thingworxUrl).toEqual({ value: 'https://other:443', source: 'env' });
 
-    r = await runTpx(['profile', 'use', 'lab'], { env });
+    r = await runInProcess(['profile', 'use', 'lab'], { env });
     expect(r.code).toBe(0);
-    r = await runTpx(['profile', 'list', '--json'], { env });
+    r = await runInProcess(['profile', 'list', '--json'], { env });
     expect(JSON.parse(r.stdout)).toMatchObject({ active: 'lab', profiles: ['lab'] });
 
     // TPX_PROFILE beats the file's current profile
-    r = await runTpx(['profile', 'list', '--json'], { env: { ...env, TPX_PROFILE: 'other' } });
+    r = await runInProcess(['profile', 'set', 'template', 'x', '--profile', 'other'], { env });
+    r = await runInProcess(['profile', 'list', '--json'], { env: { ...env, TPX_PROFILE: 'other' } });
     expect(JSON.parse(r.stdout).active).toBe('other');
 
-    r = await runTpx(['profile', 'unset', 'thingworxAppKey'], { env });
+    r = await runInProcess(['profile', 'unset', 'thingworxAppKey'], { env });
     expect(r.code).toBe(0);
-    r = await runTpx(['profile', 'show', '--json'], { env });
+    r = await runInProcess(['profile', 'show', '--json'], { env });
     expect(JSON.parse(r.stdout).settings.thingworxAppKey).toBeUndefined();
+  });
+
+  it('an unknown profile is a usage error naming the existing ones (profile use, --profile, TPX_PROFILE)', async () => {
+    const h = tempConfigHome();
+    homes.push(h);
+    const env = h.env;
+    let r = await runInProcess(['profile', 'use', 'doesnotexist'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No profile named "doesnotexist". There are no profiles yet.');
+    await runInProcess(['--profile', 'lab', 'profile', 'set', 'template', 't'], { env });
+    await runInProcess(['--profile', 'b', 'profile', 'set', 'template', 't'], { env });
+    r = await runInProcess(['profile', 'use', 'doesnotexist'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No profile named "doesnotexist". Existing profiles: b, lab.');
+    expect(r.stderr).toContain('fix: Use one of them, or create it with: tpx --profile doesnotexist profile set');
+    r = await runInProcess(['profile', 'list', '--json'], { env });
+    expect(JSON.parse(r.stdout).active).toBe('default');
+    // not "missing ThingWorx URL": the profile is what is wrong
+    r = await runInProcess(['--profile', 'doesnotexist', 'thing', 'list'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No profile named "doesnotexist". Existing profiles: b, lab.');
+    r = await runInProcess(['thing', 'list', '--json'], { env: { ...env, TPX_PROFILE: 'nope' } });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.code).toBe('TPX_USAGE');
+    r = await runInProcess(['profile', 'show', 'nope'], { env });
+    expect(r.code).toBe(2);
+    // a command that creates the profile it is given
+    r = await runInProcess(['--profile', 'new', 'profile', 'set', 'template', 't'], { env });
+    expect(r.code).toBe(0);
   });
 
   it('profile set without a value and without a TTY is a usage error', async () => {
@@ -153,7 +186,7 @@ describe('CLI frame', () => {
     const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(join(h.dir, 'tpx'), { recursive: true });
     writeFileSync(join(h.dir, 'tpx', 'config.json'), '{not json');
-    const r = await runTpx(['profile', 'show'], { env: h.env });
+    const r = await runInProcess(['profile', 'show'], { env: h.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/config\.json is not valid/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
@@ -162,7 +195,7 @@ describe('CLI frame', () => {
   it('--json errors are one JSON document on stdout', async () => {
     const h = tempConfigHome();
     homes.push(h);
-    const r = await runTpx(['profile', 'set', 'nope', 'x', '--json'], { env: h.env });
+    const r = await runInProcess(['profile', 'set', 'nope', 'x', '--json'], { env: h.env });
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).error.code).toBe('TPX_USAGE');
   });

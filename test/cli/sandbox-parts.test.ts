@@ -159,11 +159,11 @@ describe('sandbox table', () => {
       thing: (d) => (d.endsWith('1') ? 'bound' : 'none'),
       maxRows: 10,
     });
-    expect(lines[0]).toMatch(/^DevEUI +Thing +last uplink +RSSI\/SNR +SF +delivered +last downlink +status$/);
+    expect(lines[0]).toMatch(/^DevEUI +Thing +uplink +RSSI\/SNR +SF +ok\/sent +downlink:port +status$/);
     const r = radioOf(1, 1);
     expect(lines[1]).toMatch(
       new RegExp(
-        `^70B3D57ED0000001 +bound +0s ago +${r.rssi} dBm / ${r.snr} dB +SF${r.spreadingFactor} +1/1 +0201 port 3 0s ago +written$`,
+        `^70B3D57ED0000001 +bound +0s ago +${r.rssi}/${r.snr} +SF${r.spreadingFactor} +1/1 +0201:3 0s ago +written$`,
       ),
     );
     expect(lines[2]).toMatch(/^70B3D57ED0000002 +- +- +- +- +0 +- +-$/);
@@ -173,6 +173,7 @@ describe('sandbox table', () => {
       thing: () => 'none',
       maxRows: 1,
     });
+    expect(few).toHaveLength(3);
     expect(few.at(-1)).toBe('… and 1 more device(s)');
   });
 

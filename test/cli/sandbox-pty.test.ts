@@ -42,7 +42,7 @@ describe('tpx sandbox on a terminal', () => {
     });
     expect(typed, output).toBe(true);
     expect(result.code, output).toBe(0);
-    expect(output).toMatch(/DevEUI +Thing +last uplink +RSSI\/SNR +SF +delivered +last downlink +status/);
+    expect(output).toMatch(/DevEUI +Thing +uplink +RSSI\/SNR +SF +ok\/sent +downlink:port +status/);
     expect(output).toMatch(/70B3D57ED0000001 +\S*bound/);
     expect(output).toMatch(/uplinks +\d+ sent, \d+ delivered to ThingWorx, 0 lost/);
     expect(output).toMatch(/downlinks +\d+ written in ThingWorx, \d+ confirmed, 0 lost/);

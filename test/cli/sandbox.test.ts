@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx, InProcess as TpxProcess } from '../helpers/run.js';
 
 type Event = Record<string, unknown> & { event: string };
 
@@ -75,7 +76,7 @@ describe('tpx sandbox', () => {
       const sent = await event(p, 'downlink.status', (e) => e.state === 'sent');
       expect(sent.correlationId).toMatch(/^[0-9A-F]{16}$/);
     } finally {
-      p.child.kill('SIGINT');
+      void p.interrupt();
     }
     const r = await p.exited;
     expect(r.code, r.stderr).toBe(0);
@@ -160,7 +161,7 @@ describe('tpx sandbox', () => {
   it.each([
     [['--devices', '0'], /--devices must be a whole number from 1 to 100000 \(got "0"\)/],
     [['--rate', 'fast'], /--rate must be a number from 0 to 100000 \(got "fast"\)/],
-    [['--duration', 'soon'], /--duration "soon"/],
+    [['--duration', 'soon'], /--duration must be a duration from 100ms to 30d \(got "soon"\)/],
     [['--listen', 'nowhere'], /--listen "nowhere"/],
   ])('refuses %j with exit 2 and starts nothing', async (args, message) => {
     const h = home();

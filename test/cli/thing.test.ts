@@ -1,23 +1,16 @@
 /**
- * `tpx thing list|show|watch` through bin/tpx.js against the ThingWorx emulator.
+ * `tpx thing list|show|watch` in-process (the same runCli as bin/tpx.js) against the ThingWorx emulator.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { App } from '../../src/cli/app.js';
-import { BufferWriter } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { DEFAULT_TEMPLATE_NAME, TEMPLATE_PROPERTIES } from '../../src/thingworx/template.js';
-import { runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { InProcess, runInProcess } from '../helpers/run.js';
 
-/** The CLI in-process (same program as bin/tpx.js), for the cases where a subprocess adds nothing. */
-async function inProcess(args: string[], env: NodeJS.ProcessEnv) {
-  const stdout = new BufferWriter();
-  const stderr = new BufferWriter();
-  const code = await runCli(args, new App({ stdout, stderr, env }));
-  return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
-}
+const inProcess = (args: string[], env: NodeJS.ProcessEnv, columns?: number) =>
+  runInProcess(args, { env, ...(columns ? { columns } : {}) });
 
 const vector = JSON.parse(
   readFileSync(new URL('../fixtures/thingpark/uplink-untyped.json', import.meta.url), 'utf8'),
@@ -99,7 +92,7 @@ afterAll(async () => {
 
 describe('tpx thing list', () => {
   it('pages through the Things of the template with their connection state and last uplink', async () => {
-    let r = await runTpx(['thing', 'list', '--limit', '5', '--json'], { env });
+    let r = await inProcess(['thing', 'list', '--limit', '5', '--json'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const page = JSON.parse(r.stdout);
@@ -115,7 +108,13 @@ describe('tpx thing list', () => {
     expect(r.code).toBe(0);
     for (const n of [DEV, ...names]) expect(r.stdout).toContain(n);
     expect(r.stdout).not.toContain('OtherThing');
-    expect(r.stdout).toMatch(/0018B20000000FFF\s*\|\s*no\s*\|\s*\|\s*2026-11-25 10:00:00Z/);
+    // piped: tab-separated rows, no header
+    expect(r.stdout).toContain('0018B20000000FFF\tno\t\t2026-11-25 10:00:00Z\n');
+    expect(r.stdout).not.toContain('DevEUI');
+    // on an 80-column terminal: aligned under a header
+    r = await inProcess(['thing', 'list', '--all'], env, 80);
+    expect(r.stdout).toMatch(/^DevEUI {2,}connected {2,}last connection {2,}last uplink$/m);
+    expect(r.stdout).toMatch(/^0018B20000000FFF {2,}no {2,}2026-11-25 10:00:00Z$/m);
   });
 
   it('rejects a bad --limit with a usage error', async () => {
@@ -127,18 +126,27 @@ describe('tpx thing list', () => {
 
 describe('tpx thing show', () => {
   it('shows the latest uplink decoded, the last downlink and its status, and every property', async () => {
-    const r = await runTpx(['thing', 'show', '00-18-b2-00-00-00-0f-ff'], { env });
+    const r = await inProcess(['thing', 'show', '00-18-b2-00-00-00-0f-ff'], env, 80);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Thing ${DEV} (template ${DEFAULT_TEMPLATE_NAME})`);
     expect(r.stdout).toContain('Latest uplink (DevEUI_uplink)');
-    expect(r.stdout).toMatch(/payload_hex\s*\|\s*ca fe 01/);
-    expect(r.stdout).toMatch(/FCntUp\s*\|\s*41/);
-    expect(r.stdout).toMatch(/Lrrs\.Lrr\[1\]\.LrrRSSI\s*\|\s*-110\.000000/);
+    expect(r.stdout).toMatch(/^payload_hex: +ca fe 01$/m);
+    expect(r.stdout).toMatch(/^FCntUp: +41$/m);
+    expect(r.stdout).toMatch(/^Lrrs\.Lrr\[1\]\.LrrRSSI: +-110\.000000$/m);
     expect(r.stdout).toContain('Last downlink (DevEUI_downlink)');
-    expect(r.stdout).toMatch(/Downlink status: \{"DeliveryStatus":1,"CorrelationID":"4434704901C7450B"\}/);
-    expect(r.stdout).toMatch(/lastUplinkTime\s*\|\s*2026-11-25 10:00:00Z\s*\|\s*DATETIME/);
-    expect(r.stdout).toMatch(/isConnected\s*\|\s*false\s*\|\s*BOOLEAN/);
+    expect(r.stdout).toMatch(/^status\.DeliveryStatus: +1$/m);
+    expect(r.stdout).toMatch(/^status\.CorrelationID: +4434704901C7450B$/m);
+    expect(r.stdout).not.toContain('No downlink yet');
+    expect(r.stdout).toMatch(/^lastUplinkTime +2026-11-25 10:00:00Z +DATETIME$/m);
+    expect(r.stdout).toMatch(/^isConnected +false +BOOLEAN$/m);
+    // gh style: no box characters, no rule between rows, every line within the terminal
+    expect(r.stdout).not.toMatch(/[─│┌┐└┘├┤┬┴┼]|^\+-|\| /m);
+    for (const l of r.stdout.split('\n')) expect(l.length, l).toBeLessThanOrEqual(80);
+    // piped: key<TAB>value, nothing cut, no colour
+    const piped = await inProcess(['thing', 'show', DEV], env);
+    expect(piped.stdout).toContain('payload_hex\tca fe 01\n');
+    expect(piped.stdout).not.toMatch(/\x1b\[/);
 
     const j = await inProcess(['thing', 'show', DEV.toLowerCase(), '--json'], env);
     const d = JSON.parse(j.stdout);
@@ -154,7 +162,7 @@ describe('tpx thing show', () => {
   });
 
   it('a bad DevEUI is a usage error and nothing is asked of ThingWorx; an unknown one says so', async () => {
-    let r = await runTpx(['thing', 'show', '0018B2'], { env });
+    let r = await inProcess(['thing', 'show', '0018B2'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/"0018B2" is not a DevEUI: it has 6 hex digits, not 16/);
     r = await inProcess(['thing', 'show', 'AAAAAAAAAAAAAAAA', '--json'], env);
@@ -165,7 +173,7 @@ describe('tpx thing show', () => {
 
 describe('tpx thing watch', () => {
   it('prints each uplink pushed while it runs (NDJSON), and stops cleanly on Ctrl-C', async () => {
-    const p = new TpxProcess(['thing', 'watch', DEV.toLowerCase(), '--interval', '100ms', '--json'], { env });
+    const p = new InProcess(['thing', 'watch', DEV.toLowerCase(), '--interval', '100ms', '--json'], { env });
     try {
       await p.waitFor(/Watching 0018B20000000FFF/, { stream: 'stderr' });
       await push(DEV, { uplinkData: uplink(DEV, 42, '0a0b') });
@@ -173,8 +181,7 @@ describe('tpx thing watch', () => {
       await p.waitFor(/"fCntUp":43/);
       await push(DEV, { uplinkData: uplink(DEV, 44, '0e0f') });
       await p.waitFor(/"fCntUp":44/);
-      p.child.kill('SIGINT');
-      const r = await p.exited;
+      const r = await p.interrupt();
       expect(r.code).toBe(0);
       const lines = r.stdout
         .trim()
@@ -182,22 +189,28 @@ describe('tpx thing watch', () => {
         .map((l) => JSON.parse(l));
       // The uplink stored before the watch started is not repeated; each new one comes once, in order.
       expect(lines.map((l) => l.summary.fCntUp)).toEqual([42, 43, 44]);
-      expect(lines[0]).toMatchObject({ thing: DEV, kind: 'DevEUI_uplink', summary: { payloadHex: '0a0b' } });
+      expect(lines[0]).toMatchObject({
+        event: 'thing.uplink',
+        thing: DEV,
+        kind: 'DevEUI_uplink',
+        summary: { payloadHex: '0a0b' },
+      });
+      for (const l of lines) expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(r.stderr).toMatch(/Stopped; 3 uplinks seen/);
     } finally {
-      await p.kill('SIGKILL');
+      await p.interrupt();
     }
   });
 
   it('prints a readable line per uplink without --json', async () => {
-    const p = new TpxProcess(['thing', 'watch', DEV, '--interval', '100ms'], { env });
+    const p = new InProcess(['thing', 'watch', DEV, '--interval', '100ms'], { env });
     try {
       await p.waitFor(/Watching/, { stream: 'stderr' });
       await push(DEV, { uplinkData: uplink(DEV, 50, '00ff') });
       const m = await p.waitFor(/^.*FCntUp 50.*$/m);
       expect(m[0]).toMatch(/0018B20000000FFF {2}FCntUp 50 {2}FPort 5 {2}payload 00 ff {2}RSSI -97 {2}SNR 6\.25 {2}SF9/);
     } finally {
-      await p.kill('SIGINT');
+      await p.interrupt();
     }
   });
 });

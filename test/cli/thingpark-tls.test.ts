@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
-import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 
 let emu: ThingParkEmulator;
 let home: ReturnType<typeof tempConfigHome>;

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
-import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 import { ADMIN_KEY, CONNECTOR_KEY, stateFile } from '../thingworx/scenario-states.js';
 
-describe('tpx thingworx check (bin/tpx.js)', () => {
+describe('tpx thingworx check (in-process)', () => {
   const home = tempConfigHome();
   let good: ThingWorxEmulator;
   let bad: ThingWorxEmulator;
@@ -27,6 +28,22 @@ describe('tpx thingworx check (bin/tpx.js)', () => {
     expect(doc.ok).toBe(true);
     expect(doc.items.filter((i) => i.status !== 'passed').map((i) => i.id)).toEqual(['ghost-sessions']);
     expect(r.stdout + r.stderr).not.toContain(CONNECTOR_KEY);
+  });
+
+  it('--write-probe with CreateThing refused: the BIND item says the probe was refused, not "run with --write-probe"', async () => {
+    const noCreate = await startThingWorxEmulator({ state: stateFile('no-create-thing') });
+    try {
+      const r = await runTpx(
+        ['thingworx', 'check', '--thingworx-url', noCreate.restUrl, '--ca', noCreate.caFile, '--write-probe', '--json'],
+        { env: { ...home.env, TPX_THINGWORX_APP_KEY: CONNECTOR_KEY } },
+      );
+      const doc = JSON.parse(r.stdout) as { items: { id: string; status: string; detail: string }[] };
+      expect(doc.items.find((i) => i.id === 'create-thing')?.status).toBe('failed');
+      const bind = doc.items.find((i) => i.id === 'alwayson-bind');
+      expect(bind?.detail).toBe('No probe Thing to bind: creating it was refused (see CreateThing above).');
+    } finally {
+      await noCreate.close();
+    }
   });
 
   it('--admin-key reads the policy and lists the sessions; neither key is printed', async () => {

@@ -13,7 +13,8 @@ import {
   startThingWorxEmulator,
   type ThingWorxEmulator,
 } from '../../src/emulators/thingworx/index.js';
-import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/run.js';
 
 const open: { close(): Promise<void> | void }[] = [];
 afterEach(async () => {
@@ -36,7 +37,7 @@ function snapshot(emu: ThingWorxEmulator): string {
 describe('tpx thingworx setup', () => {
   it('sets up a bare platform; thingworx check with the new key then passes; a second run changes nothing', async () => {
     const { emu, env } = await platform();
-    const r = await runTpx(
+    const r = await runInProcess(
       ['thingworx', 'setup', '--admin-key', emu.appKey, '--bind-policy', 'last-in-wins', '--json'],
       { env },
     );
@@ -55,6 +56,10 @@ describe('tpx thingworx setup', () => {
     expect(key).toBe(emu.keyId('tpx-connector-key'));
     expect(doc.steps.every((s: { status: string }) => s.status === 'done' || s.status === 'ok')).toBe(true);
     expect(doc.checks.ok).toBe(true);
+    // The checks after setup read the policy with the administrator's key setup just used: none asks for it.
+    const items = doc.checks.items as { id: string; method?: string; detail: string; fix?: string }[];
+    expect(items.find((i) => i.id === 'bind-policy')?.method).toMatch(/^read /);
+    expect(JSON.stringify(items)).not.toContain('--admin-key');
     const exp = Date.parse(doc.keyExpiresAt);
     expect(exp).toBeGreaterThan(Date.now() + 364 * 86_400_000);
     expect(exp).toBeLessThan(Date.now() + 367 * 86_400_000);
@@ -81,7 +86,7 @@ describe('tpx thingworx setup', () => {
     // The template was created with the new key: its owner is the connector user.
     expect(state.templates?.find((t) => t.name === 'actilityThingTemplateSF')?.owner).toBe('tpx-connector');
 
-    const check = await runTpx(['thingworx', 'check', '--write-probe', '--json'], {
+    const check = await runInProcess(['thingworx', 'check', '--write-probe', '--json'], {
       env: { ...env, TPX_THINGWORX_APP_KEY: key },
     });
     const report = JSON.parse(check.stdout);
@@ -109,18 +114,18 @@ describe('tpx thingworx setup', () => {
   it('--dry-run lists every step and changes nothing', async () => {
     const { emu, env } = await platform();
     const before = snapshot(emu);
-    const r = await runTpx(
+    const r = await runInProcess(
       ['thingworx', 'setup', '--admin-key', emu.appKey, '--dry-run', '--bind-policy', 'last-in-wins'],
       { env },
     );
     expect(r.code, r.stderr).toBe(0);
     expect(snapshot(emu)).toBe(before);
     for (const line of [
-      /Connector user tpx-connector\s*\|\s*~ would change\s*\|\s*would be created/,
-      /Application key tpx-connector-key\s*\|\s*~ would change\s*\|\s*would be created for tpx-connector, expires \d{4}-/,
-      /EntityServices: tpx-connector may execute CreateThing, CreateThingTemplate, GetEntityList\s*\|\s*~ would change/,
-      /Bind Protection Policy: Last in wins\s*\|\s*~ would change\s*\|\s*would change FirstInWins → LastInWins/,
-      /Thing Template actilityThingTemplateSF\s*\|\s*~ would change\s*\|\s*would create it with 11 properties/,
+      /Connector user tpx-connector\t~ would change\twould be created/,
+      /Application key tpx-connector-key\t~ would change\twould be created for tpx-connector, expires \d{4}-/,
+      /EntityServices: tpx-connector may execute CreateThing, CreateThingTemplate, GetEntityList\t~ would change/,
+      /Bind Protection Policy: Last in wins\t~ would change\twould change FirstInWins → LastInWins/,
+      /Thing Template actilityThingTemplateSF\t~ would change\twould create it with 11 properties/,
     ]) {
       expect(r.stdout).toMatch(line);
     }
@@ -163,9 +168,12 @@ describe('tpx thingworx setup', () => {
       },
     });
     const before = snapshot(emu);
-    const r = await runTpx(['thingworx', 'setup', '--admin-key', '7b0e4c1a-1111-4222-8333-944455556666', '--json'], {
-      env,
-    });
+    const r = await runInProcess(
+      ['thingworx', 'setup', '--admin-key', '7b0e4c1a-1111-4222-8333-944455556666', '--json'],
+      {
+        env,
+      },
+    );
     expect(r.code).toBe(1);
     const err = JSON.parse(r.stdout).error;
     expect(err.code).toBe('TPX_SETUP_FORBIDDEN');
@@ -188,10 +196,10 @@ describe('tpx thingworx setup', () => {
     );
     expect(code).toBe(1);
     expect(stdout.text).toMatch(
-      /Administrator credentials\s*\|\s*✓ ok\s*\|\s*accepted \(user eve; not in the Administrators group/,
+      /Administrator credentials\t✓ ok\taccepted \(user eve; not in the Administrators group/,
     );
     expect(stdout.text).toMatch(
-      /Connector user tpx-connector\s*\|\s*✗ failed\s*\|\s*missing right: Not authorized for ServiceInvoke on GetEntityList in EntityServices/,
+      /Connector user tpx-connector\t✗ failed\tmissing right: Not authorized for ServiceInvoke on GetEntityList in EntityServices/,
     );
     expect(stderr.text).toMatch(
       /^error: Connector user tpx-connector: the administrator credentials lack a right: Not authorized for ServiceInvoke on GetEntityList in EntityServices\.$/m,
@@ -201,7 +209,7 @@ describe('tpx thingworx setup', () => {
 
   it('--save-profile stores the key instead of printing it; admin user and password work too', async () => {
     const { emu, env, home } = await platform();
-    const r = await runTpx(
+    const r = await runInProcess(
       [
         'thingworx',
         'setup',

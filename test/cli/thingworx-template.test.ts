@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { TEMPLATE_PROPERTIES } from '../../src/thingworx/template.js';
-import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { tempConfigHome } from '../helpers/cli.js';
+import { runInProcess as runTpx } from '../helpers/run.js';
 import { stateFile } from '../thingworx/scenario-states.js';
 import { findAll, parseXml } from '../thingworx/xml-wellformed.js';
 

@@ -19,12 +19,6 @@ export interface EncodeOptions {
   chunkSize?: string;
 }
 
-/** Reads all of stdin (only when it is not a terminal). */
-export async function readStdin(): Promise<string> {
-  const { readText } = await import('../../util/read-text.js');
-  return readText(process.stdin);
-}
-
 /** Hex with spaces, colons, `|` separators or none; an optional 0x prefix. */
 export function parseHexLine(line: string, lineNo: number): Buffer {
   let s = line.trim();
@@ -77,7 +71,7 @@ export async function runAlwaysonDecode(
   ctx: CommandContext,
   opts: DecodeOptions,
   hexArgs: string[],
-  stdin: () => Promise<string> = readStdin,
+  stdin?: () => Promise<string>,
 ): Promise<void> {
   try {
     await decode(ctx, opts, hexArgs, stdin);
@@ -90,7 +84,7 @@ async function decode(
   ctx: CommandContext,
   opts: DecodeOptions,
   hexArgs: string[],
-  stdin: () => Promise<string>,
+  stdin: (() => Promise<string>) | undefined,
 ): Promise<void> {
   const codec = await import('../../alwayson/codec/index.js');
   const maxMessageSize = positiveInt(opts.maxMessageSize, '--max-message-size');
@@ -112,7 +106,7 @@ async function decode(
         'No frame given.',
         'Pass the hex as an argument, a raw file with --file, or pipe hex frames on stdin, one per line.',
       );
-    } else text = await stdin();
+    } else text = await (stdin ?? (() => ctx.io.readStdin()))();
     text.split(/\r?\n/).forEach((l, i) => {
       if (l.trim() === '' || l.trim().startsWith('#')) return;
       frames.push({ bytes: parseHexLine(l, i + 1), line: i + 1 });
@@ -191,7 +185,7 @@ export async function runAlwaysonEncode(
   ctx: CommandContext,
   opts: EncodeOptions,
   json: string | undefined,
-  stdin: () => Promise<string> = readStdin,
+  stdin?: () => Promise<string>,
 ): Promise<void> {
   const codec = await import('../../alwayson/codec/index.js');
   const chunkSize = positiveInt(opts.chunkSize, '--chunk-size', 0xffff);
@@ -203,7 +197,7 @@ export async function runAlwaysonEncode(
         'Pass the JSON as an argument or pipe it on stdin (e.g. from `decode --json`).',
       );
     }
-    text = await stdin();
+    text = await (stdin ?? (() => ctx.io.readStdin()))();
   }
   if (text.trim() === '') throw new UsageError('No message given (empty input).', 'Give the message as JSON.');
   const frames: string[] = [];
@@ -239,6 +233,6 @@ export function register(program: Command, app: App): void {
   cmd
     .command('encode [json]')
     .description('encode a message in the JSON of `decode --json` (argument or stdin) and print the frame(s) as hex')
-    .option('--chunk-size <bytes>', 'split into multipart frames for this chunk size, one per line (§7)')
+    .option('--chunk-size <bytes>', 'split into multipart frames of this size, one per line, as the C SDK does')
     .action(app.action<EncodeOptions>(async (ctx, o, [json]) => runAlwaysonEncode(ctx, o, json)));
 }

@@ -9,7 +9,9 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
+
+const DAY = 86_400_000;
 
 export interface BridgeRunOptions {
   listen?: string;
@@ -44,13 +46,9 @@ export function defaultSpoolDir(ctx: CommandContext): string {
   return join(base, 'tpx', 'spool', ctx.settings.profileName);
 }
 
-async function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number) {
-  const { parseDuration } = await import('../../util/duration.js');
-  const v = ctx.settings.value(key, value);
-  if (v === undefined) return def;
-  const ms = parseDuration(v);
-  if (ms === undefined) throw new UsageError(`${flag} "${v}" is not a duration.`, `Use e.g. ${flag} 30s, 5m or 0.`);
-  return ms;
+/** A duration setting (flag > env > profile): 500ms, 5s, 2m; a bare number is seconds; 0 up to `max`. */
+function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, max: number) {
+  return durationOption(flag, ctx.settings.value(key, value), { bare: 's', min: 0, max }) ?? def;
 }
 
 function int(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, min = 0) {
@@ -93,6 +91,9 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   }
   const path = s.value('bridgePath', o.path, D.path)!;
   if (!path.startsWith('/')) throw new UsageError(`--path "${path}" must start with "/".`);
+  const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
+  const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
+  const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
@@ -123,12 +124,12 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     asId,
     asKey,
     verifyTokens,
-    maxTimeSkewMs: await duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs),
+    maxTimeSkewMs,
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
     maxBodyBytes: int(ctx, 'maxBody', '--max-body', o.maxBody, D.maxBodyBytes, 1024),
-    dedupWindowMs: await duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs),
-    drainTimeoutMs: await duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs),
+    dedupWindowMs,
+    drainTimeoutMs,
     pipeCount: int(ctx, 'pipeCount', '--pipe-count', o.pipeCount, 1, 1),
     template: s.value('template', o.template, D.template)!,
     thingworxUrl,
@@ -153,8 +154,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     else if (name === 'uplink.rejected') counts.rejected += 1;
     const level = eventLevel(name);
     if (ctx.io.json) {
-      if (level !== 'debug' || ctx.io.verbose)
-        ctx.io.printJson({ time: new Date().toISOString(), event: name, ...payload });
+      if (level !== 'debug' || ctx.io.verbose) ctx.io.event(name, payload);
       return;
     }
     if (level === 'debug' && !ctx.io.verbose) return;
@@ -277,40 +277,17 @@ export async function runReplay(
 }
 
 export function register(program: Command, app: App): void {
-  const cmd = program
-    .command('bridge')
-    .description('run the ThingPark <-> ThingWorx connector; manage its dead letters');
-  cmd
-    .command('run', { isDefault: true })
-    .description('run the bridge in the foreground (Ctrl-C stops intake, drains and exits)')
-    .option('--listen <host:port>', 'ingest address (env TPX_LISTEN, default 127.0.0.1:8080)')
-    .option('--path <path>', 'ingest path ThingPark posts to (env TPX_BRIDGE_PATH, default /uplink)')
-    .option('--as-id <id>', 'expected AS_ID of the tunnel (env TPX_AS_ID)')
-    .option('--as-key <key>', 'tunnel AS key to verify tokens (env TPX_AS_KEY)')
-    .option('--no-verify-tokens', 'accept reports without checking their token (never in production)')
-    .option('--max-time-skew <duration>', 'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m)')
-    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
-    .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
-    .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
-    .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
-    .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
-    .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
-    .option('--template <name>', `Thing Template of new Things (env TPX_TEMPLATE, default ${DEFAULT_TEMPLATE_NAME})`)
-    .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
-    .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
-    .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')
-    .option('--ca <file>', 'CA certificate (PEM) to trust for ThingWorx (env TPX_THINGWORX_CA)')
-    .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
-    .option('--downlink-url <url>', 'LRC tunnel downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
-    .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for the downlink endpoint (env TPX_THINGPARK_CA)')
-    .option('--drain-timeout <duration>', 'how long a stop waits for delivery (default 10s)')
-    .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
-    .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')
-    .option(
-      '--durability <mode>',
-      'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
-    )
-    .action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
+  // What people type is `tpx bridge --listen …`: the bridge is the command itself, and its help shows its flags.
+  // `tpx bridge run …` still works (hidden). `tpx bridge dead-letters` is its one subcommand.
+  const cmd = runOptions(
+    program
+      .command('bridge')
+      .description('run the ThingPark <-> ThingWorx connector in the foreground; manage its dead letters')
+      .addHelpText('after', '\nCtrl-C stops intake, drains and exits; a second Ctrl-C exits at once.'),
+  ).action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
+  runOptions(
+    cmd.command('run', { hidden: true }).description('run the bridge in the foreground (the same as tpx bridge)'),
+  ).action(app.action<BridgeRunOptions>(async (ctx, o) => runBridge(ctx, o)));
   const dl = cmd.command('dead-letters').description('reports that failed for good (device cap, refused Things)');
   dl.command('list', { isDefault: true })
     .description('list dead letters with their reason')
@@ -322,4 +299,45 @@ export function register(program: Command, app: App): void {
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR)')
     .option('--all', 'replay every dead letter')
     .action(app.action<{ spoolDir?: string; all?: boolean }>(async (ctx, o, args) => runReplay(ctx, args[0], o)));
+}
+
+/** The flags of the bridge (on `tpx bridge`, and on the hidden `tpx bridge run`). */
+function runOptions(c: Command): Command {
+  return c
+    .option('--listen <host:port>', 'ingest address (env TPX_LISTEN, default 127.0.0.1:8080)')
+    .option('--path <path>', 'ingest path ThingPark posts to (env TPX_BRIDGE_PATH, default /uplink)')
+    .option('--as-id <id>', 'expected AS_ID of the tunnel (env TPX_AS_ID)')
+    .option('--as-key <key>', 'tunnel AS key to verify tokens (env TPX_AS_KEY)')
+    .option('--no-verify-tokens', 'accept reports without checking their token (never in production)')
+    .option(
+      '--max-time-skew <duration>',
+      'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m; a bare number is seconds)',
+    )
+    .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
+    .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
+    .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
+    .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
+    .option(
+      '--dedup-window <duration>',
+      'window for repeated (DevEUI, FCntUp), e.g. 10m; 0 turns it off (default 10m; a bare number is seconds)',
+    )
+    .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
+    .option('--template <name>', `Thing Template of new Things (env TPX_TEMPLATE, default ${DEFAULT_TEMPLATE_NAME})`)
+    .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
+    .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
+    .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')
+    .option('--ca <file>', 'CA certificate (PEM) to trust for ThingWorx (env TPX_THINGWORX_CA)')
+    .option('--insecure', 'skip TLS verification of ThingWorx (never in production)')
+    .option('--downlink-url <url>', 'LRC tunnel downlink endpoint (env TPX_THINGPARK_DOWNLINK_URL)')
+    .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for the downlink endpoint (env TPX_THINGPARK_CA)')
+    .option(
+      '--drain-timeout <duration>',
+      'how long a stop waits for delivery, e.g. 30s (default 10s; a bare number is seconds)',
+    )
+    .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')
+    .option(
+      '--durability <mode>',
+      'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
+    );
 }

@@ -10,14 +10,6 @@ export function register(program: Command, app: App): void {
   program
     .command('completion <shell>')
     .description('print a shell completion script (bash, zsh or fish)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  tpx completion bash > ~/.local/share/bash-completion/completions/tpx
-  tpx completion zsh > "\${fpath[1]}/_tpx"
-  tpx completion fish > ~/.config/fish/completions/tpx.fish`,
-    )
     .action(
       app.action(async (ctx, _opts, [shell]) => {
         if (!SHELLS.includes(shell as Shell)) {

@@ -159,7 +159,7 @@ export async function runConnectionGet(ctx: CommandContext, rawId: string, opts:
     ['startupTime', c.startupTime ?? ''],
   ];
   for (const [k, v] of Object.entries(c.configuration)) rows.push([k, show(v)]);
-  ctx.io.out(ctx.io.table(['field', 'value'], rows));
+  ctx.io.out(ctx.io.keyValues(rows));
 }
 
 /** Host:port from the profile's thingworxUrl (https://host:port), for the --host-name default. */
@@ -586,7 +586,10 @@ function apiOptions(cmd: Command): Command {
       '--thingpark-api <flavour>',
       'dx (ThingPark Enterprise/Community, default) or iotflow (env TPX_THINGPARK_API)',
     )
-    .option('--thingpark-token-url <url>', 'OAuth2 token URL (default <url>/users-auth/protocol/openid-connect/token)')
+    .option(
+      '--thingpark-token-url <url>',
+      'OAuth2 token URL (default: <url> + /users-auth/protocol + /openid-connect/token)',
+    )
     .option('--client-id <id>', 'OAuth2 client id (env TPX_THINGPARK_CLIENT_ID)')
     .option('--client-secret <secret>', 'OAuth2 client secret (prefer env TPX_THINGPARK_CLIENT_SECRET or the profile)')
     .option('--thingpark-ca <file>', 'CA certificate (PEM) to trust for ThingPark (env TPX_THINGPARK_CA)');
@@ -603,7 +606,10 @@ function fieldOptions(cmd: Command, create: boolean, nameHelp?: string): Command
     )
     .option('--template <name>', `Thing Template name${create ? ` (default ${DEFAULT_TEMPLATE_NAME})` : ''}`)
     .option('--pipe-count <n>', `number of AlwaysOn WebSockets, 1..255${create ? ' (default 1)' : ''}`)
-    .option('--active <true|false>', 'whether the connection runs')
+    .option(
+      '--active <true|false>',
+      `whether the connection runs${create ? ' (default true)' : ' (unchanged when not given)'}`,
+    )
     .option('--create-devices <true|false>', 'create Things at the first uplink')
     .option('--send-metadata <true|false>', 'legacy tpdx-dataflow format')
     .option('--send-raw-decoded-format <true|false>', 'send only the decoded payload')

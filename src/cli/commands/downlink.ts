@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
 
 export interface DownlinkPushOptions {
   devEui?: string;
@@ -31,9 +31,13 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   if (via !== 'thingworx' && via !== 'thingpark') {
     throw new UsageError(`--via "${via}" is not thingworx or thingpark.`, 'Use --via thingworx or --via thingpark.');
   }
+  const waitMs = durationOption('--wait', o.wait, { bare: 's', min: 0, max: 3_600_000 }) ?? 0;
   const { parseDevEuiFlag, parsePayload } = await import('../parsers.js');
   const devEui = parseDevEuiFlag(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
+  if (o.payload === undefined || o.payload.trim() === '') {
+    throw new UsageError('Missing --payload.', 'Give the payload bytes in hex, e.g. --payload 0a1b.');
+  }
   const payload = parsePayload(o.payload);
 
   if (via === 'thingpark') {
@@ -70,13 +74,6 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     return 0;
   }
 
-  let waitMs = 0;
-  if (o.wait !== undefined) {
-    const { parseDuration } = await import('../../util/duration.js');
-    const ms = parseDuration(o.wait);
-    if (ms === undefined) throw new UsageError(`--wait "${o.wait}" is not a duration.`, 'Use e.g. --wait 10s.');
-    waitMs = ms;
-  }
   const rest = await ctx.thingworx(o);
   try {
     const before = waitMs ? JSON.stringify((await rest.getProperties(devEui)).downlinkStatus ?? null) : '';
@@ -128,7 +125,10 @@ export function register(program: Command, app: App): void {
     .option('--payload <hex>', 'payload bytes in hex')
     .option('--confirmed', 'ask for a confirmed downlink')
     .option('--via <path>', 'thingworx (write the Thing property; default) or thingpark (LRC tunnel)')
-    .option('--wait <duration>', 'with --via thingworx: wait this long for the bridge to report downlinkStatus')
+    .option(
+      '--wait <duration>',
+      'with --via thingworx: wait this long for the bridge to report downlinkStatus, e.g. 10s (a bare number is seconds)',
+    )
     .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
     .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')
     .option('--ca <file>', 'CA certificate (PEM) (env TPX_THINGWORX_CA)')

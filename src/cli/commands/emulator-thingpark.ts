@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
 
 export interface EmulatorThingParkOptions {
   port?: string;
@@ -15,8 +15,9 @@ export interface EmulatorThingParkOptions {
 
 export async function runEmulatorThingPark(ctx: CommandContext, opts: EmulatorThingParkOptions): Promise<void> {
   const port = wholeNumberOption('--port', opts.port, 0, 65535);
-  const tokenTtlSeconds = wholeNumberOption('--token-ttl', opts.tokenTtl, 1, 86_400);
-  const openingDelayMs = wholeNumberOption('--opening-delay', opts.openingDelay, 0, 600_000);
+  const ttl = durationOption('--token-ttl', opts.tokenTtl, { bare: 's', min: 1000, max: 86_400_000 });
+  const tokenTtlSeconds = ttl === undefined ? undefined : Math.round(ttl / 1000);
+  const openingDelayMs = durationOption('--opening-delay', opts.openingDelay, { bare: 'ms', min: 0, max: 600_000 });
   const { signal, release } = ctx.shutdownSignal();
   const { startThingParkEmulator } = await import('../../emulators/thingpark/index.js');
   const emu = await startThingParkEmulator({
@@ -73,8 +74,14 @@ export function register(parent: Command, app: App): void {
     .option('--port <n>', 'port to listen on (default: any free port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--state <file>', 'keep credentials, connections and downlinks in this JSON file across restarts')
-    .option('--token-ttl <seconds>', 'access token lifetime (expires_in), default 300')
-    .option('--opening-delay <ms>', 'how long new connections stay OPENING, default 1000')
+    .option(
+      '--token-ttl <duration>',
+      'access token lifetime (expires_in), e.g. 5m (default 5m; a bare number is seconds)',
+    )
+    .option(
+      '--opening-delay <duration>',
+      'how long new connections stay OPENING, e.g. 2s (default 1s; a bare number is milliseconds)',
+    )
     .option('--tls', 'serve HTTPS with a generated self-signed certificate (its file is printed, for TPX_THINGPARK_CA)')
     .action(app.action<EmulatorThingParkOptions>(async (ctx, opts) => runEmulatorThingPark(ctx, opts)));
 }

@@ -4,14 +4,16 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
 
 export interface EmulatorThingWorxOptions {
   port?: string;
   host?: string;
   state?: string;
   saveState?: boolean;
-  tls?: string;
+  /** true (--tls: HTTPS), false (--no-tls: plain HTTP), or an older mode name. */
+  tls?: boolean | string;
+  tlsVersion?: string;
   idleTimeout?: string;
   cert?: string;
   key?: string;
@@ -19,15 +21,37 @@ export interface EmulatorThingWorxOptions {
 
 const TLS_MODES = ['default', 'tls1.1-only', 'plain-http'] as const;
 
-export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorThingWorxOptions): Promise<void> {
-  const port = wholeNumberOption('--port', opts.port, 0, 65535);
-  const idle = wholeNumberOption('--idle-timeout', opts.idleTimeout, 1, 86_400);
-  if (opts.tls !== undefined && !(TLS_MODES as readonly string[]).includes(opts.tls)) {
+/**
+ * --tls means what it means for `emulator thingpark`: serve HTTPS (here the default); --no-tls serves plain HTTP;
+ * --tls-version 1.1 serves only TLS 1.1 (an outdated platform). The older `--tls default|tls1.1-only|plain-http`
+ * still works.
+ */
+function tlsMode(opts: EmulatorThingWorxOptions): (typeof TLS_MODES)[number] | undefined {
+  if (opts.tlsVersion !== undefined && opts.tlsVersion !== '1.1' && opts.tlsVersion !== '1.2') {
     throw new UsageError(
-      `--tls must be one of ${TLS_MODES.join(', ')} (got "${opts.tls}").`,
-      'Run: tpx emulator thingworx --tls default',
+      `--tls-version must be 1.2 or 1.1 (got "${opts.tlsVersion}").`,
+      'Use --tls-version 1.2 (TLS 1.2 and later, the default) or --tls-version 1.1 (only TLS 1.1).',
     );
   }
+  if (typeof opts.tls === 'string' && !(TLS_MODES as readonly string[]).includes(opts.tls)) {
+    throw new UsageError(
+      `--tls takes no value (got "${opts.tls}").`,
+      'Use --tls (HTTPS, the default), --no-tls (plain HTTP) or --tls-version 1.1 (only TLS 1.1).',
+    );
+  }
+  if (opts.tls === false) {
+    if (opts.tlsVersion) throw new UsageError('--no-tls and --tls-version contradict each other.', 'Give one of them.');
+    return 'plain-http';
+  }
+  if (typeof opts.tls === 'string') return opts.tls as (typeof TLS_MODES)[number];
+  if (opts.tlsVersion === '1.1') return 'tls1.1-only';
+  return opts.tls === true || opts.tlsVersion === '1.2' ? 'default' : undefined;
+}
+
+export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorThingWorxOptions): Promise<void> {
+  const port = wholeNumberOption('--port', opts.port, 0, 65535);
+  const idleTimeoutMs = durationOption('--idle-timeout', opts.idleTimeout, { bare: 's', min: 1000, max: 86_400_000 });
+  const tls = tlsMode(opts);
   if (opts.saveState && !opts.state) {
     throw new UsageError(
       '--save-state needs --state <file> (where to save).',
@@ -61,8 +85,8 @@ export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorTh
     port,
     host: opts.host,
     state,
-    tls: opts.tls as (typeof TLS_MODES)[number] | undefined,
-    idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
+    tls,
+    idleTimeoutMs,
   });
   try {
     if (ctx.io.json) {
@@ -106,19 +130,25 @@ export function register(parent: Command, app: App): void {
     )
     .option('--port <n>', 'port to listen on (default: any free port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
-    .option(
-      '--state <file>',
-      'load users, keys, rights, templates, Things and policy from this JSON file (examples/thingworx/)',
-    )
+    .option('--state <file>', 'load users, keys, rights, templates, Things and policy from this JSON file')
     .option('--save-state', 'write the state back to the --state file on exit')
-    .option('--tls <mode>', 'default (TLS 1.2+), tls1.1-only or plain-http (overrides the state file)')
+    .option('--tls [mode]', 'serve HTTPS (the default; overrides the state file; older modes: plain-http, tls1.1-only)')
+    .option('--no-tls', 'serve plain HTTP, as a platform without TLS does (overrides the state file)')
+    .option(
+      '--tls-version <version>',
+      '1.2 (TLS 1.2 and later, the default) or 1.1 (only TLS 1.1, an outdated platform)',
+    )
     .option('--cert <file>', 'serve this certificate (PEM) instead of a generated self-signed one (with --key)')
     .option('--key <file>', 'private key (PEM) of --cert')
-    .option('--idle-timeout <seconds>', 'close AlwaysOn connections idle this long (default 60)')
+    .option(
+      '--idle-timeout <duration>',
+      'close AlwaysOn connections idle this long, e.g. 2m (default 60s; a bare number is seconds)',
+    )
     .addHelpText(
       'after',
       '\nWith --json prints one line {"restUrl","wsUrl","appKey","caFile"} once ready. The app key is the state\'s\n' +
-        "defaultAppKey, else an administrator's key. Format of the state file: src/emulators/thingworx/README.md.",
+        "defaultAppKey, else an administrator's key. A state file holds users, keys, rights, templates, Things and\n" +
+        'the bind policy as JSON: write one to start from with --state s.json --save-state (then Ctrl-C).',
     )
     .action(app.action<EmulatorThingWorxOptions>(async (ctx, opts) => runEmulatorThingWorx(ctx, opts)));
 }

@@ -6,13 +6,14 @@ import type { CommandContext } from '../context.js';
 import { sayFields } from '../phrases.js';
 
 /** Reads all of stdin (when it is not a TTY), up to 1 MiB. */
-async function readStdin(): Promise<string> {
-  const { readText } = await import('../../util/read-text.js');
-  return readText(
-    process.stdin,
-    1024 * 1024,
-    () => new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.'),
-  );
+async function readStdin(ctx: CommandContext): Promise<string> {
+  try {
+    return await ctx.io.readStdin(1024 * 1024);
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw new UsageError('The text on stdin is larger than 1 MiB.', 'Paste only the error lines.');
+    throw err;
+  }
 }
 
 export async function runExplain(
@@ -25,7 +26,7 @@ export async function runExplain(
     if (ctx.io.stdinIsTTY && !stdinText) {
       throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
     }
-    text = await (stdinText ?? (() => readStdin()))();
+    text = await (stdinText ?? (() => readStdin(ctx)))();
   }
   if (text.trim() === '') {
     throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
@@ -55,10 +56,6 @@ export function register(program: Command, app: App): void {
   program
     .command('explain [text...]')
     .description('explain a connector, ThingWorx or tpx error text (or read it from stdin): cause and fix')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  tpx explain "Unable to dispatch [ uri = /Resources/EntityServices/Services/GetEntityList/]: Entity EntityServices does not exist or is not yet associated with a Thing"\n  pbpaste | tpx explain',
-    )
     .action(async (...a: unknown[]) => {
       // app.action passes positional arguments one word each; a variadic argument arrives whole as a[0].
       const words = Array.isArray(a[0]) ? (a[0] as string[]) : [];

@@ -5,7 +5,7 @@ import { configPath, readConfig, updateProfile, validateProfileName, writeConfig
 import { mask } from '../../config/secrets.js';
 import { UsageError } from '../../errors.js';
 import type { App } from '../app.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, unknownProfile } from '../context.js';
 
 export async function runProfileList(ctx: CommandContext): Promise<void> {
   const config = readConfig(ctx.env);
@@ -31,6 +31,7 @@ export async function runProfileList(ctx: CommandContext): Promise<void> {
 /** The effective settings of a profile, with their source, secrets masked. */
 export async function runProfileShow(ctx: CommandContext, name?: string): Promise<void> {
   const settings = name ? new (await import('../../config/settings.js')).Settings(ctx.env, name) : ctx.settings;
+  if (name && !settings.config.profiles[name]) throw unknownProfile(name, Object.keys(settings.config.profiles));
   const rows: { key: string; value: string; source: string; env: string }[] = [];
   for (const s of SETTINGS) {
     const r = settings.get(s.key);
@@ -63,6 +64,8 @@ export async function runProfileShow(ctx: CommandContext, name?: string): Promis
 }
 
 export async function runProfileSet(ctx: CommandContext, key: string, value: string | undefined): Promise<void> {
+  // `tpx --profile lab profile set …` is how a profile is created.
+  ctx.profileMayBeNew = true;
   const meta = settingKey(key);
   if (!meta) {
     throw new UsageError(`Unknown setting "${key}".`, `Known settings: ${SETTINGS.map((s) => s.key).join(', ')}.`);
@@ -99,8 +102,8 @@ export async function runProfileUnset(ctx: CommandContext, key: string): Promise
 export async function runProfileUse(ctx: CommandContext, name: string): Promise<void> {
   validateProfileName(name);
   const config = readConfig(ctx.env);
+  if (!config.profiles[name]) throw unknownProfile(name, Object.keys(config.profiles));
   config.current = name;
-  if (!config.profiles[name]) config.profiles[name] = {};
   const path = writeConfig(config, ctx.env);
   if (ctx.io.json) {
     ctx.io.printJson({ active: name, path });
@@ -129,6 +132,6 @@ export function register(program: Command, app: App): void {
     .action(app.action(async (ctx, _o, [key]) => runProfileUnset(ctx, key!)));
   cmd
     .command('use <name>')
-    .description('make a profile the default')
+    .description('make an existing profile the default')
     .action(app.action(async (ctx, _o, [name]) => runProfileUse(ctx, name!)));
 }

@@ -7,7 +7,14 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { numberOption, wholeNumberOption } from '../options.js';
+import { durationOption, numberOption, wholeNumberOption } from '../options.js';
+
+/** --downlink-every: 0 (never), or from 50ms; a bare number is seconds. */
+function downlinkEvery(v: string | undefined): number {
+  const ms = durationOption('--downlink-every', v, { bare: 's', min: 0, max: 86_400_000 }) ?? 10_000;
+  if (ms > 0 && ms < 50) durationOption('--downlink-every', v, { bare: 's', min: 50, max: 86_400_000 });
+  return ms;
+}
 
 export interface SandboxOptions {
   devices?: string;
@@ -21,24 +28,12 @@ export interface SandboxOptions {
 }
 
 export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions & GlobalOptions): Promise<number> {
-  const { parseDuration } = await import('../../util/duration.js');
-  const duration = (flag: string, v: string | undefined, def: number | undefined, min: number) => {
-    if (v === undefined) return def;
-    const ms = parseDuration(v);
-    if (ms === undefined || ms < min) {
-      throw new UsageError(`${flag} "${v}" is not a duration of at least ${min} ms.`, `Use e.g. ${flag} 30s or 2m.`);
-    }
-    return ms;
-  };
   const settings = {
     profile: o.profile ?? 'sandbox',
     devices: wholeNumberOption('--devices', o.devices, 1, 100_000) ?? 20,
     rate: numberOption('--rate', o.rate, 0, 100_000) ?? 5,
-    durationMs: duration('--duration', o.duration, undefined, 100),
-    downlinkEveryMs:
-      o.downlinkEvery !== undefined && parseDuration(o.downlinkEvery) === 0
-        ? 0
-        : (duration('--downlink-every', o.downlinkEvery, 10_000, 50) ?? 0),
+    durationMs: durationOption('--duration', o.duration, { bare: 's', min: 100, max: 30 * 86_400_000 }),
+    downlinkEveryMs: downlinkEvery(o.downlinkEvery),
     template: o.template ?? DEFAULT_TEMPLATE_NAME,
     pipeCount: wholeNumberOption('--pipe-count', o.pipeCount, 1, 255) ?? 1,
     listen: o.listen,

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
 
 export interface ThingConnectOptions {
   thingworxUrl?: string;
@@ -93,8 +93,7 @@ export async function runThingList(ctx: CommandContext, opts: ThingListOptions &
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 export async function runThingShow(
@@ -122,23 +121,28 @@ export async function runThingShow(
     io.out();
     if (d.uplink) {
       io.out(io.color.bold(`Latest uplink${d.uplink.kind ? ` (${d.uplink.kind})` : ''}`));
-      io.out(
-        io.table(
-          ['field', 'value'],
-          d.uplink.fields.map(([k, v]) => [k, k === 'payload_hex' ? spacedHex(v) : v]),
-        ),
-      );
+      io.out(io.keyValues(d.uplink.fields.map(([k, v]) => [k, k === 'payload_hex' ? spacedHex(v) : v])));
     } else {
       io.out('No uplink yet.');
     }
     io.out();
-    if (d.downlink) {
-      io.out(io.color.bold(`Last downlink${d.downlink.kind ? ` (${d.downlink.kind})` : ''}`));
-      io.out(io.table(['field', 'value'], d.downlink.fields));
+    // The bridge empties the downlink property once it has sent the downlink: a status without a downlink is the
+    // status of the last one, not "no downlink".
+    const status = d.downlinkStatus;
+    if (d.downlink || status !== undefined) {
+      io.out(io.color.bold(`Last downlink${d.downlink?.kind ? ` (${d.downlink.kind})` : ''}`));
+      const rows: [string, string][] = d.downlink ? [...d.downlink.fields] : [];
+      if (status !== undefined) {
+        if (status && typeof status === 'object' && !Array.isArray(status)) {
+          for (const [k, v] of Object.entries(status as Record<string, unknown>)) rows.push([`status.${k}`, cell(v)]);
+        } else {
+          rows.push(['status', cell(status)]);
+        }
+      }
+      io.out(io.keyValues(rows));
     } else {
       io.out('No downlink yet.');
     }
-    if (d.downlinkStatus !== undefined) io.out(`Downlink status: ${cell(d.downlinkStatus)}`);
     io.out();
     io.out(io.color.bold('Properties'));
     io.out(
@@ -164,9 +168,9 @@ export async function runThingWatch(
   opts: ThingWatchOptions & GlobalOptions,
 ): Promise<void> {
   const { watchUplinks } = await import('../../thingworx/things-watch.js');
-  const { parseDevEui, parseInterval } = await import('../parsers.js');
+  const { parseDevEui } = await import('../parsers.js');
   const name = parseDevEui(devEui);
-  const intervalMs = parseInterval(opts.interval ?? '2s');
+  const intervalMs = durationOption('--interval', opts.interval, { bare: 's', min: 100, max: 3_600_000 }) ?? 2000;
   const client = await connect(ctx, opts);
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
   const { signal, release } = ctx.shutdownSignal();
@@ -189,7 +193,7 @@ export async function runThingWatch(
         lastError = undefined;
         seen += 1;
         if (ctx.io.json) {
-          ctx.io.printJson(u);
+          ctx.io.event('thing.uplink', u);
           return;
         }
         const s = u.summary;
@@ -241,6 +245,6 @@ export function register(program: Command, app: App): void {
     cmd
       .command('watch <DevEUI>')
       .description('print each new uplink of a Thing as it arrives, until Ctrl-C (NDJSON with --json)')
-      .option('--interval <time>', 'how often to ask ThingWorx, e.g. 2s or 500ms (default 2s)'),
+      .option('--interval <duration>', 'how often to ask ThingWorx, e.g. 500ms (default 2s; a bare number is seconds)'),
   ).action(app.action<ThingWatchOptions>(async (ctx, opts, [devEui]) => runThingWatch(ctx, devEui!, opts)));
 }

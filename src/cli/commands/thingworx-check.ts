@@ -5,7 +5,7 @@ import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-type
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { wholeNumberOption } from '../options.js';
+import { durationOption } from '../options.js';
 import { sayFields } from '../phrases.js';
 
 export interface ThingWorxFlags {
@@ -35,12 +35,7 @@ export async function resolveThingWorx(
   const insecure = truthy(ctx.settings.value('thingworxInsecure', opts.insecure ? 'true' : undefined));
   const template = ctx.settings.value('template', opts.template) ?? DEFAULT_TEMPLATE_NAME;
   const given = ctx.settings.value('timeout', opts.timeout);
-  const timeoutMs =
-    given === undefined
-      ? undefined
-      : /^\d+$/.test(given.trim())
-        ? wholeNumberOption('--timeout', given, 100, 600_000)
-        : ctx.timeoutMs();
+  const timeoutMs = durationOption('--timeout', given, { bare: 'ms', min: 100, max: 600_000 });
   if (insecure) ctx.io.warn('TLS certificate verification is OFF (--insecure). Never in production.');
   return { url, appKey, ...(ca ? { ca } : {}), insecure, template, timeoutMs };
 }

@@ -82,6 +82,8 @@ export async function runThingWorxSetup(
     : (opts.adminUser ??
       (ctx.settings.value('thingworxAdminKey') ? undefined : ctx.settings.value('thingworxAdminUser')));
   let admin: ThingWorxRest;
+  /** The administrator's key, when setup used one: the checks after it read the policy and sessions with it. */
+  let adminKey: string | undefined;
   let closeExtra = async () => {};
   if (adminUser) {
     const password = await ctx.resolve('thingworxAdminPassword', opts.adminPassword, {
@@ -96,7 +98,7 @@ export async function runThingWorxSetup(
     closeExtra = basic.close;
     admin = thingworxRest({ url, appKey: '', dispatcher: basic.dispatcher }, ctx);
   } else {
-    const adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
+    adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
       message: "Administrator's application key",
       secret: true,
     });
@@ -189,7 +191,7 @@ export async function runThingWorxSetup(
   io.addSecrets(key);
 
   let checks: CheckSummary | undefined;
-  if (key) checks = await runChecks(ctx, { url, appKey: key, caFile, insecure, template });
+  if (key) checks = await runChecks(ctx, { url, appKey: key, adminKey, caFile, insecure, template });
   else if (!io.json) io.info('Checks skipped (dry run): run "tpx thingworx check" after setup.');
 
   if (io.json) {
@@ -239,7 +241,7 @@ interface CheckSummary {
 /** The checks of `tpx thingworx check`, run with the connector's key; prints them (human) and returns a summary. */
 async function runChecks(
   ctx: CommandContext,
-  s: { url: string; appKey: string; caFile?: string; insecure?: string; template?: string },
+  s: { url: string; appKey: string; adminKey?: string; caFile?: string; insecure?: string; template?: string },
 ): Promise<CheckSummary> {
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   const { truthy } = await import('../../thingworx/connect.js');
@@ -247,6 +249,8 @@ async function runChecks(
   const raw = await runThingWorxChecks({
     url: s.url,
     appKey: s.appKey,
+    // The administrator's key setup just used reads the bind policy and the sessions (no "needs --admin-key").
+    ...(s.adminKey ? { adminKey: s.adminKey } : {}),
     ...(s.caFile ? { ca: ctx.ca('thingworxCa', s.caFile) } : {}),
     insecure: truthy(s.insecure),
     ...(s.template ? { template: s.template } : {}),
@@ -255,22 +259,10 @@ async function runChecks(
   const report = sayReport(raw);
   io.clearStatus();
   if (!io.json) {
-    const mark: Record<string, string> = {
-      passed: io.color.green('✓ passed'),
-      failed: io.color.red('✗ failed'),
-      warned: io.color.yellow('! warned'),
-      skipped: io.color.dim('- skipped'),
-    };
+    // The same checklist as `tpx thingworx check` prints.
     io.out('\nChecks with the new key (tpx thingworx check):');
-    io.out(
-      io.table(
-        ['check', 'result', 'detail'],
-        report.items.map((i) => [i.title, mark[i.status] ?? i.status, i.detail]),
-      ),
-    );
-    for (const i of report.items) if (i.status === 'failed' && i.fix) io.out(`${i.title}: ${i.fix}`);
-    const c = report.counts;
-    io.info(`${c.passed} passed, ${c.failed} failed, ${c.warned} warned, ${c.skipped} skipped.`);
+    const { renderCheck } = await import('./thingworx-check.js');
+    renderCheck(ctx, report);
   }
   return { ok: report.ok, json: report };
 }
@@ -325,7 +317,7 @@ Service Execute on CreateThing, CreateThingTemplate and GetEntityList for the us
 Thing Template if missing (with the new key, so the connector user owns it). A second run changes nothing.
 The key is printed once (or stored with --save-profile) and never logged; an existing key is reused, and given the
 --key-expiry date when it has none, is expired, or expires within 7 days. Exit code 3 when the final checks fail.
-Platform services used (research/thingworx-rest.md §5.3, §6.2): EntityServices CreateUser, CreateApplicationKey,
+Platform services used: EntityServices CreateUser, CreateApplicationKey,
 CheckPermissionForUser, AddRunTimePermission, Get/AddVisibilityPermission; CollectionFunctions
 GetCollection{Visibility,DesignTime}Permissions, AddCollection{Visibility,DesignTime}Permission;
 ApplicationKeys/<key> GetUserName, GetExpirationDate, SetExpirationDate, GetKeyID; WSCommunicationsSubsystem

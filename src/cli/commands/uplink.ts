@@ -74,6 +74,8 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
     );
   }
   const { signal, release } = ctx.shutdownSignal();
+  let done = 0;
+  let ok = 0;
   const summary = await send.sendUplinks({
     url: url.toString(),
     asId,
@@ -87,7 +89,10 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
     timeoutMs: ctx.timeoutMs(),
     signal,
     onResult: (r) => {
-      if (count > 1) ctx.io.status(`sent FCntUp ${r.fcnt} -> ${r.status}`);
+      done += 1;
+      if (r.status >= 200 && r.status < 300) ok += 1;
+      if (count > 1)
+        ctx.io.status(`sent ${done}/${count} · ${ok} accepted · FCntUp ${r.fcnt} -> ${r.status || 'no answer'}`);
     },
   });
   release();
@@ -111,13 +116,37 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
     if (rejected === 0) ctx.io.success(`${line}${summary.duplicates ? `, ${summary.duplicates} duplicate(s)` : ''}.`);
     else ctx.io.out(`${line}; ${rejected} refused.`);
   }
-  if (rejected > 0) {
-    const { TpxError } = await import('../../errors.js');
-    throw new TpxError('TPX_UPLINK_REFUSED', `The bridge refused ${rejected} uplink(s): ${summary.firstError}`, {
-      fix: 'Check the AS_ID/AS key the bridge verifies with, the clock, and the bridge log.',
+  if (rejected > 0) throw await uplinkFailure(summary, rejected, `${url.origin}${url.pathname}`);
+  return 0;
+}
+
+/** Why uplinks failed: nothing answered (status 0) is not a refusal, and each refusal has its own fix. */
+async function uplinkFailure(
+  summary: { rejected: Record<string, number>; firstError?: string },
+  rejected: number,
+  url: string,
+) {
+  const { TpxError } = await import('../../errors.js');
+  const unanswered = summary.rejected['0'] ?? 0;
+  if (unanswered === rejected) {
+    return new TpxError('TPX_UPLINK_UNREACHABLE', `No bridge answered at ${url}: ${summary.firstError}`, {
+      fix: 'Start the bridge (tpx bridge) or the sandbox, or give the ingest URL with --url (env TPX_BRIDGE_URL).',
     });
   }
-  return 0;
+  const statuses = Object.keys(summary.rejected).filter((s) => s !== '0');
+  const fix = statuses.some((s) => s === '401' || s === '403')
+    ? 'Check the AS_ID/AS key the bridge verifies with (--as-id, --as-key) and the clock.'
+    : statuses.includes('503')
+      ? 'The bridge is full (spool or device cap) or not ready: see its log and /readyz.'
+      : statuses.includes('413')
+        ? 'The report is larger than the bridge accepts (its --max-body).'
+        : 'See the bridge log for the reason.';
+  const missed = unanswered ? ` (${unanswered} got no answer)` : '';
+  return new TpxError(
+    'TPX_UPLINK_REFUSED',
+    `The bridge refused ${rejected - unanswered} uplink(s)${missed}: ${summary.firstError}`,
+    { fix },
+  );
 }
 
 export function register(program: Command, app: App): void {

@@ -8,6 +8,7 @@ import { BridgeEvents, eventLevel, formatEvent } from '../../bridge/index.js';
 import { validateProfileName } from '../../config/profiles.js';
 import { TpxError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
+import { truncate } from '../table.js';
 import { DeviceSimulator, sandboxDevEui } from './devices.js';
 import { DownlinkSimulator } from './downlinks.js';
 import { LiveBlock, renderDeviceTable, type ThingState, totalsLine } from './table.js';
@@ -94,7 +95,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     tracker.onBridgeEvent(name, payload);
     const level = eventLevel(name);
     if (io.json) {
-      if (level !== 'debug' || io.verbose) io.printJson({ event: name, ...payload });
+      if (level !== 'debug' || io.verbose) io.event(name, payload);
     } else if (level === 'warn' || level === 'error' || (io.verbose && !live)) {
       const text = formatEvent(name, payload, 'text');
       if (live) lastProblem = text;
@@ -103,8 +104,8 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     }
   });
   if (io.json) {
-    tracker.events.on('delivered', (e: object) => io.printJson({ event: 'uplink.delivered', ...e }));
-    tracker.events.on('downlink', (e: object) => io.printJson({ event: 'downlink.status', ...e }));
+    tracker.events.on('delivered', (e: object) => io.event('uplink.delivered', e));
+    tracker.events.on('downlink', (e: object) => io.event('downlink.status', e));
   }
   io.info('Starting the ThingWorx and ThingPark emulators and the bridge…');
   let world: SandboxWorld;
@@ -143,8 +144,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       );
     }
     if (io.json) {
-      io.printJson({
-        event: 'sandbox.ready',
+      io.event('sandbox.ready', {
         profile: s.profile,
         configFile: world.configFile,
         thingworxUrl: world.twx.restUrl,
@@ -180,8 +180,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       onUplink: (o) => {
         tracker.uplinkSent(o);
         if (io.json) {
-          io.printJson({
-            event: 'uplink.sent',
+          io.event('uplink.sent', {
             devEui: o.devEui,
             fcnt: o.fcnt,
             status: o.status,
@@ -205,7 +204,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       const out = io.stdout as { columns?: number; rows?: number };
       const block = new LiveBlock(
         (t) => io.stdout.write(t),
-        () => out.columns || 120,
+        () => out.columns || 80,
       );
       const thing = (devEui: string): ThingState => {
         const t = world.twx.thing(devEui);
@@ -213,15 +212,18 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       };
       const draw = () => {
         const rows = [...tracker.rows.values()];
+        // The ready lines scroll away: the block fills the terminal (at 80x24, 20 devices).
+        const width = out.columns || 80;
         const lines = [
-          totalsLine(tracker.summary(), io.color),
+          truncate(totalsLine(tracker.summary(), io.color), width - 1),
           ...renderDeviceTable(rows, {
             now: Date.now(),
             color: io.color,
             thing,
-            maxRows: Math.max(3, (out.rows || 40) - readyLines(ctx, world, s).length - 5),
+            maxRows: Math.max(3, (out.rows || 24) - 4),
+            width: width - 1,
           }),
-          lastProblem ? io.color.yellow(lastProblem.slice(0, (out.columns || 120) - 1)) : '',
+          lastProblem ? io.color.yellow(truncate(lastProblem, width - 1)) : '',
         ];
         block.draw(lines);
       };
@@ -235,7 +237,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
         ? 'Stopping: draining the bridge (Ctrl-C again to quit at once)…'
         : 'Stopping: draining the bridge…',
     );
-    if (io.json) io.printJson({ event: 'sandbox.stopping', reason: signal.aborted ? 'signal' : 'duration' });
+    if (io.json) io.event('sandbox.stopping', { reason: signal.aborted ? 'signal' : 'duration' });
     await devices.stop();
     await downlinks.stop();
     // Every written downlink reaches the bridge's verdict, then the network "transmits" the queued ones.
@@ -253,7 +255,7 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     release();
   }
   const summary = tracker.summary();
-  if (io.json) io.printJson({ event: 'sandbox.summary', devices: s.devices, ...summary });
+  if (io.json) io.event('sandbox.summary', { devices: s.devices, ...summary });
   else io.out(summaryLines(summary, s.devices).join('\n'));
   if (summary.uplinks.lost > 0 || summary.downlinks.lost > 0) {
     throw new TpxError(

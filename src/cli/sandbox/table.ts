@@ -3,6 +3,7 @@
  * last downlink and its status) under a totals line, redrawn in place.
  */
 import type { ChalkInstance } from 'chalk';
+import { renderTable, visibleLength } from '../table.js';
 import type { DeviceRow, DownlinkState, SandboxSummary } from './tracker.js';
 
 export type ThingState = 'bound' | 'unbound' | 'none';
@@ -11,11 +12,13 @@ export interface TableOptions {
   now: number;
   color: ChalkInstance;
   thing: (devEui: string) => ThingState;
-  /** Rows shown at most (the rest are counted in a last line). */
+  /** Device lines shown at most (when there are more, the last of them counts the rest). */
   maxRows: number;
+  /** Terminal width (default 80). */
+  width?: number;
 }
 
-const HEAD = ['DevEUI', 'Thing', 'last uplink', 'RSSI/SNR', 'SF', 'delivered', 'last downlink', 'status'];
+const HEAD = ['DevEUI', 'Thing', 'uplink', 'RSSI/SNR', 'SF', 'ok/sent', 'downlink:port', 'status'];
 
 export function ago(now: number, t: number | undefined): string {
   if (t === undefined) return '-';
@@ -32,21 +35,14 @@ function stateColor(c: ChalkInstance, s: DownlinkState | ThingState, text: strin
   return c.red(text);
 }
 
-/** Length of a text as shown (ANSI colour codes do not count). */
-export function visibleLength(text: string): number {
-  return text.replace(/\x1b\[[0-9;]*m/g, '').length;
-}
-
-/** Pads to width ignoring ANSI colour codes. */
-function pad(text: string, width: number): string {
-  const visible = visibleLength(text);
-  return text + ' '.repeat(Math.max(0, width - visible));
-}
-
-/** The table's lines (no trailing newline). */
+/**
+ * The table's lines (no trailing newline), through the one table helper: at most `maxRows` lines of devices (the
+ * last one says how many more there are when they do not all fit), cut to `width` columns.
+ */
 export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] {
   const c = o.color;
-  const shown = rows.slice(0, Math.max(1, o.maxRows));
+  const budget = Math.max(1, o.maxRows);
+  const shown = rows.length > budget ? rows.slice(0, Math.max(1, budget - 1)) : rows;
   const cells = shown.map((r) => {
     const t = o.thing(r.devEui);
     const d = r.lastDownlink;
@@ -54,20 +50,20 @@ export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] 
       r.devEui,
       stateColor(c, t, t === 'none' ? '-' : t),
       ago(o.now, r.lastDeliveredAt),
-      r.rssi === undefined ? '-' : `${r.rssi} dBm / ${r.snr} dB`,
+      r.rssi === undefined ? '-' : `${r.rssi}/${r.snr}`,
       r.spreadingFactor === undefined ? '-' : `SF${r.spreadingFactor}`,
       r.sent > 0 ? `${r.delivered}/${r.sent}` : String(r.delivered),
-      d ? `${d.payloadHex || '?'} port ${d.fport || '?'} ${ago(o.now, d.writtenAt)}` : '-',
+      d ? `${d.payloadHex || '?'}:${d.fport || '?'} ${ago(o.now, d.writtenAt)}` : '-',
       d ? stateColor(c, d.state, d.state.replace('_', ' ')) : '-',
     ];
   });
-  const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.map((row) => visibleLength(row[i]!))));
-  const line = (row: string[]) =>
-    row
-      .map((cell, i) => pad(cell, widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [c.bold(line(HEAD)), ...cells.map(line)];
+  const table = renderTable(HEAD, cells, {
+    tty: true,
+    width: o.width ?? 80,
+    head: (t) => c.bold(t),
+    minWidths: [16],
+  });
+  const out = table.split('\n');
   if (rows.length > shown.length) out.push(c.dim(`… and ${rows.length - shown.length} more device(s)`));
   return out;
 }
@@ -77,7 +73,7 @@ export function totalsLine(s: SandboxSummary, c: ChalkInstance): string {
   const d = s.downlinks;
   const waiting = u.accepted - u.delivered;
   return (
-    `uplinks ${u.sent} sent · ${u.delivered} delivered · ${waiting} on the way` +
+    `uplinks ${u.sent} sent · ${u.delivered} delivered · ${waiting} waiting` +
     (u.rejected ? ` · ${c.red(`${u.rejected} refused`)}` : '') +
     `   downlinks ${d.sent} written · ${d.confirmed} confirmed` +
     (d.failed ? ` · ${c.red(`${d.failed} failed`)}` : '')

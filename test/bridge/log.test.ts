@@ -1,0 +1,42 @@
+/** Every bridge event has a sentence in the text log (issue 15: no raw objects), and JSON lines carry time and event. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { formatEvent } from '../../src/bridge/log.js';
+
+const src = (f: string) => readFileSync(new URL(`../../src/bridge/${f}`, import.meta.url), 'utf8');
+
+/** The event names of BridgeEventMap, read from its declaration. */
+function eventNames(): string[] {
+  const text = src('events.ts');
+  const start = text.indexOf('export interface BridgeEventMap');
+  const body = text.slice(start, text.indexOf('\n}', start));
+  return [...body.matchAll(/^ {2}'([a-z.]+|error)'\??:/gm)].map((m) => m[1]!);
+}
+
+describe('bridge text log', () => {
+  it('has a sentence for every event of BridgeEventMap (add one in src/bridge/log.ts for a new event)', () => {
+    const names = eventNames();
+    expect(names.length).toBeGreaterThan(20);
+    const log = src('log.ts');
+    const missing = names.filter((n) => !log.includes(`case '${n}':`));
+    expect(missing, `events without a sentence in src/bridge/log.ts: ${missing.join(', ')}`).toEqual([]);
+  });
+
+  it('says what happened for the events that printed raw objects, and never "everything delivered"', () => {
+    const now = new Date('2026-12-03T10:00:00.123Z');
+    expect(formatEvent('downlink.received', { thing: '70B3D57ED0000001' }, 'text', now)).toBe(
+      '2026-12-03T10:00:00.123Z info  downlink written on 70B3D57ED0000001: signing and sending it to ThingPark',
+    );
+    expect(formatEvent('uplink.received', { kind: 'uplink', devEui: '70B3D57ED0000001' }, 'text', now)).toContain(
+      'received uplink from 70B3D57ED0000001',
+    );
+    expect(formatEvent('bridge.stopped', { pending: 0, drained: true }, 'text', now)).toContain(
+      'stopped: nothing left in the spool',
+    );
+  });
+
+  it('JSON lines carry time (ISO 8601 with ms), level and a stable event name', () => {
+    const line = JSON.parse(formatEvent('pipe.up', { pipe: 0 }, 'json', new Date('2026-12-03T10:00:00.123Z')));
+    expect(line).toEqual({ time: '2026-12-03T10:00:00.123Z', level: 'info', event: 'pipe.up', pipe: 0 });
+  });
+});
