@@ -9,7 +9,7 @@ import type { TwValue } from '../alwayson/codec/types.js';
 import { parseDownlinkDocument, TunnelMessageError } from '../thingpark/messages.js';
 import type { BridgeEvents } from './events.js';
 import type { DownlinkRequest, DownlinkSender, PropertyWrite, ThingWorxSink } from './ports.js';
-import { PROPS } from './values.js';
+import { PROPS } from './thing-properties.js';
 
 export class DownlinkWriteError extends Error {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tunnelReportCodec } from '../../src/bridge/codec.js';
 import { fastUplink } from '../../src/bridge/fast-uplink.js';
+import { tunnelReportCodec } from '../../src/bridge/report-parser.js';
 import { parseTunnelMessage } from '../../src/thingpark/messages.js';
 
 /** Per field: values the full parser accepts, then values it refuses. */

@@ -188,6 +188,14 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   return 0;
 }
 
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 export async function runDeadLetters(
   ctx: CommandContext,
   o: { spoolDir?: string; limit?: string } & GlobalOptions,
@@ -208,7 +216,8 @@ export async function runDeadLetters(
       ctx.io.printJson({
         spool: spool.path,
         total,
-        deadLetters: letters.map((l) => ({ ...l, body: JSON.parse(l.body) as unknown })),
+        // the report as ThingPark sent it: its document (JSON) and raw query string
+        deadLetters: letters.map((l) => ({ ...l, document: jsonOrText(l.document) })),
       });
       return;
     }
