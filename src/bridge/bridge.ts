@@ -130,6 +130,11 @@ export class Bridge {
     this.intake.load();
     this.spool.onReplayed((count) => this.events.emit('dead.replayed', { count }));
     this.spool.onAvailable(() => this.delivery.fill());
+    this.spool.onHealth((h) => {
+      const free = h.freeBytes !== undefined ? { freeBytes: h.freeBytes } : {};
+      if (h.writable) this.events.emit('spool.writable', free);
+      else this.events.emit('spool.unwritable', { reason: h.reason ?? 'unknown', ...free });
+    });
     this.delivery.fill();
     this.o.sink.onStatus((s) => {
       if (s.type === 'unbound') {

@@ -33,6 +33,10 @@ export interface BridgeEventMap {
   'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt?: number };
   'uplink.rejected': { reason: RejectReason; status: number; message: string; devEui?: string };
   'spool.full': { depth: number; max: number };
+  /** The spool cannot store reports (e.g. a full disk): ingest answers 503, /readyz is not ready. */
+  'spool.unwritable': { reason: string; freeBytes?: number };
+  /** The spool can store reports again. */
+  'spool.writable': { freeBytes?: number };
   /** The ingest refused a connection: `max` connections are open (BridgeOptions.maxConnections). */
   'ingest.capped': { max: number };
   'things.listed': { count: number; pages: number };

@@ -3,6 +3,7 @@
  * thingpark/messages.ts (zod), about ten times faster. Anything unusual (a bad or null field, another report
  * kind) returns undefined and the full parser runs, which also words the error.
  */
+import { FPORT } from '../thingpark/messages.js';
 import type { TunnelReport } from './ports.js';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
@@ -32,7 +33,7 @@ const CHECKS: Record<string, (v: unknown) => boolean> = {
   Lrcid: isStr,
   DevAddr: isStr,
   CustomerData: (v) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)),
-  FPort: (v) => int(v, 0, 255) !== BAD,
+  FPort: (v) => int(v, FPORT.uplink.min, FPORT.uplink.max) !== BAD,
   FCntDn: (v) => int(v, 0, U32) !== BAD,
   payload_hex: (v) => typeof v === 'string' && HEX.test(v),
   mic_hex: (v) => typeof v === 'string' && HEX.test(v),
@@ -61,6 +62,20 @@ const CHECKS: Record<string, (v: unknown) => boolean> = {
     return true;
   },
 };
+
+function lrrsOf(v: unknown): { lrrId: string; rssi?: number; snr?: number }[] {
+  const lrr = (v as Record<string, unknown> | undefined)?.Lrr;
+  if (lrr === undefined) return [];
+  return (Array.isArray(lrr) ? lrr : [lrr]).map((l: Record<string, unknown>) => {
+    const rssi = 'LrrRSSI' in l ? num(l.LrrRSSI) : BAD;
+    const snr = 'LrrSNR' in l ? num(l.LrrSNR) : BAD;
+    return {
+      lrrId: String(l.Lrrid),
+      ...(rssi !== BAD ? { rssi } : {}),
+      ...(snr !== BAD ? { snr } : {}),
+    };
+  });
+}
 
 export function fastUplink(body: unknown): TunnelReport | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
@@ -98,12 +113,14 @@ export function fastUplink(body: unknown): TunnelReport | undefined {
     timeMs,
     customerId: 'CustomerID' in r ? String(r.CustomerID) : undefined,
     document: doc,
-    fport: opt('FPort', (v) => int(v, 0, 255)),
+    fport: opt('FPort', (v) => int(v, FPORT.uplink.min, FPORT.uplink.max)),
     fcntUp,
     fcntDn: opt('FCntDn', (v) => int(v, 0, U32)),
     payloadHex: typeof r.payload_hex === 'string' ? r.payload_hex.toLowerCase() : '',
     rssi: opt('LrrRSSI', num),
     snr: opt('LrrSNR', num),
+    lrrId: 'Lrrid' in r ? String(r.Lrrid) : undefined,
+    lrrs: lrrsOf(r.Lrrs),
     spreadingFactor: opt('SpFact', (v) => int(v, 5, 12)),
     late: late === undefined ? undefined : late === 1 || late === '1' || late === true,
   };

@@ -11,6 +11,7 @@ const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
   'push.failed',
   'spool.full',
+  'spool.unwritable',
   'ingest.capped',
   'dead.letter',
   'pipe.down',
@@ -50,6 +51,10 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
       return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
     case 'spool.full':
       return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
+    case 'spool.unwritable':
+      return `spool cannot store reports: ${p.reason}${p.freeBytes !== undefined ? ` (${p.freeBytes} bytes free)` : ''}; answering 503 until it can`;
+    case 'spool.writable':
+      return 'spool can store reports again';
     case 'ingest.capped':
       return `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
     case 'things.listed':

@@ -36,6 +36,8 @@ export function tunnelReportCodec(): ReportCodec {
             payloadHex: m.payloadHex,
             rssi: m.rssi,
             snr: m.snr,
+            lrrId: m.lrrId,
+            lrrs: m.lrrs.map((l) => ({ lrrId: l.lrrId, rssi: l.rssi, snr: l.snr })),
             spreadingFactor: m.spFact,
             late: m.late,
           };

@@ -63,6 +63,8 @@ export class SpoolWriter {
     private readonly onFailure: (err: Error) => void,
     /** Called after every successful commit. */
     private readonly onSuccess: () => void,
+    /** Test fault: called before every commit; an error it returns fails that commit. */
+    private readonly fault?: () => Error | undefined,
   ) {
     this.s = {
       insert: db.prepare(
@@ -89,9 +91,14 @@ export class SpoolWriter {
       dropDeadOne: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
       dropDeadAll: db.prepare('DELETE FROM dead_letters'),
     };
-    this.run = db.transaction((ops: Op[], seqs: number[]) => {
+    const commit = db.transaction((ops: Op[], seqs: number[]) => {
       for (const op of ops) this.apply(op, seqs);
     });
+    this.run = (ops, seqs) => {
+      const injected = this.fault?.();
+      if (injected) throw injected;
+      commit(ops, seqs);
+    };
   }
 
   private apply(op: Op, seqs: number[]): void {

@@ -39,6 +39,10 @@ export interface SpoolOptions {
   maxPageCount?: number;
   /** Free bytes of the spool's file system (default: statfs); injectable for tests. */
   freeBytes?: (dir: string) => number | undefined;
+  /** Test fault: called before every commit; an error it returns fails the commit (as a full disk would). */
+  commitFault?: () => Error | undefined;
+  /** How often a spool that cannot write checks whether it can again. Default 1 s. */
+  probeMs?: number;
 }
 
 /** A dead letter, in ThingPark's shape (the document and query as received). */
@@ -100,6 +104,7 @@ export class Spool implements ReportQueue {
   private poll: NodeJS.Timeout | undefined;
   private readonly listeners: (() => void)[] = [];
   private readonly replayListeners: ((count: number) => void)[] = [];
+  private readonly healthListeners: ((health: QueueHealth) => void)[] = [];
   private free: { at: number; bytes: number | undefined } = { at: 0, bytes: undefined };
   private readonly takeStmt: Database.Statement<[number, number], Record<string, unknown>>;
 
@@ -133,6 +138,7 @@ export class Spool implements ReportQueue {
       this.db,
       (err) => this.failed(err),
       () => undefined,
+      options.commitFault,
     );
     this.depthValue = (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
     this.takeStmt = this.db.prepare(
@@ -156,8 +162,10 @@ export class Spool implements ReportQueue {
 
   /** A commit failed: refuse appends, free the reserve so deletes and checkpoints run, probe for recovery. */
   private failed(err: Error): void {
+    const was = this.writable;
     this.writable = false;
     this.failure = err.message;
+    if (was) this.tellHealth();
     rmSync(this.reservePath, { force: true });
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -165,7 +173,7 @@ export class Spool implements ReportQueue {
       // the checkpoint runs again on the next commit
     }
     if (this.probe || this.closed) return;
-    this.probe = setInterval(() => this.tryRecover(), 1000);
+    this.probe = setInterval(() => this.tryRecover(), this.options.probeMs ?? 1000);
     this.probe.unref();
   }
 
@@ -180,7 +188,18 @@ export class Spool implements ReportQueue {
     this.failure = undefined;
     if (this.probe) clearInterval(this.probe);
     this.probe = undefined;
+    this.tellHealth();
     return true;
+  }
+
+  private tellHealth(): void {
+    const h = this.health();
+    for (const fn of this.healthListeners) fn(h);
+  }
+
+  /** Called when the spool stops or starts being writable. */
+  onHealth(listener: (health: QueueHealth) => void): void {
+    this.healthListeners.push(listener);
   }
 
   private freeBytes(fresh = false): number | undefined {

@@ -67,6 +67,7 @@ export const customerData = z.union([z.record(z.string(), z.unknown()), z.string
   }
 });
 export const U32 = 0xffffffff;
+export { FPORT, MAX_DOWNLINK_PAYLOAD_BYTES } from './lorawan.js';
 
 export function fieldError(root: string, err: z.ZodError, raw: Record<string, unknown>): TunnelMessageError {
   const issue = err.issues[0];

@@ -9,6 +9,7 @@ import {
   clean,
   customerData,
   devEui,
+  FPORT,
   fieldError,
   flag,
   hex,
@@ -22,7 +23,13 @@ import {
 } from './message-fields.js';
 
 export { type DownlinkRequest, parseDownlinkDocument } from './downlink-document.js';
-export { isIsoTime, normaliseDevEui, TunnelMessageError } from './message-fields.js';
+export {
+  FPORT,
+  isIsoTime,
+  MAX_DOWNLINK_PAYLOAD_BYTES,
+  normaliseDevEui,
+  TunnelMessageError,
+} from './message-fields.js';
 
 const common = {
   Time: isoTime,
@@ -43,7 +50,7 @@ const lrr = z.looseObject({
 
 const uplinkSchema = z.looseObject({
   ...common,
-  FPort: int(0, 255).optional(),
+  FPort: int(FPORT.uplink.min, FPORT.uplink.max).optional(),
   FCntUp: int(0, U32),
   FCntDn: int(0, U32).optional(),
   payload_hex: hex.optional(),

@@ -280,7 +280,7 @@ describe('bridge (ports faked)', () => {
       value: JSON.stringify({ FPort: 3, payload_hex: '0a0b', Confirmed: 1 }),
     });
     const e = await sent;
-    expect(sender.sent[0]).toMatchObject({ devEui: DEV, fport: 3, payloadHex: '0A0B', confirmed: true });
+    expect(sender.sent[0]).toMatchObject({ devEui: DEV, fPort: 3, payloadHex: '0a0b', confirmed: true });
     expect(e.correlationId).toMatch(/^[0-9A-F]{16}$/);
     await sink.waitForPushes(1);
     expect(status()[0]).toMatchObject({ state: 'queued', correlationId: e.correlationId });
