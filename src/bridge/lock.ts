@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TpxError } from '../errors.js';
-import { privateDir } from './spool.js';
+import { privateDir, privateFile } from './spool.js';
 
 export const LOCK_FILE = 'spool.lock';
 
@@ -17,6 +17,7 @@ export function lockSpool(dir: string): () => void {
   const path = join(dir, LOCK_FILE);
   let db: Database.Database;
   try {
+    privateFile(path);
     db = new Database(path, { timeout: 0 });
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('CREATE TABLE IF NOT EXISTS owner (pid INTEGER)');

@@ -149,6 +149,18 @@ export class SpoolWriter {
     this.push({ t: 'resetDedup', devEui });
   }
 
+  /** A real write (a row in and out, in one transaction); throws when the storage cannot take it. */
+  probe(): void {
+    this.flush();
+    const probe = this.db.transaction(() => {
+      this.s.token.run('~probe', 0);
+      this.db.prepare("DELETE FROM tokens WHERE token = '~probe'").run();
+    });
+    const injected = this.fault?.();
+    if (injected) throw injected;
+    probe();
+  }
+
   /** Puts dead letters (all, or the given ids) back for delivery, at once; returns how many. */
   replayDeadLetters(ids?: number[]): number {
     this.flush();

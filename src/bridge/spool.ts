@@ -84,7 +84,8 @@ export function privateDir(dir: string): void {
   }
 }
 
-function privateFile(path: string): void {
+/** Creates the file readable by this user only (0600), and makes it so when it already exists. */
+export function privateFile(path: string): void {
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
 }
@@ -184,6 +185,12 @@ export class Spool implements ReportQueue {
     const free = this.freeBytes(true);
     if (free !== undefined && free < 2 * size) return false;
     if (!this.keepReserve()) return false;
+    try {
+      this.writer.probe();
+    } catch {
+      rmSync(this.reservePath, { force: true });
+      return false;
+    }
     this.writable = true;
     this.failure = undefined;
     if (this.probe) clearInterval(this.probe);
