@@ -20,6 +20,7 @@ export interface BridgeRunOptions {
   spoolDir?: string;
   maxDevices?: string;
   maxSpool?: string;
+  maxConnections?: string;
   maxBody?: string;
   dedupWindow?: string;
   pipeCount?: string;
@@ -125,6 +126,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     maxTimeSkewMs: await duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs),
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
+    maxConnections: int(ctx, 'maxConnections', '--max-connections', o.maxConnections, D.maxConnections, 1),
     maxBodyBytes: int(ctx, 'maxBody', '--max-body', o.maxBody, D.maxBodyBytes, 1024),
     dedupWindowMs: await duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs),
     drainTimeoutMs: await duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs),
@@ -300,6 +302,7 @@ export function register(program: Command, app: App): void {
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
+    .option('--max-connections <n>', 'open ingest connections at most; more are refused and logged (default 256)')
     .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
     .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
     .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
