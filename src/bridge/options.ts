@@ -32,7 +32,7 @@ export interface BridgeOptions {
   durability?: 'full' | 'normal';
   /** Spool storage tuning and test faults (reserve, WAL limit, max_page_count, free-space probe). */
   spool?: Omit<SpoolOptions, 'durability' | 'maxDepth'>;
-  /** Open ingest connections at most; further connections are refused (and reported). Default 256. */
+  /** Open ingest connections at most; further connections are refused (and reported). Default 512 (under a 1,024 open-file limit, with room for the pipes and the spool). */
   maxConnections?: number;
   /** How long an idle keep-alive ingest connection stays open. Default 5 s. */
   keepAliveMs?: number;
@@ -75,7 +75,7 @@ export const BRIDGE_DEFAULTS = {
   maxSpool: 100_000,
   dedupWindowMs: 10 * 60_000,
   drainTimeoutMs: 10_000,
-  maxConnections: 256,
+  maxConnections: 512,
   keepAliveMs: 5_000,
   template: 'actilityThingTemplateSF',
 } as const;

@@ -302,7 +302,7 @@ export function register(program: Command, app: App): void {
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
-    .option('--max-connections <n>', 'open ingest connections at most; more are refused and logged (default 256)')
+    .option('--max-connections <n>', 'open ingest connections at most; more are refused and logged (default 512)')
     .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
     .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
     .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
