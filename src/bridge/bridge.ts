@@ -49,6 +49,7 @@ export class Bridge {
     try {
       this.spool = new Spool(o.spoolDir, {
         durability: o.durability,
+        writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
         maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
         ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
         ...o.spool,

@@ -156,7 +156,7 @@ export class Delivery {
           delivered: report.deliveryStatus === undefined || report.deliveryStatus === 1,
         });
       }
-      await this.queue.ack(seq);
+      void this.queue.ack(seq);
       const t0 = this.startedAt.get(seq);
       const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - item.receivedAt;
       this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });

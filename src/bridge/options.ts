@@ -30,8 +30,13 @@ export interface BridgeOptions {
   template: string;
   /** 'full' (default): every group commit is synced to disk; 'normal': survives a process crash, not a power cut. */
   durability?: 'full' | 'normal';
+  /**
+   * Where the spool's one writer commits: 'worker' (the writer thread: an fsync does not stop the event loop) or
+   * 'inline' (cheaper per commit). Default: 'worker' with durability 'full', 'inline' with 'normal'.
+   */
+  spoolWriter?: 'worker' | 'inline';
   /** Spool storage tuning and test faults (reserve, WAL limit, max_page_count, free-space probe). */
-  spool?: Omit<SpoolOptions, 'durability' | 'maxDepth'>;
+  spool?: Omit<SpoolOptions, 'durability' | 'maxDepth' | 'writer'>;
   /** Open ingest connections at most; further connections are refused (and reported). Default 512 (under a 1,024 open-file limit, with room for the pipes and the spool). */
   maxConnections?: number;
   /** How long an idle keep-alive ingest connection stays open. Default 5 s. */

@@ -8,6 +8,22 @@ import type Database from 'better-sqlite3';
 
 export const SPOOL_SCHEMA_VERSION = 2;
 
+export interface SpoolConnectionOptions {
+  durability?: 'full' | 'normal';
+  walLimitBytes?: number;
+  maxPageCount?: number;
+}
+
+/** The pragmas of every spool connection (the reader and the writer thread's). */
+export function openSpoolConnection(db: Database.Database, o: SpoolConnectionOptions): Database.Database {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${o.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`journal_size_limit = ${o.walLimitBytes ?? 16 * 1024 * 1024}`);
+  db.pragma('wal_autocheckpoint = 1000');
+  if (o.maxPageCount) db.pragma(`max_page_count = ${o.maxPageCount}`);
+  return db;
+}
+
 const TABLES = `
       CREATE TABLE IF NOT EXISTS messages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -11,6 +11,8 @@
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { TpxError } from '../errors.js';
 import type { ReportKind } from './events.js';
@@ -21,12 +23,18 @@ import {
   type ReportQueue,
   type StoredReport,
 } from './queue.js';
-import { migrateSpool } from './spool-schema.js';
-import { type AppendMemory, SpoolWriter } from './spool-writer.js';
+import { migrateSpool, openSpoolConnection } from './spool-schema.js';
+import { type AppendMemory, SpoolCommitter, SpoolWriter, workerRunner } from './spool-writer.js';
 
 export interface SpoolOptions {
   /** 'full' syncs every group commit to disk (survives power loss); 'normal' survives a process crash only. */
   durability?: 'full' | 'normal';
+  /**
+   * Where the one writer commits: 'worker' (the writer thread, spool-worker.ts: an fsync does not stop the event
+   * loop) or 'inline' (this thread; tools that move a few rows). Default 'inline'. Run from the TypeScript sources
+   * (the test runner), where no compiled writer thread exists, the writer runs inline.
+   */
+  writer?: 'worker' | 'inline';
   /** Reports stored and not delivered before append refuses with QueueUnavailableError('full'). */
   maxDepth?: number;
   /** Disk space kept aside for deletes and checkpoints when the disk fills up. Default 8 MiB; 0: none. */
@@ -39,7 +47,7 @@ export interface SpoolOptions {
   maxPageCount?: number;
   /** Free bytes of the spool's file system (default: statfs); injectable for tests. */
   freeBytes?: (dir: string) => number | undefined;
-  /** Test fault: called before every commit; an error it returns fails the commit (as a full disk would). */
+  /** Test fault (inline writer only): an error it returns fails the commit (as a full disk would). */
   commitFault?: () => Error | undefined;
   /** How often a spool that cannot write checks whether it can again. Default 1 s. */
   probeMs?: number;
@@ -94,11 +102,15 @@ export class Spool implements ReportQueue {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly writer: SpoolWriter;
+  private readonly closeWorker: (() => Promise<void>) | undefined;
+  /** 'worker' or 'inline': where commits run. */
+  readonly writerMode: 'worker' | 'inline';
   private readonly reservePath: string;
   private readonly freeBytesOf: (dir: string) => number | undefined;
   private depthValue: number;
   private cursor = 0;
   private closed = false;
+  private probing = false;
   private writable = true;
   private failure: string | undefined;
   private probe: NodeJS.Timeout | undefined;
@@ -121,12 +133,7 @@ export class Spool implements ReportQueue {
       // SQLite creates the -wal and -shm files with the database file's mode: 0600 from the start
       privateFile(this.path);
       for (const f of ['-wal', '-shm']) if (existsSync(this.path + f)) chmodSync(this.path + f, 0o600);
-      this.db = new Database(this.path, { timeout: 5000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-      this.db.pragma(`journal_size_limit = ${options.walLimitBytes ?? 16 * 1024 * 1024}`);
-      this.db.pragma('wal_autocheckpoint = 1000');
-      if (options.maxPageCount) this.db.pragma(`max_page_count = ${options.maxPageCount}`);
+      this.db = openSpoolConnection(new Database(this.path, { timeout: 5000 }), options);
       migrateSpool(this.db);
     } catch (err) {
       throw new TpxError('TPX_SPOOL_OPEN', `Cannot open the spool ${this.path}: ${(err as Error).message}`, {
@@ -135,12 +142,26 @@ export class Spool implements ReportQueue {
         cause: err,
       });
     }
-    this.writer = new SpoolWriter(
-      this.db,
-      (err) => this.failed(err),
-      () => undefined,
-      options.commitFault,
-    );
+    const workerFile = fileURLToPath(new URL('./spool-worker.js', import.meta.url));
+    const onFailure = (error: string) => this.failed(error);
+    if (options.writer === 'worker' && existsSync(workerFile)) {
+      const { durability, walLimitBytes, maxPageCount } = options;
+      const worker = new Worker(workerFile, {
+        workerData: {
+          path: this.path,
+          reservePath: this.reservePath,
+          connection: { durability, walLimitBytes, maxPageCount },
+        },
+      });
+      const runner = workerRunner(worker);
+      this.writer = new SpoolWriter(runner.run, onFailure);
+      this.closeWorker = runner.close;
+      this.writerMode = 'worker';
+    } else {
+      const committer = new SpoolCommitter(this.db, this.reservePath, options.commitFault);
+      this.writer = new SpoolWriter(async (ops) => committer.commit(ops), onFailure);
+      this.writerMode = 'inline';
+    }
     this.depthValue = (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
     this.takeStmt = this.db.prepare(
       'SELECT seq, dev_eui, kind, received_at, document, query, replay FROM messages WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -161,35 +182,33 @@ export class Spool implements ReportQueue {
     }
   }
 
-  /** A commit failed: refuse appends, free the reserve so deletes and checkpoints run, probe for recovery. */
-  private failed(err: Error): void {
+  /** A commit failed (the writer freed the reserve and checkpointed): refuse appends, probe for recovery. */
+  private failed(error: string): void {
     const was = this.writable;
     this.writable = false;
-    this.failure = err.message;
+    this.failure = error;
     if (was) this.tellHealth();
-    rmSync(this.reservePath, { force: true });
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // the checkpoint runs again on the next commit
-    }
     if (this.probe || this.closed) return;
-    this.probe = setInterval(() => this.tryRecover(), this.options.probeMs ?? 1000);
+    this.probe = setInterval(() => void this.tryRecover(), this.options.probeMs ?? 1000);
     this.probe.unref();
   }
 
-  /** The probe: writable again once the reserve (and as much again) fits on the disk. */
-  tryRecover(): boolean {
+  /** The probe: writable again once the reserve (and as much again) fits on the disk and a real write works. */
+  async tryRecover(): Promise<boolean> {
     if (this.writable) return true;
+    if (this.probing || this.closed) return false;
     const size = this.options.reserveBytes ?? 8 * 1024 * 1024;
     const free = this.freeBytes(true);
     if (free !== undefined && free < 2 * size) return false;
     if (!this.keepReserve()) return false;
+    this.probing = true;
     try {
-      this.writer.probe();
+      await this.writer.probe();
     } catch {
       rmSync(this.reservePath, { force: true });
       return false;
+    } finally {
+      this.probing = false;
     }
     this.writable = true;
     this.failure = undefined;
@@ -283,14 +302,16 @@ export class Spool implements ReportQueue {
     this.replayListeners.push(listener);
   }
 
-  async ack(seq: number): Promise<void> {
+  /** Resolves once the delete was tried (one that failed is kept and tried again). */
+  ack(seq: number): Promise<void> {
     this.depthValue -= 1;
-    this.writer.ack(seq);
+    return this.writer.ack(seq);
   }
 
-  async deadLetter(seq: number, reason: string): Promise<void> {
+  /** Resolves once the move was tried (one that failed is kept and tried again). */
+  deadLetter(seq: number, reason: string): Promise<void> {
     this.depthValue -= 1;
-    this.writer.deadLetter(seq, reason);
+    return this.writer.deadLetter(seq, reason);
   }
 
   health(): QueueHealth {
@@ -309,7 +330,6 @@ export class Spool implements ReportQueue {
   // ---- SQLite management (not part of the queue contract) ----
 
   listDeadLetters(limit = 1000): DeadLetter[] {
-    this.writer.flush();
     return this.db
       .prepare<[number], Record<string, unknown>>('SELECT * FROM dead_letters ORDER BY id LIMIT ?')
       .all(limit)
@@ -327,13 +347,12 @@ export class Spool implements ReportQueue {
   }
 
   countDeadLetters(): number {
-    this.writer.flush();
     return (this.db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
   }
 
-  /** Puts dead letters (all, or the given ids) back for delivery; returns how many. */
-  replayDeadLetters(ids?: number[]): number {
-    const n = this.writer.replayDeadLetters(ids);
+  /** Puts dead letters (all, or the given ids) back for delivery; resolves with how many. */
+  async replayDeadLetters(ids?: number[]): Promise<number> {
+    const n = await this.writer.replayDeadLetters(ids);
     this.depthValue += n;
     return n;
   }
@@ -373,8 +392,8 @@ export class Spool implements ReportQueue {
   /** Commits what is pending and closes. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.writer.settle();
-    this.writer.close();
+    await this.writer.close();
+    await this.closeWorker?.();
     this.closed = true;
     if (this.probe) clearInterval(this.probe);
     if (this.poll) clearInterval(this.poll);

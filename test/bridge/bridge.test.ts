@@ -191,7 +191,7 @@ describe('bridge (ports faked)', () => {
       .listDeadLetters()
       .filter((l) => l.devEui === '0018B20000000AAA')
       .map((l) => l.id);
-    expect(again.bridge.spool.replayDeadLetters(ids)).toBe(1);
+    expect(await again.bridge.spool.replayDeadLetters(ids)).toBe(1);
     await again.bridge.events.waitFor('push.acked', (e) => e.thing === '0018B20000000AAA');
     expect(again.sink.valuesOf('0018B20000000AAA', 'FCntUp')).toHaveLength(1);
     expect(again.bridge.spool.listDeadLetters().map((l) => l.devEui)).toEqual(['0018B20000000BAD']);

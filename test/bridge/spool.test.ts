@@ -134,9 +134,9 @@ describe('SQLite spool', () => {
     expect(count()).toBe(0);
 
     free = 1000; // still no room: stays unwritable
-    expect(s.tryRecover()).toBe(false);
+    expect(await s.tryRecover()).toBe(false);
     free = 10 ** 9;
-    expect(s.tryRecover()).toBe(true);
+    expect(await s.tryRecover()).toBe(true);
     expect(s.health().writable).toBe(true);
     expect(existsSync(join(d, 'spool.reserve'))).toBe(true);
     expect(await s.append(report(B, 1))).toBeGreaterThan(stored.at(-1)!);
@@ -167,5 +167,34 @@ describe('SQLite spool', () => {
     await exited;
     const again = lockSpool(d); // at once: no stale pid to wait for
     again();
+  });
+});
+
+describe('SQLite spool, writer thread (the built dist/, as the bridge runs it)', () => {
+  it('commits through the writer thread: appends, acks, dead letters and replays, kept across a reopen', async () => {
+    const dist = new URL('../../dist/bridge/spool.js', import.meta.url).href;
+    const { Spool: Built } = (await import(dist)) as typeof import('../../src/bridge/spool.js');
+    const t = tempDir();
+    try {
+      const s = new Built(t.dir, { writer: 'worker' });
+      expect(s.writerMode).toBe('worker');
+      const seqs = await Promise.all([1, 2, 3, 4].map((n) => s.append(report(n % 2 ? A : B, n))));
+      expect(new Set(seqs).size).toBe(4);
+      const taken = await s.take(10);
+      expect(taken.map((r) => r.seq)).toEqual(seqs);
+      await s.ack(seqs[0]!);
+      await s.deadLetter(seqs[1]!, 'refused');
+      expect(s.listDeadLetters()).toMatchObject([{ seq: seqs[1], devEui: B, reason: 'refused' }]);
+      expect(await s.replayDeadLetters()).toBe(1);
+      await s.close();
+      const again = new Built(t.dir, { writer: 'worker' });
+      const left = await again.take(10);
+      expect(left.map((r) => r.devEui)).toEqual([A, B, B]);
+      expect(left[2]).toMatchObject({ document: report(B, 2).document, query: report(B, 2).query });
+      expect(again.health()).toMatchObject({ writable: true, depth: 3 });
+      await again.close();
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -273,7 +273,7 @@ export async function runReplay(
   }
   const spool = new Spool(dir);
   try {
-    const n = spool.replayDeadLetters(o.all ? undefined : nums);
+    const n = await spool.replayDeadLetters(o.all ? undefined : nums);
     if (ctx.io.json) {
       ctx.io.printJson({ spool: spool.path, replayed: n });
       return;
