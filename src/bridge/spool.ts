@@ -109,6 +109,8 @@ export class Spool implements ReportQueue {
   private readonly freeBytesOf: (dir: string) => number | undefined;
   private depthValue: number;
   private cursor = 0;
+  /** The last seq stored when this spool was opened: replayed rows after it are new to the depth when taken. */
+  private readonly openedAt: number;
   private closed = false;
   private probing = false;
   private writable = true;
@@ -162,7 +164,12 @@ export class Spool implements ReportQueue {
       this.writer = new SpoolWriter(async (ops) => committer.commit(ops), onFailure);
       this.writerMode = 'inline';
     }
-    this.depthValue = (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+    const known = this.db.prepare('SELECT count(*) AS n, max(seq) AS m FROM messages').get() as {
+      n: number;
+      m: number | null;
+    };
+    this.depthValue = known.n;
+    this.openedAt = known.m ?? 0;
     this.takeStmt = this.db.prepare(
       'SELECT seq, dev_eui, kind, received_at, document, query, replay FROM messages WHERE seq > ? ORDER BY seq LIMIT ?',
     );
@@ -266,7 +273,8 @@ export class Spool implements ReportQueue {
     const rows = this.takeStmt.all(this.cursor, max);
     let replayed = 0;
     const out: StoredReport[] = rows.map((r) => {
-      if (r.replay === 1) replayed += 1;
+      // a dead letter put back (by this process or another) since the spool was opened: new to the depth
+      if (r.replay === 1 && (r.seq as number) > this.openedAt) replayed += 1;
       return {
         seq: r.seq as number,
         devEui: r.dev_eui as string,
@@ -277,6 +285,7 @@ export class Spool implements ReportQueue {
       };
     });
     if (out.length > 0) this.cursor = out[out.length - 1]!.seq;
+    this.depthValue += replayed;
     if (replayed > 0) for (const fn of this.replayListeners) fn(replayed);
     return out;
   }
@@ -288,11 +297,7 @@ export class Spool implements ReportQueue {
     this.poll = setInterval(() => {
       if (this.closed) return;
       const m = maxSeq.get()?.m ?? 0;
-      if (m > this.cursor) {
-        // reports appended by another process (a replay): count them in the depth
-        this.depthValue = (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
-        for (const fn of this.listeners) fn();
-      }
+      if (m > this.cursor) for (const fn of this.listeners) fn();
     }, this.options.pollMs ?? 1000);
     this.poll.unref();
   }
@@ -350,11 +355,9 @@ export class Spool implements ReportQueue {
     return (this.db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
   }
 
-  /** Puts dead letters (all, or the given ids) back for delivery; resolves with how many. */
-  async replayDeadLetters(ids?: number[]): Promise<number> {
-    const n = await this.writer.replayDeadLetters(ids);
-    this.depthValue += n;
-    return n;
+  /** Puts dead letters (all, or the given ids) back for delivery; resolves with how many (counted when taken). */
+  replayDeadLetters(ids?: number[]): Promise<number> {
+    return this.writer.replayDeadLetters(ids);
   }
 
   /** Dedup entries seen since `since` (epoch ms), to rebuild the in-memory window at start-up. */
