@@ -50,7 +50,7 @@ describe('bridge under faults (issue 12)', () => {
   it('1. a repeat of a request still being stored waits for its outcome: never 200 duplicate for a lost report', async () => {
     let full = true;
     const fault = () => (full ? new Error('database or disk is full') : undefined);
-    const { bridge, sink } = await start({ spool: { commitFault: fault, probeMs: 5 } });
+    const { bridge, sink } = await start({ spoolWriter: 'inline', spool: { commitFault: fault, probeMs: 5 } });
     await bridge.whenReady();
     const doc = uplinkDoc(DEV, 1);
     const query = signedQuery(doc);
@@ -70,7 +70,7 @@ describe('bridge under faults (issue 12)', () => {
   it('2. a spool that cannot write answers 503 + Retry-After, /readyz says not ready and why, it recovers by itself', async () => {
     let full = false;
     const fault = () => (full ? new Error('database or disk is full') : undefined);
-    const { bridge, sink } = await start({ spool: { commitFault: fault, probeMs: 5 } });
+    const { bridge, sink } = await start({ spoolWriter: 'inline', spool: { commitFault: fault, probeMs: 5 } });
     await bridge.whenReady();
     expect((await fetch(`${bridge.url}/readyz`)).status).toBe(200);
     full = true;

@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
-import { FPORT } from '../../thingpark/lorawan.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -35,6 +34,7 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   if (!o.devEui) throw new UsageError('Missing --dev-eui.', 'Give the device EUI, e.g. --dev-eui 0018B20000000FFF.');
   const { normalizeDevEui } = await import('../../thingworx/things-deveui.js');
   const devEui = normalizeDevEui(o.devEui);
+  const { FPORT } = await import('../../thingpark/lorawan.js');
   const fport = wholeNumberOption('--fport', o.fport, FPORT.downlink.min, FPORT.downlink.max) ?? 1;
   const payload = (o.payload ?? '').replace(/\s+/g, '');
   if (!/^([0-9A-Fa-f]{2})+$/.test(payload)) {
