@@ -13,8 +13,22 @@ import { DedupWindow } from './dedup.js';
 import type { Delivery } from './delivery.js';
 import type { BridgeEvents } from './events.js';
 import type { TunnelQuery, TunnelReport } from './ports.js';
-import { QueueUnavailableError } from './queue.js';
-import type { Spool } from './spool.js';
+import { type NewReport, QueueUnavailableError } from './queue.js';
+import type { AppendMemory } from './spool-writer.js';
+
+/**
+ * What intake needs from the queue: appends that store the dedup and replay memory in the same commit, and that
+ * memory back at start-up. The SQLite spool implements it; another queue keeps the memory where it can.
+ */
+export interface IntakeQueue {
+  append(report: NewReport, memory?: AppendMemory): Promise<number>;
+  /** Reports stored and not yet delivered. */
+  depth(): number;
+  dedupSince(since: number): { devEui: string; fcnt: number; payload: string; seenAt: number }[];
+  tokensSince(since: number): { token: string; seenAt: number }[];
+  pruneMemory(dedupBefore: number, tokensBefore: number): void;
+  resetDedup(devEui: string): void;
+}
 
 export type AcceptResult = { status: 'accepted'; seq: number } | { status: 'duplicate' };
 
@@ -41,7 +55,7 @@ export class Intake {
   private lastFullEvent = 0;
 
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: IntakeQueue,
     private readonly delivery: Delivery,
     private readonly events: BridgeEvents,
     private readonly options: IntakeOptions,

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BridgeOptions, startBridge } from '../../src/bridge/index.js';
+import { BRIDGE_DEFAULTS, type BridgeOptions, startBridge } from '../../src/bridge/index.js';
 import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
 import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
 
@@ -114,6 +114,19 @@ describe('bridge under faults (issue 12)', () => {
     }
     const metrics = await bridge.metrics.metrics();
     expect(metrics).toMatch(/^tpx_bridge_connections_capped_total 1$/m);
+  });
+
+  it('3. closes idle keep-alive connections soon (default 5 s)', async () => {
+    expect(BRIDGE_DEFAULTS.keepAliveMs).toBeLessThanOrEqual(5_000);
+    const { bridge } = await start({ keepAliveMs: 50 });
+    const { port } = new URL(bridge.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const answered = new Promise<string>((resolve) => socket.once('data', (d) => resolve(String(d))));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    expect(await answered).toMatch(/^HTTP\/1\.1 200/);
+    socket.resume();
+    await closed; // the server closed the idle connection (a 30-minute keep-alive would time the test out)
   });
 
   it('4. a lock file left with a live unrelated pid does not block; two live bridges never share a spool', async () => {
