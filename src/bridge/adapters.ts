@@ -197,13 +197,13 @@ export function tunnelSender(o: { url: string; asId: string; asKey: string; disp
         asId: o.asId,
         asKey: o.asKey,
         devEui: req.devEui,
-        fPort: req.fport,
+        fPort: req.fPort,
         payloadHex: req.payloadHex || undefined,
         confirmed: req.confirmed,
         flushQueue: req.flushQueue,
         validityTime: req.validityTime,
         correlationId: req.correlationId,
-        fCntDn: req.fcntDn,
+        fCntDn: req.fCntDn,
       });
       if (r.status === 'queued') return { result: 'queued', status: r.version === 2 ? 202 : 200 };
       return { result: 'rejected', status: r.version === 2 ? 409 : 350, code: r.code, reason: r.reason };

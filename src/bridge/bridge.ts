@@ -5,21 +5,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { TpxError } from '../errors.js';
-import { parseRawQuery } from '../thingpark/tunnel.js';
-import { tunnelReportCodec } from './codec.js';
-import { DedupWindow } from './dedup.js';
 import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
-import { type AcceptResult, Ingest, sendJson, UnavailableError } from './ingest.js';
+import { Ingest, sendJson, UnavailableError } from './ingest.js';
+import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
 import { createMetrics } from './metrics.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
 import type { TunnelReport } from './ports.js';
 import { Provisioner } from './provisioning.js';
+import { tunnelReportCodec } from './report-parser.js';
 import { Spool } from './spool.js';
 
 export { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
@@ -36,12 +34,10 @@ export class Bridge {
   private readonly delivery: Delivery;
   private readonly provisioner: Provisioner;
   private readonly downlinks: Downlinks;
-  private readonly dedup: DedupWindow;
+  private readonly intake: Intake;
   private readonly unlock: () => void;
-  private storing = 0;
   private stopping = false;
   private ready = false;
-  private lastFullEvent = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private connectLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -54,21 +50,37 @@ export class Bridge {
       this.spool = new Spool(o.spoolDir, {
         durability: o.durability,
         writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
+        maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
+        ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
+        ...o.spool,
       });
     } catch (err) {
       this.unlock();
       throw err;
     }
-    this.dedup = new DedupWindow(o.dedupWindowMs ?? BRIDGE_DEFAULTS.dedupWindowMs);
     this.provisioner = new Provisioner(o.directory, o.sink, this.events, {
       template: o.template,
       maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
       ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
     });
-    this.delivery = new Delivery(this.spool, o.sink, this.provisioner, this.events, {
-      maxInFlight: o.maxInFlight,
-      retryBaseMs: o.retryBaseMs,
-      retryMaxMs: o.retryMaxMs,
+    const codec = o.codec ?? tunnelReportCodec();
+    this.delivery = new Delivery(
+      this.spool,
+      (text) => codec.parse(JSON.parse(text)),
+      o.sink,
+      this.provisioner,
+      this.events,
+      {
+        maxInFlight: o.maxInFlight,
+        retryBaseMs: o.retryBaseMs,
+        retryMaxMs: o.retryMaxMs,
+      },
+    );
+    const dedupWindowMs = o.dedupWindowMs ?? BRIDGE_DEFAULTS.dedupWindowMs;
+    this.intake = new Intake(this.spool, this.delivery, this.events, {
+      dedupWindowMs,
+      replayWindowMs: Math.max(o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs, dedupWindowMs, 60_000),
+      verifyTokens: o.verifyTokens ?? true,
     });
     this.downlinks = new Downlinks(o.sink, o.downlinks, this.events);
     this.ingest = new Ingest(
@@ -79,22 +91,33 @@ export class Bridge {
         maxTimeSkewMs: o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs,
         maxBodyBytes: o.maxBodyBytes ?? BRIDGE_DEFAULTS.maxBodyBytes,
       },
-      o.codec ?? tunnelReportCodec(),
+      codec,
       this.events,
-      (r) => this.accept(r),
+      (r, raw) => this.accept(r, raw),
     );
     this.metrics = createMetrics(this.events, {
-      spoolDepth: () => this.delivery.depth,
+      spoolDepth: () => this.spool.depth(),
+      storage: () => this.spool.health(),
       things: () => this.provisioner.known.size,
       unbound: () => this.provisioner.unboundCount,
       connected: () => o.sink.isConnected(),
     });
-    const serverOptions = { keepAliveTimeout: 30 * 60_000, requestTimeout: 30_000 };
+    // ThingPark keeps few connections open: a short idle keep-alive and a cap keep idle sockets from using up
+    // the process's file descriptors (each refused connection is reported: ingest.capped)
+    const serverOptions = { keepAliveTimeout: o.keepAliveMs ?? BRIDGE_DEFAULTS.keepAliveMs, requestTimeout: 30_000 };
     const handler = (req: IncomingMessage, res: ServerResponse) => this.route(req, res);
     this.server = o.tls
       ? (createHttpsServer({ ...serverOptions, ...o.tls, minVersion: 'TLSv1.2' }, handler) as unknown as Server)
       : createServer(serverOptions, handler);
     this.server.headersTimeout = 20_000;
+    this.server.maxConnections = o.maxConnections ?? BRIDGE_DEFAULTS.maxConnections;
+    let lastCapped = 0;
+    this.server.on('drop', () => {
+      const now = Date.now();
+      if (now - lastCapped < 1000) return;
+      lastCapped = now;
+      this.events.emit('ingest.capped', { max: this.server.maxConnections });
+    });
   }
 
   /** Opens the ingest, loads the spool, and connects to ThingWorx in the background (see `ready`). */
@@ -105,10 +128,15 @@ export class Bridge {
         details: { setting: 'asKey' },
       });
     }
-    const window = this.dedup.windowMs;
-    if (window > 0) this.dedup.load(this.spool.dedupSince(Date.now() - window));
-    for (const e of this.spool.pending()) this.delivery.enqueue(e.devEui, e.seq);
-    this.enqueueReplayed();
+    this.intake.load();
+    this.spool.onReplayed((count) => this.events.emit('dead.replayed', { count }));
+    this.spool.onAvailable(() => this.delivery.fill());
+    this.spool.onHealth((h) => {
+      const free = h.freeBytes !== undefined ? { freeBytes: h.freeBytes } : {};
+      if (h.writable) this.events.emit('spool.writable', free);
+      else this.events.emit('spool.unwritable', { reason: h.reason ?? 'unknown', ...free });
+    });
+    this.delivery.fill();
     this.o.sink.onStatus((s) => {
       if (s.type === 'unbound') {
         this.provisioner.lostBinds(s.names, s.error);
@@ -140,14 +168,7 @@ export class Bridge {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `${this.o.tls ? 'https' : 'http'}://${h}:${addr.port}`;
     this.events.emit('bridge.listening', { url: this.url, path: this.path });
-    this.timers.push(setInterval(() => this.enqueueReplayed(), this.o.replayPollMs ?? 1000).unref());
-    this.timers.push(
-      setInterval(() => {
-        const before = Date.now() - window;
-        this.dedup.prune(Date.now());
-        this.spool.pruneDedup(before);
-      }, 60_000).unref(),
-    );
+    this.timers.push(setInterval(() => this.intake.prune(), 60_000).unref());
     this.connectLoop = this.connect();
   }
 
@@ -183,67 +204,9 @@ export class Bridge {
     }
   }
 
-  private enqueueReplayed(): void {
-    const replayed = this.spool.takeReplayed();
-    for (const e of replayed) this.delivery.enqueue(e.devEui, e.seq);
-    if (replayed.length) this.events.emit('dead.replayed', { count: replayed.length });
-  }
-
-  private async accept(r: TunnelReport): Promise<AcceptResult> {
+  private async accept(r: TunnelReport, raw: RawRequest): Promise<AcceptResult> {
     if (this.stopping) throw new UnavailableError('stopping', 'The bridge is stopping; retry later.');
-    const max = this.o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool;
-    const depth = this.delivery.depth + this.storing;
-    if (depth >= max) {
-      const now = Date.now();
-      if (now - this.lastFullEvent > 1000) {
-        this.lastFullEvent = now;
-        this.events.emit('spool.full', { depth, max });
-      }
-      throw new UnavailableError(
-        'spool_full',
-        `The spool is full (${max} reports waiting for ThingWorx); retry later.`,
-      );
-    }
-    if (r.kind === 'notification' && r.notificationType?.toLowerCase() === 'join') {
-      this.dedup.reset(r.devEui);
-      this.spool.resetDedup(r.devEui);
-    }
-    let dedup: { fcnt: number; payload: string } | undefined;
-    if (r.kind === 'uplink' && r.fcntUp !== undefined && this.dedup.windowMs > 0) {
-      const payload = r.payloadHex ?? '';
-      if (this.dedup.isDuplicate(r.devEui, r.fcntUp, payload, Date.now())) {
-        this.events.emit('uplink.duplicate', { kind: r.kind, devEui: r.devEui, fcnt: r.fcntUp });
-        return { status: 'duplicate' };
-      }
-      dedup = { fcnt: r.fcntUp, payload };
-      this.dedup.remember(r.devEui, r.fcntUp, payload, Date.now());
-    }
-    const t0 = performance.now();
-    this.storing += 1;
-    let seq: number;
-    try {
-      seq = await this.spool.enqueue({
-        devEui: r.devEui,
-        kind: r.kind,
-        receivedAt: Date.now(),
-        body: JSON.stringify(r),
-        dedup,
-      });
-    } catch (err) {
-      if (dedup) this.dedup.forget(r.devEui, dedup.fcnt);
-      throw err;
-    } finally {
-      this.storing -= 1;
-    }
-    this.delivery.enqueue(r.devEui, seq, t0, r);
-    this.events.emit('uplink.accepted', {
-      seq,
-      kind: r.kind,
-      devEui: r.devEui,
-      fcnt: r.fcntUp,
-      spoolDepth: this.delivery.depth,
-    });
-    return { status: 'accepted', seq };
+    return this.intake.accept(r, raw);
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
@@ -251,7 +214,7 @@ export class Bridge {
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     if (pathname === this.path) {
-      this.ingest.handle(req, res, parseRawQuery(q < 0 ? '' : url.slice(q + 1)));
+      this.ingest.handle(req, res, q < 0 ? '' : url.slice(q + 1));
       return;
     }
     req.resume();
@@ -259,12 +222,13 @@ export class Bridge {
       sendJson(res, 200, { status: 'ok' });
     } else if (req.method === 'GET' && pathname === '/readyz') {
       const s = this.stats();
-      const ok = s.ready && s.connected && !this.stopping;
+      const ok = s.ready && s.connected && s.storage.writable && !this.stopping;
       sendJson(res, ok ? 200 : 503, {
         ready: ok,
         thingworx: s.connected ? 'connected' : 'disconnected',
         bound: s.bound,
         spoolDepth: s.spoolDepth,
+        ...(s.storage.writable ? {} : { spool_unwritable: s.storage.reason ?? true }),
       });
     } else if (req.method === 'GET' && pathname === '/metrics') {
       this.metrics.metrics().then(
@@ -286,7 +250,8 @@ export class Bridge {
       things: this.provisioner.known.size,
       bound: this.provisioner.bound.size,
       unbound: this.provisioner.unboundCount,
-      spoolDepth: this.delivery.depth,
+      spoolDepth: this.spool.depth(),
+      storage: this.spool.health(),
       devicesWaiting: this.delivery.deviceCount,
       inFlight: this.delivery.inFlightCount,
     };
@@ -308,16 +273,16 @@ export class Bridge {
    * left stays in the spool for the next start), unbinds the Things and closes everything.
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<{ drained: boolean; pending: number }> {
-    if (this.stopping) return { drained: this.delivery.depth === 0, pending: this.delivery.depth };
+    if (this.stopping) return { drained: this.spool.depth() === 0, pending: this.spool.depth() };
     this.stopping = true;
-    this.events.emit('bridge.stopping', { pending: this.delivery.depth });
+    this.events.emit('bridge.stopping', { pending: this.spool.depth() });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
+    while (this.intake.pending > 0) await new Promise((r) => setImmediate(r));
     await this.spool.settle();
-    while (this.storing > 0) await new Promise((r) => setImmediate(r));
     const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
     const drained =
-      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.delivery.depth === 0;
+      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.spool.depth() === 0;
     await this.delivery.stop();
     this.provisioner.close();
     await this.downlinks.settle();
@@ -335,7 +300,7 @@ export class Bridge {
     await this.connectLoop?.catch(() => undefined);
     this.server.closeAllConnections();
     await closed;
-    const pending = this.delivery.depth;
+    const pending = this.spool.depth();
     await this.spool.close();
     this.unlock();
     this.events.emit('bridge.stopped', { pending, drained });

@@ -5,10 +5,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BridgeEvents } from './events.js';
-import { PermanentError, StubbornError, type ThingWorxSink, type TunnelReport } from './ports.js';
+import { PermanentError, ReportError, StubbornError, type ThingWorxSink, type TunnelReport } from './ports.js';
 import type { Provisioner } from './provisioning.js';
-import type { Spool } from './spool.js';
-import { reportUpdates } from './values.js';
+import type { ReportQueue, StoredReport } from './queue.js';
+import { reportUpdates } from './thing-properties.js';
 
 export interface DeliveryOptions {
   /** Reports in flight across all devices. Default 512. */
@@ -16,8 +16,8 @@ export interface DeliveryOptions {
   /** First retry delay; doubles up to retryMaxMs. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Reports kept in memory for delivery (the rest is read back from the spool). Default 5000. */
-  liveCache?: number;
+  /** Reports taken from the queue and held in memory for delivery (the rest waits in the queue). Default 20000. */
+  window?: number;
   /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
   stubbornAttempts?: number;
 }
@@ -30,7 +30,7 @@ function isStubborn(err: unknown): boolean {
 }
 
 interface DeviceQueue {
-  seqs: number[];
+  items: StoredReport[];
   head: number;
   busy: boolean;
   waiting: boolean;
@@ -42,11 +42,13 @@ export class Delivery {
   private readonly ready: string[] = [];
   private readyHead = 0;
   private inFlight = 0;
-  private depthValue = 0;
+  private held = 0;
   private stopped = false;
   private gate = false;
+  private filling = false;
+  private fillAgain = false;
   private readonly startedAt = new Map<number, number>();
-  /** Reports accepted by this process, kept until delivered (bounded) so delivery need not read them back. */
+  /** Reports accepted by this process, parsed by ingest, kept until taken and delivered (bounded). */
   private readonly live = new Map<number, TunnelReport>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private idleWaiters: (() => void)[] = [];
@@ -54,7 +56,9 @@ export class Delivery {
   private readonly maxInFlight: number;
 
   constructor(
-    private readonly spool: Spool,
+    private readonly queue: ReportQueue,
+    /** The one report parser: a stored document's text -> the report. */
+    private readonly parse: (document: string) => TunnelReport,
     private readonly sink: ThingWorxSink,
     private readonly provisioner: Provisioner,
     private readonly events: BridgeEvents,
@@ -63,24 +67,58 @@ export class Delivery {
     this.maxInFlight = options.maxInFlight ?? 512;
   }
 
-  /** Reports accepted and not yet delivered (or dead-lettered). */
+  /** Reports stored and not yet delivered (or dead-lettered). */
   get depth(): number {
-    return this.depthValue;
+    return this.queue.health().depth;
   }
 
-  /** Queues a stored report for delivery. `acceptedAt` (performance.now()) measures ingest -> ack latency. */
-  enqueue(devEui: string, seq: number, acceptedAt?: number, report?: TunnelReport): void {
-    if (report && this.live.size < (this.options.liveCache ?? 5_000)) this.live.set(seq, report);
-    let q = this.devices.get(devEui);
-    if (!q) {
-      q = { seqs: [], head: 0, busy: false, waiting: false, attempt: 0 };
-      this.devices.set(devEui, q);
+  /**
+   * A report this process just appended: its parsed form (saves parsing it again) and when it was received
+   * (performance.now(), to measure ingest -> ack latency). Then takes what is waiting.
+   */
+  accepted(seq: number, report: TunnelReport, acceptedAt: number): void {
+    if (this.live.size < (this.options.window ?? 20_000)) {
+      this.live.set(seq, report);
+      this.startedAt.set(seq, acceptedAt);
     }
-    q.seqs.push(seq);
-    this.depthValue += 1;
-    if (acceptedAt !== undefined) this.startedAt.set(seq, acceptedAt);
-    if (!q.busy && !q.waiting && q.seqs.length - q.head === 1) this.ready.push(devEui);
-    this.pump();
+    this.fill();
+  }
+
+  /** Takes reports from the queue while the window has room. */
+  fill(): void {
+    if (this.stopped) return;
+    if (this.filling) {
+      this.fillAgain = true;
+      return;
+    }
+    const room = (this.options.window ?? 20_000) - this.held;
+    if (room <= 0) return;
+    this.filling = true;
+    this.fillAgain = false;
+    this.queue.take(room).then(
+      (items) => {
+        this.filling = false;
+        for (const item of items) this.hold(item);
+        this.pump();
+        if (items.length === room || this.fillAgain) this.fill();
+        else if (this.held === 0) this.notifyIdle();
+      },
+      (err: Error) => {
+        this.filling = false;
+        this.events.emit('error', { where: 'spool', error: err.message });
+      },
+    );
+  }
+
+  private hold(item: StoredReport): void {
+    let q = this.devices.get(item.devEui);
+    if (!q) {
+      q = { items: [], head: 0, busy: false, waiting: false, attempt: 0 };
+      this.devices.set(item.devEui, q);
+    }
+    q.items.push(item);
+    this.held += 1;
+    if (!q.busy && !q.waiting && q.items.length - q.head === 1) this.ready.push(item.devEui);
   }
 
   /** Starts work while there is room; called again when ThingWorx comes back. */
@@ -89,7 +127,7 @@ export class Delivery {
     while (this.inFlight < this.maxInFlight && this.readyHead < this.ready.length) {
       const dev = this.ready[this.readyHead++]!;
       const q = this.devices.get(dev);
-      if (!q || q.busy || q.waiting || q.head >= q.seqs.length) continue;
+      if (!q || q.busy || q.waiting || q.head >= q.items.length) continue;
       q.busy = true;
       this.inFlight += 1;
       void this.deliverHead(dev, q);
@@ -101,39 +139,39 @@ export class Delivery {
   }
 
   private async deliverHead(dev: string, q: DeviceQueue): Promise<void> {
-    const seq = q.seqs[q.head]!;
+    const item = q.items[q.head]!;
+    const seq = item.seq;
     let outcome: 'done' | 'retry' = 'done';
     try {
-      const cached = this.live.get(seq);
-      const rec = cached ? undefined : this.spool.read(seq);
-      if (cached || rec) {
-        const report = cached ?? (JSON.parse(rec!.body) as TunnelReport);
-        const updates = reportUpdates(report);
-        if (updates.length > 0) {
-          await this.provisioner.ensure(dev);
-          await this.sink.push(dev, updates);
-        }
-        if (report.kind === 'downlink_sent') {
-          this.events.emit('downlink.report', {
-            thing: dev,
-            correlationId: report.correlationId,
-            delivered: report.deliveryStatus === undefined || report.deliveryStatus === 1,
-          });
-        }
-        this.spool.ack(seq);
-        const t0 = this.startedAt.get(seq);
-        const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - (rec?.receivedAt ?? Date.now());
-        this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
+      const report = this.live.get(seq) ?? this.parse(item.document);
+      const updates = reportUpdates(report);
+      if (updates.length > 0) {
+        await this.provisioner.ensure(dev);
+        await this.sink.push(dev, updates);
       }
+      if (report.kind === 'downlink_sent') {
+        this.events.emit('downlink.report', {
+          thing: dev,
+          correlationId: report.correlationId,
+          delivered: report.deliveryStatus === undefined || report.deliveryStatus === 1,
+        });
+      }
+      void this.queue.ack(seq);
+      const t0 = this.startedAt.get(seq);
+      const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - item.receivedAt;
+      this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
       q.attempt = 0;
     } catch (err) {
       const stubborn = isStubborn(err);
       if (stubborn) this.provisioner.forget(dev);
-      if (err instanceof PermanentError || (stubborn && q.attempt + 1 >= (this.options.stubbornAttempts ?? 5))) {
-        const rec = this.spool.read(seq);
+      if (
+        err instanceof PermanentError ||
+        err instanceof ReportError ||
+        (stubborn && q.attempt + 1 >= (this.options.stubbornAttempts ?? 5))
+      ) {
         const reason = (err as Error).message;
-        this.spool.deadLetter(seq, reason);
-        this.events.emit('dead.letter', { seq, devEui: dev, kind: rec?.kind ?? 'uplink', reason });
+        await this.queue.deadLetter(seq, reason);
+        this.events.emit('dead.letter', { seq, devEui: dev, kind: item.kind, reason });
         q.attempt = 0;
       } else {
         outcome = 'retry';
@@ -161,12 +199,12 @@ export class Delivery {
       this.startedAt.delete(seq);
       this.live.delete(seq);
       q.head += 1;
-      this.depthValue -= 1;
-      if (q.head >= q.seqs.length) {
+      this.held -= 1;
+      if (q.head >= q.items.length) {
         this.devices.delete(dev);
       } else {
         if (q.head > 64) {
-          q.seqs.splice(0, q.head);
+          q.items.splice(0, q.head);
           q.head = 0;
         }
         this.ready.push(dev);
@@ -179,19 +217,21 @@ export class Delivery {
       this.quietWaiters = [];
       for (const fn of w) fn();
     }
-    if (this.depthValue === 0) this.notifyIdle();
+    if (this.held === 0) this.fill();
+    else if (this.held < (this.options.window ?? 20_000) / 2) this.fill();
     this.pump();
   }
 
   private notifyIdle(): void {
+    if (this.depth > 0) return;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const fn of w) fn();
   }
 
-  /** Resolves true when everything queued is delivered, false at the timeout. */
+  /** Resolves true when everything stored is delivered, false at the timeout. */
   drain(timeoutMs: number): Promise<boolean> {
-    if (this.depthValue === 0) return Promise.resolve(true);
+    if (this.held === 0 && this.depth === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve(false), timeoutMs);
       this.idleWaiters.push(() => {

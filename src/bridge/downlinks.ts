@@ -9,7 +9,7 @@ import type { TwValue } from '../alwayson/codec/types.js';
 import { parseDownlinkDocument, TunnelMessageError } from '../thingpark/messages.js';
 import type { BridgeEvents } from './events.js';
 import type { DownlinkRequest, DownlinkSender, PropertyWrite, ThingWorxSink } from './ports.js';
-import { PROPS } from './values.js';
+import { PROPS } from './thing-properties.js';
 
 export class DownlinkWriteError extends Error {
   constructor(message: string) {
@@ -26,8 +26,14 @@ function valueText(v: TwValue): unknown {
   return (v as { value: unknown }).value;
 }
 
-/** Validates a written `downlink` value for the Thing `thing`; throws DownlinkWriteError with the reason. */
-export function parseDownlinkWrite(thing: string, value: TwValue): DownlinkRequest {
+/** A downlink request ready to send: validated, with its CorrelationID. */
+export type SendableDownlink = DownlinkRequest & { correlationId: string };
+
+/**
+ * Validates a written `downlink` value for the Thing `thing` with the one downlink parser (every limit the tunnel
+ * applies: FPort, payload size), before the write is answered; throws DownlinkWriteError with the reason.
+ */
+export function parseDownlinkWrite(thing: string, value: TwValue): SendableDownlink {
   let doc = valueText(value);
   if (typeof doc === 'string') {
     try {
@@ -53,16 +59,7 @@ export function parseDownlinkWrite(thing: string, value: TwValue): DownlinkReque
   if (parsed.payloadHex === undefined && !parsed.flushQueue) {
     throw new DownlinkWriteError('a decoded "payload" needs a driver; give payload_hex');
   }
-  return {
-    devEui: parsed.devEui,
-    fport: parsed.fPort,
-    payloadHex: (parsed.payloadHex ?? '').toUpperCase(),
-    confirmed: parsed.confirmed,
-    flushQueue: parsed.flushQueue,
-    validityTime: parsed.validityTime === undefined ? undefined : String(parsed.validityTime),
-    fcntDn: parsed.fCntDn,
-    correlationId: parsed.correlationId ?? randomBytes(8).toString('hex').toUpperCase(),
-  };
+  return { ...parsed, correlationId: parsed.correlationId ?? randomBytes(8).toString('hex').toUpperCase() };
 }
 
 export class Downlinks {
@@ -80,7 +77,7 @@ export class Downlinks {
       throw new DownlinkWriteError(`property ${write.property} is not writable through the bridge`);
     }
     this.events.emit('downlink.received', { thing: write.thing });
-    let req: DownlinkRequest;
+    let req: SendableDownlink;
     try {
       req = parseDownlinkWrite(write.thing, write.value);
     } catch (err) {
@@ -97,7 +94,7 @@ export class Downlinks {
     void p.finally(() => this.inFlight.delete(p));
   }
 
-  private async send(thing: string, req: DownlinkRequest): Promise<void> {
+  private async send(thing: string, req: SendableDownlink): Promise<void> {
     if (!this.sender) {
       const reason = 'no ThingPark downlink URL configured';
       this.events.emit('downlink.failed', { thing, error: reason });
@@ -109,15 +106,15 @@ export class Downlinks {
       if (r.result === 'queued') {
         this.events.emit('downlink.sent', {
           thing,
-          fport: req.fport,
+          fport: req.fPort,
           correlationId: req.correlationId,
           result: 'queued',
         });
-        await this.status(thing, { state: 'queued', correlationId: req.correlationId, FPort: req.fport });
+        await this.status(thing, { state: 'queued', correlationId: req.correlationId, FPort: req.fPort });
       } else {
         this.events.emit('downlink.sent', {
           thing,
-          fport: req.fport,
+          fport: req.fPort,
           correlationId: req.correlationId,
           result: 'rejected',
           reason: r.reason,

@@ -18,7 +18,9 @@ export type RejectReason =
   | 'content_type'
   | 'method'
   | 'not_found'
+  | 'too_deep'
   | 'spool_full'
+  | 'spool_unwritable'
   | 'stopping';
 
 export interface BridgeEventMap {
@@ -28,9 +30,15 @@ export interface BridgeEventMap {
   'bridge.stopped': { pending: number; drained: boolean };
   'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };
   'uplink.accepted': { seq: number; kind: ReportKind; devEui: string; fcnt?: number; spoolDepth: number };
-  'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt: number };
+  'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt?: number };
   'uplink.rejected': { reason: RejectReason; status: number; message: string; devEui?: string };
   'spool.full': { depth: number; max: number };
+  /** The spool cannot store reports (e.g. a full disk): ingest answers 503, /readyz is not ready. */
+  'spool.unwritable': { reason: string; freeBytes?: number };
+  /** The spool can store reports again. */
+  'spool.writable': { freeBytes?: number };
+  /** The ingest refused a connection: `max` connections are open (BridgeOptions.maxConnections). */
+  'ingest.capped': { max: number };
   'things.listed': { count: number; pages: number };
   'things.bound': { count: number };
   /** Things ThingWorx refused to bind again after a reconnect (a ghost session under "First in wins"). */

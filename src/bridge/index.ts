@@ -25,4 +25,4 @@ export type {
 } from './ports.js';
 export { PermanentError } from './ports.js';
 export { type DeadLetter, Spool } from './spool.js';
-export { PROPS } from './values.js';
+export { PROPS } from './thing-properties.js';

@@ -4,8 +4,11 @@
  * is in the spool. Bad input gets a 4xx with a JSON reason and changes nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseRawQuery } from '../thingpark/tunnel.js';
 import type { BridgeEvents, RejectReason } from './events.js';
+import type { AcceptResult, RawRequest } from './intake.js';
 import { type ReportCodec, ReportError, type TunnelQuery, type TunnelReport } from './ports.js';
+import { QueueUnavailableError } from './queue.js';
 
 export interface IngestOptions {
   asId?: string;
@@ -17,7 +20,27 @@ export interface IngestOptions {
   maxBodyBytes: number;
 }
 
-export type AcceptResult = { status: 'accepted'; seq: number } | { status: 'duplicate' };
+export type { AcceptResult } from './intake.js';
+
+/** Deepest nesting of objects and arrays a report may have; deeper documents are refused before any work. */
+export const MAX_DOCUMENT_DEPTH = 32;
+
+/** True when the JSON text nests objects/arrays deeper than `max` (a linear scan, no recursion). */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i += 1;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth -= 1;
+  }
+  return false;
+}
 
 /** Thrown by the accept callback when the spool is full or the bridge is stopping. */
 export class UnavailableError extends Error {
@@ -36,11 +59,13 @@ const STATUS: Record<RejectReason, number> = {
   bad_token: 401,
   missing_token: 401,
   stale_time: 401,
+  too_deep: 400,
   too_large: 413,
   content_type: 415,
   method: 405,
   not_found: 404,
   spool_full: 503,
+  spool_unwritable: 503,
   stopping: 503,
 };
 
@@ -60,7 +85,7 @@ export class Ingest {
     private readonly options: IngestOptions,
     private readonly codec: ReportCodec,
     private readonly events: BridgeEvents,
-    private readonly accept: (report: TunnelReport) => Promise<AcceptResult>,
+    private readonly accept: (report: TunnelReport, raw: RawRequest) => Promise<AcceptResult>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -70,7 +95,8 @@ export class Ingest {
     sendJson(res, status, { error: reason, message }, close);
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, query: TunnelQuery): void {
+  /** Serves one POST; `query` is the raw query string (without `?`). */
+  handle(req: IncomingMessage, res: ServerResponse, query: string): void {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       this.reject(res, 'method', `Method ${req.method} is not allowed here; ThingPark posts reports.`);
@@ -117,7 +143,13 @@ export class Ingest {
     });
   }
 
-  private process(text: string, query: TunnelQuery, res: ServerResponse): void {
+  private process(text: string, rawQuery: string, res: ServerResponse): void {
+    if (nestedDeeperThan(text, MAX_DOCUMENT_DEPTH)) {
+      this.events.emit('uplink.received', { kind: 'unknown' });
+      this.reject(res, 'too_deep', `The document nests deeper than ${MAX_DOCUMENT_DEPTH} levels.`);
+      return;
+    }
+    const query = parseRawQuery(rawQuery);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -141,7 +173,7 @@ export class Ingest {
       this.reject(res, problem[0], problem[1], report.devEui);
       return;
     }
-    this.accept(report).then(
+    this.accept(report, { document: text, query: rawQuery, params: query }).then(
       (r) => {
         if (r.status === 'accepted') sendJson(res, 202, { status: 'accepted', seq: r.seq });
         else sendJson(res, 200, { status: 'duplicate' });
@@ -150,6 +182,9 @@ export class Ingest {
         if (err instanceof UnavailableError) {
           res.setHeader('retry-after', '1');
           this.reject(res, err.reason, err.message, report.devEui);
+        } else if (err instanceof QueueUnavailableError) {
+          res.setHeader('retry-after', err.reason === 'full' ? '1' : '5');
+          this.reject(res, err.reason === 'full' ? 'spool_full' : 'spool_unwritable', err.message, report.devEui);
         } else {
           this.events.emit('error', { where: 'spool', error: (err as Error).message });
           sendJson(res, 500, { error: 'spool_error', message: 'The report could not be stored; retry.' });

@@ -11,6 +11,8 @@ const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
   'push.failed',
   'spool.full',
+  'spool.unwritable',
+  'ingest.capped',
   'dead.letter',
   'pipe.down',
   'thing.refused',
@@ -45,13 +47,19 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
     case 'uplink.accepted':
       return `accepted ${p.kind} ${p.devEui}${p.fcnt !== undefined ? ` FCntUp ${p.fcnt}` : ''} (seq ${p.seq})`;
     case 'uplink.duplicate':
-      return `duplicate ${p.devEui} FCntUp ${p.fcnt}: answered, not delivered again`;
+      return `duplicate ${p.kind} ${p.devEui}${p.fcnt !== undefined ? ` FCntUp ${p.fcnt}` : ''}: answered, not delivered again`;
     case 'push.acked':
       return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${(p.latencyMs as number).toFixed(1)} ms`;
     case 'push.failed':
       return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
     case 'spool.full':
       return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
+    case 'spool.unwritable':
+      return `spool cannot store reports: ${p.reason}${p.freeBytes !== undefined ? ` (${p.freeBytes} bytes free)` : ''}; answering 503 until it can`;
+    case 'spool.writable':
+      return 'spool can store reports again';
+    case 'ingest.capped':
+      return `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
     case 'things.listed':
       return `${p.count} Thing(s) of the template found (${p.pages} page(s))`;
     case 'things.bound':

@@ -1,9 +1,12 @@
 /** Prometheus metrics (prom-client), fed by the bridge's events; one registry per bridge. */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BridgeEvents } from './events.js';
+import type { QueueHealth } from './queue.js';
 
 export interface MetricsSources {
   spoolDepth: () => number;
+  /** The spool's health (writable, free bytes). */
+  storage?: () => QueueHealth;
   things: () => number;
   /** Things that lost their binding on a reconnect and wait to be bound again. */
   unbound?: () => number;
@@ -85,6 +88,28 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     },
   });
   new Gauge({
+    name: `${p}spool_writable`,
+    help: '1 when the spool can store reports (0: storage failing, ingest answers 503)',
+    registers: [registry],
+    collect() {
+      this.set(sources.storage?.().writable === false ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: `${p}spool_free_bytes`,
+    help: "Free bytes of the spool's file system",
+    registers: [registry],
+    collect() {
+      const free = sources.storage?.().freeBytes;
+      if (free !== undefined) this.set(free);
+    },
+  });
+  const capped = new Counter({
+    name: `${p}connections_capped_total`,
+    help: 'Times the ingest refused connections because maxConnections were open (reported at most once a second)',
+    registers: [registry],
+  });
+  new Gauge({
     name: `${p}things`,
     help: 'Things known to the bridge',
     registers: [registry],
@@ -117,6 +142,7 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
       if (e.reason === 'spool_full') spoolFull.inc();
     })
     .on('uplink.duplicate', () => duplicates.inc())
+    .on('ingest.capped', () => capped.inc())
     .on('push.acked', (e) => {
       pushed.inc({ kind: e.kind });
       latency.observe(e.latencyMs / 1000);

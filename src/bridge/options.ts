@@ -3,6 +3,8 @@
 import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
 import type { BridgeEvents } from './events.js';
 import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
+import type { QueueHealth } from './queue.js';
+import type { SpoolOptions } from './spool.js';
 
 export interface BridgeOptions {
   /** HOST:PORT; default 127.0.0.1:8080 (port 0 picks a free port). */
@@ -31,10 +33,16 @@ export interface BridgeOptions {
   /** 'full' (default): every group commit is synced to disk; 'normal': survives a process crash, not a power cut. */
   durability?: 'full' | 'normal';
   /**
-   * Where group commits run: 'worker' (a writer thread: an fsync does not stop the event loop) or 'inline'
-   * (cheaper per commit). Default: 'worker' with durability 'full', 'inline' with 'normal'.
+   * Where the spool's one writer commits: 'worker' (the writer thread: an fsync does not stop the event loop) or
+   * 'inline' (cheaper per commit). Default: 'worker' with durability 'full', 'inline' with 'normal'.
    */
   spoolWriter?: 'worker' | 'inline';
+  /** Spool storage tuning and test faults (reserve, WAL limit, max_page_count, free-space probe). */
+  spool?: Omit<SpoolOptions, 'durability' | 'maxDepth' | 'writer'>;
+  /** Open ingest connections at most; further connections are refused (and reported). Default 512 (under a 1,024 open-file limit, with room for the pipes and the spool). */
+  maxConnections?: number;
+  /** How long an idle keep-alive ingest connection stays open. Default 5 s. */
+  keepAliveMs?: number;
   /** How long stop() waits for delivery. Default 10 s. */
   drainTimeoutMs?: number;
   maxInFlight?: number;
@@ -59,6 +67,8 @@ export interface BridgeStats {
   /** Bound Things that lost their binding on a reconnect, waiting to be bound again. */
   unbound: number;
   spoolDepth: number;
+  /** The spool's health: writable or not (and why), free bytes of its disk. */
+  storage: QueueHealth;
   devicesWaiting: number;
   inFlight: number;
 }
@@ -72,6 +82,8 @@ export const BRIDGE_DEFAULTS = {
   maxSpool: 100_000,
   dedupWindowMs: 10 * 60_000,
   drainTimeoutMs: 10_000,
+  maxConnections: 512,
+  keepAliveMs: 5_000,
   template: DEFAULT_TEMPLATE_NAME,
 } as const;
 

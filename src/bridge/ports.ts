@@ -3,6 +3,7 @@
  * real modules (alwayson pool, ThingWorx REST, ThingPark tunnel); tests use in-memory fakes.
  */
 import type { TwValue } from '../alwayson/codec/types.js';
+import type { DownlinkRequest } from '../thingpark/downlink-document.js';
 import type { ReportKind } from './events.js';
 
 /** One ThingPark tunnel report, validated and normalised (DevEUI upper case). */
@@ -21,6 +22,10 @@ export interface TunnelReport {
   payloadHex?: string;
   rssi?: number;
   snr?: number;
+  /** Top-level Lrrid: the base station ThingPark chose as the best. */
+  lrrId?: string;
+  /** Lrrs.Lrr[]: every base station that heard the frame. */
+  lrrs?: { lrrId: string; rssi?: number; snr?: number }[];
   spreadingFactor?: number;
   customerId?: string;
   /** DevEUI_notification Type (reset, join, devstatusans...). */
@@ -122,18 +127,8 @@ export interface ThingDirectory {
   close?(): Promise<void>;
 }
 
-export interface DownlinkRequest {
-  devEui: string;
-  fport: number;
-  /** Upper-case hex. */
-  payloadHex: string;
-  confirmed?: boolean;
-  flushQueue?: boolean;
-  validityTime?: string;
-  fcntDn?: number;
-  /** 16 upper-case hex. */
-  correlationId: string;
-}
+/** The one downlink request model (thingpark/downlink-document.ts), validated once by its parser. */
+export type { DownlinkRequest } from '../thingpark/downlink-document.js';
 
 export type DownlinkResult =
   | { result: 'queued'; status: number }

@@ -3,9 +3,9 @@
  * them to a bridge (with a count and a rate); or, with `direct`, acts as the connector for one message.
  */
 import { signUplink } from '../thingpark/tunnel.js';
-import { tunnelReportCodec } from './codec.js';
 import type { ThingDirectory, ThingWorxSink } from './ports.js';
-import { reportUpdates } from './values.js';
+import { tunnelReportCodec } from './report-parser.js';
+import { reportUpdates } from './thing-properties.js';
 
 export interface UplinkSpec {
   devEui: string;

@@ -1,32 +1,59 @@
 /**
- * The durable spool (SQLite through better-sqlite3, WAL). Accepted reports are inserted in group commits: every
- * request arriving in the same event-loop turn shares one transaction (and one fsync with durability 'full'),
- * and is answered only after the commit. Delivered reports are deleted; reports that fail for good move to the
- * dead-letter table. The (DevEUI, FCntUp) dedup memory is stored in the same transactions.
+ * The SQLite spool: the report queue (queue.ts) of one bridge, in a private directory (0700, files 0600). Reports
+ * are stored as ThingPark sent them (document text + raw query), with the dedup and replay memory, in group
+ * commits made by the one writer (spool-writer.ts). Delivered reports are deleted; reports that fail for good
+ * move to the dead-letter table.
+ *
+ * Storage faults: the WAL is bounded (checkpoints truncate it to `journal_size_limit`), and a reserve file keeps
+ * some disk space aside. When a commit fails (e.g. a full disk), the reserve is freed so deletes and checkpoints
+ * can still run, appends are refused with QueueUnavailableError('storage') and `health().writable` is false; a
+ * probe puts the reserve back and makes the spool writable again once the disk has room.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { TpxError } from '../errors.js';
 import type { ReportKind } from './events.js';
-import { SPOOL_SCHEMA } from './spool-schema.js';
-import { type InsertRow, SpoolWriter } from './spool-writer.js';
+import {
+  type NewReport,
+  type QueueHealth,
+  QueueUnavailableError,
+  type ReportQueue,
+  type StoredReport,
+} from './queue.js';
+import { migrateSpool, openSpoolConnection } from './spool-schema.js';
+import { type AppendMemory, SpoolCommitter, SpoolWriter, workerRunner } from './spool-writer.js';
 
 export interface SpoolOptions {
   /** 'full' syncs every group commit to disk (survives power loss); 'normal' survives a process crash only. */
   durability?: 'full' | 'normal';
   /**
-   * 'worker' commits in a writer thread (the bridge: an fsync does not stop the event loop); 'inline' commits on
-   * this thread (tools that only read or move a few rows). Default 'inline'.
+   * Where the one writer commits: 'worker' (the writer thread, spool-worker.ts: an fsync does not stop the event
+   * loop) or 'inline' (this thread; tools that move a few rows). Default 'inline'. Run from the TypeScript sources
+   * (the test runner), where no compiled writer thread exists, the writer runs inline.
    */
   writer?: 'worker' | 'inline';
+  /** Reports stored and not delivered before append refuses with QueueUnavailableError('full'). */
+  maxDepth?: number;
+  /** Disk space kept aside for deletes and checkpoints when the disk fills up. Default 8 MiB; 0: none. */
+  reserveBytes?: number;
+  /** Largest WAL file kept after a checkpoint. Default 16 MiB. */
+  walLimitBytes?: number;
+  /** How often `onAvailable` listeners are told of reports appended by another process. Default 1 s. */
+  pollMs?: number;
+  /** Test fault: SQLite's max_page_count (the database refuses to grow past it, as on a full disk). */
+  maxPageCount?: number;
+  /** Free bytes of the spool's file system (default: statfs); injectable for tests. */
+  freeBytes?: (dir: string) => number | undefined;
+  /** Test fault (inline writer only): an error it returns fails the commit (as a full disk would). */
+  commitFault?: () => Error | undefined;
+  /** How often a spool that cannot write checks whether it can again. Default 1 s. */
+  probeMs?: number;
 }
 
-export interface SpoolEntry {
-  seq: number;
-  devEui: string;
-}
-
+/** A dead letter, in ThingPark's shape (the document and query as received). */
 export interface DeadLetter {
   id: number;
   seq: number;
@@ -35,206 +62,277 @@ export interface DeadLetter {
   receivedAt: number;
   failedAt: number;
   reason: string;
-  body: string;
-}
-
-interface PendingInsert {
-  devEui: string;
-  kind: ReportKind;
-  receivedAt: number;
-  body: string;
-  dedup?: { fcnt: number; payload: string };
-  resolve: (seq: number) => void;
-  reject: (err: Error) => void;
+  document: string;
+  query: string;
 }
 
 export const SPOOL_FILE = 'spool.sqlite';
+const RESERVE_FILE = 'spool.reserve';
 
-export class Spool {
+function statfsFree(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the spool directory private to this user (0700), and makes it so when it already exists. */
+export function privateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    throw new TpxError('TPX_SPOOL_OPEN', `Cannot create the spool directory ${dir}: ${(err as Error).message}`, {
+      fix: { id: 'spool-dir-writable' },
+      details: { setting: 'spoolDir', path: dir },
+      cause: err,
+    });
+  }
+}
+
+/** Creates the file readable by this user only (0600), and makes it so when it already exists. */
+export function privateFile(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
+export class Spool implements ReportQueue {
   readonly path: string;
   private readonly db: Database.Database;
-  private inserts: PendingInsert[] = [];
-  private deletes: number[] = [];
-  private flushScheduled = false;
+  private readonly writer: SpoolWriter;
+  private readonly closeWorker: (() => Promise<void>) | undefined;
+  /** 'worker' or 'inline': where commits run. */
+  readonly writerMode: 'worker' | 'inline';
+  private readonly reservePath: string;
+  private readonly freeBytesOf: (dir: string) => number | undefined;
+  private depthValue: number;
+  private cursor = 0;
+  /** The last seq stored when this spool was opened: replayed rows after it are new to the depth when taken. */
+  private readonly openedAt: number;
   private closed = false;
-  private readonly stmt: {
-    insert: Database.Statement;
-    dedup: Database.Statement;
-    del: Database.Statement;
-    body: Database.Statement<[number], { body: string; kind: ReportKind; received_at: number }>;
-  };
-  private readonly commitBatch: () => void;
-  private readonly writer: SpoolWriter | undefined;
-  private writing = false;
-  private settleWaiters: (() => void)[] = [];
+  private probing = false;
+  private writable = true;
+  private failure: string | undefined;
+  private probe: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly listeners: (() => void)[] = [];
+  private readonly replayListeners: ((count: number) => void)[] = [];
+  private readonly healthListeners: ((health: QueueHealth) => void)[] = [];
+  private free: { at: number; bytes: number | undefined } = { at: 0, bytes: undefined };
+  private readonly takeStmt: Database.Statement<[number, number], Record<string, unknown>>;
 
-  constructor(dir: string, options: SpoolOptions = {}) {
-    mkdirSync(dir, { recursive: true });
+  constructor(
+    readonly dir: string,
+    private readonly options: SpoolOptions = {},
+  ) {
+    privateDir(dir);
     this.path = join(dir, SPOOL_FILE);
+    this.reservePath = join(dir, RESERVE_FILE);
+    this.freeBytesOf = options.freeBytes ?? statfsFree;
     try {
-      this.db = new Database(this.path, { timeout: 5000 });
+      // SQLite creates the -wal and -shm files with the database file's mode: 0600 from the start
+      privateFile(this.path);
+      for (const f of ['-wal', '-shm']) if (existsSync(this.path + f)) chmodSync(this.path + f, 0o600);
+      this.db = openSpoolConnection(new Database(this.path, { timeout: 5000 }), options);
+      migrateSpool(this.db);
     } catch (err) {
       throw new TpxError('TPX_SPOOL_OPEN', `Cannot open the spool ${this.path}: ${(err as Error).message}`, {
         fix: { id: 'spool-dir-writable' },
-        details: { setting: 'spoolDir' },
+        details: { setting: 'spoolDir', path: this.path },
         cause: err,
       });
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.exec(SPOOL_SCHEMA);
-    this.stmt = {
-      insert: this.db.prepare('INSERT INTO messages (dev_eui, kind, received_at, body) VALUES (?, ?, ?, ?)'),
-      dedup: this.db.prepare('INSERT OR REPLACE INTO dedup (dev_eui, fcnt, payload, seen_at) VALUES (?, ?, ?, ?)'),
-      del: this.db.prepare('DELETE FROM messages WHERE seq = ?'),
-      body: this.db.prepare('SELECT body, kind, received_at FROM messages WHERE seq = ?'),
+    const workerFile = fileURLToPath(new URL('./spool-worker.js', import.meta.url));
+    const onFailure = (error: string) => this.failed(error);
+    if (options.writer === 'worker' && existsSync(workerFile)) {
+      const { durability, walLimitBytes, maxPageCount } = options;
+      const worker = new Worker(workerFile, {
+        workerData: {
+          path: this.path,
+          reservePath: this.reservePath,
+          connection: { durability, walLimitBytes, maxPageCount },
+        },
+      });
+      const runner = workerRunner(worker);
+      this.writer = new SpoolWriter(runner.run, onFailure);
+      this.closeWorker = runner.close;
+      this.writerMode = 'worker';
+    } else {
+      const committer = new SpoolCommitter(this.db, this.reservePath, options.commitFault);
+      this.writer = new SpoolWriter(async (ops) => committer.commit(ops), onFailure);
+      this.writerMode = 'inline';
+    }
+    const known = this.db.prepare('SELECT count(*) AS n, max(seq) AS m FROM messages').get() as {
+      n: number;
+      m: number | null;
     };
-    this.commitBatch = this.db.transaction(() => this.runBatch());
-    if (options.writer === 'worker') {
-      this.writer = new SpoolWriter(this.path, options.durability === 'normal' ? 'NORMAL' : 'FULL');
-    }
-  }
-
-  /** Stores a report; resolves with its sequence number once the group commit is durable. */
-  enqueue(entry: Omit<PendingInsert, 'resolve' | 'reject'>): Promise<number> {
-    if (this.closed) return Promise.reject(new Error('spool closed'));
-    return new Promise((resolve, reject) => {
-      this.inserts.push({ ...entry, resolve, reject });
-      this.schedule();
-    });
-  }
-
-  /** Marks a report delivered; deleted in the next group commit. */
-  ack(seq: number): void {
-    this.deletes.push(seq);
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.flushScheduled || this.closed) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /** Commits what is pending now (inline), or hands it to the writer thread when it is free. */
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.writer) {
-      this.flushToWriter(this.writer);
-      return;
-    }
-    if (this.inserts.length === 0 && this.deletes.length === 0) return;
-    const batch = this.inserts;
-    const seqs: number[] = [];
-    this.pendingSeqs = seqs;
-    try {
-      this.commitBatch();
-    } catch (err) {
-      this.inserts = [];
-      this.deletes = [];
-      for (const p of batch) p.reject(err as Error);
-      return;
-    }
-    this.inserts = [];
-    this.deletes = [];
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(seqs[i]!);
-  }
-
-  private pendingSeqs: number[] = [];
-
-  private flushToWriter(writer: SpoolWriter): void {
-    if (this.writing) return;
-    if (this.inserts.length === 0 && this.deletes.length === 0) {
-      const w = this.settleWaiters;
-      this.settleWaiters = [];
-      for (const fn of w) fn();
-      return;
-    }
-    const batch = this.inserts;
-    const deletes = this.deletes;
-    this.inserts = [];
-    this.deletes = [];
-    this.writing = true;
-    const rows: InsertRow[] = batch.map((p) => [
-      p.devEui,
-      p.kind,
-      p.receivedAt,
-      p.body,
-      p.dedup ? p.dedup.fcnt : null,
-      p.dedup ? p.dedup.payload : null,
-    ]);
-    writer.commit(rows, deletes).then(
-      (seqs) => {
-        this.writing = false;
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(seqs[i]!);
-        this.flushToWriter(writer);
-      },
-      (err: Error) => {
-        this.writing = false;
-        for (const p of batch) p.reject(err);
-        this.flushToWriter(writer);
-      },
+    this.depthValue = known.n;
+    this.openedAt = known.m ?? 0;
+    this.takeStmt = this.db.prepare(
+      'SELECT seq, dev_eui, kind, received_at, document, query, replay FROM messages WHERE seq > ? ORDER BY seq LIMIT ?',
     );
+    this.keepReserve();
   }
 
-  /** Resolves when every pending insert and delete is committed. */
-  settle(): Promise<void> {
-    if (!this.writer) {
-      this.flush();
-      return Promise.resolve();
+  /** Writes the reserve file when there is room for it; false when it cannot be written. */
+  private keepReserve(): boolean {
+    const size = this.options.reserveBytes ?? 8 * 1024 * 1024;
+    if (size <= 0 || existsSync(this.reservePath)) return true;
+    try {
+      writeFileSync(this.reservePath, Buffer.alloc(size), { mode: 0o600 });
+      return true;
+    } catch {
+      rmSync(this.reservePath, { force: true });
+      return false;
     }
-    if (!this.writing && this.inserts.length === 0 && this.deletes.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.settleWaiters.push(resolve);
-      this.flush();
+  }
+
+  /** A commit failed (the writer freed the reserve and checkpointed): refuse appends, probe for recovery. */
+  private failed(error: string): void {
+    const was = this.writable;
+    this.writable = false;
+    this.failure = error;
+    if (was) this.tellHealth();
+    if (this.probe || this.closed) return;
+    this.probe = setInterval(() => void this.tryRecover(), this.options.probeMs ?? 1000);
+    this.probe.unref();
+  }
+
+  /** The probe: writable again once the reserve (and as much again) fits on the disk and a real write works. */
+  async tryRecover(): Promise<boolean> {
+    if (this.writable) return true;
+    if (this.probing || this.closed) return false;
+    const size = this.options.reserveBytes ?? 8 * 1024 * 1024;
+    const free = this.freeBytes(true);
+    if (free !== undefined && free < 2 * size) return false;
+    if (!this.keepReserve()) return false;
+    this.probing = true;
+    try {
+      await this.writer.probe();
+    } catch {
+      rmSync(this.reservePath, { force: true });
+      return false;
+    } finally {
+      this.probing = false;
+    }
+    this.writable = true;
+    this.failure = undefined;
+    if (this.probe) clearInterval(this.probe);
+    this.probe = undefined;
+    this.tellHealth();
+    return true;
+  }
+
+  private tellHealth(): void {
+    const h = this.health();
+    for (const fn of this.healthListeners) fn(h);
+  }
+
+  /** Called when the spool stops or starts being writable. */
+  onHealth(listener: (health: QueueHealth) => void): void {
+    this.healthListeners.push(listener);
+  }
+
+  private freeBytes(fresh = false): number | undefined {
+    const now = Date.now();
+    if (fresh || now - this.free.at > 1000) this.free = { at: now, bytes: this.freeBytesOf(this.dir) };
+    return this.free.bytes;
+  }
+
+  append(report: NewReport, memory: AppendMemory = {}): Promise<number> {
+    if (this.closed) return Promise.reject(new QueueUnavailableError('storage', 'The spool is closed.'));
+    if (!this.writable) {
+      return Promise.reject(
+        new QueueUnavailableError('storage', `The spool cannot store reports now: ${this.failure}`, {
+          cause: this.failure,
+        }),
+      );
+    }
+    const max = this.options.maxDepth;
+    if (max !== undefined && this.depthValue >= max) {
+      return Promise.reject(
+        new QueueUnavailableError('full', `The spool is full (${max} reports waiting for ThingWorx).`, {
+          limit: max,
+          depth: this.depthValue,
+        }),
+      );
+    }
+    this.depthValue += 1;
+    return this.writer.append(report, memory).catch((err: Error) => {
+      this.depthValue -= 1;
+      throw new QueueUnavailableError('storage', `The spool cannot store reports now: ${err.message}`, {
+        cause: err.message,
+      });
     });
   }
 
-  private runBatch(): void {
-    for (const p of this.inserts) {
-      const r = this.stmt.insert.run(p.devEui, p.kind, p.receivedAt, p.body);
-      this.pendingSeqs.push(Number(r.lastInsertRowid));
-      if (p.dedup) this.stmt.dedup.run(p.devEui, p.dedup.fcnt, p.dedup.payload, p.receivedAt);
-    }
-    for (const seq of this.deletes) this.stmt.del.run(seq);
+  async take(max: number): Promise<StoredReport[]> {
+    if (this.closed || max <= 0) return [];
+    const rows = this.takeStmt.all(this.cursor, max);
+    let replayed = 0;
+    const out: StoredReport[] = rows.map((r) => {
+      // a dead letter put back (by this process or another) since the spool was opened: new to the depth
+      if (r.replay === 1 && (r.seq as number) > this.openedAt) replayed += 1;
+      return {
+        seq: r.seq as number,
+        devEui: r.dev_eui as string,
+        kind: r.kind as ReportKind,
+        receivedAt: r.received_at as number,
+        document: r.document as string,
+        query: r.query as string,
+      };
+    });
+    if (out.length > 0) this.cursor = out[out.length - 1]!.seq;
+    this.depthValue += replayed;
+    if (replayed > 0) for (const fn of this.replayListeners) fn(replayed);
+    return out;
   }
 
-  /** Reports waiting for delivery, oldest first (at start-up). */
-  pending(): SpoolEntry[] {
-    return this.db
-      .prepare<[], { seq: number; dev_eui: string }>('SELECT seq, dev_eui FROM messages WHERE replay = 0 ORDER BY seq')
-      .all()
-      .map((r) => ({ seq: r.seq, devEui: r.dev_eui }));
+  onAvailable(listener: () => void): void {
+    this.listeners.push(listener);
+    if (this.poll) return;
+    const maxSeq = this.db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM messages');
+    this.poll = setInterval(() => {
+      if (this.closed) return;
+      const m = maxSeq.get()?.m ?? 0;
+      if (m > this.cursor) for (const fn of this.listeners) fn();
+    }, this.options.pollMs ?? 1000);
+    this.poll.unref();
   }
 
-  /** Reports put back by `tpx bridge dead-letters replay` (possibly from another process) since the last call. */
-  takeReplayed(): SpoolEntry[] {
-    const rows = this.db
-      .prepare<[], { seq: number; dev_eui: string }>('SELECT seq, dev_eui FROM messages WHERE replay = 1 ORDER BY seq')
-      .all();
-    if (rows.length === 0) return [];
-    this.db.prepare('UPDATE messages SET replay = 0 WHERE replay = 1').run();
-    return rows.map((r) => ({ seq: r.seq, devEui: r.dev_eui }));
+  /** Dead letters put back by `replayDeadLetters` (here or in another process), counted when taken. */
+  onReplayed(listener: (count: number) => void): void {
+    this.replayListeners.push(listener);
   }
 
-  read(seq: number): { body: string; kind: ReportKind; receivedAt: number } | undefined {
-    const r = this.stmt.body.get(seq);
-    return r ? { body: r.body, kind: r.kind, receivedAt: r.received_at } : undefined;
+  /** Resolves once the delete was tried (one that failed is kept and tried again). */
+  ack(seq: number): Promise<void> {
+    this.depthValue -= 1;
+    return this.writer.ack(seq);
   }
 
-  /** Moves a report to the dead-letter table with the reason. */
-  deadLetter(seq: number, reason: string): void {
-    if (!this.writer) this.flush();
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO dead_letters (seq, dev_eui, kind, received_at, failed_at, reason, body)
-           SELECT seq, dev_eui, kind, received_at, ?, ?, body FROM messages WHERE seq = ?`,
-        )
-        .run(Date.now(), reason, seq);
-      this.stmt.del.run(seq);
-    })();
+  /** Resolves once the move was tried (one that failed is kept and tried again). */
+  deadLetter(seq: number, reason: string): Promise<void> {
+    this.depthValue -= 1;
+    return this.writer.deadLetter(seq, reason);
   }
+
+  health(): QueueHealth {
+    const h: QueueHealth = { writable: this.writable, depth: this.depthValue };
+    if (!this.writable && this.failure) h.reason = this.failure;
+    const free = this.freeBytes();
+    if (free !== undefined) h.freeBytes = free;
+    return h;
+  }
+
+  /** Reports stored and not yet delivered or dead-lettered. */
+  depth(): number {
+    return this.depthValue;
+  }
+
+  // ---- SQLite management (not part of the queue contract) ----
 
   listDeadLetters(limit = 1000): DeadLetter[] {
     return this.db
@@ -248,7 +346,8 @@ export class Spool {
         receivedAt: r.received_at as number,
         failedAt: r.failed_at as number,
         reason: r.reason as string,
-        body: r.body as string,
+        document: r.document as string,
+        query: r.query as string,
       }));
   }
 
@@ -256,24 +355,9 @@ export class Spool {
     return (this.db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
   }
 
-  /** Puts dead letters (all, or the given ids) back into the spool for delivery; returns how many. */
-  replayDeadLetters(ids?: number[]): number {
-    return this.db.transaction(() => {
-      const rows = ids
-        ? ids
-            .map((id) => this.db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Record<string, unknown>)
-            .filter(Boolean)
-        : (this.db.prepare('SELECT * FROM dead_letters ORDER BY id').all() as Record<string, unknown>[]);
-      const ins = this.db.prepare(
-        'INSERT INTO messages (dev_eui, kind, received_at, body, replay) VALUES (?, ?, ?, ?, 1)',
-      );
-      const del = this.db.prepare('DELETE FROM dead_letters WHERE id = ?');
-      for (const r of rows) {
-        ins.run(r.dev_eui, r.kind, r.received_at, r.body);
-        del.run(r.id);
-      }
-      return rows.length;
-    })();
+  /** Puts dead letters (all, or the given ids) back for delivery; resolves with how many (counted when taken). */
+  replayDeadLetters(ids?: number[]): Promise<number> {
+    return this.writer.replayDeadLetters(ids);
   }
 
   /** Dedup entries seen since `since` (epoch ms), to rebuild the in-memory window at start-up. */
@@ -286,24 +370,36 @@ export class Spool {
       .map((r) => ({ devEui: r.dev_eui, fcnt: r.fcnt, payload: r.payload, seenAt: r.seen_at }));
   }
 
-  pruneDedup(before: number): void {
-    this.db.prepare('DELETE FROM dedup WHERE seen_at < ?').run(before);
+  /** Tokens (`AS_ID|Time|Token`) seen since `since`, to rebuild the replay memory at start-up. */
+  tokensSince(since: number): { token: string; seenAt: number }[] {
+    return this.db
+      .prepare<[number], { token: string; seen_at: number }>('SELECT token, seen_at FROM tokens WHERE seen_at >= ?')
+      .all(since)
+      .map((r) => ({ token: r.token, seenAt: r.seen_at }));
+  }
+
+  /** Forgets dedup entries and tokens older than the given times. */
+  pruneMemory(dedupBefore: number, tokensBefore: number): void {
+    this.writer.prune(dedupBefore, tokensBefore);
   }
 
   resetDedup(devEui: string): void {
-    this.db.prepare('DELETE FROM dedup WHERE dev_eui = ?').run(devEui);
+    this.writer.resetDedup(devEui);
   }
 
-  depth(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+  /** Resolves when every write asked for so far was tried. */
+  settle(): Promise<void> {
+    return this.writer.settle();
   }
 
-  /** Commits what is pending and closes (the writer thread too). */
+  /** Commits what is pending and closes. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.settle();
+    await this.writer.close();
+    await this.closeWorker?.();
     this.closed = true;
-    await this.writer?.close();
+    if (this.probe) clearInterval(this.probe);
+    if (this.poll) clearInterval(this.poll);
     this.db.close();
   }
 }

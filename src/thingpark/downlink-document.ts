@@ -7,11 +7,13 @@ import { hexPattern } from '../util/hex.js';
 import {
   clean,
   devEui,
+  FPORT,
   fieldError,
   flag,
   hex,
   int,
   isoTime,
+  MAX_DOWNLINK_PAYLOAD_BYTES,
   rootOf,
   TunnelMessageError,
   U32,
@@ -21,8 +23,13 @@ const downlinkSchema = z
   .looseObject({
     Time: isoTime.optional(),
     DevEUI: devEui,
-    FPort: int(1, 224),
-    payload_hex: hex.optional(),
+    FPort: int(FPORT.downlink.min, FPORT.downlink.max),
+    payload_hex: hex
+      .refine(
+        (v) => v.length <= 2 * MAX_DOWNLINK_PAYLOAD_BYTES,
+        `is longer than ${MAX_DOWNLINK_PAYLOAD_BYTES} bytes (the most the tunnel takes)`,
+      )
+      .optional(),
     payload: z.unknown().optional(),
     FCntDn: int(0, U32).optional(),
     AFCntDn: int(0, U32).optional(),

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
 import { isHexBytes, isHexDigits } from '../util/hex.js';
 import { type HttpEvent, httpRequest } from '../util/http.js';
-import { normaliseDevEui } from './messages.js';
+import { FPORT, MAX_DOWNLINK_PAYLOAD_BYTES, normaliseDevEui } from './messages.js';
 import { signDownlinkQuery } from './tunnel.js';
 
 export interface SendDownlinkOptions {
@@ -135,11 +135,17 @@ export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResu
   const { url, version } = downlinkEndpoint(o.url);
   const devEui = normaliseDevEui(o.devEui);
   if (!devEui) throw invalid('DevEUI', `"${o.devEui}" is not 16 hexadecimal digits.`);
-  if (!Number.isInteger(o.fPort) || o.fPort < 1 || o.fPort > 224) throw invalid('FPort', `${o.fPort} is not 1..224.`);
+  const { min, max } = FPORT.downlink;
+  if (!Number.isInteger(o.fPort) || o.fPort < min || o.fPort > max)
+    throw invalid('FPort', `${o.fPort} is not ${min}..${max}.`);
   const payload = o.payloadHex?.replace(/\s+/g, '');
   if (payload !== undefined && payload !== '') {
     if (!isHexBytes(payload)) throw invalid('Payload', 'is not hexadecimal bytes.');
-    if (payload.length > 500) throw invalid('Payload', `is ${payload.length / 2} bytes; the tunnel takes at most 250.`);
+    if (payload.length > 2 * MAX_DOWNLINK_PAYLOAD_BYTES)
+      throw invalid(
+        'Payload',
+        `is ${payload.length / 2} bytes; the tunnel takes at most ${MAX_DOWNLINK_PAYLOAD_BYTES}.`,
+      );
   } else if (!o.flushQueue) {
     throw invalid('Payload', 'is empty (give a payload, or flush the queue).');
   }

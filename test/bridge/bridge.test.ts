@@ -194,7 +194,7 @@ describe('bridge (ports faked)', () => {
       .listDeadLetters()
       .filter((l) => l.devEui === '0018B20000000AAA')
       .map((l) => l.id);
-    expect(again.bridge.spool.replayDeadLetters(ids)).toBe(1);
+    expect(await again.bridge.spool.replayDeadLetters(ids)).toBe(1);
     await again.bridge.events.waitFor('push.acked', (e) => e.thing === '0018B20000000AAA');
     expect(again.sink.valuesOf('0018B20000000AAA', 'FCntUp')).toHaveLength(1);
     expect(again.bridge.spool.listDeadLetters().map((l) => l.devEui)).toEqual(['0018B20000000BAD']);
@@ -305,7 +305,7 @@ describe('bridge (ports faked)', () => {
       value: JSON.stringify({ FPort: 3, payload_hex: '0a0b', Confirmed: 1 }),
     });
     const e = await sent;
-    expect(sender.sent[0]).toMatchObject({ devEui: DEV, fport: 3, payloadHex: '0A0B', confirmed: true });
+    expect(sender.sent[0]).toMatchObject({ devEui: DEV, fPort: 3, payloadHex: '0a0b', confirmed: true });
     expect(e.correlationId).toMatch(/^[0-9A-F]{16}$/);
     await sink.waitForPushes(1);
     expect(status()[0]).toMatchObject({ state: 'queued', correlationId: e.correlationId });

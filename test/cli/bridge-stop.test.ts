@@ -58,6 +58,10 @@ describe('tpx bridge stop, second signal and dead letters', () => {
     const doc = JSON.parse(list.stdout);
     expect(doc.total).toBe(1);
     expect(doc.deadLetters[0]).toMatchObject({ devEui: other, kind: 'uplink' });
+    // ThingPark's shape: the document and the query as the tunnel sent them
+    expect(doc.deadLetters[0].document.DevEUI_uplink).toMatchObject({ DevEUI: other, FCntUp: 3 });
+    expect(doc.deadLetters[0].query).toMatch(/(^|&)Token=[0-9a-f]{64}(&|$)/);
+    expect(doc.deadLetters[0]).not.toHaveProperty('body');
     const human = await runTpx(['bridge', 'dead-letters', '--spool-dir', w.spoolDir], { env: w.env });
     expect(human.stdout).toMatch(/device limit reached/);
 

@@ -23,6 +23,7 @@ export interface BridgeRunOptions {
   spoolDir?: string;
   maxDevices?: string;
   maxSpool?: string;
+  maxConnections?: string;
   maxBody?: string;
   dedupWindow?: string;
   pipeCount?: string;
@@ -127,6 +128,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     maxTimeSkewMs,
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
+    maxConnections: int(ctx, 'maxConnections', '--max-connections', o.maxConnections, D.maxConnections, 1),
     maxBodyBytes: int(ctx, 'maxBody', '--max-body', o.maxBody, D.maxBodyBytes, 1024),
     dedupWindowMs,
     drainTimeoutMs,
@@ -189,6 +191,14 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   return 0;
 }
 
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 export async function runDeadLetters(
   ctx: CommandContext,
   o: { spoolDir?: string; limit?: string } & GlobalOptions,
@@ -209,7 +219,8 @@ export async function runDeadLetters(
       ctx.io.printJson({
         spool: spool.path,
         total,
-        deadLetters: letters.map((l) => ({ ...l, body: JSON.parse(l.body) as unknown })),
+        // the report as ThingPark sent it: its document (JSON) and raw query string
+        deadLetters: letters.map((l) => ({ ...l, document: jsonOrText(l.document) })),
       });
       return;
     }
@@ -263,7 +274,7 @@ export async function runReplay(
   }
   const spool = new Spool(dir);
   try {
-    const n = spool.replayDeadLetters(o.all ? undefined : nums);
+    const n = await spool.replayDeadLetters(o.all ? undefined : nums);
     if (ctx.io.json) {
       ctx.io.printJson({ spool: spool.path, replayed: n });
       return;
@@ -316,6 +327,7 @@ function runOptions(c: Command): Command {
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
+    .option('--max-connections <n>', 'open ingest connections at most; more are refused and logged (default 512)')
     .option('--max-body <bytes>', 'largest request body accepted (default 65536; larger gets 413)')
     .option(
       '--dedup-window <duration>',

@@ -34,7 +34,8 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
   const waitMs = durationOption('--wait', o.wait, { bare: 's', min: 0, max: 3_600_000 }) ?? 0;
   const { parseDevEuiFlag, parsePayload } = await import('../parsers.js');
   const devEui = parseDevEuiFlag(o.devEui);
-  const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
+  const { FPORT } = await import('../../thingpark/lorawan.js');
+  const fport = wholeNumberOption('--fport', o.fport, FPORT.downlink.min, FPORT.downlink.max) ?? 1;
   if (o.payload === undefined || o.payload.trim() === '') {
     throw new UsageError('Missing --payload.', 'Give the payload bytes in hex, e.g. --payload 0a1b.');
   }

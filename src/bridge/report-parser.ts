@@ -1,14 +1,14 @@
-/** The ReportCodec adapter over thingpark/messages.ts (validation) and thingpark/tunnel.ts (tokens). */
+/**
+ * The bridge's report parser: the one tunnel document parser (thingpark/messages.ts, which has its own fast path
+ * for well-formed uplinks) mapped to the report the bridge routes, and the token check (thingpark/tunnel.ts).
+ */
 import { parseTunnelMessage, TunnelMessageError } from '../thingpark/messages.js';
 import { verifyUplinkDetailed } from '../thingpark/tunnel.js';
-import { fastUplink } from './fast-uplink.js';
 import { type ReportCodec, ReportError, type TokenCheck, type TunnelQuery, type TunnelReport } from './ports.js';
 
 export function tunnelReportCodec(): ReportCodec {
   return {
     parse(body: unknown): TunnelReport {
-      const fast = fastUplink(body);
-      if (fast) return fast;
       let m: ReturnType<typeof parseTunnelMessage>;
       try {
         m = parseTunnelMessage(body);
@@ -36,6 +36,8 @@ export function tunnelReportCodec(): ReportCodec {
             payloadHex: m.payloadHex,
             rssi: m.rssi,
             snr: m.snr,
+            lrrId: m.lrrId,
+            lrrs: m.lrrs.map((l) => ({ lrrId: l.lrrId, rssi: l.rssi, snr: l.snr })),
             spreadingFactor: m.spFact,
             late: m.late,
           };

@@ -12,7 +12,38 @@ export const PROPS = TEMPLATE_PROPERTY_NAMES;
 const json = (v: unknown): TwValue => ({ baseType: 'JSON', value: JSON.stringify(v) });
 const num = (v: number): TwValue => ({ baseType: 'NUMBER', value: v });
 
-/** The property updates for a report; an empty list means nothing to push (the report is only an event). */
+/** An absent number: ThingWorx shows NUMBER properties without a value as NaN. */
+const NONE = Number.NaN;
+
+/**
+ * RSSI and SNR of an uplink: the top-level LrrRSSI / LrrSNR (ThingPark's best base station) when present;
+ * otherwise both from one Lrrs.Lrr entry: the one named by the top-level Lrrid, else the one with the highest
+ * LrrRSSI (ties: the highest LrrSNR). Absent everywhere: NaN.
+ */
+export function signalOf(r: TunnelReport): { rssi: number; snr: number } {
+  let rssi = r.rssi;
+  let snr = r.snr;
+  if ((rssi === undefined || snr === undefined) && r.lrrs && r.lrrs.length > 0) {
+    const named = r.lrrId !== undefined ? r.lrrs.find((l) => l.lrrId === r.lrrId) : undefined;
+    const best =
+      named ??
+      r.lrrs.reduce((a, b) => {
+        const ra = a.rssi ?? -Infinity;
+        const rb = b.rssi ?? -Infinity;
+        if (rb !== ra) return rb > ra ? b : a;
+        return (b.snr ?? -Infinity) > (a.snr ?? -Infinity) ? b : a;
+      });
+    rssi ??= best.rssi;
+    snr ??= best.snr;
+  }
+  return { rssi: rssi ?? NONE, snr: snr ?? NONE };
+}
+
+/**
+ * The property updates for a report; an empty list means nothing to push (the report is only an event). An
+ * uplink sets every property it owns, absent values included (NaN, ''), so the Thing never shows a value of an
+ * earlier uplink beside the new one.
+ */
 export function reportUpdates(r: TunnelReport): PropertyUpdate[] {
   const time = Number.isFinite(r.timeMs) ? r.timeMs : Date.now();
   const out: PropertyUpdate[] = [];
@@ -21,12 +52,13 @@ export function reportUpdates(r: TunnelReport): PropertyUpdate[] {
     add(PROPS.uplinkData, json(r.document));
     add(PROPS.devEui, { baseType: 'STRING', value: r.devEui });
     add(PROPS.lastUplinkTime, { baseType: 'DATETIME', value: time });
-    if (r.fport !== undefined) add(PROPS.fport, num(r.fport));
-    if (r.fcntUp !== undefined) add(PROPS.fcntUp, num(r.fcntUp));
+    const signal = signalOf(r);
+    add(PROPS.fport, num(r.fport ?? NONE));
+    add(PROPS.fcntUp, num(r.fcntUp ?? NONE));
     add(PROPS.payloadHex, { baseType: 'STRING', value: r.payloadHex ?? '' });
-    if (r.rssi !== undefined) add(PROPS.rssi, num(r.rssi));
-    if (r.snr !== undefined) add(PROPS.snr, num(r.snr));
-    if (r.spreadingFactor !== undefined) add(PROPS.spreadingFactor, num(r.spreadingFactor));
+    add(PROPS.rssi, num(signal.rssi));
+    add(PROPS.snr, num(signal.snr));
+    add(PROPS.spreadingFactor, num(r.spreadingFactor ?? NONE));
   } else if (r.kind === 'downlink_sent') {
     add(PROPS.downlinkStatus, json(downlinkSentStatus(r)));
   }
