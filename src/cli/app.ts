@@ -7,6 +7,7 @@ import { ExitCode, isTpxError, type TpxError } from '../errors.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { describeHttpError } from './http-errors.js';
 import { IO, type Prompter, type Writer } from './io.js';
+import { durationOption, TIMEOUT_RANGE } from './options.js';
 import { say } from './phrases.js';
 
 export interface AppOptions {
@@ -62,7 +63,7 @@ export class App {
       this.lastContext = ctx;
       try {
         // A bad --timeout is a usage error before anything is sent (env/profile values are read when used).
-        if (opts.timeout !== undefined) ctx.timeoutMs();
+        durationOption('--timeout', (opts as GlobalOptions).timeout, TIMEOUT_RANGE);
         const code = await run(ctx, opts, args);
         this.exitCode = typeof code === 'number' ? code : ExitCode.OK;
       } catch (err) {

@@ -10,7 +10,7 @@ import type { ThingParkClient } from '../thingpark/api.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
 import type { ThingParkFlags, ThingWorxFlags } from './clients.js';
 import { createTestIO, type IO, type TestIO } from './io.js';
-import { durationOption } from './options.js';
+import { durationOption, TIMEOUT_RANGE } from './options.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -105,7 +105,7 @@ export class CommandContext {
   /** The longest wait of one outgoing HTTP call: --timeout > TPX_TIMEOUT > profile > 30 s. */
   timeoutMs(): number {
     const raw = this.settings.value('timeout', this.globals.timeout);
-    return durationOption('--timeout', raw, { bare: 's', min: 100, max: 3_600_000 }) ?? 30_000;
+    return durationOption('--timeout (or TPX_TIMEOUT)', raw, TIMEOUT_RANGE) ?? 30_000;
   }
 
   /** The ThingPark API client of this command, built once (lazy factory, as gh's cmdutil Factory). */

@@ -53,6 +53,9 @@ export interface DurationRange {
  * A duration flag: "500ms", "5s", "2m", "1h" (src/util/duration.ts), or a bare number in the flag's old unit.
  * Undefined when not given; out of range or unreadable, a usage error naming the flag, the syntax and the range.
  */
+/** The global --timeout: 100 ms to 1 h; a bare number counts seconds. */
+export const TIMEOUT_RANGE: DurationRange = { bare: 's', min: 100, max: 3_600_000 };
+
 export function durationOption(flag: string, value: string | undefined, range: DurationRange): number | undefined {
   if (value === undefined) return undefined;
   const bare = /^\s*\d+(?:\.\d+)?\s*$/.test(value);

@@ -209,6 +209,7 @@ describe('tpx connection create', () => {
   });
 
   it('keeps --profile in the suggested next command', async () => {
+    expect((await tpx(['--profile', 'ci', 'profile', 'set', 'thingparkUrl', emu.url])).code).toBe(0);
     const r = await tpx([
       '--profile',
       'ci',
@@ -382,7 +383,10 @@ describe('bounded waits against fake servers', () => {
     });
     const bad = await tpx(['connection', 'list', '--timeout', 'soon']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--timeout (or TPX_TIMEOUT)');
+    expect(bad.stderr).toContain('--timeout must be a duration');
+    const badEnv = await tpx(['connection', 'list'], { env: { TPX_TIMEOUT: 'soon' } });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('--timeout (or TPX_TIMEOUT) must be a duration');
   });
 
   it('create against a failing server names the create, not "listing the connectors"', async () => {

@@ -41,6 +41,8 @@ export type ConnectionWriteOptions = ApiOptions & FieldOptions & { dryRun?: bool
 
 /** The ThingPark API client of this command (ctx.thingpark(): flags > env > profile > prompt). */
 export async function makeClient(ctx: CommandContext, opts: ApiOptions): Promise<ThingParkClient> {
+  // On a terminal the values asked for can be saved in the profile (offerToSave), which creates it.
+  if (ctx.io.canPrompt()) ctx.profileMayBeNew = true;
   return ctx.thingpark(opts);
 }
 
