@@ -64,13 +64,15 @@ export class Bridge {
       template: o.template,
       maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
       ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
+      ...(o.decoder ? { templateFor: (n: string) => o.decoder?.templateFor(n) } : {}),
     });
     this.delivery = new Delivery(this.spool, o.sink, this.provisioner, this.events, {
       maxInFlight: o.maxInFlight,
       retryBaseMs: o.retryBaseMs,
       retryMaxMs: o.retryMaxMs,
+      decoder: o.decoder,
     });
-    this.downlinks = new Downlinks(o.sink, o.downlinks, this.events);
+    this.downlinks = new Downlinks(o.sink, o.downlinks, this.events, o.decoder);
     this.ingest = new Ingest(
       {
         asId: o.asId,

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BridgeEvents } from './events.js';
-import { PermanentError, StubbornError, type ThingWorxSink, type TunnelReport } from './ports.js';
+import { type PayloadDecoder, PermanentError, StubbornError, type ThingWorxSink, type TunnelReport } from './ports.js';
 import type { Provisioner } from './provisioning.js';
 import type { Spool } from './spool.js';
 import { reportUpdates } from './values.js';
@@ -20,6 +20,7 @@ export interface DeliveryOptions {
   liveCache?: number;
   /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
   stubbornAttempts?: number;
+  decoder?: PayloadDecoder;
 }
 
 /** True for failures waiting alone will not fix: AlwaysOn errors marked not retryable, refused binds. */
@@ -109,6 +110,7 @@ export class Delivery {
       if (cached || rec) {
         const report = cached ?? (JSON.parse(rec!.body) as TunnelReport);
         const updates = reportUpdates(report);
+        if (this.options.decoder) updates.push(...(await this.options.decoder.uplinkUpdates(report)));
         if (updates.length > 0) {
           await this.provisioner.ensure(dev);
           await this.sink.push(dev, updates);

@@ -1,6 +1,6 @@
 /** The bridge's options, defaults and statistics. */
 import type { BridgeEvents } from './events.js';
-import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
+import type { DownlinkSender, PayloadDecoder, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
 
 export interface BridgeOptions {
   /** HOST:PORT; default 127.0.0.1:8080 (port 0 picks a free port). */
@@ -47,6 +47,8 @@ export interface BridgeOptions {
   downlinks?: DownlinkSender;
   codec?: ReportCodec;
   events?: BridgeEvents;
+  /** Payload drivers (src/drivers): decoded values on uplinks, JSON downlinks encoded. */
+  decoder?: PayloadDecoder;
 }
 
 export interface BridgeStats {

@@ -1,0 +1,156 @@
+/**
+ * Reading a driver from where people have it: a folder (package.json `main`, driver.yaml, examples.json,
+ * uplink.schema.json, downlink.schema.json), an npm tarball (.tgz, unpacked here: nothing is fetched), or a single
+ * .js file (TTN / ChirpStack style). Nothing is run here.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { DriverError } from './errors.js';
+import { readTarball, type TarFiles } from './tar.js';
+import type { DriverExample, DriverPackage, JsonSchema } from './types.js';
+
+const MAX_FILES = 2000;
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const SKIP_DIRS = new Set(['node_modules', '.git', 'coverage', 'test', 'tests', '__tests__']);
+
+/** Reads a folder, tarball or .js file into memory (path → contents). */
+export function readDriverFiles(source: string): TarFiles {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(source);
+  } catch (err) {
+    throw new DriverError('TPX_DRIVER_NOT_FOUND', `${source} does not exist`, {
+      source,
+      cause: (err as NodeJS.ErrnoException).code,
+    });
+  }
+  if (st.isDirectory()) {
+    const files: TarFiles = new Map();
+    const walk = (dir: string, rel: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (files.size >= MAX_FILES) return;
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name), r);
+        } else if (e.isFile() && statSync(join(dir, e.name)).size <= MAX_FILE_BYTES) {
+          files.set(r, readFileSync(join(dir, e.name)));
+        }
+      }
+    };
+    walk(source, '');
+    return files;
+  }
+  const data = readFileSync(source);
+  if (/\.(tgz|tar\.gz|tar)$/i.test(source) || (data[0] === 0x1f && data[1] === 0x8b)) return readTarball(data, source);
+  if (/\.(c|m)?js$/i.test(source)) return new Map([[basename(source), data]]);
+  throw new DriverError('TPX_DRIVER_PACKAGE', `${source} is not a driver (a folder, a .tgz or a .js file)`, { source });
+}
+
+/** The flat `key: value` lines of a driver.yaml (the only shape Actility's driver.yaml uses). */
+export function parseFlatYaml(text: string): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!.trim();
+    if (/^["']/.test(v)) {
+      const q = v[0]!;
+      const end = v.indexOf(q, 1);
+      v = end > 0 ? v.slice(1, end) : v.slice(1);
+    } else {
+      v = v.replace(/\s+#.*$/, '').trim();
+    }
+    if (v === '') continue;
+    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : v;
+  }
+  return out;
+}
+
+function json<T>(files: TarFiles, path: string, source: string): T | undefined {
+  const b = files.get(path);
+  if (!b) return undefined;
+  try {
+    return JSON.parse(b.toString('utf8')) as T;
+  } catch (err) {
+    throw new DriverError('TPX_DRIVER_PACKAGE', `${path} in ${source} is not JSON: ${(err as Error).message}`, {
+      source,
+      file: path,
+    });
+  }
+}
+
+/** Actility's legacy examples (examples/*.examples.json): {type: uplink|downlink, bytes (hex), fPort, time, data}. */
+function legacyExamples(list: Record<string, unknown>[]): DriverExample[] {
+  const out: DriverExample[] = [];
+  for (const e of list) {
+    const input = { bytes: e.bytes, fPort: e.fPort, ...(e.time ? { recvTime: e.time } : {}) };
+    const output = { data: e.data };
+    const description = String(e.description ?? '');
+    if (e.type === 'uplink') out.push({ description, type: 'uplink', input, output });
+    else if (e.type === 'downlink') out.push({ description, type: 'downlink-decode', input, output });
+  }
+  return out;
+}
+
+function examplesOf(files: TarFiles, source: string): DriverExample[] {
+  const main = json<Record<string, unknown>[]>(files, 'examples.json', source);
+  if (Array.isArray(main)) {
+    return main.map((e) => ({
+      description: String(e.description ?? ''),
+      type: (e.type === 'downlink-encode' || e.type === 'downlink-decode' ? e.type : 'uplink') as DriverExample['type'],
+      input: (e.input ?? {}) as Record<string, unknown>,
+      output: (e.output ?? {}) as Record<string, unknown>,
+    }));
+  }
+  const out: DriverExample[] = [];
+  for (const path of [...files.keys()].sort()) {
+    if (!/^examples\/.+\.examples\.json$/.test(path)) continue;
+    const list = json<Record<string, unknown>[]>(files, path, source);
+    if (Array.isArray(list)) out.push(...legacyExamples(list));
+  }
+  return out;
+}
+
+/** Reads what a driver package holds: its script, manifest, examples and schemas. */
+export function parseDriverPackage(files: TarFiles, source: string): DriverPackage {
+  const pkg = json<{ name?: string; version?: string; description?: string; main?: string }>(
+    files,
+    'package.json',
+    source,
+  );
+  const yaml = files.has('driver.yaml') ? parseFlatYaml(files.get('driver.yaml')!.toString('utf8')) : {};
+  const scripts = [...files.keys()].filter((p) => /\.(c|m)?js$/i.test(p) && !/(^|\/)[^/]*\.(spec|test)\.js$/.test(p));
+  const candidates = [pkg?.main, pkg?.main ? `${pkg.main}.js` : undefined, 'index.js', 'main.js', 'driver.js'];
+  let main = candidates.find((c): c is string => c !== undefined && files.has(c.replace(/^\.\//, '')));
+  main = main?.replace(/^\.\//, '');
+  if (!main && scripts.length === 1) main = scripts[0];
+  if (!main) {
+    throw new DriverError(
+      'TPX_DRIVER_PACKAGE',
+      `${source} has no script to run (package.json "main", index.js, or a single .js file)`,
+      { source, scripts },
+    );
+  }
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const name =
+    str(yaml.name) && !pkg?.name ? String(yaml.name) : (pkg?.name ?? basename(main).replace(/\.(c|m)?js$/i, ''));
+  return {
+    name,
+    version: str(pkg?.version),
+    description: str(pkg?.description) ?? str(yaml.description),
+    protocolId: str(yaml.protocolId),
+    signature: str(yaml.signature),
+    useContext: yaml.useContext === true,
+    code: files.get(main)!.toString('utf8'),
+    main,
+    examples: examplesOf(files, source),
+    uplinkSchema: json<JsonSchema>(files, 'uplink.schema.json', source),
+    downlinkSchema: json<JsonSchema>(files, 'downlink.schema.json', source),
+    files: [...files.keys()].sort(),
+  };
+}
+
+/** Reads a driver from a folder, tarball or .js file. */
+export function readDriver(source: string): DriverPackage {
+  return parseDriverPackage(readDriverFiles(source), source);
+}
