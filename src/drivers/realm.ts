@@ -8,7 +8,7 @@
  * files), and `context` (Actility's per-DevEUI array, set before each call when the driver uses it).
  */
 
-export const PRELUDE = String.raw`
+export const PRELUDE = `
 var console = { log: function () {}, info: function () {}, warn: function () {}, error: function () {}, debug: function () {} };
 var module = { exports: {} };
 var exports = module.exports;
