@@ -39,7 +39,9 @@ describe('bridge with payload drivers', () => {
     cleanups.push(
       t.cleanup,
       () => decoder.close(),
-      () => bridge.stop({ drainTimeoutMs: 0 }),
+      async () => {
+        await bridge.stop({ drainTimeoutMs: 0 });
+      },
     );
     await bridge.whenReady();
     return { bridge, sink, sender, decoder };
