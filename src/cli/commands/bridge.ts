@@ -24,6 +24,7 @@ export interface BridgeRunOptions {
   dedupWindow?: string;
   pipeCount?: string;
   template?: string;
+  driverTimeout?: string;
   logFormat?: string;
   thingworxUrl?: string;
   appKey?: string;
@@ -161,7 +162,9 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     ctx.io.info(formatEvent(name, payload, logFormat));
   });
   const { signal, release } = ctx.shutdownSignal();
-  const bridge = await bridgeMod.startConnectedBridge({ ...options, events });
+  const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
+  const bridge = await bridgeMod.startConnectedBridge({ ...options, events, decoder: drivers?.decoder });
+  drivers?.attach(bridge.metrics);
   let timer: NodeJS.Timeout | undefined;
   if (ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet && logFormat === 'text') {
     let last = 0;
@@ -184,6 +187,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   });
   if (timer) clearInterval(timer);
   await bridge.stop();
+  await drivers?.close();
   release();
   return 0;
 }
@@ -295,6 +299,7 @@ export function register(program: Command, app: App): void {
     .option('--dedup-window <duration>', 'window for repeated (DevEUI, FCntUp) (default 10m; 0 off)')
     .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
     .option('--template <name>', 'Thing Template of new Things (env TPX_TEMPLATE, default actilityThingTemplateSF)')
+    .option('--driver-timeout <time>', 'time limit of one payload driver call (env TPX_DRIVER_TIMEOUT, default 50ms)')
     .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
     .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
     .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')

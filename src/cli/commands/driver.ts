@@ -412,3 +412,36 @@ export function register(program: Command, app: App): void {
       .description("run the driver's examples.json and report pass/fail per example (exit 3 when one fails)"),
   ).action(app.action<DriverRunFlags>(async (ctx, opts, [d]) => runDriverTest(ctx, d!, opts)));
 }
+
+/**
+ * The profile's drivers for `tpx bridge` and the sandbox: started in one host, their failures reported (a warning
+ * per failed decode; NDJSON events with --json). Undefined when the profile has no drivers.
+ */
+export async function startProfileDrivers(ctx: CommandContext, timeoutFlag: string | undefined) {
+  const { profileSetups } = await import('../../drivers/registry.js');
+  const setups = profileSetups(ctx.settings.profileName, ctx.env);
+  if (setups.length === 0) return undefined;
+  const { DriverDecoder } = await import('../../drivers/decoder.js');
+  const { registerDriverMetrics } = await import('../../drivers/metrics.js');
+  const decoder = await DriverDecoder.start(setups, { timeoutMs: await timeoutMs(ctx, timeoutFlag) });
+  const report = (event: string, payload: Record<string, unknown>, text: string) => {
+    if (ctx.io.json) ctx.io.printJson({ time: new Date().toISOString(), event, ...payload });
+    else ctx.io.warn(text);
+  };
+  decoder.on('decode.failed', (e) =>
+    report(
+      'driver.decode_failed',
+      e,
+      `Driver ${e.driver} could not decode an uplink of ${e.devEui}: ${e.errors.join('; ')} (raw uplink delivered).`,
+    ),
+  );
+  decoder.on('worker.replaced', (e) =>
+    report('driver.worker_replaced', e, `Driver worker replaced (${e.reason}: ${e.error}).`),
+  );
+  if (!ctx.io.json && !ctx.io.quiet) ctx.io.info(`Payload drivers: ${decoder.driverNames.join(', ')}.`);
+  return {
+    decoder,
+    attach: (registry: import('prom-client').Registry) => registerDriverMetrics(decoder, registry),
+    close: () => decoder.close(),
+  };
+}
