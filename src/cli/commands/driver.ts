@@ -445,3 +445,80 @@ export async function startProfileDrivers(ctx: CommandContext, timeoutFlag: stri
     close: () => decoder.close(),
   };
 }
+
+/**
+ * `tpx thingworx import-template --driver <d>`: the template of the driver's devices, derived from the Actility
+ * template, with decodedPayload, decodeErrors and a typed, logged property per scalar field of uplink.schema.json;
+ * recorded on the driver so the bridge creates its new Things from it.
+ */
+export async function runDriverTemplate(
+  ctx: CommandContext,
+  opts: import('./thingworx-check.js').ThingWorxFlags & { driver?: string; dryRun?: boolean } & GlobalOptions,
+) {
+  const { resolveThingWorx } = await import('./thingworx-check.js');
+  const { getDriver, updateDriver } = await import('../../drivers/registry.js');
+  const { readDriver } = await import('../../drivers/package.js');
+  const { typedFields } = await import('../../drivers/schema.js');
+  const { driverTemplateName, driverProperties, planDriverTemplate, applyDriverTemplate } = await import(
+    '../../drivers/template.js'
+  );
+  const profile = ctx.settings.profileName;
+  const entry = getDriver(profile, opts.driver ?? '', ctx.env);
+  const pkg = readDriver(entry.dir);
+  const fields = typedFields(pkg.uplinkSchema);
+  if (!pkg.uplinkSchema) ctx.io.warn(`${entry.name} has no uplink.schema.json: only decodedPayload and decodeErrors.`);
+  const s = await resolveThingWorx(ctx, opts);
+  const name = driverTemplateName(s.template, entry.name);
+  const { ThingWorxRest } = await import('../../thingworx/rest.js');
+  const rest = new ThingWorxRest({
+    url: s.url,
+    appKey: s.appKey,
+    ...(s.ca ? { ca: s.ca } : {}),
+    insecure: s.insecure,
+    timeoutMs: s.timeoutMs ?? 10_000,
+  });
+  try {
+    if (!(await rest.getThingTemplate(s.template))) {
+      throw new UsageError(
+        `The base template ${s.template} does not exist on ThingWorx.`,
+        `Create it first: tpx thingworx import-template${s.template === 'actilityThingTemplateSF' ? '' : ` --template ${s.template}`}`,
+      );
+    }
+    const plan = await planDriverTemplate(rest, name, s.template, driverProperties(entry.name, fields));
+    const added = opts.dryRun ? plan.add.map((p) => p.name) : await applyDriverTemplate(rest, plan, entry.name);
+    if (!opts.dryRun) updateDriver(profile, entry.name, (e) => ({ ...e, template: name }), ctx.env);
+    const warnings = plan.wrongType.map(
+      (w) => `Property ${w.name} is ${w.actual}, the driver needs ${w.expected} (not changed).`,
+    );
+    if (ctx.io.json) {
+      ctx.io.printJson({
+        driver: entry.name,
+        template: name,
+        base: s.template,
+        dryRun: Boolean(opts.dryRun),
+        created: plan.create && !opts.dryRun,
+        added: plan.add.map((p) => ({ name: p.name, baseType: p.type, logged: p.logged })),
+        unchanged: plan.present,
+        warnings,
+      });
+      return;
+    }
+    for (const w of warnings) ctx.io.warn(w);
+    const verb = opts.dryRun ? 'Would' : '';
+    if (plan.create) ctx.io.out(`${verb ? 'Would create' : 'Created'} Thing Template ${name} (base ${s.template}).`);
+    if (plan.add.length > 0) {
+      ctx.io.out(
+        ctx.io.table(
+          ['property', 'type', 'logged'],
+          plan.add.map((p) => [p.name, p.type, p.logged ? 'yes' : 'no']),
+        ),
+      );
+      ctx.io.out(`${verb ? 'Would add' : 'Added'} ${added.length} propert${added.length === 1 ? 'y' : 'ies'}.`);
+    } else ctx.io.out(`Thing Template ${name} is up to date; nothing to change.`);
+    if (!opts.dryRun) {
+      ctx.io.info(`New Things of ${entry.name}'s devices are created from ${name} by the bridge.`);
+    }
+  } finally {
+    await rest.close();
+  }
+}
