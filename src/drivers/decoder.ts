@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { TwValue } from '../alwayson/codec/types.js';
 import type { PayloadDecoder, PropertyUpdate, TunnelReport } from '../bridge/ports.js';
+import { Assignments, normEui } from './assign.js';
 import { DriverError } from './errors.js';
 import { type CallFailure, DriverHost, type DriverHostOptions } from './host.js';
 import { DRIVER_PROPS, fieldValue, type TypedField, typedFields } from './schema.js';
@@ -74,19 +75,6 @@ function strings(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
 }
 
-function valueAt(doc: unknown, path: string): unknown {
-  let v = doc;
-  for (const k of path.split('.')) {
-    if (!v || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[k];
-  }
-  return v;
-}
-
-function normEui(s: string): string {
-  return s.replace(/[-:\s]/g, '').toUpperCase();
-}
-
 interface Loaded extends DriverSetup {
   key: string;
   fields: TypedField[];
@@ -95,10 +83,7 @@ interface Loaded extends DriverSetup {
 export class DriverDecoder extends EventEmitter<DecoderEvents> implements PayloadDecoder {
   readonly host: DriverHost;
   private readonly drivers = new Map<string, Loaded>();
-  private readonly byEui = new Map<string, string>();
-  private readonly prefixes: { prefix: string; driver: string }[] = [];
-  private readonly ranges: { from: string; to: string; driver: string }[] = [];
-  private readonly fieldRules: { path: string; value: string; driver: string }[] = [];
+  private readonly rules = new Assignments();
   /** The driver last used for a device (field assignments are known only from its uplinks). */
   private readonly lastDriver = new Map<string, string>();
   private readonly contexts = new Map<string, unknown[]>();
@@ -127,13 +112,7 @@ export class DriverDecoder extends EventEmitter<DecoderEvents> implements Payloa
     const key = s.name;
     await this.host.load(key, s.pkg.code, `${s.name}/${s.pkg.main}`);
     this.drivers.set(s.name, { ...s, key, fields: typedFields(s.pkg.uplinkSchema) });
-    for (const a of s.assign) {
-      if (a.type === 'deveui') this.byEui.set(normEui(a.devEui), s.name);
-      else if (a.type === 'prefix') this.prefixes.push({ prefix: normEui(a.prefix), driver: s.name });
-      else if (a.type === 'range') this.ranges.push({ from: normEui(a.from), to: normEui(a.to), driver: s.name });
-      else this.fieldRules.push({ path: a.path, value: a.value, driver: s.name });
-    }
-    this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+    this.rules.add(s.name, s.assign);
   }
 
   get driverNames(): string[] {
@@ -146,25 +125,12 @@ export class DriverDecoder extends EventEmitter<DecoderEvents> implements Payloa
 
   /** The driver of a device by DevEUI rules (exact, then longest prefix, then range); undefined when none. */
   driverForEui(devEui: string): string | undefined {
-    const eui = normEui(devEui);
-    const exact = this.byEui.get(eui);
-    if (exact) return exact;
-    for (const p of this.prefixes) if (eui.startsWith(p.prefix)) return p.driver;
-    for (const r of this.ranges) if (eui.length === r.from.length && eui >= r.from && eui <= r.to) return r.driver;
-    return undefined;
+    return this.rules.forEui(devEui)?.driver;
   }
 
   /** The driver of an uplink: DevEUI rules first, then fields of the document (DriverCfg.id, ModelCfg, …). */
   driverFor(report: TunnelReport): string | undefined {
-    const byEui = this.driverForEui(report.devEui);
-    if (byEui) return byEui;
-    if (this.fieldRules.length === 0) return undefined;
-    const root = Object.values(report.document)[0];
-    for (const f of this.fieldRules) {
-      const v = valueAt(root, f.path);
-      if (v !== undefined && v !== null && String(v) === f.value) return f.driver;
-    }
-    return undefined;
+    return this.rules.forUplink(report.devEui, Object.values(report.document)[0])?.driver;
   }
 
   templateFor(devEui: string): string | undefined {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startConnectedBridge } from '../../src/bridge/index.js';
 import { runDriverAdd, runDriverTemplate } from '../../src/cli/commands/driver.js';
+import { runThingShow } from '../../src/cli/commands/thing.js';
 import { createTestContext } from '../../src/cli/context.js';
 import { DriverDecoder } from '../../src/drivers/decoder.js';
 import { profileSetups } from '../../src/drivers/registry.js';
@@ -95,6 +96,18 @@ describe('drivers in ThingWorx (emulators)', () => {
     expect(twx.propertyValue(DEV, 'payloadHex')).toBe('0866600e10');
     const decoded = twx.propertyValue(DEV, 'decodedPayload');
     expect(typeof decoded === 'string' ? JSON.parse(decoded) : decoded).toMatchObject({ temperature: 21.5 });
+
+    const show = createTestContext({ env, json: true });
+    await runThingShow(show.ctx, DEV.toLowerCase(), {});
+    expect(JSON.parse(show.stdout.text)).toMatchObject({
+      name: DEV,
+      template: `${TEMPLATE}_climate`,
+      driver: { name: 'climate', assignedBy: 'prefix 70B3D5', template: `${TEMPLATE}_climate` },
+      properties: { temperature: 21.5 },
+    });
+    const text = createTestContext({ env });
+    await runThingShow(text.ctx, DEV, {});
+    expect(text.stdout.text).toContain('payload driver: climate (prefix 70B3D5)');
 
     const got = new Promise((resolve) => tp.once('downlink', resolve));
     const rest = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile, 'utf8') });

@@ -522,3 +522,28 @@ export async function runDriverTemplate(
     await rest.close();
   }
 }
+
+/** The profile's driver of a Thing (for `tpx thing show`): by DevEUI, or by a field of its latest uplink. */
+export async function driverOfThing(ctx: CommandContext, devEui: string, uplinkData: unknown) {
+  const { listDrivers, describeAssignment } = await import('../../drivers/registry.js');
+  const entries = listDrivers(ctx.settings.profileName, ctx.env);
+  if (entries.length === 0) return undefined;
+  const { Assignments } = await import('../../drivers/assign.js');
+  let doc = uplinkData;
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc) as unknown;
+    } catch {
+      doc = undefined;
+    }
+  }
+  const root = doc && typeof doc === 'object' ? Object.values(doc as Record<string, unknown>)[0] : undefined;
+  const m = new Assignments(entries).forUplink(devEui, root);
+  if (!m) return undefined;
+  const entry = entries.find((e) => e.name === m.driver);
+  return {
+    name: m.driver,
+    assignedBy: describeAssignment(m.by),
+    ...(entry?.template ? { template: entry.template } : {}),
+  };
+}
