@@ -44,7 +44,7 @@ export interface EncodeOutcome {
 }
 
 export interface DecoderEvents {
-  decoded: [{ devEui: string; driver: string; ms: number }];
+  decoded: [{ devEui: string; driver: string; ms: number; data: unknown }];
   'decode.failed': [{ devEui: string; driver: string; reason: string; errors: string[] }];
   'worker.replaced': [{ reason: string; error: string; requeued: number }];
 }
@@ -237,7 +237,7 @@ export class DriverDecoder extends EventEmitter<DecoderEvents> implements Payloa
         else if (f.baseType === 'BOOLEAN') add(f.name, { baseType: 'BOOLEAN', value: v as boolean });
         else add(f.name, { baseType: 'STRING', value: v as string });
       }
-      this.emit('decoded', { devEui: report.devEui, driver: name, ms: r.ms });
+      this.emit('decoded', { devEui: report.devEui, driver: name, ms: r.ms, data: r.data });
     } else {
       this.counts.failed += 1;
       this.emit('decode.failed', {

@@ -15,7 +15,7 @@ export interface TableOptions {
   maxRows: number;
 }
 
-const HEAD = ['DevEUI', 'Thing', 'last uplink', 'RSSI/SNR', 'SF', 'delivered', 'last downlink', 'status'];
+const HEAD = ['DevEUI', 'Thing', 'last uplink', 'RSSI/SNR', 'SF', 'delivered', 'last downlink', 'status', 'decoded'];
 
 export function ago(now: number, t: number | undefined): string {
   if (t === undefined) return '-';
@@ -59,6 +59,7 @@ export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] 
       r.sent > 0 ? `${r.delivered}/${r.sent}` : String(r.delivered),
       d ? `${d.payloadHex || '?'} port ${d.fport || '?'} ${ago(o.now, d.writtenAt)}` : '-',
       d ? stateColor(c, d.state, d.state.replace('_', ' ')) : '-',
+      r.decoded ?? '-',
     ];
   });
   const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.map((row) => visibleLength(row[i]!))));
