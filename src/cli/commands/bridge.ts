@@ -163,7 +163,12 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   });
   const { signal, release } = ctx.shutdownSignal();
   const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
-  const bridge = await bridgeMod.startConnectedBridge({ ...options, events, decoder: drivers?.decoder });
+  const bridge = await bridgeMod
+    .startConnectedBridge({ ...options, events, decoder: drivers?.decoder })
+    .catch(async (err: unknown) => {
+      await drivers?.close();
+      throw err;
+    });
   drivers?.attach(bridge.metrics);
   let timer: NodeJS.Timeout | undefined;
   if (ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet && logFormat === 'text') {

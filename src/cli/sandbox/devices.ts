@@ -60,7 +60,7 @@ export function deviceUplink(n: number, fcnt: number, time = new Date()): { DevE
   u.LrrESP = r.rssi - 1;
   u.SpFact = r.spreadingFactor;
   u.Lrrs = { Lrr: [{ Lrrid: '08040059', Chain: 0, LrrRSSI: r.rssi, LrrSNR: r.snr, LrrESP: r.rssi - 1 }] };
-  u.CustomerData = { alr: { pro: 'LORA/Generic', ver: '1' }, name: `tpx sandbox ${kind} ${n}` };
+  u.CustomerData = { alr: { pro: 'LORA/Generic', ver: '1' }, name: `tpx sandbox device ${n}` };
   u.DriverCfg = driverCfg(kind);
   return doc;
 }
