@@ -60,11 +60,15 @@ describe('driver realm', () => {
   });
 
   it('wraps TTN v2 Decoder(bytes, port) and ChirpStack v3 Decode(fPort, bytes)', async () => {
-    expect(await run('function Decoder(bytes, port) { return { first: bytes[0], port: port }; }', [7], 9)).toMatchObject({
+    expect(
+      await run('function Decoder(bytes, port) { return { first: bytes[0], port: port }; }', [7], 9),
+    ).toMatchObject({
       ok: true,
       data: { first: 7, port: 9 },
     });
-    expect(await run('function Decode(fPort, bytes) { return { n: bytes.length, p: fPort }; }', [1, 2], 4)).toMatchObject({
+    expect(
+      await run('function Decode(fPort, bytes) { return { n: bytes.length, p: fPort }; }', [1, 2], 4),
+    ).toMatchObject({
       ok: true,
       data: { n: 2, p: 4 },
     });
