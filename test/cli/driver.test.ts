@@ -97,8 +97,11 @@ describe('tpx driver', () => {
     await runDriverEncode(e.ctx, join(FIXTURES, 'climate'), { data: '{"led": true}' });
     expect(json(e)).toMatchObject({ ok: true, fPort: 10, hex: '0201', bytes: [2, 1] });
     const bad = createTestContext({ env, json: true });
+    expect(await runDriverEncode(bad.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}' })).toBe(3);
+    expect(json(bad)).toMatchObject({ ok: false, errors: ['interval must be 1..1440 minutes'] });
+    const badText = createTestContext({ env });
     await expect(
-      runDriverEncode(bad.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}' }),
+      runDriverEncode(badText.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}' }),
     ).rejects.toMatchObject({ code: 'TPX_CHECK_FAILED', message: /interval must be 1..1440 minutes/ });
     const loop = createTestContext({ env });
     await expect(
@@ -117,11 +120,15 @@ describe('tpx driver', () => {
 
   it('test reports the failing example and exits 3', async () => {
     const env = home();
-    const t = createTestContext({ env, json: true });
-    await expect(runDriverTest(t.ctx, join(FIXTURES, 'failing-examples'), {})).rejects.toMatchObject({
+    const text = createTestContext({ env });
+    await expect(runDriverTest(text.ctx, join(FIXTURES, 'failing-examples'), {})).rejects.toMatchObject({
       code: 'TPX_CHECK_FAILED',
       exitCode: 3,
     });
+    expect(text.stdout.text).toContain('FAIL  uplink          level 9 (wrong on purpose)');
+    expect(text.stdout.text).toContain('      data: expected {"level":10}, got {"level":9}');
+    const t = createTestContext({ env, json: true });
+    expect(await runDriverTest(t.ctx, join(FIXTURES, 'failing-examples'), {})).toBe(3);
     expect(json(t)).toMatchObject({
       passed: 1,
       failed: 1,

@@ -4,7 +4,7 @@
  * driver not added yet (folder, .tgz or .js), for driver authors.
  */
 import type { Command } from 'commander';
-import { CheckFailedError, UsageError } from '../../errors.js';
+import { CheckFailedError, ExitCode, UsageError } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { wholeNumberOption } from '../options.js';
@@ -267,6 +267,7 @@ export async function runDriverDecode(ctx: CommandContext, driver: string, opts:
       if (r.ok) ctx.io.out(JSON.stringify(r.data, null, 2));
       for (const w of r.warnings) ctx.io.warn(`Driver warning: ${w}`);
     }
+    if (!r.ok && ctx.io.json) return ExitCode.CHECK_FAILED;
     if (!r.ok) {
       throw new CheckFailedError(
         `${d.name} could not decode the payload: ${r.errors.join('; ')}`,
@@ -306,6 +307,7 @@ export async function runDriverEncode(ctx: CommandContext, driver: string, opts:
       ctx.io.out(`FPort ${r.fPort}  payload_hex ${r.hex}`);
       for (const w of r.warnings) ctx.io.warn(`Driver warning: ${w}`);
     }
+    if (!r.ok && ctx.io.json) return ExitCode.CHECK_FAILED;
     if (!r.ok) throw new CheckFailedError(`${d.name} could not encode the downlink: ${r.errors.join('; ')}`);
   } finally {
     await d.decoder.close();
@@ -332,6 +334,7 @@ export async function runDriverTest(ctx: CommandContext, driver: string, opts: D
     }
     ctx.io.out(`${results.length - failed} passed, ${failed} failed (${results.length} examples).`);
   }
+  if (ctx.io.json) return results.length === 0 || failed > 0 ? ExitCode.CHECK_FAILED : ExitCode.OK;
   if (results.length === 0) {
     throw new CheckFailedError(`${d.name} has no examples.`, 'Add an examples.json next to the driver script.');
   }
