@@ -84,17 +84,23 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
   }
 
   private loadInto(worker: Worker, key: string, code: string, filename: string): Promise<CodecFunction[]> {
-    return new Promise((resolve, reject) => {
+    worker.ref();
+    const idle = () => {
+      if (this.pending.size === 0) worker.unref();
+    };
+    return new Promise<CodecFunction[]>((resolve, reject) => {
       const onMessage = (m: { op: string; key?: string; functions?: CodecFunction[]; error?: string }) => {
         if (m.op !== 'loaded' || m.key !== key) return;
         worker.off('message', onMessage);
         worker.off('exit', onExit);
+        idle();
         if (m.error !== undefined) {
           reject(new DriverError('TPX_DRIVER_LOAD', `${filename} failed to load: ${m.error}`, { key, filename }));
         } else resolve(m.functions ?? []);
       };
       const onExit = () => {
         worker.off('message', onMessage);
+        idle();
         reject(new DriverError('TPX_DRIVER_LOAD', `${filename} stopped the driver worker while loading`, { key }));
       };
       worker.on('message', onMessage);
@@ -161,6 +167,8 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
   }
 
   private send(p: Pending): void {
+    // Referenced while calls wait for it (a CLI command awaiting a decode must not exit), unreferenced when idle.
+    this.worker!.ref();
     this.worker!.postMessage({ op: 'call', id: p.id, key: p.key, json: p.json, timeoutMs: this.timeoutMs });
     this.arm();
   }
@@ -182,6 +190,7 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    if (this.pending.size === 0) this.worker?.unref();
     if (this.watchdog) {
       clearTimeout(this.watchdog);
       this.watchdog = undefined;
