@@ -87,7 +87,7 @@ function runClient(url) {
   });
 }
 
-/** A ThingWorx that acknowledges every push at once. */
+/** A ThingWorx that acknowledges every push at once; counts the uplinks pushed (not the decoded-values pushes). */
 function memorySink() {
   let pushes = 0;
   return {
@@ -100,8 +100,8 @@ function memorySink() {
       return { refused: [] };
     },
     async unbind() {},
-    async push() {
-      pushes++;
+    async push(_thing, values) {
+      if (values.some((v) => v.name === 'uplinkData')) pushes++;
     },
     onPropertyWrite() {},
     onStatus() {},

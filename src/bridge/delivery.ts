@@ -110,10 +110,13 @@ export class Delivery {
       if (cached || rec) {
         const report = cached ?? (JSON.parse(rec!.body) as TunnelReport);
         const updates = reportUpdates(report);
-        if (this.options.decoder) updates.push(...(await this.options.decoder.uplinkUpdates(report)));
+        const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
         if (updates.length > 0) {
           await this.provisioner.ensure(dev);
           await this.sink.push(dev, updates);
+          // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.
+          if (decoded.length > 0)
+            await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
         }
         if (report.kind === 'downlink_sent') {
           this.events.emit('downlink.report', {
@@ -183,6 +186,10 @@ export class Delivery {
     }
     if (this.depthValue === 0) this.notifyIdle();
     this.pump();
+  }
+
+  private decodedPushFailed(thing: string, err: Error): void {
+    this.events.emit('error', { where: `decoded values of ${thing}`, error: err.message });
   }
 
   private notifyIdle(): void {

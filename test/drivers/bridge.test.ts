@@ -17,10 +17,9 @@ describe('bridge with payload drivers', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function start(setups: DriverSetup[], timeoutMs = 50) {
+  async function start(setups: DriverSetup[], timeoutMs = 50, sink = new FakeSink()) {
     const t = tempDir();
     const decoder = await DriverDecoder.start(setups, { timeoutMs });
-    const sink = new FakeSink();
     const directory = new FakeDirectory();
     const sender = new FakeSender();
     const bridge = await startBridge({
@@ -93,6 +92,29 @@ describe('bridge with payload drivers', () => {
     expect(created).toEqual([
       { thing: CLIMATE, template: 'climateTemplate' },
       { thing: OTHER, template: 'actilityThingTemplateSF' },
+    ]);
+  });
+
+  it('a Thing that refuses the decoded properties still gets the raw uplink (they go in a push of their own)', async () => {
+    class NoDecodedSink extends FakeSink {
+      override async push(thing: string, values: Parameters<FakeSink['push']>[1]): Promise<void> {
+        if (values.some((v) => v.name === 'decodedPayload'))
+          throw new Error(`Property [decodedPayload] not found on ${thing}`);
+        return super.push(thing, values);
+      }
+    }
+    const { bridge, sink } = await start([climate()], 50, new NoDecodedSink());
+    const errors: { where: string; error: string }[] = [];
+    bridge.events.on('error', (e) => errors.push(e));
+    const acked = bridge.events.waitFor('push.acked');
+    expect((await post(bridge.url, port1(CLIMATE, 1, '0866600e10'))).status).toBe(202);
+    await acked;
+    await bridge.whenDrained();
+    const v = pushed(sink, CLIMATE);
+    expect(v.payloadHex).toEqual({ baseType: 'STRING', value: '0866600e10' });
+    expect(v.decodedPayload).toBeUndefined();
+    expect(errors).toEqual([
+      { where: `decoded values of ${CLIMATE}`, error: `Property [decodedPayload] not found on ${CLIMATE}` },
     ]);
   });
 
