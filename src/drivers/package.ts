@@ -4,7 +4,8 @@
  * .js file (TTN / ChirpStack style). Nothing is run here.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { DriverError } from './errors.js';
 import { readTarball, type TarFiles } from './tar.js';
 import type { DriverExample, DriverPackage, JsonSchema } from './types.js';
@@ -40,10 +41,73 @@ export function readDriverFiles(source: string): TarFiles {
     walk(source, '');
     return files;
   }
+  if (/\.ya?ml$/i.test(source)) return codecYamlFiles(source);
   const data = readFileSync(source);
   if (/\.(tgz|tar\.gz|tar)$/i.test(source) || (data[0] === 0x1f && data[1] === 0x8b)) return readTarball(data, source);
   if (/\.(c|m)?js$/i.test(source)) return new Map([[basename(source), data]]);
   throw new DriverError('TPX_DRIVER_PACKAGE', `${source} is not a driver (a folder, a .tgz or a .js file)`, { source });
+}
+
+const TTN_SECTIONS = ['uplinkDecoder', 'downlinkEncoder', 'downlinkDecoder'] as const;
+
+interface TtnExample {
+  description?: string;
+  input?: Record<string, unknown>;
+  output?: Record<string, unknown>;
+}
+type TtnCodec = Partial<Record<(typeof TTN_SECTIONS)[number], { fileName?: string; examples?: TtnExample[] }>>;
+
+function readYaml(text: string, file: string, source: string): unknown {
+  try {
+    return parseYaml(text) as unknown;
+  } catch (err) {
+    throw new DriverError('TPX_DRIVER_PACKAGE', `${file} in ${source} is not YAML: ${(err as Error).message}`, {
+      source,
+      file,
+    });
+  }
+}
+
+/** A TTN codec YAML given as the source: the YAML and the script(s) it names, from its folder. */
+function codecYamlFiles(source: string): TarFiles {
+  const text = readFileSync(source, 'utf8');
+  const codec = readYaml(text, basename(source), source) as TtnCodec | null;
+  const files: TarFiles = new Map([[basename(source), Buffer.from(text)]]);
+  for (const section of TTN_SECTIONS) {
+    const name = codec?.[section]?.fileName;
+    if (typeof name === 'string' && !name.includes('..')) files.set(name, readFileSync(join(dirname(source), name)));
+  }
+  return files;
+}
+
+/** The codec YAML of a TTN device-repository codec, when the package has one (uplinkDecoder.fileName). */
+function ttnCodec(files: TarFiles, source: string): TtnCodec | undefined {
+  for (const [path, body] of files) {
+    if (!/\.ya?ml$/i.test(path) || path === 'driver.yaml' || path.includes('/')) continue;
+    const doc = readYaml(body.toString('utf8'), path, source) as TtnCodec | null;
+    if (doc && typeof doc === 'object' && doc.uplinkDecoder) return doc;
+  }
+  return undefined;
+}
+
+function ttnExamples(codec: TtnCodec): DriverExample[] {
+  const out: DriverExample[] = [];
+  const types = {
+    uplinkDecoder: 'uplink',
+    downlinkEncoder: 'downlink-encode',
+    downlinkDecoder: 'downlink-decode',
+  } as const;
+  for (const section of TTN_SECTIONS) {
+    for (const e of codec[section]?.examples ?? []) {
+      out.push({
+        description: String(e.description ?? ''),
+        type: types[section],
+        input: e.input ?? {},
+        output: e.output ?? {},
+      });
+    }
+  }
+  return out;
 }
 
 /** The flat `key: value` lines of a driver.yaml (the only shape Actility's driver.yaml uses). */
@@ -119,8 +183,16 @@ export function parseDriverPackage(files: TarFiles, source: string): DriverPacka
     source,
   );
   const yaml = files.has('driver.yaml') ? parseFlatYaml(files.get('driver.yaml')!.toString('utf8')) : {};
+  const ttn = ttnCodec(files, source);
   const scripts = [...files.keys()].filter((p) => /\.(c|m)?js$/i.test(p) && !/(^|\/)[^/]*\.(spec|test)\.js$/.test(p));
-  const candidates = [pkg?.main, pkg?.main ? `${pkg.main}.js` : undefined, 'index.js', 'main.js', 'driver.js'];
+  const candidates = [
+    ttn?.uplinkDecoder?.fileName,
+    pkg?.main,
+    pkg?.main ? `${pkg.main}.js` : undefined,
+    'index.js',
+    'main.js',
+    'driver.js',
+  ];
   let main = candidates.find((c): c is string => c !== undefined && files.has(c.replace(/^\.\//, '')));
   main = main?.replace(/^\.\//, '');
   if (!main && scripts.length === 1) main = scripts[0];
@@ -143,7 +215,7 @@ export function parseDriverPackage(files: TarFiles, source: string): DriverPacka
     useContext: yaml.useContext === true,
     code: files.get(main)!.toString('utf8'),
     main,
-    examples: examplesOf(files, source),
+    examples: files.has('examples.json') || !ttn ? examplesOf(files, source) : ttnExamples(ttn),
     uplinkSchema: json<JsonSchema>(files, 'uplink.schema.json', source),
     downlinkSchema: json<JsonSchema>(files, 'downlink.schema.json', source),
     files: [...files.keys()].sort(),

@@ -118,6 +118,24 @@ describe('tpx driver', () => {
     expect(t.stdout.text).toContain('5 passed, 0 failed (5 examples).');
   });
 
+  it('test runs the examples of a TTN codec YAML (given as the file, or its folder)', async () => {
+    const env = home();
+    for (const source of [join(FIXTURES, 'ttn', 'codec.yaml'), join(FIXTURES, 'ttn')]) {
+      const t = createTestContext({ env, json: true });
+      expect(await runDriverTest(t.ctx, source, {})).toBe(0);
+      expect(json(t)).toMatchObject({
+        driver: 'codec',
+        passed: 3,
+        failed: 0,
+        examples: [
+          { type: 'uplink', description: 'valve open', pass: true },
+          { type: 'uplink', description: 'valve closed', pass: true },
+          { type: 'downlink-encode', description: 'open it', pass: true },
+        ],
+      });
+    }
+  });
+
   it('test reports the failing example and exits 3', async () => {
     const env = home();
     const text = createTestContext({ env });
