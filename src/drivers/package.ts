@@ -110,26 +110,6 @@ function ttnExamples(codec: TtnCodec): DriverExample[] {
   return out;
 }
 
-/** The flat `key: value` lines of a driver.yaml (the only shape Actility's driver.yaml uses). */
-export function parseFlatYaml(text: string): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2]!.trim();
-    if (/^["']/.test(v)) {
-      const q = v[0]!;
-      const end = v.indexOf(q, 1);
-      v = end > 0 ? v.slice(1, end) : v.slice(1);
-    } else {
-      v = v.replace(/\s+#.*$/, '').trim();
-    }
-    if (v === '') continue;
-    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : v;
-  }
-  return out;
-}
-
 function json<T>(files: TarFiles, path: string, source: string): T | undefined {
   const b = files.get(path);
   if (!b) return undefined;
@@ -182,7 +162,10 @@ export function parseDriverPackage(files: TarFiles, source: string): DriverPacka
     'package.json',
     source,
   );
-  const yaml = files.has('driver.yaml') ? parseFlatYaml(files.get('driver.yaml')!.toString('utf8')) : {};
+  const manifest = files.has('driver.yaml')
+    ? readYaml(files.get('driver.yaml')!.toString('utf8'), 'driver.yaml', source)
+    : undefined;
+  const yaml = (manifest && typeof manifest === 'object' ? manifest : {}) as Record<string, unknown>;
   const ttn = ttnCodec(files, source);
   const scripts = [...files.keys()].filter((p) => /\.(c|m)?js$/i.test(p) && !/(^|\/)[^/]*\.(spec|test)\.js$/.test(p));
   const candidates = [

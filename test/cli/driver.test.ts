@@ -86,7 +86,11 @@ describe('tpx driver', () => {
   it('decode and encode with a driver given by path, --json', async () => {
     const env = home();
     const d = createTestContext({ env, json: true });
-    await runDriverDecode(d.ctx, join(FIXTURES, 'climate'), { fport: '1', hex: '08 66 60 0E 10' });
+    await runDriverDecode(d.ctx, join(FIXTURES, 'climate'), {
+      fport: '1',
+      hex: '08 66 60 0E 10',
+      driverTimeout: '10s',
+    });
     expect(json(d)).toMatchObject({
       driver: 'tpx-test-climate',
       ok: true,
@@ -94,14 +98,16 @@ describe('tpx driver', () => {
       errors: [],
     });
     const e = createTestContext({ env, json: true });
-    await runDriverEncode(e.ctx, join(FIXTURES, 'climate'), { data: '{"led": true}' });
+    await runDriverEncode(e.ctx, join(FIXTURES, 'climate'), { data: '{"led": true}', driverTimeout: '10s' });
     expect(json(e)).toMatchObject({ ok: true, fPort: 10, hex: '0201', bytes: [2, 1] });
     const bad = createTestContext({ env, json: true });
-    expect(await runDriverEncode(bad.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}' })).toBe(3);
+    expect(
+      await runDriverEncode(bad.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}', driverTimeout: '10s' }),
+    ).toBe(3);
     expect(json(bad)).toMatchObject({ ok: false, errors: ['interval must be 1..1440 minutes'] });
     const badText = createTestContext({ env });
     await expect(
-      runDriverEncode(badText.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}' }),
+      runDriverEncode(badText.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}', driverTimeout: '10s' }),
     ).rejects.toMatchObject({ code: 'TPX_CHECK_FAILED', message: /interval must be 1..1440 minutes/ });
     const loop = createTestContext({ env });
     await expect(
@@ -112,7 +118,7 @@ describe('tpx driver', () => {
   it('test runs examples.json: all pass', async () => {
     const env = home();
     const t = createTestContext({ env });
-    await runDriverTest(t.ctx, join(FIXTURES, 'climate'), {});
+    await runDriverTest(t.ctx, join(FIXTURES, 'climate'), { driverTimeout: '10s' });
     expect(t.stdout.text).toContain('pass  uplink          21.5 °C, 48 %, 3.6 V');
     expect(t.stdout.text).toContain('pass  downlink-encode interval 15 minutes');
     expect(t.stdout.text).toContain('5 passed, 0 failed (5 examples).');
@@ -122,7 +128,7 @@ describe('tpx driver', () => {
     const env = home();
     for (const source of [join(FIXTURES, 'ttn', 'codec.yaml'), join(FIXTURES, 'ttn')]) {
       const t = createTestContext({ env, json: true });
-      expect(await runDriverTest(t.ctx, source, {})).toBe(0);
+      expect(await runDriverTest(t.ctx, source, { driverTimeout: '10s' })).toBe(0);
       expect(json(t)).toMatchObject({
         driver: 'codec',
         passed: 3,
@@ -139,14 +145,16 @@ describe('tpx driver', () => {
   it('test reports the failing example and exits 3', async () => {
     const env = home();
     const text = createTestContext({ env });
-    await expect(runDriverTest(text.ctx, join(FIXTURES, 'failing-examples'), {})).rejects.toMatchObject({
+    await expect(
+      runDriverTest(text.ctx, join(FIXTURES, 'failing-examples'), { driverTimeout: '10s' }),
+    ).rejects.toMatchObject({
       code: 'TPX_CHECK_FAILED',
       exitCode: 3,
     });
     expect(text.stdout.text).toContain('FAIL  uplink          level 9 (wrong on purpose)');
     expect(text.stdout.text).toContain('      data: expected {"level":10}, got {"level":9}');
     const t = createTestContext({ env, json: true });
-    expect(await runDriverTest(t.ctx, join(FIXTURES, 'failing-examples'), {})).toBe(3);
+    expect(await runDriverTest(t.ctx, join(FIXTURES, 'failing-examples'), { driverTimeout: '10s' })).toBe(3);
     expect(json(t)).toMatchObject({
       passed: 1,
       failed: 1,

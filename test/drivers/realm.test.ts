@@ -10,7 +10,7 @@ afterEach(async () => {
 
 async function run(code: string, bytes: number[], fPort = 1) {
   const pkg: DriverPackage = { name: 'x', useContext: false, code, main: 'x.js', examples: [], files: [] };
-  const d = await DriverDecoder.start([{ name: 'x', pkg, assign: [] }]);
+  const d = await DriverDecoder.start([{ name: 'x', pkg, assign: [] }], { timeoutMs: 10_000 });
   open.push(d);
   return d.decode('x', { bytes, fPort, recvTime: '2026-01-01T00:00:00.000Z' });
 }

@@ -19,7 +19,8 @@ describe('tpx sandbox with payload drivers', () => {
     homes.push(h);
     const r = await runTpx(
       ['sandbox', '--json', '--duration', '3s', '--devices', '3', '--rate', '15', '--downlink-every', '200ms'],
-      { env: h.env },
+      // A generous time limit: this test shares a loaded machine, and is not about the limit.
+      { env: { ...h.env, TPX_DRIVER_TIMEOUT: '10s' } },
     );
     expect(r.code, r.stderr).toBe(0);
     const all = r.stdout

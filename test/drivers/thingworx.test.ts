@@ -67,7 +67,7 @@ describe('drivers in ThingWorx (emulators)', () => {
 
     const setups = profileSetups(createTestContext({ env }).ctx.settings.profileName, env);
     expect(setups[0]?.template).toBe(`${TEMPLATE}_climate`);
-    const decoder = await DriverDecoder.start(setups);
+    const decoder = await DriverDecoder.start(setups, { timeoutMs: 10_000 });
     cleanups.push(() => decoder.close());
     const dir = tempDir();
     cleanups.push(dir.cleanup);

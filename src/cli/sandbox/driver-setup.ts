@@ -16,6 +16,7 @@ import {
   planDriverTemplate,
 } from '../../drivers/template.js';
 import type { ThingWorxRest } from '../../thingworx/rest.js';
+import { parseDuration } from '../../util/duration.js';
 import { driverCfg, driverFiles, SANDBOX_DRIVERS } from './drivers.js';
 
 export async function startSandboxDrivers(o: {
@@ -45,5 +46,7 @@ export async function startSandboxDrivers(o: {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return DriverDecoder.start(setups);
+  // TPX_DRIVER_TIMEOUT is honoured (the sandbox writes its profile, so only the environment can set it).
+  const timeoutMs = parseDuration(o.env.TPX_DRIVER_TIMEOUT ?? '');
+  return DriverDecoder.start(setups, timeoutMs ? { timeoutMs } : {});
 }
