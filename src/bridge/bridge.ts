@@ -62,6 +62,7 @@ export class Bridge {
       template: o.template,
       maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
       ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
+      ...(o.decoder ? { templateFor: (n: string) => o.decoder?.templateFor(n) } : {}),
     });
     const codec = o.codec ?? tunnelReportCodec();
     this.delivery = new Delivery(
@@ -74,6 +75,7 @@ export class Bridge {
         maxInFlight: o.maxInFlight,
         retryBaseMs: o.retryBaseMs,
         retryMaxMs: o.retryMaxMs,
+        decoder: o.decoder,
       },
     );
     const dedupWindowMs = o.dedupWindowMs ?? BRIDGE_DEFAULTS.dedupWindowMs;
@@ -82,7 +84,7 @@ export class Bridge {
       replayWindowMs: Math.max(o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs, dedupWindowMs, 60_000),
       verifyTokens: o.verifyTokens ?? true,
     });
-    this.downlinks = new Downlinks(o.sink, o.downlinks, this.events);
+    this.downlinks = new Downlinks(o.sink, o.downlinks, this.events, o.decoder);
     this.ingest = new Ingest(
       {
         asId: o.asId,

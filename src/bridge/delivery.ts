@@ -5,7 +5,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BridgeEvents } from './events.js';
-import { PermanentError, ReportError, StubbornError, type ThingWorxSink, type TunnelReport } from './ports.js';
+import {
+  type PayloadDecoder,
+  PermanentError,
+  ReportError,
+  StubbornError,
+  type ThingWorxSink,
+  type TunnelReport,
+} from './ports.js';
 import type { Provisioner } from './provisioning.js';
 import type { ReportQueue, StoredReport } from './queue.js';
 import { reportUpdates } from './thing-properties.js';
@@ -20,6 +27,7 @@ export interface DeliveryOptions {
   window?: number;
   /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
   stubbornAttempts?: number;
+  decoder?: PayloadDecoder;
 }
 
 /** True for failures waiting alone will not fix: AlwaysOn errors marked not retryable, refused binds. */
@@ -145,9 +153,12 @@ export class Delivery {
     try {
       const report = this.live.get(seq) ?? this.parse(item.document);
       const updates = reportUpdates(report);
+      const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
       if (updates.length > 0) {
         await this.provisioner.ensure(dev);
         await this.sink.push(dev, updates);
+        // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.
+        if (decoded.length > 0) await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
       }
       if (report.kind === 'downlink_sent') {
         this.events.emit('downlink.report', {
@@ -220,6 +231,10 @@ export class Delivery {
     if (this.held === 0) this.fill();
     else if (this.held < (this.options.window ?? 20_000) / 2) this.fill();
     this.pump();
+  }
+
+  private decodedPushFailed(thing: string, err: Error): void {
+    this.events.emit('error', { where: `decoded values of ${thing}`, error: err.message });
   }
 
   private notifyIdle(): void {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { TwValue } from '../alwayson/codec/types.js';
 import { parseDownlinkDocument, TunnelMessageError } from '../thingpark/messages.js';
 import type { BridgeEvents } from './events.js';
-import type { DownlinkRequest, DownlinkSender, PropertyWrite, ThingWorxSink } from './ports.js';
+import type { DownlinkRequest, DownlinkSender, PayloadDecoder, PropertyWrite, ThingWorxSink } from './ports.js';
 import { PROPS } from './thing-properties.js';
 
 export class DownlinkWriteError extends Error {
@@ -69,6 +69,7 @@ export class Downlinks {
     private readonly sink: ThingWorxSink,
     private readonly sender: DownlinkSender | undefined,
     private readonly events: BridgeEvents,
+    private readonly decoder?: PayloadDecoder,
   ) {}
 
   /** The property-write handler: throws (the write is answered with an error) when the value is not valid. */
@@ -79,7 +80,8 @@ export class Downlinks {
     this.events.emit('downlink.received', { thing: write.thing });
     let req: SendableDownlink;
     try {
-      req = parseDownlinkWrite(write.thing, write.value);
+      const value = this.decoder ? await this.decoder.encodeWrite(write.thing, write.value) : write.value;
+      req = parseDownlinkWrite(write.thing, value);
     } catch (err) {
       const reason = (err as Error).message;
       this.events.emit('downlink.invalid', { thing: write.thing, reason });

@@ -2,7 +2,7 @@
 
 import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
 import type { BridgeEvents } from './events.js';
-import type { DownlinkSender, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
+import type { DownlinkSender, PayloadDecoder, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
 import type { QueueHealth } from './queue.js';
 import type { SpoolOptions } from './spool.js';
 
@@ -57,6 +57,8 @@ export interface BridgeOptions {
   downlinks?: DownlinkSender;
   codec?: ReportCodec;
   events?: BridgeEvents;
+  /** Payload drivers (src/drivers): decoded values on uplinks, JSON downlinks encoded. */
+  decoder?: PayloadDecoder;
 }
 
 export interface BridgeStats {

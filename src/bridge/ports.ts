@@ -138,3 +138,19 @@ export type DownlinkResult =
 export interface DownlinkSender {
   send(request: DownlinkRequest): Promise<DownlinkResult>;
 }
+
+/**
+ * Payload drivers (src/drivers): the decoded values of an uplink, JSON downlinks encoded through the device's
+ * driver, and the Thing Template of a device with a driver. The bridge never runs driver code itself.
+ */
+export interface PayloadDecoder {
+  /** Updates to push with an uplink (decodedPayload, decodeErrors, typed fields); [] without a driver. Never rejects. */
+  uplinkUpdates(report: TunnelReport): Promise<PropertyUpdate[]>;
+  /**
+   * A `downlink` write with a decoded body (`{"data": …}`, or DevEUI_downlink.payload) encoded into FPort and
+   * payload_hex; any other value comes back unchanged. Rejects with the reason when it cannot be encoded.
+   */
+  encodeWrite(thing: string, value: TwValue): Promise<TwValue>;
+  /** The Thing Template for a new Thing of this device, when its driver has one. */
+  templateFor(devEui: string): string | undefined;
+}

@@ -15,6 +15,8 @@ export interface ProvisionerOptions {
   createConcurrency?: number;
   /** How often Things refused on a re-bind after a reconnect are bound again, ms. Default 30 000. */
   rebindRetryMs?: number;
+  /** The template of a new Thing when it is not `template` (a device whose payload driver has its own). */
+  templateFor?: (name: string) => string | undefined;
 }
 
 export class DeviceLimitError extends PermanentError {
@@ -92,9 +94,10 @@ export class Provisioner {
   private async create(name: string): Promise<void> {
     await this.slot();
     try {
-      const r = await this.directory.create(name, this.options.template);
+      const template = this.options.templateFor?.(name) ?? this.options.template;
+      const r = await this.directory.create(name, template);
       this.known.add(name);
-      if (r === 'created') this.events.emit('thing.created', { thing: name, template: this.options.template });
+      if (r === 'created') this.events.emit('thing.created', { thing: name, template });
     } catch (err) {
       if (err instanceof PermanentError) this.events.emit('thing.refused', { thing: name, reason: err.message });
       throw err;

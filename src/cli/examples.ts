@@ -26,6 +26,17 @@ export const EXAMPLES: Record<string, string[]> = {
     'tpx --profile sandbox connection update 1101 --pipe-count 4',
     'tpx connection update 1101 --active false --yes',
   ],
+  'driver add': [
+    'tpx driver add examples/drivers/climate --prefix 70B3D5',
+    'tpx driver add ./my-driver-1.0.0.tgz --field DriverCfg.id=vendor:model:1',
+  ],
+  'driver assign': ['tpx driver assign tpx-test-climate --field DriverCfg.id=tpx:climate:1'],
+  'driver list': ['tpx --profile sandbox driver list', 'tpx driver list --json'],
+  'driver show': ['tpx driver show tpx-test-climate'],
+  'driver remove': ['tpx driver remove tpx-test-climate'],
+  'driver decode': ['tpx --profile sandbox driver decode sandbox-climate --fport 2 --hex 0108ca37'],
+  'driver encode': [`tpx --profile sandbox driver encode sandbox-valve --data '{"valve": "open"}'`],
+  'driver test': ['tpx driver test examples/drivers/climate'],
   'connection apply': [
     'tpx --profile sandbox connection apply --name factory --pipe-count 4',
     'tpx connection apply -f connection.json --dry-run',

@@ -9,6 +9,7 @@ import { register as bridge } from './commands/bridge.js';
 import { register as completion } from './commands/completion.js';
 import { register as connection } from './commands/connection.js';
 import { register as downlink } from './commands/downlink.js';
+import { register as driver } from './commands/driver.js';
 import { register as emulator } from './commands/emulator.js';
 import { register as explain } from './commands/explain.js';
 import { register as profile } from './commands/profile.js';
@@ -70,6 +71,7 @@ Start here: tpx sandbox`,
   bridge(program, app);
   uplink(program, app);
   downlink(program, app);
+  driver(program, app);
   sandbox(program, app);
   emulator(program, app);
   alwayson(program, app);

@@ -119,6 +119,12 @@ export const SETTINGS: readonly SettingKey[] = [
   ),
   k('bridgeTlsCert', 'TPX_BRIDGE_TLS_CERT', '--tls-cert', 'Bridge ingest certificate file (PEM): serve HTTPS'),
   k('bridgeTlsKey', 'TPX_BRIDGE_TLS_KEY', '--tls-key', 'Bridge ingest private key file (PEM), with --tls-cert'),
+  k(
+    'driverTimeout',
+    'TPX_DRIVER_TIMEOUT',
+    '--driver-timeout',
+    'Time limit of one payload driver call (duration, default 50ms)',
+  ),
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -152,21 +152,23 @@ describe('sandbox table', () => {
     t.uplinkSent(outcome('70B3D57ED0000001', 1, 1));
     t.onBridgeEvent('push.acked', { seq: 1, thing: '70B3D57ED0000001', kind: 'uplink', latencyMs: 1 });
     t.downlinkWritten('70B3D57ED0000001', { correlationId: 'C1', fport: 3, payloadHex: '0201', simulated: true });
+    t.row('70B3D57ED0000001').decoded = 'temperature 21.5, humidity 48';
     t.row('70B3D57ED0000002');
     const lines = renderDeviceTable([...t.rows.values()], {
       now: Date.now(),
       color: plain,
       thing: (d) => (d.endsWith('1') ? 'bound' : 'none'),
       maxRows: 10,
+      width: 120,
     });
-    expect(lines[0]).toMatch(/^DevEUI +Thing +uplink +RSSI\/SNR +SF +ok\/sent +downlink:port +status$/);
+    expect(lines[0]).toMatch(/^DevEUI +Thing +uplink +RSSI\/SNR +SF +ok\/sent +downlink:port +status +decoded$/);
     const r = radioOf(1, 1);
     expect(lines[1]).toMatch(
       new RegExp(
-        `^70B3D57ED0000001 +bound +0s ago +${r.rssi}/${r.snr} +SF${r.spreadingFactor} +1/1 +0201:3 0s ago +written$`,
+        `^70B3D57ED0000001 +bound +0s ago +${r.rssi}/${r.snr} +SF${r.spreadingFactor} +1/1 +0201:3 0s ago +written +temperature 21.5, humidity 48$`,
       ),
     );
-    expect(lines[2]).toMatch(/^70B3D57ED0000002 +- +- +- +- +0 +- +-$/);
+    expect(lines[2]).toMatch(/^70B3D57ED0000002 +- +- +- +- +0 +- +- +-$/);
     const few = renderDeviceTable([...t.rows.values()], {
       now: Date.now(),
       color: plain,

@@ -28,6 +28,7 @@ export interface BridgeRunOptions {
   dedupWindow?: string;
   pipeCount?: string;
   template?: string;
+  driverTimeout?: string;
   logFormat?: string;
   thingworxUrl?: string;
   appKey?: string;
@@ -69,6 +70,8 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const { readFileSync } = await import('node:fs');
   const bridgeMod = await import('../../bridge/index.js');
   const D = bridgeMod.BRIDGE_DEFAULTS;
+  // flags people type are checked before anything is resolved or started
+  durationOption('--driver-timeout', o.driverTimeout, { bare: 'ms', min: 1, max: 60_000 });
   const s = ctx.settings;
   const verifySetting = s.value('verifyTokens', o.verifyTokens === false ? 'false' : undefined);
   const verifyTokens = !(verifySetting !== undefined && /^(false|0|no|off)$/i.test(verifySetting));
@@ -164,7 +167,14 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     ctx.io.info(formatEvent(name, payload, logFormat));
   });
   const { signal, release } = ctx.shutdownSignal();
-  const bridge = await bridgeMod.startConnectedBridge({ ...options, events });
+  const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
+  const bridge = await bridgeMod
+    .startConnectedBridge({ ...options, events, decoder: drivers?.decoder })
+    .catch(async (err: unknown) => {
+      await drivers?.close();
+      throw err;
+    });
+  drivers?.attach(bridge.metrics);
   let timer: NodeJS.Timeout | undefined;
   if (ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet && logFormat === 'text') {
     let last = 0;
@@ -187,6 +197,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   });
   if (timer) clearInterval(timer);
   await bridge.stop();
+  await drivers?.close();
   release();
   return 0;
 }
@@ -335,6 +346,10 @@ function runOptions(c: Command): Command {
     )
     .option('--pipe-count <n>', 'AlwaysOn WebSockets, 1..255 (env TPX_PIPE_COUNT, default 1)')
     .option('--template <name>', `Thing Template of new Things (env TPX_TEMPLATE, default ${DEFAULT_TEMPLATE_NAME})`)
+    .option(
+      '--driver-timeout <duration>',
+      'time limit of one payload driver call (env TPX_DRIVER_TIMEOUT, default 50ms; bare number: ms)',
+    )
     .option('--log-format <format>', 'text or json (env TPX_LOG_FORMAT)')
     .option('--thingworx-url <url>', 'ThingWorx https://host:port (env TPX_THINGWORX_URL)')
     .option('--app-key <key>', 'ThingWorx application key (env TPX_THINGWORX_APP_KEY)')

@@ -108,12 +108,14 @@ export async function runThingShow(
   const { spacedHex } = await import('../../thingworx/things-uplink.js');
   try {
     const d = await showThing(client, name);
+    const driver = await (await import('./driver.js')).driverOfThing(ctx, name, d.properties.uplinkData);
     if (ctx.io.json) {
-      ctx.io.printJson(d);
+      ctx.io.printJson(driver ? { ...d, driver } : d);
       return;
     }
     const io = ctx.io;
     io.out(io.color.bold(`Thing ${d.name}`) + (d.template ? ` (template ${d.template})` : ''));
+    if (driver) io.out(`payload driver: ${driver.name} (${driver.assignedBy})`);
     io.out(
       `connected: ${d.isConnected === undefined ? 'unknown' : d.isConnected ? 'yes' : 'no'}` +
         `   last connection: ${when(d.lastConnection) || 'never'}   last uplink: ${when(d.lastUplinkTime) || 'none'}`,

@@ -10,6 +10,7 @@ export interface ImportTemplateFlags extends ThingWorxFlags {
   dryRun?: boolean;
   export?: string;
   output?: string;
+  driver?: string;
 }
 
 async function runExport(ctx: CommandContext, opts: ImportTemplateFlags & GlobalOptions): Promise<void> {
@@ -39,6 +40,7 @@ async function runExport(ctx: CommandContext, opts: ImportTemplateFlags & Global
 }
 
 export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplateFlags & GlobalOptions): Promise<void> {
+  if (opts.driver !== undefined) return (await import('./driver.js')).runDriverTemplate(ctx, opts);
   if (opts.export !== undefined) return runExport(ctx, opts);
   if (opts.output) throw new UsageError('--output goes with --export xml.', 'Add --export xml, or drop --output.');
   const s = await resolveThingWorx(ctx, opts);
@@ -132,5 +134,6 @@ export function register(parent: Command, app: App): void {
     .option('--dry-run', 'show what would be created or added; change nothing')
     .option('--export <format>', 'write the template as an entity file instead (format: xml); needs no platform')
     .option('--output <file>', 'with --export: write to this file instead of stdout')
+    .option('--driver <name>', "a payload driver's template: derived from --template, typed properties from its schema")
     .action(app.action<ImportTemplateFlags>(async (ctx, opts) => runImportTemplate(ctx, opts)));
 }

@@ -1,15 +1,22 @@
 /**
  * Simulated LoRaWAN devices: deterministic DevEUIs (70B3D57ED0000001, …), each with its own radio conditions,
- * producing realistic DevEUI_uplink documents (a small sensor frame: temperature, humidity, battery) at a total
- * rate, handed to `post` (the ThingPark emulator signs and posts them to the bridge, as ThingPark does).
+ * producing realistic DevEUI_uplink documents (climate sensors: temperature, humidity, battery; every third device a
+ * valve, drivers.ts) at a total rate, handed to `post` (the ThingPark emulator signs and posts them to the bridge, as ThingPark does).
  */
 import { realisticUplink } from '../../bridge/send.js';
+import { type DeviceKind, deviceKind, driverCfg, KIND_PORT, valvePayload } from './drivers.js';
 
 export const DEVEUI_PREFIX = '70B3D57ED0';
 
 /** The DevEUI of simulated device n (1-based): 70B3D57ED0000001, 70B3D57ED0000002, … */
 export function sandboxDevEui(n: number): string {
   return `${DEVEUI_PREFIX}${n.toString(16).toUpperCase().padStart(6, '0')}`;
+}
+
+/** The kind of a sandbox device by its DevEUI (climate for any other DevEUI). */
+export function kindOf(devEui: string): DeviceKind {
+  const up = devEui.toUpperCase();
+  return up.startsWith(DEVEUI_PREFIX) ? deviceKind(Number.parseInt(up.slice(DEVEUI_PREFIX.length), 16)) : 'climate';
 }
 
 export interface Radio {
@@ -43,7 +50,9 @@ export function sensorPayload(n: number, fcnt: number): string {
 /** A DevEUI_uplink of device n, frame fcnt. */
 export function deviceUplink(n: number, fcnt: number, time = new Date()): { DevEUI_uplink: Record<string, unknown> } {
   const devEui = sandboxDevEui(n);
-  const doc = realisticUplink({ devEui, fport: 2, fcnt, payloadHex: sensorPayload(n, fcnt), time });
+  const kind = deviceKind(n);
+  const payloadHex = kind === 'valve' ? valvePayload(devEui, n, fcnt) : sensorPayload(n, fcnt);
+  const doc = realisticUplink({ devEui, fport: KIND_PORT[kind], fcnt, payloadHex, time });
   const r = radioOf(n, fcnt);
   const u = doc.DevEUI_uplink;
   u.LrrRSSI = r.rssi;
@@ -52,6 +61,7 @@ export function deviceUplink(n: number, fcnt: number, time = new Date()): { DevE
   u.SpFact = r.spreadingFactor;
   u.Lrrs = { Lrr: [{ Lrrid: '08040059', Chain: 0, LrrRSSI: r.rssi, LrrSNR: r.snr, LrrESP: r.rssi - 1 }] };
   u.CustomerData = { alr: { pro: 'LORA/Generic', ver: '1' }, name: `tpx sandbox device ${n}` };
+  u.DriverCfg = driverCfg(kind);
   return doc;
 }
 

@@ -5,6 +5,8 @@
  * uplink, when the sandbox posts the DevEUI_downlink_Sent report ThingPark would.
  */
 import { randomBytes } from 'node:crypto';
+import { kindOf } from './devices.js';
+import { valveCommand } from './drivers.js';
 import type { Tracker } from './tracker.js';
 
 export interface DownlinkSimulatorOptions {
@@ -76,12 +78,17 @@ export class DownlinkSimulator {
     if (!devEui) return;
     this.k += 1;
     const correlationId = randomBytes(8).toString('hex').toUpperCase();
-    const payloadHex = commandPayload(this.k);
+    // Valves get a JSON command, encoded by their payload driver in the bridge; sensors a hex one.
+    const valve = kindOf(devEui) === 'valve' ? valveCommand(devEui) : undefined;
+    const payloadHex = valve?.payloadHex ?? commandPayload(this.k);
     const fport = 3;
     this.o.tracker.downlinkWritten(devEui, { correlationId, fport, payloadHex, simulated: true });
+    const value = valve
+      ? { data: valve.data, CorrelationID: correlationId }
+      : { FPort: fport, payload_hex: payloadHex, CorrelationID: correlationId };
     this.track(
       this.o
-        .write(devEui, { FPort: fport, payload_hex: payloadHex, CorrelationID: correlationId })
+        .write(devEui, value)
         .catch((err: Error) => this.o.tracker.downlinkFailed(correlationId, `ThingWorx write: ${err.message}`)),
     );
   }

@@ -11,6 +11,7 @@ import type { CommandContext } from '../context.js';
 import { truncate } from '../table.js';
 import { DeviceSimulator, sandboxDevEui } from './devices.js';
 import { DownlinkSimulator } from './downlinks.js';
+import { applyDownlink, shortDecoded } from './drivers.js';
 import { LiveBlock, renderDeviceTable, type ThingState, totalsLine } from './table.js';
 import { type SandboxSummary, Tracker } from './tracker.js';
 import { type SandboxWorld, startWorld } from './world.js';
@@ -123,6 +124,17 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     release();
     throw err;
   }
+  world.drivers.on('decoded', (e) => {
+    tracker.row(e.devEui).decoded = shortDecoded(e.data);
+    if (io.json) io.event('uplink.decoded', { devEui: e.devEui, driver: e.driver, data: e.data });
+  });
+  world.drivers.on('decode.failed', (e) => {
+    if (io.json) io.event('uplink.decode_failed', { ...e });
+    else if (!live) io.warn(`${e.driver} could not decode an uplink of ${e.devEui}: ${e.errors.join('; ')}`);
+  });
+  world.tp.on('downlink', (d: { devEui: string; fPort: number; payloadHex?: string }) =>
+    applyDownlink(d.devEui, d.fPort, d.payloadHex ?? ''),
+  );
   const k = world.keys;
   io.addSecrets(k.connectorKey, k.adminKey, world.tp.clientSecret, world.tp.asKey);
   const agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });

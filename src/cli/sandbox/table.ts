@@ -18,7 +18,7 @@ export interface TableOptions {
   width?: number;
 }
 
-const HEAD = ['DevEUI', 'Thing', 'uplink', 'RSSI/SNR', 'SF', 'ok/sent', 'downlink:port', 'status'];
+const HEAD = ['DevEUI', 'Thing', 'uplink', 'RSSI/SNR', 'SF', 'ok/sent', 'downlink:port', 'status', 'decoded'];
 
 export function ago(now: number, t: number | undefined): string {
   if (t === undefined) return '-';
@@ -55,6 +55,7 @@ export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] 
       r.sent > 0 ? `${r.delivered}/${r.sent}` : String(r.delivered),
       d ? `${d.payloadHex || '?'}:${d.fport || '?'} ${ago(o.now, d.writtenAt)}` : '-',
       d ? stateColor(c, d.state, d.state.replace('_', ' ')) : '-',
+      r.decoded ?? '-',
     ];
   });
   const table = renderTable(HEAD, cells, {

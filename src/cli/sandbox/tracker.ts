@@ -31,6 +31,8 @@ export interface DeviceRow {
   /** When the latest uplink of this device reached ThingWorx. */
   lastDeliveredAt?: number;
   lastDownlink?: DownlinkInfo;
+  /** The latest uplink as its payload driver decoded it, in short. */
+  decoded?: string;
 }
 
 export interface SandboxSummary {

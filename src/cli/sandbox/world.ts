@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import type { Bridge, BridgeEvents } from '../../bridge/index.js';
 import { startConnectedBridge } from '../../bridge/index.js';
 import { configDir, configPath, updateProfile } from '../../config/profiles.js';
+import type { DriverDecoder } from '../../drivers/decoder.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../emulators/thingpark/index.js';
 import { startThingWorxEmulator, type ThingWorxEmulator } from '../../emulators/thingworx/index.js';
 import { generateCertificate } from '../../emulators/tls.js';
 import type { ThingWorxRest } from '../../thingworx/rest.js';
 import { applyTemplatePlan, planTemplateImport } from '../../thingworx/template-import.js';
 import { thingworxRest } from '../clients.js';
+import { startSandboxDrivers } from './driver-setup.js';
 import { newKeys, type SandboxKeys, sandboxState } from './state.js';
 
 export interface WorldOptions {
@@ -39,6 +41,8 @@ export interface SandboxWorld {
   /** REST client with the connector's key (what a ThingWorx application would use). */
   rest: ThingWorxRest;
   keys: SandboxKeys;
+  /** The payload drivers of the sandbox's device kinds (the bridge's decoder). */
+  drivers: DriverDecoder;
   /** http://127.0.0.1:port/uplink */
   ingestUrl: string;
   caFile: string;
@@ -77,6 +81,8 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
     cleanups.push(() => rest.close());
     const plan = await planTemplateImport(rest, o.template);
     const steps = await applyTemplatePlan(rest, plan);
+    const drivers = await startSandboxDrivers({ rest, template: o.template, profile: o.profile, env: o.env });
+    cleanups.push(() => drivers.close());
     const ownSpool = o.spoolDir === undefined;
     const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tpx-sandbox-spool-'));
     if (ownSpool) cleanups.push(async () => rmSync(spoolDir, { recursive: true, force: true }));
@@ -94,6 +100,7 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
       downlinkUrl: tp.downlinkUrl,
       durability: 'normal',
       events: o.events,
+      decoder: drivers,
     });
     const ingestUrl = `${bridge.url}${bridge.path}`;
     const profileValues: Record<string, string> = {
@@ -126,6 +133,7 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
       bridge,
       rest,
       keys,
+      drivers,
       ingestUrl,
       caFile,
       spoolDir,

@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DriverDecoder } from '../../src/drivers/decoder.js';
+import { readDriver } from '../../src/drivers/package.js';
+import type { Assignment } from '../../src/drivers/types.js';
+import { FIXTURES, packFixture, uplink } from './helpers.js';
+
+const open: DriverDecoder[] = [];
+afterEach(async () => {
+  for (const d of open.splice(0)) await d.close();
+});
+
+/** A generous time limit unless the test is about it: a loaded CI machine may pause a call for longer than 50 ms. */
+async function start(name: string, source: string, assign: Assignment[] = [], timeoutMs = 10_000) {
+  const d = await DriverDecoder.start([{ name, pkg: readDriver(source), assign }], { timeoutMs });
+  open.push(d);
+  return d;
+}
+
+const props = (u: { name: string; value: { baseType: string; value?: unknown } }[]) =>
+  Object.fromEntries(u.map((x) => [x.name, x.value.value]));
+
+describe('drivers: loading', () => {
+  it('reads a TS013 driver from a folder: manifest, examples, schemas, and decodes with it', async () => {
+    const pkg = readDriver(join(FIXTURES, 'climate'));
+    expect(pkg).toMatchObject({
+      name: 'tpx-test-climate',
+      version: '1.2.0',
+      protocolId: 'tpx:climate:1',
+      main: 'index.js',
+    });
+    expect(pkg.useContext).toBe(false);
+    expect(pkg.examples).toHaveLength(5);
+    expect(pkg.uplinkSchema?.properties?.temperature).toBeDefined();
+    const d = await start('climate', join(FIXTURES, 'climate'));
+    expect(d.host.functionsOf('climate').sort()).toEqual(['decodeDownlink', 'decodeUplink', 'encodeDownlink']);
+    const r = await d.decode('climate', { bytes: [0x08, 0x66, 0x60, 0x0e, 0x10], fPort: 1 });
+    expect(r).toMatchObject({
+      ok: true,
+      data: { temperature: 21.5, humidity: 48, battery: { voltage: 3.6, low: false } },
+    });
+  });
+
+  it('reads the same driver from an npm tarball (.tgz unpacked in memory)', async () => {
+    const tgz = packFixture('climate');
+    const pkg = readDriver(tgz);
+    expect(pkg.name).toBe('tpx-test-climate');
+    expect(pkg.files).toContain('uplink.schema.json');
+    const d = await start('climate', tgz);
+    const r = await d.encode('climate', { interval: 15 });
+    expect(r).toMatchObject({ ok: true, fPort: 10, hex: '01000F' });
+  });
+
+  it('reads a single .js codec (TTN / ChirpStack style)', async () => {
+    const d = await start('valve', join(FIXTURES, 'ttn', 'codec.js'));
+    const r = await d.decode('valve', { bytes: [1], fPort: 3 });
+    expect(r).toMatchObject({ ok: true, data: { state: 'open', port: 3 } });
+  });
+
+  it('refuses a script without decodeUplink', async () => {
+    await expect(
+      DriverDecoder.start([
+        { name: 'x', pkg: { ...readDriver(join(FIXTURES, 'ttn', 'codec.js')), code: 'var a = 1;' }, assign: [] },
+      ]),
+    ).rejects.toMatchObject({ code: 'TPX_DRIVER_LOAD' });
+  });
+});
+
+describe('drivers: Actility context', () => {
+  it('keeps a context per DevEUI between calls when driver.yaml says useContext: true', async () => {
+    const d = await start('counter', join(FIXTURES, 'counter'), [{ type: 'prefix', prefix: '70B3' }]);
+    const a1 = props(await d.uplinkUpdates(uplink('70B3000000000001', '0005')));
+    const a2 = props(await d.uplinkUpdates(uplink('70B3000000000001', '0003')));
+    const b1 = props(await d.uplinkUpdates(uplink('70B3000000000002', '0010')));
+    expect(JSON.parse(a1.decodedPayload as string)).toEqual({ pulses: 5, total: 5, uplinks: 1 });
+    expect(JSON.parse(a2.decodedPayload as string)).toEqual({ pulses: 3, total: 8, uplinks: 2 });
+    expect(JSON.parse(b1.decodedPayload as string)).toEqual({ pulses: 16, total: 16, uplinks: 1 });
+  });
+});
+
+describe('drivers: isolation', () => {
+  it('gives driver code no require, process, fetch or timers, and no way back to them', async () => {
+    const d = await start('escape', join(FIXTURES, 'bad', 'escape.js'));
+    const r = await d.decode('escape', { bytes: [1], fPort: 1 });
+    expect(r.ok).toBe(true);
+    expect(r.data).toEqual({
+      require: 'undefined',
+      process: 'undefined',
+      fetch: 'undefined',
+      setTimeout: 'undefined',
+      viaConstructor: 'string',
+      viaConstructorValue: 'undefined',
+      viaInput: 'undefined',
+    });
+  });
+
+  it('a driver that throws costs that call only', async () => {
+    const d = await start('throws', join(FIXTURES, 'bad', 'throws.js'));
+    const bad = await d.decode('throws', { bytes: [1], fPort: 1 });
+    expect(bad).toMatchObject({ ok: false, reason: 'threw', errors: ['cannot read property of undefined (test)'] });
+    expect(await d.decode('throws', { bytes: [0], fPort: 1 })).toMatchObject({ ok: true, data: { ok: true } });
+    expect(d.host.restarts).toBe(0);
+  });
+
+  it('a driver that loops is stopped at the time limit; the worker is replaced and the next call works', async () => {
+    const d = await start('loops', join(FIXTURES, 'bad', 'loops.js'), [], 50);
+    const replaced = new Promise((r) => d.once('worker.replaced', r));
+    const [bad, good] = await Promise.all([
+      d.decode('loops', { bytes: [1], fPort: 1 }),
+      d.decode('loops', { bytes: [0], fPort: 1 }),
+    ]);
+    expect(bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+    expect(good).toMatchObject({ ok: true, data: { ok: true } });
+    await replaced;
+    expect(d.host.restarts).toBe(1);
+  });
+
+  it('a driver that allocates without end kills its worker only; the call fails, the next works', async () => {
+    const d = await start('hungry', join(FIXTURES, 'bad', 'hungry.js'), [], 20_000);
+    const [bad, good] = await Promise.all([
+      d.decode('hungry', { bytes: [1], fPort: 1 }),
+      d.decode('hungry', { bytes: [0], fPort: 1 }),
+    ]);
+    expect(bad).toMatchObject({ ok: false, reason: 'memory', errors: ['ran out of memory'] });
+    expect(good).toMatchObject({ ok: true, data: { ok: true } });
+    expect(d.host.restarts).toBe(1);
+  });
+});
