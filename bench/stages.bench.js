@@ -5,7 +5,8 @@
 // the AlwaysOn push encoding (message + frames), the bridge events with the metrics listening, the 202 answer body.
 // The ratio it stands by: each step's share of the sum (machine-independent). The whole-bridge figure (CPU per
 // uplink including HTTP, sockets, TLS, SQLite and GC) is bridge.bench.js's; the difference is what the steps here do
-// not cover (see bench/README.md).
+// not cover (see bench/README.md). The spool (SQLite in its writer thread) is timed apart: process CPU (both threads)
+// per report stored and deleted in group commits of 64.
 
 import { AS_ID, AS_KEY } from './load-client.js';
 import { createReport } from './report.js';
@@ -119,6 +120,44 @@ const steps = [
 ];
 const zod = usPer(() => (sink += parseTunnelMessage(body).fCntUp));
 
+/**
+ * The spool (SQLite in its writer thread): CPU of the whole process (both threads) per report stored and then
+ * deleted, in group commits of `group` reports as the bridge makes them under load.
+ */
+async function spoolUs(durability, group, total = 20_000) {
+  const { Spool } = await import('../dist/bridge/spool.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tpx-bench-stages-'));
+  const spool = new Spool(dir, { durability, writer: 'worker' });
+  const row = JSON.stringify(report);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < total; i += group) {
+    const seqs = await Promise.all(
+      Array.from({ length: group }, (_, k) =>
+        spool.enqueue({
+          devEui: devs[(i + k) % 10_000],
+          kind: 'uplink',
+          receivedAt: Date.now(),
+          body: row,
+          dedup: { fcnt: i + k, payload: 'abcd' },
+        }),
+      ),
+    );
+    for (const s of seqs) spool.ack(s);
+  }
+  await spool.settle();
+  const c = process.cpuUsage(c0);
+  const ms = performance.now() - t0;
+  await spool.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { us: (c.user + c.system) / total, perSecond: total / (ms / 1000) };
+}
+const spoolFull = await spoolUs('full', 64);
+const spoolNormal = await spoolUs('normal', 64);
+
 const r = createReport('stages', "each step's share of the sum of the steps (%), the same on any machine within noise");
 const times = steps.map(([id, what, fn]) => [id, what, usPer(fn)]);
 const sum = times.reduce((a, t) => a + t[2], 0);
@@ -134,6 +173,15 @@ for (const [id, what, us] of times) {
   });
 }
 r.figure({ id: 'sum', what: 'sum of the steps', value: sum, unit: 'us', digits: 1 });
+r.figure({
+  id: 'spool_full',
+  what: 'spool: store + delete one report, full (both threads)',
+  value: spoolFull.us,
+  unit: 'us',
+  digits: 1,
+});
+r.figure({ id: 'spool_full_rate', what: '  reports/s, groups of 64, full', value: spoolFull.perSecond, unit: '/s' });
+r.figure({ id: 'spool_normal', what: 'spool: the same, normal', value: spoolNormal.us, unit: 'us', digits: 1 });
 r.figure({ id: 'zod_parse', what: 'full zod parser (the fast parser saves it)', value: zod, unit: 'us', digits: 2 });
 r.finish();
 if (sink === -1) console.log('');
