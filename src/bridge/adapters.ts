@@ -136,41 +136,36 @@ export class RestDirectory implements ThingDirectory {
   async list(template: string): Promise<{ names: string[]; pages: number }> {
     const names: string[] = [];
     let pages = 0;
+    const page = (offset: number) =>
+      this.rest
+        .service(
+          `ThingTemplates/${template}`,
+          'QueryImplementingThingsOptimized',
+          { maxItems: this.pageSize, offset },
+          { idempotent: true },
+        )
+        .catch((err: unknown) => {
+          if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') {
+            throw new TpxError('TPX_TEMPLATE_MISSING', `The Thing Template ${template} does not exist in ThingWorx.`, {
+              fix: 'Import it with "tpx thingworx import-template" (or "tpx thingworx setup"), or pass --template.',
+              cause: err,
+            });
+          }
+          throw err;
+        });
     const window = Math.max(1, this.pageConcurrency);
     for (let first = 0; ; first += window) {
-      const batch = await Promise.all(
-        Array.from({ length: window }, (_, k) => this.page(template, (first + k) * this.pageSize)),
-      );
+      const batch = await Promise.all(Array.from({ length: window }, (_, k) => page((first + k) * this.pageSize)));
       let short = false;
-      for (const rows of batch) {
+      for (const it of batch) {
         if (short) break;
         pages += 1;
-        for (const r of rows) if (typeof r.name === 'string' && r.name) names.push(r.name);
-        short = rows.length < this.pageSize;
+        for (const r of it.rows) if (typeof r.name === 'string' && r.name) names.push(r.name);
+        short = it.rows.length < this.pageSize;
       }
       if (short) break;
     }
     return { names, pages };
-  }
-
-  private async page(template: string, offset: number): Promise<Record<string, unknown>[]> {
-    const it = await this.rest
-      .service(
-        `ThingTemplates/${template}`,
-        'QueryImplementingThingsOptimized',
-        { maxItems: this.pageSize, offset },
-        { idempotent: true },
-      )
-      .catch((err: unknown) => {
-        if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') {
-          throw new TpxError('TPX_TEMPLATE_MISSING', `The Thing Template ${template} does not exist in ThingWorx.`, {
-            fix: 'Import it with "tpx thingworx import-template" (or "tpx thingworx setup"), or pass --template.',
-            cause: err,
-          });
-        }
-        throw err;
-      });
-    return it.rows;
   }
 
   async close(): Promise<void> {
