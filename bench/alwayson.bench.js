@@ -10,6 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { AlwaysOnPool } from '../dist/alwayson/index.js';
 import { NULL_PLATFORM } from './null-platform.js';
+import { createReport, pct } from './report.js';
+
+const report = createReport(
+  'alwayson',
+  'client CPU per push (µs of CPU, independent of the load); bind ms per 1,000 Things',
+);
 
 const THINGS = 10_000;
 const names = Array.from({ length: THINGS }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
@@ -51,15 +57,7 @@ function gcHeap() {
   return process.memoryUsage().heapUsed;
 }
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const value = (i) => [{ name: 'temp', value: { baseType: 'NUMBER', value: i } }];
-
-let missed = 0;
-function report(what, figure, unit, target, ok) {
-  if (ok === false) missed++;
-  const verdict = ok === undefined ? '' : ok ? 'ok' : 'MISSED';
-  console.log(`${what.padEnd(44)} ${String(figure).padStart(9)} ${unit.padEnd(7)} ${target.padEnd(12)} ${verdict}`);
-}
 
 async function bindTime(options, pipeCount) {
   const heapBefore = gcHeap();
@@ -120,19 +118,59 @@ async function paced(pool, perSecond, seconds) {
   return latencies.sort((a, b) => a - b);
 }
 
-console.log(`${'figure'.padEnd(44)} ${'value'.padStart(9)} ${'unit'.padEnd(7)} ${'target'.padEnd(12)}`);
 const emulator = await startPlatform(EMULATOR);
 try {
   const one = await bindTime(emulator.options, 1);
-  report('bind 10,000 Things, 1 pipe (emulator)', one.ms.toFixed(0), 'ms', '< 2000 ms', one.ms < 2000);
+  report.figure({
+    id: 'bind_1_pipe',
+    what: 'bind 10,000 Things, 1 pipe (emulator)',
+    value: one.ms,
+    unit: 'ms',
+    target: '< 2000 ms',
+    met: one.ms < 2000,
+  });
   await one.pool.close();
   const four = await bindTime(emulator.options, 4);
-  report('bind 10,000 Things, 4 pipes (emulator)', four.ms.toFixed(0), 'ms', '< 2000 ms', four.ms < 2000);
-  report('heap per bound Thing, 4 pipes', four.perThing.toFixed(0), 'bytes', '< 2048 B', four.perThing < 2048);
+  report.figure({
+    id: 'bind_4_pipes',
+    what: 'bind 10,000 Things, 4 pipes (emulator)',
+    value: four.ms,
+    unit: 'ms',
+    target: '< 2000 ms',
+    met: four.ms < 2000,
+  });
+  report.figure({
+    id: 'bind_ms_per_1000',
+    what: 'bind per 1,000 Things, 4 pipes',
+    value: four.ms / 10,
+    unit: 'ms',
+    ratio: true,
+    digits: 1,
+  });
+  report.figure({
+    id: 'heap_per_thing',
+    what: 'heap per bound Thing, 4 pipes',
+    value: four.perThing,
+    unit: 'bytes',
+    target: '< 2048 B',
+    met: four.perThing < 2048,
+    ratio: true,
+  });
   const s = await sustained(four.pool, 50_000, 2000);
-  report('pushes/s, 4 pipes (emulator stores each)', s.rate.toFixed(0), 'push/s', '(info)');
+  report.figure({
+    id: 'emulator_pushes',
+    what: 'pushes/s, 4 pipes (emulator stores each)',
+    value: s.rate,
+    unit: 'push/s',
+  });
   const lat = await paced(four.pool, 5000, 3);
-  report('push latency p99 @ 5,000/s (emulator)', pct(lat, 99).toFixed(2), 'ms', '(info)');
+  report.figure({
+    id: 'emulator_p99',
+    what: 'push latency p99 @ 5,000/s (emulator)',
+    value: pct(lat, 99),
+    unit: 'ms',
+    digits: 2,
+  });
   await four.pool.close();
 } finally {
   emulator.stop();
@@ -145,14 +183,35 @@ try {
   await pool.bind(names);
   await sustained(pool, 20_000, 2000); // warm-up
   const s = await sustained(pool, 200_000, 4000);
-  report('sustained pushes/s, 4 pipes', s.rate.toFixed(0), 'push/s', '>= 20000', s.rate >= 20_000);
-  report('client CPU per push', s.cpuPerPushUs.toFixed(1), 'µs', '(info)');
+  report.figure({
+    id: 'pushes',
+    what: 'sustained pushes/s, 4 pipes',
+    value: s.rate,
+    unit: 'push/s',
+    target: '>= 20000',
+    met: s.rate >= 20_000,
+  });
+  report.figure({
+    id: 'cpu_per_push',
+    what: 'client CPU per push',
+    value: s.cpuPerPushUs,
+    unit: 'us',
+    ratio: true,
+    digits: 1,
+  });
   const lat = await paced(pool, 5000, 4);
-  report('push latency p50 @ 5,000/s', pct(lat, 50).toFixed(2), 'ms', '(info)');
-  report('push latency p99 @ 5,000/s', pct(lat, 99).toFixed(2), 'ms', '< 20 ms', pct(lat, 99) < 20);
+  report.figure({ id: 'push_p50', what: 'push latency p50 @ 5,000/s', value: pct(lat, 50), unit: 'ms', digits: 2 });
+  report.figure({
+    id: 'push_p99',
+    what: 'push latency p99 @ 5,000/s',
+    value: pct(lat, 99),
+    unit: 'ms',
+    target: '< 20 ms',
+    met: pct(lat, 99) < 20,
+    digits: 2,
+  });
   await pool.close();
 } finally {
   nullPlatform.stop();
 }
-console.log(missed ? `${missed} target(s) missed` : 'all targets met');
-process.exitCode = missed ? 1 : 0;
+report.finish();

@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NULL_PLATFORM } from './null-platform.js';
+import { createReport, pct } from './report.js';
 
 const DEVICES = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -140,14 +141,6 @@ async function startNullPlatform() {
 }
 
 // ---------------- the bench ----------------
-let missed = 0;
-function report(what, figure, unit, target = '', ok = undefined) {
-  if (ok === false) missed++;
-  const verdict = ok === undefined ? '' : ok ? 'ok' : 'MISSED';
-  console.log(`${what.padEnd(46)} ${String(figure).padStart(9)} ${unit.padEnd(9)} ${target.padEnd(12)} ${verdict}`);
-}
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
 async function bare() {
   const server = createServer((req, res) => {
     req.resume();
@@ -276,39 +269,96 @@ async function main() {
   for (const mode of modes) results.push([mode, await measure(mode, platform, names)]);
   platform.stop();
 
-  console.log(`bridge: ${DEVICES} devices, Things bound at start; ${SECONDS} s per phase, ${CONNECTIONS} connections`);
-  report('bare Node HTTP server answering 202', Math.round(bareFigures.rate), 'req/s');
-  report('CPU per request: bare server', bareFigures.cpuUs.toFixed(0), 'us');
+  const report = createReport(
+    'bridge',
+    'bare server CPU per request / bridge CPU per uplink (the load-independent ratio; sustained/bare depends on how much CPU the client leaves)',
+  );
+  report.note(`bridge: ${DEVICES} devices, Things bound at start; ${SECONDS} s per phase, ${CONNECTIONS} connections`);
+  report.figure({
+    id: 'bare_rate',
+    what: 'bare Node HTTP server answering 202',
+    value: bareFigures.rate,
+    unit: 'req/s',
+  });
+  report.figure({ id: 'bare_cpu', what: 'CPU per request: bare server', value: bareFigures.cpuUs, unit: 'us' });
   for (const [mode, r] of results) {
     const p99 = pct(r.latencies, 99);
     const ratio = (100 * r.sustained) / bareFigures.rate;
-    console.log(`-- spool durability ${mode} (bind of ${DEVICES} Things: ${(r.bindMs / 1000).toFixed(1)} s)`);
-    report('bridge ingest (2xx, stored in the spool)', Math.round(r.ingest), 'uplinks/s');
-    report(
-      'bridge sustained (acknowledged by ThingWorx)',
-      Math.round(r.sustained),
-      'uplinks/s',
-      '>= 5000',
-      r.sustained >= 5000,
-    );
-    report('sustained / bare', ratio.toFixed(0), '%', '>= 40 %', ratio >= 40);
-    report('CPU per uplink: bridge (ingest+spool+push)', r.cpuUs.toFixed(0), 'us');
-    report('bare CPU / bridge CPU (load-independent ratio)', ((100 * bareFigures.cpuUs) / r.cpuUs).toFixed(0), '%');
-    report('bridge event-loop utilisation while driven', (100 * r.elu).toFixed(0), '%');
-    report(`latency p50 at 1,000/s (${r.latencies.length} uplinks)`, pct(r.latencies, 50).toFixed(1), 'ms');
-    report('latency p99 at 1,000/s', p99.toFixed(1), 'ms', '< 25 ms', p99 < 25);
-    const mb = (b) => (b / 1048576).toFixed(0);
-    report(`RSS, bridge process, 10,000 Things bound`, mb(r.own.bound), 'MB');
-    report(
-      `RSS, same, after ${SECONDS} s at 1,000/s (${r.own.ok} ok)`,
-      mb(r.own.after),
-      'MB',
-      '< 200 MB',
-      r.own.after < 200 * 1048576,
-    );
-    report(`RSS, this process after max rate (before ${mb(r.rss0)})`, mb(r.rss), 'MB');
+    const cpuRatio = (100 * bareFigures.cpuUs) / r.cpuUs;
+    const id = (k) => `${mode}.${k}`;
+    report.note(`-- spool durability ${mode} (bind of ${DEVICES} Things: ${(r.bindMs / 1000).toFixed(1)} s)`);
+    report.figure({ id: id('bind'), what: `bind of ${DEVICES} Things at start`, value: r.bindMs, unit: 'ms' });
+    report.figure({
+      id: id('ingest'),
+      what: 'bridge ingest (2xx, stored in the spool)',
+      value: r.ingest,
+      unit: 'uplinks/s',
+    });
+    report.figure({
+      id: id('sustained'),
+      what: 'bridge sustained (acknowledged by ThingWorx)',
+      value: r.sustained,
+      unit: 'uplinks/s',
+      target: '>= 5000',
+      met: r.sustained >= 5000,
+    });
+    report.figure({
+      id: id('sustained_vs_bare'),
+      what: 'sustained / bare',
+      value: ratio,
+      unit: '%',
+      target: '>= 40 %',
+      met: ratio >= 40,
+      ratio: true,
+    });
+    report.figure({ id: id('cpu'), what: 'CPU per uplink: bridge (ingest+spool+push)', value: r.cpuUs, unit: 'us' });
+    report.figure({
+      id: id('cpu_vs_bare'),
+      what: 'bare CPU / bridge CPU (load-independent ratio)',
+      value: cpuRatio,
+      unit: '%',
+      ratio: true,
+    });
+    report.figure({ id: id('elu'), what: 'bridge event-loop utilisation while driven', value: 100 * r.elu, unit: '%' });
+    report.figure({
+      id: id('p50'),
+      what: `latency p50 at 1,000/s (${r.latencies.length} uplinks)`,
+      value: pct(r.latencies, 50),
+      unit: 'ms',
+      digits: 1,
+    });
+    report.figure({
+      id: id('p99'),
+      what: 'latency p99 at 1,000/s',
+      value: p99,
+      unit: 'ms',
+      target: '< 25 ms',
+      met: p99 < 25,
+      digits: 1,
+    });
+    const mb = (b) => b / 1048576;
+    report.figure({
+      id: id('rss_bound'),
+      what: `RSS, bridge process, ${DEVICES} Things bound`,
+      value: mb(r.own.bound),
+      unit: 'MB',
+    });
+    report.figure({
+      id: id('rss_after'),
+      what: `RSS, same, after ${SECONDS} s at 1,000/s (${r.own.ok} ok)`,
+      value: mb(r.own.after),
+      unit: 'MB',
+      target: '< 200 MB',
+      met: r.own.after < 200 * 1048576,
+    });
+    report.figure({
+      id: id('rss_this'),
+      what: `RSS, this process after max rate (before ${mb(r.rss0).toFixed(0)})`,
+      value: mb(r.rss),
+      unit: 'MB',
+    });
   }
-  process.exitCode = missed ? 1 : 0;
+  report.finish();
 }
 
 if (process.argv[2] === 'client') await client(process.argv.slice(3));

@@ -2,6 +2,9 @@
 // (a ~600-byte JSON property plus six scalar properties, NamedVTQ rows as in vector push-properties-temp-21.5),
 // beside JSON.stringify + JSON.parse of the same message model, in the same run. Prints both rates and the ratio.
 import { decodeMessage, encodeMessage } from '../dist/alwayson/codec/index.js';
+import { createReport } from './report.js';
+
+const report = createReport('codec', 'binary round trips / JSON round trips of the same message model, same run');
 
 const time = 1_700_000_000_000;
 const uplink = {
@@ -95,7 +98,6 @@ function rate(fn, ms = 1500) {
 let sink = 0;
 const frame = encodeMessage(msg);
 const text = JSON.stringify(msg);
-const fmt = (r) => `${Math.round(r).toLocaleString('en-US').padStart(11)} /s`;
 
 const enc = rate(() => {
   sink += encodeMessage(msg).length;
@@ -116,16 +118,31 @@ const jsonRt = rate(() => {
   sink += JSON.parse(JSON.stringify(msg)).header.requestId;
 });
 
-console.log(
+report.note(
   `message: ${frame.length} bytes binary, ${Buffer.byteLength(text)} bytes JSON (uplink property ${json.length} bytes)`,
 );
-console.log(`binary encode          ${fmt(enc)}`);
-console.log(`binary decode          ${fmt(dec)}`);
-console.log(`binary round trip      ${fmt(bin)}`);
-console.log(`JSON.stringify         ${fmt(jsonEnc)}`);
-console.log(`JSON.parse             ${fmt(jsonDec)}`);
-console.log(`JSON round trip        ${fmt(jsonRt)}`);
-console.log(`ratio binary/JSON round trip: ${(bin / jsonRt).toFixed(2)}x`);
-const ok = bin >= jsonRt && bin >= 100_000;
-console.log(`target (binary >= JSON and >= 100,000 round trips/s): ${ok ? 'met' : 'NOT met'}`);
+report.figure({ id: 'binary_encode', what: 'binary encode', value: enc, unit: '/s' });
+report.figure({ id: 'binary_decode', what: 'binary decode', value: dec, unit: '/s' });
+report.figure({
+  id: 'binary_round_trip',
+  what: 'binary round trip',
+  value: bin,
+  unit: '/s',
+  target: '>= 100000',
+  met: bin >= 100_000,
+});
+report.figure({ id: 'json_stringify', what: 'JSON.stringify', value: jsonEnc, unit: '/s' });
+report.figure({ id: 'json_parse', what: 'JSON.parse', value: jsonDec, unit: '/s' });
+report.figure({ id: 'json_round_trip', what: 'JSON round trip', value: jsonRt, unit: '/s' });
+report.figure({
+  id: 'binary_vs_json',
+  what: 'ratio binary / JSON round trip',
+  value: bin / jsonRt,
+  unit: 'x',
+  target: '>= 1',
+  met: bin >= jsonRt,
+  ratio: true,
+  digits: 2,
+});
+report.finish();
 if (sink === -1) console.log('');

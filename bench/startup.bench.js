@@ -2,6 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createReport } from './report.js';
+
+const report = createReport('startup', 'tpx --help time / node -e 0 time on the same machine');
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tpx.js');
 function median(args, runs = 15) {
@@ -19,7 +22,17 @@ const base = median(['-e', '0']);
 const help = median([bin, '--help']);
 const version = median([bin, '--version']);
 const ratio = help / base;
-console.log(`node -e 0        ${base.toFixed(1)} ms`);
-console.log(`tpx --help       ${help.toFixed(1)} ms`);
-console.log(`tpx --version    ${version.toFixed(1)} ms`);
-console.log(`ratio --help / node: ${ratio.toFixed(2)}x (target <= 3x) ${ratio <= 3 ? 'OK' : 'MISSED'}`);
+report.figure({ id: 'node_e_0', what: 'node -e 0 (median of 15)', value: base, unit: 'ms', digits: 1 });
+report.figure({ id: 'help', what: 'tpx --help', value: help, unit: 'ms', digits: 1 });
+report.figure({ id: 'version', what: 'tpx --version', value: version, unit: 'ms', digits: 1 });
+report.figure({
+  id: 'help_vs_node',
+  what: 'ratio tpx --help / node -e 0',
+  value: ratio,
+  unit: 'x',
+  target: '<= 3x',
+  met: ratio <= 3,
+  ratio: true,
+  digits: 2,
+});
+report.finish();

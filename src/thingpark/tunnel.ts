@@ -51,12 +51,13 @@ export function parseRawQuery(raw: string): Record<string, string> {
     if (part === '') continue;
     const eq = part.indexOf('=');
     const name = safeDecode(eq < 0 ? part : part.slice(0, eq));
-    out[name] = safeDecode(eq < 0 ? '' : part.slice(eq + 1));
+    out[name] = eq < 0 ? '' : safeDecode(part.slice(eq + 1));
   }
   return out;
 }
 
 function safeDecode(s: string): string {
+  if (!s.includes('%')) return s; // nothing to decode: the common case, and decodeURIComponent is not free
   try {
     return decodeURIComponent(s);
   } catch {

@@ -122,6 +122,21 @@ describe('uplink verification', () => {
     expect(r).toEqual({ ok: true, keyCase: 'lower-case' });
   });
 
+  it('takes the Token in either case, and a query value with or without percent escapes', () => {
+    expect(verifyUplink({ ...good, query: { ...good.query, Token: good.query.Token!.toUpperCase() } })).toBe(true);
+    const raw = parseRawQuery(
+      'AS_ID=a.b&Time=2016-01-11T14%3A11%3A11.333%2B02%3A00&Plain=x+y&Empty=&Bad=%E0%A4%A&Flag',
+    );
+    expect(raw).toEqual({
+      AS_ID: 'a.b',
+      Time: '2016-01-11T14:11:11.333+02:00',
+      Plain: 'x+y',
+      Empty: '',
+      Bad: '%E0%A4%A',
+      Flag: '',
+    });
+  });
+
   it('signUplink reproduces U1 and round-trips for every report kind', () => {
     const s = signUplink(u1.document, {
       asId: 'app1.sample.com',

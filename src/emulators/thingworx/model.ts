@@ -123,6 +123,8 @@ export class Store {
   /** Name of the admin key handed to tests. */
   defaultAppKey: string;
   private effectiveCache = new Map<string, Map<string, PropertyDef>>();
+  /** Things sorted by name, kept until a Thing is added or deleted (listing 100K Things in pages reads it). */
+  private sortedCache: Thing[] | null = null;
 
   constructor(state: EmulatorState = {}) {
     const now = Date.now();
@@ -302,7 +304,21 @@ export class Store {
       lastConnection: 0,
     };
     this.things.set(name, thing);
+    this.sortedCache = null;
     return thing;
+  }
+
+  deleteThing(name: string): void {
+    this.things.delete(name);
+    this.sortedCache = null;
+  }
+
+  /** Every Thing sorted by name (as the platform's listings sort), cached until a Thing is added or deleted. */
+  sortedThings(): readonly Thing[] {
+    if (!this.sortedCache || this.sortedCache.length !== this.things.size) {
+      this.sortedCache = [...this.things.values()].sort((a, b) => a.name.localeCompare(b.name));
+    }
+    return this.sortedCache;
   }
 
   thingProperties(thing: Thing): Map<string, PropertyDef> {

@@ -97,7 +97,7 @@ export function deleteEntity(
     const t = p.store.things.get(name)!;
     const holder = t.boundTo as { bound?: Set<string> } | null;
     holder?.bound?.delete(name);
-    p.store.things.delete(name);
+    p.store.deleteThing(name);
     return;
   }
   const t = p.store.templates.get(name)!;

@@ -270,22 +270,32 @@ function implementing(
   c: Caller,
   template: string,
   params: Params,
+  withTotal = false,
 ): { rows: Record<string, unknown>[]; total: number } {
   const mask = str(params.nameMask);
   const re = mask ? new RegExp(`^${mask.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`) : null;
   const props = Array.isArray((params.propertyNames as InfoTableJson | undefined)?.rows)
     ? (params.propertyNames as InfoTableJson).rows.map((r) => String(r.name))
     : [];
-  const all = [...p.store.things.values()].filter(
-    (t) =>
-      p.store.isDerivedFrom(t.template, template) &&
-      (!re || re.test(t.name)) &&
-      p.access.canSee(c.user, 'Things', t.name, t.owner),
-  );
-  all.sort((a, b) => a.name.localeCompare(b.name));
+  // The sorted list is cached by the store; whether a template derives from `template` is asked once per template;
+  // without `withTotal` the walk stops at the page's last row (a page costs its offset, not the whole list).
+  const derived = new Map<string, boolean>();
   const offset = num(params.offset);
   const maxItems = num(params.maxItems, 500);
-  const rows = all.slice(offset, offset + maxItems).map((t) => {
+  const page: Thing[] = [];
+  let total = 0;
+  for (const t of p.store.sortedThings()) {
+    let d = derived.get(t.template);
+    if (d === undefined) {
+      d = p.store.isDerivedFrom(t.template, template);
+      derived.set(t.template, d);
+    }
+    if (!d || (re && !re.test(t.name)) || !p.access.canSee(c.user, 'Things', t.name, t.owner)) continue;
+    if (total >= offset && page.length < maxItems) page.push(t);
+    total += 1;
+    if (!withTotal && page.length >= maxItems) break;
+  }
+  const rows = page.map((t) => {
     const row: Record<string, unknown> = { name: t.name, description: t.description, thingTemplate: t.template };
     for (const n of props) {
       const def = p.store.thingProperty(t, n);
@@ -293,7 +303,7 @@ function implementing(
     }
     return row;
   });
-  return { rows, total: all.length };
+  return { rows, total };
 }
 
 const entityListFields: [string, string][] = [
@@ -333,7 +343,7 @@ export const templateServices: Record<string, Service> = {
     return infoTable(entityListFields, r.rows);
   },
   QueryImplementingThingsOptimizedWithTotalCount: (p, c, e, params) => {
-    const r = implementing(p, c, e, params);
+    const r = implementing(p, c, e, params, true);
     return infoTable(
       [
         ['rootEntityList', 'INFOTABLE'],

@@ -1,0 +1,238 @@
+// Uplink fan-in as LoRaWAN has it: 100,000 DevEUIs, most reporting once every 15 minutes, 1% hot ones every 5 s
+// (about 110 + 200 = 310 uplinks/s), for 10 minutes, into one bridge (spool durability full, dedup window 10 min)
+// pushing to a null platform. Sampled over the run: RSS, heap, dedup entries, spool file size (database + WAL),
+// reports waiting. Figures: RSS growth over the second half of the run beyond the dedup entries added (flat), dedup entries against their bound
+// (rate x (window + the 60 s prune period)), the spool's largest size.
+// The full run takes 10 minutes: `node bench/fanin.bench.js --full` (or `npm run bench -- fanin --full`). By default
+// the same traffic is played in BENCH_FANIN_SECONDS (default 120) seconds: every rate times 600/seconds and the
+// dedup window divided by the same factor, so every device reports as often relative to the run, and the dedup
+// memory holds as many entries as in the full run.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
+import { NULL_PLATFORM } from './null-platform.js';
+import { createReport } from './report.js';
+
+const FULL_SECONDS = 600;
+const SECONDS = process.argv.includes('--full') ? FULL_SECONDS : Number(process.env.BENCH_FANIN_SECONDS ?? 120);
+const SCALE = FULL_SECONDS / SECONDS;
+const DEVICES = 100_000;
+const HOT = 0.01;
+const COLD_RATE = (DEVICES * (1 - HOT)) / 900; // each cold device every 15 minutes
+const HOT_RATE = (DEVICES * HOT) / 5; // each hot device every 5 s
+const RATE = (COLD_RATE + HOT_RATE) * SCALE;
+const WINDOW_MS = Math.round((10 * 60_000) / SCALE);
+const PRUNE_MS = 60_000; // the bridge's prune period (not scaled)
+
+async function startNullPlatform() {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: new URL('..', import.meta.url).pathname,
+  });
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`platform exited with ${code}`)));
+  });
+  return { ...JSON.parse(first), stop: () => child.stdin.end() };
+}
+
+/** Heap bytes per entry of the dedup memory, measured alone: `entries` over `devices`. */
+async function dedupBytesPerEntry(entries, devices) {
+  const { DedupWindow } = await import('../dist/bridge/dedup.js');
+  const names = Array.from({ length: devices }, (_, i) => devEui(i));
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const d = new DedupWindow(60_000);
+  const now = Date.now();
+  for (let i = 0; i < entries; i++) d.remember(names[i % devices], Math.floor(i / devices), 'abcd', now);
+  globalThis.gc?.();
+  const bytes = process.memoryUsage().heapUsed - before;
+  if (d.size !== entries) throw new Error('dedup size');
+  return bytes / entries;
+}
+
+async function main() {
+  const report = createReport(
+    'fanin',
+    'RSS growth over the second half of the run (%, flat = about 0) and dedup entries / their bound (<= 1)',
+  );
+  const perEntry = await dedupBytesPerEntry(200_000, DEVICES);
+  const platform = await startNullPlatform();
+  const { AlwaysOnPool } = await import('../dist/alwayson/index.js');
+  const { PoolSink, startBridge } = await import('../dist/bridge/index.js');
+  const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-fanin-'));
+  const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
+  const sink = new PoolSink(
+    () =>
+      new AlwaysOnPool({
+        url: platform.url,
+        appKey: 'bench',
+        ca: readFileSync(platform.caFile),
+        requestTimeoutMs: 30_000,
+        maxInFlight: 4096,
+      }),
+  );
+  const bridge = await startBridge({
+    listen: '127.0.0.1:0',
+    spoolDir,
+    asId: AS_ID,
+    asKey: AS_KEY,
+    template: 'actilityThingTemplateSF',
+    sink,
+    directory: { list: async () => ({ names, pages: DEVICES / 1000 }), create: async () => 'exists' },
+    maxDevices: DEVICES,
+    dedupWindowMs: WINDOW_MS,
+  });
+  await bridge.whenReady();
+  const spoolBytes = () => {
+    let n = 0;
+    for (const f of ['spool.sqlite', 'spool.sqlite-wal']) {
+      try {
+        n += statSync(join(spoolDir, f)).size;
+      } catch {}
+    }
+    return n;
+  };
+  // the dedup memory is private to the bridge: read for measurement only
+  const dedup = () => bridge.dedup.size;
+  const samples = [];
+  const t0 = Date.now();
+  const sample = () => {
+    const m = process.memoryUsage();
+    samples.push({
+      t: (Date.now() - t0) / 1000,
+      rss: m.rss,
+      heap: m.heapUsed,
+      dedup: dedup(),
+      spool: spoolBytes(),
+      depth: bridge.stats().spoolDepth,
+    });
+  };
+  sample();
+  const timer = setInterval(sample, (SECONDS * 1000) / 30);
+  const r = await runLoadClient({
+    url: `${bridge.url}${bridge.path}`,
+    rate: RATE,
+    seconds: SECONDS,
+    connections: 256,
+    devices: DEVICES,
+    pick: 'longtail',
+    hot: HOT,
+    hotShare: HOT_RATE / (HOT_RATE + COLD_RATE),
+  });
+  await bridge.whenDrained(60_000);
+  sample();
+  clearInterval(timer);
+  await bridge.stop({ drainTimeoutMs: 1000 });
+  platform.stop();
+  rmSync(spoolDir, { recursive: true, force: true });
+
+  const mb = (b) => b / 1048576;
+  report.note(
+    `${DEVICES.toLocaleString('en-US')} DevEUIs, ${RATE.toFixed(0)} uplinks/s for ${SECONDS} s (the 10-minute run ` +
+      `x${SCALE.toFixed(1)} faster; dedup window ${(WINDOW_MS / 1000).toFixed(0)} s); ${r.ok} accepted, ${r.bad} refused` +
+      (r.firstBad ? ` (${r.firstBad})` : ''),
+  );
+  report.note('   t s    RSS MB   heap MB    dedup   spool MB  waiting');
+  for (const s of samples.filter((_, i) => i % 3 === 0 || i === samples.length - 1)) {
+    report.note(
+      `${s.t.toFixed(0).padStart(6)} ${mb(s.rss).toFixed(0).padStart(9)} ${mb(s.heap).toFixed(0).padStart(9)} ` +
+        `${String(s.dedup).padStart(8)} ${mb(s.spool).toFixed(1).padStart(10)} ${String(s.depth).padStart(8)}`,
+    );
+  }
+  // the client may need longer than asked on a busy machine (it sends every uplink): halves of the real run
+  const end = samples.at(-1).t;
+  const half = samples.filter((s) => s.t >= end / 2);
+  const maxOf = (k, list = samples) => Math.max(...list.map((s) => s[k]));
+  const growth = (100 * (half.at(-1).rss - half[0].rss)) / half[0].rss;
+  const achieved = r.ok / r.elapsed;
+  const bound = (achieved * (WINDOW_MS + PRUNE_MS)) / 1000;
+  report.figure({
+    id: 'rate',
+    what: `uplinks/s achieved (${RATE.toFixed(0)} asked)`,
+    value: achieved,
+    unit: 'uplinks/s',
+  });
+  report.figure({ id: 'accepted', what: 'uplinks accepted', value: r.ok, unit: 'uplinks' });
+  report.figure({
+    id: 'rss_max',
+    what: 'RSS, largest',
+    value: mb(maxOf('rss')),
+    unit: 'MB',
+    target: '< 600 MB',
+    met: maxOf('rss') < 600 * 1048576,
+  });
+  report.figure({
+    id: 'rss_growth_second_half',
+    what: 'RSS growth over the second half',
+    value: growth,
+    unit: '%',
+    digits: 1,
+  });
+  // While the window is not yet full the dedup memory grows (bounded, below); RSS is flat when what is left of its
+  // growth, once the dedup entries added meanwhile are taken out, is about nothing.
+  const dedupGrowth = (half.at(-1).dedup - half[0].dedup) * perEntry;
+  const unexplained = (100 * (half.at(-1).rss - half[0].rss - dedupGrowth)) / half[0].rss;
+  report.figure({
+    id: 'rss_growth_beyond_dedup',
+    what: 'RSS growth over the second half, beyond dedup',
+    value: unexplained,
+    unit: '%',
+    target: '< 10 %',
+    met: unexplained < 10,
+    ratio: true,
+    digits: 1,
+  });
+  report.figure({ id: 'dedup_max', what: 'dedup entries, largest', value: maxOf('dedup'), unit: 'entries' });
+  report.figure({
+    id: 'dedup_vs_bound',
+    what: 'dedup entries / rate x (window + prune period)',
+    value: maxOf('dedup') / bound,
+    unit: 'x',
+    target: '<= 1',
+    met: maxOf('dedup') <= bound,
+    ratio: true,
+    digits: 2,
+  });
+  const fullEntries = (COLD_RATE + HOT_RATE) * (600 + PRUNE_MS / 1000);
+  report.figure({
+    id: 'dedup_bytes_per_entry',
+    what: 'dedup heap per entry (measured alone)',
+    value: perEntry,
+    unit: 'bytes',
+  });
+  report.figure({
+    id: 'dedup_mb_full',
+    what: `dedup heap at the bound of the real rates (${Math.round(fullEntries)} entries)`,
+    value: mb(perEntry * fullEntries),
+    unit: 'MB',
+    digits: 1,
+  });
+  // The spool holds the waiting reports and the dedup rows of the window: its size follows the dedup bound.
+  const perRow = maxOf('spool') / Math.max(1, maxOf('dedup'));
+  report.figure({
+    id: 'spool_max',
+    what: 'spool file + WAL, largest',
+    value: mb(maxOf('spool')),
+    unit: 'MB',
+    digits: 1,
+  });
+  report.figure({ id: 'spool_bytes_per_dedup_row', what: 'spool bytes per dedup entry', value: perRow, unit: 'bytes' });
+  report.figure({
+    id: 'spool_mb_full',
+    what: 'spool size at the dedup bound of the real rates',
+    value: mb(perRow * fullEntries),
+    unit: 'MB',
+    target: '< 100 MB',
+    met: perRow * fullEntries < 100 * 1048576,
+    digits: 1,
+  });
+  report.figure({ id: 'waiting_max', what: 'reports waiting, largest', value: maxOf('depth'), unit: 'reports' });
+  report.finish({ seconds: SECONDS, scale: SCALE, samples });
+}
+
+await main();

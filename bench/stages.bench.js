@@ -1,0 +1,187 @@
+// Where the CPU of one uplink goes: each step the bridge takes for a DevEUI_uplink, timed alone on the same signed
+// document as the load client sends (bench/load-client.js), in µs per uplink. The steps in order: the query parse,
+// JSON.parse, the fast uplink parser (and, for comparison, the full zod parser it saves), token verification
+// (sha256), the dedup check, the spool row (JSON.stringify of the report, as stored today), the property updates and
+// the AlwaysOn push encoding (message + frames), the bridge events with the metrics listening, the 202 answer body.
+// The ratio it stands by: each step's share of the sum (machine-independent). The whole-bridge figure (CPU per
+// uplink including HTTP, sockets, TLS, SQLite and GC) is bridge.bench.js's; the difference is what the steps here do
+// not cover (see bench/README.md). The spool (SQLite in its writer thread) is timed apart: process CPU (both threads)
+// per report stored and deleted in group commits of 64.
+
+import { AS_ID, AS_KEY } from './load-client.js';
+import { createReport } from './report.js';
+
+const { signUplink, parseRawQuery, verifyUplinkDetailed } = await import('../dist/thingpark/tunnel.js');
+const { parseTunnelMessage } = await import('../dist/thingpark/messages.js');
+const { fastUplink } = await import('../dist/bridge/fast-uplink.js');
+const { DedupWindow } = await import('../dist/bridge/dedup.js');
+const { reportUpdates } = await import('../dist/bridge/values.js');
+const { requestMessage, pushParams } = await import('../dist/alwayson/values.js');
+const { framesOf } = await import('../dist/alwayson/wire.js');
+const { BridgeEvents } = await import('../dist/bridge/events.js');
+const { createMetrics } = await import('../dist/bridge/metrics.js');
+
+const doc = {
+  DevEUI_uplink: {
+    Time: new Date().toISOString().replace('Z', '+00:00'),
+    DevEUI: '70B3D57E00001234',
+    FPort: 2,
+    FCntUp: 4711,
+    payload_hex: '0167010e0268640373275d04650064',
+    LrrRSSI: -70,
+    LrrSNR: 7.5,
+    SpFact: 7,
+    CustomerID: '100000507',
+    Late: 0,
+    Lrrs: { Lrr: [{ Lrrid: '08040059', LrrRSSI: -70, LrrSNR: 7.5, LrrESP: -71 }] },
+  },
+};
+const text = JSON.stringify(doc);
+const signed = signUplink(doc, { asId: AS_ID, asKey: AS_KEY });
+const rawQuery = signed.queryString;
+const query = parseRawQuery(rawQuery);
+const body = JSON.parse(text);
+const report = fastUplink(body);
+const updates = reportUpdates(report);
+const dedup = new DedupWindow(600_000);
+const devs = Array.from({ length: 10_000 }, (_, i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`);
+const events = new BridgeEvents();
+createMetrics(events, { spoolDepth: () => 0, things: () => 0, connected: () => true });
+let sink = 0;
+
+/** µs per call of fn, after a warm-up, over about `ms` milliseconds. */
+function usPer(fn, ms = 700) {
+  for (let i = 0; i < 5000; i++) fn(i);
+  globalThis.gc?.();
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  const limit = BigInt(ms) * 1_000_000n;
+  let elapsed = 0n;
+  while (elapsed < limit) {
+    for (let i = 0; i < 500; i++) fn(n + i);
+    n += 500;
+    elapsed = process.hrtime.bigint() - t0;
+  }
+  return Number(elapsed) / 1000 / n;
+}
+
+const steps = [
+  ['query', 'parse the query string (parseRawQuery)', () => (sink += parseRawQuery(rawQuery).Token.length)],
+  ['json_parse', 'JSON.parse of the body', () => (sink += JSON.parse(text).DevEUI_uplink.FPort)],
+  ['fast_parse', 'fast uplink parser (fast-uplink.ts)', () => (sink += fastUplink(body).fcntUp)],
+  [
+    'token',
+    'token verification (sha256, verifyUplinkDetailed)',
+    () => (sink += verifyUplinkDetailed({ body, query, asKey: AS_KEY, asId: AS_ID }).ok ? 1 : 0),
+  ],
+  [
+    'dedup',
+    'dedup check + remember (10,000 devices)',
+    (i) => {
+      const d = devs[i % 10_000];
+      if (!dedup.isDuplicate(d, i, 'abcd', 0)) dedup.remember(d, i, 'abcd', 0);
+      if ((i & 0xffff) === 0) dedup.prune(600_001);
+    },
+  ],
+  ['spool_row', 'spool row: JSON.stringify of the report', () => (sink += JSON.stringify(report).length)],
+  ['updates', 'property updates of the report (values.ts)', () => (sink += reportUpdates(report).length)],
+  [
+    'push_encode',
+    'AlwaysOn push: message + binary frames',
+    (i) =>
+      (sink += framesOf(
+        requestMessage(
+          'POST',
+          i & 0xffff,
+          42,
+          'THING',
+          report.devEui,
+          'SERVICES',
+          'UpdateSubscribedPropertyValues',
+          pushParams(updates),
+        ),
+        8192,
+      ).length),
+  ],
+  [
+    'events',
+    'bridge events (received, accepted, acked) + metrics',
+    (i) => {
+      events.emit('uplink.received', { kind: 'uplink', devEui: report.devEui });
+      events.emit('uplink.accepted', { seq: i, kind: 'uplink', devEui: report.devEui, fcnt: 1, spoolDepth: 0 });
+      events.emit('push.acked', { seq: i, thing: report.devEui, kind: 'uplink', latencyMs: 3 });
+    },
+  ],
+  [
+    'answer',
+    'the 202 answer body (JSON.stringify)',
+    (i) => (sink += JSON.stringify({ status: 'accepted', seq: i }).length),
+  ],
+];
+const zod = usPer(() => (sink += parseTunnelMessage(body).fCntUp));
+
+/**
+ * The spool (SQLite in its writer thread): CPU of the whole process (both threads) per report stored and then
+ * deleted, in group commits of `group` reports as the bridge makes them under load.
+ */
+async function spoolUs(durability, group, total = 20_000) {
+  const { Spool } = await import('../dist/bridge/spool.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tpx-bench-stages-'));
+  const spool = new Spool(dir, { durability, writer: 'worker' });
+  const row = JSON.stringify(report);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < total; i += group) {
+    const seqs = await Promise.all(
+      Array.from({ length: group }, (_, k) =>
+        spool.enqueue({
+          devEui: devs[(i + k) % 10_000],
+          kind: 'uplink',
+          receivedAt: Date.now(),
+          body: row,
+          dedup: { fcnt: i + k, payload: 'abcd' },
+        }),
+      ),
+    );
+    for (const s of seqs) spool.ack(s);
+  }
+  await spool.settle();
+  const c = process.cpuUsage(c0);
+  const ms = performance.now() - t0;
+  await spool.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { us: (c.user + c.system) / total, perSecond: total / (ms / 1000) };
+}
+const spoolFull = await spoolUs('full', 64);
+const spoolNormal = await spoolUs('normal', 64);
+
+const r = createReport('stages', "each step's share of the sum of the steps (%), the same on any machine within noise");
+const times = steps.map(([id, what, fn]) => [id, what, usPer(fn)]);
+const sum = times.reduce((a, t) => a + t[2], 0);
+for (const [id, what, us] of times) {
+  r.figure({ id, what, value: us, unit: 'us', digits: 2 });
+  r.figure({
+    id: `${id}_share`,
+    what: '  share of the steps',
+    value: (100 * us) / sum,
+    unit: '%',
+    ratio: true,
+    digits: 1,
+  });
+}
+r.figure({ id: 'sum', what: 'sum of the steps', value: sum, unit: 'us', digits: 1 });
+r.figure({
+  id: 'spool_full',
+  what: 'spool: store + delete one report, full (both threads)',
+  value: spoolFull.us,
+  unit: 'us',
+  digits: 1,
+});
+r.figure({ id: 'spool_full_rate', what: '  reports/s, groups of 64, full', value: spoolFull.perSecond, unit: '/s' });
+r.figure({ id: 'spool_normal', what: 'spool: the same, normal', value: spoolNormal.us, unit: 'us', digits: 1 });
+r.figure({ id: 'zod_parse', what: 'full zod parser (the fast parser saves it)', value: zod, unit: 'us', digits: 2 });
+r.finish();
+if (sink === -1) console.log('');
