@@ -52,7 +52,7 @@ describe('tpx driver', () => {
     );
     const l = createTestContext({ env });
     await runDriverList(l.ctx);
-    expect(l.stdout.text).toMatch(/climate .*prefix 70B3D5; DevEUI 0018B20000000B20/);
+    expect(l.stdout.text).toMatch(/climate\t.*prefix 70B3D5; DevEUI 0018B20000000B20/);
     const sh = createTestContext({ env, json: true });
     await runDriverShow(sh.ctx, 'climate');
     expect(json(sh).properties).toEqual([

@@ -18,7 +18,9 @@ export interface TableOptions {
   width?: number;
 }
 
-const HEAD = ['DevEUI', 'Thing', 'uplink', 'RSSI/SNR', 'SF', 'ok/sent', 'downlink:port', 'status', 'decoded'];
+const HEAD = ['DevEUI', 'Thing', 'uplink', 'RSSI/SNR', 'SF', 'ok/sent', 'downlink:port', 'status'];
+/** The decoded column (payload drivers) is shown from this width on: at 80 columns the other eight fill the line. */
+const DECODED_FROM_WIDTH = 100;
 
 export function ago(now: number, t: number | undefined): string {
   if (t === undefined) return '-';
@@ -43,6 +45,8 @@ export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] 
   const c = o.color;
   const budget = Math.max(1, o.maxRows);
   const shown = rows.length > budget ? rows.slice(0, Math.max(1, budget - 1)) : rows;
+  const width = o.width ?? 80;
+  const decoded = width >= DECODED_FROM_WIDTH && rows.some((r) => r.decoded !== undefined);
   const cells = shown.map((r) => {
     const t = o.thing(r.devEui);
     const d = r.lastDownlink;
@@ -55,12 +59,12 @@ export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] 
       r.sent > 0 ? `${r.delivered}/${r.sent}` : String(r.delivered),
       d ? `${d.payloadHex || '?'}:${d.fport || '?'} ${ago(o.now, d.writtenAt)}` : '-',
       d ? stateColor(c, d.state, d.state.replace('_', ' ')) : '-',
-      r.decoded ?? '-',
+      ...(decoded ? [r.decoded ?? '-'] : []),
     ];
   });
-  const table = renderTable(HEAD, cells, {
+  const table = renderTable(decoded ? [...HEAD, 'decoded'] : HEAD, cells, {
     tty: true,
-    width: o.width ?? 80,
+    width,
     head: (t) => c.bold(t),
     minWidths: [16],
   });
