@@ -125,6 +125,16 @@ export const SETTINGS: readonly SettingKey[] = [
     '--driver-timeout',
     'Time limit of one payload driver call (duration, default 50ms)',
   ),
+  k(
+    'queue',
+    'TPX_QUEUE',
+    '--queue',
+    'Fleet broker URL amqp://user:pass@host:5672/vhost: several bridges share the uplinks (default: SQLite spool)',
+    true,
+  ),
+  k('fleetQueues', 'TPX_FLEET_QUEUES', '--fleet-queues', 'Number of fleet queues, fixed per fleet (default 16)'),
+  k('fleetPrefix', 'TPX_FLEET_PREFIX', '--fleet-prefix', 'Name prefix of the fleet exchange and queues (default tpx)'),
+  k('bridgeId', 'TPX_BRIDGE_ID', '--bridge-id', 'Name of this bridge in the fleet (default host name and PID)'),
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
