@@ -6,6 +6,15 @@
  * Nothing is dropped silently: a request either gets its response or its promise rejects (DisconnectedError or
  * RequestTimeoutError, both `retryable`). Requests made while the connection is down wait (up to the request
  * timeout) for it to come back; at most `maxInFlight` requests are outstanding, later ones queue in order.
+ * Every failure is reported with its cause: `down`, `reconnect` (FailureCause), `protocol.error` (ProtocolErrorCause),
+ * `ping.timeout`, and `failed` when the client gives up (ThingWorx refused the application key).
+ *
+ * States change in one place, setState(), along the table TRANSITIONS:
+ *
+ *   idle ──start()──▶ connecting ──socket open──▶ authenticating ──AUTH ok──▶ binding ──Things bound──▶ ready
+ *                        ▲  │ (attempt failed: wait the backoff, stay connecting)  │           │          │
+ *                        └──┴────────────── socket lost / attempt failed ◀─────────┴───────────┴──────────┘
+ *   any state ──close(), start() failed, AUTH refused on a reconnect──▶ closed (final)
  */
 import { EventEmitter } from 'node:events';
 import type WebSocket from 'ws';
@@ -14,12 +23,16 @@ import { bindAll, type SendBind, unbindAll } from './binding.js';
 import type { CharacteristicName, EntityTypeName, InfoTable, Message, RequestMethod, TwValue } from './codec/types.js';
 import { answerPlatformRequest, type EdgeHandlers } from './edge.js';
 import {
+  type AlwaysOnError,
   AlwaysOnOptionsError,
   AuthFailedError,
   BindRejectedError,
   BusyError,
   ClientClosedError,
   DisconnectedError,
+  type FailureCause,
+  failureCause,
+  IllegalTransitionError,
   RequestFailedError,
 } from './errors.js';
 
@@ -47,6 +60,16 @@ import { PendingRequests } from './requests.js';
 import { openSocket } from './socket.js';
 import { FrameDecoder, framesOf } from './wire.js';
 
+/** The states each state may go to (a state may also be set again: a no-op). Anything else is a bug. */
+export const TRANSITIONS: Readonly<Record<ClientState, readonly ClientState[]>> = {
+  idle: ['connecting', 'closed'],
+  connecting: ['authenticating', 'closed'],
+  authenticating: ['binding', 'connecting', 'closed'],
+  binding: ['ready', 'connecting', 'closed'],
+  ready: ['connecting', 'closed'],
+  closed: [],
+};
+
 export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   readonly url: string;
   private readonly opts: ResolvedOptions;
@@ -67,11 +90,19 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     this.url = this.opts.url;
     this.pending = new PendingRequests(this.opts.maxInFlight, this.opts.requestTimeoutMs);
     this.pending.canSend = () => this.stateValue === 'ready';
-    this.decoder = new FrameDecoder(this.opts.maxMessageSize);
+    this.decoder = this.newDecoder();
   }
 
   get state(): ClientState {
     return this.stateValue;
+  }
+
+  /** The one place the state changes: refuses what TRANSITIONS does not allow (IllegalTransitionError). */
+  private setState(next: ClientState): void {
+    const from = this.stateValue;
+    if (from === next) return;
+    if (!TRANSITIONS[from].includes(next)) throw new IllegalTransitionError(from, next);
+    this.stateValue = next;
   }
 
   /** The session id the platform assigned at the last AUTH. */
@@ -232,7 +263,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   }
 
   private async connectOnce(): Promise<void> {
-    this.stateValue = 'connecting';
+    this.setState('connecting');
     const ws = await openSocket(this.url, {
       appKey: this.opts.appKey,
       ca: this.opts.ca,
@@ -246,28 +277,72 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       throw new ClientClosedError();
     }
     this.ws = ws;
-    this.decoder = new FrameDecoder(this.opts.maxMessageSize);
+    this.decoder = this.newDecoder();
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary && ws === this.ws) this.onFrame(data);
+      if (ws !== this.ws) return;
+      if (isBinary) this.onFrame(data);
+      else {
+        const error = new Error(`A text frame of ${data.length} bytes (AlwaysOn frames are binary): dropped.`);
+        this.emit('protocol.error', { error, cause: 'text_frame' });
+      }
     });
     ws.on('close', (code: number, reason: Buffer) => {
-      this.onSocketGone(ws, new DisconnectedError(`The AlwaysOn socket closed (${code} ${reason.toString()}).`));
+      const text = reason.toString();
+      const failure: FailureCause =
+        code === 1009 ? 'frame_too_large' : code === 1002 ? 'bad_frame' : 'closed_by_platform';
+      this.onSocketGone(
+        ws,
+        new DisconnectedError(`The AlwaysOn socket closed (${code}${text ? ` ${text}` : ''}).`, undefined, failure),
+      );
     });
-    ws.on('error', (error: Error) => this.onSocketGone(ws, new DisconnectedError(undefined, error)));
-    this.stateValue = 'authenticating';
-    const auth = await this.request('AUTH', (id) => authMessage(id, this.opts.appKey), false);
+    ws.on('error', (error: Error) => {
+      const failure = failureCause(error);
+      this.onSocketGone(
+        ws,
+        new DisconnectedError(
+          `The AlwaysOn socket failed: ${error.message}.`,
+          error,
+          failure === 'unknown' ? 'socket_error' : failure,
+        ),
+      );
+    });
+    // Keep-alive from the first byte: a platform that accepts the socket and then says nothing (no AUTH answer,
+    // frozen) is noticed within the deadline, not only after the request timeout.
+    this.keepalive = new Keepalive(ws, this.opts.pingIntervalMs, this.opts.pingDeadlineMs, (silentMs) => {
+      this.emit('ping.timeout', { pongTimeoutMs: this.opts.pingDeadlineMs, silentMs });
+      this.dropSocket(
+        ws,
+        new DisconnectedError(
+          `ThingWorx said nothing for ${silentMs} ms, not even a pong (deadline ${this.opts.pingDeadlineMs} ms): ` +
+            'the platform is frozen or the network path is dead.',
+          undefined,
+          'ping_timeout',
+        ),
+      );
+    });
+    this.keepalive.start();
+    this.setState('authenticating');
+    let auth: Message;
+    try {
+      auth = await this.request('AUTH', (id) => authMessage(id, this.opts.appKey), false);
+    } catch (error) {
+      if ((error as AlwaysOnError).code === 'TPX_ALWAYSON_TIMEOUT') {
+        this.dropSocket(ws);
+        throw new DisconnectedError(
+          `ThingWorx did not answer AUTH within ${this.opts.requestTimeoutMs} ms.`,
+          error,
+          'auth_timeout',
+        );
+      }
+      throw error;
+    }
     if (!isSuccess(auth.header.codeValue)) {
       const reason = auth.body.kind === 'response' ? auth.body.reason : null;
       this.dropSocket(ws);
       throw new AuthFailedError(auth.header.codeValue, reason);
     }
     this.sessionId = auth.header.sessionId;
-    this.stateValue = 'binding';
-    this.keepalive = new Keepalive(ws, this.opts.pingIntervalMs, this.opts.pongTimeoutMs, () => {
-      this.emit('ping.timeout', { pongTimeoutMs: this.opts.pongTimeoutMs });
-      this.dropSocket(ws, new DisconnectedError('No pong from ThingWorx within the deadline: the socket is dead.'));
-    });
-    this.keepalive.start();
+    this.setState('binding');
     if (this.bound.size > 0) {
       // Names stay in `bound` while they are bound again; refused ones are dropped, and names unbound by the owner
       // meanwhile are unbound on the platform too.
@@ -285,7 +360,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       }
     }
     if (ws !== this.ws) throw new DisconnectedError();
-    this.stateValue = 'ready';
+    this.setState('ready');
     this.attempt = 0;
     this.emit('up', { sessionId: this.sessionId, bound: this.bound.size });
     this.pending.wake();
@@ -311,7 +386,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
 
   /** A frame that does not decode: fail the request it answers, or answer the platform request it carries. */
   private onBadFrame(data: Buffer, error: Error): void {
-    this.emit('protocol.error', { error });
+    this.emit('protocol.error', { error, cause: 'bad_message' });
     if (data.length < 15) return;
     const code = data[1]!;
     const requestId = data.readUInt32BE(2);
@@ -340,7 +415,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       try {
         for (const f of framesOf(res, this.opts.chunkSize, this.opts.maxMessageSize)) ws.send(f);
       } catch (error) {
-        this.emit('protocol.error', { error: error as Error });
+        this.emit('protocol.error', { error: error as Error, cause: 'bad_answer' });
       }
     }
     this.emit('platform.request', {
@@ -363,11 +438,12 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     this.ws = null;
     this.keepalive?.stop();
     this.keepalive = null;
+    this.reportIncomplete();
     const wasReady = this.stateValue === 'ready';
-    if (this.stateValue !== 'closed') this.stateValue = 'connecting';
+    if (this.stateValue !== 'closed') this.setState('connecting');
     const failedCount = this.pending.rejectAll(error);
     if (wasReady) {
-      this.emit('down', { error, failed: failedCount });
+      this.emit('down', { error, failed: failedCount, cause: failureCause(error) });
       this.scheduleReconnect(error);
     }
   }
@@ -376,20 +452,48 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     if (this.stateValue === 'closed' || this.reconnectTimer) return;
     this.attempt += 1;
     const delayMs = backoffDelay(this.attempt, this.opts.reconnect);
-    this.emit('reconnect', { attempt: this.attempt, delayMs, error });
+    this.emit('reconnect', { attempt: this.attempt, delayMs, error, cause: failureCause(error) });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.stateValue === 'closed') return;
       this.connectOnce().catch((err: Error) => {
         if (this.ws) this.dropSocket(this.ws, err);
-        if (this.stateValue !== 'closed') this.stateValue = 'connecting';
+        if (this.stateValue === 'closed') return;
+        if (err instanceof AuthFailedError) {
+          // Waiting does not cure a refused key: give up, and say so (the owner decides what to do).
+          // Waiting callers get a retryable error: what they carry was not refused, the connection was.
+          this.emit('failed', { error: err, cause: 'auth_refused' });
+          this.shutdown(new DisconnectedError(err.message, err, 'auth_refused'));
+          return;
+        }
+        this.setState('connecting');
         this.scheduleReconnect(err);
       });
     }, delayMs);
   }
 
+  /** A decoder that reports the incomplete multipart messages it gives up on. */
+  private newDecoder(): FrameDecoder {
+    return new FrameDecoder(this.opts.maxMessageSize, (d) => {
+      const error = new Error(
+        `An incomplete multipart message (code 0x${d.code.toString(16)}, request ${d.requestId}, ` +
+          `${d.received} of ${d.chunkCount} chunks) was dropped: ${d.reason === 'stale' ? 'its other chunks never came' : 'too many incomplete messages at once'}.`,
+      );
+      this.emit('protocol.error', { error, cause: 'incomplete_multipart' });
+    });
+  }
+
+  /** Incomplete multipart messages of a socket that went away are lost with it: one report for all of them. */
+  private reportIncomplete(): void {
+    const n = this.decoder.incomplete;
+    if (n === 0) return;
+    this.decoder = this.newDecoder();
+    const error = new Error(`${n} incomplete multipart message(s) were dropped with the socket.`);
+    this.emit('protocol.error', { error, cause: 'incomplete_multipart' });
+  }
+
   private shutdown(error: Error): void {
-    this.stateValue = 'closed';
+    this.setState('closed');
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.keepalive?.stop();

@@ -19,11 +19,16 @@ export class AlwaysOnError extends TpxError {
 
 /** The socket went away (or was not up) before the platform answered. Retryable. */
 export class DisconnectedError extends AlwaysOnError {
-  constructor(message = 'The AlwaysOn connection was lost before the platform answered.', cause?: unknown) {
+  constructor(
+    message = 'The AlwaysOn connection was lost before the platform answered.',
+    cause?: unknown,
+    failure?: FailureCause,
+  ) {
     super('TPX_ALWAYSON_DISCONNECTED', message, {
       fix: 'The client reconnects by itself; send the message again once the pipe is up.',
       cause,
       retryable: true,
+      ...(failure ? { details: { failure } } : {}),
     });
   }
 }
@@ -157,3 +162,66 @@ export class AlwaysOnOptionsError extends AlwaysOnError {
     super('TPX_ALWAYSON_OPTIONS', message, { fix, details });
   }
 }
+
+/** A client state change its transition table does not allow (a bug in the client, never a platform fault). */
+export class IllegalTransitionError extends AlwaysOnError {
+  readonly from: string;
+  readonly to: string;
+  constructor(from: string, to: string) {
+    super('TPX_ALWAYSON_STATE', `The AlwaysOn client cannot go from ${from} to ${to}.`, {
+      fix: 'This is a bug in tpx: report it with the log lines before this one.',
+      details: { from, to },
+    });
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/**
+ * Why a connection failed or was lost, as a short stable code (for logs and metric labels: a bounded set, never a
+ * message). `failureCause()` derives it from any error the client meets.
+ */
+export type FailureCause =
+  | 'auth_refused'
+  | 'auth_timeout'
+  | 'upgrade_refused'
+  | 'tls'
+  | 'connect_refused'
+  | 'connect_timeout'
+  | 'ping_timeout'
+  | 'frame_too_large'
+  | 'bad_frame'
+  | 'closed_by_platform'
+  | 'socket_error'
+  | 'request_timeout'
+  | 'unknown';
+
+/** The stable cause code of a connection failure (see FailureCause). */
+export function failureCause(error: unknown): FailureCause {
+  if (error instanceof AuthFailedError) return 'auth_refused';
+  const details = (error as { details?: Record<string, unknown> } | null)?.details;
+  if (typeof details?.failure === 'string') return details.failure as FailureCause;
+  if (error instanceof RequestTimeoutError) return 'request_timeout';
+  if (error instanceof ConnectError) {
+    const text = String((error.cause as Error | undefined)?.message ?? error.message);
+    if (details?.tls) return 'tls';
+    if (/^HTTP \d|HTTP \?/.test(text) || /Unexpected server response/.test(text)) return 'upgrade_refused';
+    if (/timed out|timeout/i.test(text)) return 'connect_timeout';
+    return 'connect_refused';
+  }
+  if (error instanceof DisconnectedError) return wsCause(error.cause) ?? 'socket_error';
+  return wsCause(error) ?? 'unknown';
+}
+
+/** ws's own error codes (WS_ERR_*) for frames it refused. */
+function wsCause(error: unknown): FailureCause | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return null;
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') {
+    return 'frame_too_large';
+  }
+  return 'bad_frame';
+}
+
+/** Why a frame from the platform was dropped (stable codes for logs and metric labels). */
+export type ProtocolErrorCause = 'bad_message' | 'text_frame' | 'incomplete_multipart' | 'bad_answer';

@@ -1,48 +1,88 @@
 /**
- * WebSocket pings (research/alwayson.md §13): a Ping every `intervalMs` (default 55 s, under the platform's 60 s
- * idle timeout) with the time as text; if no Pong arrives within `pongTimeoutMs` (default 10 s) the socket is dead.
+ * Liveness of one AlwaysOn socket (research/alwayson.md §13). Two duties:
+ *
+ * - keep the socket alive: a WebSocket Ping at least every `intervalMs` (default 55 s, under the platform's 60 s idle
+ *   timeout) with the time as text, as the C SDK does;
+ * - notice a silent platform: a frozen ThingWorx (process stopped, TCP still open) sends nothing, not even a pong.
+ *   Whatever arrives from the platform (a frame, a pong, a ping) counts as a sign of life; after `deadlineMs / 2`
+ *   without one a Ping goes out, and after `deadlineMs` without one the socket counts as dead (`onTimeout`).
+ *   A silent platform is thus noticed `deadlineMs` after its last sign of life; an idle but healthy connection
+ *   costs one ping/pong per `deadlineMs / 2`.
+ *
+ * One timer, rescheduled to the next moment something is due: a busy connection costs no timer work per frame.
  */
-import type WebSocket from 'ws';
+
+/** What the keepalive needs of a socket (ws's WebSocket has it; tests pass a fake). */
+export interface PingSocket {
+  ping(data?: Buffer): void;
+  on(event: 'pong' | 'ping' | 'message', listener: () => void): unknown;
+  off(event: 'pong' | 'ping' | 'message', listener: () => void): unknown;
+}
 
 export class Keepalive {
-  private interval: NodeJS.Timeout | null = null;
-  private deadline: NodeJS.Timeout | null = null;
-  private readonly onPong = (): void => {
-    if (this.deadline) clearTimeout(this.deadline);
-    this.deadline = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastHeard = 0;
+  private lastPing = 0;
+  private stopped = true;
+  private readonly heard = (): void => {
+    this.lastHeard = Date.now();
   };
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: PingSocket,
     private readonly intervalMs: number,
-    private readonly pongTimeoutMs: number,
-    private readonly onTimeout: () => void,
+    private readonly deadlineMs: number,
+    private readonly onTimeout: (silentMs: number) => void,
   ) {}
 
   start(): void {
-    this.ws.on('pong', this.onPong);
-    this.interval = setInterval(() => this.ping(), this.intervalMs);
-    this.interval.unref();
+    this.stopped = false;
+    const now = Date.now();
+    this.lastHeard = now;
+    this.lastPing = now;
+    this.ws.on('pong', this.heard);
+    this.ws.on('ping', this.heard);
+    this.ws.on('message', this.heard);
+    this.schedule(now);
   }
 
   stop(): void {
-    if (this.interval) clearInterval(this.interval);
-    if (this.deadline) clearTimeout(this.deadline);
-    this.interval = null;
-    this.deadline = null;
-    this.ws.off('pong', this.onPong);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.ws.off('pong', this.heard);
+    this.ws.off('ping', this.heard);
+    this.ws.off('message', this.heard);
   }
 
-  private ping(): void {
-    if (this.deadline) return; // still waiting for the previous pong
-    this.deadline = setTimeout(() => {
-      this.deadline = null;
+  private check(): void {
+    this.timer = null;
+    if (this.stopped) return;
+    const now = Date.now();
+    const silent = now - this.lastHeard;
+    if (silent >= this.deadlineMs) {
       this.stop();
-      this.onTimeout();
-    }, this.pongTimeoutMs);
-    this.deadline.unref();
+      this.onTimeout(silent);
+      return;
+    }
+    const pingedSinceHeard = this.lastPing > this.lastHeard;
+    if ((silent >= this.deadlineMs / 2 && !pingedSinceHeard) || now - this.lastPing >= this.intervalMs) this.ping(now);
+    this.schedule(now);
+  }
+
+  /** The next moment something is due: a ping after half the deadline of silence, the deadline, the interval. */
+  private schedule(now: number): void {
+    const pingedSinceHeard = this.lastPing > this.lastHeard;
+    const silenceDue = this.lastHeard + (pingedSinceHeard ? this.deadlineMs : Math.ceil(this.deadlineMs / 2));
+    const due = Math.min(silenceDue, this.lastPing + this.intervalMs);
+    this.timer = setTimeout(() => this.check(), Math.max(1, due - now));
+    this.timer.unref();
+  }
+
+  private ping(now: number): void {
+    this.lastPing = now;
     try {
-      this.ws.ping(Buffer.from(new Date().toISOString().slice(11, 19)));
+      this.ws.ping(Buffer.from(new Date(now).toISOString().slice(11, 19)));
     } catch {
       // Socket closing: its close handler takes over.
     }

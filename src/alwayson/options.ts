@@ -1,6 +1,12 @@
 /** Options, defaults and events of one AlwaysOn connection (AlwaysOnClient). */
 import type { BackoffOptions } from '../util/backoff.js';
-import { AlwaysOnOptionsError, type BindRejectedError } from './errors.js';
+import {
+  type AlwaysOnError,
+  AlwaysOnOptionsError,
+  type BindRejectedError,
+  type FailureCause,
+  type ProtocolErrorCause,
+} from './errors.js';
 import { alwaysOnUrl } from './socket.js';
 
 export interface AlwaysOnClientOptions {
@@ -24,11 +30,16 @@ export interface AlwaysOnClientOptions {
   maxInFlight?: number;
   /** Callers that may wait for a slot (or for the connection) before new ones fail with BusyError (default 50 000). */
   maxQueued?: number;
-  /** WebSocket ping interval, ms (default 55 000). */
+  /** Longest time between two WebSocket pings, ms (default 55 000, under the platform's 60 s idle timeout). */
   pingIntervalMs?: number;
-  /** Time a pong may take before the socket counts as dead, ms (default 10 000). */
+  /**
+   * Longest silence of the platform (no frame, no pong) before the socket counts as dead and is reconnected, ms
+   * (default 5 000). A ping goes out after half of it without a sign of life. See keepalive.ts.
+   */
+  pingDeadlineMs?: number;
+  /** Former name of pingDeadlineMs (used when pingDeadlineMs is not given). */
   pongTimeoutMs?: number;
-  /** Reconnect delays (default 500 ms doubling up to 30 s, 50 % jitter). */
+  /** Reconnect delays (default RECONNECT_BACKOFF: 250 ms doubling up to 5 s, 50 % jitter). */
   reconnect?: BackoffOptions;
   /** Send UNBIND for every bound Thing before closing (default true, as the C SDK does). */
   unbindOnClose?: boolean;
@@ -38,14 +49,31 @@ export interface AlwaysOnClientOptions {
 
 export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'binding' | 'ready' | 'closed';
 
+/**
+ * Reconnect delays of a pipe: short and capped, so that a pipe is back within seconds of the platform's return
+ * (a 30 s cap made recovery after a short outage take up to 26 s), with jitter so that many pipes and bridges do
+ * not reconnect in step.
+ */
+export const RECONNECT_BACKOFF: Readonly<Required<BackoffOptions>> = {
+  initialMs: 250,
+  maxMs: 5_000,
+  factor: 2,
+  jitter: 0.5,
+};
+
 /** Events emitted by AlwaysOnClient (and re-emitted by the pool with a `pipe` field). */
 export interface ClientEvents {
   /** Authenticated and every Thing bound: requests flow. */
   up: [{ sessionId: number; bound: number }];
-  /** The socket went away; outstanding requests were failed with DisconnectedError. */
-  down: [{ error: Error; failed: number }];
-  /** A reconnect attempt is scheduled. */
-  reconnect: [{ attempt: number; delayMs: number; error: Error }];
+  /** The socket went away (`cause` says why); outstanding requests were failed with DisconnectedError. */
+  down: [{ error: Error; failed: number; cause: FailureCause }];
+  /** A reconnect attempt is scheduled, after a loss or a failed attempt (`cause`: why the last one failed). */
+  reconnect: [{ attempt: number; delayMs: number; error: Error; cause: FailureCause }];
+  /**
+   * The client gave up for good: a failure waiting cannot cure (ThingWorx refused the application key). It is
+   * closed; pending and later requests fail with ClientClosedError.
+   */
+  failed: [{ error: AlwaysOnError; cause: FailureCause }];
   /** Things the platform refused to bind (on bind() and on re-bind after a reconnect). */
   'bind.rejected': [BindRejectedError];
   /**
@@ -53,14 +81,17 @@ export interface ClientEvents {
    * bind them again later (e.g. once a ghost session is closed or the policy is "Last in wins").
    */
   'rebind.rejected': [BindRejectedError];
-  /** No pong within the deadline: the socket is dropped and reconnected. */
-  'ping.timeout': [{ pongTimeoutMs: number }];
+  /** The platform stayed silent (no frame, no pong) for `silentMs` >= the deadline: dropped and reconnected. */
+  'ping.timeout': [{ pongTimeoutMs: number; silentMs: number }];
   /** The platform asks the edge to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */
   'thing.sync': [{ thing: string; service: string }];
   /** A platform → edge request was answered (handler errors are reported here too). */
   'platform.request': [{ method: string; thing: string; name: string; code: string; error?: unknown }];
-  /** A frame that could not be decoded (it is dropped; a matching pending request is failed). */
-  'protocol.error': [{ error: Error }];
+  /**
+   * A frame dropped (`cause`: bad_message that does not decode, text_frame, incomplete_multipart chunks that never
+   * completed, bad_answer that could not be encoded); a matching pending request is failed.
+   */
+  'protocol.error': [{ error: Error; cause: ProtocolErrorCause }];
   /** Something the operator should know (e.g. certificate verification off). */
   warning: [{ code: string; message: string }];
 }
@@ -102,8 +133,9 @@ export function resolveOptions(options: AlwaysOnClientOptions): ResolvedOptions 
     maxInFlight: positive('maxInFlight', options.maxInFlight, 1000),
     maxQueued: positive('maxQueued', options.maxQueued, 50_000, 0),
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 55_000),
-    pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, 10_000),
-    reconnect: options.reconnect,
+    pingDeadlineMs: positive('pingDeadlineMs', options.pingDeadlineMs ?? options.pongTimeoutMs, 5_000, 2),
+    pongTimeoutMs: positive('pingDeadlineMs', options.pingDeadlineMs ?? options.pongTimeoutMs, 5_000, 2),
+    reconnect: { ...RECONNECT_BACKOFF, ...options.reconnect },
     unbindOnClose: options.unbindOnClose ?? true,
   };
 }

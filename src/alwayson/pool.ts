@@ -20,7 +20,13 @@ import { EventEmitter } from 'node:events';
 import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState } from './client.js';
 import type { TwValue } from './codec/types.js';
 import type { MetadataProvider, PropertyReadHandler, PropertyWriteHandler } from './edge.js';
-import { AlwaysOnOptionsError, BindRejectedError } from './errors.js';
+import {
+  type AlwaysOnError,
+  AlwaysOnOptionsError,
+  BindRejectedError,
+  type FailureCause,
+  type ProtocolErrorCause,
+} from './errors.js';
 import type { PropertyValue } from './message-builders.js';
 import { pipeFor } from './shard.js';
 
@@ -48,21 +54,23 @@ export interface PoolEvents {
   /** A pipe authenticated and bound its Things again: pushes flow on it. */
   'pipe.up': [{ pipe: number; sessionId: number; bound: number }];
   /** A pipe's socket went away; `failed` requests were rejected with DisconnectedError. It reconnects by itself. */
-  'pipe.down': [{ pipe: number; error: Error; failed: number }];
+  'pipe.down': [{ pipe: number; error: Error; failed: number; cause: FailureCause }];
   /** A reconnect attempt of a pipe is scheduled in `delayMs` (capped exponential backoff with jitter). */
-  reconnect: [{ pipe: number; attempt: number; delayMs: number; error: Error }];
+  reconnect: [{ pipe: number; attempt: number; delayMs: number; error: Error; cause: FailureCause }];
+  /** A pipe gave up for good (ThingWorx refused the application key on a reconnect): it is closed. */
+  'pipe.failed': [{ pipe: number; error: AlwaysOnError; cause: FailureCause }];
   /** The platform refused to bind Things (on bind(), or when binding them again after a reconnect). */
   'bind.rejected': [{ pipe: number; error: BindRejectedError }];
   /** Things refused when a pipe bound them again after a reconnect: no longer bound until bound again. */
   'rebind.rejected': [{ pipe: number; error: BindRejectedError }];
-  /** No pong in time: the pipe is dropped and reconnected. */
-  'ping.timeout': [{ pipe: number; pongTimeoutMs: number }];
+  /** The platform stayed silent past the deadline: the pipe is dropped and reconnected. */
+  'ping.timeout': [{ pipe: number; pongTimeoutMs: number; silentMs: number }];
   /** The platform asked to (re)synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState): push its values. */
   'thing.sync': [{ pipe: number; thing: string; service: string }];
   /** A platform → edge request was answered with `code` (handler failures carry `error`). */
   'platform.request': [{ pipe: number; method: string; thing: string; name: string; code: string; error?: unknown }];
-  /** A frame from the platform did not decode. */
-  'protocol.error': [{ pipe: number; error: Error }];
+  /** A frame from the platform was dropped (`cause`: bad_message, text_frame, incomplete_multipart, bad_answer). */
+  'protocol.error': [{ pipe: number; error: Error; cause: ProtocolErrorCause }];
   /** Emitted once per code, e.g. TPX_TLS_INSECURE when certificate verification is off. */
   warning: [{ code: string; message: string }];
 }
@@ -211,6 +219,7 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
     client.on('up', (e) => this.emit('pipe.up', { pipe, ...e }));
     client.on('down', (e) => this.emit('pipe.down', { pipe, ...e }));
     client.on('reconnect', (e) => this.emit('reconnect', { pipe, ...e }));
+    client.on('failed', (e) => this.emit('pipe.failed', { pipe, ...e }));
     client.on('bind.rejected', (error) => this.emit('bind.rejected', { pipe, error }));
     client.on('rebind.rejected', (error) => this.emit('rebind.rejected', { pipe, error }));
     client.on('ping.timeout', (e) => this.emit('ping.timeout', { pipe, ...e }));

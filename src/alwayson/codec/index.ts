@@ -12,7 +12,14 @@ export {
   encodeChunk,
   encodeMessage,
 } from './message.js';
-export { encodeFrames, Reassembler, type ReassemblerOptions, type SplitOptions, splitMessage } from './multipart.js';
+export {
+  type DroppedChunks,
+  encodeFrames,
+  Reassembler,
+  type ReassemblerOptions,
+  type SplitOptions,
+  splitMessage,
+} from './multipart.js';
 export { baseTypeName } from './primitive.js';
 export {
   decodeInfoTable,

@@ -122,6 +122,17 @@ export interface ReassemblerOptions extends CodecLimits {
   maxPendingBytes?: number;
   /** Clock (for tests). */
   now?: () => number;
+  /** Told of every incomplete message dropped without an error: too old (`stale`) or pushed out by newer ones. */
+  onDrop?: (dropped: DroppedChunks) => void;
+}
+
+/** An incomplete multipart message the reassembler gave up on. */
+export interface DroppedChunks {
+  code: number;
+  requestId: number;
+  received: number;
+  chunkCount: number;
+  reason: 'stale' | 'evicted';
 }
 
 interface Pending {
@@ -147,6 +158,7 @@ export class Reassembler {
   private readonly maxPending: number;
   private readonly maxPendingBytes: number;
   private readonly now: () => number;
+  private readonly onDrop: ((dropped: DroppedChunks) => void) | undefined;
 
   constructor(options: ReassemblerOptions = {}) {
     const l = limitsOf(options);
@@ -156,6 +168,7 @@ export class Reassembler {
     this.maxPending = Math.max(1, options.maxPending ?? 32);
     this.maxPendingBytes = options.maxPendingBytes ?? 4 * this.max;
     this.now = options.now ?? Date.now;
+    this.onDrop = options.onDrop;
   }
 
   /** Number of incomplete messages held. */
@@ -220,13 +233,13 @@ export class Reassembler {
       );
     }
     if (!this.sets.has(key)) {
-      while (this.sets.size >= this.maxPending) this.drop(this.sets.keys().next().value!);
+      while (this.sets.size >= this.maxPending) this.drop(this.sets.keys().next().value!, 'evicted');
       this.sets.set(key, set);
       this.held += set.bytes;
     }
     while (this.held + grow > this.maxPendingBytes && this.sets.size > 1) {
       const oldest = this.sets.keys().next().value!;
-      this.drop(oldest === key ? [...this.sets.keys()][1]! : oldest);
+      this.drop(oldest === key ? [...this.sets.keys()][1]! : oldest, 'evicted');
     }
     if (this.held + grow > this.maxPendingBytes) {
       this.drop(key);
@@ -262,17 +275,27 @@ export class Reassembler {
     this.held = 0;
   }
 
-  private drop(key: number): void {
+  private drop(key: number, reason?: DroppedChunks['reason']): void {
     const s = this.sets.get(key);
     if (!s) return;
     this.sets.delete(key);
     this.held -= s.bytes;
+    if (reason && this.onDrop) {
+      const h = s.header;
+      this.onDrop({
+        code: h.codeValue,
+        requestId: h.requestId,
+        received: s.received,
+        chunkCount: s.chunkCount,
+        reason,
+      });
+    }
   }
 
   private sweep(now: number): void {
     for (const [key, s] of this.sets) {
       if (now - s.created <= this.staleMs) break;
-      this.drop(key);
+      this.drop(key, 'stale');
     }
   }
 }
