@@ -3,7 +3,7 @@
  * REST client (ThingDirectory) and the ThingPark tunnel downlink (DownlinkSender).
  */
 import type { Dispatcher } from 'undici';
-import { type AlwaysOnPool, BindRejectedError, EdgeStatusError } from '../alwayson/index.js';
+import { type AlwaysOnPool, BindRejectedError, EdgeStatusError, failureCause } from '../alwayson/index.js';
 import { plainWords, TpxError } from '../errors.js';
 import { sendDownlink } from '../thingpark/downlink.js';
 import { ThingWorxError } from '../thingworx/errors.js';
@@ -40,12 +40,46 @@ export class PoolSink implements ThingWorxSink {
   }
 
   private wire(pool: AlwaysOnPool): void {
-    pool.on('pipe.up', (e) => this.statusHandler?.({ type: 'up', pipe: e.pipe }));
-    pool.on('pipe.down', (e) => this.statusHandler?.({ type: 'down', pipe: e.pipe, error: e.error.message }));
-    pool.on('reconnect', (e) => this.statusHandler?.({ type: 'reconnect', pipe: e.pipe, error: e.error.message }));
-    pool.on('rebind.rejected', (e) =>
-      this.statusHandler?.({ type: 'unbound', pipe: e.pipe, names: e.error.names, error: e.error.message }),
+    // Every pool event reaches the bridge (PoolEvents): each is logged with its cause and counted.
+    const say = (s: SinkStatus) => this.statusHandler?.(s);
+    pool.on('pipe.up', (e) => say({ type: 'up', pipe: e.pipe }));
+    pool.on('pipe.down', (e) => say({ type: 'down', pipe: e.pipe, error: e.error.message, cause: e.cause }));
+    pool.on('reconnect', (e) =>
+      say({
+        type: 'reconnect',
+        pipe: e.pipe,
+        error: e.error.message,
+        cause: e.cause,
+        attempt: e.attempt,
+        delayMs: e.delayMs,
+      }),
     );
+    pool.on('pipe.failed', (e) => say({ type: 'failed', pipe: e.pipe, error: e.error, cause: e.cause }));
+    pool.on('rebind.rejected', (e) =>
+      say({ type: 'unbound', pipe: e.pipe, names: e.error.names, error: e.error.message }),
+    );
+    pool.on('bind.rejected', (e) =>
+      say({ type: 'bind.rejected', pipe: e.pipe, names: e.error.names, error: e.error.message }),
+    );
+    pool.on('protocol.error', (e) =>
+      say({ type: 'protocol.error', pipe: e.pipe, cause: e.cause, error: e.error.message }),
+    );
+    pool.on('ping.timeout', (e) =>
+      say({ type: 'ping.timeout', pipe: e.pipe, silentMs: e.silentMs, deadlineMs: e.pongTimeoutMs }),
+    );
+    pool.on('thing.sync', (e) => say({ type: 'thing.sync', pipe: e.pipe, thing: e.thing, service: e.service }));
+    pool.on('platform.request', (e) =>
+      say({
+        type: 'platform.request',
+        pipe: e.pipe,
+        method: e.method,
+        thing: e.thing,
+        name: e.name,
+        code: e.code,
+        ...(e.error === undefined ? {} : { error: e.error instanceof Error ? e.error.message : String(e.error) }),
+      }),
+    );
+    pool.on('warning', (e) => say({ type: 'warning', code: e.code, message: e.message }));
     pool.onPropertyWrite(async (thing, property, value) => {
       if (!this.writeHandler) throw new EdgeStatusError('NOT_FOUND', 'the bridge takes no writes yet');
       try {
@@ -105,6 +139,10 @@ export class PoolSink implements ThingWorxSink {
 
   isConnected(): boolean {
     return this.pool?.status().some((s) => s.state === 'ready') ?? false;
+  }
+
+  causeOf(error: unknown): string {
+    return failureCause(error);
   }
 
   async close(): Promise<void> {

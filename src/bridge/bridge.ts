@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { TpxError } from '../errors.js';
+import { backoffDelay } from '../util/backoff.js';
 import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
@@ -15,8 +16,9 @@ import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
 import { createMetrics } from './metrics.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
-import type { TunnelReport } from './ports.js';
+import type { SinkStatus, TunnelReport } from './ports.js';
 import { Provisioner } from './provisioning.js';
+import { Repeats } from './repeats.js';
 import { tunnelReportCodec } from './report-parser.js';
 import { Spool } from './spool.js';
 
@@ -41,10 +43,22 @@ export class Bridge {
   private readonly timers: NodeJS.Timeout[] = [];
   private connectLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** ThingWorx was connected (the bridge was ready) at some point of this run. */
+  private everConnected = false;
+  /** Why the bridge gave up (see whenFailed()). */
+  private fatal: Error | undefined;
+  private readonly failed: Promise<Error>;
+  private onFailed: ((err: Error) => void) | undefined;
+  /** Repeated protocol errors and reconnects fold into one log line per window. */
+  private readonly repeats: Repeats;
 
   constructor(private readonly o: BridgeOptions) {
     this.events = o.events ?? new BridgeEvents();
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
+    this.repeats = new Repeats(o.repeatWindowMs ?? BRIDGE_DEFAULTS.repeatWindowMs);
+    this.failed = new Promise<Error>((resolve) => {
+      this.onFailed = resolve;
+    });
     this.unlock = lockSpool(o.spoolDir);
     try {
       this.spool = new Spool(o.spoolDir, {
@@ -139,16 +153,7 @@ export class Bridge {
       else this.events.emit('spool.unwritable', { reason: h.reason ?? 'unknown', ...free });
     });
     this.delivery.fill();
-    this.o.sink.onStatus((s) => {
-      if (s.type === 'unbound') {
-        this.provisioner.lostBinds(s.names, s.error);
-        return;
-      }
-      if (s.type === 'down') this.events.emit('pipe.down', { pipe: s.pipe, error: s.error });
-      else if (s.type === 'reconnect') this.events.emit('sink.reconnect', { pipe: s.pipe });
-      else this.events.emit('pipe.up', { pipe: s.pipe });
-      if (s.type === 'up' && this.ready) this.delivery.pump();
-    });
+    this.o.sink.onStatus((s) => this.onSinkStatus(s));
     this.o.sink.onPropertyWrite((w) => this.downlinks.onWrite(w));
     const { host, port } = parseListen(this.o.listen ?? BRIDGE_DEFAULTS.listen);
     await new Promise<void>((resolve, reject) => {
@@ -174,24 +179,110 @@ export class Bridge {
     this.connectLoop = this.connect();
   }
 
+  /** Every event of the sink (the pool's ten), as bridge events: each one logged with its cause, and counted. */
+  private onSinkStatus(s: SinkStatus): void {
+    const e = this.events;
+    const pipe = 'pipe' in s && s.pipe !== undefined ? { pipe: s.pipe } : {};
+    switch (s.type) {
+      case 'unbound':
+        this.provisioner.lostBinds(s.names, s.error);
+        return;
+      case 'up':
+        e.emit('pipe.up', pipe);
+        if (this.ready) this.delivery.pump();
+        return;
+      case 'down':
+        e.emit('pipe.down', { ...pipe, error: s.error, ...(s.cause ? { cause: s.cause } : {}) });
+        return;
+      case 'reconnect': {
+        const { type: _t, ...fields } = s;
+        this.repeats.add(`reconnect ${s.pipe} ${s.cause}`, (count) =>
+          e.emit('sink.reconnect', { ...fields, ...(count > 1 ? { count } : {}) }),
+        );
+        return;
+      }
+      case 'failed':
+        this.fail(s.error);
+        return;
+      case 'protocol.error':
+        this.repeats.add(`protocol ${s.pipe} ${s.cause}`, (count) =>
+          e.emit('protocol.error', { ...pipe, cause: s.cause, error: s.error, count }),
+        );
+        return;
+      case 'ping.timeout':
+        e.emit('ping.timeout', { ...pipe, silentMs: s.silentMs, deadlineMs: s.deadlineMs });
+        return;
+      case 'thing.sync':
+        e.emit('thing.sync', { ...pipe, thing: s.thing, service: s.service });
+        return;
+      case 'platform.request': {
+        const { type: _t, ...fields } = s;
+        e.emit('platform.request', fields);
+        return;
+      }
+      case 'bind.rejected':
+        e.emit('bind.rejected', {
+          ...pipe,
+          count: s.names.length,
+          names: s.names.slice(0, 10),
+          reason: s.error,
+        });
+        return;
+      case 'warning':
+        e.emit('sink.warning', { code: s.code, message: s.message });
+        return;
+    }
+  }
+
+  /**
+   * Gives up on ThingWorx for a failure waiting cannot cure (the application key refused): delivery stops, accepted
+   * reports stay in the spool, `bridge.failed` says what failed; the owner stops the bridge (see whenFailed()).
+   */
+  private fail(err: Error): void {
+    if (this.fatal || this.stopping) return;
+    this.fatal = err;
+    this.ready = false;
+    this.delivery.setGate(false);
+    const code = (err as { code?: unknown }).code;
+    this.events.emit('bridge.failed', {
+      where: 'thingworx',
+      code: typeof code === 'string' ? code : 'TPX_ERROR',
+      cause: code === 'TPX_AUTH_FAILED' || code === 'TPX_TWX_UNAUTHORIZED' ? 'auth_refused' : 'unknown',
+      error: err.message,
+    });
+    this.onFailed?.(err);
+  }
+
+  /** Resolves with the error when the bridge gave up (never for transient failures, which it retries). */
+  whenFailed(): Promise<Error> {
+    return this.failed;
+  }
+
   private async connect(): Promise<void> {
     let attempt = 0;
-    while (!this.stopping) {
+    while (!this.stopping && !this.fatal) {
       try {
         await this.o.sink.start();
         await this.provisioner.init();
-        if (this.stopping) return;
+        if (this.stopping || this.fatal) return;
         this.ready = true;
+        this.everConnected = true;
         this.events.emit('bridge.ready', { things: this.provisioner.bound.size, pipes: this.o.sink.pipeCount });
         this.delivery.setGate(true);
         return;
       } catch (err) {
         if (this.stopping) return;
+        if (isFatal(err)) {
+          this.fail(err as Error);
+          return;
+        }
         attempt += 1;
-        const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
+        const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 5_000 });
+        const cause = this.o.sink.causeOf?.(err);
         this.events.emit('error', {
           where: 'thingworx',
-          error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${delay / 1000} s`})`,
+          error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${(delay / 1000).toFixed(1)} s`})`,
+          ...(cause ? { cause } : {}),
         });
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
@@ -305,7 +396,8 @@ export class Bridge {
     const pending = this.spool.depth();
     await this.spool.close();
     this.unlock();
-    this.events.emit('bridge.stopped', { pending, drained });
+    this.repeats.flush();
+    this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected });
     return { drained, pending };
   }
 }
@@ -320,6 +412,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     throw err;
   }
   return b;
+}
+
+/** Failures waiting cannot cure: ThingWorx refused the application key (AlwaysOn AUTH, or REST 401). */
+function isFatal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'TPX_AUTH_FAILED' || code === 'TPX_TWX_UNAUTHORIZED';
 }
 
 function fixOf(err: unknown): string {

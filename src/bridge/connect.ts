@@ -23,6 +23,8 @@ export interface ConnectedBridgeOptions extends Omit<BridgeOptions, 'sink' | 'di
   thingparkCa?: string;
   /** AlwaysOn request timeout (default 10 s). */
   requestTimeoutMs?: number;
+  /** Longest silence of ThingWorx before a pipe is dropped and reconnected (default 5 s). */
+  pingDeadlineMs?: number;
 }
 
 /** What a bridge (or a one-off `uplink --direct`) needs of ThingWorx: the AlwaysOn pool as a sink, the REST directory. */
@@ -33,6 +35,8 @@ export interface ThingWorxServicesOptions {
   insecure?: boolean;
   pipeCount?: number;
   requestTimeoutMs?: number;
+  /** Longest silence of ThingWorx before a pipe is dropped and reconnected (default 5 s). */
+  pingDeadlineMs?: number;
   /** Total time of one REST call (default 30 s). */
   restTimeoutMs?: number;
   /** Reconnect options of the pool; undefined keeps the pool's default, null turns reconnecting off. */
@@ -50,6 +54,7 @@ export function connectThingWorx(o: ThingWorxServicesOptions): { sink: PoolSink;
         insecure: o.insecure,
         pipeCount: o.pipeCount,
         requestTimeoutMs: o.requestTimeoutMs,
+        ...(o.pingDeadlineMs ? { pingDeadlineMs: o.pingDeadlineMs } : {}),
         maxInFlight: 4096,
         ...('reconnect' in o ? { reconnect: o.reconnect } : {}),
       }),
@@ -67,8 +72,27 @@ export function connectThingWorx(o: ThingWorxServicesOptions): { sink: PoolSink;
 }
 
 export async function startConnectedBridge(o: ConnectedBridgeOptions): Promise<Bridge> {
-  const { thingworxUrl, appKey, ca, insecure, pipeCount, downlinkUrl, thingparkCa, requestTimeoutMs, ...rest } = o;
-  const { sink, directory } = connectThingWorx({ thingworxUrl, appKey, ca, insecure, pipeCount, requestTimeoutMs });
+  const {
+    thingworxUrl,
+    appKey,
+    ca,
+    insecure,
+    pipeCount,
+    downlinkUrl,
+    thingparkCa,
+    requestTimeoutMs,
+    pingDeadlineMs,
+    ...rest
+  } = o;
+  const { sink, directory } = connectThingWorx({
+    thingworxUrl,
+    appKey,
+    ca,
+    insecure,
+    pipeCount,
+    requestTimeoutMs,
+    pingDeadlineMs,
+  });
   const downlinks =
     downlinkUrl && o.asId && o.asKey
       ? tunnelSender({ url: downlinkUrl, asId: o.asId, asKey: o.asKey, dispatcher: thingparkDispatcher(thingparkCa) })

@@ -3,7 +3,9 @@
  * global limit on reports in flight, retries with back-off for passing failures (the device waits, keeping its
  * order), the dead-letter table for failures that will not pass. Pauses while ThingWorx is disconnected.
  */
+
 import { performance } from 'node:perf_hooks';
+import { backoffDelay } from '../util/backoff.js';
 import type { BridgeEvents } from './events.js';
 import {
   type PayloadDecoder,
@@ -188,7 +190,7 @@ export class Delivery {
         outcome = 'retry';
         q.attempt += 1;
         const base = this.options.retryBaseMs ?? 200;
-        const retryInMs = Math.min(this.options.retryMaxMs ?? 5000, base * 2 ** Math.min(q.attempt - 1, 10));
+        const retryInMs = backoffDelay(q.attempt, { initialMs: base, maxMs: this.options.retryMaxMs ?? 5000 });
         this.events.emit('push.failed', {
           seq,
           thing: dev,

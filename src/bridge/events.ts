@@ -27,7 +27,8 @@ export interface BridgeEventMap {
   'bridge.listening': { url: string; path: string };
   'bridge.ready': { things: number; pipes: number };
   'bridge.stopping': { pending: number };
-  'bridge.stopped': { pending: number; drained: boolean };
+  /** `connected`: whether ThingWorx was ever connected during this run (absent: not known). */
+  'bridge.stopped': { pending: number; drained: boolean; connected?: boolean };
   'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };
   'uplink.accepted': { seq: number; kind: ReportKind; devEui: string; fcnt?: number; spoolDepth: number };
   'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt?: number };
@@ -62,10 +63,50 @@ export interface BridgeEventMap {
   };
   'downlink.failed': { thing: string; error: string };
   'downlink.report': { thing: string; correlationId?: string; delivered: boolean };
-  'pipe.down': { pipe?: number; error?: string };
+  /** An AlwaysOn pipe was lost; `cause` is a stable code (auth_timeout, ping_timeout, closed_by_platform…). */
+  'pipe.down': { pipe?: number; error?: string; cause?: string };
   'pipe.up': { pipe?: number };
-  'sink.reconnect': { pipe?: number };
-  error: { where: string; error: string };
+  /**
+   * A reconnect of a pipe is scheduled in `delayMs` because of `cause`/`error`. Repeats of the same cause on a pipe
+   * within a window are reported once at its end, `count` attempts in all.
+   */
+  'sink.reconnect': {
+    pipe?: number;
+    attempt?: number;
+    delayMs?: number;
+    cause?: string;
+    error?: string;
+    count?: number;
+  };
+  /**
+   * Frames from ThingWorx dropped (`cause`: bad_message, text_frame, incomplete_multipart, bad_answer): the first at
+   * once, the repeats of a window in one event with their `count`.
+   */
+  'protocol.error': { pipe?: number; cause: string; error: string; count: number };
+  /** ThingWorx said nothing (no frame, no pong) for `silentMs` >= `deadlineMs`: the pipe is dropped and reconnected. */
+  'ping.timeout': { pipe?: number; silentMs: number; deadlineMs: number };
+  /** ThingWorx asked to synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */
+  'thing.sync': { pipe?: number; thing: string; service: string };
+  /** ThingWorx sent the edge a request (property write or read, service) and it was answered with `code`. */
+  'platform.request': {
+    pipe?: number;
+    method: string;
+    thing: string;
+    name: string;
+    code: string;
+    error?: string;
+  };
+  /** ThingWorx refused to bind Things (each is also reported as thing.refused or things.unbound). */
+  'bind.rejected': { pipe?: number; count: number; names: string[]; reason: string };
+  /** Something about the ThingWorx connection the operator should know (e.g. TPX_TLS_INSECURE). */
+  'sink.warning': { code: string; message: string };
+  /**
+   * The bridge gave up: a failure waiting cannot cure (`code` TPX_AUTH_FAILED: ThingWorx refused the application
+   * key). Reports already accepted stay in the spool; the owner stops the bridge (the CLI exits 1).
+   */
+  'bridge.failed': { where: string; code: string; cause: string; error: string };
+  /** `cause`: for where 'thingworx', the failure's stable cause code (as in sink.reconnect). */
+  error: { where: string; error: string; cause?: string };
 }
 
 export type BridgeEventName = keyof BridgeEventMap;

@@ -6,7 +6,16 @@ import type { BridgeEventMap, BridgeEventName } from './events.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const DEBUG = new Set<BridgeEventName>(['uplink.received', 'uplink.accepted', 'uplink.duplicate', 'push.acked']);
+const DEBUG = new Set<BridgeEventName>([
+  'uplink.received',
+  'uplink.accepted',
+  'uplink.duplicate',
+  'push.acked',
+  'thing.sync',
+  'platform.request',
+  // each refused name is also reported as thing.refused (or things.unbound after a reconnect)
+  'bind.rejected',
+]);
 const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
   'push.failed',
@@ -19,10 +28,51 @@ const WARN = new Set<BridgeEventName>([
   'things.unbound',
   'downlink.invalid',
   'downlink.failed',
+  'sink.reconnect',
+  'protocol.error',
+  'ping.timeout',
+  'sink.warning',
 ]);
 
-export function eventLevel(name: BridgeEventName): LogLevel {
-  if (name === 'error') return 'error';
+/** A connection failure's cause code, in words. */
+const CAUSES: Record<string, string> = {
+  auth_refused: 'ThingWorx refused the application key',
+  auth_timeout: 'ThingWorx accepted the socket but did not answer AUTH',
+  upgrade_refused: 'ThingWorx refused the WebSocket upgrade',
+  tls: 'the TLS handshake failed',
+  connect_refused: 'the connection could not be opened',
+  connect_timeout: 'opening the connection timed out',
+  ping_timeout: 'ThingWorx went silent (no frame, no pong within the deadline)',
+  frame_too_large: 'ThingWorx sent a frame larger than the limit',
+  bad_frame: 'ThingWorx sent bytes that are not WebSocket frames',
+  closed_by_platform: 'ThingWorx closed the socket',
+  socket_error: 'the socket failed',
+  request_timeout: 'a request timed out',
+};
+
+/** Why frames were dropped, in words. */
+const PROTOCOL_CAUSES: Record<string, string> = {
+  bad_message: 'binary frame(s) that are not AlwaysOn messages',
+  text_frame: 'text frame(s) (AlwaysOn frames are binary)',
+  incomplete_multipart: 'multipart message(s) that never completed',
+  bad_answer: 'answer(s) to platform requests that could not be encoded',
+};
+
+const cause = (c: unknown): string => (typeof c === 'string' ? (CAUSES[c] ?? c) : 'unknown cause');
+const pipeName = (p: Record<string, unknown>): string => `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''}`;
+const secs = (ms: unknown): string =>
+  typeof ms === 'number' ? (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`) : '?';
+
+/**
+ * The level of an event's log line. `payload` refines a few: a platform request answered with an error is a
+ * warning (property writes excepted: downlink.invalid/failed report those).
+ */
+export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeEventMap[K]): LogLevel {
+  if (name === 'error' || name === 'bridge.failed') return 'error';
+  if (name === 'platform.request' && payload) {
+    const p = payload as BridgeEventMap['platform.request'];
+    if (p.code !== 'SUCCESS' && p.method !== 'PUT') return 'warn';
+  }
   if (DEBUG.has(name)) return 'debug';
   if (WARN.has(name)) return 'warn';
   return 'info';
@@ -37,9 +87,18 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
       return `ready: ThingWorx connected (${p.pipes} pipe(s)), ${p.things} Thing(s) bound`;
     case 'bridge.stopping':
       return `stopping: intake closed, draining ${p.pending} report(s)`;
-    case 'bridge.stopped':
+    case 'bridge.stopped': {
       // "everything delivered" was untrue for a bridge that never reached ThingWorx: say what is known.
-      return p.drained ? 'stopped: nothing left in the spool' : `stopped: ${p.pending} report(s) kept in the spool`;
+      const never = p.connected === false ? 'never connected to ThingWorx; ' : '';
+      return (p.pending as number) === 0
+        ? `stopped: ${never}nothing left in the spool`
+        : `stopped: ${never}${p.pending} report(s) kept in the spool for the next start`;
+    }
+    case 'bridge.failed':
+      return (
+        `${p.where === 'thingworx' ? 'ThingWorx' : p.where}: ${p.error} Giving up (${p.code}): waiting will not ` +
+        'cure this; reports already accepted stay in the spool for the next start.'
+      );
     case 'uplink.received':
       return `received ${p.kind}${p.devEui ? ` from ${p.devEui}` : ''}`;
     case 'uplink.rejected':
@@ -92,11 +151,40 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
     case 'downlink.report':
       return `downlink report for ${p.thing}: ${p.delivered ? 'sent' : 'not sent'}`;
     case 'pipe.down':
-      return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} down${p.error ? `: ${p.error}` : ''}`;
+      return `${pipeName(p)} down${p.cause ? ` (${cause(p.cause)})` : ''}${p.error ? `: ${p.error}` : ''}`;
     case 'pipe.up':
-      return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} up`;
-    case 'sink.reconnect':
-      return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} reconnecting`;
+      return `${pipeName(p)} up`;
+    case 'sink.reconnect': {
+      const when = p.delayMs !== undefined ? ` in ${secs(p.delayMs)}` : '';
+      const attempt = p.attempt !== undefined ? ` (attempt ${p.attempt})` : '';
+      const repeats = (p.count as number | undefined)
+        ? `; ${p.count} attempts failed the same way since the last line`
+        : '';
+      return `${pipeName(p)} reconnecting${when}${attempt}: ${cause(p.cause)}${p.error ? `: ${p.error}` : ''}${repeats}`;
+    }
+    case 'protocol.error': {
+      const what = PROTOCOL_CAUSES[p.cause as string] ?? `frame(s) (${p.cause})`;
+      return `${pipeName(p)} dropped ${p.count} ${what}${(p.count as number) > 1 ? ' (last one)' : ''}: ${p.error}`;
+    }
+    case 'ping.timeout':
+      return (
+        `${pipeName(p)}: ThingWorx said nothing for ${secs(p.silentMs)}, not even a pong (deadline ` +
+        `${secs(p.deadlineMs)}): the platform is frozen or the network path is dead; reconnecting`
+      );
+    case 'thing.sync':
+      return `ThingWorx asks to synchronise ${p.thing} (${p.service})`;
+    case 'platform.request':
+      return (
+        `ThingWorx ${p.method} ${p.thing}/${p.name} answered ${p.code}${p.error ? `: ${p.error}` : ''}` +
+        `${p.pipe !== undefined ? ` (pipe ${p.pipe})` : ''}`
+      );
+    case 'bind.rejected':
+      return (
+        `ThingWorx refused to bind ${p.count} Thing(s) (${(p.names as string[]).join(', ')}` +
+        `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason}`
+      );
+    case 'sink.warning':
+      return `${p.message} (${p.code})`;
     case 'error':
       return `${p.where}: ${p.error}`;
     default:
@@ -115,7 +203,7 @@ export function formatEvent<K extends BridgeEventName>(
   format: 'text' | 'json',
   now: Date = new Date(),
 ): string {
-  const level = eventLevel(name);
+  const level = eventLevel(name, payload);
   if (format === 'json') return JSON.stringify({ time: now.toISOString(), level, event: name, ...payload });
   return `${now.toISOString()} ${level.padEnd(5)} ${describe(name, payload)}`;
 }

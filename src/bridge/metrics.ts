@@ -79,6 +79,52 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     labelNames: ['result'],
     registers: [registry],
   });
+  // ThingWorx connection failures by cause (labels are stable cause codes, a bounded set: never messages)
+  const connectionFailures = new Counter({
+    name: `${p}thingworx_failures_total`,
+    help: 'ThingWorx connections lost or attempts failed, by cause (auth_timeout, ping_timeout, closed_by_platform…)',
+    labelNames: ['cause'],
+    registers: [registry],
+  });
+  const protocolErrors = new Counter({
+    name: `${p}protocol_errors_total`,
+    help: 'Frames from ThingWorx dropped, by cause (bad_message, text_frame, incomplete_multipart, bad_answer)',
+    labelNames: ['cause'],
+    registers: [registry],
+  });
+  const pingTimeouts = new Counter({
+    name: `${p}ping_timeouts_total`,
+    help: 'ThingWorx pipes dropped because the platform went silent past the ping deadline',
+    registers: [registry],
+  });
+  const syncs = new Counter({
+    name: `${p}thing_syncs_total`,
+    help: 'Synchronisation requests from ThingWorx (NotifyPropertyUpdate, SynchronizeModelState)',
+    registers: [registry],
+  });
+  const platformRequests = new Counter({
+    name: `${p}platform_requests_total`,
+    help: 'Requests from ThingWorx to the bridge, by answer code (SUCCESS, BAD_REQUEST, NOT_FOUND…)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const bindRejected = new Counter({
+    name: `${p}bind_rejected_total`,
+    help: 'Things ThingWorx refused to bind',
+    registers: [registry],
+  });
+  const warnings = new Counter({
+    name: `${p}thingworx_warnings_total`,
+    help: 'Warnings about the ThingWorx connection, by code (TPX_TLS_INSECURE…)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: `${p}failed_total`,
+    help: 'Times the bridge gave up on ThingWorx (a failure waiting cannot cure, e.g. the app key refused), by cause',
+    labelNames: ['cause'],
+    registers: [registry],
+  });
   new Gauge({
     name: `${p}spool_depth`,
     help: 'Reports accepted and not yet delivered',
@@ -150,7 +196,23 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     .on('push.failed', () => pushFailures.inc())
     .on('dead.letter', () => deadLetters.inc())
     .on('thing.created', () => created.inc())
-    .on('sink.reconnect', () => reconnects.inc())
+    .on('sink.reconnect', (e) => {
+      const n = e.count ?? 1;
+      reconnects.inc(n);
+      // one reconnect per lost connection or failed attempt: its cause is the failure's
+      connectionFailures.inc({ cause: e.cause ?? 'unknown' }, n);
+    })
+    .on('error', (e) => {
+      // the first connection's failed attempts (the bridge retries them itself)
+      if (e.where === 'thingworx' && e.cause) connectionFailures.inc({ cause: e.cause });
+    })
+    .on('protocol.error', (e) => protocolErrors.inc({ cause: e.cause }, e.count))
+    .on('ping.timeout', () => pingTimeouts.inc())
+    .on('thing.sync', () => syncs.inc())
+    .on('platform.request', (e) => platformRequests.inc({ code: e.code }))
+    .on('bind.rejected', (e) => bindRejected.inc(e.count))
+    .on('sink.warning', (e) => warnings.inc({ code: e.code }))
+    .on('bridge.failed', (e) => failed.inc({ cause: e.cause }))
     .on('pipe.down', () => pipeDown.inc())
     .on('downlink.sent', (e) => downlinks.inc({ result: e.result }))
     .on('downlink.invalid', () => downlinks.inc({ result: 'invalid' }))

@@ -52,6 +52,8 @@ export interface BridgeOptions {
   retryMaxMs?: number;
   /** How often Things refused on a re-bind after a reconnect are bound again. Default 30 s. */
   rebindRetryMs?: number;
+  /** Repeats of a protocol error or reconnect (same pipe, same cause) within this window make one log line. 10 s. */
+  repeatWindowMs?: number;
   sink: ThingWorxSink;
   directory: ThingDirectory;
   downlinks?: DownlinkSender;
@@ -84,6 +86,7 @@ export const BRIDGE_DEFAULTS = {
   maxSpool: 100_000,
   dedupWindowMs: 10 * 60_000,
   drainTimeoutMs: 10_000,
+  repeatWindowMs: 10_000,
   maxConnections: 512,
   keepAliveMs: 5_000,
   template: DEFAULT_TEMPLATE_NAME,

@@ -78,9 +78,40 @@ export interface PropertyWrite {
 }
 
 export type SinkStatus =
-  | { type: 'up' | 'down' | 'reconnect'; pipe?: number; error?: string }
+  | {
+      type: 'up' | 'down' | 'reconnect';
+      pipe?: number;
+      error?: string;
+      /** Why (down, reconnect): a stable cause code (alwayson FailureCause), e.g. auth_timeout, ping_timeout. */
+      cause?: string;
+      /** reconnect: the attempt number and the delay before it. */
+      attempt?: number;
+      delayMs?: number;
+    }
   /** Things the platform refused to bind again after a reconnect: they are unbound until bound again. */
-  | { type: 'unbound'; pipe?: number; names: string[]; error: string };
+  | { type: 'unbound'; pipe?: number; names: string[]; error: string }
+  /** The sink gave up for good (e.g. the application key refused): waiting will not help. */
+  | { type: 'failed'; pipe?: number; error: Error; cause: string }
+  /** A frame from the platform was dropped (`cause`: bad_message, text_frame, incomplete_multipart, bad_answer). */
+  | { type: 'protocol.error'; pipe?: number; cause: string; error: string }
+  /** The platform stayed silent past the deadline: the pipe is dropped and reconnected. */
+  | { type: 'ping.timeout'; pipe?: number; silentMs: number; deadlineMs: number }
+  /** The platform asked to synchronise a Thing. */
+  | { type: 'thing.sync'; pipe?: number; thing: string; service: string }
+  /** A platform -> edge request answered with `code` (a status name such as SUCCESS, BAD_REQUEST). */
+  | {
+      type: 'platform.request';
+      pipe?: number;
+      method: string;
+      thing: string;
+      name: string;
+      code: string;
+      error?: string;
+    }
+  /** The platform refused to bind Things (each is also reported by the caller of bind()). */
+  | { type: 'bind.rejected'; pipe?: number; names: string[]; error: string }
+  /** Something the operator should know (e.g. TLS verification off). */
+  | { type: 'warning'; code: string; message: string };
 
 /** The ThingWorx AlwaysOn side (alwayson/pool). */
 export interface ThingWorxSink {
@@ -94,6 +125,8 @@ export interface ThingWorxSink {
   onPropertyWrite(handler: (write: PropertyWrite) => Promise<void>): void;
   onStatus(handler: (status: SinkStatus) => void): void;
   isConnected(): boolean;
+  /** A failure's stable cause code (e.g. connect_refused, auth_timeout), for logs and metric labels. */
+  causeOf?(error: unknown): string;
   readonly pipeCount: number;
   close(): Promise<void>;
 }

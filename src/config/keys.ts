@@ -91,6 +91,12 @@ export const SETTINGS: readonly SettingKey[] = [
   ),
   k('logFormat', 'TPX_LOG_FORMAT', '--log-format', 'Bridge log format: text or json'),
   k(
+    'pingDeadline',
+    'TPX_PING_DEADLINE',
+    '--ping-deadline',
+    'Longest silence of ThingWorx before the bridge reconnects (duration, default 5s)',
+  ),
+  k(
     'thingworxAdminKey',
     'TPX_THINGWORX_ADMIN_KEY',
     '--admin-key',

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { decodeMessage, encodeMessage, Reassembler, splitMessage } from '../../src/alwayson/codec/index.js';
 import type { InfoTable, Message, MessageCodeName } from '../../src/alwayson/codec/types.js';
@@ -21,8 +21,12 @@ import {
   backoffDelay,
   ConnectError,
   DisconnectedError,
+  IllegalTransitionError,
   pipeFor,
+  RECONNECT_BACKOFF,
+  TRANSITIONS,
 } from '../../src/alwayson/index.js';
+import { Keepalive, type PingSocket } from '../../src/alwayson/keepalive.js';
 import { bindBatches } from '../../src/alwayson/message-builders.js';
 import { say } from '../../src/cli/phrases.js';
 import { generateCertificate, type TlsMaterial } from '../../src/emulators/tls.js';
@@ -57,6 +61,10 @@ interface Fake {
   headers: Record<string, string | string[] | undefined>[];
   /** When set, requests are not answered (to keep them pending). */
   silent: boolean;
+  /** When false, AUTH is not answered (a platform that accepts sockets and says nothing). */
+  answerAuth: boolean;
+  /** When set, WebSocket upgrades are refused with this HTTP status. */
+  upgradeStatus: number | null;
   close(): Promise<void>;
 }
 
@@ -68,7 +76,12 @@ afterEach(async () => {
 async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, unknown> } = {}): Promise<Fake> {
   const m = await tlsMaterial();
   const server: Server = createServer({ cert: m.cert, key: m.key, ...options.tls });
-  const wss = new WebSocketServer({ server, path: '/Thingworx/WS', autoPong: options.autoPong ?? true });
+  const wss = new WebSocketServer({
+    server,
+    path: '/Thingworx/WS',
+    autoPong: options.autoPong ?? true,
+    verifyClient: (_info, cb) => (fake.upgradeStatus ? cb(false, fake.upgradeStatus) : cb(true)),
+  });
   let nextSession = 0x2a;
   const fake: Fake = {
     url: '',
@@ -78,6 +91,8 @@ async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, 
     messages: [],
     headers: [],
     silent: false,
+    answerAuth: true,
+    upgradeStatus: null,
     close: async () => {
       for (const s of fake.sockets) s.terminate();
       wss.close();
@@ -97,6 +112,7 @@ async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, 
       if (!msg) return;
       fake.messages.push(msg);
       if (msg.body.kind === 'auth') {
+        if (!fake.answerAuth) return;
         const ok = msg.body.claims.appKey === 'good-key';
         ws.send(reply(msg, ok ? 'SUCCESS' : 'UNAUTHORIZED', ok ? session : 0));
         return;
@@ -574,5 +590,254 @@ describe('platform → edge requests', () => {
     const answerFrames = fake.frames.slice(before);
     expect(answerFrames.length).toBeGreaterThan(5);
     for (const f of answerFrames) expect(f.length).toBeLessThanOrEqual(512);
+  });
+});
+
+/** A socket for the keepalive: records pings; `hear()` is the platform saying something. */
+class FakePingSocket implements PingSocket {
+  pings = 0;
+  private readonly listeners = new Map<string, Set<() => void>>();
+  ping(): void {
+    this.pings += 1;
+  }
+  on(event: string, fn: () => void): void {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event)!.add(fn);
+  }
+  off(event: string, fn: () => void): void {
+    this.listeners.get(event)?.delete(fn);
+  }
+  hear(event: 'pong' | 'message' = 'pong'): void {
+    for (const fn of this.listeners.get(event) ?? []) fn();
+  }
+}
+
+describe('keepalive (fake timers)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('notices a silent platform at the deadline, not after the 55 s ping interval (issue 12.9)', () => {
+    vi.useFakeTimers();
+    const ws = new FakePingSocket();
+    const timeouts: number[] = [];
+    const k = new Keepalive(ws, 55_000, 5_000, (silent) => timeouts.push(silent));
+    k.start();
+    vi.advanceTimersByTime(2_499);
+    expect(ws.pings).toBe(0);
+    vi.advanceTimersByTime(1); // half the deadline without a sign of life: a ping goes out
+    expect(ws.pings).toBe(1);
+    vi.advanceTimersByTime(2_499);
+    expect(timeouts).toEqual([]);
+    vi.advanceTimersByTime(1); // the deadline: no frame, no pong
+    expect(timeouts).toEqual([5_000]);
+    vi.advanceTimersByTime(60_000); // stopped: reported once, no more pings
+    expect(timeouts).toEqual([5_000]);
+    expect(ws.pings).toBe(1);
+  });
+
+  it('keeps a connection that answers: pongs and frames count as signs of life', () => {
+    vi.useFakeTimers();
+    const ws = new FakePingSocket();
+    const timeouts: number[] = [];
+    const k = new Keepalive(ws, 55_000, 5_000, (silent) => timeouts.push(silent));
+    k.start();
+    for (let i = 0; i < 100; i++) {
+      vi.advanceTimersByTime(2_500);
+      ws.hear('pong');
+    }
+    // busy: frames all the time, no ping needed until the interval
+    for (let i = 0; i < 100; i++) {
+      vi.advanceTimersByTime(1_000);
+      ws.hear('message');
+    }
+    expect(timeouts).toEqual([]);
+    expect(ws.pings).toBeGreaterThanOrEqual(100);
+    const before = ws.pings;
+    vi.advanceTimersByTime(4_000);
+    ws.hear('message');
+    k.stop();
+    vi.advanceTimersByTime(60_000);
+    expect(timeouts).toEqual([]);
+    expect(ws.pings).toBeLessThanOrEqual(before + 2);
+  });
+
+  it('pings a busy connection at least every interval (the platform idle timeout counts pings)', () => {
+    vi.useFakeTimers();
+    const ws = new FakePingSocket();
+    const k = new Keepalive(ws, 55_000, 5_000, () => {});
+    k.start();
+    for (let i = 0; i < 110; i++) {
+      vi.advanceTimersByTime(1_000);
+      ws.hear('message');
+    }
+    expect(ws.pings).toBe(2);
+    k.stop();
+  });
+});
+
+describe('connection states (issue 14.7)', () => {
+  it('has one transition table, and setState() refuses what it does not allow with a typed error', async () => {
+    expect(TRANSITIONS.closed).toEqual([]);
+    expect(TRANSITIONS.ready).not.toContain('authenticating');
+    const fake = await fakePlatform();
+    const c = client(fake);
+    const seen: string[] = [];
+    const setState = (c as unknown as { setState(s: string): void }).setState.bind(c);
+    (c as unknown as { setState(s: string): void }).setState = (s: string) => {
+      setState(s);
+      if (seen.at(-1) !== c.state) seen.push(c.state);
+    };
+    await c.start();
+    expect(seen).toEqual(['connecting', 'authenticating', 'binding', 'ready']);
+    expect(() => setState('authenticating')).toThrow(IllegalTransitionError);
+    try {
+      setState('idle');
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'TPX_ALWAYSON_STATE', details: { from: 'ready', to: 'idle' } });
+    }
+    await c.close();
+    expect(c.state).toBe('closed');
+    expect(() => setState('connecting')).toThrow(IllegalTransitionError);
+  });
+});
+
+describe('reconnect backoff (issue 12.10, fake timers)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is capped at 5 s with jitter by default, so a pipe is back within seconds of the platform', () => {
+    const delays = Array.from({ length: 30 }, (_, i) => backoffDelay(i + 1, RECONNECT_BACKOFF));
+    expect(Math.max(...delays)).toBeLessThanOrEqual(5_000);
+    expect(backoffDelay(30, RECONNECT_BACKOFF, () => 0)).toBe(2_500);
+  });
+
+  it("a client's reconnect attempts never wait more than 5 s however long the outage", async () => {
+    const fake = await fakePlatform();
+    const c = new AlwaysOnClient({ url: fake.url, appKey: 'good-key', ca: fake.ca });
+    cleanups.push(() => c.close());
+    await c.start();
+    const delays: number[] = [];
+    const causes: string[] = [];
+    c.on('reconnect', (e) => {
+      delays.push(e.delayMs);
+      causes.push(e.cause);
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    fake.upgradeStatus = 503; // every attempt is refused
+    for (const s of fake.sockets) s.terminate();
+    for (let i = 1; i <= 10; i++) {
+      while (delays.length < i) await new Promise((r) => setImmediate(r));
+      await vi.advanceTimersByTimeAsync(delays[i - 1]!);
+    }
+    expect(delays.length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(5_000);
+    expect(causes[0]).toBe('closed_by_platform');
+    expect(causes.slice(1)).toContain('upgrade_refused');
+    fake.upgradeStatus = null;
+    const up = once(c, 'up');
+    await vi.advanceTimersByTimeAsync(5_000);
+    vi.useRealTimers();
+    await up;
+    expect(c.state).toBe('ready');
+  });
+});
+
+describe('failures carry their cause (issue 12.8)', () => {
+  it('a frozen platform (socket open, nothing answered, no pong) is dropped within the ping deadline', async () => {
+    const fake = await fakePlatform({ autoPong: false });
+    const c = client(fake, { pingDeadlineMs: 300 });
+    await c.start();
+    fake.silent = true;
+    const pending = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }]).catch((e) => e);
+    const [timeout] = (await once(c, 'ping.timeout')) as [{ silentMs: number }];
+    expect(timeout.silentMs).toBeGreaterThanOrEqual(300);
+    expect(c.state).not.toBe('ready');
+    const err = (await pending) as AlwaysOnError;
+    expect(err).toBeInstanceOf(DisconnectedError);
+    expect(err.retryable).toBe(true);
+    expect(err.details).toMatchObject({ failure: 'ping_timeout' });
+  });
+
+  it('says why: unanswered AUTH, HTTP 500 on the upgrade, a 2 GB frame header, raw garbage', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { requestTimeoutMs: 200 });
+    await c.start();
+    const next = (ev: 'reconnect' | 'down') =>
+      new Promise<string>((resolve) => c.once(ev, (e: { cause: string }) => resolve(e.cause)));
+    const ws = () => fake.sockets.values().next().value!;
+
+    // a 2 GB frame header
+    let down = next('down');
+    (ws() as unknown as { _socket: import('node:net').Socket })._socket.write(
+      Buffer.from([0x82, 0x7f, 0, 0, 0, 0, 0x80, 0, 0, 0]),
+    );
+    expect(await down).toBe('frame_too_large');
+    await once(c, 'up');
+
+    // raw garbage (not WebSocket frames)
+    down = next('down');
+    (ws() as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from('garbage!garbage!'));
+    expect(await down).toBe('bad_frame');
+    await once(c, 'up');
+
+    // HTTP 500 on the upgrade, then AUTH never answered
+    fake.upgradeStatus = 500;
+    const causes: string[] = [];
+    c.on('reconnect', (e) => causes.push(e.cause));
+    for (const s of fake.sockets) s.terminate();
+    while (!causes.includes('upgrade_refused')) await once(c, 'reconnect');
+    fake.upgradeStatus = null;
+    fake.answerAuth = false;
+    while (!causes.includes('auth_timeout')) await once(c, 'reconnect');
+    fake.answerAuth = true;
+    await once(c, 'up');
+    expect(causes[0]).toBe('closed_by_platform');
+  });
+
+  it('reports text frames and multipart messages that never complete', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    const errors: { cause: string; error: Error }[] = [];
+    c.on('protocol.error', (e) => errors.push(e));
+    const ws = fake.sockets.values().next().value!;
+    ws.send('hello', { binary: false });
+    // first chunks (1 of 2) of 40 different messages: more than the 32 incomplete messages kept
+    for (let i = 0; i < 40; i++) {
+      const chunk = Buffer.alloc(21 + 4);
+      chunk[0] = 1;
+      chunk[1] = 0x40;
+      chunk.writeUInt32BE(1000 + i, 2);
+      chunk.writeUInt32BE(c.session, 10);
+      chunk[14] = 1;
+      chunk.writeUInt16BE(1, 15);
+      chunk.writeUInt16BE(2, 17);
+      chunk.writeUInt16BE(8192, 19);
+      ws.send(chunk);
+    }
+    const down = once(c, 'down');
+    while (errors.filter((e) => e.cause === 'incomplete_multipart').length < 8) await once(c, 'protocol.error');
+    expect(errors[0]).toMatchObject({ cause: 'text_frame' });
+    // the 32 still held are reported when the socket goes
+    ws.terminate();
+    await down;
+    expect(errors.at(-1)).toMatchObject({ cause: 'incomplete_multipart' });
+    expect(errors.at(-1)!.error.message).toMatch(/^32 incomplete/);
+  });
+
+  it('gives up when ThingWorx refuses the key on a reconnect, failing waiting pushes as retryable', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    const failed = once(c, 'failed');
+    // the key is revoked: AUTH now refused
+    (c as unknown as { opts: { appKey: string } }).opts.appKey = 'revoked-key';
+    for (const s of fake.sockets) s.terminate();
+    const [e] = (await failed) as [{ error: AlwaysOnError; cause: string }];
+    expect(e.cause).toBe('auth_refused');
+    expect(e.error).toBeInstanceOf(AuthFailedError);
+    expect(c.state).toBe('closed');
   });
 });

@@ -37,6 +37,7 @@ export interface BridgeRunOptions {
   downlinkUrl?: string;
   thingparkCa?: string;
   drainTimeout?: string;
+  pingDeadline?: string;
   durability?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -98,6 +99,12 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
   const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
   const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
+  const pingDeadlineMs =
+    durationOption('--ping-deadline', ctx.settings.value('pingDeadline', o.pingDeadline), {
+      bare: 's',
+      min: 100,
+      max: 10 * 60_000,
+    }) ?? 5_000;
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
@@ -135,6 +142,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     maxBodyBytes: int(ctx, 'maxBody', '--max-body', o.maxBody, D.maxBodyBytes, 1024),
     dedupWindowMs,
     drainTimeoutMs,
+    pingDeadlineMs,
     pipeCount: int(ctx, 'pipeCount', '--pipe-count', o.pipeCount, 1, 1),
     template: s.value('template', o.template, D.template)!,
     thingworxUrl,
@@ -157,7 +165,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     if (name === 'uplink.accepted') counts.accepted += 1;
     else if (name === 'push.acked') counts.pushed += 1;
     else if (name === 'uplink.rejected') counts.rejected += 1;
-    const level = eventLevel(name);
+    const level = eventLevel(name, payload);
     if (ctx.io.json) {
       if (level !== 'debug' || ctx.io.verbose) ctx.io.event(name, payload);
       return;
@@ -191,14 +199,20 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     }, 1000);
     timer.unref();
   }
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  // Runs until Ctrl-C, or until the bridge gives up on ThingWorx (an application key it refuses: retrying cannot
+  // help, so say what failed and exit 1 rather than retry forever looking alive).
+  const failure = await Promise.race([
+    new Promise<undefined>((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    }),
+    bridge.whenFailed(),
+  ]);
   if (timer) clearInterval(timer);
-  await bridge.stop();
+  await bridge.stop(failure ? { drainTimeoutMs: 0 } : {});
   await drivers?.close();
   release();
+  if (failure) throw failure;
   return 0;
 }
 
@@ -360,6 +374,10 @@ function runOptions(c: Command): Command {
     .option(
       '--drain-timeout <duration>',
       'how long a stop waits for delivery, e.g. 30s (default 10s; a bare number is seconds)',
+    )
+    .option(
+      '--ping-deadline <duration>',
+      'longest silence of ThingWorx before reconnecting (env TPX_PING_DEADLINE, default 5s)',
     )
     .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')
