@@ -96,7 +96,7 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
     }
     case 'bridge.failed':
       return (
-        `${p.where === 'thingworx' ? 'ThingWorx' : p.where}: ${p.error} Giving up (${p.code}): waiting will not ` +
+        `giving up on ${p.where === 'thingworx' ? 'ThingWorx' : p.where} (${p.code}): ${p.error} Waiting will not ` +
         'cure this; reports already accepted stay in the spool for the next start.'
       );
     case 'uplink.received':

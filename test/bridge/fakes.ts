@@ -26,6 +26,8 @@ export class FakeSink implements ThingWorxSink {
   closed = false;
 
   async start(): Promise<void> {
+    this.starts += 1;
+    if (this.startError) throw this.startError;
     if (!this.connected) throw new Error('ThingWorx unreachable');
   }
   /** Names the platform refuses to bind. */
@@ -60,6 +62,14 @@ export class FakeSink implements ThingWorxSink {
   async close(): Promise<void> {
     this.closed = true;
   }
+  /** Reports a status as the pool adapter would (any SinkStatus: protocol errors, ping timeouts, failures…). */
+  status(s: SinkStatus): void {
+    this.statusHandler?.(s);
+  }
+  /** When set, start() fails with this error. */
+  startError: Error | undefined;
+  /** Times start() was called. */
+  starts = 0;
   /** Simulates an outage / recovery. */
   setConnected(up: boolean): void {
     this.connected = up;

@@ -1,0 +1,169 @@
+/**
+ * Issues 12.8 and 15.6: every event of the AlwaysOn pool reaches the bridge, is logged once with its cause (repeats
+ * folded into one line per window) and counted in /metrics; a refused application key ends the retries.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthFailedError } from '../../src/alwayson/index.js';
+import {
+  type BridgeEventMap,
+  type BridgeEventName,
+  BridgeEvents,
+  type BridgeOptions,
+  startBridge,
+} from '../../src/bridge/index.js';
+import { formatEvent } from '../../src/bridge/log.js';
+import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
+import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
+
+const DEV = '0018B20000000FAB';
+
+describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function start(sink = new FakeSink(), over: Partial<BridgeOptions> = {}) {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const directory = new FakeDirectory();
+    directory.things.add(DEV);
+    const events = new BridgeEvents();
+    const seen: { name: BridgeEventName; payload: unknown }[] = [];
+    events.onAny((name, payload) => seen.push({ name, payload }));
+    const bridge = await startBridge({
+      events,
+      listen: '127.0.0.1:0',
+      spoolDir: t.dir,
+      asId: AS_ID,
+      asKey: AS_KEY,
+      template: 'actilityThingTemplateSF',
+      retryBaseMs: 20,
+      retryMaxMs: 100,
+      repeatWindowMs: 50,
+      downlinks: new FakeSender(),
+      ...over,
+      sink,
+      directory,
+    });
+    let stopped = false;
+    const stop = async () => {
+      if (!stopped) await bridge.stop({ drainTimeoutMs: 0 });
+      stopped = true;
+    };
+    cleanups.push(stop);
+    return { bridge, sink, seen, stop };
+  }
+
+  const metric = async (bridge: { metrics: { metrics(): Promise<string> } }, line: string) =>
+    (await bridge.metrics.metrics()).split('\n').find((l) => l.startsWith(line));
+
+  it('folds 1,485 garbage frames, 296 text frames and 7,762 lost chunks into a few lines, and counts every one', async () => {
+    const { bridge, sink, seen } = await start();
+    await bridge.whenReady();
+    const floods = { bad_message: 1485, text_frame: 296, incomplete_multipart: 7762 };
+    const done = Object.keys(floods).map((cause) =>
+      bridge.events.waitFor('protocol.error', (e) => e.cause === cause && e.count > 1),
+    );
+    for (const [cause, n] of Object.entries(floods)) {
+      for (let i = 0; i < n; i++) sink.status({ type: 'protocol.error', pipe: 0, cause, error: `frame ${i} is bad` });
+    }
+    const folded = await Promise.all(done);
+    expect(folded.map((e) => e.count)).toEqual([1484, 295, 7761]);
+    const lines = seen.filter((e) => e.name === 'protocol.error');
+    expect(lines.length).toBe(6); // the first of each at once, the rest in one line each
+    const text = lines.map((l) => formatEvent('protocol.error', l.payload as BridgeEventMap['protocol.error'], 'text'));
+    expect(text[0]).toMatch(
+      /warn +ThingWorx pipe 0 dropped 1 binary frame\(s\) that are not AlwaysOn messages: frame 0/,
+    );
+    expect(text.some((t) => /dropped 7761 multipart message\(s\) that never completed \(last one\)/.test(t))).toBe(
+      true,
+    );
+    expect(await metric(bridge, 'tpx_bridge_protocol_errors_total{cause="bad_message"}')).toMatch(/ 1485$/);
+    expect(await metric(bridge, 'tpx_bridge_protocol_errors_total{cause="text_frame"}')).toMatch(/ 296$/);
+    expect(await metric(bridge, 'tpx_bridge_protocol_errors_total{cause="incomplete_multipart"}')).toMatch(/ 7762$/);
+  });
+
+  it('logs each reconnect with its cause (HTTP 500 on upgrade, unanswered AUTH…), never a bare {pipe:0}', async () => {
+    const { bridge, sink, seen } = await start();
+    await bridge.whenReady();
+    const causes = ['upgrade_refused', 'auth_timeout', 'frame_too_large', 'bad_frame'];
+    const last = bridge.events.waitFor('sink.reconnect', (e) => e.cause === 'bad_frame');
+    sink.status({ type: 'down', pipe: 0, cause: 'ping_timeout', error: 'ThingWorx said nothing for 5000 ms' });
+    causes.forEach((cause, i) =>
+      sink.status({ type: 'reconnect', pipe: 0, cause, attempt: i + 1, delayMs: 300, error: `because ${cause}` }),
+    );
+    await last;
+    const text = seen
+      .filter((e) => e.name === 'sink.reconnect' || e.name === 'pipe.down')
+      .map((e) => formatEvent(e.name, e.payload as never, 'text'));
+    expect(text[0]).toContain('ThingWorx pipe 0 down (ThingWorx went silent (no frame, no pong within the deadline))');
+    expect(text[1]).toContain(
+      'ThingWorx pipe 0 reconnecting in 300 ms (attempt 1): ThingWorx refused the WebSocket upgrade',
+    );
+    expect(text[2]).toContain('did not answer AUTH');
+    expect(text[3]).toContain('a frame larger than the limit');
+    expect(text[4]).toContain('bytes that are not WebSocket frames');
+    for (const cause of causes) {
+      expect(await metric(bridge, `tpx_bridge_thingworx_failures_total{cause="${cause}"}`)).toMatch(/ 1$/);
+    }
+  });
+
+  it('forwards every pool event: a sentence for each (no raw fields) and a counter', async () => {
+    const { bridge, sink, seen } = await start();
+    await bridge.whenReady();
+    sink.status({ type: 'ping.timeout', pipe: 1, silentMs: 5003, deadlineMs: 5000 });
+    sink.status({ type: 'thing.sync', pipe: 1, thing: DEV, service: 'NotifyPropertyUpdate' });
+    sink.status({ type: 'platform.request', pipe: 1, method: 'GET', thing: DEV, name: 'x', code: 'NOT_FOUND' });
+    sink.status({ type: 'bind.rejected', pipe: 1, names: ['A', 'B'], error: 'Binding failed' });
+    sink.status({ type: 'warning', code: 'TPX_TLS_INSECURE', message: 'TLS verification is off' });
+    const names = seen.map((e) => e.name);
+    for (const n of ['ping.timeout', 'thing.sync', 'platform.request', 'bind.rejected', 'sink.warning'] as const) {
+      expect(names).toContain(n);
+      const e = seen.find((x) => x.name === n)!;
+      const line = formatEvent(n, e.payload as never, 'text');
+      expect(line, n).not.toMatch(/ \w+=/); // not the fallback "name key=value"
+    }
+    const warn = seen.find((x) => x.name === 'platform.request')!;
+    expect(formatEvent('platform.request', warn.payload as never, 'text')).toMatch(/warn +ThingWorx GET/);
+    expect(await metric(bridge, 'tpx_bridge_ping_timeouts_total')).toMatch(/ 1$/);
+    expect(await metric(bridge, 'tpx_bridge_thing_syncs_total')).toMatch(/ 1$/);
+    expect(await metric(bridge, 'tpx_bridge_platform_requests_total{code="NOT_FOUND"}')).toMatch(/ 1$/);
+    expect(await metric(bridge, 'tpx_bridge_bind_rejected_total')).toMatch(/ 2$/);
+    expect(await metric(bridge, 'tpx_bridge_thingworx_warnings_total{code="TPX_TLS_INSECURE"}')).toMatch(/ 1$/);
+  });
+
+  it('stops retrying when ThingWorx refuses the app key, and the stop does not claim delivery', async () => {
+    const sink = new FakeSink();
+    sink.startError = new AuthFailedError(0x81, 'key expired');
+    const { bridge, seen, stop } = await start(sink);
+    const err = await bridge.whenFailed();
+    expect(err).toBeInstanceOf(AuthFailedError);
+    const failed = seen.find((e) => e.name === 'bridge.failed')!.payload as BridgeEventMap['bridge.failed'];
+    expect(failed).toMatchObject({ code: 'TPX_AUTH_FAILED', cause: 'auth_refused' });
+    expect(formatEvent('bridge.failed', failed, 'text')).toMatch(
+      /error +giving up on ThingWorx \(TPX_AUTH_FAILED\): .*key expired/,
+    );
+    const ready = await fetch(`${bridge.url}/readyz`);
+    expect(ready.status).toBe(503);
+    // reports accepted meanwhile stay in the spool
+    const doc = uplinkDoc(DEV, 1);
+    expect([200, 202]).toContain((await post(bridge.url, doc, { query: signedQuery(doc) })).status);
+    await stop();
+    expect(sink.starts).toBe(1);
+    const stopped = seen.find((e) => e.name === 'bridge.stopped')!.payload as BridgeEventMap['bridge.stopped'];
+    expect(stopped).toMatchObject({ connected: false, pending: 1 });
+    const line = formatEvent('bridge.stopped', stopped, 'text');
+    expect(line).toContain('stopped: never connected to ThingWorx; 1 report(s) kept in the spool');
+    expect(line).not.toMatch(/delivered/);
+  });
+
+  it('gives up too when the key is refused on a reconnect after having been connected', async () => {
+    const { bridge, sink } = await start();
+    await bridge.whenReady();
+    sink.connected = false;
+    sink.status({ type: 'failed', pipe: 0, error: new AuthFailedError(0x81, 'revoked'), cause: 'auth_refused' });
+    expect(((await bridge.whenFailed()) as AuthFailedError).code).toBe('TPX_AUTH_FAILED');
+    expect(await metric(bridge, 'tpx_bridge_failed_total{cause="auth_refused"}')).toMatch(/ 1$/);
+  });
+});
