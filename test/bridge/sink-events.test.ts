@@ -90,9 +90,9 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     const causes = ['upgrade_refused', 'auth_timeout', 'frame_too_large', 'bad_frame'];
     const last = bridge.events.waitFor('sink.reconnect', (e) => e.cause === 'bad_frame');
     sink.status({ type: 'down', pipe: 0, cause: 'ping_timeout', error: 'ThingWorx said nothing for 5000 ms' });
-    causes.forEach((cause, i) =>
-      sink.status({ type: 'reconnect', pipe: 0, cause, attempt: i + 1, delayMs: 300, error: `because ${cause}` }),
-    );
+    for (const [i, cause] of causes.entries()) {
+      sink.status({ type: 'reconnect', pipe: 0, cause, attempt: i + 1, delayMs: 300, error: `because ${cause}` });
+    }
     await last;
     const text = seen
       .filter((e) => e.name === 'sink.reconnect' || e.name === 'pipe.down')
