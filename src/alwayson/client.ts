@@ -339,6 +339,14 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     if (!isSuccess(auth.header.codeValue)) {
       const reason = auth.body.kind === 'response' ? auth.body.reason : null;
       this.dropSocket(ws);
+      // A server error (5xx) is the platform's trouble, not a verdict on the key: retried like a lost socket.
+      if (auth.header.codeValue >= 0xa0) {
+        throw new DisconnectedError(
+          `ThingWorx answered AUTH with ${auth.header.code}${reason ? `: ${reason}` : ''}.`,
+          undefined,
+          'auth_unavailable',
+        );
+      }
       throw new AuthFailedError(auth.header.codeValue, reason);
     }
     this.sessionId = auth.header.sessionId;

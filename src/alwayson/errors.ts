@@ -184,6 +184,7 @@ export class IllegalTransitionError extends AlwaysOnError {
 export type FailureCause =
   | 'auth_refused'
   | 'auth_timeout'
+  | 'auth_unavailable'
   | 'upgrade_refused'
   | 'tls'
   | 'connect_refused'

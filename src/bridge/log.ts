@@ -38,6 +38,7 @@ const WARN = new Set<BridgeEventName>([
 const CAUSES: Record<string, string> = {
   auth_refused: 'ThingWorx refused the application key',
   auth_timeout: 'ThingWorx accepted the socket but did not answer AUTH',
+  auth_unavailable: 'ThingWorx answered AUTH with a server error',
   upgrade_refused: 'ThingWorx refused the WebSocket upgrade',
   tls: 'the TLS handshake failed',
   connect_refused: 'the connection could not be opened',

@@ -65,6 +65,8 @@ interface Fake {
   answerAuth: boolean;
   /** When set, WebSocket upgrades are refused with this HTTP status. */
   upgradeStatus: number | null;
+  /** When set, AUTH is answered with this status. */
+  authStatus: MessageCodeName | null;
   close(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, 
     silent: false,
     answerAuth: true,
     upgradeStatus: null,
+    authStatus: null,
     close: async () => {
       for (const s of fake.sockets) s.terminate();
       wss.close();
@@ -113,6 +116,10 @@ async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, 
       fake.messages.push(msg);
       if (msg.body.kind === 'auth') {
         if (!fake.answerAuth) return;
+        if (fake.authStatus) {
+          ws.send(reply(msg, fake.authStatus, 0));
+          return;
+        }
         const ok = msg.body.claims.appKey === 'good-key';
         ws.send(reply(msg, ok ? 'SUCCESS' : 'UNAUTHORIZED', ok ? session : 0));
         return;
@@ -825,6 +832,24 @@ describe('failures carry their cause (issue 12.8)', () => {
     await down;
     expect(errors.at(-1)).toMatchObject({ cause: 'incomplete_multipart' });
     expect(errors.at(-1)!.error.message).toMatch(/^32 incomplete/);
+  });
+
+  it('retries an AUTH answered with a server error (the platform busy is no verdict on the key)', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    fake.authStatus = 'SERVICE_UNAVAILABLE';
+    const causes: string[] = [];
+    c.on('reconnect', (e) => causes.push(e.cause));
+    let failed = false;
+    c.on('failed', () => {
+      failed = true;
+    });
+    for (const s of fake.sockets) s.terminate();
+    while (!causes.includes('auth_unavailable')) await once(c, 'reconnect');
+    fake.authStatus = null;
+    await once(c, 'up');
+    expect(failed).toBe(false);
   });
 
   it('gives up when ThingWorx refuses the key on a reconnect, failing waiting pushes as retryable', async () => {
