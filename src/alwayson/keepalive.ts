@@ -61,8 +61,18 @@ export class Keepalive {
     const now = Date.now();
     const silent = now - this.lastHeard;
     if (silent >= this.deadlineMs) {
-      this.stop();
-      this.onTimeout(silent);
+      // Timers run before I/O in Node's loop: after a long synchronous stretch a pong may be waiting unread.
+      // Look again once pending I/O has been read (setImmediate runs after the poll phase).
+      setImmediate(() => {
+        if (this.stopped) return;
+        const still = Date.now() - this.lastHeard;
+        if (still < this.deadlineMs) {
+          this.schedule(Date.now());
+          return;
+        }
+        this.stop();
+        this.onTimeout(still);
+      });
       return;
     }
     const pingedSinceHeard = this.lastPing > this.lastHeard;
