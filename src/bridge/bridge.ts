@@ -49,6 +49,8 @@ export class Bridge {
   private fatal: Error | undefined;
   private readonly failed: Promise<Error>;
   private onFailed: ((err: Error) => void) | undefined;
+  /** Warning codes of the sink already reported. */
+  private readonly warned = new Set<string>();
   /** Repeated protocol errors and reconnects fold into one log line per window. */
   private readonly repeats: Repeats;
 
@@ -229,6 +231,9 @@ export class Bridge {
         });
         return;
       case 'warning':
+        // once per run: a pool is built again on every attempt at start, and says it again
+        if (this.warned.has(s.code)) return;
+        this.warned.add(s.code);
         e.emit('sink.warning', { code: s.code, message: s.message });
         return;
     }

@@ -117,6 +117,7 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     sink.status({ type: 'platform.request', pipe: 1, method: 'GET', thing: DEV, name: 'x', code: 'NOT_FOUND' });
     sink.status({ type: 'bind.rejected', pipe: 1, names: ['A', 'B'], error: 'Binding failed' });
     sink.status({ type: 'warning', code: 'TPX_TLS_INSECURE', message: 'TLS verification is off' });
+    sink.status({ type: 'warning', code: 'TPX_TLS_INSECURE', message: 'TLS verification is off' });
     const names = seen.map((e) => e.name);
     for (const n of ['ping.timeout', 'thing.sync', 'platform.request', 'bind.rejected', 'sink.warning'] as const) {
       expect(names).toContain(n);

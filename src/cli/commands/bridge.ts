@@ -156,7 +156,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   };
   if (options.pipeCount > 255) throw new UsageError('--pipe-count is 1..255.');
   if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
-  if (insecure) ctx.io.warn('TLS verification of ThingWorx is OFF (--insecure). Never in production.');
+  // --insecure: the bridge's own warning (sink.warning TPX_TLS_INSECURE) says it once, in the log
 
   const { BridgeEvents, formatEvent, eventLevel } = bridgeMod;
   const events = new BridgeEvents();
