@@ -90,6 +90,12 @@ export interface PhraseData {
   'spool-locked': NoData;
   /** The AlwaysOn input (a frame to decode, a message to encode) is wrong. */
   'alwayson-input': { what: 'frame' | 'message' };
+  /** Stop (deactivate) an Actility-hosted ThingWorx connection on ThingPark. */
+  'stop-hosted-connection': { connectionId: string; name: string };
+  /** Looking for an Actility-hosted connection needs the ThingPark API settings. */
+  'thingpark-settings-needed': NoData;
+  /** Naming the session holding a Thing needs an administrator key. */
+  'holder-needs-admin-key': NoData;
 }
 
 export type PhraseId = keyof PhraseData;

@@ -47,6 +47,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'tpx thingworx check --write-probe --timeout 5s',
     '# with an administrator key: read the bind policy, list and close ghost sessions',
     'tpx thingworx check --admin-key "$ADMIN_KEY" --fix',
+    'tpx thingworx check --admin-key "$ADMIN_KEY" --live-by last-used --ghost-after 5m',
   ],
   'thingworx import-template': [
     'tpx --profile sandbox thingworx import-template --dry-run',

@@ -53,6 +53,12 @@ const WORDS: Words = {
   'pipe-count': () => `Set pipeCount (tpx: ${flag('pipeCount')} / ${env('pipeCount')}) to a number from 1 to 255.`,
   'device-limit': () =>
     `Split the devices over several connections (each with its own Thing Template and key), or raise tpx ${flag('maxDevices')} with care.`,
+  'stop-hosted-connection': (r) =>
+    `Stop connection ${r.connectionId} "${r.name}": tpx connection update ${r.connectionId} --active false (or deactivate it in the ThingPark web interface).`,
+  'thingpark-settings-needed': () =>
+    `Not looked for: give the ThingPark API settings (${env('thingparkUrl')}, ${env('thingparkClientId')}, ${env('thingparkClientSecret')} or the profile) to look for an active Actility-hosted ThingWorx connection.`,
+  'holder-needs-admin-key': () =>
+    `Naming the session that holds it needs an administrator key (${flagOrEnv('thingworxAdminKey')}).`,
   'admin-key-invalid': (r) =>
     r.what === 'policy'
       ? `Check that ${flag('thingworxAdminKey')} (or ${env('thingworxAdminKey')}) is a valid key of an administrator.`
