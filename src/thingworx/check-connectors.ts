@@ -113,12 +113,7 @@ export function connectorsItem(
   const listed = count.live.map(describeSession).join('; ');
   const unknown = count.unknown.length ? ` ${count.unknown.length} more session(s) of unknown state.` : '';
   if (count.connectors === 1) {
-    return item(
-      'connectors',
-      'passed',
-      `1 live connector uses ${keyWords(worst.key)}: ${listed}.${unknown}`,
-      { data },
-    );
+    return item('connectors', 'passed', `1 live connector uses ${keyWords(worst.key)}: ${listed}.${unknown}`, { data });
   }
   const others = competitors(count, pipeCount);
   const fix: (string | Phrase)[] = [];

@@ -239,3 +239,42 @@ export async function thingHolders(
   }
   return out;
 }
+
+/**
+ * The name of an application key, from its value (the sessions list key names): the key's own user lists its keys
+ * (Users/<user>/GetApplicationKeyExpirationInfo). Undefined when the platform does not say.
+ */
+export async function keyNameOf(
+  rest: Pick<ThingWorxRest, 'service' | 'getCurrentUser'>,
+  appKey: string,
+): Promise<string | undefined> {
+  try {
+    const user = await rest.getCurrentUser();
+    const info = await rest.service(`Users/${user}`, 'GetApplicationKeyExpirationInfo', {
+      expiredKeys: true,
+      unexpiredKeys: true,
+    });
+    const row = info.rows.find((r) => r.key === appKey || r.keyId === appKey || r.id === appKey);
+    return typeof row?.name === 'string' ? row.name : undefined;
+  } catch (err) {
+    if (err instanceof ThingWorxError) return undefined;
+    throw err;
+  }
+}
+
+/** A short word for a table cell: bridge, shared, other, ghost, none, bound (holder unknown), or ''. */
+export function holderWord(h: ThingHolder): string {
+  if (h.bound === false) return 'none';
+  switch (h.holder) {
+    case 'this-key':
+      return 'bridge';
+    case 'this-key-competing':
+      return 'shared';
+    case 'other-key':
+      return 'other';
+    case 'ghost':
+      return 'ghost';
+    default:
+      return h.bound ? 'bound' : '';
+  }
+}

@@ -66,7 +66,9 @@ describe('live connectors of a key', () => {
     const report = sayReport(raw);
     const item = report.items.find((i) => i.id === 'connectors')!;
     expect(item.status, item.detail).toBe('failed');
-    expect(item.detail).toMatch(/^2 live connectors use key tpx-connector-key: session \S+ \(from 127\.0\.0\.1:\d+, since /);
+    expect(item.detail).toMatch(
+      /^2 live connectors use key tpx-connector-key: session \S+ \(from 127\.0\.0\.1:\d+, since /,
+    );
     const sessions = (item.data as { sessions: { endpointId: string; numberBoundThings: number }[] }).sessions;
     expect(sessions.map((s) => s.numberBoundThings).sort()).toEqual([0, 2]);
     const idle = sessions.find((s) => s.numberBoundThings === 0)!;

@@ -32,13 +32,20 @@ export interface LivenessFlags {
 }
 
 /** How live sessions are told from ghosts: --live-by connections|last-used, --ghost-after <duration>. */
-export function livenessOf(ctx: CommandContext, opts: LivenessFlags): { basis: 'connections' | 'last-used'; idleMs?: number } {
+export function livenessOf(
+  ctx: CommandContext,
+  opts: LivenessFlags,
+): { basis: 'connections' | 'last-used'; idleMs?: number } {
   const by = ctx.settings.value('sessionLiveness', opts.liveBy) ?? 'connections';
   if (by !== 'connections' && by !== 'last-used') {
-    throw new UsageError(`--live-by "${by}" is not connections or last-used.`, 'Use --live-by connections or --live-by last-used.', {
-      setting: 'sessionLiveness',
-      got: by,
-    });
+    throw new UsageError(
+      `--live-by "${by}" is not connections or last-used.`,
+      'Use --live-by connections or --live-by last-used.',
+      {
+        setting: 'sessionLiveness',
+        got: by,
+      },
+    );
   }
   const idleMs = durationOption('--ghost-after', ctx.settings.value('ghostAfter', opts.ghostAfter), {
     bare: 's',
