@@ -96,6 +96,12 @@ export interface PhraseData {
   'thingpark-settings-needed': NoData;
   /** Naming the session holding a Thing needs an administrator key. */
   'holder-needs-admin-key': NoData;
+  /** No AlwaysOn session binds the Thing: check the bridge and who should hold it. */
+  'thing-not-bound': { thing: string };
+  /** The session holding the Thing does not answer (a ghost): find and close it. */
+  'thing-holder-silent': { thing: string };
+  /** Find who holds the Things: every session of the key, and the holder of one Thing. */
+  'find-holder': NoData;
 }
 
 export type PhraseId = keyof PhraseData;

@@ -194,8 +194,8 @@ function holderLines(h: Holder): string[] {
   return [
     `bound: yes, by ${by}`,
     `  session ${s.endpointId}${s.appKeyName && h.holder !== 'other-key' ? ` (key ${s.appKeyName})` : ''}`,
-    `  ${s.remoteAddress ? `from ${s.remoteAddress}, ` : ''}since ${when(s.startDate) || 'unknown'}, ` +
-      `${binds} bind${binds === 1 ? '' : 's'}, last used ${when(s.lastUsedDate) || 'unknown'}`,
+    `  ${s.remoteAddress ? `from ${s.remoteAddress}, ` : ''}${binds} bind${binds === 1 ? '' : 's'}`,
+    `  since ${when(s.startDate) || 'unknown'}, last used ${when(s.lastUsedDate) || 'unknown'}`,
   ];
 }
 
