@@ -5,6 +5,7 @@
  * Flow) pointing at the same platform while tpx's bridge runs.
  */
 import type { Phrase } from '../errors.js';
+import { isCanonicalDevEui } from '../util/hex.js';
 import { competitors, countConnectors, type EndpointSession } from './check-sessions.js';
 import { type CheckItem, type HostedConnection, item } from './check-types.js';
 
@@ -76,15 +77,25 @@ function stopHosted(found: HostedConnection[]): Phrase {
   return found.map((c) => ({ id: 'stop-hosted-connection', connectionId: c.id, name: c.name }) as const);
 }
 
+/** Live sessions of other keys that bind device Things (named by DevEUI): another connector on the same devices. */
+export function otherConnectors(sessions: EndpointSession[], keyName: string | undefined): EndpointSession[] {
+  if (!keyName) return [];
+  return sessions.filter(
+    (s) => s.appKeyName !== keyName && s.state === 'live' && (s.boundThings ?? []).some(isCanonicalDevEui),
+  );
+}
+
 /**
  * Every session of the key, live or not: more live connectors than one is a failure, naming the competing
- * sessions (and the hosted connection, when found).
+ * sessions (and the hosted connection, when found). `others`: live sessions of other keys holding device Things;
+ * with a live connector of this key too, they compete for the devices (otherKeys).
  */
 export function connectorsItem(
   sessions: EndpointSession[] | undefined,
   keyName: string | undefined,
   pipeCount: number,
   hosted: HostedLookup,
+  otherKeys: EndpointSession[] = [],
 ): CheckItem {
   if (!sessions) return item('connectors', 'skipped', 'The AlwaysOn sessions could not be listed (see above).');
   // With the key's name, that key's sessions; without, each key's in turn (the worst one reported).
@@ -100,18 +111,32 @@ export function connectorsItem(
   const worst = counted[0];
   const found = hosted.looked && hosted.found ? hosted.found : [];
   const keyWords = (k: string) => (k ? `key ${k}` : 'an unnamed key');
+  const otherWords = otherKeys.length
+    ? ` ${otherKeys.length} live session(s) of other keys also bind device Things: ${otherKeys
+        .map((o) => `key ${o.appKeyName ?? '?'} ${describeSession(o)}`)
+        .join('; ')}.`
+    : '';
   if (!worst || worst.count.connectors === 0) {
     const ghosts = sessions.filter((s) => s.state === 'ghost').length;
     return item(
       'connectors',
       'passed',
-      `No live AlwaysOn session of ${keyName ? keyWords(keyName) : 'any key'}${ghosts ? ` (${ghosts} ghost(s), above)` : ''}.`,
+      `No live AlwaysOn session of ${keyName ? keyWords(keyName) : 'any key'}${ghosts ? ` (${ghosts} ghost(s), above)` : ''}.${otherWords}`,
       { data },
     );
   }
   const { count } = worst;
   const listed = count.live.map(describeSession).join('; ');
   const unknown = count.unknown.length ? ` ${count.unknown.length} more session(s) of unknown state.` : '';
+  if (count.connectors === 1 && otherKeys.length) {
+    const fix: (string | Phrase)[] = [];
+    if (found.length) fix.push(stopHosted(found));
+    fix.push("Keep one connector on these devices: stop the one that should not run (the other key's, or this one).");
+    return item('connectors', 'failed', `1 live connector uses ${keyWords(worst.key)}: ${listed}.${otherWords}`, {
+      fix: fix.flat() as Phrase,
+      data: { ...data, competing: otherKeys.map((o) => o.endpointId), hosted: found },
+    });
+  }
   if (count.connectors === 1) {
     return item('connectors', 'passed', `1 live connector uses ${keyWords(worst.key)}: ${listed}.${unknown}`, { data });
   }
@@ -129,7 +154,7 @@ export function connectorsItem(
   return item(
     'connectors',
     'failed',
-    `${count.connectors} live connectors use ${keyWords(worst.key)}: ${listed}.${unknown}`,
+    `${count.connectors} live connectors use ${keyWords(worst.key)}: ${listed}.${unknown}${otherWords}`,
     { fix: fix.flat() as Phrase, data: { ...data, competing: others.map((s) => s.endpointId), hosted: found } },
   );
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { checkAlwaysOn, ghostItem, policyItem, readBindPolicy } from './check-alwayson.js';
-import { connectorsItem, hostedItem, lookForHosted } from './check-connectors.js';
+import { connectorsItem, hostedItem, lookForHosted, otherConnectors } from './check-connectors.js';
 import { checkKey } from './check-key.js';
 import { checkPermissions, checkTemplate, deleteThing } from './check-platform.js';
 import { countConnectors, listSessions } from './check-sessions.js';
@@ -110,11 +110,9 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     const admin = adminRest ?? rest;
     // Every session (holding binds or not), listed before the probes open theirs. With a separate administrator's
     // key, the sessions that matter are the checked key's own.
-    const sessions = await listSessions(admin, {
-      ...options.liveness,
-      now,
-      ...(adminRest && key.keyName ? { keyName: key.keyName } : {}),
-    });
+    const every = await listSessions(admin, { ...options.liveness, now });
+    const sessions =
+      adminRest && key.keyName ? every?.filter((s) => !s.appKeyName || s.appKeyName === key.keyName) : every;
     const ao = await checkAlwaysOn(
       {
         url: url.origin,
@@ -141,7 +139,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     );
     const pipeCount = options.pipeCount ?? 1;
     const hosted = await lookForHosted(options.hostedConnections, url.origin);
-    add(connectorsItem(sessions, key.keyName, pipeCount, hosted));
+    add(connectorsItem(sessions, key.keyName, pipeCount, hosted, otherConnectors(every ?? [], key.keyName)));
     const ofKey = sessions?.filter((s) => !key.keyName || s.appKeyName === key.keyName) ?? [];
     add(hostedItem(hosted, url.origin, countConnectors(ofKey, pipeCount).connectors));
     return key.user;

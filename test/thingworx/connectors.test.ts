@@ -84,6 +84,28 @@ describe('live connectors of a key', () => {
     });
   });
 
+  it("another key's live connector holding the device Things competes with this key's (B refused)", async () => {
+    const state = fullySetUp();
+    state.subsystem = { ...state.subsystem, bindProtectionPolicy: 'first-in-wins' };
+    state.things = [{ name: '0018B20000000B20', template: 'actilityThingTemplateSF' }];
+    const emu = await startThingWorxEmulator({ state });
+    cleanups.push(() => emu.close());
+    const open = async (appKey: string) => {
+      const c = new AlwaysOnClient({ url: emu.wsUrl, appKey, ca: readFileSync(emu.caFile) });
+      c.on('warning', () => undefined);
+      cleanups.push(() => c.close());
+      await c.start();
+      return c;
+    };
+    await (await open(ADMIN_KEY)).bind(['0018B20000000B20']);
+    await expect((await open(CONNECTOR_KEY)).bind(['0018B20000000B20'])).rejects.toBeInstanceOf(BindRejectedError);
+    const item = sayReport(await checks(emu)).items.find((i) => i.id === 'connectors')!;
+    expect(item.status).toBe('failed');
+    expect(item.detail).toMatch(
+      /^1 live connector uses key tpx-connector-key: session .*0 binds\)\. 1 live session\(s\) of other keys also bind device Things: key admin-key session .*1 bind\)/,
+    );
+  });
+
   it('one connector with pipeCount 2 is one connector, not two', async () => {
     const { emu } = await twoConnectors('last-in-wins');
     const item = (await checks(emu, { pipeCount: 2 })).items.find((i) => i.id === 'connectors')!;
