@@ -103,17 +103,18 @@ export async function listSessions(
       maxItems: 500,
       ...(o.keyName ? { appKeyName: o.keyName } : {}),
     });
-    const out: EndpointSession[] = [];
-    for (const r of res.rows) {
-      const s = toSession(r, o);
-      if (!s.endpointId) continue;
-      if (o.keyName && s.appKeyName && s.appKeyName !== o.keyName) continue;
-      if (s.numberBoundThings && o.boundThings !== false) {
+    const out = res.rows
+      .map((r) => toSession(r, o))
+      .filter((s) => s.endpointId && !(o.keyName && s.appKeyName && s.appKeyName !== o.keyName));
+    // The bound names of each session holding some, a few calls at a time (a platform may list hundreds).
+    const todo = o.boundThings === false ? [] : out.filter((s) => s.numberBoundThings);
+    const worker = async () => {
+      for (let s = todo.shift(); s; s = todo.shift()) {
         const bound = await boundThings(rest, s.endpointId);
         if (bound) s.boundThings = bound;
       }
-      out.push(s);
-    }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
     return out;
   } catch (err) {
     if (err instanceof ThingWorxError) return undefined;
