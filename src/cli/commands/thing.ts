@@ -167,6 +167,20 @@ function holderJson(h: Holder) {
   };
 }
 
+/** Words folded into lines of at most `width` columns, the later ones indented by two spaces. */
+function fold(text: string, width = 80): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 /** The "bound:" lines of thing show, each within 80 columns. */
 function holderLines(h: Holder): string[] {
   if (h.bound === false) {
@@ -176,10 +190,10 @@ function holderLines(h: Holder): string[] {
     ];
   }
   if (h.bound === undefined && !h.session) {
-    return [`bound: unknown. ${say({ id: 'holder-needs-admin-key' })}`];
+    return fold(`bound: unknown. ${say({ id: 'holder-needs-admin-key' })}`);
   }
   const s = h.session;
-  if (!s) return ['bound: yes, by a session tpx cannot name.', `  ${say({ id: 'holder-needs-admin-key' })}`];
+  if (!s) return fold(`bound: yes, by a session tpx cannot name. ${say({ id: 'holder-needs-admin-key' })}`);
   const by =
     h.holder === 'this-key'
       ? "this key's live connector (the bridge)"
@@ -339,7 +353,10 @@ function connectOptions(c: Command): Command {
 }
 
 function adminOption(c: Command): Command {
-  return c.option('--admin-key <key>', "administrator's key: name the session holding each Thing");
+  return c.option(
+    '--admin-key <key>',
+    "administrator's key, to name the session holding a Thing (env TPX_THINGWORX_ADMIN_KEY)",
+  );
 }
 
 export function register(program: Command, app: App): void {
