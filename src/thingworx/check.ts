@@ -111,8 +111,7 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     // Every session (holding binds or not), listed before the probes open theirs. With a separate administrator's
     // key, the sessions that matter are the checked key's own.
     const every = await listSessions(admin, { ...options.liveness, now });
-    const sessions =
-      adminRest && key.keyName ? every?.filter((s) => !s.appKeyName || s.appKeyName === key.keyName) : every;
+    const sessions = adminRest && key.keyName ? every?.filter((s) => s.appKeyName === key.keyName) : every;
     const ao = await checkAlwaysOn(
       {
         url: url.origin,
