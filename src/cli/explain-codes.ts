@@ -53,6 +53,11 @@ export const CODE_EXPLANATIONS: Record<string, CodeExplanation> = {
     'ThingWorx did not answer within the request timeout.',
     'Check the platform load and the network; the bridge retries.',
   ),
+  TPX_ALWAYSON_STATE: e(
+    'AlwaysOn client in the wrong state',
+    'The AlwaysOn client was asked for a state change it cannot make (e.g. to start again once closed): a bug.',
+    'Run the command again with --verbose and report the output.',
+  ),
   TPX_AUTH_FAILED: e(
     'AlwaysOn AUTH refused',
     'ThingWorx refused the application key on the AlwaysOn connection: wrong, expired, or its user disabled.',
@@ -372,6 +377,11 @@ export const CODE_EXPLANATIONS: Record<string, CodeExplanation> = {
     'Fix it by hand, or move it away and recreate the profiles with "tpx profile set".',
   ),
   TPX_CONFIG_READ: e('Config file unreadable', 'The tpx config file cannot be read.', 'Check its permissions.'),
+  TPX_ERROR: e(
+    'An error without a tpx code',
+    'A bridge event reports an error that carries no TPX_* code of its own (from a library, the system or the platform); its message says what failed.',
+    'Read the message; run with --verbose for details, and "tpx explain" the message text itself.',
+  ),
   TPX_INTERNAL: e(
     'Internal error',
     'An error tpx did not expect.',
