@@ -90,6 +90,18 @@ export interface PhraseData {
   'spool-locked': NoData;
   /** The AlwaysOn input (a frame to decode, a message to encode) is wrong. */
   'alwayson-input': { what: 'frame' | 'message' };
+  /** Stop (deactivate) an Actility-hosted ThingWorx connection on ThingPark. */
+  'stop-hosted-connection': { connectionId: string; name: string };
+  /** Looking for an Actility-hosted connection needs the ThingPark API settings. */
+  'thingpark-settings-needed': NoData;
+  /** Naming the session holding a Thing needs an administrator key. */
+  'holder-needs-admin-key': NoData;
+  /** No AlwaysOn session binds the Thing: check the bridge and who should hold it. */
+  'thing-not-bound': { thing: string };
+  /** The session holding the Thing does not answer (a ghost): find and close it. */
+  'thing-holder-silent': { thing: string };
+  /** Find who holds the Things: every session of the key, and the holder of one Thing. */
+  'find-holder': NoData;
 }
 
 export type PhraseId = keyof PhraseData;

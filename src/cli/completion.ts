@@ -18,6 +18,7 @@ export const FLAG_VALUES: Record<string, Values> = {
   '--profile': 'profiles',
   '--via': ['thingworx', 'thingpark'],
   '--bind-policy': ['last-in-wins', 'first-in-wins'],
+  '--live-by': ['connections', 'last-used'],
   '--log-format': ['text', 'json'],
   '--durability': ['full', 'normal'],
   '--thingpark-api': ['dx', 'iotflow'],

@@ -47,6 +47,8 @@ export const EXAMPLES: Record<string, string[]> = {
     'tpx thingworx check --write-probe --timeout 5s',
     '# with an administrator key: read the bind policy, list and close ghost sessions',
     'tpx thingworx check --admin-key "$ADMIN_KEY" --fix',
+    '# a session unused for 5 minutes is a ghost (instead of: one without connection)',
+    'tpx thingworx check --live-by last-used --ghost-after 5m',
   ],
   'thingworx import-template': [
     'tpx --profile sandbox thingworx import-template --dry-run',
@@ -59,7 +61,12 @@ export const EXAMPLES: Record<string, string[]> = {
     'tpx --profile sandbox thingworx setup --bind-policy last-in-wins',
   ],
   'thing list': ['tpx --profile sandbox thing list', 'tpx thing list --all --json'],
-  'thing show': ['tpx --profile sandbox thing show 70B3D57ED0000001', 'tpx thing show 70b3-d57e-d000-0001 --json'],
+  'thing show': [
+    'tpx --profile sandbox thing show 70B3D57ED0000001',
+    'tpx thing show 70b3-d57e-d000-0001 --json',
+    '# who holds it: the session, its address, this key or another',
+    'tpx thing show 70B3D57ED0000001 --admin-key "$ADMIN_KEY"',
+  ],
   'thing watch': [
     'tpx --profile sandbox thing watch 70B3D57ED0000001',
     'tpx thing watch 70B3D57ED0000001 --interval 500ms --json',

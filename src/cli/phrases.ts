@@ -53,6 +53,18 @@ const WORDS: Words = {
   'pipe-count': () => `Set pipeCount (tpx: ${flag('pipeCount')} / ${env('pipeCount')}) to a number from 1 to 255.`,
   'device-limit': () =>
     `Split the devices over several connections (each with its own Thing Template and key), or raise tpx ${flag('maxDevices')} with care.`,
+  'stop-hosted-connection': (r) =>
+    `Stop connection ${r.connectionId} "${r.name}": tpx connection update ${r.connectionId} --active false (or deactivate it in the ThingPark web interface).`,
+  'thingpark-settings-needed': () =>
+    `Not looked for: give the ThingPark API settings (${env('thingparkUrl')}, ${env('thingparkClientId')}, ${env('thingparkClientSecret')} or the profile) to look for an active Actility-hosted ThingWorx connection.`,
+  'holder-needs-admin-key': () =>
+    `Naming the session that holds it needs an administrator key (${flagOrEnv('thingworxAdminKey')}).`,
+  'thing-not-bound': (r) =>
+    `Check that the bridge runs and bound ${r.thing || 'the Thing'} (its log: a BIND refused?); "tpx thing show ${r.thing || '<DevEUI>'} ${flag('thingworxAdminKey')} <administrator key>" says who holds it, "tpx thingworx check ${flag('thingworxAdminKey')} <administrator key>" lists the connectors of the key.`,
+  'thing-holder-silent': (r) =>
+    `Find the session: "tpx thing show ${r.thing} ${flag('thingworxAdminKey')} <administrator key>"; a ghost is closed with "tpx thingworx check ${flag('thingworxAdminKey')} <administrator key> --fix", or set "Last in wins" so that the bridge takes the bind over.`,
+  'find-holder': () =>
+    `Find who holds them: "tpx thingworx check ${flag('thingworxAdminKey')} <administrator key>" lists every session of the key (live connectors and ghosts) and an active Actility-hosted connection; "tpx thing show <DevEUI>" names the holder of one Thing.`,
   'admin-key-invalid': (r) =>
     r.what === 'policy'
       ? `Check that ${flag('thingworxAdminKey')} (or ${env('thingworxAdminKey')}) is a valid key of an administrator.`

@@ -104,6 +104,18 @@ export const SETTINGS: readonly SettingKey[] = [
     true,
   ),
   k(
+    'sessionLiveness',
+    'TPX_SESSION_LIVENESS',
+    '--live-by',
+    'How thingworx check tells live AlwaysOn sessions from ghosts: connections (default) or last-used',
+  ),
+  k(
+    'ghostAfter',
+    'TPX_GHOST_AFTER',
+    '--ghost-after',
+    'With --live-by last-used: a session unused for longer is a ghost (duration, default 10m)',
+  ),
+  k(
     'thingworxAdminUser',
     'TPX_THINGWORX_ADMIN_USER',
     '--admin-user',

@@ -189,53 +189,6 @@ export function policyItem(
   return item('bind-policy', 'warned', detail, { fix: FIX.lastInWins, method, data });
 }
 
-/**
- * Open AlwaysOn sessions holding binds (QueryEndpointSessions, an administrator's service), with the names they
- * hold; undefined when the key may not list them. With keyName, only that key's sessions (the check runs with the
- * connector's key and an administrator's key); without, every key's: the connector's key is usually not the
- * administrator key the check runs with. Our own probe sessions are closed (and unbound) by now.
- */
-export async function findGhostSessions(rest: ThingWorxRest, keyName?: string): Promise<GhostSession[] | undefined> {
-  try {
-    const res = await rest.service(WS, 'QueryEndpointSessions', {
-      maxItems: 500,
-      hasBoundThings: true,
-      ...(keyName ? { appKeyName: keyName } : {}),
-    });
-    const out: GhostSession[] = [];
-    for (const r of res.rows) {
-      const s: GhostSession = {
-        endpointId: String(r.endpointId ?? ''),
-        ...(r.appKeyName ? { appKeyName: String(r.appKeyName) } : {}),
-        ...(r.userContext || r.userName ? { userName: String(r.userContext ?? r.userName) } : {}),
-        ...(r.startDate ? { startDate: isoDate(r.startDate) } : {}),
-        ...(r.lastUsedDate ? { lastUsedDate: isoDate(r.lastUsedDate) } : {}),
-        numberBoundThings: Number(r.numberBoundThings ?? 0),
-        ...(r.numberConnections !== undefined && r.numberConnections !== null
-          ? { numberConnections: Number(r.numberConnections) }
-          : {}),
-      };
-      if (!s.endpointId || !s.numberBoundThings) continue;
-      if (keyName && s.appKeyName && s.appKeyName !== keyName) continue;
-      const bound = await rest
-        .service(WS, 'GetBoundThingsForEndpoint', { endpointId: s.endpointId })
-        .then((b) => b.rows.map((x) => String(x.name ?? x.result ?? '')))
-        .catch(() => undefined);
-      if (bound) s.boundThings = bound;
-      out.push(s);
-    }
-    return out;
-  } catch (err) {
-    if (err instanceof ThingWorxError) return undefined;
-    throw err;
-  }
-}
-
-function isoDate(v: unknown): string {
-  const d = new Date(v as string | number);
-  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
-}
-
 export async function ghostItem(
   rest: ThingWorxRest,
   sessions: GhostSession[] | undefined,
@@ -253,14 +206,16 @@ export async function ghostItem(
       admin ? { fix: { id: 'admin-key-invalid', what: 'sessions' }, data: { setting: 'thingworxAdminKey' } } : {},
     );
   }
+  // Sessions holding nothing are the connectors item's business (check-connectors.ts).
+  sessions = sessions.filter((s) => (s.numberBoundThings ?? 0) > 0);
   if (sessions.length === 0) return item('ghost-sessions', 'passed', 'No AlwaysOn session holds binds.');
   const count = (list: GhostSession[]) => list.reduce((n, s) => n + (s.numberBoundThings ?? 0), 0);
   const keysOf = (list: GhostSession[]) => [...new Set(list.map((s) => s.appKeyName ?? s.userName ?? '?'))].join(', ');
   const things = count(sessions);
   const data = { sessions };
-  // A session with an open connection is a running connector or bridge; a ghost has none but still holds binds.
-  // (Sessions that do not say how many connections they have count as possible ghosts.)
-  const live = sessions.filter((s) => (s.numberConnections ?? 0) > 0);
+  // A live session is a running connector or bridge; a ghost has no connection but still holds binds
+  // (check-sessions.ts says which; sessions of unknown state count as possible ghosts).
+  const live = sessions.filter((s) => s.state === 'live');
   const ghosts = sessions.filter((s) => !live.includes(s));
   if (ghosts.length === 0 && !confirm) {
     return item(

@@ -1,5 +1,6 @@
 /** The data `tpx thingworx check` returns: one item per thing checked, in a fixed order. */
 import type { Phrase } from '../errors.js';
+import type { EndpointSession, LivenessOptions } from './check-sessions.js';
 
 export type CheckStatus = 'passed' | 'failed' | 'warned' | 'skipped';
 
@@ -16,6 +17,8 @@ export const CHECK_ITEMS = {
   'alwayson-bind': 'AlwaysOn BIND',
   'bind-policy': 'Bind protection policy',
   'ghost-sessions': 'Ghost sessions holding binds',
+  connectors: 'Live connectors of this key',
+  'hosted-connection': 'Actility-hosted connection',
 } as const;
 
 export type CheckId = keyof typeof CHECK_ITEMS;
@@ -33,16 +36,17 @@ export interface CheckItem {
   data?: Record<string, unknown>;
 }
 
-export interface GhostSession {
-  endpointId: string;
-  appKeyName?: string;
-  userName?: string;
-  startDate?: string;
-  lastUsedDate?: string;
-  numberBoundThings?: number;
-  /** Open WebSockets of the session: 0 for a ghost that only holds binds. */
-  numberConnections?: number;
-  boundThings?: string[];
+/** An AlwaysOn session as QueryEndpointSessions lists it, said live or ghost (check-sessions.ts). */
+export type GhostSession = EndpointSession;
+
+/** An IoT Flow connection as the ThingPark connections API lists it (the fields the check reads). */
+export interface HostedConnection {
+  id: string;
+  name: string;
+  connectorId: string;
+  active?: boolean;
+  state?: string;
+  configuration: Record<string, unknown>;
 }
 
 export interface ThingWorxCheckOptions {
@@ -66,6 +70,15 @@ export interface ThingWorxCheckOptions {
    * Undefined: only list them.
    */
   confirmCloseGhosts?: (sessions: GhostSession[]) => Promise<boolean>;
+  /** How live sessions are told from ghosts (check-sessions.ts; UNCONFIRMED on a real platform). */
+  liveness?: Omit<LivenessOptions, 'now'>;
+  /** WebSockets one connector opens (its pipeCount, default 1): more live sessions of the key = more connectors. */
+  pipeCount?: number;
+  /**
+   * The ThingPark connections (when ThingPark settings are available): an active Actility-hosted ThingWorx
+   * connection to the same host is the usual other connector. Undefined: not looked for.
+   */
+  hostedConnections?: () => Promise<HostedConnection[]>;
   /** Per request, ms (default 10 000). */
   timeoutMs?: number;
   /** Stop early (e.g. Ctrl-C): remaining items are skipped, probes are still cleaned up. */

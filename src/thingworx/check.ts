@@ -4,9 +4,11 @@
  * "skipped" with the reason. Probes leave nothing behind: the probe Thing is deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { checkAlwaysOn, findGhostSessions, ghostItem, policyItem, readBindPolicy } from './check-alwayson.js';
+import { checkAlwaysOn, ghostItem, policyItem, readBindPolicy } from './check-alwayson.js';
+import { connectorsItem, hostedItem, lookForHosted, otherConnectors } from './check-connectors.js';
 import { checkKey } from './check-key.js';
 import { checkPermissions, checkTemplate, deleteThing } from './check-platform.js';
+import { countConnectors, listSessions } from './check-sessions.js';
 import { checkTransport } from './check-transport.js';
 import {
   CHECK_ITEMS,
@@ -24,6 +26,7 @@ export type {
   CheckItem,
   CheckStatus,
   GhostSession,
+  HostedConnection,
   ThingWorxCheckOptions,
   ThingWorxCheckReport,
 } from './check-types.js';
@@ -104,6 +107,11 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
       return key.user;
     }
     const read = (adminRest ? await readBindPolicy(adminRest) : undefined) ?? (await readBindPolicy(rest));
+    const admin = adminRest ?? rest;
+    // Every session (holding binds or not), listed before the probes open theirs. With a separate administrator's
+    // key, the sessions that matter are the checked key's own.
+    const every = await listSessions(admin, { ...options.liveness, now });
+    const sessions = adminRest && key.keyName ? every?.filter((s) => s.appKeyName === key.keyName) : every;
     const ao = await checkAlwaysOn(
       {
         url: url.origin,
@@ -119,9 +127,6 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     add(...ao.items);
     add(policyItem(read, ao.inferred, probeThing !== undefined, adminRest !== undefined));
     if (stopped()) return key.user;
-    const admin = adminRest ?? rest;
-    // With a separate administrator's key, the sessions that matter are the checked key's own.
-    const sessions = await findGhostSessions(admin, adminRest ? key.keyName : undefined);
     add(
       await ghostItem(
         admin,
@@ -131,6 +136,11 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
         options.confirmCloseGhosts,
       ),
     );
+    const pipeCount = options.pipeCount ?? 1;
+    const hosted = await lookForHosted(options.hostedConnections, url.origin);
+    add(connectorsItem(sessions, key.keyName, pipeCount, hosted, otherConnectors(every ?? [], key.keyName)));
+    const ofKey = sessions?.filter((s) => !key.keyName || s.appKeyName === key.keyName) ?? [];
+    add(hostedItem(hosted, url.origin, countConnectors(ofKey, pipeCount).connectors));
     return key.user;
   };
   let user: string | undefined;

@@ -21,7 +21,9 @@ export type ThingWorxErrorCode =
   | 'TPX_TWX_TIMEOUT'
   | 'TPX_TWX_TLS'
   | 'TPX_TWX_PLAIN_HTTP'
-  | 'TPX_TWX_BAD_RESPONSE';
+  | 'TPX_TWX_BAD_RESPONSE'
+  | 'TPX_TWX_THING_NOT_BOUND'
+  | 'TPX_TWX_EDGE_NO_ANSWER';
 
 export interface ThingWorxErrorInit {
   /** HTTP status, 0 when no response came. */
@@ -68,6 +70,11 @@ const ENTITY_NOT_FOUND = /Entity Not Found\s*:\s*\[?([^\]\n]*)\]?/i;
 const DOES_NOT_EXIST = /(?:Thing|ThingTemplate|Template|Entity)\s*\[?([\w.\-:]+)\]?\s+(?:does not exist|not found)/i;
 const ALREADY_EXISTS = /already exists/i;
 const APPKEY_URL = /ApplicationKey Is Not Allowed As A URL Parameter/i;
+/** A write of a remote property (or a request) for a Thing no AlwaysOn session binds: "… Thing is not bound". */
+const NOT_BOUND =
+  /(?:property \[(\w+)\] on ([\w.\-:]+)\s*:\s*)?Thing (?:\[?([\w.\-:]+)\]? )?is not bound(?! on this connection)/i;
+/** The platform forwarded a write to the session holding the Thing, and the edge did not answer (a ghost). */
+const EDGE_SILENT = /Unable to write remote property \[(\w+)\] on ([\w.\-:]+)\s*:\s*the edge did not answer/i;
 const DESIGN_TIME = new Set(['create', 'read', 'update', 'delete']);
 const COLLECTIONS: Record<string, string> = { things: 'Things', thingtemplates: 'Thing Templates' };
 
@@ -83,6 +90,26 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       message: 'ThingWorx refuses an application key given as a URL parameter.',
       fix: FIX.urlAppKey,
       details: {},
+    };
+  }
+  const nb = NOT_BOUND.exec(t);
+  if (nb) {
+    const thing = nb[2] ?? nb[3] ?? '';
+    const property = nb[1];
+    return {
+      code: 'TPX_TWX_THING_NOT_BOUND',
+      message: `No connector holds ${thing ? `Thing ${thing}` : 'the Thing'}: no AlwaysOn session binds it, so ThingWorx cannot forward ${property ? `the write of ${property}` : 'the request'}.`,
+      fix: { id: 'thing-not-bound', thing },
+      details: { ...(thing ? { thing } : {}), ...(property ? { property } : {}) },
+    };
+  }
+  const silent = EDGE_SILENT.exec(t);
+  if (silent) {
+    return {
+      code: 'TPX_TWX_EDGE_NO_ANSWER',
+      message: `The session holding Thing ${silent[2]} did not answer the write of ${silent[1]}: a ghost session (no connection), or a connector that hangs.`,
+      fix: { id: 'thing-holder-silent', thing: silent[2]! },
+      details: { thing: silent[2]!, property: silent[1]! },
     };
   }
   const vis = NOT_VISIBLE.exec(t);

@@ -42,8 +42,10 @@ function bindFailure(text: string): Explanation | undefined {
   if (connection) details.connectionId = Number(connection);
   if (names.length)
     Object.assign(details, { names: names.length, devices: devices.length, notDevices: others.slice(0, 20) });
-  let cause =
-    'ThingWorx refused to bind the Things: another AlwaysOn session (usually a "connection ghost" of an earlier connection on the ThingWorx side) still holds them, and the WSCommunicationsSubsystem Bind Protection Policy is "First in wins".';
+  const missing = /does not know as Remote Things/i.test(text);
+  let cause = missing
+    ? "ThingWorx refused to bind Things it does not know as Remote Things: they are missing, not based on RemoteThing, or not visible to the key's user. This happens under either Bind Protection Policy."
+    : 'ThingWorx refused to bind the Things. Under "First in wins" (the default) another AlwaysOn session still holds them: a second connector using the same Things (often an active Actility-hosted ThingWorx connection while tpx\'s bridge runs, or two bridges), or a "connection ghost" of an earlier connection. Under "Last in wins" a holder never blocks a bind: a refusal there means a Thing is missing, not based on RemoteThing, or (with "Enable Visibility Permission Check") not visible to the key\'s user.';
   if (others.length > 0) {
     cause += ` The BIND listed ${names.length} names, ${others.length} of them not devices (e.g. ${others.slice(0, 3).join(', ')}): the key's user sees system Things too; a dedicated user sees only its own.`;
   }
@@ -51,11 +53,15 @@ function bindFailure(text: string): Explanation | undefined {
     id: 'bind-failed',
     title: 'Binding failed (V1BindMessage)',
     cause,
-    fix: [
-      FIX.lastInWins,
-      { id: 'close-ghost-sessions' },
-      'If it persists: every bound name needs a Thing based on RemoteThing, and with "Enable Visibility Permission Check" on, Visibility for the key\'s user.',
-    ],
+    fix: missing
+      ? "Create these Things from a template based on RemoteThing (the bridge creates them when its user may), and give the key's user Visibility on them."
+      : [
+          { id: 'find-holder' },
+          'Stop the connector that should not run (one connector per key and Things).',
+          FIX.lastInWins,
+          { id: 'close-ghost-sessions' },
+          'If it persists: every bound name needs a Thing based on RemoteThing, and with "Enable Visibility Permission Check" on, Visibility for the key\'s user.',
+        ],
     details,
   };
 }
@@ -90,6 +96,14 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
+  {
+    id: 'bound-elsewhere',
+    title: 'Thing not bound on this connection',
+    test: /is not bound on this connection|closedByAdmin|session closed by an administrator|reason[=: ]+"?takeover/i,
+    cause:
+      'The connection no longer holds the Thing: another connector took its bind over (Bind Protection Policy "Last in wins"), an administrator closed the session, or it unbound. Two connectors on one key take the binds from each other in turn.',
+    fix: [{ id: 'find-holder' }, 'Keep one connector per key and Things: stop the other one.'],
+  },
   {
     id: 'tls-untrusted',
     title: 'TLS certificate not trusted',
@@ -221,6 +235,8 @@ const CLASSIFIED_TITLES: Record<string, string> = {
   TPX_TWX_DESIGN_TIME_DENIED: 'Design-time permission missing',
   TPX_TWX_NO_VISIBILITY: "Entity not visible to the application key's user",
   TPX_TWX_SERVICE_DENIED: 'Service not allowed',
+  TPX_TWX_THING_NOT_BOUND: 'Thing is not bound: no connector holds it',
+  TPX_TWX_EDGE_NO_ANSWER: 'The session holding the Thing does not answer',
 };
 
 function classifiedTitle(code: string, details: Record<string, unknown> | undefined): string {

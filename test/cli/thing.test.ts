@@ -102,19 +102,26 @@ describe('tpx thing list', () => {
     const second = JSON.parse(r.stdout);
     expect(second.things.map((t: { name: string }) => t.name)).toEqual([...names.slice(5), DEV]);
     expect(second.nextOffset).toBeUndefined();
-    expect(second.things.at(-1)).toEqual({ name: DEV, isConnected: false, lastUplinkTime: '2026-11-25T10:00:00.000Z' });
+    expect(second.things.at(-1)).toEqual({
+      name: DEV,
+      isConnected: false,
+      lastUplinkTime: '2026-11-25T10:00:00.000Z',
+      // the emulator's default key may list the AlwaysOn sessions: nobody binds it
+      holder: { bound: false, liveConnectorsOfKey: 0, sessionsListed: true },
+    });
 
     r = await inProcess(['thing', 'list', '--limit', '3', '--all'], env);
     expect(r.code).toBe(0);
     for (const n of [DEV, ...names]) expect(r.stdout).toContain(n);
     expect(r.stdout).not.toContain('OtherThing');
     // piped: tab-separated rows, no header
-    expect(r.stdout).toContain('0018B20000000FFF\tno\t\t2026-11-25 10:00:00Z\n');
+    expect(r.stdout).toContain('0018B20000000FFF\tno\t\t2026-11-25 10:00:00Z\tnone\n');
     expect(r.stdout).not.toContain('DevEUI');
     // on an 80-column terminal: aligned under a header
     r = await inProcess(['thing', 'list', '--all'], env, 80);
-    expect(r.stdout).toMatch(/^DevEUI {2,}connected {2,}last connection {2,}last uplink$/m);
-    expect(r.stdout).toMatch(/^0018B20000000FFF {2,}no {2,}2026-11-25 10:00:00Z$/m);
+    expect(r.stdout).toMatch(/^DevEUI {2,}connected {2,}last connection {2,}last uplink {2,}holder$/m);
+    expect(r.stdout).toMatch(/^0018B20000000FFF {2,}no {2,}2026-11-25 10:00:00Z {2,}none$/m);
+    for (const l of r.stdout.split('\n')) expect(l.length, l).toBeLessThanOrEqual(80);
   });
 
   it('rejects a bad --limit with a usage error', async () => {

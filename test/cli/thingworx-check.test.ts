@@ -26,7 +26,11 @@ describe('tpx thingworx check (in-process)', () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { ok: boolean; items: { id: string; status: string }[] };
     expect(doc.ok).toBe(true);
-    expect(doc.items.filter((i) => i.status !== 'passed').map((i) => i.id)).toEqual(['ghost-sessions']);
+    expect(doc.items.filter((i) => i.status !== 'passed').map((i) => i.id)).toEqual([
+      'ghost-sessions',
+      'connectors',
+      'hosted-connection',
+    ]);
     expect(r.stdout + r.stderr).not.toContain(CONNECTOR_KEY);
   });
 

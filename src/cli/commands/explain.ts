@@ -32,8 +32,18 @@ export async function runExplain(
     throw new UsageError('No error text given.', 'Run: tpx explain "<error text>"  (or pipe the text on stdin).');
   }
   const { explainText } = await import('../../thingworx/explain.js');
+  const { CODE_EXPLANATIONS, codesIn } = await import('../explain-codes.js');
   const said = explainText(text);
-  const result = { ...said, explanations: said.explanations.map((e) => sayFields(e, 'fix')) };
+  const explanations = said.explanations.map((e) => sayFields(e, 'fix'));
+  // tpx's own TPX_* codes named in the text, each explained once (unless a pasted JSON error already was).
+  for (const code of codesIn(text)) {
+    const id = code.toLowerCase();
+    if (explanations.some((x) => x.id === id)) continue;
+    const c = CODE_EXPLANATIONS[code]!;
+    explanations.push({ id, title: `${code}: ${c.title}`, cause: c.cause, fix: c.fix });
+  }
+  const recognised = explanations.length > 0;
+  const result = recognised ? { recognised, explanations } : { ...said, explanations };
   if (ctx.io.json) {
     ctx.io.printJson(result);
     return;

@@ -4,10 +4,12 @@
  * without separators.
  */
 import type { Command } from 'commander';
+import type { ThingWorxRest } from '../../thingworx/rest.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { durationOption, wholeNumberOption } from '../options.js';
+import { say } from '../phrases.js';
 
 export interface ThingConnectOptions {
   thingworxUrl?: string;
@@ -15,6 +17,7 @@ export interface ThingConnectOptions {
   ca?: string;
   insecure?: boolean;
   template?: string;
+  adminKey?: string;
 }
 
 export interface ThingListOptions extends ThingConnectOptions {
@@ -35,6 +38,46 @@ async function connect(ctx: CommandContext, opts: ThingConnectOptions) {
 async function templateName(ctx: CommandContext, flag: string | undefined): Promise<string> {
   const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
   return ctx.settings.value('template', flag, DEFAULT_TEMPLATE_NAME)!;
+}
+
+/**
+ * Who holds each Thing (which AlwaysOn session binds it, and whether it is this key's connector): the sessions are
+ * listed with the administrator's key when one is set, else tried with the key itself (an administrator's key
+ * may). Liveness as \`thingworx check\` tells it (settings sessionLiveness, ghostAfter, pipeCount).
+ */
+async function holders(
+  ctx: CommandContext,
+  client: ThingWorxRest,
+  opts: ThingConnectOptions,
+  names: string[],
+  o: { isConnected: Record<string, boolean | undefined>; askBound: boolean },
+) {
+  const { thingHolders, keyNameOf } = await import('../../thingworx/check-sessions.js');
+  const { livenessOf } = await import('./thingworx-check.js');
+  const liveness = livenessOf(ctx, {});
+  const pipeCount = wholeNumberOption('--pipe-count', ctx.settings.value('pipeCount'), 1, 255) ?? 1;
+  const adminKey = ctx.value('thingworxAdminKey', opts.adminKey);
+  const { thingworxClient } = await import('../clients.js');
+  const admin = adminKey
+    ? await thingworxClient(
+        ctx,
+        { thingworxUrl: opts.thingworxUrl, ca: opts.ca, insecure: opts.insecure, appKey: adminKey },
+        'thingworxAdminKey',
+      )
+    : undefined;
+  try {
+    const appKey = ctx.value('thingworxAppKey', opts.appKey);
+    const keyName = appKey ? await keyNameOf(client, appKey) : undefined;
+    return await thingHolders(client, admin ?? client, names, {
+      ...liveness,
+      pipeCount,
+      ...(keyName ? { keyName } : {}),
+      isConnected: o.isConnected,
+      askBound: o.askBound,
+    });
+  } finally {
+    await admin?.close();
+  }
 }
 
 const when = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
@@ -58,8 +101,22 @@ export async function runThingList(ctx: CommandContext, opts: ThingListOptions &
       }
       ctx.io.clearStatus();
     }
+    const held = await holders(
+      ctx,
+      client,
+      opts,
+      page.things.map((t) => t.name),
+      {
+        isConnected: Object.fromEntries(page.things.map((t) => [t.name, t.isConnected])),
+        askBound: false,
+      },
+    );
+    const { holderWord } = await import('../../thingworx/check-sessions.js');
     if (ctx.io.json) {
-      ctx.io.printJson(page);
+      ctx.io.printJson({
+        ...page,
+        things: page.things.map((t, i) => ({ ...t, holder: holderJson(held[i]!) })),
+      });
       return;
     }
     if (page.things.length === 0) {
@@ -72,15 +129,21 @@ export async function runThingList(ctx: CommandContext, opts: ThingListOptions &
     const no = ctx.io.color.dim('no');
     ctx.io.out(
       ctx.io.table(
-        ['DevEUI', 'connected', 'last connection', 'last uplink'],
-        page.things.map((t) => [
+        ['DevEUI', 'connected', 'last connection', 'last uplink', 'holder'],
+        page.things.map((t, i) => [
           t.name,
           t.isConnected === undefined ? '' : t.isConnected ? yes : no,
           when(t.lastConnection),
           when(t.lastUplinkTime),
+          holderWord(held[i]!),
         ]),
       ),
     );
+    if (!held.some((h) => h.sessionsListed)) ctx.io.info(say({ id: 'holder-needs-admin-key' }));
+    else {
+      ctx.io.info("holder: bridge = this key's live connector, shared = one of several of this key,");
+      ctx.io.info("        other = another key's, ghost = a session without connection, none = not bound.");
+    }
     const last = page.offset + page.things.length;
     ctx.io.info(
       `Things ${page.offset + 1}–${last}${page.total !== undefined ? ` of ${page.total}` : ''} of template ${template}.` +
@@ -89,6 +152,65 @@ export async function runThingList(ctx: CommandContext, opts: ThingListOptions &
   } finally {
     await client.close();
   }
+}
+
+type Holder = Awaited<ReturnType<typeof holders>>[number];
+
+/** The holder as --json shows it. */
+function holderJson(h: Holder) {
+  return {
+    ...(h.bound !== undefined ? { bound: h.bound } : {}),
+    ...(h.holder ? { holder: h.holder } : {}),
+    ...(h.session ? { session: h.session } : {}),
+    ...(h.connectorsOfKey !== undefined ? { liveConnectorsOfKey: h.connectorsOfKey } : {}),
+    sessionsListed: h.sessionsListed,
+  };
+}
+
+/** Words folded into lines of at most `width` columns, the later ones indented by two spaces. */
+function fold(text: string, width = 80): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The "bound:" lines of thing show, each within 80 columns. */
+function holderLines(h: Holder): string[] {
+  if (h.bound === false) {
+    return [
+      'bound: no: no connector holds this Thing (no AlwaysOn session binds it).',
+      '  Downlinks written now go nowhere; check that the bridge runs and bound it.',
+    ];
+  }
+  if (h.bound === undefined && !h.session) {
+    return fold(`bound: unknown. ${say({ id: 'holder-needs-admin-key' })}`);
+  }
+  const s = h.session;
+  if (!s) return fold(`bound: yes, by a session tpx cannot name. ${say({ id: 'holder-needs-admin-key' })}`);
+  const by =
+    h.holder === 'this-key'
+      ? "this key's live connector (the bridge)"
+      : h.holder === 'this-key-competing'
+        ? `one of ${h.connectorsOfKey} live connectors of this key`
+        : h.holder === 'other-key'
+          ? `another connector (key ${s.appKeyName})`
+          : h.holder === 'ghost'
+            ? 'a ghost session (no connection)'
+            : 'a session of unknown state';
+  const binds = s.numberBoundThings ?? 0;
+  return [
+    `bound: yes, by ${by}`,
+    `  session ${s.endpointId}${s.appKeyName && h.holder !== 'other-key' ? ` (key ${s.appKeyName})` : ''}`,
+    `  ${s.remoteAddress ? `from ${s.remoteAddress}, ` : ''}${binds} bind${binds === 1 ? '' : 's'}`,
+    `  since ${when(s.startDate) || 'unknown'}, last used ${when(s.lastUsedDate) || 'unknown'}`,
+  ];
 }
 
 function cell(v: unknown): string {
@@ -109,8 +231,9 @@ export async function runThingShow(
   try {
     const d = await showThing(client, name);
     const driver = await (await import('./driver.js')).driverOfThing(ctx, name, d.properties.uplinkData);
+    const [held] = await holders(ctx, client, opts, [name], { isConnected: { [name]: d.isConnected }, askBound: true });
     if (ctx.io.json) {
-      ctx.io.printJson(driver ? { ...d, driver } : d);
+      ctx.io.printJson({ ...d, ...(driver ? { driver } : {}), holder: holderJson(held!) });
       return;
     }
     const io = ctx.io;
@@ -118,8 +241,10 @@ export async function runThingShow(
     if (driver) io.out(`payload driver: ${driver.name} (${driver.assignedBy})`);
     io.out(
       `connected: ${d.isConnected === undefined ? 'unknown' : d.isConnected ? 'yes' : 'no'}` +
-        `   last connection: ${when(d.lastConnection) || 'never'}   last uplink: ${when(d.lastUplinkTime) || 'none'}`,
+        `   last connection: ${when(d.lastConnection) || 'never'}`,
     );
+    io.out(`last uplink: ${when(d.lastUplinkTime) || 'none'}`);
+    for (const l of holderLines(held!)) io.out(l);
     io.out();
     if (d.uplink) {
       io.out(io.color.bold(`Latest uplink${d.uplink.kind ? ` (${d.uplink.kind})` : ''}`));
@@ -227,9 +352,16 @@ function connectOptions(c: Command): Command {
     .option('--insecure', 'skip TLS certificate verification (never in production)');
 }
 
+function adminOption(c: Command): Command {
+  return c.option(
+    '--admin-key <key>',
+    "administrator's key, to name the session holding a Thing (env TPX_THINGWORX_ADMIN_KEY)",
+  );
+}
+
 export function register(program: Command, app: App): void {
   const cmd = program.command('thing').description('look at device Things (named by DevEUI) on ThingWorx');
-  connectOptions(
+  const list = connectOptions(
     cmd
       .command('list')
       .description('list the Things of the Thing Template, with connection state and last uplink time')
@@ -237,12 +369,16 @@ export function register(program: Command, app: App): void {
       .option('--limit <n>', 'Things per page (default 100)')
       .option('--offset <n>', 'start at this position (default 0)')
       .option('--all', 'read every page'),
-  ).action(app.action<ThingListOptions>(async (ctx, opts) => runThingList(ctx, opts)));
-  connectOptions(
+  );
+  adminOption(list).action(app.action<ThingListOptions>(async (ctx, opts) => runThingList(ctx, opts)));
+  const show = connectOptions(
     cmd
       .command('show <DevEUI>')
-      .description('all properties of a Thing, its latest uplink decoded, its last downlink and status'),
-  ).action(app.action<ThingConnectOptions>(async (ctx, opts, [devEui]) => runThingShow(ctx, devEui!, opts)));
+      .description('a Thing: who holds it, its properties, latest uplink decoded, last downlink and status'),
+  );
+  adminOption(show).action(
+    app.action<ThingConnectOptions>(async (ctx, opts, [devEui]) => runThingShow(ctx, devEui!, opts)),
+  );
   connectOptions(
     cmd
       .command('watch <DevEUI>')

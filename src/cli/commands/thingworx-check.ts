@@ -5,7 +5,7 @@ import type { CheckItem, ThingWorxCheckReport } from '../../thingworx/check-type
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { durationOption } from '../options.js';
+import { durationOption, wholeNumberOption } from '../options.js';
 import { sayFields } from '../phrases.js';
 
 export interface ThingWorxFlags {
@@ -21,6 +21,47 @@ export interface ThingWorxCheckFlags extends ThingWorxFlags {
   adminKey?: string;
   writeProbe?: boolean;
   fix?: boolean;
+  liveBy?: string;
+  ghostAfter?: string;
+  pipeCount?: string;
+}
+
+export interface LivenessFlags {
+  liveBy?: string;
+  ghostAfter?: string;
+}
+
+/** How live sessions are told from ghosts: --live-by connections|last-used, --ghost-after <duration>. */
+export function livenessOf(
+  ctx: CommandContext,
+  opts: LivenessFlags,
+): { basis: 'connections' | 'last-used'; idleMs?: number } {
+  const by = ctx.settings.value('sessionLiveness', opts.liveBy) ?? 'connections';
+  if (by !== 'connections' && by !== 'last-used') {
+    throw new UsageError(
+      `--live-by "${by}" is not connections or last-used.`,
+      'Use --live-by connections or --live-by last-used.',
+      {
+        setting: 'sessionLiveness',
+        got: by,
+      },
+    );
+  }
+  const idleMs = durationOption('--ghost-after', ctx.settings.value('ghostAfter', opts.ghostAfter), {
+    bare: 's',
+    min: 1000,
+    max: 7 * 86_400_000,
+  });
+  return { basis: by, ...(idleMs !== undefined ? { idleMs } : {}) };
+}
+
+/** The ThingPark connections lister, when the ThingPark API settings are all given (never prompted for). */
+export async function hostedConnectionsOf(ctx: CommandContext) {
+  const given = ['thingparkUrl', 'thingparkClientId', 'thingparkClientSecret'] as const;
+  if (!given.every((k) => ctx.value(k, undefined))) return undefined;
+  const { thingparkClient } = await import('../clients.js');
+  const client = await thingparkClient(ctx, {});
+  return () => client.listConnections('look for an Actility-hosted ThingWorx connection');
 }
 
 /** URL, app key, CA contents and insecure flag from flags > env > profile (prompting on a TTY). */
@@ -85,10 +126,13 @@ export async function runThingWorxCheck(
       'Run it on a terminal, or add --yes to confirm.',
     );
   }
+  const liveness = livenessOf(ctx, opts);
+  const pipeCount = wholeNumberOption('--pipe-count', ctx.settings.value('pipeCount', opts.pipeCount), 1, 255) ?? 1;
   const s = await resolveThingWorx(ctx, opts);
   // Optional, never prompted for: it only widens what the check can read (policy, sessions of the key).
   const adminKey = ctx.value('thingworxAdminKey', opts.adminKey);
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
+  const hostedConnections = await hostedConnectionsOf(ctx);
   // First Ctrl-C: stop after the current item and delete the probes; a second one exits at once.
   const { signal, release } = ctx.shutdownSignal();
   let raw: ThingWorxCheckReport;
@@ -102,6 +146,9 @@ export async function runThingWorxCheck(
       insecure: s.insecure,
       template: s.template,
       writeProbe: opts.writeProbe ?? false,
+      liveness,
+      pipeCount,
+      ...(hostedConnections ? { hostedConnections } : {}),
       ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}),
       onItem: (i) => ctx.io.status(`checking… ${i.title}: ${i.status}`),
       ...(opts.fix
@@ -109,7 +156,7 @@ export async function runThingWorxCheck(
             confirmCloseGhosts: async (sessions) => {
               for (const g of sessions) {
                 ctx.io.info(
-                  `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}, ${g.numberConnections ? 'connected' : 'no connection'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
+                  `session ${g.endpointId} (key ${g.appKeyName ?? '?'}, last used ${g.lastUsedDate ?? '?'}, ${g.state === 'live' ? 'live' : g.state === 'ghost' ? 'ghost' : 'state unknown'}) binds ${g.numberBoundThings} Thing(s)${g.boundThings ? `: ${g.boundThings.slice(0, 5).join(', ')}${g.boundThings.length > 5 ? ', …' : ''}` : ''}`,
                 );
               }
               return ctx.confirm(`Close ${sessions.length} AlwaysOn session(s) holding binds?`);
@@ -140,7 +187,7 @@ export function register(parent: Command, app: App): void {
   const cmd = parent
     .command('check')
     .description(
-      'check the set-up: host, TLS, app key and its expiry, rights, Thing Template, AlwaysOn AUTH/BIND, bind policy, ghost sessions',
+      'check the set-up: host, TLS, app key and its expiry, rights, Thing Template, AlwaysOn AUTH/BIND, bind policy, ghost sessions, competing connectors',
     );
   addThingWorxOptions(cmd)
     .option(
@@ -149,6 +196,9 @@ export function register(parent: Command, app: App): void {
     )
     .option('--write-probe', 'create, bind and delete a uniquely named probe Thing and Thing Template')
     .option('--fix', "close the AlwaysOn sessions holding binds (an administrator's key; asks first)")
+    .option('--live-by <basis>', 'tell live sessions from ghosts by connections (default) or last-used')
+    .option('--ghost-after <duration>', 'with --live-by last-used: unused this long = ghost (default 10m)')
+    .option('--pipe-count <n>', 'WebSockets one connector opens (default 1; env TPX_PIPE_COUNT)')
     .addHelpText('after', '\nExit codes: 0 every item passed or warned, 3 something failed.')
     .action(app.action<ThingWorxCheckFlags>(async (ctx, opts) => runThingWorxCheck(ctx, opts)));
 }

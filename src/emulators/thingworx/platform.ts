@@ -40,6 +40,8 @@ export interface SessionView {
   lastUsedDate: number;
   bound: Set<string>;
   ghost: boolean;
+  /** host:port of the edge (undefined for a ghost). */
+  remoteAddress?: string | undefined;
 }
 
 export interface SessionControl {

@@ -115,6 +115,8 @@ function date(v: unknown): number {
 function matching(p: Platform, params: Params) {
   const all = p.sessions?.list() ?? [];
   return all.filter((s) => {
+    // A socket that has not authenticated yet is no endpoint session.
+    if (!s.user && !s.ghost) return false;
     const f = params;
     if (f.appKeyName && s.key?.name !== f.appKeyName) return false;
     if (f.userName && s.user?.name !== f.userName) return false;
@@ -183,6 +185,9 @@ export const subsystemServices: Record<string, Service> = {
         ['lastUsedDate', 'DATETIME'],
         ['numberConnections', 'INTEGER'],
         ['numberBoundThings', 'INTEGER'],
+        // Not in the documented data shape (CommunicationEndpointSession): an emulator extra, so that tpx can name
+        // the address of a competing connector. Whether a real platform reports it is UNCONFIRMED.
+        ['remoteAddress', 'STRING'],
       ],
       matching(p, params)
         .slice(0, max)
@@ -196,6 +201,7 @@ export const subsystemServices: Record<string, Service> = {
           // A ghost holds binds without a socket. (Whether the real platform reports 0 then is UNCONFIRMED.)
           numberConnections: s.ghost ? 0 : 1,
           numberBoundThings: s.bound.size,
+          ...(s.remoteAddress ? { remoteAddress: s.remoteAddress } : {}),
         })),
     );
   },

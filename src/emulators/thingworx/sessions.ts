@@ -35,6 +35,12 @@ export class Session implements Binder {
   get ghost(): boolean {
     return this.ws === null;
   }
+
+  /** host:port of the edge's socket (the emulator's QueryEndpointSessions reports it; ThingWorx: UNCONFIRMED). */
+  get remoteAddress(): string | undefined {
+    const sock = (this.ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } } | null)?._socket;
+    return sock?.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : undefined;
+  }
 }
 
 export interface BindOutcome {
