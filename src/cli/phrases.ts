@@ -106,9 +106,25 @@ export function say(p: Phrase | undefined): string | undefined;
 export function say(p: Phrase | undefined): string | undefined {
   if (p === undefined) return undefined;
   if (typeof p === 'string') return p;
-  if (Array.isArray(p)) return (p as (string | PhraseRef)[]).map(word).join(' ');
+  if (Array.isArray(p)) return joinParts((p as (string | PhraseRef)[]).map(word));
   return word(p as PhraseRef);
 }
+
+/**
+ * Parts said one after another. After a part that leaves the sentence open (it ends with ":", "," or a word),
+ * the next continues it: its first word is lower-cased ("… bind: run with …"), unless it is a name (ThingWorx,
+ * TLS, TPX_…).
+ */
+function joinParts(parts: string[]): string {
+  let out = '';
+  for (const part of parts) {
+    if (!out) out = part;
+    else out += ` ${/[.!?)"]$/.test(out) ? part : continueSentence(part)}`;
+  }
+  return out;
+}
+
+const continueSentence = (s: string) => s.replace(/^[A-Z][a-z]*(?=[\s,.:;]|$)/, (w) => w.toLowerCase());
 
 /** A value whose phrase fields are said: plain strings, for tables, text and JSON. */
 export type Said<T, K extends keyof T> = Omit<T, K> & { [P in K]: Extract<T[P], undefined> | string };
