@@ -5,7 +5,7 @@
  * idempotent calls (GET, PUT, DELETE); `{code, message}` errors become ThingParkApiError with a plain sentence.
  */
 import type { Dispatcher } from 'undici';
-import { TpxError, UsageError } from '../errors.js';
+import { type Phrase, TpxError, UsageError } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS, type HttpEvent, httpRequest } from '../util/http.js';
 import { TokenProvider } from './oauth.js';
 
@@ -90,7 +90,7 @@ export function gerund(what: string): string {
 export class ThingParkApiError extends TpxError {
   constructor(
     message: string,
-    fix: string,
+    fix: Phrase,
     readonly status: number,
     readonly apiCode: string | number | undefined,
     readonly apiMessage: string | undefined,
@@ -151,13 +151,13 @@ function plainError(
 ): ThingParkApiError {
   const said = apiMessage ? `: ${apiMessage.replace(/\.$/, '')}` : '';
   let message: string;
-  let fix: string;
+  let fix: Phrase;
   if (status === 400 || status === 422) {
     message = `ThingPark refused the request to ${what}${said}.`;
     fix = 'Correct the value named above and try again.';
   } else if (status === 401) {
     message = `ThingPark did not accept the access token even after renewing it${said}.`;
-    fix = 'Check that the client id and secret belong to this ThingPark instance and API flavour (--thingpark-api).';
+    fix = { id: 'thingpark-flavour' };
   } else if (status === 403) {
     message = `This account may not ${what}${said}.`;
     fix = 'Ask your ThingPark administrator for the IoT Flow connection rights.';
@@ -165,22 +165,19 @@ function plainError(
     message = `ThingPark found nothing to ${what}${said}.`;
     // Only a call naming one connection can be fixed by its id; a 404 on a collection means a wrong URL or flavour.
     fix = /^(read|update|delete) connection /.test(what)
-      ? 'Check the id with "tpx connection list".'
+      ? { id: 'connection-list', what: 'id' }
       : 'Check the ThingPark URL and the API flavour (dx or iotflow): this path does not exist there.';
   } else if (status === 409) {
     message = `ThingPark refused to ${what}${said}.`;
     fix = /maximum/i.test(apiMessage ?? '')
-      ? 'Delete a connection you no longer need ("tpx connection delete <id>") and try again.'
+      ? { id: 'connection-delete' }
       : 'Resolve the conflict named above and try again.';
   } else if (status === 429) {
     message = `ThingPark is rate-limiting requests (HTTP 429) while trying to ${what}.`;
     fix = 'Wait a minute and try again.';
   } else if (status >= 500) {
     message = `ThingPark had an internal error (HTTP ${status}) while trying to ${what}${said}.`;
-    fix =
-      method === 'POST'
-        ? 'Check with "tpx connection list" whether it was created before trying again.'
-        : 'Try again later.';
+    fix = method === 'POST' ? { id: 'connection-list', what: 'created' } : 'Try again later.';
   } else {
     message = `ThingPark answered HTTP ${status} while trying to ${what}${said}.`;
     fix = 'Check the ThingPark URL and API flavour.';

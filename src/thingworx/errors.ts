@@ -161,7 +161,7 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
     return {
       code: 'TPX_TWX_SERVICE_FAILED',
       message: `ThingWorx service ${invoke[1]} on ${invoke[2]} failed: ${invoke[3]}`,
-      fix: 'See the ThingWorx Application log for the cause; run "tpx thingworx check" to test the set-up.',
+      fix: ['See the ThingWorx Application log for the cause;', FIX.check],
       details: { service: invoke[1]!, entity: invoke[2]! },
     };
   }
