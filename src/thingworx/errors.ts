@@ -77,6 +77,17 @@ const COLLECTIONS: Record<string, string> = { things: 'Things', thingtemplates: 
  */
 export function classifyThingWorxText(text: string, status = 0): Classified | undefined {
   const t = text.trim();
+  for (const recognise of RECOGNISERS) {
+    const c = recognise(t, status);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+type Recogniser = (t: string, status: number) => Classified | undefined;
+
+/** The application key given as a URL parameter. */
+function appKeyInUrl(t: string): Classified | undefined {
   if (APPKEY_URL.test(t)) {
     return {
       code: 'TPX_TWX_APPKEY_IN_URL',
@@ -85,6 +96,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: {},
     };
   }
+  return undefined;
+}
+
+/** An entity the key's user cannot see (no visibility, or no right on it). */
+function notVisible(t: string): Classified | undefined {
   const vis = NOT_VISIBLE.exec(t);
   if (vis) {
     const entity = vis[1]!;
@@ -96,6 +112,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { entity, ...(uri ? { uri } : {}) },
     };
   }
+  return undefined;
+}
+
+/** A design-time or run-time permission missing. */
+function notAuthorized(t: string): Classified | undefined {
   const na = NOT_AUTHORIZED.exec(t);
   if (na) {
     const permission = na[1]!;
@@ -118,6 +139,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { permission, service, entity },
     };
   }
+  return undefined;
+}
+
+/** The application key rejected (401, or said so). */
+function unauthorized(t: string, status: number): Classified | undefined {
   if (
     status === 401 ||
     /\b(?:invalid|expired|unknown) (?:application ?key|app ?key)\b|Authentication failed/i.test(t)
@@ -129,6 +155,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: {},
     };
   }
+  return undefined;
+}
+
+/** An entity that exists already. */
+function alreadyExists(t: string): Classified | undefined {
   if (ALREADY_EXISTS.test(t)) {
     return {
       code: 'TPX_TWX_ALREADY_EXISTS',
@@ -137,6 +168,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: {},
     };
   }
+  return undefined;
+}
+
+/** A Thing Template that does not exist (or cannot be seen). */
+function invalidTemplate(t: string): Classified | undefined {
   const tt = /Invalid (base )?Thing Template \[([^\]]*)\]/i.exec(t);
   if (tt) {
     return {
@@ -146,6 +182,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { entity: tt[2]!, ...(tt[1] ? { base: 'true' } : {}) },
     };
   }
+  return undefined;
+}
+
+/** An entity not found (by the text, or a 404). */
+function notFound(t: string, status: number): Classified | undefined {
   const nf = ENTITY_NOT_FOUND.exec(t) ?? DOES_NOT_EXIST.exec(t);
   if (nf || status === 404) {
     const entity = nf?.[1]?.trim() ?? '';
@@ -156,6 +197,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: entity ? { entity } : {},
     };
   }
+  return undefined;
+}
+
+/** A service that ran and failed. */
+function serviceFailed(t: string): Classified | undefined {
   const invoke = /Unable to Invoke Service (\S+) on (\S+)\s*:\s*(.*)/i.exec(t);
   if (invoke) {
     return {
@@ -165,6 +211,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { service: invoke[1]!, entity: invoke[2]! },
     };
   }
+  return undefined;
+}
+
+/** A 403 without a text saying more. */
+function forbidden(t: string, status: number): Classified | undefined {
   if (status === 403) {
     return {
       code: 'TPX_TWX_HTTP',
@@ -175,6 +226,19 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
   }
   return undefined;
 }
+
+/** In order: the first that recognises the text classifies it. */
+const RECOGNISERS: Recogniser[] = [
+  appKeyInUrl,
+  notVisible,
+  notAuthorized,
+  unauthorized,
+  alreadyExists,
+  invalidTemplate,
+  notFound,
+  serviceFailed,
+  forbidden,
+];
 
 function visibilityFix(entity: string): string {
   return `In Composer → Permissions → Entities, select ${entity}, Edit Permissions; on the Visibility tab select the Composer organization and Save.`;
