@@ -260,59 +260,68 @@ export function parseTunnelMessage(input: unknown, options: { schemaOnly?: boole
         lrrs: lrrs.map((l) => clean({ lrrId: l.Lrrid, rssi: l.LrrRSSI, snr: l.LrrSNR, esp: l.LrrESP })),
       });
     }
-    case 'DevEUI_downlink_Sent': {
-      const r = downlinkSentSchema.safeParse(raw);
-      if (!r.success) throw fieldError(root, r.error, raw);
-      const d = r.data;
-      return clean<DownlinkSentMessage>({
-        kind: 'downlinkSent',
-        ...baseOf(d, raw),
-        fPort: d.FPort,
-        fCntUp: d.FCntUp,
-        fCntDn: d.FCntDn,
-        deliveryStatus: d.DeliveryStatus,
-        deliveryFailedCauses: [d.DeliveryFailedCause1, d.DeliveryFailedCause2, d.DeliveryFailedCause3].filter(
-          (c): c is string => c !== undefined && c !== '',
-        ),
-        transmissionSlot: d.TransmissionSlot,
-        correlationId: d.CorrelationID?.toUpperCase(),
-      });
-    }
-    case 'DevEUI_notification': {
-      const r = notificationSchema.safeParse(raw);
-      if (!r.success) throw fieldError(root, r.error, raw);
-      const d = r.data;
-      const vars: Record<string, string> = {};
-      for (const [k, v] of Object.entries(raw))
-        if (/^Var\d+$/.test(k) && v !== null && v !== undefined) vars[k] = String(v);
-      return clean<NotificationMessage>({
-        kind: 'notification',
-        ...baseOf(d, raw),
-        type: d.Type,
-        fCntDn: d.FCntDn,
-        vars,
-      });
-    }
-    case 'DevEUI_location': {
-      const r = locationSchema.safeParse(raw);
-      if (!r.success) throw fieldError(root, r.error, raw);
-      const d = r.data;
-      return clean<LocationMessage>({
-        kind: 'location',
-        ...baseOf(d, raw),
-        latitude: d.DevLAT,
-        longitude: d.DevLON,
-        altitude: d.DevAlt,
-        radius: d.DevLocRadius,
-        locationTime: d.DevLocTime,
-      });
-    }
+    case 'DevEUI_downlink_Sent':
+      return parseDownlinkSent(root, raw);
+    case 'DevEUI_notification':
+      return parseNotification(root, raw);
+    case 'DevEUI_location':
+      return parseLocation(root, raw);
     default:
       throw new TunnelMessageError(
         root,
         `${root} is not a report tpx handles (DevEUI_uplink, DevEUI_downlink_Sent, DevEUI_notification, DevEUI_location).`,
       );
   }
+}
+
+function parseDownlinkSent(root: string, raw: Record<string, unknown>): DownlinkSentMessage {
+  const r = downlinkSentSchema.safeParse(raw);
+  if (!r.success) throw fieldError(root, r.error, raw);
+  const d = r.data;
+  return clean<DownlinkSentMessage>({
+    kind: 'downlinkSent',
+    ...baseOf(d, raw),
+    fPort: d.FPort,
+    fCntUp: d.FCntUp,
+    fCntDn: d.FCntDn,
+    deliveryStatus: d.DeliveryStatus,
+    deliveryFailedCauses: [d.DeliveryFailedCause1, d.DeliveryFailedCause2, d.DeliveryFailedCause3].filter(
+      (c): c is string => c !== undefined && c !== '',
+    ),
+    transmissionSlot: d.TransmissionSlot,
+    correlationId: d.CorrelationID?.toUpperCase(),
+  });
+}
+
+function parseNotification(root: string, raw: Record<string, unknown>): NotificationMessage {
+  const r = notificationSchema.safeParse(raw);
+  if (!r.success) throw fieldError(root, r.error, raw);
+  const d = r.data;
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw))
+    if (/^Var\d+$/.test(k) && v !== null && v !== undefined) vars[k] = String(v);
+  return clean<NotificationMessage>({
+    kind: 'notification',
+    ...baseOf(d, raw),
+    type: d.Type,
+    fCntDn: d.FCntDn,
+    vars,
+  });
+}
+
+function parseLocation(root: string, raw: Record<string, unknown>): LocationMessage {
+  const r = locationSchema.safeParse(raw);
+  if (!r.success) throw fieldError(root, r.error, raw);
+  const d = r.data;
+  return clean<LocationMessage>({
+    kind: 'location',
+    ...baseOf(d, raw),
+    latitude: d.DevLAT,
+    longitude: d.DevLON,
+    altitude: d.DevAlt,
+    radius: d.DevLocRadius,
+    locationTime: d.DevLocTime,
+  });
 }
 
 /** Like parseTunnelMessage, but returns the error instead of throwing it. */
