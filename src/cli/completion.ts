@@ -96,6 +96,21 @@ function valueCases(indent: string, printList: (words: string[]) => string, prof
 
 const PROFILES_SH = `tpx profile list 2>/dev/null | cut -f2`;
 
+/** The functions bash and zsh share: which flags take a value, and the values of a flag or an argument. */
+function shellHelpers(flags: string[]): string {
+  return `_tpx_takes_value() {
+  case "$1" in
+    ${flags.map(q).join('|') || "''"}) return 0 ;;
+  esac
+  return 1
+}
+_tpx_values() {
+  case "$1" in
+${valueCases('    ', (v) => `printf '%s\\n' ${v.map(q).join(' ')}`, PROFILES_SH)}
+  esac
+}`;
+}
+
 function bashScript(tree: Node[], flags: string[]): string {
   const cases = tree
     .map((n) => `    ${q(n.path.join(' '))}) words=${q([...n.subcommands, ...n.options].join(' '))} ;;`)
@@ -127,17 +142,7 @@ _tpx_complete() {
   if [[ "$cur" != -* && nargs -eq 0 ]]; then words="$words $(_tpx_values "@$cpath")"; fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
-_tpx_takes_value() {
-  case "$1" in
-    ${flags.map(q).join('|') || "''"}) return 0 ;;
-  esac
-  return 1
-}
-_tpx_values() {
-  case "$1" in
-${valueCases('    ', (v) => `printf '%s\\n' ${v.map(q).join(' ')}`, PROFILES_SH)}
-  esac
-}
+${shellHelpers(flags)}
 _tpx_words() {
   local words=""
   case "$1" in
@@ -192,17 +197,7 @@ ${cases}
   fi
   _describe 'tpx' items
 }
-_tpx_takes_value() {
-  case "$1" in
-    ${flags.map(q).join('|') || "''"}) return 0 ;;
-  esac
-  return 1
-}
-_tpx_values() {
-  case "$1" in
-${valueCases('    ', (v) => `printf '%s\\n' ${v.map(q).join(' ')}`, PROFILES_SH)}
-  esac
-}
+${shellHelpers(flags)}
 _tpx_known() {
   case "$1" in
 ${tree.map((n) => `    ${q(n.path.join(' '))}) return 0 ;;`).join('\n')}

@@ -6,16 +6,11 @@ import type { Connection, ConnectionBody, ThingParkClient } from '../../thingpar
 import type { DiffEntry, ParsedFields, ResentSecret } from '../../thingpark/connection-config.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
+import type { ThingParkFlags } from '../clients.js';
 import type { CommandContext } from '../context.js';
 
-export interface ApiOptions {
-  thingparkUrl?: string;
-  thingparkApi?: string;
-  thingparkTokenUrl?: string;
-  clientId?: string;
-  clientSecret?: string;
-  thingparkCa?: string;
-}
+/** The ThingPark API flags every connection command takes. */
+export type ApiOptions = ThingParkFlags;
 
 /** Connection fields as flags give them (strings), keyed by the option names of connection-config FIELDS. */
 export interface FieldOptions {
