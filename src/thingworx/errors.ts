@@ -86,17 +86,21 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
 
 type Recogniser = (t: string, status: number) => Classified | undefined;
 
+const classified = (code: ThingWorxErrorCode, message: string, fix: Phrase): Classified => ({
+  code,
+  message,
+  fix,
+  details: {},
+});
+
 /** The application key given as a URL parameter. */
 function appKeyInUrl(t: string): Classified | undefined {
-  if (APPKEY_URL.test(t)) {
-    return {
-      code: 'TPX_TWX_APPKEY_IN_URL',
-      message: 'ThingWorx refuses an application key given as a URL parameter.',
-      fix: FIX.urlAppKey,
-      details: {},
-    };
-  }
-  return undefined;
+  if (!APPKEY_URL.test(t)) return undefined;
+  return classified(
+    'TPX_TWX_APPKEY_IN_URL',
+    'ThingWorx refuses an application key given as a URL parameter.',
+    FIX.urlAppKey,
+  );
 }
 
 /** An entity the key's user cannot see (no visibility, or no right on it). */
@@ -148,27 +152,20 @@ function unauthorized(t: string, status: number): Classified | undefined {
     status === 401 ||
     /\b(?:invalid|expired|unknown) (?:application ?key|app ?key)\b|Authentication failed/i.test(t)
   ) {
-    return {
-      code: 'TPX_TWX_UNAUTHORIZED',
-      message: 'ThingWorx rejected the application key (unknown, expired, or its user disabled).',
-      fix: FIX.appKey,
-      details: {},
-    };
+    const message = 'ThingWorx rejected the application key (unknown, expired, or its user disabled).';
+    return classified('TPX_TWX_UNAUTHORIZED', message, FIX.appKey);
   }
   return undefined;
 }
 
 /** An entity that exists already. */
 function alreadyExists(t: string): Classified | undefined {
-  if (ALREADY_EXISTS.test(t)) {
-    return {
-      code: 'TPX_TWX_ALREADY_EXISTS',
-      message: `ThingWorx says the entity already exists: ${firstLine(t)}`,
-      fix: 'If you cannot see it, give the user Visibility on it, or pick another name; after a failed create, a restart of ThingWorx removes a "ghost" entity.',
-      details: {},
-    };
-  }
-  return undefined;
+  if (!ALREADY_EXISTS.test(t)) return undefined;
+  return classified(
+    'TPX_TWX_ALREADY_EXISTS',
+    `ThingWorx says the entity already exists: ${firstLine(t)}`,
+    'If you cannot see it, give the user Visibility on it, or pick another name; after a failed create, a restart of ThingWorx removes a "ghost" entity.',
+  );
 }
 
 /** A Thing Template that does not exist (or cannot be seen). */
@@ -216,15 +213,12 @@ function serviceFailed(t: string): Classified | undefined {
 
 /** A 403 without a text saying more. */
 function forbidden(t: string, status: number): Classified | undefined {
-  if (status === 403) {
-    return {
-      code: 'TPX_TWX_HTTP',
-      message: `ThingWorx refused the request (403): ${firstLine(t) || 'no text'}`,
-      fix: "Check the user's permissions (Permissions → Access Reports); tpx always sends Content-Type: application/json.",
-      details: {},
-    };
-  }
-  return undefined;
+  if (status !== 403) return undefined;
+  return classified(
+    'TPX_TWX_HTTP',
+    `ThingWorx refused the request (403): ${firstLine(t) || 'no text'}`,
+    "Check the user's permissions (Permissions → Access Reports); tpx always sends Content-Type: application/json.",
+  );
 }
 
 /** In order: the first that recognises the text classifies it. */
