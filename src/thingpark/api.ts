@@ -316,44 +316,12 @@ export class ThingParkClient {
     what: string,
     body?: unknown,
   ): Promise<{ json: unknown; next?: string }> {
-    const idempotent = method !== 'POST';
     const timeoutMs = this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     let renewed = false;
     for (;;) {
       const token = await this.tokens.get(deadline);
-      let starts = 0;
-      const res = await httpRequest({
-        method: method as Dispatcher.HttpMethod,
-        url: this.urlOf(path),
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        dispatcher: this.o.dispatcher,
-        timeoutMs,
-        deadline,
-        service: 'ThingPark',
-        operation: gerund(what),
-        setting: 'thingparkUrl',
-        retry: {
-          idempotent,
-          attempts: this.o.attempts ?? 3,
-          backoff: { initialMs: this.o.backoffMs ?? 250, maxMs: 10_000 },
-        },
-        sleep: this.o.sleep,
-        random: this.o.random,
-        onEvent: (e) => {
-          if (e.type === 'start') starts += 1;
-          this.o.onHttp?.(e);
-          if (e.type === 'end' && e.status)
-            this.o.onEvent?.({ type: 'request', message: `${method} ${e.url} -> ${e.status} (${e.ms} ms)` });
-          if (e.type === 'retry')
-            this.o.onEvent?.({ type: 'retry', message: `${method} ${path}: ${e.reason}; retrying in ${e.ms} ms` });
-        },
-      });
+      const { res, starts } = await this.send({ method, path, what, body, token, timeoutMs, deadline });
       const status = res.status;
       const text = res.text;
       if (status === 401 && !renewed) {
@@ -378,19 +346,70 @@ export class ThingParkClient {
         }
         return { json, next: this.nextPath(res.headers.link) };
       }
-      const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
-      const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
-      const apiMessage =
-        typeof err.message === 'string'
-          ? err.message
-          : text && json === undefined
-            ? text
-                .replace(/<[^>]*>/g, ' ')
-                .replace(/\s+/g, ' ')
-                .trim()
-                .slice(0, 160)
-            : undefined;
-      throw plainError(status, method, what, apiCode, apiMessage);
+      throw answerError(status, method, what, text, json);
     }
   }
+
+  /** One API call with the token (retried by httpRequest when idempotent); `starts` counts the attempts. */
+  private async send(c: {
+    method: string;
+    path: string;
+    what: string;
+    body?: unknown;
+    token: string;
+    timeoutMs: number;
+    deadline: number;
+  }) {
+    const { method, path, body } = c;
+    let starts = 0;
+    const res = await httpRequest({
+      method: method as Dispatcher.HttpMethod,
+      url: this.urlOf(path),
+      headers: {
+        authorization: `Bearer ${c.token}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      dispatcher: this.o.dispatcher,
+      timeoutMs: c.timeoutMs,
+      deadline: c.deadline,
+      service: 'ThingPark',
+      operation: gerund(c.what),
+      setting: 'thingparkUrl',
+      retry: {
+        idempotent: method !== 'POST',
+        attempts: this.o.attempts ?? 3,
+        backoff: { initialMs: this.o.backoffMs ?? 250, maxMs: 10_000 },
+      },
+      sleep: this.o.sleep,
+      random: this.o.random,
+      onEvent: (e) => {
+        if (e.type === 'start') starts += 1;
+        this.o.onHttp?.(e);
+        if (e.type === 'end' && e.status)
+          this.o.onEvent?.({ type: 'request', message: `${method} ${e.url} -> ${e.status} (${e.ms} ms)` });
+        if (e.type === 'retry')
+          this.o.onEvent?.({ type: 'retry', message: `${method} ${path}: ${e.reason}; retrying in ${e.ms} ms` });
+      },
+    });
+    return { res, starts };
+  }
+}
+
+/** The error of a non-2xx answer, from its {code, message} (or its text, tags removed). */
+function answerError(status: number, method: string, what: string, text: string, json: unknown): ThingParkApiError {
+  const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
+  const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
+  const apiMessage =
+    typeof err.message === 'string'
+      ? err.message
+      : text && json === undefined
+        ? text
+            .replace(/<[^>]*>/g, ' ')
+            .replace(/\s+/g, ' ')
+            .trim()
+            .slice(0, 160)
+        : undefined;
+  return plainError(status, method, what, apiCode, apiMessage);
 }
