@@ -102,6 +102,22 @@ export interface PhraseData {
   'thing-holder-silent': { thing: string };
   /** Find who holds the Things: every session of the key, and the holder of one Thing. */
   'find-holder': NoData;
+  /** Test the whole ThingWorx set-up at once (the check command). */
+  'thingworx-check': NoData;
+  /** Setup: the new key may not create the Thing Template: check it, or import the template. */
+  'setup-template-denied': NoData;
+  /** No Thing by that name: list the device Things. */
+  'thing-not-found': NoData;
+  /** ThingPark refused the OAuth2 client id and secret. */
+  'thingpark-client': NoData;
+  /** The access token was refused: the client belongs to another instance or API flavour. */
+  'thingpark-flavour': NoData;
+  /** Check a connection against the list (`what`: its id after a 404; whether a POST created it after a 5xx). */
+  'connection-list': { what: 'id' | 'created' };
+  /** ThingPark's connection maximum is reached: delete one. */
+  'connection-delete': NoData;
+  /** Where the bridge's dead letters are listed. */
+  'dead-letters': NoData;
 }
 
 export type PhraseId = keyof PhraseData;

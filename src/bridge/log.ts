@@ -2,6 +2,7 @@
  * Log lines for bridge events, as text or NDJSON. Library code does not print: the CLI (or the sandbox) writes
  * the strings this returns.
  */
+import type { PhraseRef } from '../errors.js';
 import type { BridgeEventMap, BridgeEventName } from './events.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -79,8 +80,15 @@ export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeE
   return 'info';
 }
 
-function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): string {
+/**
+ * Words a phrase that names a command or flag (the CLI passes its `say`); without it, the line leaves the
+ * advice out.
+ */
+export type SayPhrase = (ref: PhraseRef) => string;
+
+function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?: SayPhrase): string {
   const p = e as Record<string, unknown>;
+  const advice = (ref: PhraseRef) => (say ? ` ${say(ref)}` : '');
   switch (name) {
     case 'bridge.listening':
       return `listening on ${p.url}${p.path}`;
@@ -128,8 +136,8 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
       return (
         `${p.count} Thing(s) lost their binding when a pipe reconnected (${(p.names as string[]).join(', ')}` +
         `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason} ` +
-        `Uplinks are still stored; downlinks need the binding. Binding again every ${Math.round((p.retryInMs as number) / 1000)}s; ` +
-        'to end it, close the ghost sessions (tpx thingworx check --admin-key KEY --fix) or set "Last in wins".'
+        `Uplinks are still stored; downlinks need the binding. Binding again every ${Math.round((p.retryInMs as number) / 1000)}s. ` +
+        `To end it, set "Last in wins" on the WSCommunicationsSubsystem.${advice({ id: 'close-ghost-sessions' })}`
       );
     case 'things.rebound':
       return `${p.count} Thing(s) bound again${p.remaining ? `, ${p.remaining} still refused` : ''}`;
@@ -138,7 +146,7 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
     case 'thing.refused':
       return `Thing ${p.thing} refused: ${p.reason}`;
     case 'dead.letter':
-      return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason} (tpx bridge dead-letters)`;
+      return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason}.${advice({ id: 'dead-letters' })}`;
     case 'dead.replayed':
       return `${p.count} dead letter(s) replayed`;
     case 'downlink.sent':
@@ -197,14 +205,15 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
   }
 }
 
-/** One log line (no newline) for an event. */
+/** One log line (no newline) for an event; `say` words the advice that names a command (src/cli/phrases.ts). */
 export function formatEvent<K extends BridgeEventName>(
   name: K,
   payload: BridgeEventMap[K],
   format: 'text' | 'json',
   now: Date = new Date(),
+  say?: SayPhrase,
 ): string {
   const level = eventLevel(name, payload);
   if (format === 'json') return JSON.stringify({ time: now.toISOString(), level, event: name, ...payload });
-  return `${now.toISOString()} ${level.padEnd(5)} ${describe(name, payload)}`;
+  return `${now.toISOString()} ${level.padEnd(5)} ${describe(name, payload, say)}`;
 }

@@ -97,6 +97,38 @@ function valueCases(indent: string, printList: (words: string[]) => string, prof
 
 const PROFILES_SH = `tpx profile list 2>/dev/null | cut -f2`;
 
+/** The functions bash and zsh share: which flags take a value, and the values of a flag or an argument. */
+function shellHelpers(flags: string[]): string {
+  return `_tpx_takes_value() {
+  case "$1" in
+    ${flags.map(q).join('|') || "''"}) return 0 ;;
+  esac
+  return 1
+}
+_tpx_values() {
+  case "$1" in
+${valueCases('    ', (v) => `printf '%s\\n' ${v.map(q).join(' ')}`, PROFILES_SH)}
+  esac
+}`;
+}
+
+/**
+ * The loop bash and zsh run over the words typed so far: the command path (`cpath`), skipping flags and their
+ * values, and how many arguments follow it (`nargs`). `known` says whether a path is a command.
+ */
+function pathLoop(from: number, to: string, word: string, known: string, quiet: string): string {
+  return `  for ((i = ${from}; i < ${to}; i++)); do
+    w="\${${word}}"
+    if ((skip)); then skip=0; continue; fi
+    case "$w" in
+      --*=*) continue ;;
+      -*) _tpx_takes_value "$w" && skip=1; continue ;;
+    esac
+    if ${known} "\${cpath:+$cpath }$w"${quiet}; then cpath="\${cpath:+$cpath }$w"; nargs=0
+    else nargs=$((nargs + 1)); fi
+  done`;
+}
+
 function bashScript(tree: Node[], flags: string[]): string {
   const cases = tree
     .map((n) => `    ${q(n.path.join(' '))}) words=${q([...n.subcommands, ...n.options].join(' '))} ;;`)
@@ -109,16 +141,7 @@ _tpx_complete() {
   prev=""
   [[ COMP_CWORD -gt 1 ]] && prev="\${COMP_WORDS[COMP_CWORD-1]}"
   cpath=""
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w="\${COMP_WORDS[i]}"
-    if ((skip)); then skip=0; continue; fi
-    case "$w" in
-      --*=*) continue ;;
-      -*) _tpx_takes_value "$w" && skip=1; continue ;;
-    esac
-    if _tpx_words "\${cpath:+$cpath }$w" >/dev/null; then cpath="\${cpath:+$cpath }$w"; nargs=0
-    else nargs=$((nargs + 1)); fi
-  done
+${pathLoop(1, 'COMP_CWORD', 'COMP_WORDS[i]', '_tpx_words', ' >/dev/null')}
   if ((skip)); then
     COMPREPLY=($(compgen -W "$(_tpx_values "$prev")" -- "$cur"))
     return
@@ -128,17 +151,7 @@ _tpx_complete() {
   if [[ "$cur" != -* && nargs -eq 0 ]]; then words="$words $(_tpx_values "@$cpath")"; fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
-_tpx_takes_value() {
-  case "$1" in
-    ${flags.map(q).join('|') || "''"}) return 0 ;;
-  esac
-  return 1
-}
-_tpx_values() {
-  case "$1" in
-${valueCases('    ', (v) => `printf '%s\\n' ${v.map(q).join(' ')}`, PROFILES_SH)}
-  esac
-}
+${shellHelpers(flags)}
 _tpx_words() {
   local words=""
   case "$1" in
@@ -168,16 +181,7 @@ function zshScript(tree: Node[], flags: string[]): string {
 _tpx() {
   local cpath="" w i skip=0 nargs=0
   local -a items vals
-  for ((i = 2; i < CURRENT; i++)); do
-    w="\${words[i]}"
-    if ((skip)); then skip=0; continue; fi
-    case "$w" in
-      --*=*) continue ;;
-      -*) _tpx_takes_value "$w" && skip=1; continue ;;
-    esac
-    if _tpx_known "\${cpath:+$cpath }$w"; then cpath="\${cpath:+$cpath }$w"; nargs=0
-    else nargs=$((nargs + 1)); fi
-  done
+${pathLoop(2, 'CURRENT', 'words[i]', '_tpx_known', '')}
   if ((skip)); then
     vals=(\${(f)"$(_tpx_values "\${words[CURRENT-1]}")"})
     compadd -a vals
@@ -193,17 +197,7 @@ ${cases}
   fi
   _describe 'tpx' items
 }
-_tpx_takes_value() {
-  case "$1" in
-    ${flags.map(q).join('|') || "''"}) return 0 ;;
-  esac
-  return 1
-}
-_tpx_values() {
-  case "$1" in
-${valueCases('    ', (v) => `printf '%s\\n' ${v.map(q).join(' ')}`, PROFILES_SH)}
-  esac
-}
+${shellHelpers(flags)}
 _tpx_known() {
   case "$1" in
 ${tree.map((n) => `    ${q(n.path.join(' '))}) return 0 ;;`).join('\n')}

@@ -105,6 +105,21 @@ const WORDS: Words = {
     r.what === 'frame'
       ? 'Check that the input is one complete AlwaysOn frame (hex of the WebSocket binary payload, no framing).'
       : 'Correct the message (the format is the one printed by `tpx alwayson decode --json`).',
+  'thingworx-check': () => 'Run "tpx thingworx check" to test the whole set-up at once.',
+  'setup-template-denied': () =>
+    'Run "tpx thingworx check" with the new key to see which right is missing, or create the template with "tpx thingworx import-template".',
+  'thing-not-found': () =>
+    'Check the DevEUI with "tpx thing list"; the bridge creates a device\'s Thing at its first uplink.',
+  'thingpark-client': () =>
+    `Check ${flag('thingparkClientId')} and the secret (${env('thingparkClientId')}, ${env('thingparkClientSecret')} or the profile); a TPE service account id looks like sub-<subscriber>/<name>.`,
+  'thingpark-flavour': () =>
+    `Check that the client id and secret belong to this ThingPark instance and API flavour (${flag('thingparkApi')}).`,
+  'connection-list': (r) =>
+    r.what === 'id'
+      ? 'Check the id with "tpx connection list".'
+      : 'Check with "tpx connection list" whether it was created before trying again.',
+  'connection-delete': () => 'Delete a connection you no longer need ("tpx connection delete <id>") and try again.',
+  'dead-letters': () => 'List them with "tpx bridge dead-letters".',
 };
 
 function word(part: string | PhraseRef): string {
@@ -118,9 +133,25 @@ export function say(p: Phrase | undefined): string | undefined;
 export function say(p: Phrase | undefined): string | undefined {
   if (p === undefined) return undefined;
   if (typeof p === 'string') return p;
-  if (Array.isArray(p)) return (p as (string | PhraseRef)[]).map(word).join(' ');
+  if (Array.isArray(p)) return joinParts((p as (string | PhraseRef)[]).map(word));
   return word(p as PhraseRef);
 }
+
+/**
+ * Parts said one after another. After a part that leaves the sentence open (it ends with ":", "," or a word),
+ * the next continues it: its first word is lower-cased ("… bind: run with …"), unless it is a name (ThingWorx,
+ * TLS, TPX_…).
+ */
+function joinParts(parts: string[]): string {
+  let out = '';
+  for (const part of parts) {
+    if (!out) out = part;
+    else out += ` ${/[.!?)"]$/.test(out) ? part : continueSentence(part)}`;
+  }
+  return out;
+}
+
+const continueSentence = (s: string) => s.replace(/^[A-Z][a-z]*(?=[\s,.:;]|$)/, (w) => w.toLowerCase());
 
 /** A value whose phrase fields are said: plain strings, for tables, text and JSON. */
 export type Said<T, K extends keyof T> = Omit<T, K> & { [P in K]: Extract<T[P], undefined> | string };

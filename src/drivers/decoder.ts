@@ -8,7 +8,7 @@ import type { TwValue } from '../alwayson/codec/types.js';
 import type { PayloadDecoder, PropertyUpdate, TunnelReport } from '../bridge/ports.js';
 import { Assignments, normEui } from './assign.js';
 import { DriverError } from './errors.js';
-import { type CallFailure, DriverHost, type DriverHostOptions } from './host.js';
+import { type CallFailure, type CallResult, DriverHost, type DriverHostOptions } from './host.js';
 import { DRIVER_PROPS, fieldValue, type TypedField, typedFields } from './schema.js';
 import type { Assignment, CodecFunction, DriverPackage } from './types.js';
 
@@ -73,6 +73,36 @@ const toHex = (bytes: number[]) => Buffer.from(bytes).toString('hex').toUpperCas
 function strings(v: unknown): string[] {
   if (v === undefined || v === null) return [];
   return (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+}
+
+/** A failed call, decode or encode alike. */
+type Failed = {
+  driver: string;
+  ok: false;
+  errors: string[];
+  warnings: string[];
+  reason: CallFailure | 'errors';
+  ms: number;
+};
+
+/**
+ * What a codec function returned: its object with its errors and warnings, or the failed outcome (the call
+ * failed, the function returned no object, or it returned errors).
+ */
+function outputOf<T>(
+  driver: string,
+  r: CallResult,
+): { failed: Failed } | { out: T; errors: string[]; warnings: string[]; ms: number } {
+  const fail = (errors: string[], warnings: string[], reason: Failed['reason']) => ({
+    failed: { driver, ok: false as const, errors, warnings, reason, ms: r.ms },
+  });
+  if (!r.ok) return fail([r.error], [], r.reason);
+  const out = r.output as (T & { errors?: unknown; warnings?: unknown }) | null;
+  if (!out || typeof out !== 'object') return fail(['the driver returned no object'], [], 'bad_output');
+  const errors = strings(out.errors);
+  const warnings = strings(out.warnings);
+  if (errors.length > 0) return fail(errors, warnings, 'errors');
+  return { out, errors, warnings, ms: r.ms };
 }
 
 interface Loaded extends DriverSetup {
@@ -149,44 +179,19 @@ export class DriverDecoder extends EventEmitter<DecoderEvents> implements Payloa
     const ctxKey = d.pkg.useContext ? `${d.name}\u0000${devEui ?? ''}` : undefined;
     const context = ctxKey ? (this.contexts.get(ctxKey) ?? []) : undefined;
     const r = await this.host.call(d.key, fn, { recvTime: new Date().toISOString(), ...input }, context);
-    if (!r.ok) return { driver, ok: false, errors: [r.error], warnings: [], reason: r.reason, ms: r.ms };
-    if (ctxKey && r.context) this.contexts.set(ctxKey, r.context.slice(-MAX_CONTEXT));
-    const out = r.output as { data?: unknown; errors?: unknown; warnings?: unknown } | null;
-    if (!out || typeof out !== 'object') {
-      return {
-        driver,
-        ok: false,
-        errors: ['the driver returned no object'],
-        warnings: [],
-        reason: 'bad_output',
-        ms: r.ms,
-      };
-    }
-    const errors = strings(out.errors);
-    const warnings = strings(out.warnings);
-    if (errors.length > 0) return { driver, ok: false, errors, warnings, reason: 'errors', ms: r.ms };
-    return { driver, ok: true, data: out.data ?? {}, errors, warnings, ms: r.ms };
+    if (r.ok && ctxKey && r.context) this.contexts.set(ctxKey, r.context.slice(-MAX_CONTEXT));
+    const o = outputOf<{ data?: unknown }>(driver, r);
+    if ('failed' in o) return o.failed;
+    return { driver, ok: true, data: o.out.data ?? {}, errors: o.errors, warnings: o.warnings, ms: o.ms };
   }
 
   /** Runs encodeDownlink of a driver. */
   async encode(driver: string, data: unknown, fPort?: number): Promise<EncodeOutcome> {
     const d = this.get(driver);
     const r = await this.host.call(d.key, 'encodeDownlink', { data, ...(fPort !== undefined ? { fPort } : {}) });
-    if (!r.ok) return { driver, ok: false, errors: [r.error], warnings: [], reason: r.reason, ms: r.ms };
-    const out = r.output as { bytes?: unknown; fPort?: unknown; errors?: unknown; warnings?: unknown } | null;
-    if (!out || typeof out !== 'object') {
-      return {
-        driver,
-        ok: false,
-        errors: ['the driver returned no object'],
-        warnings: [],
-        reason: 'bad_output',
-        ms: r.ms,
-      };
-    }
-    const errors = strings(out.errors);
-    const warnings = strings(out.warnings);
-    if (errors.length > 0) return { driver, ok: false, errors, warnings, reason: 'errors', ms: r.ms };
+    const o = outputOf<{ bytes?: unknown; fPort?: unknown }>(driver, r);
+    if ('failed' in o) return o.failed;
+    const { out, errors, warnings } = o;
     const bytes = bytesOf(out.bytes);
     const port = typeof out.fPort === 'number' ? out.fPort : fPort;
     if (!bytes) {

@@ -5,7 +5,7 @@
  * idempotent calls (GET, PUT, DELETE); `{code, message}` errors become ThingParkApiError with a plain sentence.
  */
 import type { Dispatcher } from 'undici';
-import { TpxError, UsageError } from '../errors.js';
+import { type Phrase, TpxError, UsageError } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS, type HttpEvent, httpRequest } from '../util/http.js';
 import { TokenProvider } from './oauth.js';
 
@@ -90,7 +90,7 @@ export function gerund(what: string): string {
 export class ThingParkApiError extends TpxError {
   constructor(
     message: string,
-    fix: string,
+    fix: Phrase,
     readonly status: number,
     readonly apiCode: string | number | undefined,
     readonly apiMessage: string | undefined,
@@ -151,13 +151,13 @@ function plainError(
 ): ThingParkApiError {
   const said = apiMessage ? `: ${apiMessage.replace(/\.$/, '')}` : '';
   let message: string;
-  let fix: string;
+  let fix: Phrase;
   if (status === 400 || status === 422) {
     message = `ThingPark refused the request to ${what}${said}.`;
     fix = 'Correct the value named above and try again.';
   } else if (status === 401) {
     message = `ThingPark did not accept the access token even after renewing it${said}.`;
-    fix = 'Check that the client id and secret belong to this ThingPark instance and API flavour (--thingpark-api).';
+    fix = { id: 'thingpark-flavour' };
   } else if (status === 403) {
     message = `This account may not ${what}${said}.`;
     fix = 'Ask your ThingPark administrator for the IoT Flow connection rights.';
@@ -165,22 +165,19 @@ function plainError(
     message = `ThingPark found nothing to ${what}${said}.`;
     // Only a call naming one connection can be fixed by its id; a 404 on a collection means a wrong URL or flavour.
     fix = /^(read|update|delete) connection /.test(what)
-      ? 'Check the id with "tpx connection list".'
+      ? { id: 'connection-list', what: 'id' }
       : 'Check the ThingPark URL and the API flavour (dx or iotflow): this path does not exist there.';
   } else if (status === 409) {
     message = `ThingPark refused to ${what}${said}.`;
     fix = /maximum/i.test(apiMessage ?? '')
-      ? 'Delete a connection you no longer need ("tpx connection delete <id>") and try again.'
+      ? { id: 'connection-delete' }
       : 'Resolve the conflict named above and try again.';
   } else if (status === 429) {
     message = `ThingPark is rate-limiting requests (HTTP 429) while trying to ${what}.`;
     fix = 'Wait a minute and try again.';
   } else if (status >= 500) {
     message = `ThingPark had an internal error (HTTP ${status}) while trying to ${what}${said}.`;
-    fix =
-      method === 'POST'
-        ? 'Check with "tpx connection list" whether it was created before trying again.'
-        : 'Try again later.';
+    fix = method === 'POST' ? { id: 'connection-list', what: 'created' } : 'Try again later.';
   } else {
     message = `ThingPark answered HTTP ${status} while trying to ${what}${said}.`;
     fix = 'Check the ThingPark URL and API flavour.';
@@ -319,44 +316,12 @@ export class ThingParkClient {
     what: string,
     body?: unknown,
   ): Promise<{ json: unknown; next?: string }> {
-    const idempotent = method !== 'POST';
     const timeoutMs = this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     let renewed = false;
     for (;;) {
       const token = await this.tokens.get(deadline);
-      let starts = 0;
-      const res = await httpRequest({
-        method: method as Dispatcher.HttpMethod,
-        url: this.urlOf(path),
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        dispatcher: this.o.dispatcher,
-        timeoutMs,
-        deadline,
-        service: 'ThingPark',
-        operation: gerund(what),
-        setting: 'thingparkUrl',
-        retry: {
-          idempotent,
-          attempts: this.o.attempts ?? 3,
-          backoff: { initialMs: this.o.backoffMs ?? 250, maxMs: 10_000 },
-        },
-        sleep: this.o.sleep,
-        random: this.o.random,
-        onEvent: (e) => {
-          if (e.type === 'start') starts += 1;
-          this.o.onHttp?.(e);
-          if (e.type === 'end' && e.status)
-            this.o.onEvent?.({ type: 'request', message: `${method} ${e.url} -> ${e.status} (${e.ms} ms)` });
-          if (e.type === 'retry')
-            this.o.onEvent?.({ type: 'retry', message: `${method} ${path}: ${e.reason}; retrying in ${e.ms} ms` });
-        },
-      });
+      const { res, starts } = await this.send({ method, path, what, body, token, timeoutMs, deadline });
       const status = res.status;
       const text = res.text;
       if (status === 401 && !renewed) {
@@ -381,19 +346,70 @@ export class ThingParkClient {
         }
         return { json, next: this.nextPath(res.headers.link) };
       }
-      const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
-      const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
-      const apiMessage =
-        typeof err.message === 'string'
-          ? err.message
-          : text && json === undefined
-            ? text
-                .replace(/<[^>]*>/g, ' ')
-                .replace(/\s+/g, ' ')
-                .trim()
-                .slice(0, 160)
-            : undefined;
-      throw plainError(status, method, what, apiCode, apiMessage);
+      throw answerError(status, method, what, text, json);
     }
   }
+
+  /** One API call with the token (retried by httpRequest when idempotent); `starts` counts the attempts. */
+  private async send(c: {
+    method: string;
+    path: string;
+    what: string;
+    body?: unknown;
+    token: string;
+    timeoutMs: number;
+    deadline: number;
+  }) {
+    const { method, path, body } = c;
+    let starts = 0;
+    const res = await httpRequest({
+      method: method as Dispatcher.HttpMethod,
+      url: this.urlOf(path),
+      headers: {
+        authorization: `Bearer ${c.token}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      dispatcher: this.o.dispatcher,
+      timeoutMs: c.timeoutMs,
+      deadline: c.deadline,
+      service: 'ThingPark',
+      operation: gerund(c.what),
+      setting: 'thingparkUrl',
+      retry: {
+        idempotent: method !== 'POST',
+        attempts: this.o.attempts ?? 3,
+        backoff: { initialMs: this.o.backoffMs ?? 250, maxMs: 10_000 },
+      },
+      sleep: this.o.sleep,
+      random: this.o.random,
+      onEvent: (e) => {
+        if (e.type === 'start') starts += 1;
+        this.o.onHttp?.(e);
+        if (e.type === 'end' && e.status)
+          this.o.onEvent?.({ type: 'request', message: `${method} ${e.url} -> ${e.status} (${e.ms} ms)` });
+        if (e.type === 'retry')
+          this.o.onEvent?.({ type: 'retry', message: `${method} ${path}: ${e.reason}; retrying in ${e.ms} ms` });
+      },
+    });
+    return { res, starts };
+  }
+}
+
+/** The error of a non-2xx answer, from its {code, message} (or its text, tags removed). */
+function answerError(status: number, method: string, what: string, text: string, json: unknown): ThingParkApiError {
+  const err = (json && typeof json === 'object' ? json : {}) as { code?: unknown; message?: unknown };
+  const apiCode = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
+  const apiMessage =
+    typeof err.message === 'string'
+      ? err.message
+      : text && json === undefined
+        ? text
+            .replace(/<[^>]*>/g, ' ')
+            .replace(/\s+/g, ' ')
+            .trim()
+            .slice(0, 160)
+        : undefined;
+  return plainError(status, method, what, apiCode, apiMessage);
 }

@@ -1,6 +1,6 @@
 /**
  * The ThingWorx connection (`actility-thingworx-iot`) as tpx builds it: the fields of research/thingpark.md §3.2,
- * §3.3 and §6, each checked locally with a message naming its flag; the create body; the update merge that keeps
+ * §3.3 and §6, each checked locally (the CLI names the flag of each problem); the create body; the update merge that keeps
  * every untouched field and re-sends the secrets the API masks on read; and the diff shown before an update.
  */
 import { UsageError } from '../errors.js';
@@ -15,9 +15,8 @@ export const MASK = '*****';
 
 type Kind = 'string' | 'int' | 'bool';
 interface FieldSpec {
-  /** commander option name (camelCase). */
+  /** commander option name (camelCase): the CLI's flag is its kebab-case form. */
   opt: string;
-  flag: string;
   /** Key in the body: top level (name, active) or in configuration. */
   key: string;
   top?: boolean;
@@ -42,7 +41,6 @@ export function checkHostName(v: string): string | undefined {
 export const FIELDS: readonly FieldSpec[] = [
   {
     opt: 'name',
-    flag: '--name',
     key: 'name',
     top: true,
     kind: 'string',
@@ -51,15 +49,13 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     opt: 'description',
-    flag: '--description',
     key: 'description',
     kind: 'string',
     check: (v) => (v.length > 1024 ? 'must be at most 1024 characters' : undefined),
   },
-  { opt: 'hostName', flag: '--host-name', key: 'hostName', kind: 'string', check: checkHostName },
+  { opt: 'hostName', key: 'hostName', kind: 'string', check: checkHostName },
   {
     opt: 'appKey',
-    flag: '--app-key',
     key: 'applicationKey',
     kind: 'string',
     check: (v) =>
@@ -73,7 +69,6 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     opt: 'template',
-    flag: '--template',
     key: 'thingTemplateName',
     kind: 'string',
     check: (v) =>
@@ -81,29 +76,26 @@ export const FIELDS: readonly FieldSpec[] = [
         ? undefined
         : 'must be a ThingWorx entity name (letters, digits, "_", "-", "."; starting with a letter)',
   },
-  { opt: 'pipeCount', flag: '--pipe-count', key: 'pipeCount', kind: 'int', min: 1, max: 255 },
-  { opt: 'active', flag: '--active', key: 'active', top: true, kind: 'bool' },
-  { opt: 'createDevices', flag: '--create-devices', key: 'createDevices', kind: 'bool' },
-  { opt: 'sendMetadata', flag: '--send-metadata', key: 'sendMetadata', kind: 'bool' },
-  { opt: 'sendRawDecodedFormat', flag: '--send-raw-decoded-format', key: 'sendRawDecodedFormat', kind: 'bool' },
+  { opt: 'pipeCount', key: 'pipeCount', kind: 'int', min: 1, max: 255 },
+  { opt: 'active', key: 'active', top: true, kind: 'bool' },
+  { opt: 'createDevices', key: 'createDevices', kind: 'bool' },
+  { opt: 'sendMetadata', key: 'sendMetadata', kind: 'bool' },
+  { opt: 'sendRawDecodedFormat', key: 'sendRawDecodedFormat', kind: 'bool' },
   {
     opt: 'uplinkTimeValidity',
-    flag: '--uplink-time-validity',
     key: 'uplinkTimeValidity',
     kind: 'string',
     check: (v) => (/^\d+(s|m|h|d)$/.test(v) ? undefined : 'must be a duration like 30s, 5m, 24h or 2d'),
   },
-  { opt: 'downlinkEnabled', flag: '--downlink-enabled', key: 'downlinkEnabled', kind: 'bool' },
+  { opt: 'downlinkEnabled', key: 'downlinkEnabled', kind: 'bool' },
   {
     opt: 'downlinkAsId',
-    flag: '--downlink-as-id',
     key: 'downlinkAsId',
     kind: 'string',
     check: (v) => (/^[0-9A-Za-z._-]+$/.test(v) ? undefined : 'must be an AS_ID such as TWA_100001234.1001.AS'),
   },
   {
     opt: 'downlinkAsKey',
-    flag: '--downlink-as-key',
     key: 'downlinkAsKey',
     kind: 'string',
     check: (v) =>
@@ -113,10 +105,9 @@ export const FIELDS: readonly FieldSpec[] = [
           ? undefined
           : 'must be 32 hexadecimal digits',
   },
-  { opt: 'downlinkPort', flag: '--downlink-port', key: 'downlinkPort', kind: 'int', min: 1, max: 223 },
+  { opt: 'downlinkPort', key: 'downlinkPort', kind: 'int', min: 1, max: 223 },
   {
     opt: 'reconnectStrategy',
-    flag: '--reconnect-strategy',
     key: 'reconnectStrategy',
     kind: 'string',
     check: (v) => (['CALM', 'NORMAL', 'AGGRESSIVE'].includes(v) ? undefined : 'must be CALM, NORMAL or AGGRESSIVE'),
@@ -124,7 +115,9 @@ export const FIELDS: readonly FieldSpec[] = [
 ];
 
 export interface FieldProblem {
-  flag: string;
+  /** The option (FieldSpec.opt) that gives the field, when one does; the CLI names its flag. */
+  field?: string;
+  /** Key in the body (or the schema path of a field no option gives). */
   key: string;
   message: string;
   /** The setting (config/keys.ts) that can also give the value, for a missing required field. */
@@ -137,11 +130,11 @@ export const SECRET_SETTINGS = { applicationKey: 'thingworxAppKey', downlinkAsKe
 export class ConnectionFieldsError extends UsageError {
   constructor(readonly problems: FieldProblem[]) {
     super(
-      problems.map((p) => `${p.flag} ${p.message}`).join('; ') + '.',
+      problems.map((p) => `${p.field ?? p.key} ${p.message}`).join('; ') + '.',
       problems.length === 1
-        ? `Correct ${problems[0]!.flag} and run the command again.`
-        : 'Correct the flags named above and run the command again.',
-      { fields: problems.map((p) => ({ flag: p.flag, key: p.key, message: p.message })) },
+        ? `Correct ${problems[0]!.field ?? problems[0]!.key} and run the command again.`
+        : 'Correct the fields named above and run the command again.',
+      { fields: problems.map((p) => ({ ...(p.field ? { field: p.field } : {}), key: p.key, message: p.message })) },
     );
   }
 }
@@ -186,7 +179,7 @@ export function parseFields(opts: Record<string, unknown>): ParsedFields {
     const raw = opts[f.opt];
     if (raw === undefined || raw === null) continue;
     const r = parseOne(f, raw);
-    if (r.problem) problems.push({ flag: f.flag, key: f.key, message: r.problem });
+    if (r.problem) problems.push({ field: f.opt, key: f.key, message: r.problem });
     else if (f.top) (out.top as Record<string, unknown>)[f.key] = r.value;
     else out.configuration[f.key] = r.value;
   }
@@ -197,13 +190,13 @@ export function parseFields(opts: Record<string, unknown>): ParsedFields {
 /** The POST body of a new ThingWorx connection (template and pipeCount defaulted). */
 export function buildCreateBody(opts: Record<string, unknown>): ConnectionBody {
   const problems: FieldProblem[] = [];
-  for (const [opt, flag, key, setting] of [
-    ['name', '--name', 'name', undefined],
-    ['hostName', '--host-name', 'hostName', undefined],
-    ['appKey', '--app-key', 'applicationKey', SECRET_SETTINGS.applicationKey],
+  for (const [opt, key, setting] of [
+    ['name', 'name', undefined],
+    ['hostName', 'hostName', undefined],
+    ['appKey', 'applicationKey', SECRET_SETTINGS.applicationKey],
   ] as const) {
     if (opts[opt] === undefined || opts[opt] === '')
-      problems.push({ flag, key, message: 'is required', ...(setting ? { setting } : {}) });
+      problems.push({ field: opt, key, message: 'is required', ...(setting ? { setting } : {}) });
   }
   let parsed: ParsedFields | undefined;
   try {

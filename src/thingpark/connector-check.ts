@@ -47,8 +47,8 @@ export async function checkAgainstConnector(
     throw new ConnectionFieldsError(
       problems.map((p) => {
         const key = p.path.split('.')[1] ?? p.path;
-        const flag = FIELDS.find((f) => f.key === key)?.flag ?? p.path;
-        return { flag, key, message: `${p.message} (connector schema)` };
+        const field = FIELDS.find((f) => f.key === key)?.opt;
+        return { ...(field ? { field } : {}), key: field ? key : p.path, message: `${p.message} (connector schema)` };
       }),
     );
   }

@@ -133,27 +133,7 @@ export function downlinkEndpoint(url: string): { url: URL; version: 1 | 2 } {
 /** Posts one signed downlink. Returns queued or rejected; throws TpxError for transport and unexpected statuses. */
 export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResult> {
   const { url, version } = downlinkEndpoint(o.url);
-  const devEui = normaliseDevEui(o.devEui);
-  if (!devEui) throw invalid('DevEUI', `"${o.devEui}" is not 16 hexadecimal digits.`);
-  const { min, max } = FPORT.downlink;
-  if (!Number.isInteger(o.fPort) || o.fPort < min || o.fPort > max)
-    throw invalid('FPort', `${o.fPort} is not ${min}..${max}.`);
-  const payload = o.payloadHex?.replace(/\s+/g, '');
-  if (payload !== undefined && payload !== '') {
-    if (!isHexBytes(payload)) throw invalid('Payload', 'is not hexadecimal bytes.');
-    if (payload.length > 2 * MAX_DOWNLINK_PAYLOAD_BYTES)
-      throw invalid(
-        'Payload',
-        `is ${payload.length / 2} bytes; the tunnel takes at most ${MAX_DOWNLINK_PAYLOAD_BYTES}.`,
-      );
-  } else if (!o.flushQueue) {
-    throw invalid('Payload', 'is empty (give a payload, or flush the queue).');
-  }
-  if (o.correlationId !== undefined && !isHexDigits(o.correlationId, 16)) {
-    throw invalid('CorrelationID', 'must be 16 hexadecimal digits.');
-  }
-  if (!/^[0-9A-Za-z\-._]+$/.test(o.asId))
-    throw invalid('AS_ID', `"${o.asId}" has characters other than letters, digits, "-", "." and "_".`);
+  const { devEui, payload } = checkDownlink(o);
   const query = signDownlinkQuery(
     {
       DevEUI: devEui,
@@ -184,34 +164,43 @@ export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResu
     setting: 'thingparkDownlinkUrl',
     onEvent: o.onHttp,
   });
-  const text = res.text;
-  const s = res.status;
+  return downlinkAnswer(res.status, res.text, version, o.correlationId);
+}
+
+/** The checks ThingPark would make, done before anything is sent: the DevEUI and the payload as sent. */
+function checkDownlink(o: SendDownlinkOptions): { devEui: string; payload?: string } {
+  const devEui = normaliseDevEui(o.devEui);
+  if (!devEui) throw invalid('DevEUI', `"${o.devEui}" is not 16 hexadecimal digits.`);
+  const { min, max } = FPORT.downlink;
+  if (!Number.isInteger(o.fPort) || o.fPort < min || o.fPort > max)
+    throw invalid('FPort', `${o.fPort} is not ${min}..${max}.`);
+  const payload = o.payloadHex?.replace(/\s+/g, '');
+  if (payload !== undefined && payload !== '') {
+    if (!isHexBytes(payload)) throw invalid('Payload', 'is not hexadecimal bytes.');
+    if (payload.length > 2 * MAX_DOWNLINK_PAYLOAD_BYTES)
+      throw invalid(
+        'Payload',
+        `is ${payload.length / 2} bytes; the tunnel takes at most ${MAX_DOWNLINK_PAYLOAD_BYTES}.`,
+      );
+  } else if (!o.flushQueue) {
+    throw invalid('Payload', 'is empty (give a payload, or flush the queue).');
+  }
+  if (o.correlationId !== undefined && !isHexDigits(o.correlationId, 16)) {
+    throw invalid('CorrelationID', 'must be 16 hexadecimal digits.');
+  }
+  if (!/^[0-9A-Za-z\-._]+$/.test(o.asId))
+    throw invalid('AS_ID', `"${o.asId}" has characters other than letters, digits, "-", "." and "_".`);
+  return { devEui, ...(payload !== undefined ? { payload } : {}) };
+}
+
+/** What ThingPark's answer means: queued, rejected (409, or v1's 350/404 pages), or an unexpected status. */
+function downlinkAnswer(s: number, text: string, version: 1 | 2, correlationId?: string): DownlinkResult {
   if (s === 200 || s === 201 || s === 202) {
-    return o.correlationId
-      ? { status: 'queued', version, correlationId: o.correlationId.toUpperCase() }
+    return correlationId
+      ? { status: 'queued', version, correlationId: correlationId.toUpperCase() }
       : { status: 'queued', version };
   }
-  if (s === 409) {
-    let body: Record<string, unknown> = {};
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-    } catch {
-      /* not JSON: keep the text as the message */
-    }
-    const code = Number(body.code);
-    const message = typeof body.message === 'string' ? body.message : text.slice(0, 200);
-    const { code: _c, message: _m, ...details } = body;
-    const c = Number.isFinite(code) ? code : 409;
-    return {
-      status: 'rejected',
-      version,
-      code: c,
-      reason: rejectionReason(c, message, details),
-      message,
-      ...(Object.keys(details).length ? { details } : {}),
-    };
-  }
+  if (s === 409) return rejection409(text, version);
   if (version === 1 && (s === 350 || s === 404)) {
     const message = text
       .replace(/<[^>]*>/g, ' ')
@@ -232,4 +221,27 @@ export async function sendDownlink(o: SendDownlinkOptions): Promise<DownlinkResu
       details: { status: s },
     },
   );
+}
+
+/** A 409: the JSON {code, message, …details} of a refusal (or its text). */
+function rejection409(text: string, version: 1 | 2): DownlinkResult {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+  } catch {
+    /* not JSON: keep the text as the message */
+  }
+  const code = Number(body.code);
+  const message = typeof body.message === 'string' ? body.message : text.slice(0, 200);
+  const { code: _c, message: _m, ...details } = body;
+  const c = Number.isFinite(code) ? code : 409;
+  return {
+    status: 'rejected',
+    version,
+    code: c,
+    reason: rejectionReason(c, message, details),
+    message,
+    ...(Object.keys(details).length ? { details } : {}),
+  };
 }

@@ -260,53 +260,12 @@ export function parseTunnelMessage(input: unknown, options: { schemaOnly?: boole
         lrrs: lrrs.map((l) => clean({ lrrId: l.Lrrid, rssi: l.LrrRSSI, snr: l.LrrSNR, esp: l.LrrESP })),
       });
     }
-    case 'DevEUI_downlink_Sent': {
-      const r = downlinkSentSchema.safeParse(raw);
-      if (!r.success) throw fieldError(root, r.error, raw);
-      const d = r.data;
-      return clean<DownlinkSentMessage>({
-        kind: 'downlinkSent',
-        ...baseOf(d, raw),
-        fPort: d.FPort,
-        fCntUp: d.FCntUp,
-        fCntDn: d.FCntDn,
-        deliveryStatus: d.DeliveryStatus,
-        deliveryFailedCauses: [d.DeliveryFailedCause1, d.DeliveryFailedCause2, d.DeliveryFailedCause3].filter(
-          (c): c is string => c !== undefined && c !== '',
-        ),
-        transmissionSlot: d.TransmissionSlot,
-        correlationId: d.CorrelationID?.toUpperCase(),
-      });
-    }
-    case 'DevEUI_notification': {
-      const r = notificationSchema.safeParse(raw);
-      if (!r.success) throw fieldError(root, r.error, raw);
-      const d = r.data;
-      const vars: Record<string, string> = {};
-      for (const [k, v] of Object.entries(raw))
-        if (/^Var\d+$/.test(k) && v !== null && v !== undefined) vars[k] = String(v);
-      return clean<NotificationMessage>({
-        kind: 'notification',
-        ...baseOf(d, raw),
-        type: d.Type,
-        fCntDn: d.FCntDn,
-        vars,
-      });
-    }
-    case 'DevEUI_location': {
-      const r = locationSchema.safeParse(raw);
-      if (!r.success) throw fieldError(root, r.error, raw);
-      const d = r.data;
-      return clean<LocationMessage>({
-        kind: 'location',
-        ...baseOf(d, raw),
-        latitude: d.DevLAT,
-        longitude: d.DevLON,
-        altitude: d.DevAlt,
-        radius: d.DevLocRadius,
-        locationTime: d.DevLocTime,
-      });
-    }
+    case 'DevEUI_downlink_Sent':
+      return parseDownlinkSent(root, raw);
+    case 'DevEUI_notification':
+      return parseNotification(root, raw);
+    case 'DevEUI_location':
+      return parseLocation(root, raw);
     default:
       throw new TunnelMessageError(
         root,
@@ -314,6 +273,58 @@ export function parseTunnelMessage(input: unknown, options: { schemaOnly?: boole
       );
   }
 }
+
+type BaseFields = Parameters<typeof baseOf>[0];
+
+/**
+ * Reads a report by its schema (a TunnelMessageError names the bad field), then builds its model: its kind, the
+ * fields every report has, and its own.
+ */
+function parseBy<S extends z.ZodType<BaseFields>, M extends TunnelMessage>(
+  schema: S,
+  root: string,
+  raw: Record<string, unknown>,
+  kind: M['kind'],
+  own: (d: z.output<S>) => Omit<M, keyof Base | 'kind'>,
+): M {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw fieldError(root, r.error, raw);
+  return clean<M>({ kind, ...baseOf(r.data, raw), ...own(r.data) } as M);
+}
+
+const parseDownlinkSent = (root: string, raw: Record<string, unknown>) =>
+  parseBy<typeof downlinkSentSchema, DownlinkSentMessage>(downlinkSentSchema, root, raw, 'downlinkSent', (d) => ({
+    fPort: d.FPort,
+    fCntUp: d.FCntUp,
+    fCntDn: d.FCntDn,
+    deliveryStatus: d.DeliveryStatus,
+    deliveryFailedCauses: [d.DeliveryFailedCause1, d.DeliveryFailedCause2, d.DeliveryFailedCause3].filter(
+      (c): c is string => c !== undefined && c !== '',
+    ),
+    transmissionSlot: d.TransmissionSlot,
+    correlationId: d.CorrelationID?.toUpperCase(),
+  }));
+
+/** Var1, Var2… of a notification, as text. */
+function varsOf(raw: Record<string, unknown>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw))
+    if (/^Var\d+$/.test(k) && v !== null && v !== undefined) vars[k] = String(v);
+  return vars;
+}
+
+const parseNotification = (root: string, raw: Record<string, unknown>) =>
+  parseBy<typeof notificationSchema, NotificationMessage>(notificationSchema, root, raw, 'notification', (d) => ({
+    type: d.Type,
+    fCntDn: d.FCntDn,
+    vars: varsOf(raw),
+  }));
+
+const parseLocation = (root: string, raw: Record<string, unknown>) =>
+  parseBy<typeof locationSchema, LocationMessage>(locationSchema, root, raw, 'location', (d) => {
+    const { DevLAT: latitude, DevLON: longitude, DevAlt: altitude, DevLocRadius: radius, DevLocTime: locationTime } = d;
+    return { latitude, longitude, altitude, radius, locationTime };
+  });
 
 /** Like parseTunnelMessage, but returns the error instead of throwing it. */
 export function safeParseTunnelMessage(

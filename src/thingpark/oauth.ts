@@ -88,7 +88,7 @@ export class TokenProvider {
             ? json.error
             : `HTTP ${status}`;
       throw new TpxError('TPX_THINGPARK_AUTH', `ThingPark refused the client id and secret (${why}).`, {
-        fix: 'Check --client-id and the secret (TPX_THINGPARK_CLIENT_ID, TPX_THINGPARK_CLIENT_SECRET or the profile); a TPE service account id looks like sub-<subscriber>/<name>.',
+        fix: { id: 'thingpark-client' },
         details: { status, settings: ['thingparkClientId', 'thingparkClientSecret'] },
       });
     }

@@ -4,6 +4,7 @@
  * "skipped" with the reason. Probes leave nothing behind: the probe Thing is deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import { checkAlwaysOn, ghostItem, policyItem, readBindPolicy } from './check-alwayson.js';
 import { connectorsItem, hostedItem, lookForHosted, otherConnectors } from './check-connectors.js';
 import { checkKey } from './check-key.js';
@@ -32,7 +33,16 @@ export type {
 } from './check-types.js';
 export { CHECK_ITEMS } from './check-types.js';
 
-export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promise<ThingWorxCheckReport> {
+/** The check options, and an administrator signed in with a user name and password instead of a key. */
+export interface ThingWorxCheckRun extends ThingWorxCheckOptions {
+  /**
+   * Sends an administrator's HTTP Basic credentials (setup-auth.ts): used like `adminKey`, to read the Bind
+   * Protection Policy and list the sessions. Not closed here.
+   */
+  adminDispatcher?: Dispatcher;
+}
+
+export async function runThingWorxChecks(options: ThingWorxCheckRun): Promise<ThingWorxCheckReport> {
   const now = options.now?.() ?? new Date();
   const template = options.template ?? DEFAULT_TEMPLATE_NAME;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -63,10 +73,11 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
     return report();
   }
 
-  const restWith = (appKey: string) =>
+  const restWith = (appKey: string, dispatcher?: Dispatcher) =>
     new ThingWorxRest({
       url: url.origin,
       appKey,
+      ...(dispatcher ? { dispatcher } : {}),
       ...(options.ca ? { ca: options.ca } : {}),
       insecure: options.insecure ?? false,
       timeoutMs,
@@ -74,8 +85,13 @@ export async function runThingWorxChecks(options: ThingWorxCheckOptions): Promis
       allowPlainHttp: transport.mode === 'plain',
     });
   const rest = restWith(options.appKey);
-  // The administrator's key, when it is another one, reads the policy and lists this key's sessions.
-  const adminRest = options.adminKey && options.adminKey !== options.appKey ? restWith(options.adminKey) : undefined;
+  // The administrator's key (or user and password), when it is another one, reads the policy and lists this key's
+  // sessions.
+  const adminRest = options.adminDispatcher
+    ? restWith('', options.adminDispatcher)
+    : options.adminKey && options.adminKey !== options.appKey
+      ? restWith(options.adminKey)
+      : undefined;
   let probeThing: string | undefined;
   /** After a stop request: the remaining items are skipped, the probe is still deleted. */
   const stopped = (): boolean => {

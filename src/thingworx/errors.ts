@@ -84,34 +84,60 @@ const COLLECTIONS: Record<string, string> = { things: 'Things', thingtemplates: 
  */
 export function classifyThingWorxText(text: string, status = 0): Classified | undefined {
   const t = text.trim();
-  if (APPKEY_URL.test(t)) {
-    return {
-      code: 'TPX_TWX_APPKEY_IN_URL',
-      message: 'ThingWorx refuses an application key given as a URL parameter.',
-      fix: FIX.urlAppKey,
-      details: {},
-    };
+  for (const recognise of RECOGNISERS) {
+    const c = recognise(t, status);
+    if (c) return c;
   }
+  return undefined;
+}
+
+type Recogniser = (t: string, status: number) => Classified | undefined;
+
+const classified = (code: ThingWorxErrorCode, message: string, fix: Phrase): Classified => ({
+  code,
+  message,
+  fix,
+  details: {},
+});
+
+/** The application key given as a URL parameter. */
+function appKeyInUrl(t: string): Classified | undefined {
+  if (!APPKEY_URL.test(t)) return undefined;
+  return classified(
+    'TPX_TWX_APPKEY_IN_URL',
+    'ThingWorx refuses an application key given as a URL parameter.',
+    FIX.urlAppKey,
+  );
+}
+
+/** A write (or request) for a Thing no AlwaysOn session binds. */
+function notBound(t: string): Classified | undefined {
   const nb = NOT_BOUND.exec(t);
-  if (nb) {
-    const thing = nb[2] ?? nb[3] ?? '';
-    const property = nb[1];
-    return {
-      code: 'TPX_TWX_THING_NOT_BOUND',
-      message: `No connector holds ${thing ? `Thing ${thing}` : 'the Thing'}: no AlwaysOn session binds it, so ThingWorx cannot forward ${property ? `the write of ${property}` : 'the request'}.`,
-      fix: { id: 'thing-not-bound', thing },
-      details: { ...(thing ? { thing } : {}), ...(property ? { property } : {}) },
-    };
-  }
+  if (!nb) return undefined;
+  const thing = nb[2] ?? nb[3] ?? '';
+  const property = nb[1];
+  return {
+    code: 'TPX_TWX_THING_NOT_BOUND',
+    message: `No connector holds ${thing ? `Thing ${thing}` : 'the Thing'}: no AlwaysOn session binds it, so ThingWorx cannot forward ${property ? `the write of ${property}` : 'the request'}.`,
+    fix: { id: 'thing-not-bound', thing },
+    details: { ...(thing ? { thing } : {}), ...(property ? { property } : {}) },
+  };
+}
+
+/** The platform forwarded a write to the session holding the Thing, which did not answer. */
+function edgeSilent(t: string): Classified | undefined {
   const silent = EDGE_SILENT.exec(t);
-  if (silent) {
-    return {
-      code: 'TPX_TWX_EDGE_NO_ANSWER',
-      message: `The session holding Thing ${silent[2]} did not answer the write of ${silent[1]}: a ghost session (no connection), or a connector that hangs.`,
-      fix: { id: 'thing-holder-silent', thing: silent[2]! },
-      details: { thing: silent[2]!, property: silent[1]! },
-    };
-  }
+  if (!silent) return undefined;
+  return {
+    code: 'TPX_TWX_EDGE_NO_ANSWER',
+    message: `The session holding Thing ${silent[2]} did not answer the write of ${silent[1]}: a ghost session (no connection), or a connector that hangs.`,
+    fix: { id: 'thing-holder-silent', thing: silent[2]! },
+    details: { thing: silent[2]!, property: silent[1]! },
+  };
+}
+
+/** An entity the key's user cannot see (no visibility, or no right on it). */
+function notVisible(t: string): Classified | undefined {
   const vis = NOT_VISIBLE.exec(t);
   if (vis) {
     const entity = vis[1]!;
@@ -123,6 +149,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { entity, ...(uri ? { uri } : {}) },
     };
   }
+  return undefined;
+}
+
+/** A design-time or run-time permission missing. */
+function notAuthorized(t: string): Classified | undefined {
   const na = NOT_AUTHORIZED.exec(t);
   if (na) {
     const permission = na[1]!;
@@ -145,25 +176,33 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { permission, service, entity },
     };
   }
+  return undefined;
+}
+
+/** The application key rejected (401, or said so). */
+function unauthorized(t: string, status: number): Classified | undefined {
   if (
     status === 401 ||
     /\b(?:invalid|expired|unknown) (?:application ?key|app ?key)\b|Authentication failed/i.test(t)
   ) {
-    return {
-      code: 'TPX_TWX_UNAUTHORIZED',
-      message: 'ThingWorx rejected the application key (unknown, expired, or its user disabled).',
-      fix: FIX.appKey,
-      details: {},
-    };
+    const message = 'ThingWorx rejected the application key (unknown, expired, or its user disabled).';
+    return classified('TPX_TWX_UNAUTHORIZED', message, FIX.appKey);
   }
-  if (ALREADY_EXISTS.test(t)) {
-    return {
-      code: 'TPX_TWX_ALREADY_EXISTS',
-      message: `ThingWorx says the entity already exists: ${firstLine(t)}`,
-      fix: 'If you cannot see it, give the user Visibility on it, or pick another name; after a failed create, a restart of ThingWorx removes a "ghost" entity.',
-      details: {},
-    };
-  }
+  return undefined;
+}
+
+/** An entity that exists already. */
+function alreadyExists(t: string): Classified | undefined {
+  if (!ALREADY_EXISTS.test(t)) return undefined;
+  return classified(
+    'TPX_TWX_ALREADY_EXISTS',
+    `ThingWorx says the entity already exists: ${firstLine(t)}`,
+    'If you cannot see it, give the user Visibility on it, or pick another name; after a failed create, a restart of ThingWorx removes a "ghost" entity.',
+  );
+}
+
+/** A Thing Template that does not exist (or cannot be seen). */
+function invalidTemplate(t: string): Classified | undefined {
   const tt = /Invalid (base )?Thing Template \[([^\]]*)\]/i.exec(t);
   if (tt) {
     return {
@@ -173,6 +212,11 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: { entity: tt[2]!, ...(tt[1] ? { base: 'true' } : {}) },
     };
   }
+  return undefined;
+}
+
+/** An entity not found (by the text, or a 404). */
+function notFound(t: string, status: number): Classified | undefined {
   const nf = ENTITY_NOT_FOUND.exec(t) ?? DOES_NOT_EXIST.exec(t);
   if (nf || status === 404) {
     const entity = nf?.[1]?.trim() ?? '';
@@ -183,25 +227,47 @@ export function classifyThingWorxText(text: string, status = 0): Classified | un
       details: entity ? { entity } : {},
     };
   }
+  return undefined;
+}
+
+/** A service that ran and failed. */
+function serviceFailed(t: string): Classified | undefined {
   const invoke = /Unable to Invoke Service (\S+) on (\S+)\s*:\s*(.*)/i.exec(t);
   if (invoke) {
     return {
       code: 'TPX_TWX_SERVICE_FAILED',
       message: `ThingWorx service ${invoke[1]} on ${invoke[2]} failed: ${invoke[3]}`,
-      fix: 'See the ThingWorx Application log for the cause; run "tpx thingworx check" to test the set-up.',
+      fix: ['See the ThingWorx Application log for the cause;', FIX.check],
       details: { service: invoke[1]!, entity: invoke[2]! },
-    };
-  }
-  if (status === 403) {
-    return {
-      code: 'TPX_TWX_HTTP',
-      message: `ThingWorx refused the request (403): ${firstLine(t) || 'no text'}`,
-      fix: "Check the user's permissions (Permissions → Access Reports); tpx always sends Content-Type: application/json.",
-      details: {},
     };
   }
   return undefined;
 }
+
+/** A 403 without a text saying more. */
+function forbidden(t: string, status: number): Classified | undefined {
+  if (status !== 403) return undefined;
+  return classified(
+    'TPX_TWX_HTTP',
+    `ThingWorx refused the request (403): ${firstLine(t) || 'no text'}`,
+    "Check the user's permissions (Permissions → Access Reports); tpx always sends Content-Type: application/json.",
+  );
+}
+
+/** In order: the first that recognises the text classifies it. */
+const RECOGNISERS: Recogniser[] = [
+  appKeyInUrl,
+  notBound,
+  edgeSilent,
+  notVisible,
+  notAuthorized,
+  unauthorized,
+  alreadyExists,
+  invalidTemplate,
+  notFound,
+  serviceFailed,
+  forbidden,
+];
 
 function visibilityFix(entity: string): string {
   return `In Composer → Permissions → Entities, select ${entity}, Edit Permissions; on the Visibility tab select the Composer organization and Save.`;

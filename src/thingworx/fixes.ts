@@ -35,7 +35,7 @@ export const FIX = {
     'The bind needs visibility of the Things: give the Composer organization Visibility on the Things collection (Composer → Permissions → Collections → Things → Visibility), or turn off "Enable Visibility Permission Check" on the WSCommunicationsSubsystem.',
   urlAppKey:
     'Send the application key in the appKey header, not as a ?appKey= URL parameter (ThingWorx rejects it there).',
-  check: 'Run "tpx thingworx check" to test the whole set-up at once.',
+  check: { id: 'thingworx-check' } as PhraseRef,
 } as const;
 
 export function joinAnd(items: string[]): string {

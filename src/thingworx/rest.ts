@@ -31,13 +31,8 @@ import type {
 import { parsePropertyDefinitions } from './types.js';
 
 export { asInfoTable, normaliseThingWorxUrl, READ_SERVICES } from './rest-policy.js';
-export type {
-  EntityListRow,
-  InfoTableJson,
-  PropertyDefinition,
-  PropertyDefinitionInput,
-  ThingTemplateInfo,
-} from './types.js';
+/** The platform's JSON shapes (types.ts), for the callers of this client. */
+export type * from './types.js';
 
 export interface ThingWorxRestOptions {
   /** https://host:port (a trailing /Thingworx is accepted and dropped). */

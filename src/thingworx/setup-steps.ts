@@ -127,7 +127,7 @@ export async function templateStep(
         'TPX_SETUP_TEMPLATE',
         `The connector's new key may not create Thing Template ${t.name}: ${right}.`,
         {
-          fix: `Run "tpx thingworx check" with the new key to see which right is missing, or create the template with "tpx thingworx import-template".`,
+          fix: { id: 'setup-template-denied' },
           cause: err,
           details: { missingRight: right },
         },

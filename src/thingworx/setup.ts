@@ -71,12 +71,9 @@ interface StepDef {
 /** Runs the set-up steps in order; throws a TpxError (with details.steps) at the first step that fails. */
 export async function runThingWorxSetup(options: SetupOptions): Promise<SetupResult> {
   const names: SetupNames = { ...DEFAULT_SETUP_NAMES, ...options.names };
-  const p = new SetupPlatform(options.client, names);
   const user = options.user;
   const keyName = options.keyName ?? defaultKeyName(user);
   const dry = options.dryRun ?? false;
-  const now = options.now ?? (() => new Date());
-  const org = names.organization;
   const result: SetupResult = {
     adminUser: '',
     user,
@@ -86,24 +83,63 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     steps: [],
     keyCreated: false,
   };
-  let userExists = false;
-
-  const change = async (detailDone: string, detailPlanned: string, write: () => Promise<void>) => {
-    if (dry) return { status: 'planned' as const, detail: detailPlanned };
-    await write();
-    return { status: 'done' as const, detail: detailDone };
+  const run: SetupRun = {
+    p: new SetupPlatform(options.client, names),
+    names,
+    options,
+    result,
+    user,
+    keyName,
+    dry,
+    now: options.now ?? (() => new Date()),
+    userExists: false,
+    change: async (detailDone, detailPlanned, write) => {
+      if (dry) return { status: 'planned' as const, detail: detailPlanned };
+      await write();
+      return { status: 'done' as const, detail: detailDone };
+    },
   };
-  /** A read about the connector user that may fail in a dry run because the user does not exist yet. */
-  const readForUser = async <T>(read: () => Promise<T>, fallback: T): Promise<T> => {
-    try {
-      return await read();
-    } catch (err) {
-      if (!userExists && isNotFound(err)) return fallback;
-      throw err;
-    }
-  };
-
   const steps: StepDef[] = [
+    ...accountSteps(run),
+    ...grantSteps(run),
+    ...(options.bindPolicy ? [bindPolicyStep(run, options.bindPolicy)] : []),
+  ];
+  if (options.template) {
+    const t = options.template;
+    steps.push({
+      id: 'template',
+      title: `Thing Template ${t.name}`,
+      run: () => templateStep(t, dry ? undefined : result.appKey),
+    });
+  }
+  await runSteps(steps, result, options.onStep);
+  return result;
+}
+
+/** What the steps share: the platform, the names, the result being built. */
+interface SetupRun {
+  p: SetupPlatform;
+  names: SetupNames;
+  options: SetupOptions;
+  result: SetupResult;
+  user: string;
+  keyName: string;
+  dry: boolean;
+  now: () => Date;
+  /** Whether the connector user exists (known after the user step). */
+  userExists: boolean;
+  /** A write: done (with `detailDone`), or in a dry run only planned. */
+  change: (
+    detailDone: string,
+    detailPlanned: string,
+    write: () => Promise<void>,
+  ) => Promise<{ status: 'planned' | 'done'; detail: string }>;
+}
+
+/** The administrator's credentials, the connector user and its application key. */
+function accountSteps(run: SetupRun): StepDef[] {
+  const { p, result, user, keyName, dry, options } = run;
+  return [
     {
       id: 'admin',
       title: 'Administrator credentials',
@@ -121,13 +157,15 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
       id: 'user',
       title: `Connector user ${user}`,
       run: async () => {
-        userExists = await p.entityExists('User', user);
-        if (userExists) return { status: 'ok', detail: 'exists, reused' };
+        run.userExists = await p.entityExists('User', user);
+        if (run.userExists) return { status: 'ok', detail: 'exists, reused' };
         const password = `${randomBytes(24).toString('base64url')}aA1!`;
-        const r = await change('created (enabled; it signs in with its application key only)', 'would be created', () =>
-          p.createUser(user, password, 'ThingPark connector (created by tpx thingworx setup)'),
+        const r = await run.change(
+          'created (enabled; it signs in with its application key only)',
+          'would be created',
+          () => p.createUser(user, password, 'ThingPark connector (created by tpx thingworx setup)'),
         );
-        if (r.status === 'done') userExists = true;
+        if (r.status === 'done') run.userExists = true;
         return r;
       },
     },
@@ -135,11 +173,28 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
       id: 'key',
       title: `Application key ${keyName}`,
       run: async () => {
-        const r = await keyStep(p, result, options.keyExpiresAt, now(), dry);
+        const r = await keyStep(p, result, options.keyExpiresAt, run.now(), dry);
         if (!dry) result.appKey = await p.keyId(keyName);
         return r;
       },
     },
+  ];
+}
+
+/** The guide's rights: collections (visibility, design time) and EntityServices (visibility, services). */
+function grantSteps(run: SetupRun): StepDef[] {
+  const { p, names, user, change } = run;
+  const org = names.organization;
+  /** A read about the connector user that may fail in a dry run because the user does not exist yet. */
+  const readForUser = async <T>(read: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (!run.userExists && isNotFound(err)) return fallback;
+      throw err;
+    }
+  };
+  return [
     ...names.collections.map((c) => ({
       id: `visibility:${c}`,
       title: `${c} collection: visibility for the ${org} organization`,
@@ -185,43 +240,39 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
       },
     },
   ];
-  if (options.bindPolicy) {
-    const target = options.bindPolicy;
-    steps.push({
-      id: 'bindPolicy',
-      title: `Bind Protection Policy: ${target === 'last-in-wins' ? 'Last in wins' : 'First in wins'}`,
-      run: async () => {
-        const found = await p.findBindPolicy(options.bindPolicyNames ?? {});
-        if (!found) {
-          throw new TpxError(
-            'TPX_SETUP_BIND_POLICY',
-            'Bind Protection Policy not found in the WSCommunicationsSubsystem configuration.',
-            {
-              fix: { id: 'setup-bind-policy-names' },
-            },
-          );
-        }
-        const value = options.bindPolicyNames?.value ?? bindPolicyValue(found.value, target);
-        if (found.value === value) return { status: 'ok', detail: `already ${value}` };
-        return change(`${found.value} → ${value}`, `would change ${found.value} → ${value}`, () =>
-          p.writeBindPolicy(found, value),
+}
+
+/** The WSCommunicationsSubsystem's Bind Protection Policy, found by its names (or its value) and set. */
+function bindPolicyStep(run: SetupRun, target: NonNullable<SetupOptions['bindPolicy']>): StepDef {
+  const { p, options } = run;
+  return {
+    id: 'bindPolicy',
+    title: `Bind Protection Policy: ${target === 'last-in-wins' ? 'Last in wins' : 'First in wins'}`,
+    run: async () => {
+      const found = await p.findBindPolicy(options.bindPolicyNames ?? {});
+      if (!found) {
+        throw new TpxError(
+          'TPX_SETUP_BIND_POLICY',
+          'Bind Protection Policy not found in the WSCommunicationsSubsystem configuration.',
+          {
+            fix: { id: 'setup-bind-policy-names' },
+          },
         );
-      },
-    });
-  }
+      }
+      const value = options.bindPolicyNames?.value ?? bindPolicyValue(found.value, target);
+      if (found.value === value) return { status: 'ok', detail: `already ${value}` };
+      return run.change(`${found.value} → ${value}`, `would change ${found.value} → ${value}`, () =>
+        p.writeBindPolicy(found, value),
+      );
+    },
+  };
+}
 
-  if (options.template) {
-    const t = options.template;
-    steps.push({
-      id: 'template',
-      title: `Thing Template ${t.name}`,
-      run: () => templateStep(t, dry ? undefined : result.appKey),
-    });
-  }
-
+/** Runs the steps in order, reporting each; the first that fails ends the run with every step so far. */
+async function runSteps(steps: StepDef[], result: SetupResult, onStep: SetupOptions['onStep']): Promise<void> {
   for (const [i, def] of steps.entries()) {
     const step: SetupStep = { id: def.id, title: def.title, status: 'planned', detail: '' };
-    options.onStep?.({ ...step, detail: 'running' }, i, steps.length);
+    onStep?.({ ...step, detail: 'running' }, i, steps.length);
     try {
       const r = await def.run();
       step.status = r.status;
@@ -232,7 +283,7 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
       const right = e.details?.missingRight;
       step.detail = typeof right === 'string' ? `missing right: ${right}` : e.message;
       result.steps.push(step);
-      options.onStep?.(step, i, steps.length);
+      onStep?.(step, i, steps.length);
       throw new TpxError(e.code, e.message, {
         fix: e.fix,
         cause: err,
@@ -242,7 +293,6 @@ export async function runThingWorxSetup(options: SetupOptions): Promise<SetupRes
     }
     if (step.status === 'done') result.changed = true;
     result.steps.push(step);
-    options.onStep?.(step, i, steps.length);
+    onStep?.(step, i, steps.length);
   }
-  return result;
 }

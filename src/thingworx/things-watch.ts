@@ -81,74 +81,24 @@ export async function watchUplinks(client: ThingsClient, thing: string, options:
   const interval = Math.max(MIN_INTERVAL, options.intervalMs ?? 2000);
   const pageSize = options.pageSize ?? 500;
   const { signal } = options;
-  const wait = async () => {
+  const props = await currentProperties(client, thing);
+  // History only when the platform logs uplinkData; otherwise (or when it cannot say) poll the current value.
+  const start = (await uplinkLogged(client, thing)) ? await historyStart(client, thing) : undefined;
+  const mode = start ? 'history' : 'poll';
+  const cursor: HistoryCursor = start ?? { at: 0, seen: new Set() };
+  const current = { last: JSON.stringify(props[THING_PROPS.uplink] ?? null) };
+  options.onReady?.(mode);
+  while (!signal.aborted) {
     try {
       await sleep(interval, undefined, { signal });
     } catch {
       /* aborted */
     }
-  };
-  let props: Record<string, unknown>;
-  try {
-    props = await client.getProperties(thing);
-  } catch (err) {
-    if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') throw thingNotFound(thing, err);
-    throw err;
-  }
-  // History only when the platform logs uplinkData; otherwise (or when it cannot say) poll the current value.
-  let mode: 'history' | 'poll' = (await uplinkLogged(client, thing)) ? 'history' : 'poll';
-  // Starting point: the newest stored uplink (platform time, so the local clock does not matter).
-  let cursor = 0;
-  let seenAtCursor = new Set<string>();
-  if (mode === 'history') {
-    try {
-      const newest = await client.queryPropertyHistory(thing, { maxItems: 1, oldestFirst: false });
-      const row = newest[0];
-      if (row) {
-        cursor = stamp(row);
-        if (row[THING_PROPS.uplink] !== undefined) seenAtCursor.add(JSON.stringify(row[THING_PROPS.uplink]));
-      }
-    } catch (err) {
-      if (!(err instanceof ThingWorxError) || err.status === 401 || err.status === 0) throw err;
-      mode = 'poll';
-    }
-  }
-  let last = JSON.stringify(props[THING_PROPS.uplink] ?? null);
-  options.onReady?.(mode);
-  while (!signal.aborted) {
-    await wait();
     if (signal.aborted) break;
     try {
-      if (mode === 'history') {
-        let rows = await history(client, thing, cursor, pageSize);
-        while (rows.length > 0 && !signal.aborted) {
-          let advanced = false;
-          for (const r of rows) {
-            const t = stamp(r);
-            const key = JSON.stringify(r[THING_PROPS.uplink]);
-            if (t < cursor || (t === cursor && seenAtCursor.has(key))) continue;
-            if (t > cursor) {
-              cursor = t;
-              seenAtCursor = new Set();
-            }
-            seenAtCursor.add(key);
-            advanced = true;
-            const u = toUplink(thing, r[THING_PROPS.uplink], t || undefined);
-            if (u) options.onUplink(u);
-          }
-          if (!advanced || rows.length < pageSize) break;
-          rows = await history(client, thing, cursor, pageSize);
-        }
-      } else {
-        const now = await client.getProperties(thing);
-        const cur = JSON.stringify(now[THING_PROPS.uplink] ?? null);
-        if (cur !== last) {
-          last = cur;
-          const at = isoDate(now[THING_PROPS.lastUplinkTime]);
-          const u = toUplink(thing, now[THING_PROPS.uplink], at ? Date.parse(at) : undefined);
-          if (u) options.onUplink(u);
-        }
-      }
+      if (mode === 'history')
+        await pollHistory(client, thing, cursor, { pageSize, signal, onUplink: options.onUplink });
+      else await pollCurrent(client, thing, current, options.onUplink);
     } catch (err) {
       if (signal.aborted) break;
       if (err instanceof ThingWorxError && (err.status === 0 || err.status >= 500) && err.code !== 'TPX_TWX_TLS') {
@@ -158,4 +108,84 @@ export async function watchUplinks(client: ThingsClient, thing: string, options:
       throw err;
     }
   }
+}
+
+/** Where the history was read up to: the newest time seen, and the uplinks seen at that very time. */
+interface HistoryCursor {
+  at: number;
+  seen: Set<string>;
+}
+
+/** The Thing's properties; a missing Thing is TPX_THING_NOT_FOUND. */
+async function currentProperties(client: ThingsClient, thing: string): Promise<Record<string, unknown>> {
+  try {
+    return await client.getProperties(thing);
+  } catch (err) {
+    if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') throw thingNotFound(thing, err);
+    throw err;
+  }
+}
+
+/**
+ * The starting point: the newest stored uplink (platform time, so the local clock does not matter); undefined
+ * when the history cannot be read (then the current value is polled).
+ */
+async function historyStart(client: ThingsClient, thing: string): Promise<HistoryCursor | undefined> {
+  const cursor: HistoryCursor = { at: 0, seen: new Set() };
+  try {
+    const newest = await client.queryPropertyHistory(thing, { maxItems: 1, oldestFirst: false });
+    const row = newest[0];
+    if (row) {
+      cursor.at = stamp(row);
+      if (row[THING_PROPS.uplink] !== undefined) cursor.seen.add(JSON.stringify(row[THING_PROPS.uplink]));
+    }
+    return cursor;
+  } catch (err) {
+    if (!(err instanceof ThingWorxError) || err.status === 401 || err.status === 0) throw err;
+    return undefined;
+  }
+}
+
+/** Reports every uplink stored after the cursor (page after page), and moves the cursor. */
+async function pollHistory(
+  client: ThingsClient,
+  thing: string,
+  cursor: HistoryCursor,
+  o: { pageSize: number; signal: AbortSignal; onUplink: (u: WatchedUplink) => void },
+): Promise<void> {
+  let rows = await history(client, thing, cursor.at, o.pageSize);
+  while (rows.length > 0 && !o.signal.aborted) {
+    let advanced = false;
+    for (const r of rows) {
+      const t = stamp(r);
+      const key = JSON.stringify(r[THING_PROPS.uplink]);
+      if (t < cursor.at || (t === cursor.at && cursor.seen.has(key))) continue;
+      if (t > cursor.at) {
+        cursor.at = t;
+        cursor.seen = new Set();
+      }
+      cursor.seen.add(key);
+      advanced = true;
+      const u = toUplink(thing, r[THING_PROPS.uplink], t || undefined);
+      if (u) o.onUplink(u);
+    }
+    if (!advanced || rows.length < o.pageSize) break;
+    rows = await history(client, thing, cursor.at, o.pageSize);
+  }
+}
+
+/** Reports the current uplink when it changed since the last poll. */
+async function pollCurrent(
+  client: ThingsClient,
+  thing: string,
+  state: { last: string },
+  onUplink: (u: WatchedUplink) => void,
+): Promise<void> {
+  const now = await client.getProperties(thing);
+  const cur = JSON.stringify(now[THING_PROPS.uplink] ?? null);
+  if (cur === state.last) return;
+  state.last = cur;
+  const at = isoDate(now[THING_PROPS.lastUplinkTime]);
+  const u = toUplink(thing, now[THING_PROPS.uplink], at ? Date.parse(at) : undefined);
+  if (u) onUplink(u);
 }

@@ -248,7 +248,7 @@ export async function showThing(client: ThingsClient, name: string): Promise<Thi
 
 export function thingNotFound(name: string, cause?: unknown): TpxError {
   return new TpxError('TPX_THING_NOT_FOUND', `No Thing named ${name} on ThingWorx (or the key's user cannot see it).`, {
-    fix: 'Check the DevEUI with "tpx thing list"; the bridge creates a device\'s Thing at its first uplink.',
+    fix: { id: 'thing-not-found' },
     cause,
   });
 }

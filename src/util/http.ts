@@ -229,7 +229,6 @@ function retryAfterMs(h: string | string[] | undefined, now: number): number | u
  * HttpError when no answer came, or with the caller's abort reason when `signal` aborted.
  */
 export async function httpRequest(o: HttpRequestOptions): Promise<HttpResponse> {
-  const { request } = await import('undici');
   const url = typeof o.url === 'string' ? new URL(o.url) : o.url;
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const data: HttpErrorData = {
@@ -238,12 +237,13 @@ export async function httpRequest(o: HttpRequestOptions): Promise<HttpResponse> 
     operation: o.operation,
     ...(o.setting ? { setting: o.setting } : {}),
   };
-  const started = Date.now();
-  const deadline = o.deadline ?? started + timeoutMs;
+  const deadline = o.deadline ?? Date.now() + timeoutMs;
   const policy = o.retry ?? { idempotent: false };
   const attempts = policy.idempotent ? Math.max(1, policy.attempts ?? 3) : 1;
   const statuses = policy.statuses ?? RETRY_STATUSES;
   const sleep = o.sleep ?? sleepFor;
+  const backoff = (attempt: number) =>
+    backoffDelay(attempt, { initialMs: 250, maxMs: 5000, ...policy.backoff }, o.random);
   const event = (e: Omit<HttpEvent, 'service' | 'host' | 'operation' | 'method' | 'url'>) =>
     o.onEvent?.({
       service: o.service,
@@ -257,64 +257,82 @@ export async function httpRequest(o: HttpRequestOptions): Promise<HttpResponse> 
   for (let attempt = 1; ; attempt++) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw timeoutError(data, timeoutMs, 'retry');
-    const ctl = new AbortController();
-    let timedOut = false;
-    let phase: HttpPhase = 'headers';
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ctl.abort(new Error('timeout'));
-    }, remaining);
-    const signal = o.signal ? AbortSignal.any([o.signal, ctl.signal]) : ctl.signal;
     const t0 = Date.now();
     event({ type: 'start', attempt });
-    let res: HttpResponse | undefined;
-    let failure: unknown;
-    try {
-      const r = await request(url, {
-        method: o.method,
-        headers: o.headers,
-        body: o.body,
-        dispatcher: o.dispatcher,
-        signal,
-        headersTimeout: remaining,
-        bodyTimeout: remaining,
-      });
-      phase = 'body';
-      const text = await r.body.text();
-      res = { status: r.statusCode, headers: r.headers as HttpResponse['headers'], text };
-    } catch (err) {
-      failure = err;
-    } finally {
-      clearTimeout(timer);
-    }
-    event({ type: 'end', attempt, status: res?.status ?? 0, ms: Date.now() - t0 });
-    if (failure !== undefined) {
-      if (o.signal?.aborted) throw o.signal.reason ?? failure;
-      const errno = errnoOf(failure);
-      if (timedOut || errno === 'UND_ERR_HEADERS_TIMEOUT' || errno === 'UND_ERR_BODY_TIMEOUT') {
-        throw timeoutError(data, timeoutMs, phase, failure);
-      }
-      if (errno === 'UND_ERR_CONNECT_TIMEOUT') {
-        // the connect timeout of the agent: retried like any network failure while time remains
-        failure = timeoutError(data, timeoutMs, 'connect', failure);
-      } else {
-        failure = classifyNetworkError(failure, data);
-      }
-      const code = (failure as HttpError).code;
+    const r = await attemptOnce(o, url, remaining);
+    event({ type: 'end', attempt, status: r.res?.status ?? 0, ms: Date.now() - t0 });
+    if (!r.res) {
+      const failure = failureOf(o, r, data, timeoutMs);
+      const code = failure.code;
       const retriable = code === 'TPX_HTTP_UNREACHABLE' || code === 'TPX_HTTP_TIMEOUT';
       if (!retriable || attempt >= attempts) throw failure;
-      const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 5000, ...policy.backoff }, o.random);
+      const delay = backoff(attempt);
       if (Date.now() + delay >= deadline) throw failure;
-      event({ type: 'retry', attempt, ms: delay, reason: errno || code });
+      event({ type: 'retry', attempt, ms: delay, reason: errnoOf(r.failure) || code });
       await sleep(delay, o.signal);
       continue;
     }
-    const answer = res as HttpResponse;
+    const answer = r.res;
     if (!statuses.has(answer.status) || attempt >= attempts) return answer;
-    const ra = retryAfterMs(answer.headers['retry-after'], Date.now());
-    const delay = ra ?? backoffDelay(attempt, { initialMs: 250, maxMs: 5000, ...policy.backoff }, o.random);
+    const delay = retryAfterMs(answer.headers['retry-after'], Date.now()) ?? backoff(attempt);
     if (Date.now() + delay >= deadline) return answer;
     event({ type: 'retry', attempt, ms: delay, reason: `HTTP ${answer.status}` });
     await sleep(delay, o.signal);
   }
+}
+
+/** One attempt, aborted when `remaining` ms have passed: the answer, or what failed and in which phase. */
+async function attemptOnce(
+  o: HttpRequestOptions,
+  url: URL,
+  remaining: number,
+): Promise<{ res?: HttpResponse; failure?: unknown; timedOut: boolean; phase: HttpPhase }> {
+  const { request } = await import('undici');
+  const ctl = new AbortController();
+  let timedOut = false;
+  let phase: HttpPhase = 'headers';
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort(new Error('timeout'));
+  }, remaining);
+  const signal = o.signal ? AbortSignal.any([o.signal, ctl.signal]) : ctl.signal;
+  try {
+    const r = await request(url, {
+      method: o.method,
+      headers: o.headers,
+      body: o.body,
+      dispatcher: o.dispatcher,
+      signal,
+      headersTimeout: remaining,
+      bodyTimeout: remaining,
+    });
+    phase = 'body';
+    const text = await r.body.text();
+    return { res: { status: r.statusCode, headers: r.headers as HttpResponse['headers'], text }, timedOut, phase };
+  } catch (err) {
+    return { failure: err, timedOut, phase };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The error of a failed attempt: the caller's abort reason and timeouts of the whole call are thrown at once;
+ * otherwise an HttpError the loop may retry (the agent's connect timeout, a network failure).
+ */
+function failureOf(
+  o: HttpRequestOptions,
+  r: { failure?: unknown; timedOut: boolean; phase: HttpPhase },
+  data: HttpErrorData,
+  timeoutMs: number,
+): HttpError {
+  const { failure } = r;
+  if (o.signal?.aborted) throw o.signal.reason ?? failure;
+  const errno = errnoOf(failure);
+  if (r.timedOut || errno === 'UND_ERR_HEADERS_TIMEOUT' || errno === 'UND_ERR_BODY_TIMEOUT') {
+    throw timeoutError(data, timeoutMs, r.phase, failure);
+  }
+  // the connect timeout of the agent: retried like any network failure while time remains
+  if (errno === 'UND_ERR_CONNECT_TIMEOUT') return timeoutError(data, timeoutMs, 'connect', failure);
+  return classifyNetworkError(failure, data);
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatEvent } from '../../src/bridge/log.js';
+import { say } from '../../src/cli/phrases.js';
 
 const src = (f: string) => readFileSync(new URL(`../../src/bridge/${f}`, import.meta.url), 'utf8');
 
@@ -20,6 +21,22 @@ describe('bridge text log', () => {
     const log = src('log.ts');
     const missing = names.filter((n) => !log.includes(`case '${n}':`));
     expect(missing, `events without a sentence in src/bridge/log.ts: ${missing.join(', ')}`).toEqual([]);
+  });
+
+  it('names commands and flags only through the phrases the CLI words (no tpx command in the library)', () => {
+    const now = new Date('2026-12-03T10:00:00.123Z');
+    const dead = { seq: 7, devEui: '70B3D57ED0000001', kind: 'uplink', reason: 'device cap' } as const;
+    expect(formatEvent('dead.letter', dead, 'text', now)).toBe(
+      '2026-12-03T10:00:00.123Z warn  dead letter: uplink seq 7 of 70B3D57ED0000001: device cap.',
+    );
+    expect(formatEvent('dead.letter', dead, 'text', now, say)).toMatch(
+      /device cap\. List them with "tpx bridge dead-letters"\.$/,
+    );
+    const unbound = { count: 1, names: ['A'], reason: 'refused.', retryInMs: 30_000 };
+    expect(formatEvent('things.unbound', unbound, 'text', now)).not.toMatch(/tpx|--/);
+    expect(formatEvent('things.unbound', unbound, 'text', now, say)).toMatch(
+      /"Last in wins" on the WSCommunicationsSubsystem\. Or close the ghost sessions: "tpx thingworx check --admin-key/,
+    );
   });
 
   it('says what happened for the events that printed raw objects, and never "everything delivered"', () => {

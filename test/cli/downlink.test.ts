@@ -8,6 +8,10 @@ describe('tpx downlink push', () => {
     const t = createTestContext();
     await expect(runDownlinkPush(t.ctx, { via: 'mqtt', devEui: '70B3D57ED0000001' })).rejects.toThrow(/--via/);
     await expect(runDownlinkPush(t.ctx, { payload: '00' })).rejects.toThrow(/--dev-eui/);
+    await expect(runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001' })).rejects.toThrow(/Missing --payload/);
+    await expect(runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001', via: 'thingpark' })).rejects.toThrow(
+      /Missing --payload/,
+    );
     await expect(runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001', payload: 'zz' })).rejects.toThrow(/hexadecimal/);
     await expect(runDownlinkPush(t.ctx, { devEui: '70B3D57ED0000001', payload: '00', fport: '300' })).rejects.toThrow(
       /--fport/,

@@ -11,7 +11,7 @@ import {
   runDriverTest,
 } from '../../src/cli/commands/driver.js';
 import { createTestContext } from '../../src/cli/context.js';
-import { FIXTURES, packFixture } from '../drivers/helpers.js';
+import { CLIMATE, FIXTURES, packFixture } from '../drivers/helpers.js';
 import { tempConfigHome } from '../helpers/cli.js';
 
 const homes: { cleanup: () => void }[] = [];
@@ -75,9 +75,9 @@ describe('tpx driver', () => {
   it('a bad assignment is a usage error and changes nothing', async () => {
     const env = home();
     const c = createTestContext({ env });
-    await expect(
-      runDriverAdd(c.ctx, join(FIXTURES, 'climate'), { range: ['70B3D50000000010..70B3D50000000001'] }),
-    ).rejects.toMatchObject({ code: 'TPX_USAGE', exitCode: 2 });
+    await expect(runDriverAdd(c.ctx, CLIMATE, { range: ['70B3D50000000010..70B3D50000000001'] })).rejects.toMatchObject(
+      { code: 'TPX_USAGE', exitCode: 2 },
+    );
     const l = createTestContext({ env, json: true });
     await runDriverList(l.ctx);
     expect(json(l).drivers).toEqual([]);
@@ -86,7 +86,7 @@ describe('tpx driver', () => {
   it('decode and encode with a driver given by path, --json', async () => {
     const env = home();
     const d = createTestContext({ env, json: true });
-    await runDriverDecode(d.ctx, join(FIXTURES, 'climate'), {
+    await runDriverDecode(d.ctx, CLIMATE, {
       fport: '1',
       hex: '08 66 60 0E 10',
       driverTimeout: '10s',
@@ -98,16 +98,14 @@ describe('tpx driver', () => {
       errors: [],
     });
     const e = createTestContext({ env, json: true });
-    await runDriverEncode(e.ctx, join(FIXTURES, 'climate'), { data: '{"led": true}', driverTimeout: '10s' });
+    await runDriverEncode(e.ctx, CLIMATE, { data: '{"led": true}', driverTimeout: '10s' });
     expect(json(e)).toMatchObject({ ok: true, fPort: 10, hex: '0201', bytes: [2, 1] });
     const bad = createTestContext({ env, json: true });
-    expect(
-      await runDriverEncode(bad.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}', driverTimeout: '10s' }),
-    ).toBe(3);
+    expect(await runDriverEncode(bad.ctx, CLIMATE, { data: '{"interval": 0}', driverTimeout: '10s' })).toBe(3);
     expect(json(bad)).toMatchObject({ ok: false, errors: ['interval must be 1..1440 minutes'] });
     const badText = createTestContext({ env });
     await expect(
-      runDriverEncode(badText.ctx, join(FIXTURES, 'climate'), { data: '{"interval": 0}', driverTimeout: '10s' }),
+      runDriverEncode(badText.ctx, CLIMATE, { data: '{"interval": 0}', driverTimeout: '10s' }),
     ).rejects.toMatchObject({ code: 'TPX_CHECK_FAILED', message: /interval must be 1..1440 minutes/ });
     const loop = createTestContext({ env });
     await expect(
@@ -118,7 +116,7 @@ describe('tpx driver', () => {
   it('test runs examples.json: all pass', async () => {
     const env = home();
     const t = createTestContext({ env });
-    await runDriverTest(t.ctx, join(FIXTURES, 'climate'), { driverTimeout: '10s' });
+    await runDriverTest(t.ctx, CLIMATE, { driverTimeout: '10s' });
     expect(t.stdout.text).toContain('pass  uplink          21.5 °C, 48 %, 3.6 V');
     expect(t.stdout.text).toContain('pass  downlink-encode interval 15 minutes');
     expect(t.stdout.text).toContain('5 passed, 0 failed (5 examples).');

@@ -22,8 +22,14 @@ describe('phrases: the library gives data, the CLI says it', () => {
   it('says plain words as they are and several parts one after another', () => {
     expect(say('Check the host.')).toBe('Check the host.');
     expect(say(['No probe Thing to bind:', { id: 'write-probe', what: 'bind' }])).toBe(
-      'No probe Thing to bind: Run with --write-probe (tpx creates, binds and deletes one).',
+      'No probe Thing to bind: run with --write-probe (tpx creates, binds and deletes one).',
     );
+    // A part after a closed sentence keeps its capital; a name after a colon keeps its case.
+    expect(say(['Checked.', { id: 'write-probe', what: 'bind' }])).toBe(
+      'Checked. Run with --write-probe (tpx creates, binds and deletes one).',
+    );
+    expect(say(['Not verified:', { id: 'alwayson-auth' }])).toMatch(/^Not verified: check TPX_THINGWORX_APP_KEY/);
+    expect(say(['The key:', 'ThingWorx refused it.'])).toBe('The key: ThingWorx refused it.');
     expect(say(undefined)).toBeUndefined();
   });
 

@@ -168,6 +168,16 @@ describe('tpx thing show', () => {
     expect(d.downlinkStatus).toEqual({ DeliveryStatus: 1, CorrelationID: '4434704901C7450B' });
   });
 
+  it('a status without a downlink (the bridge empties it once sent) is the last downlink, not "No downlink yet"', async () => {
+    const thing = names[6]!;
+    await push(thing, { downlinkStatus: { DeliveryStatus: 0, CorrelationID: '0000000000000001' } });
+    const r = await inProcess(['thing', 'show', thing], env, 80);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('No downlink yet');
+    expect(r.stdout).toContain('Last downlink');
+    expect(r.stdout).toMatch(/^status\.DeliveryStatus: +0$/m);
+  });
+
   it('a bad DevEUI is a usage error and nothing is asked of ThingWorx; an unknown one says so', async () => {
     let r = await inProcess(['thing', 'show', '0018B2'], env);
     expect(r.code).toBe(2);

@@ -239,6 +239,18 @@ describe('tpx thingworx setup', () => {
     expect(Math.round((expires - Date.now()) / 86_400_000)).toBe(90);
   });
 
+  it('--admin-user/--admin-password: the checks after setup read the policy and sessions with them', async () => {
+    const { env } = await platform();
+    const r = await runInProcess(
+      ['thingworx', 'setup', '--admin-user', 'Administrator', '--admin-password', 'admin', '--json'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const items = JSON.parse(r.stdout).checks.items as { id: string; method?: string; fix?: string }[];
+    expect(items.find((i) => i.id === 'bind-policy')?.method).toMatch(/^read /);
+    expect(JSON.stringify(items)).not.toMatch(/needs an administrator key|--admin-key/);
+  });
+
   it('shows the new key once (human output) and a progress line per step on a TTY', async () => {
     const { emu, env } = await platform();
     const stdout = new BufferWriter(false);

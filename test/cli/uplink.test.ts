@@ -53,6 +53,22 @@ describe('tpx uplink send', () => {
     expect(t.stdout.text).not.toContain(AS.TPX_AS_KEY);
   });
 
+  it('nothing listening at --url: says no bridge answered, not that a key is wrong', async () => {
+    const t = createTestContext({ env: AS });
+    const err = (await runUplinkSend(t.ctx, { devEui: '70B3D57ED0000001', url: 'http://127.0.0.1:1/uplink' }).catch(
+      (e: unknown) => e,
+    )) as { code: string; message: string; fix: string };
+    expect(err).toMatchObject({
+      code: 'TPX_UPLINK_UNREACHABLE',
+      message: /No bridge answered at http:\/\/127\.0\.0\.1:1/,
+    });
+    expect(err.fix).not.toMatch(/AS_ID|AS key/);
+    expect(t.stdout.text).toContain(
+      '0 of 1 uplink(s) from 70B3D57ED0000001 accepted by http://127.0.0.1:1/uplink; 1 got no answer.',
+    );
+    expect(t.stdout.text).not.toContain('refused');
+  });
+
   it('refuses bad input with usage errors before sending anything', async () => {
     const t = createTestContext({ env: AS });
     await expect(runUplinkSend(t.ctx, {})).rejects.toThrow(/--dev-eui/);

@@ -6,7 +6,7 @@ import { DriverDecoder, type DriverSetup } from '../../src/drivers/decoder.js';
 import { readDriver } from '../../src/drivers/package.js';
 import { FakeDirectory, FakeSender, FakeSink } from '../bridge/fakes.js';
 import { AS_ID, AS_KEY, post, tempDir, uplinkDoc } from '../bridge/helpers.js';
-import { FIXTURES } from './helpers.js';
+import { CLIMATE as CLIMATE_DRIVER, FIXTURES } from './helpers.js';
 
 const CLIMATE = '70B3D50000000001';
 const OTHER = '0018B20000000FFF';
@@ -48,7 +48,7 @@ describe('bridge with payload drivers', () => {
 
   const climate = (template?: string): DriverSetup => ({
     name: 'climate',
-    pkg: readDriver(join(FIXTURES, 'climate')),
+    pkg: readDriver(CLIMATE_DRIVER),
     assign: [{ type: 'prefix', prefix: '70B3D5' }],
     ...(template ? { template } : {}),
   });

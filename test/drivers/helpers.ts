@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import type { TunnelReport } from '../../src/bridge/ports.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'drivers');
+/** The example driver of the repository (examples/drivers/climate) is the tests' climate driver: no copy. */
+export const CLIMATE = join(import.meta.dirname, '..', '..', 'examples', 'drivers', 'climate');
 
 /** Packs a fixture folder the way `npm pack` lays it out (everything under package/) into a .tgz. */
 export function packFixture(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tpx-driver-pack-'));
-  cpSync(join(FIXTURES, name), join(dir, 'package'), { recursive: true });
+  cpSync(name === 'climate' ? CLIMATE : join(FIXTURES, name), join(dir, 'package'), { recursive: true });
   const out = join(dir, `${name}-1.0.0.tgz`);
   execFileSync('tar', ['-czf', out, '-C', dir, 'package']);
   return out;

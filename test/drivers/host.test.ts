@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DriverDecoder } from '../../src/drivers/decoder.js';
 import { readDriver } from '../../src/drivers/package.js';
 import type { Assignment } from '../../src/drivers/types.js';
-import { FIXTURES, packFixture, uplink } from './helpers.js';
+import { CLIMATE, FIXTURES, packFixture, uplink } from './helpers.js';
 
 const open: DriverDecoder[] = [];
 afterEach(async () => {
@@ -22,7 +22,7 @@ const props = (u: { name: string; value: { baseType: string; value?: unknown } }
 
 describe('drivers: loading', () => {
   it('reads a TS013 driver from a folder: manifest, examples, schemas, and decodes with it', async () => {
-    const pkg = readDriver(join(FIXTURES, 'climate'));
+    const pkg = readDriver(CLIMATE);
     expect(pkg).toMatchObject({
       name: 'tpx-test-climate',
       version: '1.2.0',
@@ -32,7 +32,7 @@ describe('drivers: loading', () => {
     expect(pkg.useContext).toBe(false);
     expect(pkg.examples).toHaveLength(5);
     expect(pkg.uplinkSchema?.properties?.temperature).toBeDefined();
-    const d = await start('climate', join(FIXTURES, 'climate'));
+    const d = await start('climate', CLIMATE);
     expect(d.host.functionsOf('climate').sort()).toEqual(['decodeDownlink', 'decodeUplink', 'encodeDownlink']);
     const r = await d.decode('climate', { bytes: [0x08, 0x66, 0x60, 0x0e, 0x10], fPort: 1 });
     expect(r).toMatchObject({

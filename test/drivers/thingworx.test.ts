@@ -4,7 +4,6 @@
  * properties, and a JSON downlink written on the Thing encoded by the driver and sent through the tunnel.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startConnectedBridge } from '../../src/bridge/index.js';
 import { runDriverAdd, runDriverTemplate } from '../../src/cli/commands/driver.js';
@@ -18,7 +17,7 @@ import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { TEMPLATE, templateState } from '../bridge/emulated.js';
 import { tempDir, uplinkDoc } from '../bridge/helpers.js';
 import { tempConfigHome } from '../helpers/cli.js';
-import { FIXTURES } from './helpers.js';
+import { CLIMATE } from './helpers.js';
 
 const DEV = '70B3D50000000042';
 
@@ -41,7 +40,7 @@ describe('drivers in ThingWorx (emulators)', () => {
       TPX_THINGWORX_APP_KEY: twx.appKey,
       TPX_THINGWORX_CA: twx.caFile,
     };
-    await runDriverAdd(createTestContext({ env }).ctx, join(FIXTURES, 'climate'), {
+    await runDriverAdd(createTestContext({ env }).ctx, CLIMATE, {
       name: 'climate',
       prefix: ['70B3D5'],
     });

@@ -130,7 +130,7 @@ describe('ThingParkClient', () => {
     const before = emu.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/connections')).length;
     await expect(client.createConnection(body('x'))).rejects.toMatchObject({
       status: 503,
-      fix: expect.stringContaining('whether it was created'),
+      fix: { id: 'connection-list', what: 'created' },
     });
     expect(emu.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/connections')).length).toBe(before + 1);
     expect(await client.listConnections()).toEqual([]);
@@ -164,7 +164,7 @@ describe('ThingParkClient', () => {
     await client.createConnection(body('a'));
     await expect(client.createConnection(body('b'))).rejects.toMatchObject({
       status: 409,
-      fix: expect.stringContaining('tpx connection delete'),
+      fix: { id: 'connection-delete' },
     });
   });
 

@@ -18,7 +18,10 @@ function problems(opts: Record<string, unknown>): string[] {
   } catch (err) {
     expect(err).toBeInstanceOf(ConnectionFieldsError);
     expect((err as ConnectionFieldsError).exitCode).toBe(2);
-    return (err as ConnectionFieldsError).problems.map((p) => p.flag);
+    // The option of each field: the CLI names its flag (--host-name for hostName).
+    return (err as ConnectionFieldsError).problems.map(
+      (p) => `--${p.field!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    );
   }
   return [];
 }

@@ -6,16 +6,11 @@ import type { Connection, ConnectionBody, ThingParkClient } from '../../thingpar
 import type { DiffEntry, ParsedFields, ResentSecret } from '../../thingpark/connection-config.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
+import type { ThingParkFlags } from '../clients.js';
 import type { CommandContext } from '../context.js';
 
-export interface ApiOptions {
-  thingparkUrl?: string;
-  thingparkApi?: string;
-  thingparkTokenUrl?: string;
-  clientId?: string;
-  clientSecret?: string;
-  thingparkCa?: string;
-}
+/** The ThingPark API flags every connection command takes. */
+export type ApiOptions = ThingParkFlags;
 
 /** Connection fields as flags give them (strings), keyed by the option names of connection-config FIELDS. */
 export interface FieldOptions {
@@ -74,16 +69,34 @@ function secretSetting(
   return { value: r.value, source };
 }
 
-/** Field problems as a usage error whose fix names, for a missing value, its flag, TPX_* variable and profile key. */
+/** The flag of a connection field: its option name in kebab case (hostName -> --host-name). */
+const flagOf = (p: { field?: string; key: string }) =>
+  p.field ? `--${p.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : p.key;
+
+/**
+ * Field problems (ConnectionFieldsError: data, naming fields) as a usage error naming each flag, whose fix names,
+ * for a missing value, its flag, TPX_* variable and profile key.
+ */
 function fieldsError(err: unknown): unknown {
   if (!(err instanceof UsageError) || !Array.isArray((err.details as { fields?: unknown })?.fields)) return err;
-  const problems = (err as UsageError & { problems?: { flag: string; message: string; setting?: string }[] }).problems;
-  const missing = problems?.filter((p) => p.message === 'is required') ?? [];
-  if (missing.length === 0 || missing.length !== problems?.length) return err;
+  const problems = (
+    err as UsageError & { problems?: { field?: string; key: string; message: string; setting?: string }[] }
+  ).problems;
+  if (!problems?.length) return err;
+  const message = `${problems.map((p) => `${flagOf(p)} ${p.message}`).join('; ')}.`;
+  const details = { fields: problems.map((p) => ({ flag: flagOf(p), key: p.key, message: p.message })) };
+  const missing = problems.filter((p) => p.message === 'is required');
+  if (missing.length === 0 || missing.length !== problems.length) {
+    const fix =
+      problems.length === 1
+        ? `Correct ${flagOf(problems[0]!)} and run the command again.`
+        : 'Correct the flags named above and run the command again.';
+    return new UsageError(message, fix, details);
+  }
   // Only missing values: say how to give each (flag, and for a setting its TPX_* variable and profile key).
   const ways = missing.map((p) => {
     const meta = p.setting ? settingKey(p.setting) : undefined;
-    return meta ? `${meta.flag} (or set ${meta.env}, or run "tpx profile set ${meta.key} <value>")` : p.flag;
+    return meta ? `${meta.flag} (or set ${meta.env}, or run "tpx profile set ${meta.key} <value>")` : flagOf(p);
   });
   const fix =
     missing.length === 1 && missing[0]!.setting
@@ -92,7 +105,7 @@ function fieldsError(err: unknown): unknown {
           return `Pass ${meta.flag}, set ${meta.env}, or run "tpx profile set ${meta.key} <value>".`;
         })()
       : `Pass ${ways.join(', ')}.`;
-  return new UsageError(err.message, fix, err.details);
+  return new UsageError(message, fix, details);
 }
 
 /** After a run that asked for settings at prompts: offer to keep them in the profile (as gh auth login does). */
@@ -184,7 +197,9 @@ async function checkAgainstConnector(
   purpose: string,
 ): Promise<void> {
   const { checkAgainstConnector: check } = await import('../../thingpark/connector-check.js');
-  const { warning } = await check(client, body, purpose);
+  const { warning } = await check(client, body, purpose).catch((err: unknown) => {
+    throw fieldsError(err);
+  });
   if (warning) ctx.io.warn(warning);
 }
 

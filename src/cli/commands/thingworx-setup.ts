@@ -41,9 +41,63 @@ export async function runThingWorxSetup(
   opts: ThingWorxSetupOptions & GlobalOptions,
 ): Promise<number> {
   const io = ctx.io;
+  const input = await parseSetupInput(opts);
+  const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
+  const caFile = ctx.settings.value('thingworxCa', opts.ca);
+  const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
+  if ((await import('../../thingworx/connect.js')).truthy(insecure)) {
+    io.warn('TLS certificate verification is off (--insecure): never use this in production.');
+  }
+  const admin = await connectAdmin(ctx, opts, { url, caFile, insecure });
+  try {
+    const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
+    const template = ctx.settings.value('template', opts.template, DEFAULT_TEMPLATE_NAME)!;
+    const result = await runSetupSteps(ctx, opts, input, admin, { url, caFile, insecure, template });
+    const key = result.appKey;
+    const savedProfile = await saveKeyProfile(ctx, opts.saveProfile, key, { url, caFile });
+    const showKey = Boolean(key && result.keyCreated && !savedProfile);
+    if (!io.json) sayOutcome(ctx, result, { user: input.user, showKey, savedProfile });
+    io.addSecrets(key);
+
+    let checks: CheckSummary | undefined;
+    if (key) {
+      checks = await runChecks(ctx, {
+        url,
+        appKey: key,
+        adminKey: admin.adminKey,
+        adminDispatcher: admin.dispatcher,
+        caFile,
+        insecure,
+        template,
+      });
+    } else if (!io.json) io.info('Checks skipped (dry run): run "tpx thingworx check" after setup.');
+
+    if (io.json) await printSetupJson(ctx, result, { user: input.user, key, showKey, savedProfile, checks });
+    if (checks && !checks.ok) {
+      // With --json the document above is the whole output (its "ok" is false): only the exit code says more.
+      if (io.json) return ExitCode.CHECK_FAILED;
+      throw new CheckFailedError(
+        'Setup finished, but the checks with the new key found problems.',
+        'See the failed items above; run "tpx thingworx check" again after fixing them.',
+      );
+    }
+    return 0;
+  } finally {
+    await admin.close();
+  }
+}
+
+type SetupResult = Awaited<ReturnType<typeof import('../../thingworx/setup.js').runThingWorxSetup>>;
+interface ThingWorxConnection {
+  url: string;
+  caFile?: string;
+  insecure?: string;
+}
+
+/** What people typed, checked before anything is sent. */
+async function parseSetupInput(opts: ThingWorxSetupOptions) {
   const names = await import('../../thingworx/setup-names.js');
-  const { validateProfileName, updateProfile } = await import('../../config/profiles.js');
-  // Bad input is refused before anything is sent.
+  const { validateProfileName } = await import('../../config/profiles.js');
   const { parseKeyExpiry, parseBindPolicy } = await import('../parsers.js');
   const keyExpiresAt = parseKeyExpiry(opts.keyExpiry ?? names.DEFAULT_KEY_EXPIRY);
   const bindPolicy = opts.bindPolicy ? parseBindPolicy(opts.bindPolicy) : undefined;
@@ -57,7 +111,6 @@ export async function runThingWorxSetup(
       throw new UsageError(`Invalid ${flag} "${value}".`, 'Use letters, digits, ".", "_", "-" or "@" (at most 100).');
     }
   }
-
   const collections = opts.collections
     ?.split(',')
     .map((c) => c.trim())
@@ -68,69 +121,102 @@ export async function runThingWorxSetup(
       'Give collection names separated by commas, e.g. Things,ThingTemplates.',
     );
   }
+  return { keyExpiresAt, bindPolicy, user, collections };
+}
 
-  const url = await ctx.resolve('thingworxUrl', opts.thingworxUrl, { message: 'ThingWorx URL (https://host:port)' });
-  const caFile = ctx.settings.value('thingworxCa', opts.ca);
-  const insecure = ctx.settings.value('thingworxInsecure', opts.insecure);
+type ThingWorxRestClient = ReturnType<typeof import('../clients.js').thingworxRest>;
+interface AdminConnection {
+  rest: ThingWorxRestClient;
+  /** The administrator's key, when setup used one: the checks after it read the policy and sessions with it. */
+  adminKey?: string;
+  /** The administrator's user and password (HTTP Basic), when setup used them: the checks use them the same way. */
+  dispatcher?: import('undici').Dispatcher;
+  close(): Promise<void>;
+}
+
+/**
+ * The administrator's REST client. Flags first (--admin-key, then --admin-user), then env/profile (key, then
+ * user), then a prompt for a key.
+ */
+async function connectAdmin(
+  ctx: CommandContext,
+  opts: ThingWorxSetupOptions,
+  c: ThingWorxConnection,
+): Promise<AdminConnection> {
   const { restOptions, truthy } = await import('../../thingworx/connect.js');
-  if (truthy(insecure)) io.warn('TLS certificate verification is off (--insecure): never use this in production.');
   const { thingworxRest } = await import('../clients.js');
-  type ThingWorxRest = ReturnType<typeof thingworxRest>;
-  // Flags first (--admin-key, then --admin-user), then env/profile (key, then user), then a prompt for a key.
   const adminUser = opts.adminKey
     ? undefined
     : (opts.adminUser ??
       (ctx.settings.value('thingworxAdminKey') ? undefined : ctx.settings.value('thingworxAdminUser')));
-  let admin: ThingWorxRest;
-  /** The administrator's key, when setup used one: the checks after it read the policy and sessions with it. */
-  let adminKey: string | undefined;
-  let closeExtra = async () => {};
-  if (adminUser) {
-    const password = await ctx.resolve('thingworxAdminPassword', opts.adminPassword, {
-      message: `Password of ${adminUser}`,
-      secret: true,
-    });
-    const { basicAuthDispatcher } = await import('../../thingworx/setup-auth.js');
-    const basic = basicAuthDispatcher(adminUser, password, {
-      ...(caFile ? { ca: ctx.ca('thingworxCa', caFile) } : {}),
-      insecure: truthy(insecure),
-    });
-    closeExtra = basic.close;
-    admin = thingworxRest({ url, appKey: '', dispatcher: basic.dispatcher }, ctx);
-  } else {
-    adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
+  if (!adminUser) {
+    const adminKey = await ctx.resolve('thingworxAdminKey', opts.adminKey, {
       message: "Administrator's application key",
       secret: true,
     });
-    admin = thingworxRest(restOptions({ url, appKey: adminKey, caFile, insecure }), ctx);
+    const rest = thingworxRest(
+      restOptions({ url: c.url, appKey: adminKey, caFile: c.caFile, insecure: c.insecure }),
+      ctx,
+    );
+    return { rest, adminKey, close: () => rest.close() };
   }
+  const password = await ctx.resolve('thingworxAdminPassword', opts.adminPassword, {
+    message: `Password of ${adminUser}`,
+    secret: true,
+  });
+  const { basicAuthDispatcher } = await import('../../thingworx/setup-auth.js');
+  const basic = basicAuthDispatcher(adminUser, password, {
+    ...(c.caFile ? { ca: ctx.ca('thingworxCa', c.caFile) } : {}),
+    insecure: truthy(c.insecure),
+  });
+  const rest = thingworxRest({ url: c.url, appKey: '', dispatcher: basic.dispatcher }, ctx);
+  return {
+    rest,
+    dispatcher: basic.dispatcher,
+    close: async () => {
+      await rest.close();
+      await basic.close();
+    },
+  };
+}
 
-  const { DEFAULT_TEMPLATE_NAME } = await import('../../thingworx/template.js');
-  const template = ctx.settings.value('template', opts.template, DEFAULT_TEMPLATE_NAME)!;
+/** The setup steps, with a progress line per step on a terminal (the step table when they fail elsewhere). */
+async function runSetupSteps(
+  ctx: CommandContext,
+  opts: ThingWorxSetupOptions,
+  input: Awaited<ReturnType<typeof parseSetupInput>>,
+  admin: AdminConnection,
+  c: ThingWorxConnection & { template: string },
+): Promise<SetupResult> {
+  const io = ctx.io;
+  const { restOptions } = await import('../../thingworx/connect.js');
+  const { thingworxRest } = await import('../clients.js');
   const { runThingWorxSetup: setup } = await import('../../thingworx/setup.js');
-  const showProgress = io.isStderrTTY && !io.json && !io.quiet;
-  let result: Awaited<ReturnType<typeof setup>>;
+  const showProgress = showsProgress(ctx);
   try {
-    result = await setup({
-      client: admin,
-      user,
+    return await setup({
+      client: admin.rest,
+      user: input.user,
       ...(opts.keyName ? { keyName: opts.keyName } : {}),
-      keyExpiresAt,
-      ...(bindPolicy ? { bindPolicy } : {}),
+      keyExpiresAt: input.keyExpiresAt,
+      ...(input.bindPolicy ? { bindPolicy: input.bindPolicy } : {}),
       bindPolicyNames: { table: opts.bindPolicyTable, field: opts.bindPolicyField, value: opts.bindPolicyValue },
       dryRun: opts.dryRun ?? false,
       names: {
         ...(opts.organization ? { organization: opts.organization } : {}),
-        ...(collections ? { collections } : {}),
+        ...(input.collections ? { collections: input.collections } : {}),
       },
       ...(opts.skipTemplate
         ? {}
         : {
             template: {
-              name: template,
+              name: c.template,
               connect: (appKey?: string) => {
-                if (!appKey) return { rest: admin, close: async () => {} };
-                const rest = thingworxRest(restOptions({ url, appKey, caFile, insecure }), ctx);
+                if (!appKey) return { rest: admin.rest, close: async () => {} };
+                const rest = thingworxRest(
+                  restOptions({ url: c.url, appKey, caFile: c.caFile, insecure: c.insecure }),
+                  ctx,
+                );
                 return { rest, close: () => rest.close() };
               },
             },
@@ -145,85 +231,89 @@ export async function runThingWorxSetup(
     const steps = (err as { details?: { steps?: { title: string; status: string; detail: string }[] } }).details?.steps;
     if (steps && !io.json && !showProgress) io.out(stepTable(ctx, steps));
     throw err;
-  } finally {
-    await admin.close();
-    await closeExtra();
   }
+}
 
+/** A progress line per step (stderr on a terminal, human output). */
+const showsProgress = (ctx: CommandContext) => ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet;
+
+/** --save-profile: stores the URL and the new key; returns the profile's name when it did. */
+async function saveKeyProfile(
+  ctx: CommandContext,
+  profile: string | undefined,
+  key: string | undefined,
+  c: { url: string; caFile?: string },
+): Promise<string | undefined> {
+  if (!key || !profile) return undefined;
+  const { updateProfile } = await import('../../config/profiles.js');
+  updateProfile(
+    profile,
+    { thingworxUrl: c.url, thingworxAppKey: key, ...(c.caFile ? { thingworxCa: c.caFile } : {}) },
+    ctx.env,
+  );
+  return profile;
+}
+
+/** The human outcome: the step table (without progress lines), what changed, and the key (once) or where it went. */
+function sayOutcome(
+  ctx: CommandContext,
+  result: SetupResult,
+  o: { user: string; showKey: boolean; savedProfile?: string },
+): void {
+  const io = ctx.io;
   const key = result.appKey;
-  let savedProfile: string | undefined;
-  if (key && opts.saveProfile) {
-    savedProfile = opts.saveProfile;
-    updateProfile(
-      savedProfile,
-      { thingworxUrl: url, thingworxAppKey: key, ...(caFile ? { thingworxCa: caFile } : {}) },
-      ctx.env,
-    );
-  }
-  const showKey = Boolean(key && result.keyCreated && !savedProfile);
   const planned = result.steps.filter((s) => s.status === 'planned').length;
   const changes = result.steps.filter((s) => s.status === 'done').length;
-
-  if (!io.json) {
-    if (!showProgress) io.out(stepTable(ctx, result.steps));
-    if (result.dryRun)
-      io.info(
-        planned
-          ? `Dry run: ${planned} step(s) would change the platform; nothing was written.`
-          : 'Dry run: nothing to change.',
-      );
-    else if (!result.changed) io.success(`Nothing to change: ThingWorx is already set up for ${user}.`);
-    else io.success(`ThingWorx set up for ${user}: ${changes} step(s) changed.`);
-    if (showKey && key) {
-      // The one time the key is printed in full (it is registered as a secret right after, so nothing else shows it).
-      io.out(
-        `\nApplication key (Key ID) of ${user}, shown once — store it now (e.g. tpx profile set thingworxAppKey):`,
-      );
-      io.out(`${key}\n`);
-    } else if (savedProfile) {
-      io.success(`Saved the URL and the application key of ${user} in profile ${savedProfile}.`);
-    } else if (key && !result.keyCreated) {
-      io.info(
-        `Application key ${result.keyName} was reused; its value is not shown again (use --save-profile NAME to store it).`,
-      );
-    }
-  }
-  io.addSecrets(key);
-
-  let checks: CheckSummary | undefined;
-  if (key) checks = await runChecks(ctx, { url, appKey: key, adminKey, caFile, insecure, template });
-  else if (!io.json) io.info('Checks skipped (dry run): run "tpx thingworx check" after setup.');
-
-  if (io.json) {
-    const { mask } = await import('../../config/secrets.js');
-    const doc = {
-      ok: !checks || checks.ok,
-      dryRun: result.dryRun,
-      changed: result.changed,
-      adminUser: result.adminUser,
-      user,
-      keyName: result.keyName,
-      keyCreated: result.keyCreated,
-      ...(result.keyExpiresAt ? { keyExpiresAt: result.keyExpiresAt } : {}),
-      // The new key in full only when it was created now and not saved to a profile (shown once).
-      ...(key ? (showKey ? { appKey: key } : { appKeyMasked: mask(key) }) : {}),
-      ...(savedProfile ? { savedProfile } : {}),
-      steps: result.steps,
-      ...(checks ? { checks: checks.json } : {}),
-    };
-    // The key is a registered secret by now (so nothing else prints it); the one document that carries it on
-    // purpose (shown once, for CI) is written as is. Without showKey it only holds the masked form.
-    io.stdout.write(`${JSON.stringify(doc)}\n`);
-  }
-  if (checks && !checks.ok) {
-    // With --json the document above is the whole output (its "ok" is false): only the exit code says more.
-    if (io.json) return ExitCode.CHECK_FAILED;
-    throw new CheckFailedError(
-      'Setup finished, but the checks with the new key found problems.',
-      'See the failed items above; run "tpx thingworx check" again after fixing them.',
+  if (!showsProgress(ctx)) io.out(stepTable(ctx, result.steps));
+  if (result.dryRun)
+    io.info(
+      planned
+        ? `Dry run: ${planned} step(s) would change the platform; nothing was written.`
+        : 'Dry run: nothing to change.',
+    );
+  else if (!result.changed) io.success(`Nothing to change: ThingWorx is already set up for ${o.user}.`);
+  else io.success(`ThingWorx set up for ${o.user}: ${changes} step(s) changed.`);
+  if (o.showKey && key) {
+    // The one time the key is printed in full (it is registered as a secret right after, so nothing else shows it).
+    io.out(
+      `\nApplication key (Key ID) of ${o.user}, shown once — store it now (e.g. tpx profile set thingworxAppKey):`,
+    );
+    io.out(`${key}\n`);
+  } else if (o.savedProfile) {
+    io.success(`Saved the URL and the application key of ${o.user} in profile ${o.savedProfile}.`);
+  } else if (key && !result.keyCreated) {
+    io.info(
+      `Application key ${result.keyName} was reused; its value is not shown again (use --save-profile NAME to store it).`,
     );
   }
-  return 0;
+}
+
+/** The one JSON document of --json. */
+async function printSetupJson(
+  ctx: CommandContext,
+  result: SetupResult,
+  o: { user: string; key?: string; showKey: boolean; savedProfile?: string; checks?: CheckSummary },
+): Promise<void> {
+  const { mask } = await import('../../config/secrets.js');
+  const { key, showKey, savedProfile, checks } = o;
+  const doc = {
+    ok: !checks || checks.ok,
+    dryRun: result.dryRun,
+    changed: result.changed,
+    adminUser: result.adminUser,
+    user: o.user,
+    keyName: result.keyName,
+    keyCreated: result.keyCreated,
+    ...(result.keyExpiresAt ? { keyExpiresAt: result.keyExpiresAt } : {}),
+    // The new key in full only when it was created now and not saved to a profile (shown once).
+    ...(key ? (showKey ? { appKey: key } : { appKeyMasked: mask(key) }) : {}),
+    ...(savedProfile ? { savedProfile } : {}),
+    steps: result.steps,
+    ...(checks ? { checks: checks.json } : {}),
+  };
+  // The key is a registered secret by now (so nothing else prints it); the one document that carries it on
+  // purpose (shown once, for CI) is written as is. Without showKey it only holds the masked form.
+  ctx.io.stdout.write(`${JSON.stringify(doc)}\n`);
 }
 
 function stepTable(ctx: CommandContext, steps: { title: string; status: string; detail: string }[]): string {
@@ -241,7 +331,15 @@ interface CheckSummary {
 /** The checks of `tpx thingworx check`, run with the connector's key; prints them (human) and returns a summary. */
 async function runChecks(
   ctx: CommandContext,
-  s: { url: string; appKey: string; adminKey?: string; caFile?: string; insecure?: string; template?: string },
+  s: {
+    url: string;
+    appKey: string;
+    adminKey?: string;
+    adminDispatcher?: import('undici').Dispatcher;
+    caFile?: string;
+    insecure?: string;
+    template?: string;
+  },
 ): Promise<CheckSummary> {
   const { runThingWorxChecks } = await import('../../thingworx/check.js');
   const { truthy } = await import('../../thingworx/connect.js');
@@ -249,8 +347,10 @@ async function runChecks(
   const raw = await runThingWorxChecks({
     url: s.url,
     appKey: s.appKey,
-    // The administrator's key setup just used reads the bind policy and the sessions (no "needs --admin-key").
+    // The administrator's key (or user and password) setup just used reads the bind policy and the sessions (no
+    // "needs --admin-key").
     ...(s.adminKey ? { adminKey: s.adminKey } : {}),
+    ...(s.adminDispatcher ? { adminDispatcher: s.adminDispatcher } : {}),
     ...(s.caFile ? { ca: ctx.ca('thingworxCa', s.caFile) } : {}),
     insecure: truthy(s.insecure),
     ...(s.template ? { template: s.template } : {}),

@@ -45,8 +45,7 @@ export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplat
   if (opts.output) throw new UsageError('--output goes with --export xml.', 'Add --export xml, or drop --output.');
   const s = await resolveThingWorx(ctx, opts);
   const { thingworxRest } = await import('../clients.js');
-  const { ThingWorxError } = await import('../../thingworx/errors.js');
-  const { planTemplateImport, applyTemplatePlan } = await import('../../thingworx/template-import.js');
+  const { planTemplateImport } = await import('../../thingworx/template-import.js');
   const rest = thingworxRest(
     {
       url: s.url,
@@ -64,24 +63,12 @@ export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplat
       warnings.push(`${s.template} is based on ${plan.base}, not RemoteThing: its Things cannot be bound.`);
     for (const w of plan.wrongType)
       warnings.push(`Property ${w.name} is ${w.actual}, tpx needs ${w.expected} (not changed).`);
-    let done = plan.steps.slice(0, 0);
-    if (!opts.dryRun && plan.steps.length > 0) {
-      try {
-        done = await applyTemplatePlan(rest, plan);
-      } catch (err) {
-        if (err instanceof ThingWorxError && /DENIED|VISIBILITY/.test(err.code)) {
-          throw new ThingWorxError(err.code, err.message, {
-            status: err.status,
-            platformText: err.platformText,
-            request: err.request,
-            fix: `${say(err.fix) ?? ''} Or export the template ("tpx thingworx import-template --export xml --output ${s.template}.xml") and import the file in Composer.`.trim(),
-          });
-        }
-        throw err;
-      }
-    }
-    const added = (opts.dryRun ? plan.steps : done).flatMap((x) => (x.action === 'add-property' ? [x.property] : []));
-    const created = (opts.dryRun ? plan.steps : done).some((x) => x.action === 'create-template');
+    const done = opts.dryRun || plan.steps.length === 0 ? [] : await applyPlan(rest, plan, s.template);
+    const steps = opts.dryRun ? plan.steps : done;
+    const outcome = {
+      created: steps.some((x) => x.action === 'create-template'),
+      added: steps.flatMap((x) => (x.action === 'add-property' ? [x.property] : [])),
+    };
     if (ctx.io.json) {
       ctx.io.printJson({
         template: s.template,
@@ -89,39 +76,73 @@ export async function runImportTemplate(ctx: CommandContext, opts: ImportTemplat
         existed: plan.exists,
         changed: !opts.dryRun && done.length > 0,
         steps: plan.steps,
-        created,
-        added,
+        ...outcome,
         unchanged: plan.present,
         warnings,
       });
       return;
     }
     for (const w of warnings) ctx.io.warn(w);
-    if (plan.steps.length === 0) {
-      ctx.io.out(`Thing Template ${s.template} is up to date (${plan.present.length} properties); nothing to change.`);
-      return;
-    }
-    if (opts.dryRun) {
-      ctx.io.out(`Plan for Thing Template ${s.template} (dry run, nothing changed):`);
-      ctx.io.out(
-        ctx.io.table(
-          ['step', 'what'],
-          plan.steps.map((x) =>
-            x.action === 'create-template'
-              ? ['create template', `${x.template} (base ${x.base})`]
-              : ['add property', `${x.property} (${x.baseType})`],
-          ),
-        ),
-      );
-      return;
-    }
-    if (created) ctx.io.out(`Created Thing Template ${s.template} (base RemoteThing).`);
-    if (added.length > 0)
-      ctx.io.out(`Added ${added.length} propert${added.length === 1 ? 'y' : 'ies'}: ${added.join(', ')}.`);
-    if (plan.present.length > 0) ctx.io.out(`Kept ${plan.present.length} existing: ${plan.present.join(', ')}.`);
+    sayImport(ctx, s.template, plan, { dryRun: Boolean(opts.dryRun), ...outcome });
   } finally {
     await rest.close();
   }
+}
+
+type TemplatePlan = Awaited<ReturnType<typeof import('../../thingworx/template-import.js').planTemplateImport>>;
+
+/** Applies the plan; a permission refused gets the other way as its fix: export the XML, import it in Composer. */
+async function applyPlan(
+  rest: Parameters<typeof import('../../thingworx/template-import.js').applyTemplatePlan>[0],
+  plan: TemplatePlan,
+  template: string,
+) {
+  const { ThingWorxError } = await import('../../thingworx/errors.js');
+  const { applyTemplatePlan } = await import('../../thingworx/template-import.js');
+  try {
+    return await applyTemplatePlan(rest, plan);
+  } catch (err) {
+    if (err instanceof ThingWorxError && /DENIED|VISIBILITY/.test(err.code)) {
+      throw new ThingWorxError(err.code, err.message, {
+        status: err.status,
+        platformText: err.platformText,
+        request: err.request,
+        fix: `${say(err.fix) ?? ''} Or export the template ("tpx thingworx import-template --export xml --output ${template}.xml") and import the file in Composer.`.trim(),
+      });
+    }
+    throw err;
+  }
+}
+
+/** The human outcome: up to date, the plan (dry run), or what was created, added and kept. */
+function sayImport(
+  ctx: CommandContext,
+  template: string,
+  plan: TemplatePlan,
+  o: { dryRun: boolean; created: boolean; added: string[] },
+): void {
+  if (plan.steps.length === 0) {
+    ctx.io.out(`Thing Template ${template} is up to date (${plan.present.length} properties); nothing to change.`);
+    return;
+  }
+  if (o.dryRun) {
+    ctx.io.out(`Plan for Thing Template ${template} (dry run, nothing changed):`);
+    ctx.io.out(
+      ctx.io.table(
+        ['step', 'what'],
+        plan.steps.map((x) =>
+          x.action === 'create-template'
+            ? ['create template', `${x.template} (base ${x.base})`]
+            : ['add property', `${x.property} (${x.baseType})`],
+        ),
+      ),
+    );
+    return;
+  }
+  if (o.created) ctx.io.out(`Created Thing Template ${template} (base RemoteThing).`);
+  if (o.added.length > 0)
+    ctx.io.out(`Added ${o.added.length} propert${o.added.length === 1 ? 'y' : 'ies'}: ${o.added.join(', ')}.`);
+  if (plan.present.length > 0) ctx.io.out(`Kept ${plan.present.length} existing: ${plan.present.join(', ')}.`);
 }
 
 export function register(parent: Command, app: App): void {

@@ -29,6 +29,45 @@ export interface UplinkSendOptions {
 }
 
 export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & GlobalOptions): Promise<number> {
+  const input = await parseUplinkInput(o);
+  if (o.direct) return sendDirect(ctx, o, input);
+  const url = bridgeUrl(ctx.settings.value('bridgeUrl', o.url, 'http://127.0.0.1:8080/uplink')!);
+  const asId = ctx.settings.value('asId', o.asId);
+  const asKey = ctx.value('asKey', o.asKey);
+  if (o.sign !== false && (!asId || !asKey)) {
+    throw new UsageError(
+      'Signing needs the AS_ID and the AS key.',
+      'Pass --as-id and --as-key (or TPX_AS_ID / TPX_AS_KEY), or --no-sign for a bridge run with --no-verify-tokens.',
+    );
+  }
+  const summary = await postUplinks(ctx, input, { url, asId, asKey: o.sign === false ? undefined : asKey });
+  const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
+  const where = `${url.origin}${url.pathname}`;
+  if (ctx.io.json) {
+    ctx.io.printJson({
+      url: url.toString(),
+      devEui: input.devEui,
+      fcntFirst: input.fcntStart,
+      sent: summary.sent,
+      accepted: summary.accepted,
+      duplicates: summary.duplicates,
+      rejected: summary.rejected,
+      ...(summary.firstError ? { firstError: summary.firstError } : {}),
+      elapsedMs: Math.round(summary.elapsedMs),
+      ratePerSecond: perSecond(summary),
+    });
+  } else {
+    sayUplinkSummary(ctx, summary, { devEui: input.devEui, count: input.count, where, rejected });
+  }
+  if (rejected > 0) throw await uplinkFailure(summary, rejected, where);
+  return 0;
+}
+
+type UplinkInput = Awaited<ReturnType<typeof parseUplinkInput>>;
+type UplinkSummary = Awaited<ReturnType<typeof import('../../bridge/send.js').sendUplinks>>;
+
+/** What people typed: the device, the message, how many and how fast. */
+async function parseUplinkInput(o: UplinkSendOptions) {
   const { parseDevEuiFlag, parsePayload } = await import('../parsers.js');
   const devEui = parseDevEuiFlag(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
@@ -36,88 +75,91 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
   const fcntStart = wholeNumberOption('--fcnt', o.fcnt, 0, 0xffffffff) ?? Math.floor(Date.now() / 1000) % 1_000_000;
   const count = wholeNumberOption('--count', o.count, 1, 10_000_000) ?? 1;
   const rate = numberOption('--rate', o.rate, 0, 1_000_000) ?? 0;
-  const s = ctx.settings;
-  const asId = s.value('asId', o.asId);
-  const asKey = ctx.value('asKey', o.asKey);
-  const send = await import('../../bridge/send.js');
+  return { devEui, fport, payloadHex, fcntStart, count, rate };
+}
 
-  if (o.direct) {
-    if (count !== 1) throw new UsageError('--direct sends one message.', 'Drop --count, or post to a bridge instead.');
-    const template = s.value('template', o.template, DEFAULT_TEMPLATE_NAME)!;
-    const { sink, directory } = await ctx.pool(o);
-    const doc = send.realisticUplink({ devEui, fport, fcnt: fcntStart, payloadHex });
-    const r = await send.deliverDirect(doc, sink, directory, template);
-    if (ctx.io.json) {
-      ctx.io.printJson({ direct: true, thing: r.thing, created: r.created, fcnt: fcntStart, properties: r.properties });
-      return 0;
-    }
-    ctx.io.success(
-      `Pushed uplink FCntUp ${fcntStart} to Thing ${r.thing}${r.created ? ' (created from ' + template + ')' : ''}: ${r.properties.join(', ')}.`,
-    );
+/** --direct: one message delivered to ThingWorx as the connector would. */
+async function sendDirect(ctx: CommandContext, o: UplinkSendOptions & GlobalOptions, input: UplinkInput) {
+  const { devEui, fport, fcntStart, payloadHex } = input;
+  if (input.count !== 1)
+    throw new UsageError('--direct sends one message.', 'Drop --count, or post to a bridge instead.');
+  const send = await import('../../bridge/send.js');
+  const template = ctx.settings.value('template', o.template, DEFAULT_TEMPLATE_NAME)!;
+  const { sink, directory } = await ctx.pool(o);
+  const doc = send.realisticUplink({ devEui, fport, fcnt: fcntStart, payloadHex });
+  const r = await send.deliverDirect(doc, sink, directory, template);
+  if (ctx.io.json) {
+    ctx.io.printJson({ direct: true, thing: r.thing, created: r.created, fcnt: fcntStart, properties: r.properties });
     return 0;
   }
+  ctx.io.success(
+    `Pushed uplink FCntUp ${fcntStart} to Thing ${r.thing}${r.created ? ' (created from ' + template + ')' : ''}: ${r.properties.join(', ')}.`,
+  );
+  return 0;
+}
 
-  const base = s.value('bridgeUrl', o.url, 'http://127.0.0.1:8080/uplink')!;
-  let url: URL;
+function bridgeUrl(base: string): URL {
   try {
-    url = new URL(base);
+    return new URL(base);
   } catch {
     throw new UsageError(
       `--url "${base}" is not a URL.`,
       'Give the bridge ingest URL, e.g. http://127.0.0.1:8080/uplink.',
     );
   }
-  if (o.sign !== false && (!asId || !asKey)) {
-    throw new UsageError(
-      'Signing needs the AS_ID and the AS key.',
-      'Pass --as-id and --as-key (or TPX_AS_ID / TPX_AS_KEY), or --no-sign for a bridge run with --no-verify-tokens.',
-    );
-  }
+}
+
+/** Posts the uplinks until done or stopped, with a live line "sent n/total" for more than one. */
+async function postUplinks(
+  ctx: CommandContext,
+  input: UplinkInput,
+  to: { url: URL; asId?: string; asKey?: string },
+): Promise<UplinkSummary> {
+  const send = await import('../../bridge/send.js');
   const { signal, release } = ctx.shutdownSignal();
   let done = 0;
   let ok = 0;
-  const summary = await send.sendUplinks({
-    url: url.toString(),
-    asId,
-    asKey: o.sign === false ? undefined : asKey,
-    devEui,
-    fport,
-    payloadHex,
-    fcntStart,
-    count,
-    rate,
-    timeoutMs: ctx.timeoutMs(),
-    signal,
-    onResult: (r) => {
-      done += 1;
-      if (r.status >= 200 && r.status < 300) ok += 1;
-      if (count > 1)
-        ctx.io.status(`sent ${done}/${count} · ${ok} accepted · FCntUp ${r.fcnt} -> ${r.status || 'no answer'}`);
-    },
-  });
-  release();
-  const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
-  if (ctx.io.json) {
-    ctx.io.printJson({
-      url: url.toString(),
-      devEui,
-      fcntFirst: fcntStart,
-      sent: summary.sent,
-      accepted: summary.accepted,
-      duplicates: summary.duplicates,
-      rejected: summary.rejected,
-      ...(summary.firstError ? { firstError: summary.firstError } : {}),
-      elapsedMs: Math.round(summary.elapsedMs),
-      ratePerSecond: Math.round((summary.sent * 1000) / Math.max(1, summary.elapsedMs)),
+  try {
+    return await send.sendUplinks({
+      ...input,
+      url: to.url.toString(),
+      asId: to.asId,
+      asKey: to.asKey,
+      timeoutMs: ctx.timeoutMs(),
+      signal,
+      onResult: (r) => {
+        done += 1;
+        if (r.status >= 200 && r.status < 300) ok += 1;
+        if (input.count > 1)
+          ctx.io.status(
+            `sent ${done}/${input.count} · ${ok} accepted · FCntUp ${r.fcnt} -> ${r.status || 'no answer'}`,
+          );
+      },
     });
-  } else {
-    const rateText = count > 1 ? ` (${Math.round((summary.sent * 1000) / Math.max(1, summary.elapsedMs))}/s)` : '';
-    const line = `${summary.accepted} of ${summary.sent} uplink(s) from ${devEui} accepted by ${url.origin}${url.pathname}${rateText}`;
-    if (rejected === 0) ctx.io.success(`${line}${summary.duplicates ? `, ${summary.duplicates} duplicate(s)` : ''}.`);
-    else ctx.io.out(`${line}; ${rejected} refused.`);
+  } finally {
+    release();
   }
-  if (rejected > 0) throw await uplinkFailure(summary, rejected, `${url.origin}${url.pathname}`);
-  return 0;
+}
+
+const perSecond = (s: UplinkSummary) => Math.round((s.sent * 1000) / Math.max(1, s.elapsedMs));
+
+/** "3 of 3 uplink(s) from … accepted by …", and how many were refused or got no answer. */
+function sayUplinkSummary(
+  ctx: CommandContext,
+  summary: UplinkSummary,
+  o: { devEui: string; count: number; where: string; rejected: number },
+): void {
+  const rateText = o.count > 1 ? ` (${perSecond(summary)}/s)` : '';
+  const line = `${summary.accepted} of ${summary.sent} uplink(s) from ${o.devEui} accepted by ${o.where}${rateText}`;
+  if (o.rejected === 0) {
+    ctx.io.success(`${line}${summary.duplicates ? `, ${summary.duplicates} duplicate(s)` : ''}.`);
+    return;
+  }
+  // Nothing answered (status 0) is not a refusal: no bridge listened there.
+  const unanswered = summary.rejected['0'] ?? 0;
+  const refused = o.rejected - unanswered;
+  const parts = [...(refused ? [`${refused} refused`] : []), ...(unanswered ? [`${unanswered} got no answer`] : [])];
+  ctx.io.out(`${line}; ${parts.join(', ')}.`);
 }
 
 /** Why uplinks failed: nothing answered (status 0) is not a refusal, and each refusal has its own fix. */

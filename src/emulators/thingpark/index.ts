@@ -83,7 +83,6 @@ export interface ThingParkEmulator extends EventEmitter {
 
 export async function startThingParkEmulator(options: ThingParkEmulatorOptions = {}): Promise<ThingParkEmulator> {
   const now = options.now ?? Date.now;
-  const ttl = options.tokenTtlSeconds ?? 300;
   const store = new ConnectionStore({
     statePath: options.state,
     credentials: options.credentials,
@@ -98,7 +97,7 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     store,
     tokens: new Map(),
     issued: { count: 0 },
-    ttlSeconds: ttl,
+    ttlSeconds: options.tokenTtlSeconds ?? 300,
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     maxTimestampDeviation: options.maxTimestampDeviation ?? 300,
     ...(options.devices ? { devices: new Set(options.devices.map((d) => d.toUpperCase())) } : {}),
@@ -108,7 +107,6 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
   };
 
   const handle = requestHandler(state, faults, requests);
-
   const tls = options.tls === true ? await generateCertificate() : options.tls || undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);
@@ -116,25 +114,7 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
   const server: Server = tls
     ? (createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest) as unknown as Server)
     : createServer(onRequest);
-  const listenHost = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new TpxError(
-          'TPX_EMULATOR_LISTEN',
-          `The ThingPark emulator cannot listen on ${listenHost}:${options.port ?? 0} (${err.code ?? err.message}).`,
-          {
-            fix: 'Choose another --port (0 picks a free one) or stop what is using it.',
-            cause: err,
-          },
-        ),
-      ),
-    );
-    server.listen(options.port ?? 0, listenHost, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const base = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+  const base = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0, tls ? 'https' : 'http');
   const creds = store.credentials;
 
   const emulator = Object.assign(emitter, {
@@ -154,33 +134,12 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
     injectFault: (f: Fault) => {
       faults.push({ ...f, count: f.count ?? 1 });
     },
-    async postUplink(
-      targetUrl: string,
-      document: unknown,
-      opts: { time?: string | Date; lrnInfos?: string; asId?: string; asKey?: string; dispatcher?: Dispatcher } = {},
-    ) {
-      const asId = opts.asId ?? creds.asId;
-      const signed = signUplink(document, {
-        asId,
+    postUplink: (targetUrl: string, document: unknown, opts: PostUplinkOptions = {}) =>
+      postSignedUplink(targetUrl, document, {
+        ...opts,
+        asId: opts.asId ?? creds.asId,
         asKey: opts.asKey ?? creds.asKey,
-        time: opts.time,
-        lrnInfos: opts.lrnInfos,
-      });
-      const target = targetUrl.includes('?')
-        ? `${targetUrl}&${signed.queryString}`
-        : `${targetUrl}?${signed.queryString}`;
-      const r = await request(target, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: '*/*',
-          'user-agent': 'ACTILITY-LRCLRN-DEVICE-AGENT/1.0',
-        },
-        body: JSON.stringify(document),
-        dispatcher: opts.dispatcher,
-      });
-      return { status: r.statusCode, body: await r.body.text() };
-    },
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -191,4 +150,49 @@ export async function startThingParkEmulator(options: ThingParkEmulatorOptions =
       }),
   });
   return emulator as ThingParkEmulator;
+}
+
+type PostUplinkOptions = NonNullable<Parameters<ThingParkEmulator['postUplink']>[2]>;
+
+/** Listens on host:port (0: a free port); resolves with the base URL, rejects with TPX_EMULATOR_LISTEN. */
+async function listen(server: Server, listenHost: string, port: number, scheme: 'http' | 'https'): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new TpxError(
+          'TPX_EMULATOR_LISTEN',
+          `The ThingPark emulator cannot listen on ${listenHost}:${port} (${err.code ?? err.message}).`,
+          {
+            fix: 'Choose another --port (0 picks a free one) or stop what is using it.',
+            cause: err,
+          },
+        ),
+      ),
+    );
+    server.listen(port, listenHost, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `${scheme}://${host}:${addr.port}`;
+}
+
+/** Posts an uplink as the LRC does: signed (AS_ID, Time, Token in the query), with its user agent. */
+async function postSignedUplink(
+  targetUrl: string,
+  document: unknown,
+  opts: PostUplinkOptions & { asId: string; asKey: string },
+): Promise<{ status: number; body: string }> {
+  const signed = signUplink(document, { asId: opts.asId, asKey: opts.asKey, time: opts.time, lrnInfos: opts.lrnInfos });
+  const target = targetUrl.includes('?') ? `${targetUrl}&${signed.queryString}` : `${targetUrl}?${signed.queryString}`;
+  const r = await request(target, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: '*/*',
+      'user-agent': 'ACTILITY-LRCLRN-DEVICE-AGENT/1.0',
+    },
+    body: JSON.stringify(document),
+    dispatcher: opts.dispatcher,
+  });
+  return { status: r.statusCode, body: await r.body.text() };
 }
