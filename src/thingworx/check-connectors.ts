@@ -177,7 +177,7 @@ export function hostedItem(hosted: HostedLookup, thingworxUrl: string, liveConne
   return item(
     'hosted-connection',
     liveConnectors > 1 ? 'failed' : 'warned',
-    `Active Actility-hosted ThingWorx connection ${names} points at ${where}: it binds the same Things as a tpx bridge.`,
+    `Active Actility-hosted ThingWorx connection ${names} points at ${where}: it binds the same Things as the bridge does.`,
     { fix: stopHosted(hosted.found), data: { connections: hosted.found } },
   );
 }
