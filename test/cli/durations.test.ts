@@ -12,6 +12,7 @@ afterAll(() => home.cleanup());
 /** Every duration flag of the program, with the command that takes it and the unit of a bare number. */
 const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string[] }[] = [
   { command: ['bridge'], flag: '--max-time-skew', bare: 's' },
+  { command: ['bridge'], flag: '--bind-check', bare: 's' },
   { command: ['bridge'], flag: '--dedup-window', bare: 's' },
   { command: ['bridge'], flag: '--drain-timeout', bare: 's' },
   { command: ['bridge'], flag: '--driver-timeout', bare: 'ms' },

@@ -20,6 +20,8 @@ export interface BridgeRunOptions {
   asKey?: string;
   verifyTokens?: boolean;
   maxTimeSkew?: string;
+  bindCheck?: string;
+  takeOver?: boolean;
   spoolDir?: string;
   maxDevices?: string;
   maxSpool?: string;
@@ -96,6 +98,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const path = s.value('bridgePath', o.path, D.path)!;
   if (!path.startsWith('/')) throw new UsageError(`--path "${path}" must start with "/".`);
   const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
+  const bindCheckMs = duration(ctx, 'bindCheck', '--bind-check', o.bindCheck, D.bindCheckMs, DAY);
   const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
   const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
   const asId = s.value('asId', o.asId);
@@ -129,6 +132,8 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     asKey,
     verifyTokens,
     maxTimeSkewMs,
+    bindCheckMs,
+    takeOver: o.takeOver === true,
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
     maxConnections: int(ctx, 'maxConnections', '--max-connections', o.maxConnections, D.maxConnections, 1),
@@ -185,8 +190,9 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
       ctx.io.status(
         `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
           ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
-          ` · spool ${st.spoolDepth} · ${st.things} Things` +
-          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : ''),
+          ` · spool ${st.spoolDepth} · ${st.bound}/${st.things} Things bound` +
+          (st.taken ? ` · ${ctx.io.color.yellow(`${st.taken} taken by another session`)}` : '') +
+          (st.unbound - st.taken ? ` · ${ctx.io.color.yellow(`${st.unbound - st.taken} unbound`)}` : ''),
       );
     }, 1000);
     timer.unref();
@@ -335,6 +341,8 @@ function runOptions(c: Command): Command {
       '--max-time-skew <duration>',
       'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m; a bare number is seconds)',
     )
+    .option('--bind-check <duration>', 'how often to verify the Things are still bound here (default 10s; 0 off)')
+    .option('--take-over', 'take Things another connector holds, once, on purpose ("Last in wins")')
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
