@@ -79,6 +79,7 @@ export class Provisioner {
   private epoch = 0;
   private tookOver = false;
   private checkFailed = false;
+  private recheck = false;
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -139,14 +140,20 @@ export class Provisioner {
   }
 
   /** Verifies which Things the bridge still holds, now (also run every `bindCheckMs`). */
-  check(): Promise<void> {
-    this.checking ??= this.checkOnce().finally(() => {
+  check(baselineOnly = false): Promise<void> {
+    this.checking ??= this.checkOnce(baselineOnly).finally(() => {
       this.checking = undefined;
+      // Things just bound again get their baseline at once, before another session can bind them unseen (that
+      // check binds nothing: no loop without the interval between).
+      if (this.recheck && !this.closed) {
+        this.recheck = false;
+        void this.check(true);
+      }
     });
     return this.checking;
   }
 
-  private async checkOnce(): Promise<void> {
+  private async checkOnce(baselineOnly: boolean): Promise<void> {
     if (this.closed || !this.sink.isConnected()) return;
     const epoch = this.epoch;
     let states: Map<string, ThingConnection> | undefined;
@@ -186,6 +193,7 @@ export class Provisioner {
       this.sink.forget?.(newlyTaken);
       this.events.emit('things.taken', { count: newlyTaken.length, sample: sample(newlyTaken) });
     }
+    if (baselineOnly) return;
     // Things held elsewhere: bound again only once their holder let them go (no fight), or once on purpose.
     const waiting = [...this.taken.keys(), ...this.refused.keys()];
     const released = states ? waiting.filter((n) => states.get(n)?.connected === false) : [...this.refused.keys()]; // without the REST view, a BIND is the probe (refused while held elsewhere)
@@ -229,7 +237,7 @@ export class Provisioner {
       // not connected now: the next check tries again
     }
     if (refusedNow.length) this.reportRefused(refusedNow, why);
-    if (ok.length) void Promise.resolve().then(() => this.check());
+    if (ok.length) this.recheck = true;
     return ok;
   }
 
