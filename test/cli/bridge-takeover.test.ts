@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TpxProcess, tempConfigHome } from '../helpers/cli.js';
 import { type BridgeProcess, startBridgeProcess, type World, world } from './bridge-helpers.js';
 
 const DEVS = ['70B3D57ED0000B01', '70B3D57ED0000B02', '70B3D57ED0000B03'];
@@ -132,5 +133,57 @@ describe('two bridges, the same Things', () => {
     expect(a.events().filter((e) => e.event === 'things.took_over')).toHaveLength(1);
     expect(a.events().filter((e) => e.event === 'things.taken')).toHaveLength(1);
     expect(await readyz(b)).toMatchObject({ status: 503, body: { reasons: ['things_taken'] } });
+  }, 60_000);
+});
+
+describe('tpx sandbox beside a second bridge', () => {
+  it('reports the takeover as a takeover, recovers when the other stops, exits 0 (nothing lost by tpx)', async () => {
+    const home = tempConfigHome();
+    const spool = mkdtempSync(join(tmpdir(), 'tpx-second-spool-'));
+    const sandbox = new TpxProcess(
+      [
+        'sandbox',
+        '--json',
+        '--devices',
+        '2',
+        '--rate',
+        '4',
+        '--duration',
+        '8s',
+        '--bind-check',
+        '300ms',
+        '--downlink-every',
+        '200ms',
+      ],
+      { env: home.env },
+    );
+    let other: TpxProcess | undefined;
+    try {
+      await sandbox.waitFor(/"event":"sandbox\.ready"/, { timeoutMs: 30_000 });
+      other = new TpxProcess(
+        ['--profile', 'sandbox', 'bridge', '--json', '--listen', '127.0.0.1:0', '--spool-dir', spool],
+        { env: home.env },
+      );
+      await sandbox.waitFor(/"event":"things\.taken"/);
+      // a downlink written in ThingWorx went through the other bridge: "taken", not lost
+      await other.waitFor(/"event":"downlink\.sent"/);
+      expect((await other.kill('SIGTERM')).code).toBe(0);
+      await sandbox.waitFor(/"event":"things\.recovered","count":2/);
+      const r = await sandbox.exited;
+      const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+        event: string;
+        downlinks: { taken: number; lost: number };
+        uplinks: { lost: number };
+      };
+      expect(summary.event).toBe('sandbox.summary');
+      expect(summary.downlinks.taken).toBeGreaterThan(0);
+      expect(summary.downlinks.lost).toBe(0);
+      expect(summary.uplinks.lost).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      await other?.kill('SIGKILL');
+      await sandbox.kill('SIGKILL');
+      home.cleanup();
+    }
   }, 60_000);
 });

@@ -35,6 +35,7 @@ const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string
   { command: ['emulator', 'thingworx'], flag: '--idle-timeout', bare: 's' },
   { command: ['sandbox'], flag: '--duration', bare: 's' },
   { command: ['sandbox'], flag: '--downlink-every', bare: 's' },
+  { command: ['sandbox'], flag: '--bind-check', bare: 's' },
   { command: ['thing', 'watch'], flag: '--interval', bare: 's', extra: ['0018B20000000FFF'] },
   // the global one (every outgoing call); thingworx check and import-template read a bare number as milliseconds
   { command: [], flag: '--timeout', bare: 's', extra: ['profile', 'list'] },
