@@ -187,7 +187,11 @@ export class Bridge {
         await this.provisioner.init();
         if (this.stopping) return;
         this.ready = true;
-        this.events.emit('bridge.ready', { things: this.provisioner.bound.size, pipes: this.o.sink.pipeCount });
+        this.events.emit('bridge.ready', {
+          things: this.provisioner.bound.size,
+          pipes: this.o.sink.pipeCount,
+          expected: this.provisioner.known.size,
+        });
         this.delivery.setGate(true);
         return;
       } catch (err) {

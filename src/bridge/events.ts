@@ -25,7 +25,8 @@ export type RejectReason =
 
 export interface BridgeEventMap {
   'bridge.listening': { url: string; path: string };
-  'bridge.ready': { things: number; pipes: number };
+  /** `things`: bound; `expected`: the bridge's Things (fewer bound: /readyz answers 503). */
+  'bridge.ready': { things: number; pipes: number; expected?: number };
   'bridge.stopping': { pending: number };
   'bridge.stopped': { pending: number; drained: boolean };
   'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };

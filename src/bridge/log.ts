@@ -36,7 +36,10 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
     case 'bridge.listening':
       return `listening on ${p.url}${p.path}`;
     case 'bridge.ready':
-      return `ready: ThingWorx connected (${p.pipes} pipe(s)), ${p.things} Thing(s) bound`;
+      return p.expected !== undefined && (p.things as number) < (p.expected as number)
+        ? `connected to ThingWorx (${p.pipes} pipe(s)), but only ${p.things} of ${p.expected} Thing(s) bound: ` +
+            '/readyz answers 503 until they are'
+        : `ready: ThingWorx connected (${p.pipes} pipe(s)), ${p.things} Thing(s) bound`;
     case 'bridge.stopping':
       return `stopping: intake closed, draining ${p.pending} report(s)`;
     case 'bridge.stopped':

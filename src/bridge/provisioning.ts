@@ -130,6 +130,13 @@ export class Provisioner {
     this.marks.clear();
   }
 
+  /** New Things were bound: their baseline is read at once (a takeover right after would go unseen otherwise). */
+  private baselineSoon(): void {
+    if (!this.checkTimer || this.closed) return;
+    if (this.checking) this.recheck = true;
+    else void this.check(true);
+  }
+
   private startChecks(): void {
     const every = this.options.bindCheckMs ?? 10_000;
     if (every <= 0 || this.closed || this.checkTimer) return;
@@ -327,6 +334,7 @@ export class Provisioner {
         const r = names.length ? await this.sink.bind(names) : { refused: [] as string[], reason: undefined };
         const refused = new Set(r.refused);
         for (const n of names) if (!refused.has(n)) this.bound.add(n);
+        if (names.length > refused.size) this.baselineSoon();
         const held = r.status !== 0x84;
         const why = refusalReason(r);
         if (held && refused.size) {

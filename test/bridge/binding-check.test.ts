@@ -138,3 +138,27 @@ describe('bind check', () => {
     p.close();
   });
 });
+
+describe('bind check of Things bound after the start', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads the baseline of a Thing bound on its first report at once, so a takeover right after is seen', async () => {
+    const { directory, p, of, set } = setup([]);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    directory.things.add('NEW');
+    set(['NEW'], { connected: true, lastConnection: 100 });
+    const ensured = p.ensure('NEW');
+    await vi.advanceTimersByTimeAsync(0); // the coalesced BIND, then the baseline check
+    await ensured;
+    set(['NEW'], { connected: true, lastConnection: 150 }); // taken before the next periodic check
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.taken')).toEqual([{ count: 1, sample: ['NEW'] }]);
+    p.close();
+  });
+});
