@@ -157,7 +157,7 @@ export class SessionRegistry {
   lostTo(session: Session, thing: string): boolean {
     if (!session.lost.has(thing)) return false;
     const t = this.store.things.get(thing);
-    if (t && t.boundTo && t.boundTo !== session) return true;
+    if (t?.boundTo && t.boundTo !== session) return true;
     session.lost.delete(thing);
     return false;
   }
