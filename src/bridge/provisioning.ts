@@ -124,6 +124,11 @@ export class Provisioner {
     return undefined;
   }
 
+  /** Whether another session holds the Thing (taken from this bridge, or refused to it under "First in wins"). */
+  heldElsewhere(name: string): boolean {
+    return this.taken.has(name) || this.refused.has(name);
+  }
+
   /** A pipe came up again and bound its Things: the next check takes new baselines. */
   pipeUp(): void {
     this.epoch += 1;
