@@ -80,6 +80,7 @@ export class Provisioner {
   private tookOver = false;
   private checkFailed = false;
   private recheck = false;
+  private noView = false;
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -173,6 +174,16 @@ export class Provisioner {
       try {
         states = await this.directory.connections(this.options.template);
         this.checkFailed = false;
+        if (states.size === 0 && this.bound.size + this.taken.size + this.refused.size > 0) {
+          // The platform answered without the connection properties: refused Things are probed by BIND instead.
+          if (!this.noView)
+            this.events.emit('error', {
+              where: 'bind check',
+              error: 'ThingWorx listed no isConnected/lastConnection values: takeovers cannot be seen',
+            });
+          this.noView = true;
+          states = undefined;
+        }
       } catch (err) {
         if (!this.checkFailed) this.events.emit('error', { where: 'bind check', error: (err as Error).message });
         this.checkFailed = true;

@@ -162,3 +162,28 @@ describe('bind check of Things bound after the start', () => {
     p.close();
   });
 });
+
+describe('bind check without the connection properties', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('says once that takeovers cannot be seen, and probes refused Things with a BIND', async () => {
+    const { sink, directory, p, of } = setup(['A', 'B']);
+    directory.view = undefined; // a platform that ignores propertyNames
+    sink.refuseBind.add('B');
+    await p.init();
+    await vi.advanceTimersByTimeAsync(2 * CHECK_MS);
+    expect(of('error')).toEqual([
+      { where: 'bind check', error: 'ThingWorx listed no isConnected/lastConnection values: takeovers cannot be seen' },
+    ]);
+    expect(p.bindingOf('B')).toBe('refused');
+    sink.refuseBind.clear();
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.recovered')).toEqual([{ count: 1, sample: ['B'] }]);
+    p.close();
+  });
+});
