@@ -49,6 +49,11 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
     const taken = bridge.events.waitFor('things.taken');
     await other.bind([DEV]);
     expect(await taken).toEqual({ count: 1, sample: [DEV] });
+    const metrics = await bridge.metrics.metrics();
+    expect(metrics).toMatch(/^tpx_bridge_things_taken 1$/m);
+    expect(metrics).toMatch(/^tpx_bridge_things_bound 0$/m);
+    expect(metrics).toMatch(/^tpx_bridge_things_unbound 1$/m);
+    expect(metrics).toMatch(/^tpx_bridge_binding_changes_total\{change="taken"\} 1$/m);
 
     const binds: number[] = [];
     twx.events.on('bind', (e: { sessionId: number }) => binds.push(e.sessionId));
