@@ -204,7 +204,11 @@ describe('README.md examples', () => {
     };
     // Examples name files relative to where they run (examples/…, my-spool).
     process.chdir(base.cwd);
-    sandbox = new TpxProcess(['sandbox', '--json', '--devices', '3', '--rate', '6', '--downlink-every', '1s'], base);
+    // --bind-check 1s: after an example's second bridge stops, the sandbox's bridge holds its Things again within 1s.
+    sandbox = new TpxProcess(
+      ['sandbox', '--json', '--devices', '3', '--rate', '6', '--downlink-every', '1s', '--bind-check', '1s'],
+      base,
+    );
     // Ready, and every device's Thing created and holding an uplink, before the examples look at them.
     await sandbox.waitFor(/"event":"sandbox\.ready"/, { timeoutMs: 30_000 });
     for (const n of [1, 2, 3]) {

@@ -165,6 +165,11 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     await unbindAll(todo, this.opts.chunkSize, this.sendBind(true));
   }
 
+  /** Forgets Things without an UNBIND (another session holds them now): they are not bound again on a reconnect. */
+  forget(names: readonly string[]): void {
+    for (const n of names) this.bound.delete(n);
+  }
+
   /**
    * Pushes property values of one Thing (POST UpdateSubscribedPropertyValues). Resolves when the platform
    * acknowledged; rejects with a typed AlwaysOnError otherwise (`retryable` tells whether to try again).

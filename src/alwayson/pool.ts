@@ -154,6 +154,17 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
   }
 
   /**
+   * Forgets Things without sending UNBIND (another session holds them now): a reconnect does not bind them again,
+   * and a later bind() sends a BIND for them.
+   */
+  forget(names: readonly string[]): void {
+    const groups = this.group(names);
+    groups.forEach((g, pipe) => {
+      if (g.length) this.pipes[pipe]!.forget(g);
+    });
+  }
+
+  /**
    * Pushes property values of a Thing on its pipe (UpdateSubscribedPropertyValues). Resolves on the platform's
    * acknowledgement; rejects with a typed AlwaysOnError otherwise (`retryable` says whether to try again).
    */

@@ -17,6 +17,7 @@ import {
   type PropertyUpdate,
   type PropertyWrite,
   type SinkStatus,
+  type ThingConnection,
   type ThingDirectory,
   type ThingWorxSink,
 } from './ports.js';
@@ -111,18 +112,22 @@ export class PoolSink implements ThingWorxSink {
     return this.pool;
   }
 
-  async bind(names: string[]): Promise<{ refused: string[]; reason?: string }> {
+  async bind(names: string[]): Promise<{ refused: string[]; reason?: string; status?: number | null }> {
     try {
       await this.live.bind(names);
       return { refused: [] };
     } catch (err) {
-      if (err instanceof BindRejectedError) return { refused: err.names, reason: err.message };
+      if (err instanceof BindRejectedError) return { refused: err.names, reason: err.message, status: err.status };
       throw err;
     }
   }
 
   async unbind(names: string[]): Promise<void> {
     await this.live.unbind(names);
+  }
+
+  forget(names: string[]): void {
+    this.pool?.forget(names);
   }
 
   push(thing: string, values: PropertyUpdate[]): Promise<void> {
@@ -211,6 +216,29 @@ export class RestDirectory implements ThingDirectory {
     await this.rest.close();
   }
 
+  /** isConnected and lastConnection of every Thing of the template, in pages (one call per page). */
+  async connections(template: string): Promise<Map<string, ThingConnection>> {
+    const out = new Map<string, ThingConnection>();
+    const propertyNames = {
+      dataShape: { fieldDefinitions: { name: { name: 'name', baseType: 'STRING' } } },
+      rows: [{ name: 'isConnected' }, { name: 'lastConnection' }],
+    };
+    for (let offset = 0; ; offset += this.pageSize) {
+      const it = await this.rest.service(
+        `ThingTemplates/${template}`,
+        'QueryImplementingThingsOptimized',
+        { maxItems: this.pageSize, offset, propertyNames },
+        { idempotent: true },
+      );
+      for (const r of it.rows) {
+        if (typeof r.name !== 'string' || !('isConnected' in r)) continue;
+        out.set(r.name, { connected: r.isConnected === true, lastConnection: epochMs(r.lastConnection) });
+      }
+      if (it.rows.length < this.pageSize) break;
+    }
+    return out;
+  }
+
   async create(name: string, template: string): Promise<'created' | 'exists'> {
     let result: 'created' | 'exists' = 'created';
     try {
@@ -227,6 +255,16 @@ export class RestDirectory implements ThingDirectory {
     }
     return result;
   }
+}
+
+/** A DATETIME from REST JSON: epoch ms, or an ISO text. */
+function epochMs(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const n = Date.parse(v);
+    return Number.isNaN(n) ? Number(v) || 0 : n;
+  }
+  return 0;
 }
 
 function classify(err: unknown, what: string): Error {

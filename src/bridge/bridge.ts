@@ -78,6 +78,8 @@ export class Bridge {
       template: o.template,
       maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
       ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
+      bindCheckMs: o.bindCheckMs ?? BRIDGE_DEFAULTS.bindCheckMs,
+      takeOver: o.takeOver ?? false,
       ...(o.decoder ? { templateFor: (n: string) => o.decoder?.templateFor(n) } : {}),
     });
     const codec = o.codec ?? tunnelReportCodec();
@@ -118,6 +120,8 @@ export class Bridge {
       storage: () => this.spool.health(),
       things: () => this.provisioner.known.size,
       unbound: () => this.provisioner.unboundCount,
+      taken: () => this.provisioner.taken.size,
+      bound: () => this.provisioner.bound.size,
       connected: () => o.sink.isConnected(),
     });
     // ThingPark keeps few connections open: a short idle keep-alive and a cap keep idle sockets from using up
@@ -191,6 +195,7 @@ export class Bridge {
         return;
       case 'up':
         e.emit('pipe.up', pipe);
+        this.provisioner.pipeUp();
         if (this.ready) this.delivery.pump();
         return;
       case 'down':
@@ -272,7 +277,11 @@ export class Bridge {
         if (this.stopping || this.fatal) return;
         this.ready = true;
         this.everConnected = true;
-        this.events.emit('bridge.ready', { things: this.provisioner.bound.size, pipes: this.o.sink.pipeCount });
+        this.events.emit('bridge.ready', {
+          things: this.provisioner.bound.size,
+          pipes: this.o.sink.pipeCount,
+          expected: this.provisioner.known.size,
+        });
         this.delivery.setGate(true);
         return;
       } catch (err) {
@@ -319,15 +328,8 @@ export class Bridge {
     if (req.method === 'GET' && pathname === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
     } else if (req.method === 'GET' && pathname === '/readyz') {
-      const s = this.stats();
-      const ok = s.ready && s.connected && s.storage.writable && !this.stopping;
-      sendJson(res, ok ? 200 : 503, {
-        ready: ok,
-        thingworx: s.connected ? 'connected' : 'disconnected',
-        bound: s.bound,
-        spoolDepth: s.spoolDepth,
-        ...(s.storage.writable ? {} : { spool_unwritable: s.storage.reason ?? true }),
-      });
+      const r = this.readiness();
+      sendJson(res, r.ready ? 200 : 503, r);
     } else if (req.method === 'GET' && pathname === '/metrics') {
       this.metrics.metrics().then(
         (text) => {
@@ -341,6 +343,40 @@ export class Bridge {
     }
   }
 
+  /**
+   * What /readyz answers: ready only when the bridge can deliver to every one of its Things. `reasons` (stable
+   * strings): `stopping`, `thingworx_down` (no AlwaysOn connection), `starting` (connected, Things not bound
+   * yet), `spool_unwritable`, `things_taken` (another session bound some of them: Last in wins), `bind_refused`
+   * (ThingWorx refused to bind some: First in wins). `reason` is the first of them.
+   */
+  readiness(): Readiness {
+    const s = this.stats();
+    const reasons: ReadinessReason[] = [];
+    if (this.stopping) reasons.push('stopping');
+    if (!s.connected) reasons.push('thingworx_down');
+    else if (!s.ready) reasons.push('starting');
+    if (!s.storage.writable) reasons.push('spool_unwritable');
+    if (s.taken > 0) reasons.push('things_taken');
+    if (s.refused > 0 || s.unbound - s.taken - s.refused > 0) reasons.push('bind_refused');
+    return {
+      ready: reasons.length === 0,
+      reason: reasons[0] ?? null,
+      reasons,
+      bound: s.bound,
+      expected: s.things,
+      taken: s.taken,
+      refused: s.unbound - s.taken,
+      thingworx: s.connected ? 'connected' : 'disconnected',
+      spoolDepth: s.spoolDepth,
+      ...(s.storage.writable ? {} : { spool_unwritable: s.storage.reason ?? 'unknown' }),
+    };
+  }
+
+  /** Where the bridge stands with one Thing: bound, taken (by another session), refused, unbound; undefined if unknown. */
+  bindingOf(thing: string): 'bound' | 'taken' | 'refused' | 'unbound' | undefined {
+    return this.provisioner.bindingOf(thing);
+  }
+
   stats(): BridgeStats {
     return {
       ready: this.ready,
@@ -348,6 +384,8 @@ export class Bridge {
       things: this.provisioner.known.size,
       bound: this.provisioner.bound.size,
       unbound: this.provisioner.unboundCount,
+      taken: this.provisioner.taken.size,
+      refused: this.provisioner.refused.size,
       spoolDepth: this.spool.depth(),
       storage: this.spool.health(),
       devicesWaiting: this.delivery.deviceCount,
@@ -405,6 +443,33 @@ export class Bridge {
     this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected });
     return { drained, pending };
   }
+}
+
+export type ReadinessReason =
+  | 'stopping'
+  | 'thingworx_down'
+  | 'starting'
+  | 'spool_unwritable'
+  | 'things_taken'
+  | 'bind_refused';
+
+/** The body of /readyz (200 when `ready`, else 503). */
+export interface Readiness {
+  ready: boolean;
+  reason: ReadinessReason | null;
+  reasons: ReadinessReason[];
+  /** Things this bridge holds. */
+  bound: number;
+  /** Things of this bridge (the template's, and those it created). */
+  expected: number;
+  /** Things another session bound after this bridge. */
+  taken: number;
+  /** Things not bound for another reason (refused by the platform, lost on a reconnect). */
+  refused: number;
+  thingworx: 'connected' | 'disconnected';
+  spoolDepth: number;
+  /** Why the spool cannot store reports (only when it cannot). */
+  spool_unwritable?: string;
 }
 
 /** Creates and starts a bridge. */

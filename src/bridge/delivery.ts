@@ -175,7 +175,9 @@ export class Delivery {
       this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
       q.attempt = 0;
     } catch (err) {
-      const stubborn = isStubborn(err);
+      // A push refused while another session holds the Thing waits for it to let go (the bind check binds it
+      // again): neither forgotten (that would bind it, a fight) nor dead-lettered.
+      const stubborn = isStubborn(err) && !this.provisioner.heldElsewhere(dev);
       if (stubborn) this.provisioner.forget(dev);
       if (
         err instanceof PermanentError ||

@@ -25,7 +25,8 @@ export type RejectReason =
 
 export interface BridgeEventMap {
   'bridge.listening': { url: string; path: string };
-  'bridge.ready': { things: number; pipes: number };
+  /** `things`: bound; `expected`: the bridge's Things (fewer bound: /readyz answers 503). */
+  'bridge.ready': { things: number; pipes: number; expected?: number };
   'bridge.stopping': { pending: number };
   /** `connected`: whether ThingWorx was ever connected during this run (absent: not known). */
   'bridge.stopped': { pending: number; drained: boolean; connected?: boolean };
@@ -46,6 +47,17 @@ export interface BridgeEventMap {
   'things.unbound': { count: number; names: string[]; reason: string; retryInMs: number };
   /** Things bound again by the retry; `remaining` still refused. */
   'things.rebound': { count: number; remaining: number };
+  /**
+   * Another session bound Things this bridge held (Last in wins): found by the bind check. `sample`: at most 5
+   * names; `holder`: the other session when known. The bridge does not take them back while it holds them.
+   */
+  'things.taken': { count: number; sample: string[]; holder?: string };
+  /** ThingWorx refused to bind Things (First in wins: another session holds them); `sample`: at most 5 names. */
+  'things.refused': { count: number; sample: string[]; reason: string };
+  /** Things taken or refused before are bound again: their holder let them go. */
+  'things.recovered': { count: number; sample: string[] };
+  /** Things held by another session taken deliberately, once (the take-over option). */
+  'things.took_over': { count: number; sample: string[] };
   'thing.created': { thing: string; template: string };
   'thing.refused': { thing: string; reason: string };
   'push.acked': { seq: number; thing: string; kind: ReportKind; latencyMs: number };

@@ -27,6 +27,8 @@ const WARN = new Set<BridgeEventName>([
   'pipe.down',
   'thing.refused',
   'things.unbound',
+  'things.taken',
+  'things.refused',
   'downlink.invalid',
   'downlink.failed',
   'sink.reconnect',
@@ -93,7 +95,10 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
     case 'bridge.listening':
       return `listening on ${p.url}${p.path}`;
     case 'bridge.ready':
-      return `ready: ThingWorx connected (${p.pipes} pipe(s)), ${p.things} Thing(s) bound`;
+      return p.expected !== undefined && (p.things as number) < (p.expected as number)
+        ? `connected to ThingWorx (${p.pipes} pipe(s)), but only ${p.things} of ${p.expected} Thing(s) bound: ` +
+            '/readyz answers 503 until they are'
+        : `ready: ThingWorx connected (${p.pipes} pipe(s)), ${p.things} Thing(s) bound`;
     case 'bridge.stopping':
       return `stopping: intake closed, draining ${p.pending} report(s)`;
     case 'bridge.stopped': {
@@ -141,6 +146,22 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
       );
     case 'things.rebound':
       return `${p.count} Thing(s) bound again${p.remaining ? `, ${p.remaining} still refused` : ''}`;
+    case 'things.taken':
+      return (
+        `${p.count} Thing(s) taken by another session${p.holder ? ` (${p.holder})` : ''}: ${names(p)}. ` +
+        'Another connector with the same Things binds them ("Last in wins"); this bridge does not take them back ' +
+        'while it holds them, and binds them again once it lets go. Stop the other connector (or restart this ' +
+        'one: a start takes every Thing).'
+      );
+    case 'things.refused':
+      return (
+        `${p.count} Thing(s) not bound: ${p.reason}: ${names(p)}. Their reports are still stored and pushed; ` +
+        'downlinks need the binding. Bound as soon as the holder lets them go.'
+      );
+    case 'things.recovered':
+      return `${p.count} Thing(s) bound again, their holder let them go: ${names(p)}`;
+    case 'things.took_over':
+      return `${p.count} Thing(s) taken over from another session on purpose: ${names(p)}`;
     case 'thing.created':
       return `created Thing ${p.thing} from ${p.template}`;
     case 'thing.refused':
@@ -203,6 +224,12 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
         .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
         .join(' ')}`;
   }
+}
+
+/** A few names of a `{count, sample}` event, with "…" when there are more. */
+function names(p: Record<string, unknown>): string {
+  const sample = p.sample as string[];
+  return `${sample.join(', ')}${(p.count as number) > sample.length ? `, … (${p.count} in all)` : ''}`;
 }
 
 /** One log line (no newline) for an event; `say` words the advice that names a command (src/cli/phrases.ts). */

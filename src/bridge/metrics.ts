@@ -8,8 +8,12 @@ export interface MetricsSources {
   /** The spool's health (writable, free bytes). */
   storage?: () => QueueHealth;
   things: () => number;
-  /** Things that lost their binding on a reconnect and wait to be bound again. */
+  /** Things not bound to this bridge (lost on a reconnect, taken by another session, refused). */
   unbound?: () => number;
+  /** Things another session bound after this bridge. */
+  taken?: () => number;
+  /** Things bound to this bridge. */
+  bound?: () => number;
   connected: () => boolean;
 }
 
@@ -165,11 +169,33 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
   });
   new Gauge({
     name: `${p}things_unbound`,
-    help: 'Things ThingWorx refused to bind again after a reconnect, waiting to be bound again',
+    help: 'Things of the bridge not bound to it (taken by another session, refused, lost on a reconnect)',
     registers: [registry],
     collect() {
       this.set(sources.unbound?.() ?? 0);
     },
+  });
+  new Gauge({
+    name: `${p}things_taken`,
+    help: 'Things another session bound after this bridge (Last in wins); bound again once it lets them go',
+    registers: [registry],
+    collect() {
+      this.set(sources.taken?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${p}things_bound`,
+    help: 'Things bound to this bridge',
+    registers: [registry],
+    collect() {
+      this.set(sources.bound?.() ?? 0);
+    },
+  });
+  const bindings = new Counter({
+    name: `${p}binding_changes_total`,
+    help: 'Things taken by another session, refused, recovered or taken over, by change',
+    labelNames: ['change'],
+    registers: [registry],
   });
   new Gauge({
     name: `${p}thingworx_connected`,
@@ -216,6 +242,10 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     .on('pipe.down', () => pipeDown.inc())
     .on('downlink.sent', (e) => downlinks.inc({ result: e.result }))
     .on('downlink.invalid', () => downlinks.inc({ result: 'invalid' }))
-    .on('downlink.failed', () => downlinks.inc({ result: 'failed' }));
+    .on('downlink.failed', () => downlinks.inc({ result: 'failed' }))
+    .on('things.taken', (e) => bindings.inc({ change: 'taken' }, e.count))
+    .on('things.refused', (e) => bindings.inc({ change: 'refused' }, e.count))
+    .on('things.recovered', (e) => bindings.inc({ change: 'recovered' }, e.count))
+    .on('things.took_over', (e) => bindings.inc({ change: 'took_over' }, e.count));
   return registry;
 }

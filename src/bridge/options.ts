@@ -54,6 +54,10 @@ export interface BridgeOptions {
   rebindRetryMs?: number;
   /** Repeats of a protocol error or reconnect (same pipe, same cause) within this window make one log line. 10 s. */
   repeatWindowMs?: number;
+  /** How often the bridge verifies it still holds its Things (a takeover by another session). Default 10 s; 0 = off. */
+  bindCheckMs?: number;
+  /** Take Things another session holds, once, deliberately (Last in wins), instead of waiting for their release. */
+  takeOver?: boolean;
   sink: ThingWorxSink;
   directory: ThingDirectory;
   downlinks?: DownlinkSender;
@@ -68,8 +72,12 @@ export interface BridgeStats {
   connected: boolean;
   things: number;
   bound: number;
-  /** Bound Things that lost their binding on a reconnect, waiting to be bound again. */
+  /** Things not bound to this bridge: lost on a reconnect, taken by another session or refused. */
   unbound: number;
+  /** Things another session bound after this bridge (Last in wins). */
+  taken: number;
+  /** Things ThingWorx refused to bind (First in wins: another session holds them). */
+  refused: number;
   spoolDepth: number;
   /** The spool's health: writable or not (and why), free bytes of its disk. */
   storage: QueueHealth;
@@ -81,6 +89,7 @@ export const BRIDGE_DEFAULTS = {
   listen: '127.0.0.1:8080',
   path: '/uplink',
   maxTimeSkewMs: 5 * 60_000,
+  bindCheckMs: 10_000,
   maxBodyBytes: 64 * 1024,
   maxDevices: 10_000,
   maxSpool: 100_000,

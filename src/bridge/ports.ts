@@ -117,8 +117,13 @@ export type SinkStatus =
 export interface ThingWorxSink {
   start(): Promise<void>;
   /** Binds Things; names the platform refused are returned (not thrown), other failures reject. */
-  bind(names: string[]): Promise<{ refused: string[]; reason?: string }>;
+  bind(names: string[]): Promise<{ refused: string[]; reason?: string; status?: number | null }>;
   unbind(names: string[]): Promise<void>;
+  /**
+   * Forgets Things without an UNBIND (another session holds them): they are not bound again on a reconnect, and
+   * the next bind() of them sends a BIND.
+   */
+  forget?(names: string[]): void;
   /** Resolves when ThingWorx acknowledged the push; rejects on failure. */
   push(thing: string, values: PropertyUpdate[]): Promise<void>;
   /** Platform -> edge property writes; a rejected promise answers the write with an error. */
@@ -150,12 +155,24 @@ export class PermanentError extends Error {
   }
 }
 
+/** A Thing's binding as ThingWorx shows it: bound to some session or not, and when a session last bound it. */
+export interface ThingConnection {
+  connected: boolean;
+  /** Epoch ms of the last BIND of the Thing (any session); 0 when never bound. */
+  lastConnection: number;
+}
+
 /** ThingWorx REST: lists and creates Things. */
 export interface ThingDirectory {
   /** Names of the Things implementing the template (all pages). */
   list(template: string): Promise<{ names: string[]; pages: number }>;
   /** CreateThing + EnableThing + RestartThing; 'exists' when it was already there. */
   create(name: string, template: string): Promise<'created' | 'exists'>;
+  /**
+   * The connection properties of the template's Things (RemoteThing's `isConnected` and `lastConnection`, set by
+   * every BIND and UNBIND): how the bridge verifies it still holds its Things. Optional.
+   */
+  connections?(template: string): Promise<Map<string, ThingConnection>>;
   /** Releases connections (optional). */
   close?(): Promise<void>;
 }

@@ -4,7 +4,13 @@
  * refuses new devices for good (the report goes to the dead-letter table).
  */
 import type { BridgeEvents } from './events.js';
-import { PermanentError, StubbornError, type ThingDirectory, type ThingWorxSink } from './ports.js';
+import {
+  PermanentError,
+  StubbornError,
+  type ThingConnection,
+  type ThingDirectory,
+  type ThingWorxSink,
+} from './ports.js';
 
 export interface ProvisionerOptions {
   template: string;
@@ -17,7 +23,30 @@ export interface ProvisionerOptions {
   rebindRetryMs?: number;
   /** The template of a new Thing when it is not `template` (a device whose payload driver has its own). */
   templateFor?: (name: string) => string | undefined;
+  /**
+   * How often the bridge verifies that it still holds its Things (ms; 0 = never). Default 10 000. Each check reads
+   * the Things' `isConnected` and `lastConnection` (ThingDirectory.connections): a Thing bound again after our BIND
+   * was taken by another session; a Thing nobody holds is bound again.
+   */
+  bindCheckMs?: number;
+  /** Take Things held by another session once, deliberately (Last in wins), instead of waiting for their release. */
+  takeOver?: boolean;
 }
+
+/** Names shown in one log line or event at most. */
+export const SAMPLE_SIZE = 5;
+
+function sample(names: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    if (out.length >= SAMPLE_SIZE) break;
+    out.push(n);
+  }
+  return out;
+}
+
+/** How the bridge stands with one of its Things. */
+export type BindingState = 'bound' | 'taken' | 'refused' | 'unbound';
 
 export class DeviceLimitError extends PermanentError {
   constructor(max: number) {
@@ -38,6 +67,20 @@ export class Provisioner {
   private readonly unbound = new Set<string>();
   private rebindTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Things another session bound after ours (detected by the bind check): not bound again while it holds them. */
+  readonly taken = new Map<string, number>();
+  /** Things the platform refused to bind (First in wins: another session holds them), with the reason. */
+  readonly refused = new Map<string, string>();
+  /** lastConnection of each bound Thing as seen by the first check after our BIND (the baseline of the next). */
+  private readonly marks = new Map<string, number>();
+  private checkTimer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  /** Bumped when a pipe comes up (it bound its Things again): a check running across it is ignored. */
+  private epoch = 0;
+  private tookOver = false;
+  private checkFailed = false;
+  private recheck = false;
+  private noView = false;
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -53,11 +96,172 @@ export class Provisioner {
     const { names, pages } = await this.directory.list(this.options.template);
     for (const n of names) this.known.add(n);
     this.events.emit('things.listed', { count: names.length, pages });
+    const refusedNow: string[] = [];
+    let why = '';
     await this.bindBatches(names, (chunk, refused, reason) => {
       for (const n of chunk) if (!refused.has(n)) this.bound.add(n);
-      for (const n of refused) this.events.emit('thing.refused', { thing: n, reason: reason ?? 'bind refused' });
+      for (const n of refused) {
+        this.refused.set(n, reason ?? 'bind refused');
+        refusedNow.push(n);
+      }
+      if (refused.size) why = reason ?? 'bind refused';
     });
     this.events.emit('things.bound', { count: this.bound.size });
+    if (refusedNow.length) this.reportRefused(refusedNow, why);
+    this.startChecks();
+  }
+
+  /** One event (one log line) for Things the platform refused to bind: a count and a few names. */
+  private reportRefused(names: string[], reason: string): void {
+    this.events.emit('things.refused', { count: names.length, sample: sample(names), reason });
+  }
+
+  /** Where the bridge stands with a Thing (the sandbox's table, diagnostics). */
+  bindingOf(name: string): BindingState | undefined {
+    if (this.taken.has(name)) return 'taken';
+    if (this.refused.has(name)) return 'refused';
+    if (this.unbound.has(name)) return 'unbound';
+    if (this.bound.has(name)) return 'bound';
+    return undefined;
+  }
+
+  /** Whether another session holds the Thing (taken from this bridge, or refused to it under "First in wins"). */
+  heldElsewhere(name: string): boolean {
+    return this.taken.has(name) || this.refused.has(name);
+  }
+
+  /** A pipe came up again and bound its Things: the next check takes new baselines. */
+  pipeUp(): void {
+    this.epoch += 1;
+    this.marks.clear();
+  }
+
+  /** New Things were bound: their baseline is read at once (a takeover right after would go unseen otherwise). */
+  private baselineSoon(): void {
+    if (!this.checkTimer || this.closed) return;
+    if (this.checking) this.recheck = true;
+    else void this.check(true);
+  }
+
+  private startChecks(): void {
+    const every = this.options.bindCheckMs ?? 10_000;
+    if (every <= 0 || this.closed || this.checkTimer) return;
+    // The first check right after the BINDs takes the baselines, before another session can bind the Things.
+    void this.check();
+    this.checkTimer = setInterval(() => void this.check(), every);
+    this.checkTimer.unref();
+  }
+
+  /** Verifies which Things the bridge still holds, now (also run every `bindCheckMs`). */
+  check(baselineOnly = false): Promise<void> {
+    this.checking ??= this.checkOnce(baselineOnly).finally(() => {
+      this.checking = undefined;
+      // Things just bound again get their baseline at once, before another session can bind them unseen (that
+      // check binds nothing: no loop without the interval between).
+      if (this.recheck && !this.closed) {
+        this.recheck = false;
+        void this.check(true);
+      }
+    });
+    return this.checking;
+  }
+
+  private async checkOnce(baselineOnly: boolean): Promise<void> {
+    if (this.closed || !this.sink.isConnected()) return;
+    const epoch = this.epoch;
+    let states: Map<string, ThingConnection> | undefined;
+    if (this.directory.connections) {
+      try {
+        states = await this.directory.connections(this.options.template);
+        this.checkFailed = false;
+        if (states.size === 0 && this.bound.size + this.taken.size + this.refused.size > 0) {
+          // The platform answered without the connection properties: refused Things are probed by BIND instead.
+          if (!this.noView)
+            this.events.emit('error', {
+              where: 'bind check',
+              error: 'ThingWorx listed no isConnected/lastConnection values: takeovers cannot be seen',
+            });
+          this.noView = true;
+          states = undefined;
+        }
+      } catch (err) {
+        if (!this.checkFailed) this.events.emit('error', { where: 'bind check', error: (err as Error).message });
+        this.checkFailed = true;
+      }
+    }
+    if (this.closed || epoch !== this.epoch) return;
+    const free: string[] = [];
+    const newlyTaken: string[] = [];
+    if (states) {
+      for (const name of this.bound) {
+        const s = states.get(name);
+        if (!s) continue;
+        if (!s.connected) {
+          // Nobody holds it (the platform unbound it, or another session bound and released it): bind it again.
+          free.push(name);
+          continue;
+        }
+        const mark = this.marks.get(name);
+        if (mark === undefined) this.marks.set(name, s.lastConnection);
+        else if (s.lastConnection > mark) newlyTaken.push(name);
+      }
+    }
+    if (newlyTaken.length) {
+      const now = Date.now();
+      for (const n of newlyTaken) {
+        this.bound.delete(n);
+        this.marks.delete(n);
+        this.taken.set(n, now);
+      }
+      this.sink.forget?.(newlyTaken);
+      this.events.emit('things.taken', { count: newlyTaken.length, sample: sample(newlyTaken) });
+    }
+    if (baselineOnly) return;
+    // Things held elsewhere: bound again only once their holder let them go (no fight), or once on purpose.
+    const waiting = [...this.taken.keys(), ...this.refused.keys()];
+    const released = states ? waiting.filter((n) => states.get(n)?.connected === false) : [...this.refused.keys()]; // without the REST view, a BIND is the probe (refused while held elsewhere)
+    if (free.length) this.sink.forget?.(free);
+    const recovered = await this.bindAgain([...released, ...free]);
+    const back = recovered.filter((n) => !free.includes(n));
+    if (back.length) this.events.emit('things.recovered', { count: back.length, sample: sample(back) });
+    if (this.options.takeOver && !this.tookOver) {
+      const held = [...this.taken.keys()].filter((n) => !recovered.includes(n));
+      if (held.length) {
+        this.tookOver = true;
+        const took = await this.bindAgain(held);
+        if (took.length) this.events.emit('things.took_over', { count: took.length, sample: sample(took) });
+      }
+    }
+  }
+
+  /** BINDs Things again; returns those now bound (refused ones stay or become `refused`). */
+  private async bindAgain(names: string[]): Promise<string[]> {
+    if (names.length === 0 || this.closed) return [];
+    const ok: string[] = [];
+    const refusedNow: string[] = [];
+    let why = '';
+    try {
+      await this.bindBatches(names, (chunk, refused, reason) => {
+        for (const n of chunk) {
+          if (refused.has(n)) {
+            if (!this.refused.has(n) && !this.taken.has(n)) refusedNow.push(n);
+            if (!this.taken.has(n)) this.refused.set(n, reason ?? 'bind refused');
+            why = reason ?? 'bind refused';
+            continue;
+          }
+          this.taken.delete(n);
+          this.refused.delete(n);
+          this.bound.add(n);
+          this.marks.delete(n);
+          ok.push(n);
+        }
+      });
+    } catch {
+      // not connected now: the next check tries again
+    }
+    if (refusedNow.length) this.reportRefused(refusedNow, why);
+    if (ok.length) this.recheck = true;
+    return ok;
   }
 
   /** Binds names in batches of `bindBatch` (one BIND each), reporting each batch's refused names as it goes. */
@@ -69,13 +273,17 @@ export class Provisioner {
     for (let i = 0; i < names.length; i += batch) {
       const chunk = names.slice(i, i + batch);
       const r = await this.sink.bind(chunk);
-      each(chunk, new Set(r.refused), r.reason);
+      each(chunk, new Set(r.refused), r.refused.length ? refusalReason(r) : undefined);
     }
   }
 
-  /** Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. */
+  /**
+   * Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. A Thing another
+   * session holds is not bound (no fight): its values are pushed all the same, and the bind check binds it once
+   * it is free.
+   */
   async ensure(name: string): Promise<void> {
-    if (this.bound.has(name)) return;
+    if (this.bound.has(name) || this.taken.has(name) || this.refused.has(name)) return;
     if (!this.known.has(name)) {
       let p = this.creating.get(name);
       if (!p) {
@@ -142,9 +350,16 @@ export class Provisioner {
         const r = names.length ? await this.sink.bind(names) : { refused: [] as string[], reason: undefined };
         const refused = new Set(r.refused);
         for (const n of names) if (!refused.has(n)) this.bound.add(n);
+        if (names.length > refused.size) this.baselineSoon();
+        const held = r.status !== 0x84;
+        const why = refusalReason(r);
+        if (held && refused.size) {
+          // First in wins: another session holds them. Pushed all the same; bound once it lets go.
+          for (const n of refused) this.refused.set(n, why);
+          this.reportRefused([...refused], why);
+        }
         for (const c of chunk) {
-          if (refused.has(c.name))
-            c.reject(new StubbornError(`ThingWorx refused to bind ${c.name}: ${r.reason ?? 'bind refused'}`));
+          if (refused.has(c.name) && !held) c.reject(new StubbornError(`ThingWorx refused to bind ${c.name}: ${why}`));
           else c.resolve();
         }
       } catch (err) {
@@ -171,9 +386,11 @@ export class Provisioner {
     this.scheduleRebind();
   }
 
-  /** Things waiting to be bound again. */
+  /** Things not bound to this bridge: refused on a re-bind after a reconnect, taken, or refused. */
   get unboundCount(): number {
-    return this.unbound.size;
+    let n = this.taken.size + this.refused.size;
+    for (const t of this.unbound) if (!this.taken.has(t) && !this.refused.has(t)) n += 1;
+    return n;
   }
 
   private scheduleRebind(): void {
@@ -207,12 +424,17 @@ export class Provisioner {
     this.closed = true;
     clearTimeout(this.rebindTimer);
     this.rebindTimer = undefined;
+    clearInterval(this.checkTimer);
+    this.checkTimer = undefined;
   }
 
   /** Forgets what is known of a Thing (after a failure that suggests it was deleted or unbound). */
   forget(name: string): void {
     this.bound.delete(name);
     this.unbound.delete(name);
+    this.taken.delete(name);
+    this.refused.delete(name);
+    this.marks.delete(name);
     this.known.delete(name);
   }
 
@@ -223,4 +445,14 @@ export class Provisioner {
     for (let i = 0; i < names.length; i += batch) await this.sink.unbind(names.slice(i, i + batch));
     this.bound.clear();
   }
+}
+
+/**
+ * Why a BIND was refused, in a few words (never the list of names: the platform's text quotes the whole
+ * V1BindMessage, thousands of names).
+ */
+function refusalReason(r: { reason?: string; status?: number | null }): string {
+  if (r.status === 0x84) return 'not Remote Things on ThingWorx';
+  if (r.reason && /visib/i.test(r.reason)) return "not visible to the key's user";
+  return 'held by another session ("First in wins")';
 }

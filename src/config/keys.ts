@@ -89,6 +89,12 @@ export const SETTINGS: readonly SettingKey[] = [
     '--max-time-skew',
     'Largest accepted uplink Time skew (duration; 0 turns the check off)',
   ),
+  k(
+    'bindCheck',
+    'TPX_BIND_CHECK',
+    '--bind-check',
+    'How often the bridge verifies it still holds its Things (duration, default 10s; 0 turns it off)',
+  ),
   k('logFormat', 'TPX_LOG_FORMAT', '--log-format', 'Bridge log format: text or json'),
   k(
     'pingDeadline',

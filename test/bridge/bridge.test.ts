@@ -133,7 +133,7 @@ describe('bridge (ports faked)', () => {
     expect(bridge.stats().spoolDepth).toBe(30);
     const ready = await fetch(`${bridge.url}/readyz`);
     expect(ready.status).toBe(503);
-    await ready.text();
+    expect(await ready.json()).toMatchObject({ ready: false, reason: 'thingworx_down', reasons: ['thingworx_down'] });
     sink.setConnected(true);
     expect(await bridge.whenDrained()).toBe(true);
     for (const d of devs) {
@@ -203,11 +203,12 @@ describe('bridge (ports faked)', () => {
   it("retries a refused bind a few times, then dead-letters the report with the platform's reason", async () => {
     const sink = new FakeSink();
     sink.refuseBind.add(DEV);
+    sink.refuseStatus = 0x84; // not a Remote Thing (a Thing held by another session is pushed to all the same)
     const { bridge } = await start({ sink });
     await bridge.whenReady();
     const dead = bridge.events.waitFor('dead.letter');
     expect((await post(bridge.url, uplinkDoc(DEV, 1))).status).toBe(202);
-    expect((await dead).reason).toMatch(/refused to bind .*Binding failed/);
+    expect((await dead).reason).toMatch(/refused to bind .*not Remote Things/);
     expect(sink.bindCalls.filter((c) => c.includes(DEV)).length).toBe(5);
   });
 
@@ -350,7 +351,21 @@ describe('bridge (ports faked)', () => {
     expect([200, 503]).toContain(ready.status);
     await bridge.whenReady();
     expect((await fetch(`${bridge.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${bridge.url}/readyz`)).status).toBe(200);
+    const body = await fetch(`${bridge.url}/readyz`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    expect(body).toEqual({
+      status: 200,
+      body: {
+        ready: true,
+        reason: null,
+        reasons: [],
+        bound: 1,
+        expected: 1,
+        taken: 0,
+        refused: 0,
+        thingworx: 'connected',
+        spoolDepth: 0,
+      },
+    });
     expect((await post(bridge.url, uplinkDoc(DEV, 9))).status).toBe(202);
     const r = await bridge.stop({ drainTimeoutMs: 5000 });
     expect(r).toEqual({ drained: true, pending: 0 });

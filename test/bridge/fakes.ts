@@ -8,6 +8,7 @@ import {
   type PropertyUpdate,
   type PropertyWrite,
   type SinkStatus,
+  type ThingConnection,
   type ThingDirectory,
   type ThingWorxSink,
 } from '../../src/bridge/ports.js';
@@ -32,12 +33,19 @@ export class FakeSink implements ThingWorxSink {
   }
   /** Names the platform refuses to bind. */
   refuseBind = new Set<string>();
-  async bind(names: string[]): Promise<{ refused: string[]; reason?: string }> {
+  /** The AlwaysOn status of a refused BIND (0x83 held elsewhere, 0x84 not a Remote Thing). */
+  refuseStatus: number | undefined;
+  /** Names forgotten (another session took them). */
+  readonly forgotten: string[] = [];
+  async bind(names: string[]): Promise<{ refused: string[]; reason?: string; status?: number | null }> {
     if (!this.connected) throw new Error('not connected');
     this.bindCalls.push(names);
     const refused = names.filter((n) => this.refuseBind.has(n));
     for (const n of names) if (!this.refuseBind.has(n)) this.bound.add(n);
-    return refused.length ? { refused, reason: 'Binding failed' } : { refused };
+    return refused.length ? { refused, reason: 'Binding failed', status: this.refuseStatus } : { refused };
+  }
+  forget(names: string[]): void {
+    this.forgotten.push(...names);
   }
   async unbind(names: string[]): Promise<void> {
     for (const n of names) this.bound.delete(n);
@@ -93,6 +101,14 @@ export class FakeSink implements ThingWorxSink {
 
 export class FakeDirectory implements ThingDirectory {
   readonly things = new Set<string>();
+  /** When set, connections() answers with it (the bind check's view of ThingWorx). */
+  view: Map<string, ThingConnection> | undefined;
+  connectionCalls = 0;
+  async connections(_template: string): Promise<Map<string, ThingConnection>> {
+    this.connectionCalls += 1;
+    if (!this.view) return new Map();
+    return new Map(this.view);
+  }
   readonly created: string[] = [];
   refuse = new Set<string>();
   listPages = 1;

@@ -86,7 +86,12 @@ describe('bridge under faults (issue 12)', () => {
     expect((await down).reason).toMatch(/disk is full/);
     const ready = await fetch(`${bridge.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ ready: false, spool_unwritable: expect.stringMatching(/disk is full/) });
+    expect(await ready.json()).toMatchObject({
+      ready: false,
+      reason: 'spool_unwritable',
+      reasons: ['spool_unwritable'],
+      spool_unwritable: expect.stringMatching(/disk is full/),
+    });
     expect(bridge.stats().storage).toMatchObject({ writable: false });
     const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
     expect(metrics).toMatch(/^tpx_bridge_spool_writable 0$/m);

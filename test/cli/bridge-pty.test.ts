@@ -57,7 +57,7 @@ describe('tpx bridge on a terminal', () => {
       expect(sent.code, sent.stderr).toBe(0);
       // The status line: carriage return + erase line, then the counts (the dot is coloured when colour is on).
       const [line] = await waitFor(
-        /\r\x1b\[2K\S*●(?:\x1b\[\d+m)? ThingWorx connected · 1 accepted · 1 pushed \(\d+\/s\) · 0 rejected · spool 0 · 1 Things/,
+        /\r\x1b\[2K\S*●(?:\x1b\[\d+m)? ThingWorx connected · 1 accepted · 1 pushed \(\d+\/s\) · 0 rejected · spool 0 · 1\/1 Things bound/,
       );
       expect(line).toBeTruthy();
       child.stdin.write('\x03');

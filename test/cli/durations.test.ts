@@ -12,6 +12,7 @@ afterAll(() => home.cleanup());
 /** Every duration flag of the program, with the command that takes it and the unit of a bare number. */
 const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string[] }[] = [
   { command: ['bridge'], flag: '--max-time-skew', bare: 's' },
+  { command: ['bridge'], flag: '--bind-check', bare: 's' },
   { command: ['bridge'], flag: '--dedup-window', bare: 's' },
   { command: ['bridge'], flag: '--drain-timeout', bare: 's' },
   { command: ['bridge'], flag: '--ping-deadline', bare: 's' },
@@ -35,6 +36,7 @@ const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string
   { command: ['emulator', 'thingworx'], flag: '--idle-timeout', bare: 's' },
   { command: ['sandbox'], flag: '--duration', bare: 's' },
   { command: ['sandbox'], flag: '--downlink-every', bare: 's' },
+  { command: ['sandbox'], flag: '--bind-check', bare: 's' },
   { command: ['thing', 'watch'], flag: '--interval', bare: 's', extra: ['0018B20000000FFF'] },
   { command: ['thingworx', 'check'], flag: '--ghost-after', bare: 's' },
   // the global one (every outgoing call); thingworx check and import-template read a bare number as milliseconds

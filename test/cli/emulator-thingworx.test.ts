@@ -114,6 +114,11 @@ describe('tpx emulator thingworx', () => {
     r = await runTpx(['emulator', 'thingworx', '--tls-version', '1.0'], { env: h.env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--tls-version must be 1.2 or 1.1');
+    r = await runTpx(['emulator', 'thingworx', '--bind-refusal', 'some'], { env: h.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--bind-refusal "some" is not whole-message or per-name.');
+    r = await runTpx(['emulator', 'thingworx', '--lost-bind-pushes', 'drop'], { env: h.env });
+    expect(r.code).toBe(2);
     r = await runTpx(['emulator', 'thingworx', '--state', join(h.dir, 'missing.json')], { env: h.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Cannot read the emulator state file/);

@@ -129,6 +129,20 @@ describe('sandbox tracker', () => {
     expect(t.summary().downlinks).toMatchObject({ sent: 2, confirmed: 1, failed: 1, lost: 1 });
   });
 
+  it('counts downlinks written while another connector held the Thing as taken, not lost', () => {
+    const t = new Tracker();
+    t.takenLeadMs = 1000;
+    t.downlinkWritten('A', { correlationId: 'C1', fport: 3, payloadHex: '0201', simulated: true });
+    t.thingTaken('A', Date.now() + 500); // noticed by the next bind check: C1 may have gone to the other
+    expect(t.summary()).toMatchObject({ thingsTaken: 1, downlinks: { sent: 1, taken: 1, lost: 0 } });
+    expect(t.openDownlinks).toBe(0);
+    t.thingRecovered('A', Date.now() + 600);
+    expect(t.summary().thingsTaken).toBe(0);
+    const late = { correlationId: 'C2', fport: 3, payloadHex: '0202', simulated: true };
+    t.downlinkWritten('B', late); // another device, never taken: still lost when not confirmed
+    expect(t.summary().downlinks).toMatchObject({ sent: 2, taken: 1, lost: 1 });
+  });
+
   it('shows downlinks written by someone else without counting them', () => {
     const t = new Tracker();
     t.onBridgeEvent('downlink.sent', { thing: 'B', fport: 1, correlationId: 'C9', result: 'queued' });
@@ -177,6 +191,22 @@ describe('sandbox table', () => {
     });
     expect(few).toHaveLength(3);
     expect(few.at(-1)).toBe('… and 1 more device(s)');
+  });
+
+  it('shows a Thing taken by another session, within 80 columns', () => {
+    const t = new Tracker();
+    t.row('70B3D57ED0000001');
+    t.row('70B3D57ED0000002');
+    const lines = renderDeviceTable([...t.rows.values()], {
+      now: Date.now(),
+      color: plain,
+      thing: (d) => (d.endsWith('1') ? 'taken' : 'bound'),
+      maxRows: 10,
+      width: 80,
+    });
+    expect(lines[1]).toMatch(/^70B3D57ED0000001 +taken /);
+    expect(lines.at(-1)).toBe('taken: 1 Thing(s) taken by another session (another connector)');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
   });
 
   it('redraws in place: moves up over the lines drawn before, counting wrapped lines', () => {

@@ -2,6 +2,7 @@
  * `tpx bridge [run]`: the connector in the foreground (ThingPark tunnel -> spool -> ThingWorx AlwaysOn, and
  * downlinks back). `tpx bridge dead-letters [list|replay]`: reports that failed for good.
  */
+
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { durationOption, wholeNumberOption } from '../options.js';
+import { say } from '../phrases.js';
 
 const DAY = 86_400_000;
 
@@ -20,6 +22,8 @@ export interface BridgeRunOptions {
   asKey?: string;
   verifyTokens?: boolean;
   maxTimeSkew?: string;
+  bindCheck?: string;
+  takeOver?: boolean;
   spoolDir?: string;
   maxDevices?: string;
   maxSpool?: string;
@@ -97,6 +101,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const path = s.value('bridgePath', o.path, D.path)!;
   if (!path.startsWith('/')) throw new UsageError(`--path "${path}" must start with "/".`);
   const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
+  const bindCheckMs = duration(ctx, 'bindCheck', '--bind-check', o.bindCheck, D.bindCheckMs, DAY);
   const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
   const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
   const pingDeadlineMs =
@@ -136,6 +141,8 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     asKey,
     verifyTokens,
     maxTimeSkewMs,
+    bindCheckMs,
+    takeOver: o.takeOver === true,
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
     maxConnections: int(ctx, 'maxConnections', '--max-connections', o.maxConnections, D.maxConnections, 1),
@@ -172,7 +179,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     }
     if (level === 'debug' && !ctx.io.verbose) return;
     if (ctx.io.quiet && level !== 'error' && level !== 'warn') return;
-    ctx.io.info(formatEvent(name, payload, logFormat));
+    ctx.io.info(formatEvent(name, payload, logFormat, new Date(), say));
   });
   const { signal, release } = ctx.shutdownSignal();
   const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
@@ -193,8 +200,9 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
       ctx.io.status(
         `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
           ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
-          ` · spool ${st.spoolDepth} · ${st.things} Things` +
-          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : ''),
+          ` · spool ${st.spoolDepth} · ${st.bound}/${st.things} Things bound` +
+          (st.taken ? ` · ${ctx.io.color.yellow(`${st.taken} taken by another session`)}` : '') +
+          (st.unbound - st.taken ? ` · ${ctx.io.color.yellow(`${st.unbound - st.taken} unbound`)}` : ''),
       );
     }, 1000);
     timer.unref();
@@ -349,6 +357,8 @@ function runOptions(c: Command): Command {
       '--max-time-skew <duration>',
       'largest |now - Time| accepted, e.g. 5m; 0 turns it off (default 5m; a bare number is seconds)',
     )
+    .option('--bind-check <duration>', 'how often to verify the Things are still bound here (default 10s; 0 off)')
+    .option('--take-over', 'take Things another connector holds, once, on purpose ("Last in wins")')
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')

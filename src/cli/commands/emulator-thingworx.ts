@@ -15,6 +15,9 @@ export interface EmulatorThingWorxOptions {
   tls?: boolean | string;
   tlsVersion?: string;
   idleTimeout?: string;
+  bindRefusal?: string;
+  lostBindPushes?: string;
+  takeoverNotice?: string;
   cert?: string;
   key?: string;
 }
@@ -48,10 +51,20 @@ function tlsMode(opts: EmulatorThingWorxOptions): (typeof TLS_MODES)[number] | u
   return opts.tls === true || opts.tlsVersion === '1.2' ? 'default' : undefined;
 }
 
+/** A flag with fixed values: undefined when not given, a UsageError for anything else. */
+function choice<T extends string>(flag: string, value: string | undefined, values: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((values as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} "${value}" is not ${values.join(' or ')}.`, `Use ${flag} ${values[0]}.`);
+}
+
 export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorThingWorxOptions): Promise<void> {
   const port = wholeNumberOption('--port', opts.port, 0, 65535);
   const idleTimeoutMs = durationOption('--idle-timeout', opts.idleTimeout, { bare: 's', min: 1000, max: 86_400_000 });
   const tls = tlsMode(opts);
+  const bindRefusal = choice('--bind-refusal', opts.bindRefusal, ['whole-message', 'per-name'] as const);
+  const pushes = choice('--lost-bind-pushes', opts.lostBindPushes, ['accept', 'refuse'] as const);
+  const notice = choice('--takeover-notice', opts.takeoverNotice, ['none', 'unbind'] as const);
   if (opts.saveState && !opts.state) {
     throw new UsageError(
       '--save-state needs --state <file> (where to save).',
@@ -87,6 +100,8 @@ export async function runEmulatorThingWorx(ctx: CommandContext, opts: EmulatorTh
     state,
     tls,
     idleTimeoutMs,
+    ...(bindRefusal ? { bindRefusal } : {}),
+    lostBinds: { ...(pushes ? { pushes } : {}), ...(notice ? { notice } : {}) },
   });
   try {
     if (ctx.io.json) {
@@ -138,6 +153,12 @@ export function register(parent: Command, app: App): void {
       '--tls-version <version>',
       '1.2 (TLS 1.2 and later, the default) or 1.1 (only TLS 1.1, an outdated platform)',
     )
+    .option(
+      '--bind-refusal <mode>',
+      'a BIND with names it cannot bind: whole-message (refuse all, default) or per-name',
+    )
+    .option('--lost-bind-pushes <mode>', 'pushes of a session whose Things another took: accept (default) or refuse')
+    .option('--takeover-notice <mode>', 'what a session whose Things another took is sent: none (default) or unbind')
     .option('--cert <file>', 'serve this certificate (PEM) instead of a generated self-signed one (with --key)')
     .option('--key <file>', 'private key (PEM) of --cert')
     .option(

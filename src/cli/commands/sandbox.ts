@@ -21,6 +21,7 @@ export interface SandboxOptions {
   rate?: string;
   duration?: string;
   downlinkEvery?: string;
+  bindCheck?: string;
   template?: string;
   pipeCount?: string;
   listen?: string;
@@ -34,6 +35,7 @@ export async function runSandboxCommand(ctx: CommandContext, o: SandboxOptions &
     rate: numberOption('--rate', o.rate, 0, 100_000) ?? 5,
     durationMs: durationOption('--duration', o.duration, { bare: 's', min: 100, max: 30 * 86_400_000 }),
     downlinkEveryMs: downlinkEvery(o.downlinkEvery),
+    bindCheckMs: durationOption('--bind-check', o.bindCheck, { bare: 's', min: 0, max: 86_400_000 }),
     template: o.template ?? DEFAULT_TEMPLATE_NAME,
     pipeCount: wholeNumberOption('--pipe-count', o.pipeCount, 1, 255) ?? 1,
     listen: o.listen,
@@ -54,6 +56,7 @@ export function register(program: Command, app: App): void {
     .option('--rate <n>', 'uplinks per second, all devices together (default 5; 0 = none)')
     .option('--duration <duration>', 'stop by itself after this long (e.g. 30s) and print a summary')
     .option('--downlink-every <duration>', 'write a downlink in ThingWorx this often (default 10s; 0 = never)')
+    .option('--bind-check <duration>', 'how often the bridge verifies it still holds its Things (default 10s)')
     .option('--template <name>', `Thing Template to import and use (default ${DEFAULT_TEMPLATE_NAME})`)
     .option('--pipe-count <n>', 'AlwaysOn WebSockets of the bridge, 1..255 (default 1)')
     .option('--listen <host:port>', 'bridge ingest address (default 127.0.0.1 on a free port)')

@@ -8,6 +8,7 @@ import { BridgeEvents, eventLevel, formatEvent } from '../../bridge/index.js';
 import { validateProfileName } from '../../config/profiles.js';
 import { TpxError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
+import { say } from '../phrases.js';
 import { truncate } from '../table.js';
 import { DeviceSimulator, sandboxDevEui } from './devices.js';
 import { DownlinkSimulator } from './downlinks.js';
@@ -30,9 +31,14 @@ export interface SandboxSettings {
   pipeCount: number;
   listen?: string;
   spoolDir?: string;
+  /** The bridge's bind check interval (ms); default the bridge's (10 s). */
+  bindCheckMs?: number;
 }
 
 const READY_TIMEOUT_MS = 30_000;
+
+/** Bridge events said even without --verbose: the end of a takeover (the takeover itself is a warning). */
+const BINDING_NEWS = new Set<string>(['things.recovered', 'things.took_over']);
 
 /** Resolves on the first of: `signal` aborted, `cancel` aborted, `ms` elapsed (never when ms is undefined). */
 function wait(signal: AbortSignal, ms: number | undefined, cancel?: AbortSignal): Promise<void> {
@@ -79,7 +85,9 @@ function summaryLines(s: SandboxSummary, devices: number): string[] {
     `Sandbox stopped after ${Math.round(s.durationMs / 1000)}s (${devices} devices, ${s.devicesSending} of them sent uplinks).`,
     `  uplinks    ${u.sent} sent, ${u.delivered} delivered to ThingWorx, ${u.lost} lost` +
       (u.rejected ? ` (${u.rejected} refused by the bridge)` : ''),
-    `  downlinks  ${d.sent} written in ThingWorx, ${d.confirmed} confirmed, ${d.lost} lost`,
+    `  downlinks  ${d.sent} written in ThingWorx, ${d.confirmed} confirmed, ${d.lost} lost` +
+      (d.taken ? ` (${d.taken} more not delivered here: another connector held the Things)` : ''),
+    ...(s.thingsTaken ? [`  Things     ${s.thingsTaken} taken by another session at the end`] : []),
     ...(s.otherDelivered ? [`  also delivered: ${s.otherDelivered} uplink(s) from other senders`] : []),
   ];
 }
@@ -97,9 +105,10 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     const level = eventLevel(name);
     if (io.json) {
       if (level !== 'debug' || io.verbose) io.event(name, payload);
-    } else if (level === 'warn' || level === 'error' || (io.verbose && !live)) {
-      const text = formatEvent(name, payload, 'text');
+    } else if (level === 'warn' || level === 'error' || (io.verbose && !live) || BINDING_NEWS.has(name)) {
+      const text = formatEvent(name, payload, 'text', new Date(), say);
       if (live) lastProblem = text;
+      else if (BINDING_NEWS.has(name)) io.info(text);
       else if (level === 'debug' || level === 'info') io.debug(text);
       else io.warn(text);
     }
@@ -119,11 +128,24 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       listen: s.listen,
       spoolDir: s.spoolDir,
       events,
+      bindCheckMs: s.bindCheckMs,
     });
   } catch (err) {
     release();
     throw err;
   }
+  // Another connector with the same Things (e.g. `tpx --profile sandbox bridge` in another terminal): the bridge's
+  // bind check says which Things it lost and got back; the tracker counts what could not go through it meanwhile.
+  tracker.takenLeadMs = (s.bindCheckMs ?? 10_000) + 1000;
+  const bindingsChanged = () => {
+    for (const devEui of tracker.rows.keys()) {
+      if (world.bridge.bindingOf(devEui) === 'taken') tracker.thingTaken(devEui);
+      else if (world.bridge.bindingOf(devEui) === 'bound') tracker.thingRecovered(devEui);
+    }
+  };
+  events.on('things.taken', bindingsChanged);
+  events.on('things.recovered', bindingsChanged);
+  events.on('things.took_over', bindingsChanged);
   world.drivers.on('decoded', (e) => {
     tracker.row(e.devEui).decoded = shortDecoded(e.data);
     if (io.json) io.event('uplink.decoded', { devEui: e.devEui, driver: e.driver, data: e.data });
@@ -220,7 +242,10 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       );
       const thing = (devEui: string): ThingState => {
         const t = world.twx.thing(devEui);
-        return !t ? 'none' : t.boundTo ? 'bound' : 'unbound';
+        if (!t) return 'none';
+        const b = world.bridge.bindingOf(devEui);
+        if (b === 'taken') return 'taken';
+        return b === 'bound' && t.boundTo ? 'bound' : 'unbound';
       };
       const draw = () => {
         const rows = [...tracker.rows.values()];
@@ -253,7 +278,13 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     await devices.stop();
     await downlinks.stop();
     // Every written downlink reaches the bridge's verdict, then the network "transmits" the queued ones.
-    await tracker.waitUntil(() => ![...tracker.rows.values()].some((r) => r.lastDownlink?.state === 'written'), 10_000);
+    await tracker.waitUntil(
+      () =>
+        ![...tracker.rows.values()].some(
+          (r) => r.lastDownlink?.state === 'written' && !tracker.takenDownlink(r.devEui, r.lastDownlink),
+        ),
+      10_000,
+    );
     downlinks.flushReports();
     await downlinks.settle();
     await world.bridge.whenDrained(30_000);

@@ -3,10 +3,11 @@
  * last downlink and its status) under a totals line, redrawn in place.
  */
 import type { ChalkInstance } from 'chalk';
-import { renderTable, visibleLength } from '../table.js';
+import { renderTable, truncate, visibleLength } from '../table.js';
 import type { DeviceRow, DownlinkState, SandboxSummary } from './tracker.js';
 
-export type ThingState = 'bound' | 'unbound' | 'none';
+/** The device's Thing as the bridge holds it: bound, taken by another session, unbound (refused, lost), none. */
+export type ThingState = 'bound' | 'taken' | 'unbound' | 'none';
 
 export interface TableOptions {
   now: number;
@@ -32,7 +33,7 @@ export function ago(now: number, t: number | undefined): string {
 
 function stateColor(c: ChalkInstance, s: DownlinkState | ThingState, text: string): string {
   if (s === 'sent' || s === 'bound') return c.green(text);
-  if (s === 'queued' || s === 'written' || s === 'unbound') return c.yellow(text);
+  if (s === 'queued' || s === 'written' || s === 'unbound' || s === 'taken') return c.yellow(text);
   if (s === 'none') return c.dim(text);
   return c.red(text);
 }
@@ -70,6 +71,9 @@ export function renderDeviceTable(rows: DeviceRow[], o: TableOptions): string[] 
   });
   const out = table.split('\n');
   if (rows.length > shown.length) out.push(c.dim(`… and ${rows.length - shown.length} more device(s)`));
+  const taken = rows.filter((r) => o.thing(r.devEui) === 'taken').length;
+  if (taken)
+    out.push(c.yellow(truncate(`taken: ${taken} Thing(s) taken by another session (another connector)`, width)));
   return out;
 }
 
@@ -81,7 +85,8 @@ export function totalsLine(s: SandboxSummary, c: ChalkInstance): string {
     `uplinks ${u.sent} sent · ${u.delivered} delivered · ${waiting} waiting` +
     (u.rejected ? ` · ${c.red(`${u.rejected} refused`)}` : '') +
     `   downlinks ${d.sent} written · ${d.confirmed} confirmed` +
-    (d.failed ? ` · ${c.red(`${d.failed} failed`)}` : '')
+    (d.failed ? ` · ${c.red(`${d.failed} failed`)}` : '') +
+    (d.taken ? ` · ${c.yellow(`${d.taken} taken`)}` : '')
   );
 }
 

@@ -40,7 +40,13 @@ export interface SandboxSummary {
   /** Devices that sent at least one uplink. */
   devicesSending: number;
   uplinks: { sent: number; accepted: number; duplicates: number; rejected: number; delivered: number; lost: number };
-  downlinks: { sent: number; queued: number; confirmed: number; failed: number; lost: number };
+  /**
+   * `taken`: written while another connector held the device's Thing (another bridge with the same Things): not
+   * delivered through this bridge, and not lost by it; `lost` does not count them.
+   */
+  downlinks: { sent: number; queued: number; confirmed: number; failed: number; taken: number; lost: number };
+  /** Things another session holds now (taken from this bridge). */
+  thingsTaken: number;
   /** Reports of other senders (e.g. `tpx uplink send` from another terminal) the bridge delivered. */
   otherDelivered: number;
 }
@@ -56,6 +62,43 @@ export class Tracker {
   private startedAt = Date.now();
   private t = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, delivered: 0, dead: 0 };
   private readonly ackedEarly = new Map<number, { latencyMs: number }>();
+  /** When another session held each device's Thing (from the bridge's bind check), oldest first. */
+  private readonly takenSpans = new Map<string, { from: number; to?: number }[]>();
+  /** How long before its detection a takeover may have started (the bridge's bind check interval). */
+  takenLeadMs = 10_000;
+
+  /** The bridge found this device's Thing held by another session. */
+  thingTaken(devEui: string, now = Date.now()): void {
+    const spans = this.takenSpans.get(devEui) ?? [];
+    if (spans.at(-1)?.to === undefined && spans.length) return;
+    spans.push({ from: now });
+    this.takenSpans.set(devEui, spans);
+    this.events.emit('change');
+  }
+
+  /** The bridge holds this device's Thing again. */
+  thingRecovered(devEui: string, now = Date.now()): void {
+    const last = this.takenSpans.get(devEui)?.at(-1);
+    if (last && last.to === undefined) last.to = now;
+    this.events.emit('change');
+  }
+
+  /** Whether another session held the device's Thing at `t` (or may have, just before the bridge noticed). */
+  private takenAt(devEui: string, t: number): boolean {
+    return (this.takenSpans.get(devEui) ?? []).some((s) => t >= s.from - this.takenLeadMs && t <= (s.to ?? Infinity));
+  }
+
+  /** Whether a downlink was written while another session held its Thing (it cannot go through this bridge). */
+  takenDownlink(devEui: string, info: DownlinkInfo): boolean {
+    return info.state !== 'sent' && this.takenAt(devEui, info.writtenAt);
+  }
+
+  /** Things held by another session now. */
+  get thingsTaken(): number {
+    let n = 0;
+    for (const spans of this.takenSpans.values()) if (spans.at(-1) && spans.at(-1)!.to === undefined) n += 1;
+    return n;
+  }
 
   /** The summary's duration counts from now (when the traffic starts). */
   restartClock(): void {
@@ -187,7 +230,9 @@ export class Tracker {
 
   /** Simulated downlinks not in a final state yet. */
   get openDownlinks(): number {
-    return [...this.downlinks.values()].filter((d) => d.info.simulated && !TERMINAL.has(d.info.state)).length;
+    return [...this.downlinks.values()].filter(
+      (d) => d.info.simulated && !TERMINAL.has(d.info.state) && !this.takenDownlink(d.devEui, d.info),
+    ).length;
   }
 
   /** Resolves true when test() holds (checked on every change), false after timeoutMs. */
@@ -208,8 +253,10 @@ export class Tracker {
   }
 
   summary(): SandboxSummary {
-    const sim = [...this.downlinks.values()].filter((d) => d.info.simulated).map((d) => d.info);
+    const simulated = [...this.downlinks.values()].filter((d) => d.info.simulated);
+    const sim = simulated.map((d) => d.info);
     const count = (...s: DownlinkState[]) => sim.filter((d) => s.includes(d.state)).length;
+    const taken = simulated.filter((d) => this.takenDownlink(d.devEui, d.info)).length;
     const t = this.t;
     return {
       durationMs: Date.now() - this.startedAt,
@@ -227,8 +274,10 @@ export class Tracker {
         queued: count('queued', 'sent', 'not_sent'),
         confirmed: count('sent'),
         failed: count('rejected', 'failed', 'not_sent'),
-        lost: sim.length - count('sent'),
+        taken,
+        lost: sim.length - count('sent') - taken,
       },
+      thingsTaken: this.thingsTaken,
       otherDelivered: this.ackedEarly.size,
     };
   }

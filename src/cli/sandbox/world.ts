@@ -32,6 +32,8 @@ export interface WorldOptions {
   /** Spool directory; default a new temporary one, removed at close. */
   spoolDir?: string;
   events: BridgeEvents;
+  /** The bridge's bind check interval (ms); default the bridge's. */
+  bindCheckMs?: number;
 }
 
 export interface SandboxWorld {
@@ -101,6 +103,7 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
       durability: 'normal',
       events: o.events,
       decoder: drivers,
+      ...(o.bindCheckMs !== undefined ? { bindCheckMs: o.bindCheckMs } : {}),
     });
     const ingestUrl = `${bridge.url}${bridge.path}`;
     const profileValues: Record<string, string> = {

@@ -29,8 +29,20 @@ import { type Session, SessionRegistry } from './sessions.js';
 /** What the platform sends to each Thing after a BIND: nothing (default), NotifyPropertyUpdate or SynchronizeModelState. */
 export type SyncOnBind = 'NotifyPropertyUpdate' | 'SynchronizeModelState' | null;
 
+/**
+ * What a session that lost Things to a newer BIND (Last-in-wins) experiences; the real platform's behaviour is
+ * UNCONFIRMED (research/alwayson.md §14, §18.2). `pushes`: 'accept' (default: a push needs no binding) or 'refuse'
+ * (0x83 "bound to another session"). `notice`: 'none' (default: the old socket stays open and silent) or 'unbind'
+ * (the platform sends the old session an UNBIND naming the Things).
+ */
+export interface LostBindBehaviour {
+  pushes: 'accept' | 'refuse';
+  notice: 'none' | 'unbind';
+}
+
 export interface AlwaysOnOptions {
   syncOnBind?: SyncOnBind;
+  lostBinds?: Partial<LostBindBehaviour>;
   ids?: { sessionId?: number; endpointId?: number; requestId?: number };
 }
 
@@ -39,7 +51,9 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
   readonly wss: WebSocketServer;
   rejectAuth = false;
   syncOnBind: SyncOnBind = null;
+  readonly lostBinds: LostBindBehaviour = { pushes: 'accept', notice: 'none' };
   private readonly requester: EdgeRequester;
+  private noticeId = 0x7f000000;
 
   constructor(
     private readonly platform: Platform,
@@ -52,6 +66,7 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
       () => platform.edgeRequestTimeoutMs,
     );
     this.syncOnBind = options.syncOnBind ?? null;
+    Object.assign(this.lostBinds, options.lostBinds ?? {});
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024, perMessageDeflate: false });
     platform.edge = this;
     platform.sessions = this;
@@ -250,6 +265,11 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
     }
     if (this.platform.failStatus !== null) return this.reply(s, m, 'SUCCESS', null);
     const out = this.registry.bind(s, body.names);
+    for (const [prev, names] of out.takenFrom) {
+      this.events.emit('unbind', { sessionId: prev.sessionId, names, reason: 'takeover', by: s.sessionId });
+      if (this.lostBinds.notice === 'unbind') this.sendUnbind(prev, names);
+    }
+    if (out.bound.length) this.events.emit('bind', { sessionId: s.sessionId, names: out.bound });
     if (!out.ok) {
       this.events.emit('bindRejected', {
         sessionId: s.sessionId,
@@ -258,16 +278,38 @@ export class AlwaysOnEndpoint implements EdgeGateway, SessionControl {
         reason: out.reason,
       });
       const code = out.reason === 'missing' ? 'NOT_FOUND' : 'FORBIDDEN';
-      return this.reply(s, m, code, bindFailureText(m, body.names, body.gateway));
+      // 'whole-message' quotes every name of the message (the reference document's text); 'per-name' the refused.
+      const quoted = this.registry.refusal === 'per-name' ? out.rejected : body.names;
+      await this.reply(s, m, code, bindFailureText(m, quoted, body.gateway));
+      this.synchronise(s, out.bound);
+      return;
     }
-    for (const [prev, names] of out.takenFrom)
-      this.events.emit('unbind', { sessionId: prev.sessionId, names, reason: 'takeover', by: s.sessionId });
-    this.events.emit('bind', { sessionId: s.sessionId, names: body.names });
     await this.reply(s, m, 'SUCCESS', null);
-    this.synchronise(s, body.names);
+    this.synchronise(s, out.bound);
+  }
+
+  /** The 'unbind' notice: an UNBIND request naming the Things another session took (LostBindBehaviour). */
+  private sendUnbind(prev: Session, names: string[]): void {
+    this.noticeId = (this.noticeId + 1) >>> 0;
+    this.send(prev, {
+      header: {
+        version: 1,
+        code: 'UNBIND',
+        codeValue: MESSAGE_CODES.UNBIND,
+        requestId: this.noticeId,
+        endpointId: prev.endpointId,
+        sessionId: prev.sessionId,
+        multipart: null,
+      },
+      body: { kind: 'unbind', gateway: null, names },
+    });
   }
 
   private async request(s: Session, m: Message, b: RequestBody): Promise<void> {
+    if (this.lostBinds.pushes === 'refuse' && b.entityType === 'THING' && this.registry.lostTo(s, b.entityName)) {
+      this.events.emit('pushRefused', { sessionId: s.sessionId, thing: b.entityName });
+      return this.reply(s, m, 'FORBIDDEN', `Thing [${b.entityName}] is bound to another session`);
+    }
     const content = await handleEdgeRequest(this.platform, s, m.header.code, b);
     return this.reply(s, m, 'SUCCESS', null, content);
   }

@@ -10,17 +10,19 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TpxError } from '../../errors.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
-import { AlwaysOnEndpoint, type SyncOnBind } from './alwayson.js';
+import { AlwaysOnEndpoint, type LostBindBehaviour, type SyncOnBind } from './alwayson.js';
 import type { EdgeRequest, EdgeResponse } from './edge-requests.js';
 import { Store, type Thing } from './model.js';
 import { Platform } from './platform.js';
 import { RestApi } from './rest.js';
 import { registerServices } from './services.js';
+import type { BindRefusal } from './sessions.js';
 import { storeToState } from './snapshot.js';
 import { type BindPolicy, type EmulatorState, loadStateFile, type TlsMode, validateState } from './state.js';
 
-export type { SyncOnBind } from './alwayson.js';
+export type { LostBindBehaviour, SyncOnBind } from './alwayson.js';
 export type { EdgeRequest, EdgeResponse } from './edge-requests.js';
+export type { BindRefusal } from './sessions.js';
 export type { BindPolicy, EmulatorState, TlsMode } from './state.js';
 
 export interface ThingWorxEmulatorOptions {
@@ -44,6 +46,10 @@ export interface ThingWorxEmulatorOptions {
   syncOnBind?: SyncOnBind;
   /** First ids handed out (tests pin them to compare bytes with the PTC vectors). */
   ids?: { sessionId?: number; endpointId?: number; requestId?: number };
+  /** A BIND with names that cannot be bound: 'whole-message' (default, refuses all) or 'per-name' (UNCONFIRMED). */
+  bindRefusal?: BindRefusal;
+  /** What a session that lost Things to a newer BIND experiences (UNCONFIRMED; default pushes accepted, no notice). */
+  lostBinds?: Partial<LostBindBehaviour>;
 }
 
 export interface EmulatorFaults {
@@ -71,11 +77,15 @@ export interface ThingWorxEmulator {
   readonly port: number;
   readonly store: Store;
   readonly platform: Platform;
-  /** 'auth', 'bind', 'bindRejected', 'unbind', 'push', 'update', 'propertyWrite', 'edgeRequest', 'sync', 'event', 'connection', 'disconnect', 'rest', 'created', 'restart', 'configuration', 'protocolError' (README.md). */
+  /** 'auth', 'bind', 'bindRejected', 'unbind', 'push', 'pushRefused', 'update', 'propertyWrite', 'edgeRequest', 'sync', 'event', 'connection', 'disconnect', 'rest', 'created', 'restart', 'configuration', 'protocolError' (README.md). */
   readonly events: EventEmitter;
   readonly faults: EmulatorFaults;
   setBindPolicy(policy: BindPolicy): void;
   setSyncOnBind(mode: SyncOnBind): void;
+  /** How a BIND with names that cannot be bound is answered. */
+  setBindRefusal(mode: BindRefusal): void;
+  /** What a session that lost Things to a newer BIND experiences. */
+  setLostBinds(behaviour: Partial<LostBindBehaviour>): void;
   /** Sends a request (default POST SERVICES) to the edge holding the Thing's binding; resolves with its response. */
   requestEdge(thing: string, request: EdgeRequest): Promise<EdgeResponse>;
   /** Key id of the application key with this name. */
@@ -104,7 +114,12 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
   const platform = new Platform(store);
   if (options.edgeRequestTimeoutMs !== undefined) platform.edgeRequestTimeoutMs = options.edgeRequestTimeoutMs;
   registerServices(platform);
-  const endpoint = new AlwaysOnEndpoint(platform, { ids: options.ids, syncOnBind: options.syncOnBind });
+  const endpoint = new AlwaysOnEndpoint(platform, {
+    ids: options.ids,
+    syncOnBind: options.syncOnBind,
+    lostBinds: options.lostBinds,
+  });
+  if (options.bindRefusal) endpoint.registry.refusal = options.bindRefusal;
   for (const g of store.ghosts) endpoint.registry.ghost(g.things, g.appKey, g);
   const rest = new RestApi(platform);
   const tlsMode = options.tls ?? store.tls;
@@ -205,6 +220,12 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
     },
     setSyncOnBind: (mode) => {
       endpoint.syncOnBind = mode;
+    },
+    setBindRefusal: (mode) => {
+      endpoint.registry.refusal = mode;
+    },
+    setLostBinds: (behaviour) => {
+      Object.assign(endpoint.lostBinds, behaviour);
     },
     requestEdge: (thing, request) => endpoint.requestEdge(thing, request),
     keyId: key,

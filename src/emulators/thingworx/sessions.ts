@@ -22,6 +22,8 @@ export class Session implements Binder {
   user: User | undefined;
   key: AppKey | undefined;
   readonly pending = new Map<number, PendingRequest>();
+  /** Things another session bound away from this one (Last in wins), while that one holds them. */
+  readonly lost = new Set<string>();
   closed = false;
 
   constructor(
@@ -43,11 +45,21 @@ export class Session implements Binder {
   }
 }
 
+/**
+ * How a BIND holding some names the platform cannot bind is answered (UNCONFIRMED, research/alwayson.md §14):
+ * 'whole-message' (default) refuses the whole message and binds none of its names, which is what the real platform
+ * is believed to do (its "Binding failed" text quotes the whole V1BindMessage); 'per-name' binds every name it can
+ * and refuses only the others (the answer is still an error naming them).
+ */
+export type BindRefusal = 'whole-message' | 'per-name';
+
 export interface BindOutcome {
   ok: boolean;
   /** Names that were already bound elsewhere (First-in-wins) or missing. */
   rejected: string[];
   reason: 'bound' | 'missing' | 'visibility' | null;
+  /** Names bound by this BIND (all of them when ok; with 'per-name', the others than `rejected`). */
+  bound: string[];
   /** Previous holders whose binds moved here (Last-in-wins). */
   takenFrom: Map<Session, string[]>;
 }
@@ -57,6 +69,8 @@ export class SessionRegistry {
   private nextSessionId: number;
   private nextEndpointId: number;
   private readonly remoteCache = new Map<string, boolean>();
+  /** How a BIND with names that cannot be bound is answered (see BindRefusal). */
+  refusal: BindRefusal = 'whole-message';
 
   constructor(
     private readonly store: Store,
@@ -82,7 +96,7 @@ export class SessionRegistry {
     return r;
   }
 
-  /** BIND (atomic: all names or none). O(names). */
+  /** BIND: all names or none ('whole-message'), or each name that can be ('per-name'). O(names). */
   bind(session: Session, names: string[], now = Date.now()): BindOutcome {
     this.remoteCache.clear();
     const policy = this.store.subsystem.bindProtectionPolicy;
@@ -103,35 +117,55 @@ export class SessionRegistry {
         invisible.push(name);
         continue;
       }
-      if (t.boundTo && t.boundTo !== session && policy === 'first-in-wins') busy.push(name);
+      if (t.boundTo && t.boundTo !== session && policy === 'first-in-wins') {
+        busy.push(name);
+        continue;
+      }
       things.push(t);
     }
-    const fail = (reason: BindOutcome['reason'], rejected: string[]): BindOutcome => ({
-      ok: false,
-      rejected,
-      reason,
-      takenFrom: new Map(),
-    });
-    if (missing.length) return fail('missing', missing);
-    if (invisible.length) return fail('visibility', invisible);
-    if (busy.length) return fail('bound', busy);
+    const reason: BindOutcome['reason'] = missing.length
+      ? 'missing'
+      : invisible.length
+        ? 'visibility'
+        : busy.length
+          ? 'bound'
+          : null;
+    const rejected = [...missing, ...invisible, ...busy];
     const takenFrom = new Map<Session, string[]>();
-    for (const t of things) {
-      const prev = t.boundTo as Session | null;
-      if (prev && prev !== session) {
-        prev.bound.delete(t.name);
-        let l = takenFrom.get(prev);
-        if (!l) {
-          l = [];
-          takenFrom.set(prev, l);
-        }
-        l.push(t.name);
-      }
-      t.boundTo = session;
-      t.lastConnection = now;
-      session.bound.add(t.name);
+    if (reason && this.refusal === 'whole-message') {
+      const shown = reason === 'missing' ? missing : reason === 'visibility' ? invisible : busy;
+      return { ok: false, rejected: shown, reason, bound: [], takenFrom };
     }
-    return { ok: true, rejected: [], reason: null, takenFrom };
+    for (const t of things) this.take(session, t, now, takenFrom);
+    return { ok: reason === null, rejected, reason, bound: things.map((t) => t.name), takenFrom };
+  }
+
+  /** Binds one Thing to `session`, noting the previous holder it is taken from (Last-in-wins). */
+  private take(session: Session, t: Thing, now: number, takenFrom: Map<Session, string[]>): void {
+    const prev = t.boundTo as Session | null;
+    if (prev && prev !== session) {
+      prev.bound.delete(t.name);
+      prev.lost.add(t.name);
+      let l = takenFrom.get(prev);
+      if (!l) {
+        l = [];
+        takenFrom.set(prev, l);
+      }
+      l.push(t.name);
+    }
+    t.boundTo = session;
+    t.lastConnection = now;
+    session.bound.add(t.name);
+    session.lost.delete(t.name);
+  }
+
+  /** Whether `session` lost this Thing to another session that still holds it (Last-in-wins). */
+  lostTo(session: Session, thing: string): boolean {
+    if (!session.lost.has(thing)) return false;
+    const t = this.store.things.get(thing);
+    if (t?.boundTo && t.boundTo !== session) return true;
+    session.lost.delete(thing);
+    return false;
   }
 
   /** UNBIND the names this session holds; returns the names actually unbound. */

@@ -201,6 +201,42 @@ describe('ThingWorx emulator: AlwaysOn', () => {
     expect(r.json.rows[0].isConnected).toBe(true);
   });
 
+  it('per-name BIND refusal binds the good names; whole-message (the default) binds none', async () => {
+    const emu = await start({ bindRefusal: 'per-name' });
+    const e = await edge(emu);
+    const r = await e.bind(['D1', 'Nope', 'D2']);
+    expect(r.header.code).toBe('NOT_FOUND');
+    expect((r.body as { reason: string }).reason).toContain('names=[Nope]]');
+    expect(emu.boundThings().sort()).toEqual(['D1', 'D2']);
+    emu.setBindRefusal('whole-message');
+    await e.call('UNBIND', { kind: 'unbind', gateway: null, names: ['D1', 'D2'] });
+    expect((await e.bind(['D1', 'Nope', 'D2'])).header.code).toBe('NOT_FOUND');
+    expect(emu.boundThings()).toEqual([]);
+  });
+
+  it('a session whose Things another took: pushes accepted or refused, an UNBIND notice or none (knobs)', async () => {
+    const emu = await start({ lostBinds: { pushes: 'refuse', notice: 'unbind' } });
+    emu.setBindPolicy('last-in-wins');
+    const a = await edge(emu);
+    const b = await edge(emu);
+    await a.bind(['D1']);
+    expect((await b.bind(['D1'])).header.code).toBe('SUCCESS');
+    const notice = await a.message();
+    expect(notice.header.code).toBe('UNBIND');
+    expect(notice.body).toMatchObject({ kind: 'unbind', names: ['D1'] });
+    const refused = await a.push('D1', [{ name: 'uplinkData', value: { baseType: 'JSON', value: '{}' } }]);
+    expect(refused.header.code).toBe('FORBIDDEN');
+    expect((refused.body as { reason: string }).reason).toBe('Thing [D1] is bound to another session');
+    emu.setLostBinds({ pushes: 'accept' });
+    const ok = await a.push('D1', [{ name: 'uplinkData', value: { baseType: 'JSON', value: '{}' } }]);
+    expect(ok.header.code).toBe('SUCCESS');
+    // once the other lets go, the first pushes as before
+    emu.setLostBinds({ pushes: 'refuse' });
+    await b.call('UNBIND', { kind: 'unbind', gateway: null, names: ['D1'] });
+    const again = await a.push('D1', [{ name: 'uplinkData', value: { baseType: 'JSON', value: '{}' } }]);
+    expect(again.header.code).toBe('SUCCESS');
+  });
+
   it('stores pushes with time and quality; logged properties keep every value; REST sees them', async () => {
     const emu = await start();
     const e = await edge(emu);

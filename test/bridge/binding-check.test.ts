@@ -1,0 +1,189 @@
+/** The bind check (provisioning.ts): takeovers found, no fight, recovery, one event per change. Fake timers. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type BridgeEventMap, BridgeEvents, formatEvent } from '../../src/bridge/index.js';
+import { Provisioner } from '../../src/bridge/provisioning.js';
+import { FakeDirectory, FakeSink } from './fakes.js';
+
+const CHECK_MS = 1000;
+
+function setup(names: string[], options: { takeOver?: boolean } = {}) {
+  const sink = new FakeSink();
+  const directory = new FakeDirectory();
+  for (const n of names) directory.things.add(n);
+  directory.view = new Map(names.map((n) => [n, { connected: true, lastConnection: 100 }]));
+  const events = new BridgeEvents();
+  const seen: { name: string; payload: unknown }[] = [];
+  events.onAny((name, payload) => seen.push({ name, payload }));
+  const p = new Provisioner(directory, sink, events, {
+    template: 'T',
+    maxDevices: 100,
+    bindCheckMs: CHECK_MS,
+    takeOver: options.takeOver,
+  });
+  const of = <K extends keyof BridgeEventMap>(name: K) =>
+    seen.filter((e) => e.name === name).map((e) => e.payload as BridgeEventMap[K]);
+  const set = (ns: string[], v: { connected: boolean; lastConnection: number }) => {
+    for (const n of ns) directory.view!.set(n, v);
+  };
+  return { sink, directory, p, of, set };
+}
+
+describe('bind check', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('finds a takeover within one check, does not bind while the other holds, binds again once it lets go', async () => {
+    const names = ['A', 'B', 'C'];
+    const { sink, p, of, set } = setup(names);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0); // the baseline check right after the BINDs
+    expect(p.bindingOf('A')).toBe('bound');
+    set(names, { connected: true, lastConnection: 200 }); // another session bound them after us
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.taken')).toEqual([{ count: 3, sample: names }]);
+    expect(p.bindingOf('B')).toBe('taken');
+    expect(sink.forgotten).toEqual(names);
+    expect(p.unboundCount).toBe(3);
+    const calls = sink.bindCalls.length;
+    await vi.advanceTimersByTimeAsync(5 * CHECK_MS);
+    expect(sink.bindCalls.length).toBe(calls); // no fight
+    expect(of('things.taken')).toHaveLength(1);
+    set(names, { connected: false, lastConnection: 200 }); // the other stopped
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.recovered')).toEqual([{ count: 3, sample: names }]);
+    expect(p.bindingOf('C')).toBe('bound');
+    expect(p.unboundCount).toBe(0);
+    p.close();
+  });
+
+  it('says a takeover of many Things in one line with at most five names', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `DEV${String(i).padStart(2, '0')}`);
+    const { p, of, set } = setup(names);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    set(names, { connected: true, lastConnection: 300 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    const [e] = of('things.taken');
+    expect(e).toEqual({ count: 12, sample: names.slice(0, 5) });
+    const line = formatEvent('things.taken', e!, 'text');
+    expect(line).toContain('12 Thing(s) taken by another session: DEV00, DEV01, DEV02, DEV03, DEV04, … (12 in all)');
+    expect(line).not.toContain('DEV05');
+    expect(line.split('\n')).toHaveLength(1);
+    p.close();
+  });
+
+  it('takes new baselines when a pipe comes up again (its own re-BIND is no takeover)', async () => {
+    const { p, of, set } = setup(['A']);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    p.pipeUp();
+    set(['A'], { connected: true, lastConnection: 500 });
+    await vi.advanceTimersByTimeAsync(3 * CHECK_MS);
+    expect(of('things.taken')).toEqual([]);
+    p.close();
+  });
+
+  it('binds a Thing nobody holds any more without calling it a recovery', async () => {
+    const { sink, p, of, set } = setup(['A']);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    set(['A'], { connected: false, lastConnection: 100 });
+    const calls = sink.bindCalls.length;
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(sink.bindCalls.length).toBe(calls + 1);
+    expect(of('things.recovered')).toEqual([]);
+    expect(p.bindingOf('A')).toBe('bound');
+    p.close();
+  });
+
+  it('with the take-over option takes held Things back once, and only once', async () => {
+    const { sink, p, of, set } = setup(['A', 'B'], { takeOver: true });
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    set(['A', 'B'], { connected: true, lastConnection: 200 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.took_over')).toEqual([{ count: 2, sample: ['A', 'B'] }]);
+    expect(p.bindingOf('A')).toBe('bound');
+    set(['A', 'B'], { connected: true, lastConnection: 900 }); // taken again
+    await vi.advanceTimersByTimeAsync(3 * CHECK_MS);
+    expect(of('things.taken')).toHaveLength(2);
+    expect(of('things.took_over')).toHaveLength(1);
+    expect(p.bindingOf('A')).toBe('taken');
+    expect(sink.bindCalls.length).toBe(2); // init, the one take-over
+    p.close();
+  });
+
+  it('First in wins: one things.refused for every refused Thing, pushed to all the same, bound once free', async () => {
+    const names = ['A', 'B', 'C', 'D', 'E', 'F', 'G'];
+    const { sink, p, of, set } = setup(names);
+    for (const n of names) sink.refuseBind.add(n);
+    await p.init();
+    expect(of('things.refused')).toEqual([
+      { count: 7, sample: names.slice(0, 5), reason: 'held by another session ("First in wins")' },
+    ]);
+    expect(of('thing.refused')).toEqual([]);
+    await p.ensure('A'); // no throw, no BIND: its reports go on
+    expect(sink.bindCalls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2 * CHECK_MS);
+    expect(sink.bindCalls).toHaveLength(1); // still held elsewhere: no BIND
+    sink.refuseBind.clear();
+    set(names, { connected: false, lastConnection: 100 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.recovered')).toEqual([{ count: 7, sample: names.slice(0, 5) }]);
+    expect(p.unboundCount).toBe(0);
+    p.close();
+  });
+});
+
+describe('bind check of Things bound after the start', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads the baseline of a Thing bound on its first report at once, so a takeover right after is seen', async () => {
+    const { directory, p, of, set } = setup([]);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    directory.things.add('NEW');
+    set(['NEW'], { connected: true, lastConnection: 100 });
+    const ensured = p.ensure('NEW');
+    await vi.advanceTimersByTimeAsync(0); // the coalesced BIND, then the baseline check
+    await ensured;
+    set(['NEW'], { connected: true, lastConnection: 150 }); // taken before the next periodic check
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.taken')).toEqual([{ count: 1, sample: ['NEW'] }]);
+    p.close();
+  });
+});
+
+describe('bind check without the connection properties', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('says once that takeovers cannot be seen, and probes refused Things with a BIND', async () => {
+    const { sink, directory, p, of } = setup(['A', 'B']);
+    directory.view = undefined; // a platform that ignores propertyNames
+    sink.refuseBind.add('B');
+    await p.init();
+    await vi.advanceTimersByTimeAsync(2 * CHECK_MS);
+    expect(of('error')).toEqual([
+      { where: 'bind check', error: 'ThingWorx listed no isConnected/lastConnection values: takeovers cannot be seen' },
+    ]);
+    expect(p.bindingOf('B')).toBe('refused');
+    sink.refuseBind.clear();
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.recovered')).toEqual([{ count: 1, sample: ['B'] }]);
+    p.close();
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * A bridge (in process, real pool and REST) whose Thing another connector takes while the platform refuses pushes
+ * of the session that lost it (an emulator knob: UNCONFIRMED on a real platform): the report waits, is neither
+ * dead-lettered nor the reason for a BIND that would take the Thing back, and is delivered once the other lets go.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlwaysOnPool } from '../../src/alwayson/index.js';
+import { startConnectedBridge } from '../../src/bridge/index.js';
+import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { TEMPLATE, templateState } from './emulated.js';
+import { AS_ID, AS_KEY, post, tempDir, uplinkDoc } from './helpers.js';
+
+const DEV = '70B3D57ED0000C01';
+
+describe('a Thing taken while the platform refuses the old session its pushes', () => {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('keeps the report until the other lets go, without binding the Thing back, then delivers it', async () => {
+    const twx = await startThingWorxEmulator({ state: templateState([DEV]), lostBinds: { pushes: 'refuse' } });
+    cleanups.push(() => twx.close());
+    twx.setBindPolicy('last-in-wins');
+    const ca = readFileSync(twx.caFile, 'utf8');
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const bridge = await startConnectedBridge({
+      listen: '127.0.0.1:0',
+      spoolDir: t.dir,
+      thingworxUrl: twx.restUrl,
+      appKey: twx.appKey,
+      ca,
+      template: TEMPLATE,
+      asId: AS_ID,
+      asKey: AS_KEY,
+      retryBaseMs: 20,
+      retryMaxMs: 100,
+      bindCheckMs: 100,
+    });
+    cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
+    await bridge.whenReady();
+    const mine = twx.thing(DEV)!.boundTo!.sessionId;
+
+    const other = new AlwaysOnPool({ url: twx.restUrl, appKey: twx.appKey, ca });
+    cleanups.push(() => other.close());
+    await other.start();
+    const taken = bridge.events.waitFor('things.taken');
+    await other.bind([DEV]);
+    expect(await taken).toEqual({ count: 1, sample: [DEV] });
+    const metrics = await bridge.metrics.metrics();
+    expect(metrics).toMatch(/^tpx_bridge_things_taken 1$/m);
+    expect(metrics).toMatch(/^tpx_bridge_things_bound 0$/m);
+    expect(metrics).toMatch(/^tpx_bridge_things_unbound 1$/m);
+    expect(metrics).toMatch(/^tpx_bridge_binding_changes_total\{change="taken"\} 1$/m);
+
+    const binds: number[] = [];
+    twx.events.on('bind', (e: { sessionId: number }) => binds.push(e.sessionId));
+    const dead: unknown[] = [];
+    bridge.events.on('dead.letter', (e) => dead.push(e));
+    const failures = bridge.events.waitFor('push.failed', (e) => e.attempt >= 8);
+    expect((await post(bridge.url, uplinkDoc(DEV, 1))).status).toBe(202);
+    expect((await failures).error).toMatch(/bound to another session/);
+    expect(dead).toEqual([]);
+    expect(binds).not.toContain(mine);
+    expect(bridge.readiness()).toMatchObject({ ready: false, reasons: ['things_taken'] });
+
+    const acked = bridge.events.waitFor('push.acked');
+    const recovered = bridge.events.waitFor('things.recovered');
+    await other.close();
+    expect(await recovered).toEqual({ count: 1, sample: [DEV] });
+    expect((await acked).thing).toBe(DEV);
+    expect(dead).toEqual([]);
+    expect(bridge.readiness()).toMatchObject({ ready: true, bound: 1 });
+  });
+});
