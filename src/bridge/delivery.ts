@@ -152,7 +152,7 @@ export class Delivery {
     let outcome: 'done' | 'retry' = 'done';
     try {
       const report = this.live.get(seq) ?? this.parse(item.document);
-      const updates = reportUpdates(report);
+      const updates = reportUpdates(report, item.document);
       const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
       if (updates.length > 0) {
         await this.provisioner.ensure(dev);

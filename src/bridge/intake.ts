@@ -117,12 +117,12 @@ export class Intake {
     }
     if (counted && this.dedup.isDuplicate(r.devEui, r.fcntUp!, payload, now)) return this.duplicate(r);
     const t0 = performance.now();
+    const memory: AppendMemory = {};
+    if (counted) memory.dedup = { fcnt: r.fcntUp!, payload };
+    if (token !== undefined) memory.token = token;
     const appended = this.spool.append(
       { devEui: r.devEui, kind: r.kind, receivedAt: now, document: raw.document, query: raw.query },
-      {
-        ...(counted ? { dedup: { fcnt: r.fcntUp!, payload } } : {}),
-        ...(token !== undefined ? { token } : {}),
-      },
+      memory,
     );
     if (token !== undefined) this.storing.set(token, appended);
     if (dedupKey !== undefined) this.storing.set(dedupKey, appended);

@@ -5,13 +5,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openSpoolConnection, type SpoolConnectionOptions } from './spool-schema.js';
-import { SpoolCommitter, type WriteOp } from './spool-writer.js';
+import { type BatchMessage, decodeBatch, SpoolCommitter } from './spool-writer.js';
 
 const data = workerData as { path: string; reservePath?: string; connection: SpoolConnectionOptions };
 const db = openSpoolConnection(new Database(data.path, { timeout: 10_000 }), data.connection);
 const committer = new SpoolCommitter(db, data.reservePath);
 
-parentPort!.on('message', (m: { id: number; ops: string }) => {
-  const result = committer.commit(JSON.parse(m.ops) as WriteOp[]);
+parentPort!.on('message', (m: BatchMessage) => {
+  const result = committer.commit(decodeBatch(m));
   parentPort!.postMessage({ id: m.id, result });
 });
