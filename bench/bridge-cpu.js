@@ -3,7 +3,9 @@
 // its own; prints the bridge process's CPU (both threads, process.cpuUsage) per uplink acknowledged by ThingWorx.
 // Only the bridge runs in this process, so a profile of it is the bridge's alone:
 //   node --cpu-prof --cpu-prof-dir=prof bench/bridge-cpu.js          (main thread + writer thread profiles)
-//   valgrind --tool=callgrind --trace-children=no node bench/bridge-cpu.js   (instructions; set BENCH_RATE)
+//   BENCH_CALLGRIND=1 BENCH_RATE=40 BENCH_SECONDS=25 valgrind --tool=callgrind node bench/bridge-cpu.js
+//     (instructions: the counters are zeroed before the load and dumped after the drain through callgrind_control,
+//     so the last dump, callgrind.out.<pid>.1, counts the load alone, both threads; divide by `acked`)
 // BENCH_SECONDS (default 6), BENCH_RATE (default 0: as fast as possible; else uplinks/s, exactly rate x seconds),
 // BENCH_DURABILITY (default full), BENCH_CONNECTIONS (default 256 at max rate, 16 paced).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -47,6 +49,14 @@ const bridge = await startBridge({
 await bridge.whenReady();
 let acked = 0;
 bridge.events.on('push.acked', () => acked++);
+const callgrind = async (flag) => {
+  if (!process.env.BENCH_CALLGRIND) return;
+  const { spawn } = await import('node:child_process');
+  await new Promise((resolve) =>
+    spawn('callgrind_control', [flag, String(process.pid)], { stdio: 'ignore' }).on('exit', resolve),
+  );
+};
+await callgrind('-z');
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const r = await runLoadClient({
@@ -58,6 +68,7 @@ const r = await runLoadClient({
 });
 await bridge.whenDrained(120_000);
 const cpu = process.cpuUsage(cpu0);
+await callgrind('-d');
 const seconds = (performance.now() - t0) / 1000;
 await bridge.stop({ drainTimeoutMs: 1000 });
 platform.stop();

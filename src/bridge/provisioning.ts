@@ -11,6 +11,8 @@ export interface ProvisionerOptions {
   maxDevices: number;
   /** Names per BIND message (Actility's connector timed out binding ~5K at once). Default 500. */
   bindBatch?: number;
+  /** BIND messages in flight at once when binding many Things (start, re-bind). Default 4. */
+  bindConcurrency?: number;
   /** Concurrent Thing creations. Default 8. */
   createConcurrency?: number;
   /** How often Things refused on a re-bind after a reconnect are bound again, ms. Default 30 000. */
@@ -60,17 +62,31 @@ export class Provisioner {
     this.events.emit('things.bound', { count: this.bound.size });
   }
 
-  /** Binds names in batches of `bindBatch` (one BIND each), reporting each batch's refused names as it goes. */
+  /**
+   * Binds names in batches of `bindBatch` (one BIND each), `bindConcurrency` BINDs in flight, reporting each
+   * batch's refused names as it comes back. The first failure stops it (no new BIND) and is thrown.
+   */
   private async bindBatches(
     names: readonly string[],
     each: (chunk: readonly string[], refused: ReadonlySet<string>, reason?: string) => void,
   ): Promise<void> {
     const batch = this.options.bindBatch ?? 500;
-    for (let i = 0; i < names.length; i += batch) {
-      const chunk = names.slice(i, i + batch);
-      const r = await this.sink.bind(chunk);
-      each(chunk, new Set(r.refused), r.reason);
-    }
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      while (next < names.length && !failed) {
+        const chunk = names.slice(next, (next += batch));
+        try {
+          const r = await this.sink.bind(chunk);
+          each(chunk, new Set(r.refused), r.reason);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    const lanes = Math.max(1, Math.min(this.options.bindConcurrency ?? 4, Math.ceil(names.length / batch)));
+    await Promise.all(Array.from({ length: lanes }, lane));
   }
 
   /** Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. */
