@@ -75,7 +75,8 @@ export class Provisioner {
     let failed = false;
     const lane = async () => {
       while (next < names.length && !failed) {
-        const chunk = names.slice(next, (next += batch));
+        const chunk = names.slice(next, next + batch);
+        next += batch;
         try {
           const r = await this.sink.bind(chunk);
           each(chunk, new Set(r.refused), r.reason);

@@ -292,7 +292,10 @@ export function decodeBatch(m: BatchMessage): Batch {
   let off = 0;
   let a = 0;
   let o = 0;
-  const take = (n: number) => texts.subarray(off, (off += n));
+  const take = (n: number) => {
+    off += n;
+    return texts.subarray(off - n, off);
+  };
   for (let i = 0; i < m.order.length; i++) {
     if (m.order[i] !== 1) {
       ops.push(m.other[o++]!);

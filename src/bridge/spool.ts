@@ -409,7 +409,10 @@ export class Spool implements ReportQueue {
         if (e[0] === 0) {
           if (e[4] < since) continue;
           let m = dedup.get(e[1]);
-          if (!m) dedup.set(e[1], (m = new Map()));
+          if (!m) {
+            m = new Map();
+            dedup.set(e[1], m);
+          }
           m.set(e[2], { payload: e[3], seenAt: e[4] });
         } else if (e[0] === 1) {
           if (e[2] >= since) tokens.set(e[1], e[2]);
