@@ -98,7 +98,7 @@ async function main() {
     return n;
   };
   // the dedup memory is private to the bridge: read for measurement only
-  const dedup = () => bridge.dedup.size;
+  const dedup = () => bridge.intake.dedup.size;
   const samples = [];
   const t0 = Date.now();
   const sample = () => {
