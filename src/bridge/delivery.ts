@@ -62,6 +62,8 @@ export class Delivery {
   private idleWaiters: (() => void)[] = [];
   private quietWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
+  /** The highest seq taken from the queue. */
+  private lastTaken = 0;
 
   constructor(
     private readonly queue: ReportQueue,
@@ -85,11 +87,23 @@ export class Delivery {
    * (performance.now(), to measure ingest -> ack latency). Then takes what is waiting.
    */
   accepted(seq: number, report: TunnelReport, acceptedAt: number): void {
+    // a report taken (from storage) before its append was reported may be delivered already: keep nothing for it
+    if (seq > this.lastTaken || this.holds(report.devEui, seq)) this.keep(seq, report, acceptedAt);
+    this.fill();
+  }
+
+  private holds(dev: string, seq: number): boolean {
+    const q = this.devices.get(dev);
+    if (!q) return false;
+    for (let k = q.head; k < q.items.length; k++) if (q.items[k]!.seq === seq) return true;
+    return false;
+  }
+
+  private keep(seq: number, report: TunnelReport, acceptedAt: number): void {
     if (this.live.size < (this.options.window ?? 20_000)) {
       this.live.set(seq, report);
       this.startedAt.set(seq, acceptedAt);
     }
-    this.fill();
   }
 
   /** Takes reports from the queue while the window has room. */
@@ -107,6 +121,7 @@ export class Delivery {
       (items) => {
         this.filling = false;
         for (const item of items) this.hold(item);
+        if (items.length > 0) this.lastTaken = Math.max(this.lastTaken, items[items.length - 1]!.seq);
         this.pump();
         if (items.length === room || this.fillAgain) this.fill();
         else if (this.held === 0) this.notifyIdle();

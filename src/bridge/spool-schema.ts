@@ -163,7 +163,9 @@ function moveMemoryRows(db: Database.Database): void {
   const ins = db.prepare('INSERT INTO memory (at, entries) VALUES (?, ?)');
   for (let i = 0; i < entries.length; i += 10_000) {
     const chunk = entries.slice(i, i + 10_000);
-    ins.run(chunk.at(-1)![0], JSON.stringify(chunk.map((e) => e[1])));
+    const at = chunk.at(-1)![0];
+    // times as ms before the row's `at` (spool-writer.ts's MemoryEntry)
+    ins.run(at, JSON.stringify(chunk.map(([t, e]) => [...e.slice(0, -1), at - t])));
   }
 }
 

@@ -13,5 +13,6 @@ const committer = new SpoolCommitter(db, data.reservePath);
 
 parentPort!.on('message', (m: BatchMessage) => {
   const result = committer.commit(decodeBatch(m));
-  parentPort!.postMessage({ id: m.id, result });
+  // the texts buffer goes back for the next batch (SQLite copied what it stored)
+  parentPort!.postMessage({ id: m.id, result, texts: m.texts }, [m.texts]);
 });

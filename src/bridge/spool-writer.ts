@@ -68,8 +68,8 @@ export interface BatchResult {
 
 /**
  * An entry of the dedup and replay memory, as a `memory` row lists them (in the order they happened):
- * `[0, devEui, fcnt, payload, seenAt]` a counter seen, `[1, token, seenAt]` a token seen, `[2, devEui, at]` a join
- * (the device's counters forgotten).
+ * `[0, devEui, fcnt, payload, ago]` a counter seen, `[1, token, ago]` a token seen, `[2, devEui, ago]` a join (the
+ * device's counters forgotten). `ago`: ms before the row's `at` (the latest time in the row), a small number.
  */
 export type MemoryEntry = [0, string, number, string, number] | [1, string, number] | [2, string, number];
 
@@ -178,7 +178,10 @@ export class SpoolCommitter {
       entries = [];
       at = 0;
       for (const op of batch.ops) results.push(apply(op));
-      if (entries.length > 0) s.memory.run(at, JSON.stringify(entries));
+      if (entries.length > 0) {
+        for (const e of entries) e[e.length - 1] = at - (e[e.length - 1] as number);
+        s.memory.run(at, JSON.stringify(entries));
+      }
     });
     this.run = (batch, results) => {
       const injected = this.fault?.();
@@ -233,8 +236,15 @@ export interface BatchMessage {
 
 const FIELDS = 6;
 
-/** Encodes a batch for the writer thread; `transfer` lists the buffers to move (not copy). */
-export function encodeBatch(id: number, batch: Batch): { message: BatchMessage; transfer: ArrayBuffer[] } {
+/**
+ * Encodes a batch for the writer thread; `transfer` lists the buffers to move (not copy). `spare`: a texts buffer
+ * the writer thread gave back, reused when large enough (no buffer per batch for the garbage collectors).
+ */
+export function encodeBatch(
+  id: number,
+  batch: Batch,
+  spare?: ArrayBuffer,
+): { message: BatchMessage; transfer: ArrayBuffer[] } {
   const { ops } = batch;
   let appends = 0;
   let bound = 0;
@@ -242,15 +252,17 @@ export function encodeBatch(id: number, batch: Batch): { message: BatchMessage; 
     if (op.t !== 'append') continue;
     appends += 1;
     const r = op.report as NewReport;
-    bound += r.devEui.length + r.kind.length + r.document.length + r.query.length;
-    bound += (op.memory.dedup?.payload.length ?? 0) + (op.memory.token?.length ?? 0);
+    bound += r.devEui.length + r.kind.length + Buffer.byteLength(r.document) + Buffer.byteLength(r.query);
+    bound += Buffer.byteLength(op.memory.dedup?.payload ?? '') + Buffer.byteLength(op.memory.token ?? '');
   }
   const order = new Uint8Array(ops.length);
   const other: WriteOp[] = [];
   const nums = new Float64Array(appends * 2);
   const lens = new Uint32Array(appends * FIELDS);
-  // 3 bytes per UTF-16 unit at most: the texts always fit
-  const texts = Buffer.allocUnsafeSlow(bound * 3);
+  const texts =
+    spare && spare.byteLength >= bound && spare.byteLength <= 4 * bound + 65536
+      ? Buffer.from(spare)
+      : Buffer.allocUnsafeSlow(Math.max(bound, 16384));
   let off = 0;
   let a = 0;
   for (let i = 0; i < ops.length; i++) {
@@ -330,7 +342,9 @@ export function workerRunner(worker: Worker): { run: BatchRunner; close: () => P
     for (const w of waiting.values()) w({ results: [], error: err.message });
     waiting.clear();
   };
-  worker.on('message', (m: { id: number; result: BatchResult }) => {
+  let spare: ArrayBuffer | undefined;
+  worker.on('message', (m: { id: number; result: BatchResult; texts?: ArrayBuffer }) => {
+    if (m.texts) spare = m.texts;
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (waiting.size === 0) worker.unref();
@@ -346,7 +360,8 @@ export function workerRunner(worker: Worker): { run: BatchRunner; close: () => P
       return new Promise((resolve) => {
         waiting.set(id, resolve);
         worker.ref();
-        const { message, transfer } = encodeBatch(id, batch);
+        const { message, transfer } = encodeBatch(id, batch, spare);
+        spare = undefined;
         worker.postMessage(message, transfer);
       });
     },
@@ -404,6 +419,11 @@ export class SpoolWriter {
       this.scheduled = false;
       void this.flush();
     });
+  }
+
+  /** True while a batch is being committed (its appends are stored and not reported yet). */
+  get busy(): boolean {
+    return this.running;
   }
 
   /** Stores a report; resolves with its seq once committed. */

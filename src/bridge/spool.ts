@@ -325,7 +325,8 @@ export class Spool implements ReportQueue {
     this.poll = setInterval(() => {
       if (this.closed) return;
       const m = maxSeq.get()?.m ?? 0;
-      if (m > this.cursor && !this.fresh.has(m)) {
+      // rows this process's writer committed and has not reported yet are not news (they come as `fresh`)
+      if (m > this.cursor && !this.fresh.has(m) && !this.writer.busy) {
         this.unread = true;
         for (const fn of this.listeners) fn();
       }
@@ -402,20 +403,21 @@ export class Spool implements ReportQueue {
     const dedup = new Map<string, Map<number, { payload: string; seenAt: number }>>();
     const tokens = new Map<string, number>();
     const rows = this.db
-      .prepare<[number], { entries: string }>('SELECT entries FROM memory WHERE at >= ? ORDER BY id')
+      .prepare<[number], { at: number; entries: string }>('SELECT at, entries FROM memory WHERE at >= ? ORDER BY id')
       .all(since);
     for (const row of rows) {
       for (const e of JSON.parse(row.entries) as MemoryEntry[]) {
         if (e[0] === 0) {
-          if (e[4] < since) continue;
+          const seenAt = row.at - e[4];
+          if (seenAt < since) continue;
           let m = dedup.get(e[1]);
           if (!m) {
             m = new Map();
             dedup.set(e[1], m);
           }
-          m.set(e[2], { payload: e[3], seenAt: e[4] });
+          m.set(e[2], { payload: e[3], seenAt });
         } else if (e[0] === 1) {
-          if (e[2] >= since) tokens.set(e[1], e[2]);
+          if (row.at - e[2] >= since) tokens.set(e[1], row.at - e[2]);
         } else dedup.delete(e[1]);
       }
     }

@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DedupWindow } from '../../src/bridge/dedup.js';
+import { Delivery } from '../../src/bridge/delivery.js';
 import { BridgeEvents } from '../../src/bridge/events.js';
 import { startBridge } from '../../src/bridge/index.js';
 import { replayKey } from '../../src/bridge/intake.js';
 import { Provisioner } from '../../src/bridge/provisioning.js';
+import { tunnelReportCodec } from '../../src/bridge/report-parser.js';
 import { SPOOL_FILE, Spool } from '../../src/bridge/spool.js';
 import { SPOOL_SCHEMA_V2, SPOOL_SCHEMA_VERSION } from '../../src/bridge/spool-schema.js';
 import { seqRanges } from '../../src/bridge/spool-writer.js';
@@ -199,5 +201,31 @@ describe('hot path', () => {
     expect(calls.length).toBeLessThanOrEqual(20);
     expect(p.bound.has('T0')).toBe(true);
     expect(p.bound.has('T7')).toBe(false);
+  });
+
+  it('keeps nothing for a report delivered before its append was reported (no memory left behind)', async () => {
+    const d = dir();
+    const spool = new Spool(d);
+    const other = new Spool(d); // stores the row as this process's writer would, before the append is reported
+    cleanups.push(() => spool.close());
+    cleanups.push(() => other.close());
+    const sink = new FakeSink();
+    sink.bound.add(A);
+    const events = new BridgeEvents();
+    const directory = new FakeDirectory();
+    directory.things.add(A);
+    const provisioner = new Provisioner(directory, sink, events, { template: 't', maxDevices: 10 });
+    await provisioner.init();
+    const codec = tunnelReportCodec();
+    const delivery = new Delivery(spool, (t) => codec.parse(JSON.parse(t)), sink, provisioner, events);
+    delivery.setGate(true);
+    const r = report(A, 1);
+    const seq = await other.append(r);
+    delivery.fill();
+    await sink.waitForPushes(1);
+    await delivery.drain(5_000);
+    delivery.accepted(seq, codec.parse(JSON.parse(r.document)), 0);
+    const internals = delivery as unknown as { live: Map<number, unknown>; startedAt: Map<number, number> };
+    expect([internals.live.size, internals.startedAt.size]).toEqual([0, 0]);
   });
 });
