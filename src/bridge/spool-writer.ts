@@ -387,6 +387,7 @@ export class SpoolWriter {
   /** Writes that free space and failed to commit: tried again with the next batch. */
   private retry: Batch = { ops: [], acks: [] };
   private running = false;
+  private appendsRunning = false;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
@@ -421,9 +422,9 @@ export class SpoolWriter {
     });
   }
 
-  /** True while a batch is being committed (its appends are stored and not reported yet). */
-  get busy(): boolean {
-    return this.running;
+  /** True while a batch with appends is being committed (they may be stored and not reported yet). */
+  get appending(): boolean {
+    return this.appendsRunning;
   }
 
   /** Stores a report; resolves with its seq once committed. */
@@ -484,10 +485,12 @@ export class SpoolWriter {
       return;
     }
     this.running = true;
+    this.appendsRunning = batch.some((p) => p.op.t === 'append');
     const ops = again.ops.length === 0 ? batch.map((p) => p.op) : [...again.ops, ...batch.map((p) => p.op)];
     const all = again.acks.length === 0 ? acks : [...again.acks, ...acks];
     const r = await this.runBatch({ ops, acks: all });
     this.running = false;
+    this.appendsRunning = false;
     if (r.error === undefined) {
       const first = again.ops.length;
       for (let i = 0; i < batch.length; i++) {

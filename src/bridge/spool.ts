@@ -326,7 +326,7 @@ export class Spool implements ReportQueue {
       if (this.closed) return;
       const m = maxSeq.get()?.m ?? 0;
       // rows this process's writer committed and has not reported yet are not news (they come as `fresh`)
-      if (m > this.cursor && !this.fresh.has(m) && !this.writer.busy) {
+      if (m > this.cursor && !this.fresh.has(m) && !this.writer.appending) {
         this.unread = true;
         for (const fn of this.listeners) fn();
       }
