@@ -30,3 +30,18 @@ server.listen(0, '127.0.0.1', () => {
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
+
+/** Starts the null platform in a child process; resolves with {url, wsUrl, appKey, caFile, stop()}. */
+export async function startNullPlatform() {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: new URL('..', import.meta.url).pathname,
+  });
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`platform exited with ${code}`)));
+  });
+  return { ...JSON.parse(first), stop: () => child.stdin.end() };
+}

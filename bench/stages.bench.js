@@ -1,8 +1,8 @@
 // Where the CPU of one uplink goes: each step the bridge takes for a DevEUI_uplink, timed alone on the same signed
 // document as the load client sends (bench/load-client.js), in µs per uplink. The steps in order: the query parse,
-// JSON.parse, the fast uplink parser (and, for comparison, the full zod parser it saves), token verification
-// (sha256), the dedup check, the spool row (JSON.stringify of the report, as stored today), the property updates and
-// the AlwaysOn push encoding (message + frames), the bridge events with the metrics listening, the 202 answer body.
+// JSON.parse, the report parser (thingpark/messages.ts's fast path; for comparison, the full zod parser it saves),
+// token verification (sha256), the dedup check, the property updates (uplinkData: the text as received) and the
+// AlwaysOn push encoding (message + frames), the bridge events with the metrics listening, the 202 answer body.
 // The ratio it stands by: each step's share of the sum (machine-independent). The whole-bridge figure (CPU per
 // uplink including HTTP, sockets, TLS, SQLite and GC) is bridge.bench.js's; the difference is what the steps here do
 // not cover (see bench/README.md). The spool (SQLite in its writer thread) is timed apart: process CPU (both threads)
@@ -13,10 +13,10 @@ import { createReport } from './report.js';
 
 const { signUplink, parseRawQuery, verifyUplinkDetailed } = await import('../dist/thingpark/tunnel.js');
 const { parseTunnelMessage } = await import('../dist/thingpark/messages.js');
-const { fastUplink } = await import('../dist/bridge/fast-uplink.js');
+const { tunnelReportCodec } = await import('../dist/bridge/report-parser.js');
 const { DedupWindow } = await import('../dist/bridge/dedup.js');
-const { reportUpdates } = await import('../dist/bridge/values.js');
-const { requestMessage, pushParams } = await import('../dist/alwayson/values.js');
+const { reportUpdates } = await import('../dist/bridge/thing-properties.js');
+const { requestMessage, pushParams } = await import('../dist/alwayson/message-builders.js');
 const { framesOf } = await import('../dist/alwayson/wire.js');
 const { BridgeEvents } = await import('../dist/bridge/events.js');
 const { createMetrics } = await import('../dist/bridge/metrics.js');
@@ -41,34 +41,39 @@ const signed = signUplink(doc, { asId: AS_ID, asKey: AS_KEY });
 const rawQuery = signed.queryString;
 const query = parseRawQuery(rawQuery);
 const body = JSON.parse(text);
-const report = fastUplink(body);
-const updates = reportUpdates(report);
+const codec = tunnelReportCodec();
+const report = codec.parse(body);
+const updates = reportUpdates(report, text);
 const dedup = new DedupWindow(600_000);
 const devs = Array.from({ length: 10_000 }, (_, i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`);
 const events = new BridgeEvents();
 createMetrics(events, { spoolDepth: () => 0, things: () => 0, connected: () => true });
 let sink = 0;
 
-/** µs per call of fn, after a warm-up, over about `ms` milliseconds. */
+/**
+ * µs of CPU (this process, process.cpuUsage: not the time other processes of a shared machine took) per call of
+ * fn, after a warm-up, over about `ms` milliseconds of CPU.
+ */
 function usPer(fn, ms = 700) {
   for (let i = 0; i < 5000; i++) fn(i);
   globalThis.gc?.();
   let n = 0;
-  const t0 = process.hrtime.bigint();
-  const limit = BigInt(ms) * 1_000_000n;
-  let elapsed = 0n;
-  while (elapsed < limit) {
+  const c0 = process.cpuUsage();
+  const limit = ms * 1000;
+  let used = 0;
+  while (used < limit) {
     for (let i = 0; i < 500; i++) fn(n + i);
     n += 500;
-    elapsed = process.hrtime.bigint() - t0;
+    const c = process.cpuUsage(c0);
+    used = c.user + c.system;
   }
-  return Number(elapsed) / 1000 / n;
+  return used / n;
 }
 
 const steps = [
   ['query', 'parse the query string (parseRawQuery)', () => (sink += parseRawQuery(rawQuery).Token.length)],
   ['json_parse', 'JSON.parse of the body', () => (sink += JSON.parse(text).DevEUI_uplink.FPort)],
-  ['fast_parse', 'fast uplink parser (fast-uplink.ts)', () => (sink += fastUplink(body).fcntUp)],
+  ['fast_parse', 'report parser, fast path (report-parser.ts)', () => (sink += codec.parse(body).fcntUp)],
   [
     'token',
     'token verification (sha256, verifyUplinkDetailed)',
@@ -83,8 +88,11 @@ const steps = [
       if ((i & 0xffff) === 0) dedup.prune(600_001);
     },
   ],
-  ['spool_row', 'spool row: JSON.stringify of the report', () => (sink += JSON.stringify(report).length)],
-  ['updates', 'property updates of the report (values.ts)', () => (sink += reportUpdates(report).length)],
+  [
+    'updates',
+    'property updates of the report (thing-properties.ts)',
+    () => (sink += reportUpdates(report, text).length),
+  ],
   [
     'push_encode',
     'AlwaysOn push: message + binary frames',
@@ -118,7 +126,7 @@ const steps = [
     (i) => (sink += JSON.stringify({ status: 'accepted', seq: i }).length),
   ],
 ];
-const zod = usPer(() => (sink += parseTunnelMessage(body).fCntUp));
+const zod = usPer(() => (sink += parseTunnelMessage(body, { schemaOnly: true }).fCntUp));
 
 /**
  * The spool (SQLite in its writer thread): CPU of the whole process (both threads) per report stored and then
@@ -131,19 +139,15 @@ async function spoolUs(durability, group, total = 20_000) {
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'tpx-bench-stages-'));
   const spool = new Spool(dir, { durability, writer: 'worker' });
-  const row = JSON.stringify(report);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < total; i += group) {
     const seqs = await Promise.all(
       Array.from({ length: group }, (_, k) =>
-        spool.enqueue({
-          devEui: devs[(i + k) % 10_000],
-          kind: 'uplink',
-          receivedAt: Date.now(),
-          body: row,
-          dedup: { fcnt: i + k, payload: 'abcd' },
-        }),
+        spool.append(
+          { devEui: devs[(i + k) % 10_000], kind: 'uplink', receivedAt: Date.now(), document: text, query: rawQuery },
+          { dedup: { fcnt: i + k, payload: 'abcd' }, token: `${(i + k).toString(16).padStart(32, '0')}` },
+        ),
       ),
     );
     for (const s of seqs) spool.ack(s);

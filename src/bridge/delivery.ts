@@ -64,6 +64,8 @@ export class Delivery {
   private idleWaiters: (() => void)[] = [];
   private quietWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
+  /** The highest seq taken from the queue. */
+  private lastTaken = 0;
 
   constructor(
     private readonly queue: ReportQueue,
@@ -87,11 +89,23 @@ export class Delivery {
    * (performance.now(), to measure ingest -> ack latency). Then takes what is waiting.
    */
   accepted(seq: number, report: TunnelReport, acceptedAt: number): void {
+    // a report taken (from storage) before its append was reported may be delivered already: keep nothing for it
+    if (seq > this.lastTaken || this.holds(report.devEui, seq)) this.keep(seq, report, acceptedAt);
+    this.fill();
+  }
+
+  private holds(dev: string, seq: number): boolean {
+    const q = this.devices.get(dev);
+    if (!q) return false;
+    for (let k = q.head; k < q.items.length; k++) if (q.items[k]!.seq === seq) return true;
+    return false;
+  }
+
+  private keep(seq: number, report: TunnelReport, acceptedAt: number): void {
     if (this.live.size < (this.options.window ?? 20_000)) {
       this.live.set(seq, report);
       this.startedAt.set(seq, acceptedAt);
     }
-    this.fill();
   }
 
   /** Takes reports from the queue while the window has room. */
@@ -109,6 +123,7 @@ export class Delivery {
       (items) => {
         this.filling = false;
         for (const item of items) this.hold(item);
+        if (items.length > 0) this.lastTaken = Math.max(this.lastTaken, items[items.length - 1]!.seq);
         this.pump();
         if (items.length === room || this.fillAgain) this.fill();
         else if (this.held === 0) this.notifyIdle();
@@ -154,7 +169,7 @@ export class Delivery {
     let outcome: 'done' | 'retry' = 'done';
     try {
       const report = this.live.get(seq) ?? this.parse(item.document);
-      const updates = reportUpdates(report);
+      const updates = reportUpdates(report, item.document);
       const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
       if (updates.length > 0) {
         await this.provisioner.ensure(dev);

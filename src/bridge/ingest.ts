@@ -27,6 +27,11 @@ export const MAX_DOCUMENT_DEPTH = 32;
 
 /** True when the JSON text nests objects/arrays deeper than `max` (a linear scan, no recursion). */
 export function nestedDeeperThan(text: string, max: number): boolean {
+  // a text with at most `max` opening brackets cannot nest deeper (a report has a handful): count them natively
+  let opening = 0;
+  for (let i = text.indexOf('{'); i >= 0 && opening <= max; i = text.indexOf('{', i + 1)) opening += 1;
+  for (let i = text.indexOf('['); i >= 0 && opening <= max; i = text.indexOf('[', i + 1)) opening += 1;
+  if (opening <= max) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -47,9 +47,21 @@ export interface IntakeOptions {
   verifyTokens: boolean;
 }
 
+/**
+ * The key a verified request is remembered by: the first 32 of the Token's 64 hexadecimal digits (128 bits of a
+ * SHA-256 over the document, AS_ID and Time: the request itself, in a sixth of the memory of `AS_ID|Time|Token`).
+ * Keys stored by older versions (`AS_ID|Time|Token`) map to the same key.
+ */
+export function replayKey(token: string): string {
+  const bar = token.lastIndexOf('|');
+  return (bar < 0 ? token : token.slice(bar + 1)).slice(0, 32).toLowerCase();
+}
+
 export class Intake {
   readonly dedup: DedupWindow;
+  /** Replay memory: key -> seen at, relative to `base` (a small integer). */
   private readonly tokens = new Map<string, number>();
+  private readonly base = Date.now();
   /** Appends in progress, by dedup key and by token: a repeat waits for the outcome. */
   private readonly storing = new Map<string, Promise<number>>();
   private lastFullEvent = 0;
@@ -73,7 +85,9 @@ export class Intake {
   load(): void {
     const now = this.now();
     if (this.dedup.windowMs > 0) this.dedup.load(this.spool.dedupSince(now - this.dedup.windowMs));
-    for (const t of this.spool.tokensSince(now - this.options.replayWindowMs)) this.tokens.set(t.token, t.seenAt);
+    for (const t of this.spool.tokensSince(now - this.options.replayWindowMs)) {
+      this.tokens.set(replayKey(t.token), t.seenAt - this.base);
+    }
   }
 
   /** Forgets what is older than the windows, here and in the spool. */
@@ -81,14 +95,14 @@ export class Intake {
     const now = this.now();
     this.dedup.prune(now);
     const before = now - this.options.replayWindowMs;
-    for (const [k, at] of this.tokens) if (at < before) this.tokens.delete(k);
+    for (const [k, at] of this.tokens) if (at < before - this.base) this.tokens.delete(k);
     this.spool.pruneMemory(now - this.dedup.windowMs, before);
   }
 
   private tokenKey(raw: RawRequest): string | undefined {
     const q = raw.params;
     if (!this.options.verifyTokens || !q.Token || !q.Time) return undefined;
-    return `${q.AS_ID ?? ''}|${q.Time}|${q.Token.toLowerCase()}`;
+    return replayKey(q.Token);
   }
 
   async accept(r: TunnelReport, raw: RawRequest): Promise<AcceptResult> {
@@ -109,7 +123,7 @@ export class Intake {
     const now = this.now();
     if (token !== undefined) {
       const seen = this.tokens.get(token);
-      if (seen !== undefined && now - seen <= this.options.replayWindowMs) return this.duplicate(r);
+      if (seen !== undefined && now - this.base - seen <= this.options.replayWindowMs) return this.duplicate(r);
     }
     if (r.kind === 'notification' && r.notificationType?.toLowerCase() === 'join') {
       this.dedup.reset(r.devEui);
@@ -117,12 +131,12 @@ export class Intake {
     }
     if (counted && this.dedup.isDuplicate(r.devEui, r.fcntUp!, payload, now)) return this.duplicate(r);
     const t0 = performance.now();
+    const memory: AppendMemory = {};
+    if (counted) memory.dedup = { fcnt: r.fcntUp!, payload };
+    if (token !== undefined) memory.token = token;
     const appended = this.spool.append(
       { devEui: r.devEui, kind: r.kind, receivedAt: now, document: raw.document, query: raw.query },
-      {
-        ...(counted ? { dedup: { fcnt: r.fcntUp!, payload } } : {}),
-        ...(token !== undefined ? { token } : {}),
-      },
+      memory,
     );
     if (token !== undefined) this.storing.set(token, appended);
     if (dedupKey !== undefined) this.storing.set(dedupKey, appended);
@@ -142,7 +156,7 @@ export class Intake {
       if (token !== undefined && this.storing.get(token) === appended) this.storing.delete(token);
       if (dedupKey !== undefined && this.storing.get(dedupKey) === appended) this.storing.delete(dedupKey);
     }
-    if (token !== undefined) this.tokens.set(token, now);
+    if (token !== undefined) this.tokens.set(token, now - this.base);
     if (counted) this.dedup.remember(r.devEui, r.fcntUp!, payload, now);
     this.delivery.accepted(seq, r, t0);
     this.events.emit('uplink.accepted', {

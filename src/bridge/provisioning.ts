@@ -17,6 +17,8 @@ export interface ProvisionerOptions {
   maxDevices: number;
   /** Names per BIND message (Actility's connector timed out binding ~5K at once). Default 500. */
   bindBatch?: number;
+  /** BIND messages in flight at once when binding many Things (start, re-bind). Default 4. */
+  bindConcurrency?: number;
   /** Concurrent Thing creations. Default 8. */
   createConcurrency?: number;
   /** How often Things refused on a re-bind after a reconnect are bound again, ms. Default 30 000. */
@@ -264,17 +266,32 @@ export class Provisioner {
     return ok;
   }
 
-  /** Binds names in batches of `bindBatch` (one BIND each), reporting each batch's refused names as it goes. */
+  /**
+   * Binds names in batches of `bindBatch` (one BIND each), `bindConcurrency` BINDs in flight, reporting each
+   * batch's refused names as it comes back. The first failure stops it (no new BIND) and is thrown.
+   */
   private async bindBatches(
     names: readonly string[],
     each: (chunk: readonly string[], refused: ReadonlySet<string>, reason?: string) => void,
   ): Promise<void> {
     const batch = this.options.bindBatch ?? 500;
-    for (let i = 0; i < names.length; i += batch) {
-      const chunk = names.slice(i, i + batch);
-      const r = await this.sink.bind(chunk);
-      each(chunk, new Set(r.refused), r.refused.length ? refusalReason(r) : undefined);
-    }
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      while (next < names.length && !failed) {
+        const chunk = names.slice(next, next + batch);
+        next += batch;
+        try {
+          const r = await this.sink.bind(chunk);
+          each(chunk, new Set(r.refused), r.refused.length ? refusalReason(r) : undefined);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    const lanes = Math.max(1, Math.min(this.options.bindConcurrency ?? 4, Math.ceil(names.length / batch)));
+    await Promise.all(Array.from({ length: lanes }, lane));
   }
 
   /**

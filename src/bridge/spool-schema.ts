@@ -1,12 +1,16 @@
 /**
  * The spool's tables and their version (`PRAGMA user_version`). Version 2 keeps each report as ThingPark sent it
- * (`document`: the body's text, `query`: the raw query string). Version 0 (tpx ≤ 0.1: no version, a `body`
- * column holding tpx's internal report model as JSON) is migrated in place: its `document` field becomes the
- * document text; the query it did not keep becomes ''.
+ * (`document`: the body's text, `query`: the raw query string). Version 3 keeps the dedup and replay memory as a
+ * log, one `memory` row per group commit (a JSON list of entries, spool-writer.ts's MemoryEntry), instead of a
+ * `dedup` row per (DevEUI, FCntUp) and a `tokens` row per token: two writes at random places of two B-trees per
+ * report became one row appended per group. Older spools are migrated in place when opened: version 0 (tpx ≤ 0.1:
+ * no version, a `body` column holding tpx's internal report model as JSON) gets its `document` field as the
+ * document text and '' as the query it did not keep; the `dedup` and `tokens` rows of versions 0 and 2 become
+ * `memory` rows.
  */
 import type Database from 'better-sqlite3';
 
-export const SPOOL_SCHEMA_VERSION = 2;
+export const SPOOL_SCHEMA_VERSION = 3;
 
 export interface SpoolConnectionOptions {
   durability?: 'full' | 'normal';
@@ -25,6 +29,35 @@ export function openSpoolConnection(db: Database.Database, o: SpoolConnectionOpt
 }
 
 const TABLES = `
+      CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        dev_eui TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        query TEXT NOT NULL,
+        replay INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS memory (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        entries TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER NOT NULL,
+        dev_eui TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        failed_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        document TEXT NOT NULL,
+        query TEXT NOT NULL
+      );
+`;
+
+/** The version 2 tables (kept to migrate from, and for the migration test). */
+export const SPOOL_SCHEMA_V2 = `
       CREATE TABLE IF NOT EXISTS messages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         dev_eui TEXT NOT NULL,
@@ -109,6 +142,33 @@ function hasColumn(db: Database.Database, table: string, column: string): boolea
   return (db.pragma(`table_info(${table})`) as { name: string }[]).some((c) => c.name === column);
 }
 
+function hasTable(db: Database.Database, table: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+}
+
+/** The `dedup` and `tokens` rows of an older spool as `memory` rows (entries in time order, 10,000 a row). */
+function moveMemoryRows(db: Database.Database): void {
+  const entries: [number, unknown[]][] = [];
+  if (hasTable(db, 'dedup')) {
+    for (const r of db.prepare('SELECT dev_eui, fcnt, payload, seen_at FROM dedup').all() as Record<string, never>[])
+      entries.push([r.seen_at, [0, r.dev_eui, r.fcnt, r.payload, r.seen_at]]);
+    db.exec('DROP TABLE dedup');
+  }
+  if (hasTable(db, 'tokens')) {
+    for (const r of db.prepare('SELECT token, seen_at FROM tokens').all() as Record<string, never>[])
+      entries.push([r.seen_at, [1, r.token, r.seen_at]]);
+    db.exec('DROP TABLE tokens');
+  }
+  entries.sort((a, b) => a[0] - b[0]);
+  const ins = db.prepare('INSERT INTO memory (at, entries) VALUES (?, ?)');
+  for (let i = 0; i < entries.length; i += 10_000) {
+    const chunk = entries.slice(i, i + 10_000);
+    const at = chunk.at(-1)![0];
+    // times as ms before the row's `at` (spool-writer.ts's MemoryEntry)
+    ins.run(at, JSON.stringify(chunk.map(([t, e]) => [...e.slice(0, -1), at - t])));
+  }
+}
+
 /** Creates the tables, or migrates an older spool to the current version (one transaction). */
 export function migrateSpool(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -147,6 +207,7 @@ export function migrateSpool(db: Database.Database): void {
       }
       db.exec('DROP TABLE messages_v0; DROP TABLE dead_letters_v0;');
     }
+    moveMemoryRows(db);
     db.pragma(`user_version = ${SPOOL_SCHEMA_VERSION}`);
   })();
 }

@@ -5,13 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openSpoolConnection, type SpoolConnectionOptions } from './spool-schema.js';
-import { SpoolCommitter, type WriteOp } from './spool-writer.js';
+import { type BatchMessage, decodeBatch, SpoolCommitter } from './spool-writer.js';
 
 const data = workerData as { path: string; reservePath?: string; connection: SpoolConnectionOptions };
 const db = openSpoolConnection(new Database(data.path, { timeout: 10_000 }), data.connection);
 const committer = new SpoolCommitter(db, data.reservePath);
 
-parentPort!.on('message', (m: { id: number; ops: string }) => {
-  const result = committer.commit(JSON.parse(m.ops) as WriteOp[]);
-  parentPort!.postMessage({ id: m.id, result });
+parentPort!.on('message', (m: BatchMessage) => {
+  const result = committer.commit(decodeBatch(m));
+  // the texts buffer goes back for the next batch (SQLite copied what it stored)
+  parentPort!.postMessage({ id: m.id, result, texts: m.texts }, [m.texts]);
 });

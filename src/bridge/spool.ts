@@ -24,7 +24,7 @@ import {
   type StoredReport,
 } from './queue.js';
 import { migrateSpool, openSpoolConnection } from './spool-schema.js';
-import { type AppendMemory, SpoolCommitter, SpoolWriter, workerRunner } from './spool-writer.js';
+import { type AppendMemory, type MemoryEntry, SpoolCommitter, SpoolWriter, workerRunner } from './spool-writer.js';
 
 export interface SpoolOptions {
   /** 'full' syncs every group commit to disk (survives power loss); 'normal' survives a process crash only. */
@@ -67,6 +67,8 @@ export interface DeadLetter {
 }
 
 export const SPOOL_FILE = 'spool.sqlite';
+/** Reports appended by this process kept in memory until taken (beyond it, take reads them back from SQLite). */
+const FRESH_MAX = 20_000;
 const RESERVE_FILE = 'spool.reserve';
 
 function statfsFree(dir: string): number | undefined {
@@ -122,6 +124,14 @@ export class Spool implements ReportQueue {
   private readonly healthListeners: ((health: QueueHealth) => void)[] = [];
   private free: { at: number; bytes: number | undefined } = { at: 0, bytes: undefined };
   private readonly takeStmt: Database.Statement<[number, number], Record<string, unknown>>;
+  /**
+   * Reports this process appended, by seq, until taken: take hands them out without reading them back. Rows it
+   * did not append (an earlier run's, another process's, replayed dead letters) leave a gap in these seqs or set
+   * `unread`; take then reads from SQLite, in seq order as always.
+   */
+  private readonly fresh = new Map<number, StoredReport>();
+  /** Rows after the cursor may be in SQLite and not in `fresh`. */
+  private unread = true;
 
   constructor(
     readonly dir: string,
@@ -146,6 +156,11 @@ export class Spool implements ReportQueue {
     }
     const workerFile = fileURLToPath(new URL('./spool-worker.js', import.meta.url));
     const onFailure = (error: string) => this.failed(error);
+    const onAppended = (seq: number, report: NewReport) => {
+      if (seq <= this.cursor) return;
+      if (this.fresh.size < FRESH_MAX) this.fresh.set(seq, { ...report, seq });
+      else this.unread = true;
+    };
     if (options.writer === 'worker' && existsSync(workerFile)) {
       const { durability, walLimitBytes, maxPageCount } = options;
       const worker = new Worker(workerFile, {
@@ -156,12 +171,12 @@ export class Spool implements ReportQueue {
         },
       });
       const runner = workerRunner(worker);
-      this.writer = new SpoolWriter(runner.run, onFailure);
+      this.writer = new SpoolWriter(runner.run, onFailure, onAppended);
       this.closeWorker = runner.close;
       this.writerMode = 'worker';
     } else {
       const committer = new SpoolCommitter(this.db, this.reservePath, options.commitFault);
-      this.writer = new SpoolWriter(async (ops) => committer.commit(ops), onFailure);
+      this.writer = new SpoolWriter(async (batch) => committer.commit(batch), onFailure, onAppended);
       this.writerMode = 'inline';
     }
     const known = this.db.prepare('SELECT count(*) AS n, max(seq) AS m FROM messages').get() as {
@@ -270,21 +285,34 @@ export class Spool implements ReportQueue {
 
   async take(max: number): Promise<StoredReport[]> {
     if (this.closed || max <= 0) return [];
-    const rows = this.takeStmt.all(this.cursor, max);
+    const out: StoredReport[] = [];
+    // what this process appended, while its seqs follow the cursor without a gap
+    for (let next = this.fresh.get(this.cursor + 1); next && out.length < max; next = this.fresh.get(this.cursor + 1)) {
+      this.fresh.delete(next.seq);
+      this.cursor = next.seq;
+      out.push(next);
+    }
+    if (out.length === max || (!this.unread && this.fresh.size === 0)) return out;
+    const want = max - out.length;
+    const rows = this.takeStmt.all(this.cursor, want);
     let replayed = 0;
-    const out: StoredReport[] = rows.map((r) => {
+    for (const r of rows) {
+      const seq = r.seq as number;
       // a dead letter put back (by this process or another) since the spool was opened: new to the depth
-      if (r.replay === 1 && (r.seq as number) > this.openedAt) replayed += 1;
-      return {
-        seq: r.seq as number,
+      if (r.replay === 1 && seq > this.openedAt) replayed += 1;
+      this.fresh.delete(seq);
+      out.push({
+        seq,
         devEui: r.dev_eui as string,
         kind: r.kind as ReportKind,
         receivedAt: r.received_at as number,
         document: r.document as string,
         query: r.query as string,
-      };
-    });
-    if (out.length > 0) this.cursor = out[out.length - 1]!.seq;
+      });
+    }
+    if (rows.length > 0) this.cursor = out[out.length - 1]!.seq;
+    // everything after the cursor was read: what comes next is appended here (fresh) or announced by the poll
+    if (rows.length < want) this.unread = false;
     this.depthValue += replayed;
     if (replayed > 0) for (const fn of this.replayListeners) fn(replayed);
     return out;
@@ -297,7 +325,11 @@ export class Spool implements ReportQueue {
     this.poll = setInterval(() => {
       if (this.closed) return;
       const m = maxSeq.get()?.m ?? 0;
-      if (m > this.cursor) for (const fn of this.listeners) fn();
+      // rows this process's writer committed and has not reported yet are not news (they come as `fresh`)
+      if (m > this.cursor && !this.fresh.has(m) && !this.writer.appending) {
+        this.unread = true;
+        for (const fn of this.listeners) fn();
+      }
     }, this.options.pollMs ?? 1000);
     this.poll.unref();
   }
@@ -357,25 +389,53 @@ export class Spool implements ReportQueue {
 
   /** Puts dead letters (all, or the given ids) back for delivery; resolves with how many (counted when taken). */
   replayDeadLetters(ids?: number[]): Promise<number> {
-    return this.writer.replayDeadLetters(ids);
+    return this.writer.replayDeadLetters(ids).then((n) => {
+      if (n > 0) this.unread = true;
+      return n;
+    });
+  }
+
+  /** The memory log since `since`, replayed in order: counters by device (a join clears them) and tokens. */
+  private memorySince(since: number): {
+    dedup: Map<string, Map<number, { payload: string; seenAt: number }>>;
+    tokens: Map<string, number>;
+  } {
+    const dedup = new Map<string, Map<number, { payload: string; seenAt: number }>>();
+    const tokens = new Map<string, number>();
+    const rows = this.db
+      .prepare<[number], { at: number; entries: string }>('SELECT at, entries FROM memory WHERE at >= ? ORDER BY id')
+      .all(since);
+    for (const row of rows) {
+      for (const e of JSON.parse(row.entries) as MemoryEntry[]) {
+        if (e[0] === 0) {
+          const seenAt = row.at - e[4];
+          if (seenAt < since) continue;
+          let m = dedup.get(e[1]);
+          if (!m) {
+            m = new Map();
+            dedup.set(e[1], m);
+          }
+          m.set(e[2], { payload: e[3], seenAt });
+        } else if (e[0] === 1) {
+          if (row.at - e[2] >= since) tokens.set(e[1], row.at - e[2]);
+        } else dedup.delete(e[1]);
+      }
+    }
+    return { dedup, tokens };
   }
 
   /** Dedup entries seen since `since` (epoch ms), to rebuild the in-memory window at start-up. */
   dedupSince(since: number): { devEui: string; fcnt: number; payload: string; seenAt: number }[] {
-    return this.db
-      .prepare<[number], { dev_eui: string; fcnt: number; payload: string; seen_at: number }>(
-        'SELECT dev_eui, fcnt, payload, seen_at FROM dedup WHERE seen_at >= ?',
-      )
-      .all(since)
-      .map((r) => ({ devEui: r.dev_eui, fcnt: r.fcnt, payload: r.payload, seenAt: r.seen_at }));
+    const out: { devEui: string; fcnt: number; payload: string; seenAt: number }[] = [];
+    for (const [devEui, m] of this.memorySince(since).dedup) {
+      for (const [fcnt, e] of m) out.push({ devEui, fcnt, payload: e.payload, seenAt: e.seenAt });
+    }
+    return out;
   }
 
   /** Tokens (`AS_ID|Time|Token`) seen since `since`, to rebuild the replay memory at start-up. */
   tokensSince(since: number): { token: string; seenAt: number }[] {
-    return this.db
-      .prepare<[number], { token: string; seen_at: number }>('SELECT token, seen_at FROM tokens WHERE seen_at >= ?')
-      .all(since)
-      .map((r) => ({ token: r.token, seenAt: r.seen_at }));
+    return [...this.memorySince(since).tokens].map(([token, seenAt]) => ({ token, seenAt }));
   }
 
   /** Forgets dedup entries and tokens older than the given times. */

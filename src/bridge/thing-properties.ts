@@ -42,14 +42,15 @@ export function signalOf(r: TunnelReport): { rssi: number; snr: number } {
 /**
  * The property updates for a report; an empty list means nothing to push (the report is only an event). An
  * uplink sets every property it owns, absent values included (NaN, ''), so the Thing never shows a value of an
- * earlier uplink beside the new one.
+ * earlier uplink beside the new one. `documentText`: the document's text as received (the stored report's), used
+ * as it is for `uplinkData` rather than serialising the parsed document again.
  */
-export function reportUpdates(r: TunnelReport): PropertyUpdate[] {
+export function reportUpdates(r: TunnelReport, documentText?: string): PropertyUpdate[] {
   const time = Number.isFinite(r.timeMs) ? r.timeMs : Date.now();
   const out: PropertyUpdate[] = [];
   const add = (name: string, value: TwValue) => out.push({ name, value, time, quality: 'GOOD' });
   if (r.kind === 'uplink') {
-    add(PROPS.uplinkData, json(r.document));
+    add(PROPS.uplinkData, documentText !== undefined ? { baseType: 'JSON', value: documentText } : json(r.document));
     add(PROPS.devEui, { baseType: 'STRING', value: r.devEui });
     add(PROPS.lastUplinkTime, { baseType: 'DATETIME', value: time });
     const signal = signalOf(r);

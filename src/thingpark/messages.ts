@@ -238,27 +238,31 @@ export function parseTunnelMessage(input: unknown, options: { schemaOnly?: boole
         if (!r.success) throw fieldError(root, r.error, raw);
         d = r.data;
       }
-      const lrrs = d.Lrrs?.Lrr ?? [];
-      return clean<UplinkMessage>({
-        kind: 'uplink',
-        ...baseOf(d, raw),
-        fPort: d.FPort,
-        fCntUp: d.FCntUp,
-        fCntDn: d.FCntDn,
-        payloadHex: d.payload_hex ?? '',
-        micHex: d.mic_hex,
-        mType: d.MType,
-        lrrId: d.Lrrid,
-        rssi: d.LrrRSSI,
-        snr: d.LrrSNR,
-        spFact: d.SpFact,
-        subBand: d.SubBand,
-        channel: d.Channel,
-        frequency: d.Frequency,
-        late: d.Late,
-        lrrCount: d.DevLrrCnt,
-        lrrs: lrrs.map((l) => clean({ lrrId: l.Lrrid, rssi: l.LrrRSSI, snr: l.LrrSNR, esp: l.LrrESP })),
+      // built with only the defined fields (no `clean`: deleting keys turns an object into a slow dictionary)
+      const m = Object.assign({ kind: 'uplink' }, baseOf(d, raw)) as UplinkMessage;
+      if (d.FPort !== undefined) m.fPort = d.FPort;
+      m.fCntUp = d.FCntUp;
+      if (d.FCntDn !== undefined) m.fCntDn = d.FCntDn;
+      m.payloadHex = d.payload_hex ?? '';
+      if (d.mic_hex !== undefined) m.micHex = d.mic_hex;
+      if (d.MType !== undefined) m.mType = d.MType;
+      if (d.Lrrid !== undefined) m.lrrId = d.Lrrid;
+      if (d.LrrRSSI !== undefined) m.rssi = d.LrrRSSI;
+      if (d.LrrSNR !== undefined) m.snr = d.LrrSNR;
+      if (d.SpFact !== undefined) m.spFact = d.SpFact;
+      if (d.SubBand !== undefined) m.subBand = d.SubBand;
+      if (d.Channel !== undefined) m.channel = d.Channel;
+      if (d.Frequency !== undefined) m.frequency = d.Frequency;
+      if (d.Late !== undefined) m.late = d.Late;
+      if (d.DevLrrCnt !== undefined) m.lrrCount = d.DevLrrCnt;
+      m.lrrs = (d.Lrrs?.Lrr ?? []).map((l) => {
+        const lrr: UplinkMessage['lrrs'][number] = { lrrId: l.Lrrid };
+        if (l.LrrRSSI !== undefined) lrr.rssi = l.LrrRSSI;
+        if (l.LrrSNR !== undefined) lrr.snr = l.LrrSNR;
+        if (l.LrrESP !== undefined) lrr.esp = l.LrrESP;
+        return lrr;
       });
+      return m;
     }
     case 'DevEUI_downlink_Sent':
       return parseDownlinkSent(root, raw);
