@@ -17,6 +17,8 @@ export interface ProvisionerOptions {
   rebindRetryMs?: number;
   /** The template of a new Thing when it is not `template` (a device whose payload driver has its own). */
   templateFor?: (name: string) => string | undefined;
+  /** Bind the template's Things at start (default true); a fleet bridge binds only the Things of its queues. */
+  bindKnown?: boolean;
 }
 
 export class DeviceLimitError extends PermanentError {
@@ -53,6 +55,7 @@ export class Provisioner {
     const { names, pages } = await this.directory.list(this.options.template);
     for (const n of names) this.known.add(n);
     this.events.emit('things.listed', { count: names.length, pages });
+    if (this.options.bindKnown === false) return;
     await this.bindBatches(names, (chunk, refused, reason) => {
       for (const n of chunk) if (!refused.has(n)) this.bound.add(n);
       for (const n of refused) this.events.emit('thing.refused', { thing: n, reason: reason ?? 'bind refused' });
@@ -214,6 +217,25 @@ export class Provisioner {
     this.bound.delete(name);
     this.unbound.delete(name);
     this.known.delete(name);
+  }
+
+  /**
+   * Things this bridge no longer owns (a fleet queue handed over or lost): forgotten as bound at once, so nothing
+   * binds or pushes them as bound; unbound on the pipes when they are up (`wait` false: not awaited, fenced).
+   */
+  async releaseThings(names: readonly string[], wait = true): Promise<void> {
+    const held = names.filter((n) => this.bound.has(n));
+    for (const n of held) {
+      this.bound.delete(n);
+      this.unbound.delete(n);
+    }
+    if (held.length === 0 || !this.sink.isConnected()) return;
+    const batch = this.options.bindBatch ?? 500;
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < held.length; i += batch) calls.push(this.sink.unbind(held.slice(i, i + batch)));
+    const all = Promise.all(calls).then(() => undefined);
+    if (wait) await all;
+    else all.catch(() => undefined);
   }
 
   /** Unbinds every bound Thing (shutdown). */

@@ -40,6 +40,11 @@ export interface BridgeRunOptions {
   durability?: string;
   tlsCert?: string;
   tlsKey?: string;
+  queue?: string;
+  fleetQueues?: string;
+  fleetPrefix?: string;
+  bridgeId?: string;
+  fleetHeartbeat?: string;
 }
 
 /** The default spool directory: $XDG_STATE_HOME/tpx/spool/<profile>. */
@@ -121,6 +126,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     }
   }
   const insecure = s.enabled('thingworxInsecure', o.insecure);
+  const fleet = await fleetOptions(ctx, o);
   const options = {
     listen,
     path,
@@ -145,6 +151,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     thingparkCa: ctx.ca('thingparkCa', o.thingparkCa),
     durability: durability as 'full' | 'normal',
     tls,
+    ...(fleet ? { fleet } : {}),
   };
   if (options.pipeCount > 255) throw new UsageError('--pipe-count is 1..255.');
   if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
@@ -186,7 +193,11 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
         `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
           ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
           ` · spool ${st.spoolDepth} · ${st.things} Things` +
-          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : ''),
+          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : '') +
+          (st.fleet
+            ? ` · fleet ${st.fleet.bridgeId}: ${st.fleet.owned.length}/${st.fleet.queues} queues,` +
+              ` ${st.fleet.members.length} bridge(s)${st.fleet.leased ? '' : ` ${ctx.io.color.red('fenced')}`}`
+            : ''),
       );
     }, 1000);
     timer.unref();
@@ -200,6 +211,44 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   await drivers?.close();
   release();
   return 0;
+}
+
+/** The fleet settings (--queue and its companions); undefined without --queue (the SQLite spool). */
+async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
+  const url = ctx.value('queue', o.queue);
+  const s = ctx.settings;
+  if (!url) return undefined;
+  if (!/^amqps?:\/\//.test(url)) {
+    throw new UsageError(
+      `--queue "${maskUrl(url)}" is not an amqp:// URL.`,
+      'Give the fleet broker as --queue amqp://user:pass@host:5672/vhost.',
+    );
+  }
+  const { FLEET_DEFAULTS } = await import('../../bridge/fleet/types.js');
+  const { hostname } = await import('node:os');
+  const queues = int(ctx, 'fleetQueues', '--fleet-queues', o.fleetQueues, FLEET_DEFAULTS.queues, 1);
+  if (queues > 1000)
+    throw new UsageError('--fleet-queues is 1..1000.', 'Keep the number every bridge of the fleet uses.');
+  const prefix = s.value('fleetPrefix', o.fleetPrefix, FLEET_DEFAULTS.prefix)!;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(prefix)) {
+    throw new UsageError(`--fleet-prefix "${prefix}" is not a name.`, 'Use letters, digits, ".", "_" and "-".');
+  }
+  const bridgeId = s.value('bridgeId', o.bridgeId) ?? `${hostname()}-${process.pid}`;
+  const heartbeatMs = duration(
+    ctx,
+    'fleetHeartbeat',
+    '--fleet-heartbeat',
+    o.fleetHeartbeat,
+    FLEET_DEFAULTS.heartbeatMs,
+    60_000,
+  );
+  if (heartbeatMs < 100) throw new UsageError('--fleet-heartbeat is at least 100ms.', 'Use e.g. --fleet-heartbeat 2s.');
+  return { url, queues, prefix, bridgeId, heartbeatMs };
+}
+
+/** amqp://user:***@host/… for messages. */
+function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 function jsonOrText(text: string): unknown {
@@ -366,5 +415,16 @@ function runOptions(c: Command): Command {
     .option(
       '--durability <mode>',
       'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
+    )
+    .option('--queue <url>', 'fleet broker amqp://user:pass@host:5672/vhost instead of the spool (env TPX_QUEUE)')
+    .option('--fleet-queues <n>', 'queues of the fleet, the same on every bridge (env TPX_FLEET_QUEUES, default 16)')
+    .option(
+      '--fleet-prefix <name>',
+      'name prefix of the fleet exchanges and queues (env TPX_FLEET_PREFIX, default tpx)',
+    )
+    .option('--bridge-id <name>', 'name of this bridge in the fleet (env TPX_BRIDGE_ID, default host-PID)')
+    .option(
+      '--fleet-heartbeat <duration>',
+      'fleet heartbeat, e.g. 2s: members, broker heartbeat, fencing (default 2s; bare number: seconds)',
     );
 }

@@ -1,0 +1,65 @@
+/**
+ * Heartbeats on the fleet's status exchange (fleet/types.ts): encoding, parsing, and reading them for a while
+ * (`tpx fleet status`, the owner of a Thing in `thing show`).
+ */
+import type { BridgeHeartbeat, FleetNames } from './types.js';
+
+export function encodeHeartbeat(hb: BridgeHeartbeat): Buffer {
+  return Buffer.from(JSON.stringify(hb), 'utf8');
+}
+
+/** A heartbeat, or undefined for anything else on the exchange. */
+export function parseHeartbeat(content: Buffer | string): BridgeHeartbeat | undefined {
+  try {
+    const v = JSON.parse(typeof content === 'string' ? content : content.toString('utf8')) as Partial<BridgeHeartbeat>;
+    if (!v || typeof v.bridgeId !== 'string' || typeof v.time !== 'string' || !Array.isArray(v.queues))
+      return undefined;
+    return v as BridgeHeartbeat;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bridge that holds the Thing bound, from a set of heartbeats (the newest per bridge). */
+export function fleetOwnerOf(thing: string, heartbeats: Iterable<BridgeHeartbeat>): string | undefined {
+  const name = thing.toUpperCase();
+  let best: BridgeHeartbeat | undefined;
+  for (const hb of heartbeats) {
+    if (!hb.bound?.some((b) => b.toUpperCase() === name)) continue;
+    if (!best || hb.time > best.time) best = hb;
+  }
+  return best?.bridgeId;
+}
+
+/**
+ * Listens to the status exchange for `durationMs` and returns the newest heartbeat of each bridge heard. Opens its
+ * own connection (amqplib, loaded here); rejects when the broker cannot be reached.
+ */
+export async function readHeartbeats(
+  url: string,
+  names: FleetNames,
+  durationMs: number,
+): Promise<Map<string, BridgeHeartbeat>> {
+  const amqp = await import('amqplib');
+  const conn = await amqp.connect(url);
+  conn.on('error', () => undefined);
+  const seen = new Map<string, BridgeHeartbeat>();
+  try {
+    const ch = await conn.createChannel();
+    await ch.checkExchange(names.status);
+    const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(q.queue, names.status, '');
+    await ch.consume(
+      q.queue,
+      (m) => {
+        const hb = m && parseHeartbeat(m.content);
+        if (hb) seen.set(hb.bridgeId, hb);
+      },
+      { noAck: true },
+    );
+    await new Promise((r) => setTimeout(r, durationMs));
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+  return seen;
+}
