@@ -64,6 +64,11 @@ export interface FleetQueueOptions {
 
 type SlotState = 'off' | 'waiting' | 'active' | 'releasing';
 
+type Facts = ReturnType<FleetQueueOptions['facts']>;
+
+/** How long the dedup seed (the Thing's last uplink) is waited for; without it, a redelivery is pushed again. */
+const SEED_TIMEOUT_MS = 2_000;
+
 interface Slot {
   index: number;
   name: string;
@@ -78,6 +83,8 @@ interface Slot {
   seeded: Map<string, { fcnt?: number; payload?: string }>;
   /** Not before this time (ms): stand-by subscription of a queue preferred by another member. */
   notBefore: number;
+  /** When this bridge became the queue's active consumer. */
+  acquiredAt: number;
   drained?: () => void;
 }
 
@@ -116,6 +123,7 @@ export class FleetQueue {
   private conn: ChannelModel | undefined;
   private pub: ConfirmChannel | undefined;
   private ctl: Channel | undefined;
+  private leaseCh: Channel | undefined;
   private gen = 0;
   private leaseUntil = 0;
   private leasePending = false;
@@ -155,6 +163,7 @@ export class FleetQueue {
       things: new Set<string>(),
       seeded: new Map(),
       notBefore: 0,
+      acquiredAt: 0,
     }));
   }
 
@@ -188,12 +197,29 @@ export class FleetQueue {
       pub.on('error', (err: Error) => {
         this.lastError = err.message;
       });
-      const own = await ctl.assertQueue('', { exclusive: true, autoDelete: true });
+      // Heartbeats are consumed with acks and a small prefetch, into a short queue: a paused bridge then holds at
+      // most a few, and the broker never throttles (credit flow) the other bridges' channels on its account.
+      const own = await ctl.assertQueue('', {
+        exclusive: true,
+        autoDelete: true,
+        arguments: { 'x-max-length': 100, 'x-overflow': 'drop-head' },
+      });
       await ctl.bindQueue(own.queue, this.names.status, '');
-      await ctl.consume(own.queue, (m) => m && this.heard(m.content), { noAck: true });
+      await ctl.prefetch(20);
+      await ctl.consume(own.queue, (m) => {
+        if (!m) return;
+        this.heard(m.content);
+        safeAck(ctl, m);
+      });
+      // the lease's round trips get a channel of their own, which publishes nothing
+      const lease = await conn.createChannel();
+      lease.on('error', (err: Error) => {
+        this.lastError = err.message;
+      });
       this.gen = gen;
       this.conn = conn;
       this.ctl = ctl;
+      this.leaseCh = lease;
       this.pub = pub;
       this.attempt = 0;
       this.startedAt = Date.now();
@@ -267,6 +293,7 @@ export class FleetQueue {
     this.conn = undefined;
     this.pub = undefined;
     this.ctl = undefined;
+    this.leaseCh = undefined;
     this.leaseUntil = 0;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
@@ -298,7 +325,7 @@ export class FleetQueue {
 
   /** A round trip on the connection; the lease runs from when it was sent. */
   private async renewLease(): Promise<void> {
-    const ctl = this.ctl;
+    const ctl = this.leaseCh;
     if (!ctl || this.leasePending) return;
     const gen = this.gen;
     const sentAt = Date.now();
@@ -400,11 +427,13 @@ export class FleetQueue {
     const settled = now - this.startedAt >= Math.min(this.heartbeatMs, 1000);
     if (!settled) return;
     for (const s of this.slots) {
-      const mine = this.preferredBy(s.index, members) === this.o.bridgeId;
+      const preferred = this.preferredBy(s.index, members);
+      const mine = preferred === this.o.bridgeId;
       if (s.state === 'off') {
         if (mine || (s.notBefore > 0 && now >= s.notBefore)) void this.subscribe(s);
         else if (s.notBefore === 0) s.notBefore = now + 2 * this.heartbeatMs;
-      } else if (s.state === 'active' && !mine) {
+      } else if (s.state === 'active' && !mine && (this.members.get(preferred)?.seen ?? 0) > s.acquiredAt) {
+        // handed back only to a member heard since this bridge got the queue: not to one that just died
         void this.release(s, 'rebalance');
       }
     }
@@ -449,6 +478,7 @@ export class FleetQueue {
     if (s.ch !== ch) return;
     if (s.state === 'waiting') {
       s.state = 'active';
+      s.acquiredAt = Date.now();
       this.events.emit('fleet.acquired', { queue: s.name });
     }
     s.buffer.push(m);
@@ -498,45 +528,70 @@ export class FleetQueue {
 
   /** Reports delivered to this bridge's active queues, per queue in order; redelivered repeats are acked here. */
   async take(max: number): Promise<StoredReport[]> {
-    const out: StoredReport[] = [];
     const active = this.slots.filter((s) => s.state === 'active' && s.buffer.length > 0);
-    if (active.length === 0) return out;
+    if (active.length === 0) return [];
     const gen = this.gen;
     // round robin over the queues, each queue's reports in order
+    const picked: { s: Slot; ch: Channel; m: ConsumeMessage; facts: Facts }[] = [];
     let progressed = true;
     const start = this.rr++ % active.length;
-    while (out.length < max && progressed) {
+    while (picked.length < max && progressed) {
       progressed = false;
-      for (let k = 0; k < active.length && out.length < max; k++) {
+      for (let k = 0; k < active.length && picked.length < max; k++) {
         const s = active[(start + k) % active.length]!;
-        const m = s.state === 'active' ? s.buffer.shift() : undefined;
+        const m = s.buffer.shift();
         if (!m || !s.ch) continue;
         progressed = true;
-        const item = await this.hand(s, s.ch, m, gen);
-        if (item) out.push(item);
+        picked.push({ s, ch: s.ch, m, facts: this.factsOf(m) });
       }
+    }
+    // the dedup seeds of redelivered reports, read in parallel (a slow read never holds delivery long)
+    const seeds = new Map<string, Promise<void>>();
+    for (const p of picked) {
+      const dev = p.facts.devEui;
+      if (!p.m.fields.redelivered || p.facts.fcnt === undefined || !this.o.lastUplink) continue;
+      if (p.s.seeded.has(dev) || seeds.has(dev)) continue;
+      seeds.set(dev, this.seed(p.s, dev));
+    }
+    if (seeds.size > 0) await Promise.all(seeds.values());
+    const out: StoredReport[] = [];
+    for (const p of picked) {
+      const item = this.hand(p.s, p.ch, p.m, p.facts, gen);
+      if (item) out.push(item);
     }
     return out;
   }
 
-  private async hand(s: Slot, ch: Channel, m: ConsumeMessage, gen: number): Promise<StoredReport | undefined> {
-    const document = m.content.toString('utf8');
-    const h = m.properties.headers ?? {};
-    let facts: ReturnType<FleetQueueOptions['facts']>;
+  private factsOf(m: ConsumeMessage): Facts {
     try {
-      facts = this.o.facts(document);
+      return this.o.facts(m.content.toString('utf8'));
     } catch {
-      facts = { devEui: String(h[HEADER.devEui] ?? m.fields.routingKey).toUpperCase(), kind: 'uplink' };
+      const h = m.properties.headers ?? {};
+      return { devEui: String(h[HEADER.devEui] ?? m.fields.routingKey).toUpperCase(), kind: 'uplink' };
     }
+  }
+
+  private async seed(s: Slot, devEui: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), SEED_TIMEOUT_MS);
+    });
+    const seed = await Promise.race([this.o.lastUplink!(devEui).catch(() => undefined), timeout]);
+    clearTimeout(timer);
+    s.seeded.set(devEui, seed ?? {});
+  }
+
+  private hand(s: Slot, ch: Channel, m: ConsumeMessage, facts: Facts, gen: number): StoredReport | undefined {
+    if (gen !== this.gen || s.ch !== ch) return undefined;
+    const h = m.properties.headers ?? {};
     const devEui = facts.devEui;
     s.things.add(devEui);
-    if (m.fields.redelivered && facts.fcnt !== undefined && (await this.isRepeat(s, devEui, facts))) {
-      if (gen === this.gen && s.ch === ch) ch.ack(m);
+    if (m.fields.redelivered && facts.fcnt !== undefined && this.isRepeat(s, devEui, facts)) {
+      safeAck(ch, m);
       this.duplicates += 1;
       this.events.emit('fleet.duplicate', { devEui, fcnt: facts.fcnt, queue: s.name });
       return undefined;
     }
-    if (gen !== this.gen || s.ch !== ch) return undefined;
     const seq = this.nextSeq++;
     this.taken.set(seq, { slot: s, ch, msg: m, gen, devEui, fcnt: facts.fcnt, payload: facts.payload });
     s.out.add(seq);
@@ -546,19 +601,16 @@ export class FleetQueue {
       devEui,
       kind: facts.kind,
       receivedAt,
-      document,
+      document: m.content.toString('utf8'),
       query: typeof h[HEADER.query] === 'string' ? (h[HEADER.query] as string) : '',
     };
   }
 
-  private async isRepeat(s: Slot, devEui: string, f: { fcnt?: number; payload?: string }): Promise<boolean> {
+  /** A redelivered report this bridge pushed already, or equal to the Thing's last uplink in ThingWorx (the seed). */
+  private isRepeat(s: Slot, devEui: string, f: { fcnt?: number; payload?: string }): boolean {
     const payload = f.payload ?? '';
     if (this.pushed.get(devEui)?.get(f.fcnt!) === payload) return true;
-    let seed = s.seeded.get(devEui);
-    if (!seed && this.o.lastUplink) {
-      seed = (await this.o.lastUplink(devEui).catch(() => undefined)) ?? {};
-      s.seeded.set(devEui, seed);
-    }
+    const seed = s.seeded.get(devEui);
     return seed !== undefined && seed.fcnt === f.fcnt && (seed.payload ?? '') === payload;
   }
 
@@ -580,7 +632,7 @@ export class FleetQueue {
       if (m.size > 8) m.delete(m.keys().next().value!);
       if (this.pushed.size > 50_000) this.pushed.delete(this.pushed.keys().next().value!);
     }
-    if (t.gen === this.gen && t.slot.ch === t.ch) t.ch.ack(t.msg);
+    if (t.gen === this.gen && t.slot.ch === t.ch) safeAck(t.ch, t.msg);
     this.settled(t.slot, seq);
   }
 
@@ -719,6 +771,7 @@ export class FleetQueue {
     this.conn = undefined;
     this.pub = undefined;
     this.ctl = undefined;
+    this.leaseCh = undefined;
     await conn?.close().catch(() => undefined);
   }
 }
@@ -726,4 +779,13 @@ export class FleetQueue {
 /** Publishes one heartbeat on the fleet's status exchange (the channel of the caller). */
 export function publishHeartbeat(ch: Pick<Channel, 'publish'>, names: FleetNames, hb: BridgeHeartbeat): boolean {
   return ch.publish(names.status, '', encodeHeartbeat(hb), { contentType: 'application/json', expiration: '60000' });
+}
+
+/** Acks on a channel that may have closed meanwhile (the broker redelivers then: at least once). */
+function safeAck(ch: Channel, m: ConsumeMessage): void {
+  try {
+    ch.ack(m);
+  } catch {
+    // closed: nothing to do
+  }
 }
