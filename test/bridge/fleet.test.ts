@@ -31,7 +31,7 @@ if (problem) console.warn(`fleet tests skipped: ${problem}`);
 
 const DEVICES = 200;
 const QUEUES = 8;
-const PER_DEVICE_MIN = 6;
+const PER_DEVICE_MIN = 3;
 
 const devEui = (i: number) => `70B3D57EF0${i.toString(16).toUpperCase().padStart(6, '0')}`;
 
@@ -82,6 +82,7 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
     // ---- what ThingWorx saw: binds per session, pushes with their FCntUp ----
     const holder = new Map<string, number>();
     const pushes = new Map<string, number[]>();
+    const pushSessions = new Map<string, string[]>();
     const wrongSession: string[] = [];
     let ackedCount = 0;
     const takeovers: { thing: string; from: number }[] = [];
@@ -112,6 +113,9 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       const l = pushes.get(e.thing) ?? [];
       pushes.set(e.thing, l);
       l.push(Number(f.value));
+      const sl = pushSessions.get(e.thing) ?? [];
+      pushSessions.set(e.thing, sl);
+      sl.push(`${f.value}@${e.sessionId}:${Date.now() % 100000}`);
       pushCount += 1;
       pushWaiter?.();
     });
@@ -144,6 +148,8 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
     const b0 = await start('b0');
     const b1 = await start('b1');
     let b2 = await start('b2');
+    const firstB2 = b2.session;
+    const faultTimes: Record<string, number> = {};
     const live = new Set([b0, b1, b2]);
 
     // ---- the sender: per device in order, round robin over the live ingests, retried until a 2xx ----
@@ -161,7 +167,7 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify(doc),
-            signal: AbortSignal.timeout(5000),
+            signal: AbortSignal.timeout(2000),
           });
           await res.text();
           if (res.status === 200 || res.status === 202) return;
@@ -191,11 +197,12 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
     const sending = Promise.all(Array.from({ length: 50 }, (_, i) => worker(i)));
 
     // ---- faults ----
-    await untilAcked(300);
+    await untilAcked(200);
     live.delete(b0);
+    faultTimes.kill = Date.now() % 100000;
     await b0.b.proc.kill('SIGKILL');
 
-    await untilAcked(600);
+    await untilAcked(400);
     // b1's queues just before it is paused, then the moment one of them moved to b2 (the broker dropped b1)
     const owned = (b: BridgeProcess) => {
       const s = new Set<string>();
@@ -207,6 +214,7 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       return s;
     };
     live.delete(b1);
+    faultTimes.stop = Date.now() % 100000;
     b1.b.proc.child.kill('SIGSTOP');
     const b1Queues = owned(b1.b);
     const acquiredBefore = b2.b.events().length;
@@ -219,6 +227,7 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       takeoverWaiter = (from) => from === b1.session && resolve();
     });
     takeoverWaiter = undefined;
+    faultTimes.cont = Date.now() % 100000;
     b1.b.proc.child.kill('SIGCONT');
     await b1.b.event('fleet.fenced');
     live.add(b1);
@@ -227,13 +236,14 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       (e) => b1.b.events().indexOf(e) > b1.b.events().findIndex((x) => x.event === 'fleet.fenced'),
     );
 
-    await untilAcked(ackedCount + 300);
+    await untilAcked(ackedCount + 200);
     live.delete(b2);
+    faultTimes.term = Date.now() % 100000;
     const term = await b2.b.proc.kill('SIGTERM');
     expect(term.code).toBe(0);
     b2 = await start('b2');
     live.add(b2);
-    await untilAcked(ackedCount + 300);
+    await untilAcked(ackedCount + 200);
     faultsDone = true;
     await sending;
 
@@ -253,12 +263,16 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
 
     // ---- the assertions ----
     let duplicates = 0;
+    const dupSamples: string[] = [];
     const outOfOrder: string[] = [];
     for (const [dev, l] of pushes) {
       let max = 0;
       const seen = new Set<number>();
       for (const f of l) {
-        if (seen.has(f)) duplicates += 1;
+        if (seen.has(f)) {
+          duplicates += 1;
+          if (dupSamples.length < 6) dupSamples.push(`${dev} ${f}: ${pushSessions.get(dev)!.join(' ')}`);
+        }
         else if (f < max) outOfOrder.push(`${dev}: ${l.join(',')}`);
         seen.add(f);
         max = Math.max(max, f);
@@ -273,6 +287,13 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       takeovers: takeovers.length,
       rejectedBinds,
       b1Fenced: fenced,
+      dupSamples,
+      sessions: { b0: b0.session, b1: b1.session, b2first: firstB2, b2: b2.session },
+      faultTimes,
+      missing: missing().length,
+      outOfOrder: outOfOrder.slice(0, 3),
+      wrongSession: wrongSession.slice(0, 5),
+      foreignTakeovers: takeovers.filter((t) => t.from !== b1.session).slice(0, 5),
       b1DroppedAfterFence: b1.b.events().filter((e) => e.event === 'push.fenced').length,
       redeliveredSkipped: procs.flatMap((p) => p.events()).filter((e) => e.event === 'fleet.duplicate').length,
     };

@@ -103,6 +103,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
   const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
   const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
+  const fleet = await fleetOptions(ctx, o);
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
@@ -126,7 +127,6 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     }
   }
   const insecure = s.enabled('thingworxInsecure', o.insecure);
-  const fleet = await fleetOptions(ctx, o);
   const options = {
     listen,
     path,
@@ -215,25 +215,8 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
 
 /** The fleet settings (--queue and its companions); undefined without --queue (the SQLite spool). */
 async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
-  const url = ctx.value('queue', o.queue);
-  const s = ctx.settings;
-  if (!url) return undefined;
-  if (!/^amqps?:\/\//.test(url)) {
-    throw new UsageError(
-      `--queue "${maskUrl(url)}" is not an amqp:// URL.`,
-      'Give the fleet broker as --queue amqp://user:pass@host:5672/vhost.',
-    );
-  }
   const { FLEET_DEFAULTS } = await import('../../bridge/fleet/types.js');
-  const { hostname } = await import('node:os');
-  const queues = int(ctx, 'fleetQueues', '--fleet-queues', o.fleetQueues, FLEET_DEFAULTS.queues, 1);
-  if (queues > 1000)
-    throw new UsageError('--fleet-queues is 1..1000.', 'Keep the number every bridge of the fleet uses.');
-  const prefix = s.value('fleetPrefix', o.fleetPrefix, FLEET_DEFAULTS.prefix)!;
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(prefix)) {
-    throw new UsageError(`--fleet-prefix "${prefix}" is not a name.`, 'Use letters, digits, ".", "_" and "-".');
-  }
-  const bridgeId = s.value('bridgeId', o.bridgeId) ?? `${hostname()}-${process.pid}`;
+  const s = ctx.settings;
   const heartbeatMs = duration(
     ctx,
     'fleetHeartbeat',
@@ -242,7 +225,30 @@ async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
     FLEET_DEFAULTS.heartbeatMs,
     60_000,
   );
-  if (heartbeatMs < 100) throw new UsageError('--fleet-heartbeat is at least 100ms.', 'Use e.g. --fleet-heartbeat 2s.');
+  const url = ctx.value('queue', o.queue);
+  if (!url) return undefined;
+  if (!/^amqps?:\/\//.test(url)) {
+    throw new UsageError(
+      `--queue "${maskUrl(url)}" is not an amqp:// URL.`,
+      'Give the fleet broker as --queue amqp://user:pass@host:5672/vhost.',
+    );
+  }
+  if (heartbeatMs < 1000) {
+    throw new UsageError(
+      '--fleet-heartbeat is at least 1s.',
+      'Use e.g. --fleet-heartbeat 2s (the broker counts seconds).',
+    );
+  }
+  const queues = int(ctx, 'fleetQueues', '--fleet-queues', o.fleetQueues, FLEET_DEFAULTS.queues, 1);
+  if (queues > 1000) {
+    throw new UsageError('--fleet-queues is 1..1000.', 'Give every bridge of the fleet the same number.');
+  }
+  const prefix = s.value('fleetPrefix', o.fleetPrefix, FLEET_DEFAULTS.prefix)!;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(prefix)) {
+    throw new UsageError(`--fleet-prefix "${prefix}" is not a name.`, 'Use letters, digits, ".", "_" and "-".');
+  }
+  const { hostname } = await import('node:os');
+  const bridgeId = s.value('bridgeId', o.bridgeId) ?? `${hostname()}-${process.pid}`;
   return { url, queues, prefix, bridgeId, heartbeatMs };
 }
 
