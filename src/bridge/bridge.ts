@@ -155,7 +155,14 @@ export class Bridge {
       events: this.events,
       facts: (document) => {
         const r = codec.parse(JSON.parse(document));
-        return { devEui: r.devEui, kind: r.kind, fcnt: r.fcntUp, payload: r.payloadHex };
+        const join = r.kind === 'notification' && r.notificationType?.toLowerCase() === 'join';
+        return {
+          devEui: r.devEui,
+          kind: r.kind,
+          fcnt: r.kind === 'uplink' ? r.fcntUp : undefined,
+          payload: r.payloadHex,
+          join,
+        };
       },
       ...(directory.properties
         ? {

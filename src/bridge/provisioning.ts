@@ -40,6 +40,8 @@ export class Provisioner {
   private readonly unbound = new Set<string>();
   private rebindTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Times each Thing was released (fleet): a BIND answered after a release is undone. */
+  private readonly releases = new Map<string, number>();
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -141,10 +143,14 @@ export class Provisioner {
     for (let i = 0; i < all.length; i += batch) {
       const chunk = all.slice(i, i + batch);
       const names = [...new Set(chunk.map((c) => c.name).filter((n) => !this.bound.has(n)))];
+      const epochs = names.map((n) => this.releases.get(n) ?? 0);
       try {
         const r = names.length ? await this.sink.bind(names) : { refused: [] as string[], reason: undefined };
         const refused = new Set(r.refused);
-        for (const n of names) if (!refused.has(n)) this.bound.add(n);
+        // released (a fleet queue handed over) while the BIND was on its way: undo it, do not count it as bound
+        const stale = names.filter((n, k) => !refused.has(n) && (this.releases.get(n) ?? 0) !== epochs[k]);
+        if (stale.length) void this.sink.unbind(stale).catch(() => undefined);
+        for (const n of names) if (!refused.has(n) && !stale.includes(n)) this.bound.add(n);
         for (const c of chunk) {
           if (refused.has(c.name))
             c.reject(new StubbornError(`ThingWorx refused to bind ${c.name}: ${r.reason ?? 'bind refused'}`));
@@ -224,6 +230,7 @@ export class Provisioner {
    * binds or pushes them as bound; unbound on the pipes when they are up (`wait` false: not awaited, fenced).
    */
   async releaseThings(names: readonly string[], wait = true): Promise<void> {
+    for (const n of names) this.releases.set(n, (this.releases.get(n) ?? 0) + 1);
     const held = names.filter((n) => this.bound.has(n));
     for (const n of held) {
       this.bound.delete(n);

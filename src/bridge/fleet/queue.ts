@@ -51,7 +51,7 @@ export interface FleetQueueOptions {
   releaseTimeoutMs?: number;
   events: BridgeEvents;
   /** The routing facts and dedup key of a document (the one report parser). */
-  facts(document: string): { devEui: string; kind: ReportKind; fcnt?: number; payload?: string };
+  facts(document: string): { devEui: string; kind: ReportKind; fcnt?: number; payload?: string; join?: boolean };
   /** The Thing's last FCntUp and payload in ThingWorx (the dedup seed); undefined when unknown. */
   lastUplink?(thing: string): Promise<{ fcnt?: number; payload?: string } | undefined>;
   /** Releases (unbinds) Things this bridge no longer owns; `now`: fenced, do it at once without waiting. */
@@ -67,7 +67,7 @@ type SlotState = 'off' | 'waiting' | 'active' | 'releasing';
 type Facts = ReturnType<FleetQueueOptions['facts']>;
 
 /** How long the dedup seed (the Thing's last uplink) is waited for; without it, a redelivery is pushed again. */
-const SEED_TIMEOUT_MS = 2_000;
+const SEED_TIMEOUT_MS = 5_000;
 
 interface Slot {
   index: number;
@@ -136,6 +136,8 @@ export class FleetQueue {
   private readonly gateListeners: ((open: boolean) => void)[] = [];
   /** Recently pushed (DevEUI -> FCntUp -> payload), to recognise redeliveries. */
   private readonly pushed = new Map<string, Map<number, string>>();
+  /** (DevEUI, FCntUp, payload) of the reports handed out and not yet acked. */
+  private readonly handedKeys = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
@@ -306,6 +308,7 @@ export class FleetQueue {
       s.drained?.();
     }
     this.taken.clear();
+    this.handedKeys.clear();
     this.fencedCount += 1;
     this.events.emit('fleet.fenced', { reason, queues, things: things.length });
     this.tellGate(false);
@@ -467,7 +470,7 @@ export class FleetQueue {
   private slotLost(s: Slot, reason: string): void {
     const things = [...s.things];
     const was = s.state;
-    for (const seq of s.out) this.taken.delete(seq);
+    for (const seq of s.out) this.dropTaken(seq);
     this.resetSlot(s);
     s.notBefore = Date.now() + 2 * this.heartbeatMs;
     if (was === 'active') this.events.emit('fleet.released', { queue: s.name, reason, things: things.length });
@@ -586,7 +589,12 @@ export class FleetQueue {
     const h = m.properties.headers ?? {};
     const devEui = facts.devEui;
     s.things.add(devEui);
-    if (m.fields.redelivered && facts.fcnt !== undefined && this.isRepeat(s, devEui, facts)) {
+    if (facts.join) {
+      // the device's counters restart: what was pushed before says nothing about what comes now
+      this.pushed.delete(devEui);
+      s.seeded.delete(devEui);
+    }
+    if (facts.fcnt !== undefined && this.isRepeat(s, devEui, facts, m.fields.redelivered)) {
       safeAck(ch, m);
       this.duplicates += 1;
       this.events.emit('fleet.duplicate', { devEui, fcnt: facts.fcnt, queue: s.name });
@@ -594,6 +602,7 @@ export class FleetQueue {
     }
     const seq = this.nextSeq++;
     this.taken.set(seq, { slot: s, ch, msg: m, gen, devEui, fcnt: facts.fcnt, payload: facts.payload });
+    if (facts.fcnt !== undefined) this.handedKeys.add(`${devEui}|${facts.fcnt}|${facts.payload ?? ''}`);
     s.out.add(seq);
     const receivedAt = Number(h[HEADER.receivedAt]) || (m.properties.timestamp ?? 0) * 1000 || Date.now();
     return {
@@ -606,10 +615,16 @@ export class FleetQueue {
     };
   }
 
-  /** A redelivered report this bridge pushed already, or equal to the Thing's last uplink in ThingWorx (the seed). */
-  private isRepeat(s: Slot, devEui: string, f: { fcnt?: number; payload?: string }): boolean {
+  /**
+   * A repeat: the same (DevEUI, FCntUp, payload) as a report this bridge holds or pushed (a ThingPark retry that
+   * reached another bridge's ingest, or a redelivery); for a redelivered report, also the Thing's last uplink in
+   * ThingWorx (the seed: pushed by the previous owner, whose acknowledgement did not reach the broker).
+   */
+  private isRepeat(s: Slot, devEui: string, f: { fcnt?: number; payload?: string }, redelivered: boolean): boolean {
     const payload = f.payload ?? '';
+    if (this.handedKeys.has(`${devEui}|${f.fcnt}|${payload}`)) return true;
     if (this.pushed.get(devEui)?.get(f.fcnt!) === payload) return true;
+    if (!redelivered) return false;
     const seed = s.seeded.get(devEui);
     return seed !== undefined && seed.fcnt === f.fcnt && (seed.payload ?? '') === payload;
   }
@@ -621,7 +636,7 @@ export class FleetQueue {
   async ack(seq: number): Promise<void> {
     const t = this.taken.get(seq);
     if (!t) return;
-    this.taken.delete(seq);
+    this.dropTaken(seq);
     if (t.fcnt !== undefined) {
       let m = this.pushed.get(t.devEui);
       if (!m) {
@@ -642,7 +657,7 @@ export class FleetQueue {
     const pub = this.pub;
     if (!t) return;
     if (!pub || t.gen !== this.gen) {
-      this.taken.delete(seq);
+      this.dropTaken(seq);
       this.settled(t.slot, seq);
       return;
     }
@@ -665,8 +680,15 @@ export class FleetQueue {
   forget(seq: number): void {
     const t = this.taken.get(seq);
     if (!t) return;
-    this.taken.delete(seq);
+    this.dropTaken(seq);
     this.settled(t.slot, seq);
+  }
+
+  private dropTaken(seq: number): void {
+    const t = this.taken.get(seq);
+    if (!t) return;
+    this.taken.delete(seq);
+    if (t.fcnt !== undefined) this.handedKeys.delete(`${t.devEui}|${t.fcnt}|${t.payload ?? ''}`);
   }
 
   private settled(s: Slot, seq: number): void {
@@ -695,7 +717,7 @@ export class FleetQueue {
     }
     if (s.ch !== ch) return; // fenced meanwhile: already released
     const things = [...s.things];
-    for (const seq of s.out) this.taken.delete(seq);
+    for (const seq of [...s.out]) this.dropTaken(seq);
     if (things.length) await this.o.release(things, false).catch(() => undefined);
     s.ch = undefined;
     await ch?.close().catch(() => undefined);
