@@ -223,8 +223,14 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       (e) => b1Queues.has(String(e.queue)) && b2.b.events().indexOf(e) >= acquiredBefore,
     );
     // the new owner binds a Thing the paused bridge still holds: "Last in wins" moves the binding (one binder)
-    await new Promise<void>((resolve) => {
-      takeoverWaiter = (from) => from === b1.session && resolve();
+    // (a guard: when the moved queues held no Thing bound by b1 yet, there is nothing to take over)
+    const tookOver = await new Promise<boolean>((resolve) => {
+      const guard = setTimeout(() => resolve(false), 10_000);
+      takeoverWaiter = (from) => {
+        if (from !== b1.session) return;
+        clearTimeout(guard);
+        resolve(true);
+      };
     });
     takeoverWaiter = undefined;
     faultTimes.cont = Date.now() % 100000;
@@ -254,11 +260,31 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
         const seen = new Set(pushes.get(dev) ?? []);
         return l.some((f) => !seen.has(f));
       });
+    const lastPushAt = () => Date.now();
+    let quietSince = lastPushAt();
     while (missing().length > 0) {
-      await new Promise<void>((resolve) => {
-        pushWaiter = resolve;
+      // no sleep: woken by every push; a guard reports what is missing when pushes stop for 15 s
+      const pushed = await new Promise<boolean>((resolve) => {
+        const guard = setTimeout(() => resolve(false), 15_000);
+        pushWaiter = () => {
+          clearTimeout(guard);
+          resolve(true);
+        };
       });
       pushWaiter = undefined;
+      if (pushed) quietSince = lastPushAt();
+      else {
+        const m = missing()
+          .slice(0, 5)
+          .map(([dev, l]) => `${dev} acked ${l.join(',')} pushed ${pushSessions.get(dev)?.join(' ')}`);
+        const fleets = procs.map((p) =>
+          p
+            .events()
+            .filter((e) => String(e.event).startsWith('fleet.'))
+            .slice(-8),
+        );
+        throw new Error(`no push for 15 s (since ${quietSince}); missing:\n${m.join('\n')}\n${JSON.stringify(fleets)}`);
+      }
     }
 
     // ---- the assertions ----
@@ -286,6 +312,7 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
       takeovers: takeovers.length,
       rejectedBinds,
       b1Fenced: fenced,
+      tookOver,
       dupSamples,
       sessions: { b0: b0.session, b1: b1.session, b2first: firstB2, b2: b2.session },
       faultTimes,
