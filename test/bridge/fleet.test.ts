@@ -9,6 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fleetOwnerOf, readHeartbeats } from '../../src/bridge/fleet/heartbeat.js';
+import type { FleetStatus } from '../../src/bridge/fleet/queue.js';
+import { fleetNames } from '../../src/bridge/fleet/types.js';
 import { signUplink } from '../../src/thingpark/tunnel.js';
 import { type BridgeProcess, startBridgeProcess, type World, world } from '../cli/bridge-helpers.js';
 
@@ -286,6 +289,17 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
         throw new Error(`no push for 15 s (since ${quietSince}); missing:\n${m.join('\n')}\n${JSON.stringify(fleets)}`);
       }
     }
+
+    // ---- the assignment is visible: /readyz, /metrics, and the heartbeats name a Thing's owner ----
+    const ready = (await (await fetch(`${b1.b.base}/readyz`)).json()) as { fleet?: FleetStatus };
+    expect(ready.fleet).toMatchObject({ bridgeId: 'b1', queues: QUEUES, connected: true });
+    expect(ready.fleet!.members).toEqual(['b1', 'b2']);
+    const metrics = await (await fetch(`${b1.b.base}/metrics`)).text();
+    expect(metrics).toMatch(/^tpx_fleet_queues_owned \d+$/m);
+    expect(metrics).toMatch(/^tpx_fleet_members 2$/m);
+    const heard = await readHeartbeats(AMQP, fleetNames(prefix), 1500);
+    const ownedByB2 = [...holder].find(([, session]) => session === b2.session)?.[0];
+    if (ownedByB2) expect(fleetOwnerOf(ownedByB2, heard.values())).toBe('b2');
 
     // ---- the assertions ----
     let duplicates = 0;

@@ -371,12 +371,6 @@ export class FleetQueue {
     return 'ok';
   }
 
-  /** May this bridge bind or push to the Thing now (it owns the queue its reports come from)? */
-  mayTouch(thing: string): boolean {
-    if (!this.gateOpen()) return false;
-    return this.slots.some((s) => (s.state === 'active' || s.state === 'releasing') && s.things.has(thing));
-  }
-
   private heard(content: Buffer): void {
     const hb = parseHeartbeat(content);
     if (!hb) return;

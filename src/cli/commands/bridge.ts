@@ -252,6 +252,33 @@ async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
   return { url, queues, prefix, bridgeId, heartbeatMs };
 }
 
+/**
+ * `tpx thing show`'s "fleet owner" line: with a fleet broker set (TPX_QUEUE or the profile's queue), the bridge whose
+ * heartbeats list the Thing as bound, heard on the status exchange within a heartbeat and a half.
+ */
+export async function sayFleetOwner(ctx: CommandContext, thing: string): Promise<void> {
+  const url = ctx.value('queue');
+  if (!url || ctx.io.json) return;
+  const { FLEET_DEFAULTS, fleetNames } = await import('../../bridge/fleet/types.js');
+  const { fleetOwnerOf, readHeartbeats } = await import('../../bridge/fleet/heartbeat.js');
+  const heartbeatMs = duration(
+    ctx,
+    'fleetHeartbeat',
+    '--fleet-heartbeat',
+    undefined,
+    FLEET_DEFAULTS.heartbeatMs,
+    60_000,
+  );
+  const names = fleetNames(ctx.settings.value('fleetPrefix', undefined, FLEET_DEFAULTS.prefix));
+  try {
+    const heard = await readHeartbeats(url, names, Math.round(heartbeatMs * 1.5));
+    const owner = fleetOwnerOf(thing, heard.values());
+    ctx.io.out(`fleet owner: ${owner ?? `none (${heard.size} bridge(s) heard, none holds it bound)`}`);
+  } catch (err) {
+    ctx.io.out(`fleet owner: unknown (${(err as Error).message})`);
+  }
+}
+
 /** amqp://user:***@host/… for messages. */
 function maskUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
