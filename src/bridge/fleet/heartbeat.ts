@@ -2,10 +2,19 @@
  * Heartbeats on the fleet's status exchange (fleet/types.ts): encoding, parsing, and reading them for a while
  * (`tpx fleet status`, the owner of a Thing in `thing show`).
  */
+import type { Channel } from 'amqplib';
 import type { BridgeHeartbeat, FleetNames } from './types.js';
 
 export function encodeHeartbeat(hb: BridgeHeartbeat): Buffer {
   return Buffer.from(JSON.stringify(hb), 'utf8');
+}
+
+/**
+ * Publishes one heartbeat on the fleet's status exchange (fanout, durable, declared by the bridges), on the caller's
+ * channel; expires after a minute in queues nobody reads. Returns the channel's write-buffer answer (false: full).
+ */
+export function publishHeartbeat(ch: Pick<Channel, 'publish'>, names: FleetNames, hb: BridgeHeartbeat): boolean {
+  return ch.publish(names.status, '', encodeHeartbeat(hb), { contentType: 'application/json', expiration: '60000' });
 }
 
 /** A heartbeat, or undefined for anything else on the exchange. */

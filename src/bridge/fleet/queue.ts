@@ -33,7 +33,7 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqp
 import { backoffDelay } from '../../util/backoff.js';
 import type { BridgeEvents, ReportKind } from '../events.js';
 import { type NewReport, type QueueHealth, QueueUnavailableError, type StoredReport } from '../queue.js';
-import { encodeHeartbeat, parseHeartbeat } from './heartbeat.js';
+import { parseHeartbeat, publishHeartbeat } from './heartbeat.js';
 import { type BridgeHeartbeat, FLEET_DEFAULTS, type FleetNames, fleetNames } from './types.js';
 
 export interface FleetQueueOptions {
@@ -790,11 +790,6 @@ export class FleetQueue {
     this.leaseCh = undefined;
     await conn?.close().catch(() => undefined);
   }
-}
-
-/** Publishes one heartbeat on the fleet's status exchange (the channel of the caller). */
-export function publishHeartbeat(ch: Pick<Channel, 'publish'>, names: FleetNames, hb: BridgeHeartbeat): boolean {
-  return ch.publish(names.status, '', encodeHeartbeat(hb), { contentType: 'application/json', expiration: '60000' });
 }
 
 /** Acks on a channel that may have closed meanwhile (the broker redelivers then: at least once). */
