@@ -228,7 +228,7 @@ describe.skipIf(problem !== undefined)(`fleet of bridges on RabbitMQ${problem ? 
     // the new owner binds a Thing the paused bridge still holds: "Last in wins" moves the binding (one binder)
     // (a guard: when the moved queues held no Thing bound by b1 yet, there is nothing to take over)
     const tookOver = await new Promise<boolean>((resolve) => {
-      const guard = setTimeout(() => resolve(false), 10_000);
+      const guard = setTimeout(() => resolve(false), 6_000);
       takeoverWaiter = (from) => {
         if (from !== b1.session) return;
         clearTimeout(guard);
