@@ -11,17 +11,17 @@ import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
 import { addFleetMetrics } from './fleet/metrics.js';
-import { FleetQueue } from './fleet/queue.js';
+import type { FleetQueue } from './fleet/queue.js';
+import { fleetQueueFor } from './fleet/wire.js';
 import { Ingest, sendJson, UnavailableError } from './ingest.js';
 import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
 import { createMetrics } from './metrics.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
-import type { ReportCodec, TunnelReport } from './ports.js';
+import type { TunnelReport } from './ports.js';
 import { Provisioner } from './provisioning.js';
 import { tunnelReportCodec } from './report-parser.js';
 import { Spool } from './spool.js';
-import { PROPS } from './thing-properties.js';
 
 export {
   BRIDGE_DEFAULTS,
@@ -58,7 +58,16 @@ export class Bridge {
     this.events = o.events ?? new BridgeEvents();
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
     const codec = o.codec ?? tunnelReportCodec();
-    this.fleet = o.fleet ? this.fleetQueue(o, o.fleet, codec) : undefined;
+    this.fleet = o.fleet
+      ? fleetQueueFor(o.fleet, {
+          events: this.events,
+          codec,
+          directory: o.directory,
+          provisioner: () => this.provisioner,
+          url: () => this.url,
+          ready: () => this.ready,
+        })
+      : undefined;
     this.unlock = this.fleet ? () => undefined : lockSpool(o.spoolDir);
     try {
       this.queue =
@@ -145,38 +154,6 @@ export class Bridge {
   get spool(): Spool {
     if (!(this.queue instanceof Spool)) throw new Error('This bridge runs on a fleet queue, not on a spool.');
     return this.queue;
-  }
-
-  private fleetQueue(o: BridgeOptions, f: NonNullable<BridgeOptions['fleet']>, codec: ReportCodec): FleetQueue {
-    const directory = o.directory;
-    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-    return new FleetQueue({
-      ...f,
-      events: this.events,
-      facts: (document) => {
-        const r = codec.parse(JSON.parse(document));
-        const join = r.kind === 'notification' && r.notificationType?.toLowerCase() === 'join';
-        return {
-          devEui: r.devEui,
-          kind: r.kind,
-          fcnt: r.kind === 'uplink' ? r.fcntUp : undefined,
-          payload: r.payloadHex,
-          join,
-        };
-      },
-      ...(directory.properties
-        ? {
-            lastUplink: async (thing: string) => {
-              const p = await directory.properties!(thing);
-              const payload = p[PROPS.payloadHex];
-              return { fcnt: num(p[PROPS.fcntUp]), payload: typeof payload === 'string' ? payload : undefined };
-            },
-          }
-        : {}),
-      release: (things, fenced) => this.provisioner.releaseThings(things, !fenced),
-      publicUrl: () => this.url || undefined,
-      stats: () => ({ things: this.provisioner.bound.size, ready: this.ready, bound: [...this.provisioner.bound] }),
-    });
   }
 
   /** Opens the ingest, loads the spool, and connects to ThingWorx in the background (see `ready`). */
