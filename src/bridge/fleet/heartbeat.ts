@@ -56,16 +56,20 @@ export async function readHeartbeats(
   try {
     const ch = await conn.createChannel();
     await ch.checkExchange(names.status);
-    const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    // acked with a prefetch into a short queue: a reader that stalls never throttles the bridges (credit flow)
+    const q = await ch.assertQueue('', {
+      exclusive: true,
+      autoDelete: true,
+      arguments: { 'x-max-length': 100, 'x-overflow': 'drop-head' },
+    });
     await ch.bindQueue(q.queue, names.status, '');
-    await ch.consume(
-      q.queue,
-      (m) => {
-        const hb = m && parseHeartbeat(m.content);
-        if (hb) seen.set(hb.bridgeId, hb);
-      },
-      { noAck: true },
-    );
+    await ch.prefetch(20);
+    await ch.consume(q.queue, (m) => {
+      if (!m) return;
+      const hb = parseHeartbeat(m.content);
+      if (hb) seen.set(hb.bridgeId, hb);
+      ch.ack(m);
+    });
     await new Promise((r) => setTimeout(r, durationMs));
   } finally {
     await conn.close().catch(() => undefined);
