@@ -239,6 +239,10 @@ export class RestDirectory implements ThingDirectory {
     return out;
   }
 
+  properties(name: string): Promise<Record<string, unknown>> {
+    return this.rest.getProperties(name);
+  }
+
   async create(name: string, template: string): Promise<'created' | 'exists'> {
     let result: 'created' | 'exists' = 'created';
     try {

@@ -11,6 +11,9 @@ import { backoffDelay } from '../util/backoff.js';
 import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
+import { addFleetMetrics } from './fleet/metrics.js';
+import type { FleetQueue } from './fleet/queue.js';
+import { fleetQueueFor } from './fleet/wire.js';
 import { Ingest, sendJson, UnavailableError } from './ingest.js';
 import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
@@ -22,11 +25,20 @@ import { Repeats } from './repeats.js';
 import { tunnelReportCodec } from './report-parser.js';
 import { Spool } from './spool.js';
 
-export { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
+export {
+  BRIDGE_DEFAULTS,
+  type BridgeOptions,
+  type BridgeStats,
+  type FleetOptions,
+  parseListen,
+} from './options.js';
 
 export class Bridge {
   readonly events: BridgeEvents;
-  readonly spool: Spool;
+  /** The report queue: the SQLite spool, or the fleet's broker with `fleet`. */
+  private readonly queue: Spool | FleetQueue;
+  /** The fleet queue (with `fleet`). */
+  readonly fleet: FleetQueue | undefined;
   readonly metrics: Registry;
   /** http://host:port of the listening server (after start()). */
   url = '';
@@ -61,15 +73,28 @@ export class Bridge {
     this.failed = new Promise<Error>((resolve) => {
       this.onFailed = resolve;
     });
-    this.unlock = lockSpool(o.spoolDir);
+    const codec = o.codec ?? tunnelReportCodec();
+    this.fleet = o.fleet
+      ? fleetQueueFor(o.fleet, {
+          events: this.events,
+          codec,
+          directory: o.directory,
+          provisioner: () => this.provisioner,
+          url: () => this.url,
+          ready: () => this.ready,
+        })
+      : undefined;
+    this.unlock = this.fleet ? () => undefined : lockSpool(o.spoolDir);
     try {
-      this.spool = new Spool(o.spoolDir, {
-        durability: o.durability,
-        writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
-        maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
-        ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
-        ...o.spool,
-      });
+      this.queue =
+        this.fleet ??
+        new Spool(o.spoolDir, {
+          durability: o.durability,
+          writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
+          maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
+          ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
+          ...o.spool,
+        });
     } catch (err) {
       this.unlock();
       throw err;
@@ -81,10 +106,11 @@ export class Bridge {
       bindCheckMs: o.bindCheckMs ?? BRIDGE_DEFAULTS.bindCheckMs,
       takeOver: o.takeOver ?? false,
       ...(o.decoder ? { templateFor: (n: string) => o.decoder?.templateFor(n) } : {}),
+      ...(o.fleet ? { bindKnown: false } : {}),
     });
-    const codec = o.codec ?? tunnelReportCodec();
+    const fleet = this.fleet;
     this.delivery = new Delivery(
-      this.spool,
+      this.queue,
       (text) => codec.parse(JSON.parse(text)),
       o.sink,
       this.provisioner,
@@ -94,10 +120,11 @@ export class Bridge {
         retryBaseMs: o.retryBaseMs,
         retryMaxMs: o.retryMaxMs,
         decoder: o.decoder,
+        ...(fleet ? { gate: (seq: number) => fleet.mayDeliver(seq), dropped: (seq: number) => fleet.forget(seq) } : {}),
       },
     );
     const dedupWindowMs = o.dedupWindowMs ?? BRIDGE_DEFAULTS.dedupWindowMs;
-    this.intake = new Intake(this.spool, this.delivery, this.events, {
+    this.intake = new Intake(this.queue, this.delivery, this.events, {
       dedupWindowMs,
       replayWindowMs: Math.max(o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs, dedupWindowMs, 60_000),
       verifyTokens: o.verifyTokens ?? true,
@@ -116,14 +143,15 @@ export class Bridge {
       (r, raw) => this.accept(r, raw),
     );
     this.metrics = createMetrics(this.events, {
-      spoolDepth: () => this.spool.depth(),
-      storage: () => this.spool.health(),
+      spoolDepth: () => this.queue.depth(),
+      storage: () => this.queue.health(),
       things: () => this.provisioner.known.size,
       unbound: () => this.provisioner.unboundCount,
       taken: () => this.provisioner.taken.size,
       bound: () => this.provisioner.bound.size,
       connected: () => o.sink.isConnected(),
     });
+    if (fleet) addFleetMetrics(this.metrics, () => fleet.status());
     // ThingPark keeps few connections open: a short idle keep-alive and a cap keep idle sockets from using up
     // the process's file descriptors (each refused connection is reported: ingest.capped)
     const serverOptions = { keepAliveTimeout: o.keepAliveMs ?? BRIDGE_DEFAULTS.keepAliveMs, requestTimeout: 30_000 };
@@ -142,6 +170,12 @@ export class Bridge {
     });
   }
 
+  /** The SQLite spool (not there when a fleet queue replaces it). */
+  get spool(): Spool {
+    if (!(this.queue instanceof Spool)) throw new Error('This bridge runs on a fleet queue, not on a spool.');
+    return this.queue;
+  }
+
   /** Opens the ingest, loads the spool, and connects to ThingWorx in the background (see `ready`). */
   async start(): Promise<void> {
     if (this.o.verifyTokens !== false && !this.o.asKey) {
@@ -151,9 +185,13 @@ export class Bridge {
       });
     }
     this.intake.load();
-    this.spool.onReplayed((count) => this.events.emit('dead.replayed', { count }));
-    this.spool.onAvailable(() => this.delivery.fill());
-    this.spool.onHealth((h) => {
+    this.queue.onReplayed((count) => this.events.emit('dead.replayed', { count }));
+    this.queue.onAvailable(() => this.delivery.fill());
+    this.fleet?.onGate((open) => {
+      if (this.ready) this.delivery.setGate(open);
+    });
+    this.fleet?.start();
+    this.queue.onHealth((h) => {
       const free = h.freeBytes !== undefined ? { freeBytes: h.freeBytes } : {};
       if (h.writable) this.events.emit('spool.writable', free);
       else this.events.emit('spool.unwritable', { reason: h.reason ?? 'unknown', ...free });
@@ -282,7 +320,7 @@ export class Bridge {
           pipes: this.o.sink.pipeCount,
           expected: this.provisioner.known.size,
         });
-        this.delivery.setGate(true);
+        this.delivery.setGate(this.fleet ? this.fleet.gateOpen() : true);
         return;
       } catch (err) {
         if (this.stopping) return;
@@ -347,7 +385,8 @@ export class Bridge {
    * What /readyz answers: ready only when the bridge can deliver to every one of its Things. `reasons` (stable
    * strings): `stopping`, `thingworx_down` (no AlwaysOn connection), `starting` (connected, Things not bound
    * yet), `spool_unwritable`, `things_taken` (another session bound some of them: Last in wins), `bind_refused`
-   * (ThingWorx refused to bind some: First in wins). `reason` is the first of them.
+   * (ThingWorx refused to bind some: First in wins), `fleet_fenced` (a fleet bridge without its broker lease).
+   * `reason` is the first of them.
    */
   readiness(): Readiness {
     const s = this.stats();
@@ -358,6 +397,7 @@ export class Bridge {
     if (!s.storage.writable) reasons.push('spool_unwritable');
     if (s.taken > 0) reasons.push('things_taken');
     if (s.refused > 0 || s.unbound - s.taken - s.refused > 0) reasons.push('bind_refused');
+    if (s.fleet && !s.fleet.leased) reasons.push('fleet_fenced');
     return {
       ready: reasons.length === 0,
       reason: reasons[0] ?? null,
@@ -369,6 +409,7 @@ export class Bridge {
       thingworx: s.connected ? 'connected' : 'disconnected',
       spoolDepth: s.spoolDepth,
       ...(s.storage.writable ? {} : { spool_unwritable: s.storage.reason ?? 'unknown' }),
+      ...(s.fleet ? { fleet: s.fleet } : {}),
     };
   }
 
@@ -386,10 +427,11 @@ export class Bridge {
       unbound: this.provisioner.unboundCount,
       taken: this.provisioner.taken.size,
       refused: this.provisioner.refused.size,
-      spoolDepth: this.spool.depth(),
-      storage: this.spool.health(),
+      spoolDepth: this.queue.depth(),
+      storage: this.queue.health(),
       devicesWaiting: this.delivery.deviceCount,
       inFlight: this.delivery.inFlightCount,
+      ...(this.fleet ? { fleet: this.fleet.status() } : {}),
     };
   }
 
@@ -409,16 +451,18 @@ export class Bridge {
    * left stays in the spool for the next start), unbinds the Things and closes everything.
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<{ drained: boolean; pending: number }> {
-    if (this.stopping) return { drained: this.spool.depth() === 0, pending: this.spool.depth() };
+    if (this.stopping) return { drained: this.queue.depth() === 0, pending: this.queue.depth() };
     this.stopping = true;
-    this.events.emit('bridge.stopping', { pending: this.spool.depth() });
+    this.events.emit('bridge.stopping', { pending: this.queue.depth() });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
     while (this.intake.pending > 0) await new Promise((r) => setImmediate(r));
-    await this.spool.settle();
+    await this.queue.settle();
     const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
+    // a fleet bridge hands its queues over: what it was given is delivered, the rest goes back to the broker
+    if (this.fleet) await this.fleet.releaseAll(timeout);
     const drained =
-      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.spool.depth() === 0;
+      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.queue.depth() === 0;
     await this.delivery.stop();
     this.provisioner.close();
     await this.downlinks.settle();
@@ -436,8 +480,8 @@ export class Bridge {
     await this.connectLoop?.catch(() => undefined);
     this.server.closeAllConnections();
     await closed;
-    const pending = this.spool.depth();
-    await this.spool.close();
+    const pending = this.queue.depth();
+    await this.queue.close();
     this.unlock();
     this.repeats.flush();
     this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected });
@@ -451,7 +495,8 @@ export type ReadinessReason =
   | 'starting'
   | 'spool_unwritable'
   | 'things_taken'
-  | 'bind_refused';
+  | 'bind_refused'
+  | 'fleet_fenced';
 
 /** The body of /readyz (200 when `ready`, else 503). */
 export interface Readiness {
@@ -470,6 +515,8 @@ export interface Readiness {
   spoolDepth: number;
   /** Why the spool cannot store reports (only when it cannot). */
   spool_unwritable?: string;
+  /** With a fleet queue: this bridge's queues, the fleet's members, whether its broker lease holds. */
+  fleet?: ReturnType<FleetQueue['status']>;
 }
 
 /** Creates and starts a bridge. */

@@ -16,6 +16,8 @@ const DEBUG = new Set<BridgeEventName>([
   'platform.request',
   // each refused name is also reported as thing.refused (or things.unbound after a reconnect)
   'bind.rejected',
+  'fleet.duplicate',
+  'push.fenced',
 ]);
 const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
@@ -35,6 +37,7 @@ const WARN = new Set<BridgeEventName>([
   'protocol.error',
   'ping.timeout',
   'sink.warning',
+  'fleet.fenced',
 ]);
 
 /** A connection failure's cause code, in words. */
@@ -215,6 +218,18 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
       );
     case 'sink.warning':
       return `${p.message} (${p.code})`;
+    case 'fleet.connected':
+      return `fleet: ${p.bridgeId} connected to the broker (${p.queues} queues)`;
+    case 'fleet.fenced':
+      return `fleet: ${p.reason}; stopped pushing, released ${p.queues} queue(s) and ${p.things} Thing(s); reconnecting`;
+    case 'fleet.acquired':
+      return `fleet: active consumer of ${p.queue}`;
+    case 'fleet.released':
+      return `fleet: handed ${p.queue} back (${p.reason}), ${p.things} Thing(s) unbound`;
+    case 'fleet.duplicate':
+      return `fleet: redelivered ${p.devEui} FCntUp ${p.fcnt} was pushed already: acknowledged, not pushed again`;
+    case 'push.fenced':
+      return `report seq ${p.seq} of ${p.thing} dropped before its push: its queue has another owner now`;
     case 'error':
       return `${p.where}: ${p.error}`;
     default:
