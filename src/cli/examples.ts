@@ -40,6 +40,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'connection apply': [
     'tpx --profile sandbox connection apply --name factory --pipe-count 4',
     'tpx connection apply -f connection.json --dry-run',
+    "# IoT Flow feeds a fleet's exchange (broker: TPX_CONNECTION_BROKER_URL)",
+    'tpx connection apply --connector amqp --name fleet-feed --fleet-prefix tpx',
   ],
   'connection delete': ['tpx --profile sandbox connection delete 1101 --yes'],
   'thingworx check': [
