@@ -357,11 +357,15 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
         message: `The queue ${q.name} is claimed by ${q.owners.length} bridges (${q.owners.join(', ')}).`,
       });
     } else if (q.owners.length === 0 && (q.consumers ?? 0) > 0) {
-      problems.push({
-        kind: 'unknown-consumer',
-        queue: q.name,
-        message: `The queue ${q.name} has ${q.consumers} consumer(s) but no bridge heard within ${heardSeconds} claims it.`,
-      });
+      // A bridge learns that it owns a queue from the queue's first delivery: an idle queue with consumers is
+      // fine. Uplinks waiting in a queue that has consumers but no owner mean a consumer that does not take them.
+      if ((q.messages ?? 0) > 0) {
+        problems.push({
+          kind: 'unknown-consumer',
+          queue: q.name,
+          message: `The queue ${q.name} has ${q.consumers} consumer(s) and ${q.messages} uplink(s) waiting, but no bridge heard within ${heardSeconds} claims it.`,
+        });
+      }
     } else if (q.owners.length === 0) {
       problems.push({
         kind: 'unassigned-queue',
