@@ -80,6 +80,8 @@ export interface FleetStatus {
   queues: QueueStatus[];
   bridges: BridgeStatus[];
   totals: { bridges: number; queues: number; messages: number; things: number; inFlight: number };
+  /** Reports that failed for good, in the fleet's dead-letter queue (`<prefix>.dead`); null when it does not exist. */
+  deadLetters: number | null;
   problems: FleetProblem[];
   ok: boolean;
 }
@@ -233,6 +235,7 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
   const problems: FleetProblem[] = [];
   const heard = new Map<string, { hb: BridgeHeartbeat; heardAt: number; heartbeats: number }>();
   let listenedMs = 0;
+  let deadLetters: number | null = null;
   const queues: QueueStatus[] = [];
   try {
     const check = new Checker(conn);
@@ -284,6 +287,8 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
         message: `The status exchange ${names.status} does not exist: no bridge of this fleet has sent a heartbeat.`,
       });
     }
+    // The bridges' dead-letter queue (named by the fleet queue as <prefix>.dead).
+    deadLetters = (await check.queue(`${prefix}.dead`))?.messageCount ?? null;
     const owners = new Map<string, string[]>();
     for (const { hb } of heard.values()) {
       for (const q of hb.queues) owners.set(q, [...(owners.get(q) ?? []), hb.bridgeId]);
@@ -418,6 +423,7 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
       things: bridges.reduce((n, b) => n + (b.things ?? 0), 0),
       inFlight: bridges.reduce((n, b) => n + (b.inFlight ?? 0), 0),
     },
+    deadLetters,
     problems,
     ok: problems.length === 0,
   };

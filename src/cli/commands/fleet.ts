@@ -121,6 +121,9 @@ function renderStatus(ctx: CommandContext, s: FleetStatus): void {
       ),
     );
   }
+  if (s.deadLetters) {
+    ctx.io.out(`${s.deadLetters} report(s) failed for good, in ${s.prefix}.dead.`);
+  }
   if (s.problems.length === 0) {
     ctx.io.success(`Every queue has one bridge (heartbeats heard for ${formatDuration(s.listenedMs || 0)}).`);
     return;

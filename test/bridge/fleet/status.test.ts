@@ -171,6 +171,7 @@ describe.skipIf(!hasBroker)(
         [names.queue(3), true, 3, 0, []],
         [names.queue(4), true, 0, 1, []],
       ]);
+      expect(s.deadLetters).toBeNull();
       expect(s.totals).toMatchObject({ bridges: 2, queues: 5, messages: 3, things: 12, inFlight: 1 });
       expect(s.problems.map((p) => [p.kind, p.queue ?? p.bridgeId])).toEqual([
         ['unassigned-queue', names.queue(3)],
