@@ -21,7 +21,7 @@ export interface FleetStatusOptions {
 /** --wait: how long heartbeats are listened for; a bare number counts seconds. */
 export const FLEET_WAIT_RANGE: DurationRange = { bare: 's', min: 100, max: 60_000 };
 /** The longest number of fleet queues tpx reads. */
-export const MAX_FLEET_QUEUES = 1024;
+export const MAX_FLEET_QUEUES = 1000;
 /** The wait for the broker when neither --timeout nor TPX_TIMEOUT is given. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
