@@ -173,6 +173,10 @@ export class RestDirectory implements ThingDirectory {
     await this.rest.close();
   }
 
+  properties(name: string): Promise<Record<string, unknown>> {
+    return this.rest.getProperties(name);
+  }
+
   async create(name: string, template: string): Promise<'created' | 'exists'> {
     let result: 'created' | 'exists' = 'created';
     try {

@@ -10,6 +10,9 @@ import { TpxError } from '../errors.js';
 import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
+import { addFleetMetrics } from './fleet/metrics.js';
+import type { FleetQueue } from './fleet/queue.js';
+import { fleetQueueFor } from './fleet/wire.js';
 import { Ingest, sendJson, UnavailableError } from './ingest.js';
 import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
@@ -20,11 +23,20 @@ import { Provisioner } from './provisioning.js';
 import { tunnelReportCodec } from './report-parser.js';
 import { Spool } from './spool.js';
 
-export { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
+export {
+  BRIDGE_DEFAULTS,
+  type BridgeOptions,
+  type BridgeStats,
+  type FleetOptions,
+  parseListen,
+} from './options.js';
 
 export class Bridge {
   readonly events: BridgeEvents;
-  readonly spool: Spool;
+  /** The report queue: the SQLite spool, or the fleet's broker with `fleet`. */
+  private readonly queue: Spool | FleetQueue;
+  /** The fleet queue (with `fleet`). */
+  readonly fleet: FleetQueue | undefined;
   readonly metrics: Registry;
   /** http://host:port of the listening server (after start()). */
   url = '';
@@ -45,15 +57,28 @@ export class Bridge {
   constructor(private readonly o: BridgeOptions) {
     this.events = o.events ?? new BridgeEvents();
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
-    this.unlock = lockSpool(o.spoolDir);
+    const codec = o.codec ?? tunnelReportCodec();
+    this.fleet = o.fleet
+      ? fleetQueueFor(o.fleet, {
+          events: this.events,
+          codec,
+          directory: o.directory,
+          provisioner: () => this.provisioner,
+          url: () => this.url,
+          ready: () => this.ready,
+        })
+      : undefined;
+    this.unlock = this.fleet ? () => undefined : lockSpool(o.spoolDir);
     try {
-      this.spool = new Spool(o.spoolDir, {
-        durability: o.durability,
-        writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
-        maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
-        ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
-        ...o.spool,
-      });
+      this.queue =
+        this.fleet ??
+        new Spool(o.spoolDir, {
+          durability: o.durability,
+          writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
+          maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
+          ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
+          ...o.spool,
+        });
     } catch (err) {
       this.unlock();
       throw err;
@@ -63,10 +88,11 @@ export class Bridge {
       maxDevices: o.maxDevices ?? BRIDGE_DEFAULTS.maxDevices,
       ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
       ...(o.decoder ? { templateFor: (n: string) => o.decoder?.templateFor(n) } : {}),
+      ...(o.fleet ? { bindKnown: false } : {}),
     });
-    const codec = o.codec ?? tunnelReportCodec();
+    const fleet = this.fleet;
     this.delivery = new Delivery(
-      this.spool,
+      this.queue,
       (text) => codec.parse(JSON.parse(text)),
       o.sink,
       this.provisioner,
@@ -76,10 +102,11 @@ export class Bridge {
         retryBaseMs: o.retryBaseMs,
         retryMaxMs: o.retryMaxMs,
         decoder: o.decoder,
+        ...(fleet ? { gate: (seq: number) => fleet.mayDeliver(seq), dropped: (seq: number) => fleet.forget(seq) } : {}),
       },
     );
     const dedupWindowMs = o.dedupWindowMs ?? BRIDGE_DEFAULTS.dedupWindowMs;
-    this.intake = new Intake(this.spool, this.delivery, this.events, {
+    this.intake = new Intake(this.queue, this.delivery, this.events, {
       dedupWindowMs,
       replayWindowMs: Math.max(o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs, dedupWindowMs, 60_000),
       verifyTokens: o.verifyTokens ?? true,
@@ -98,12 +125,13 @@ export class Bridge {
       (r, raw) => this.accept(r, raw),
     );
     this.metrics = createMetrics(this.events, {
-      spoolDepth: () => this.spool.depth(),
-      storage: () => this.spool.health(),
+      spoolDepth: () => this.queue.depth(),
+      storage: () => this.queue.health(),
       things: () => this.provisioner.known.size,
       unbound: () => this.provisioner.unboundCount,
       connected: () => o.sink.isConnected(),
     });
+    if (fleet) addFleetMetrics(this.metrics, () => fleet.status());
     // ThingPark keeps few connections open: a short idle keep-alive and a cap keep idle sockets from using up
     // the process's file descriptors (each refused connection is reported: ingest.capped)
     const serverOptions = { keepAliveTimeout: o.keepAliveMs ?? BRIDGE_DEFAULTS.keepAliveMs, requestTimeout: 30_000 };
@@ -122,6 +150,12 @@ export class Bridge {
     });
   }
 
+  /** The SQLite spool (not there when a fleet queue replaces it). */
+  get spool(): Spool {
+    if (!(this.queue instanceof Spool)) throw new Error('This bridge runs on a fleet queue, not on a spool.');
+    return this.queue;
+  }
+
   /** Opens the ingest, loads the spool, and connects to ThingWorx in the background (see `ready`). */
   async start(): Promise<void> {
     if (this.o.verifyTokens !== false && !this.o.asKey) {
@@ -131,9 +165,13 @@ export class Bridge {
       });
     }
     this.intake.load();
-    this.spool.onReplayed((count) => this.events.emit('dead.replayed', { count }));
-    this.spool.onAvailable(() => this.delivery.fill());
-    this.spool.onHealth((h) => {
+    this.queue.onReplayed((count) => this.events.emit('dead.replayed', { count }));
+    this.queue.onAvailable(() => this.delivery.fill());
+    this.fleet?.onGate((open) => {
+      if (this.ready) this.delivery.setGate(open);
+    });
+    this.fleet?.start();
+    this.queue.onHealth((h) => {
       const free = h.freeBytes !== undefined ? { freeBytes: h.freeBytes } : {};
       if (h.writable) this.events.emit('spool.writable', free);
       else this.events.emit('spool.unwritable', { reason: h.reason ?? 'unknown', ...free });
@@ -183,7 +221,7 @@ export class Bridge {
         if (this.stopping) return;
         this.ready = true;
         this.events.emit('bridge.ready', { things: this.provisioner.bound.size, pipes: this.o.sink.pipeCount });
-        this.delivery.setGate(true);
+        this.delivery.setGate(this.fleet ? this.fleet.gateOpen() : true);
         return;
       } catch (err) {
         if (this.stopping) return;
@@ -224,13 +262,14 @@ export class Bridge {
       sendJson(res, 200, { status: 'ok' });
     } else if (req.method === 'GET' && pathname === '/readyz') {
       const s = this.stats();
-      const ok = s.ready && s.connected && s.storage.writable && !this.stopping;
+      const ok = s.ready && s.connected && s.storage.writable && !this.stopping && (!s.fleet || s.fleet.leased);
       sendJson(res, ok ? 200 : 503, {
         ready: ok,
         thingworx: s.connected ? 'connected' : 'disconnected',
         bound: s.bound,
         spoolDepth: s.spoolDepth,
         ...(s.storage.writable ? {} : { spool_unwritable: s.storage.reason ?? true }),
+        ...(s.fleet ? { fleet: s.fleet } : {}),
       });
     } else if (req.method === 'GET' && pathname === '/metrics') {
       this.metrics.metrics().then(
@@ -252,10 +291,11 @@ export class Bridge {
       things: this.provisioner.known.size,
       bound: this.provisioner.bound.size,
       unbound: this.provisioner.unboundCount,
-      spoolDepth: this.spool.depth(),
-      storage: this.spool.health(),
+      spoolDepth: this.queue.depth(),
+      storage: this.queue.health(),
       devicesWaiting: this.delivery.deviceCount,
       inFlight: this.delivery.inFlightCount,
+      ...(this.fleet ? { fleet: this.fleet.status() } : {}),
     };
   }
 
@@ -275,16 +315,18 @@ export class Bridge {
    * left stays in the spool for the next start), unbinds the Things and closes everything.
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<{ drained: boolean; pending: number }> {
-    if (this.stopping) return { drained: this.spool.depth() === 0, pending: this.spool.depth() };
+    if (this.stopping) return { drained: this.queue.depth() === 0, pending: this.queue.depth() };
     this.stopping = true;
-    this.events.emit('bridge.stopping', { pending: this.spool.depth() });
+    this.events.emit('bridge.stopping', { pending: this.queue.depth() });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
     while (this.intake.pending > 0) await new Promise((r) => setImmediate(r));
-    await this.spool.settle();
+    await this.queue.settle();
     const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
+    // a fleet bridge hands its queues over: what it was given is delivered, the rest goes back to the broker
+    if (this.fleet) await this.fleet.releaseAll(timeout);
     const drained =
-      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.spool.depth() === 0;
+      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.queue.depth() === 0;
     await this.delivery.stop();
     this.provisioner.close();
     await this.downlinks.settle();
@@ -302,8 +344,8 @@ export class Bridge {
     await this.connectLoop?.catch(() => undefined);
     this.server.closeAllConnections();
     await closed;
-    const pending = this.spool.depth();
-    await this.spool.close();
+    const pending = this.queue.depth();
+    await this.queue.close();
     this.unlock();
     this.events.emit('bridge.stopped', { pending, drained });
     return { drained, pending };

@@ -28,7 +28,20 @@ export interface DeliveryOptions {
   /** Attempts before a stubborn failure (refused bind, non-retryable push error) is dead-lettered. Default 5. */
   stubbornAttempts?: number;
   decoder?: PayloadDecoder;
+  /**
+   * The send gate of a shared queue (fleet/queue.ts), checked before the bind and before the push of each report:
+   * 'lost' drops the report unacked (its queue has another owner, who delivers it), 'wait' retries it later.
+   */
+  gate?: (seq: number) => 'ok' | 'wait' | 'lost';
+  /** A report dropped by the gate (forgotten by its queue, not acked). */
+  dropped?: (seq: number) => void;
 }
+
+/** A report whose queue this bridge no longer owns (the gate said 'lost'). */
+class Fenced extends Error {}
+
+/** The gate is closed for now (lease of a shared queue not verified): retried like a passing failure. */
+class GateClosed extends Error {}
 
 /** True for failures waiting alone will not fix: AlwaysOn errors marked not retryable, refused binds. */
 function isStubborn(err: unknown): boolean {
@@ -85,7 +98,8 @@ export class Delivery {
    * (performance.now(), to measure ingest -> ack latency). Then takes what is waiting.
    */
   accepted(seq: number, report: TunnelReport, acceptedAt: number): void {
-    if (this.live.size < (this.options.window ?? 20_000)) {
+    // seq 0: a queue without local sequence (the fleet's broker): the report comes back through take()
+    if (seq > 0 && this.live.size < (this.options.window ?? 20_000)) {
       this.live.set(seq, report);
       this.startedAt.set(seq, acceptedAt);
     }
@@ -155,10 +169,13 @@ export class Delivery {
       const updates = reportUpdates(report);
       const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
       if (updates.length > 0) {
+        this.checkGate(seq);
         await this.provisioner.ensure(dev);
+        this.checkGate(seq);
         await this.sink.push(dev, updates);
         // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.
-        if (decoded.length > 0) await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
+        if (decoded.length > 0 && (this.options.gate?.(seq) ?? 'ok') === 'ok')
+          await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
       }
       if (report.kind === 'downlink_sent') {
         this.events.emit('downlink.report', {
@@ -175,7 +192,11 @@ export class Delivery {
     } catch (err) {
       const stubborn = isStubborn(err);
       if (stubborn) this.provisioner.forget(dev);
-      if (
+      if (err instanceof Fenced) {
+        this.options.dropped?.(seq);
+        this.events.emit('push.fenced', { seq, thing: dev });
+        q.attempt = 0;
+      } else if (
         err instanceof PermanentError ||
         err instanceof ReportError ||
         (stubborn && q.attempt + 1 >= (this.options.stubbornAttempts ?? 5))
@@ -231,6 +252,12 @@ export class Delivery {
     if (this.held === 0) this.fill();
     else if (this.held < (this.options.window ?? 20_000) / 2) this.fill();
     this.pump();
+  }
+
+  private checkGate(seq: number): void {
+    const g = this.options.gate?.(seq) ?? 'ok';
+    if (g === 'lost') throw new Fenced(`report ${seq}: its queue has another owner`);
+    if (g === 'wait') throw new GateClosed('the fleet lease is not verified yet (broker connection)');
   }
 
   private decodedPushFailed(thing: string, err: Error): void {

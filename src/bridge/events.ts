@@ -65,6 +65,18 @@ export interface BridgeEventMap {
   'pipe.down': { pipe?: number; error?: string };
   'pipe.up': { pipe?: number };
   'sink.reconnect': { pipe?: number };
+  /** Fleet queue (fleet/queue.ts): connected to the broker, topology declared, lease held. */
+  'fleet.connected': { bridgeId: string; queues: number };
+  /** The broker connection is gone: nothing more is pushed for what it held, its Things are released. */
+  'fleet.fenced': { reason: string; queues: number; things: number };
+  /** This bridge became the active consumer of a queue (its first delivery). */
+  'fleet.acquired': { queue: string };
+  /** This bridge handed a queue back (rebalance, stop) or lost it; its Things were unbound. */
+  'fleet.released': { queue: string; reason: string; things: number };
+  /** A redelivered report already pushed (DevEUI, FCntUp, payload): acked without a push. */
+  'fleet.duplicate': { devEui: string; fcnt: number; queue: string };
+  /** A report of a queue this bridge no longer owns was dropped before its push (the new owner delivers it). */
+  'push.fenced': { seq: number; thing: string };
   error: { where: string; error: string };
 }
 

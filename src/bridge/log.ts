@@ -6,7 +6,14 @@ import type { BridgeEventMap, BridgeEventName } from './events.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const DEBUG = new Set<BridgeEventName>(['uplink.received', 'uplink.accepted', 'uplink.duplicate', 'push.acked']);
+const DEBUG = new Set<BridgeEventName>([
+  'uplink.received',
+  'uplink.accepted',
+  'uplink.duplicate',
+  'push.acked',
+  'fleet.duplicate',
+  'push.fenced',
+]);
 const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
   'push.failed',
@@ -19,6 +26,7 @@ const WARN = new Set<BridgeEventName>([
   'things.unbound',
   'downlink.invalid',
   'downlink.failed',
+  'fleet.fenced',
 ]);
 
 export function eventLevel(name: BridgeEventName): LogLevel {
@@ -97,6 +105,18 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K]): str
       return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} up`;
     case 'sink.reconnect':
       return `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''} reconnecting`;
+    case 'fleet.connected':
+      return `fleet: ${p.bridgeId} connected to the broker (${p.queues} queues)`;
+    case 'fleet.fenced':
+      return `fleet: ${p.reason}; stopped pushing, released ${p.queues} queue(s) and ${p.things} Thing(s); reconnecting`;
+    case 'fleet.acquired':
+      return `fleet: active consumer of ${p.queue}`;
+    case 'fleet.released':
+      return `fleet: handed ${p.queue} back (${p.reason}), ${p.things} Thing(s) unbound`;
+    case 'fleet.duplicate':
+      return `fleet: redelivered ${p.devEui} FCntUp ${p.fcnt} was pushed already: acknowledged, not pushed again`;
+    case 'push.fenced':
+      return `report seq ${p.seq} of ${p.thing} dropped before its push: its queue has another owner now`;
     case 'error':
       return `${p.where}: ${p.error}`;
     default:

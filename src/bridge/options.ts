@@ -2,6 +2,7 @@
 
 import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
 import type { BridgeEvents } from './events.js';
+import type { FleetStatus } from './fleet/queue.js';
 import type { DownlinkSender, PayloadDecoder, ReportCodec, ThingDirectory, ThingWorxSink } from './ports.js';
 import type { QueueHealth } from './queue.js';
 import type { SpoolOptions } from './spool.js';
@@ -59,6 +60,21 @@ export interface BridgeOptions {
   events?: BridgeEvents;
   /** Payload drivers (src/drivers): decoded values on uplinks, JSON downlinks encoded. */
   decoder?: PayloadDecoder;
+  /** Several bridges, one fleet: a RabbitMQ queue replaces the SQLite spool (fleet/queue.ts). */
+  fleet?: FleetOptions;
+}
+
+/** The fleet queue's settings (the names and defaults: fleet/types.ts). */
+export interface FleetOptions {
+  /** amqp://user:pass@host:5672/vhost */
+  url: string;
+  queues: number;
+  prefix: string;
+  bridgeId: string;
+  /** Status heartbeat; the AMQP heartbeat and the lease follow it. Default 2 s. */
+  heartbeatMs?: number;
+  /** Unacknowledged reports per queue held by this bridge. Default 32. */
+  prefetch?: number;
 }
 
 export interface BridgeStats {
@@ -73,6 +89,8 @@ export interface BridgeStats {
   storage: QueueHealth;
   devicesWaiting: number;
   inFlight: number;
+  /** The fleet queue's view (with a fleet queue): owned queues, members. */
+  fleet?: FleetStatus;
 }
 
 export const BRIDGE_DEFAULTS = {

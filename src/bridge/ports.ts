@@ -125,6 +125,8 @@ export interface ThingDirectory {
   create(name: string, template: string): Promise<'created' | 'exists'>;
   /** Releases connections (optional). */
   close?(): Promise<void>;
+  /** The Thing's property values (optional; a fleet bridge reads FCntUp and payloadHex to seed its dedup). */
+  properties?(name: string): Promise<Record<string, unknown>>;
 }
 
 /** The one downlink request model (thingpark/downlink-document.ts), validated once by its parser. */

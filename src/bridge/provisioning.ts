@@ -17,6 +17,8 @@ export interface ProvisionerOptions {
   rebindRetryMs?: number;
   /** The template of a new Thing when it is not `template` (a device whose payload driver has its own). */
   templateFor?: (name: string) => string | undefined;
+  /** Bind the template's Things at start (default true); a fleet bridge binds only the Things of its queues. */
+  bindKnown?: boolean;
 }
 
 export class DeviceLimitError extends PermanentError {
@@ -38,6 +40,8 @@ export class Provisioner {
   private readonly unbound = new Set<string>();
   private rebindTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Times each Thing was released (fleet): a BIND answered after a release is undone. */
+  private readonly releases = new Map<string, number>();
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -53,6 +57,7 @@ export class Provisioner {
     const { names, pages } = await this.directory.list(this.options.template);
     for (const n of names) this.known.add(n);
     this.events.emit('things.listed', { count: names.length, pages });
+    if (this.options.bindKnown === false) return;
     await this.bindBatches(names, (chunk, refused, reason) => {
       for (const n of chunk) if (!refused.has(n)) this.bound.add(n);
       for (const n of refused) this.events.emit('thing.refused', { thing: n, reason: reason ?? 'bind refused' });
@@ -138,10 +143,14 @@ export class Provisioner {
     for (let i = 0; i < all.length; i += batch) {
       const chunk = all.slice(i, i + batch);
       const names = [...new Set(chunk.map((c) => c.name).filter((n) => !this.bound.has(n)))];
+      const epochs = names.map((n) => this.releases.get(n) ?? 0);
       try {
         const r = names.length ? await this.sink.bind(names) : { refused: [] as string[], reason: undefined };
         const refused = new Set(r.refused);
-        for (const n of names) if (!refused.has(n)) this.bound.add(n);
+        // released (a fleet queue handed over) while the BIND was on its way: undo it, do not count it as bound
+        const stale = names.filter((n, k) => !refused.has(n) && (this.releases.get(n) ?? 0) !== epochs[k]);
+        if (stale.length) void this.sink.unbind(stale).catch(() => undefined);
+        for (const n of names) if (!refused.has(n) && !stale.includes(n)) this.bound.add(n);
         for (const c of chunk) {
           if (refused.has(c.name))
             c.reject(new StubbornError(`ThingWorx refused to bind ${c.name}: ${r.reason ?? 'bind refused'}`));
@@ -214,6 +223,26 @@ export class Provisioner {
     this.bound.delete(name);
     this.unbound.delete(name);
     this.known.delete(name);
+  }
+
+  /**
+   * Things this bridge no longer owns (a fleet queue handed over or lost): forgotten as bound at once, so nothing
+   * binds or pushes them as bound; unbound on the pipes when they are up (`wait` false: not awaited, fenced).
+   */
+  async releaseThings(names: readonly string[], wait = true): Promise<void> {
+    for (const n of names) this.releases.set(n, (this.releases.get(n) ?? 0) + 1);
+    const held = names.filter((n) => this.bound.has(n));
+    for (const n of held) {
+      this.bound.delete(n);
+      this.unbound.delete(n);
+    }
+    if (held.length === 0 || !this.sink.isConnected()) return;
+    const batch = this.options.bindBatch ?? 500;
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < held.length; i += batch) calls.push(this.sink.unbind(held.slice(i, i + batch)));
+    const all = Promise.all(calls).then(() => undefined);
+    if (wait) await all;
+    else all.catch(() => undefined);
   }
 
   /** Unbinds every bound Thing (shutdown). */

@@ -76,6 +76,8 @@ export const EXAMPLES: Record<string, string[]> = {
     'tpx --profile prod bridge --pipe-count 4 --log-format json',
     '# a second bridge on the sandbox, with its own spool',
     'tpx --profile sandbox bridge --spool-dir my-spool --listen 127.0.0.1:0',
+    '# one of several bridges sharing the uplinks through RabbitMQ',
+    'tpx bridge --queue amqp://tpx:pw@mq:5672/tpx --bridge-id b1',
   ],
   'bridge dead-letters list': ['tpx --profile sandbox bridge dead-letters', 'tpx bridge dead-letters list --json'],
   'bridge dead-letters replay': [

@@ -142,6 +142,12 @@ export const SETTINGS: readonly SettingKey[] = [
   k('fleetQueues', 'TPX_FLEET_QUEUES', '--fleet-queues', 'Number of fleet queues, fixed per fleet (default 16)'),
   k('fleetPrefix', 'TPX_FLEET_PREFIX', '--fleet-prefix', 'Name prefix of the fleet exchange and queues (default tpx)'),
   k('bridgeId', 'TPX_BRIDGE_ID', '--bridge-id', 'Name of this bridge in the fleet (default host name and PID)'),
+  k(
+    'fleetHeartbeat',
+    'TPX_FLEET_HEARTBEAT',
+    '--fleet-heartbeat',
+    'Fleet heartbeat (duration, default 2s): members, broker heartbeat, fencing lease',
+  ),
 ];
 
 const byKey = new Map(SETTINGS.map((s) => [s.key, s]));

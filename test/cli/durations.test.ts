@@ -13,6 +13,7 @@ afterAll(() => home.cleanup());
 const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string[] }[] = [
   { command: ['bridge'], flag: '--max-time-skew', bare: 's' },
   { command: ['bridge'], flag: '--dedup-window', bare: 's' },
+  { command: ['bridge'], flag: '--fleet-heartbeat', bare: 's' },
   { command: ['bridge'], flag: '--drain-timeout', bare: 's' },
   { command: ['bridge'], flag: '--driver-timeout', bare: 'ms' },
   {

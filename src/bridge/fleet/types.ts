@@ -39,4 +39,6 @@ export interface BridgeHeartbeat {
   /** Where the bridge's /readyz and /metrics answer, when it listens (http://host:port). */
   readonly url?: string;
   readonly pid?: number;
+  /** Things this bridge holds bound (names), so that `thing show` can name a Thing's owner (fleetOwnerOf). */
+  readonly bound?: readonly string[];
 }

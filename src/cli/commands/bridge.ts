@@ -40,6 +40,11 @@ export interface BridgeRunOptions {
   durability?: string;
   tlsCert?: string;
   tlsKey?: string;
+  queue?: string;
+  fleetQueues?: string;
+  fleetPrefix?: string;
+  bridgeId?: string;
+  fleetHeartbeat?: string;
 }
 
 /** The default spool directory: $XDG_STATE_HOME/tpx/spool/<profile>. */
@@ -98,6 +103,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
   const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
   const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
+  const fleet = await fleetOptions(ctx, o);
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
@@ -145,6 +151,7 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     thingparkCa: ctx.ca('thingparkCa', o.thingparkCa),
     durability: durability as 'full' | 'normal',
     tls,
+    ...(fleet ? { fleet } : {}),
   };
   if (options.pipeCount > 255) throw new UsageError('--pipe-count is 1..255.');
   if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
@@ -186,7 +193,11 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
         `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
           ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
           ` · spool ${st.spoolDepth} · ${st.things} Things` +
-          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : ''),
+          (st.unbound ? ` · ${ctx.io.color.yellow(`${st.unbound} unbound`)}` : '') +
+          (st.fleet
+            ? ` · fleet ${st.fleet.bridgeId}: ${st.fleet.owned.length}/${st.fleet.queues} queues,` +
+              ` ${st.fleet.members.length} bridge(s)${st.fleet.leased ? '' : ` ${ctx.io.color.red('fenced')}`}`
+            : ''),
       );
     }, 1000);
     timer.unref();
@@ -200,6 +211,77 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   await drivers?.close();
   release();
   return 0;
+}
+
+/** The fleet settings (--queue and its companions); undefined without --queue (the SQLite spool). */
+async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
+  const { FLEET_DEFAULTS } = await import('../../bridge/fleet/types.js');
+  const s = ctx.settings;
+  const heartbeatMs = duration(
+    ctx,
+    'fleetHeartbeat',
+    '--fleet-heartbeat',
+    o.fleetHeartbeat,
+    FLEET_DEFAULTS.heartbeatMs,
+    60_000,
+  );
+  const url = ctx.value('queue', o.queue);
+  if (!url) return undefined;
+  if (!/^amqps?:\/\//.test(url)) {
+    throw new UsageError(
+      `--queue "${maskUrl(url)}" is not an amqp:// URL.`,
+      'Give the fleet broker as --queue amqp://user:pass@host:5672/vhost.',
+    );
+  }
+  if (heartbeatMs < 1000) {
+    throw new UsageError(
+      '--fleet-heartbeat is at least 1s.',
+      'Use e.g. --fleet-heartbeat 2s (the broker counts seconds).',
+    );
+  }
+  const queues = int(ctx, 'fleetQueues', '--fleet-queues', o.fleetQueues, FLEET_DEFAULTS.queues, 1);
+  if (queues > 1000) {
+    throw new UsageError('--fleet-queues is 1..1000.', 'Give every bridge of the fleet the same number.');
+  }
+  const prefix = s.value('fleetPrefix', o.fleetPrefix, FLEET_DEFAULTS.prefix)!;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(prefix)) {
+    throw new UsageError(`--fleet-prefix "${prefix}" is not a name.`, 'Use letters, digits, ".", "_" and "-".');
+  }
+  const { hostname } = await import('node:os');
+  const bridgeId = s.value('bridgeId', o.bridgeId) ?? `${hostname()}-${process.pid}`;
+  return { url, queues, prefix, bridgeId, heartbeatMs };
+}
+
+/**
+ * `tpx thing show`'s "fleet owner" line: with a fleet broker set (TPX_QUEUE or the profile's queue), the bridge whose
+ * heartbeats list the Thing as bound, heard on the status exchange within a heartbeat and a half.
+ */
+export async function sayFleetOwner(ctx: CommandContext, thing: string): Promise<void> {
+  const url = ctx.value('queue');
+  if (!url || ctx.io.json) return;
+  const { FLEET_DEFAULTS, fleetNames } = await import('../../bridge/fleet/types.js');
+  const { fleetOwnerOf, readHeartbeats } = await import('../../bridge/fleet/heartbeat.js');
+  const heartbeatMs = duration(
+    ctx,
+    'fleetHeartbeat',
+    '--fleet-heartbeat',
+    undefined,
+    FLEET_DEFAULTS.heartbeatMs,
+    60_000,
+  );
+  const names = fleetNames(ctx.settings.value('fleetPrefix', undefined, FLEET_DEFAULTS.prefix));
+  try {
+    const heard = await readHeartbeats(url, names, Math.round(heartbeatMs * 1.5));
+    const owner = fleetOwnerOf(thing, heard.values());
+    ctx.io.out(`fleet owner: ${owner ?? `none (${heard.size} bridge(s) heard, none holds it bound)`}`);
+  } catch (err) {
+    ctx.io.out(`fleet owner: unknown (${(err as Error).message})`);
+  }
+}
+
+/** amqp://user:***@host/… for messages. */
+function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 function jsonOrText(text: string): unknown {
@@ -366,5 +448,16 @@ function runOptions(c: Command): Command {
     .option(
       '--durability <mode>',
       'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
+    )
+    .option('--queue <url>', 'fleet broker amqp://user:pass@host:5672/vhost instead of the spool (env TPX_QUEUE)')
+    .option('--fleet-queues <n>', 'queues of the fleet, the same on every bridge (env TPX_FLEET_QUEUES, default 16)')
+    .option(
+      '--fleet-prefix <name>',
+      'name prefix of the fleet exchanges and queues (env TPX_FLEET_PREFIX, default tpx)',
+    )
+    .option('--bridge-id <name>', 'name of this bridge in the fleet (env TPX_BRIDGE_ID, default host-PID)')
+    .option(
+      '--fleet-heartbeat <duration>',
+      'fleet heartbeat, e.g. 2s: members, broker heartbeat, fencing (default 2s; bare number: seconds)',
     );
 }

@@ -116,6 +116,7 @@ export async function runThingShow(
     const io = ctx.io;
     io.out(io.color.bold(`Thing ${d.name}`) + (d.template ? ` (template ${d.template})` : ''));
     if (driver) io.out(`payload driver: ${driver.name} (${driver.assignedBy})`);
+    await (await import('./bridge.js')).sayFleetOwner(ctx, d.name);
     io.out(
       `connected: ${d.isConnected === undefined ? 'unknown' : d.isConnected ? 'yes' : 'no'}` +
         `   last connection: ${when(d.lastConnection) || 'never'}   last uplink: ${when(d.lastUplinkTime) || 'none'}`,
