@@ -6,6 +6,7 @@
  */
 import { TpxError } from '../../errors.js';
 import { formatSeconds, httpRequest } from '../../util/http.js';
+import { parseHeartbeat } from './heartbeat.js';
 import { type BridgeHeartbeat, FLEET_DEFAULTS, fleetNames } from './types.js';
 
 export interface FleetStatusOptions {
@@ -212,17 +213,6 @@ function isNotFound(err: unknown): boolean {
   return e?.code === 404 || /NOT_FOUND|404/.test(e?.message ?? '');
 }
 
-function isHeartbeat(v: unknown): v is BridgeHeartbeat {
-  const h = v as BridgeHeartbeat;
-  return (
-    typeof h === 'object' &&
-    h !== null &&
-    typeof h.bridgeId === 'string' &&
-    typeof h.time === 'string' &&
-    Array.isArray(h.queues)
-  );
-}
-
 /** Reads the fleet's state: queues from the broker, bridges from their heartbeats during `waitMs`. */
 export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatus> {
   const now = o.now ?? Date.now;
@@ -248,24 +238,24 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
     if (await check.exchange(names.status)) {
       const ch = await conn.createChannel();
       ch.on('error', () => {});
-      const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      // Acked with a prefetch into a short queue, as the bridges read heartbeats: a reader that stalls never
+      // throttles the bridges (credit flow).
+      const { queue } = await ch.assertQueue('', {
+        exclusive: true,
+        autoDelete: true,
+        durable: false,
+        arguments: { 'x-max-length': 100, 'x-overflow': 'drop-head' },
+      });
       await ch.bindQueue(queue, names.status, '');
-      await ch.consume(
-        queue,
-        (msg) => {
-          if (!msg) return;
-          let hb: unknown;
-          try {
-            hb = JSON.parse(msg.content.toString('utf8'));
-          } catch {
-            return;
-          }
-          if (!isHeartbeat(hb)) return;
-          const prev = heard.get(hb.bridgeId);
-          heard.set(hb.bridgeId, { hb, heardAt: now(), heartbeats: (prev?.heartbeats ?? 0) + 1 });
-        },
-        { noAck: true },
-      );
+      await ch.prefetch(20);
+      await ch.consume(queue, (msg) => {
+        if (!msg) return;
+        ch.ack(msg);
+        const hb = parseHeartbeat(msg.content);
+        if (!hb) return;
+        const prev = heard.get(hb.bridgeId);
+        heard.set(hb.bridgeId, { hb, heardAt: now(), heartbeats: (prev?.heartbeats ?? 0) + 1 });
+      });
       await o.onListening?.();
       const started = now();
       await new Promise<void>((resolve) => {

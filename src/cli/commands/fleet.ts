@@ -57,6 +57,12 @@ export async function runFleetStatus(ctx: CommandContext, opts: FleetStatusOptio
     MAX_FLEET_QUEUES,
   );
   const prefix = ctx.settings.value('fleetPrefix', opts.fleetPrefix);
+  // The bridges' heartbeat period (their --fleet-heartbeat, from the environment or the profile): stale after 3.
+  const heartbeatMs = durationOption('--fleet-heartbeat (TPX_FLEET_HEARTBEAT)', ctx.settings.value('fleetHeartbeat'), {
+    bare: 's',
+    min: 1000,
+    max: 3_600_000,
+  });
   const url = ctx.settings.require('queue', opts.queue);
   ctx.io.addSecrets(url);
   try {
@@ -78,6 +84,7 @@ export async function runFleetStatus(ctx: CommandContext, opts: FleetStatusOptio
       ...(queues ? { queues } : {}),
       waitMs,
       connectTimeoutMs,
+      ...(heartbeatMs ? { heartbeatMs } : {}),
       readyz: Boolean(opts.readyz),
       signal,
     });
