@@ -88,6 +88,8 @@ export interface PhraseData {
   'spool-dir-writable': NoData;
   /** Another bridge holds the spool. */
   'spool-locked': NoData;
+  /** The fleet broker did not answer (`auth`: it refused the user, password or virtual host). */
+  'fleet-broker': { auth: boolean };
   /** The AlwaysOn input (a frame to decode, a message to encode) is wrong. */
   'alwayson-input': { what: 'frame' | 'message' };
   /** Stop (deactivate) an Actility-hosted ThingWorx connection on ThingPark. */

@@ -19,9 +19,12 @@
  *   pipe. The sandbox they use is a real `tpx sandbox` process, and the CI recipe runs bin/tpx.js through bash.
  * - Other fenced blocks are not examples, except the shell script of "Running the emulators in CI", which runs
  *   with bash and `tpx` on the PATH.
+ * - An example that names the local RabbitMQ (`amqp://…127.0.0.1:5672`) runs only when a broker answers there;
+ *   otherwise it is skipped, and its title says why.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,6 +190,22 @@ async function runUntilCtrlC(ex: Example, base: Env): Promise<RunResult> {
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const examples = parseExamples(readme);
 
+/** Examples that use the local RabbitMQ (the fleet's broker) run only when it answers. */
+const needsBroker = (ex: Example) => /amqp:\/\/\S*127\.0\.0\.1:5672/.test(ex.command);
+const brokerUp = !examples.some(needsBroker)
+  ? false
+  : await new Promise<boolean>((resolve) => {
+      const s = tcpConnect({ host: '127.0.0.1', port: 5672 });
+      const done = (ok: boolean) => {
+        s.destroy();
+        resolve(ok);
+      };
+      s.setTimeout(1000, () => done(false));
+      s.once('connect', () => done(true));
+      s.once('error', () => done(false));
+    });
+const NO_BROKER = 'skipped: no RabbitMQ answers at 127.0.0.1:5672';
+
 describe('README.md examples', () => {
   let home: string;
   let base: Env;
@@ -299,24 +318,25 @@ describe('README.md examples', () => {
     expect(examples.length).toBeGreaterThan(20);
   });
 
-  it.each(examples.map((e) => [`README.md:${e.line}: $ ${e.command}`, e] as const))(
-    '%s',
-    async (_name, ex) => {
-      let env = base;
-      let own: string | undefined;
-      if (/^tpx sandbox\b/.test(ex.command)) {
-        own = mkdtempSync(join(tmpdir(), 'tpx-readme-sandbox-'));
-        env = { env: cleanEnv({ XDG_CONFIG_HOME: own, XDG_STATE_HOME: own }), cwd: base.cwd };
-      }
-      try {
-        const r = ex.untilCtrlC ? await runUntilCtrlC(ex, env) : await runPipeline(ex, env);
-        const all = `${r.stdout}\n${r.stderr}`;
-        expect(r.code, `exit code of README.md:${ex.line}\n${all}`).toBe(ex.exit);
-        expect(missingLines(ex.expected, all), `output of README.md:${ex.line}:\n${all}`).toEqual([]);
-      } finally {
-        if (own) rmSync(own, { recursive: true, force: true });
-      }
-    },
-    40_000,
-  );
+  const rows: [string, Example][] = examples.map((e) => [
+    `README.md:${e.line}: $ ${e.command}${needsBroker(e) && !brokerUp ? ` (${NO_BROKER})` : ''}`,
+    e,
+  ]);
+  it.for(rows)('%s', { timeout: 40_000 }, async ([, ex], { skip }) => {
+    if (needsBroker(ex) && !brokerUp) skip(NO_BROKER);
+    let env = base;
+    let own: string | undefined;
+    if (/^tpx sandbox\b/.test(ex.command)) {
+      own = mkdtempSync(join(tmpdir(), 'tpx-readme-sandbox-'));
+      env = { env: cleanEnv({ XDG_CONFIG_HOME: own, XDG_STATE_HOME: own }), cwd: base.cwd };
+    }
+    try {
+      const r = ex.untilCtrlC ? await runUntilCtrlC(ex, env) : await runPipeline(ex, env);
+      const all = `${r.stdout}\n${r.stderr}`;
+      expect(r.code, `exit code of README.md:${ex.line}\n${all}`).toBe(ex.exit);
+      expect(missingLines(ex.expected, all), `output of README.md:${ex.line}:\n${all}`).toEqual([]);
+    } finally {
+      if (own) rmSync(own, { recursive: true, force: true });
+    }
+  });
 });

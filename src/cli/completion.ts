@@ -28,6 +28,7 @@ export const FLAG_VALUES: Record<string, Values> = {
   '--reconnect-strategy': ['CALM', 'NORMAL', 'AGGRESSIVE'],
   '--export': ['xml'],
   '--tls-version': ['1.2', '1.1'],
+  '--connector': ['thingworx', 'amqp'],
 };
 
 /** Values of a command's first argument, by command path. */

@@ -40,6 +40,13 @@ export const EXAMPLES: Record<string, string[]> = {
   'connection apply': [
     'tpx --profile sandbox connection apply --name factory --pipe-count 4',
     'tpx connection apply -f connection.json --dry-run',
+    "# IoT Flow feeds a fleet's exchange (broker: TPX_CONNECTION_BROKER_URL)",
+    'tpx connection apply --connector amqp --name fleet-feed --fleet-prefix tpx',
+  ],
+  'fleet status': [
+    'tpx fleet status --queue amqp://ops:pw@mq.example.com:5672',
+    'TPX_QUEUE=amqp://127.0.0.1 tpx fleet status --fleet-prefix plant7 --wait 5s',
+    'tpx fleet status --readyz --json',
   ],
   'connection delete': ['tpx --profile sandbox connection delete 1101 --yes'],
   'thingworx check': [

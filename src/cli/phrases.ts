@@ -101,6 +101,10 @@ const WORDS: Words = {
     `Import it with "tpx thingworx import-template" (or "tpx thingworx setup"), or pass ${flag('template')}.`,
   'spool-dir-writable': () => `Check that ${flag('spoolDir')} points to a writable directory.`,
   'spool-locked': () => `Stop that bridge, or give this one its own ${flag('spoolDir')}.`,
+  'fleet-broker': (r) =>
+    r.auth
+      ? `Check the user, password and virtual host in ${flag('queue')} (or ${env('queue')}).`
+      : `Check that RabbitMQ runs there and that ${flag('queue')} (or ${env('queue')}) names it.`,
   'alwayson-input': (r) =>
     r.what === 'frame'
       ? 'Check that the input is one complete AlwaysOn frame (hex of the WebSocket binary payload, no framing).'

@@ -12,6 +12,7 @@ import { register as downlink } from './commands/downlink.js';
 import { register as driver } from './commands/driver.js';
 import { register as emulator } from './commands/emulator.js';
 import { register as explain } from './commands/explain.js';
+import { register as fleet } from './commands/fleet.js';
 import { register as profile } from './commands/profile.js';
 import { register as sandbox } from './commands/sandbox.js';
 import { register as thing } from './commands/thing.js';
@@ -69,6 +70,7 @@ Start here: tpx sandbox`,
   thingworx(program, app);
   thing(program, app);
   bridge(program, app);
+  fleet(program, app);
   uplink(program, app);
   downlink(program, app);
   driver(program, app);

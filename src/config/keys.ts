@@ -54,6 +54,13 @@ export const SETTINGS: readonly SettingKey[] = [
     'CA certificate (PEM) to trust for ThingPark (API, token, LRC downlinks), e.g. an on-premises ThingPark Enterprise',
   ),
   k(
+    'connectionBrokerUrl',
+    'TPX_CONNECTION_BROKER_URL',
+    '--broker-url',
+    'Broker URL amqps://user:pass@host:5671 an IoT Flow AMQP connection publishes to (tpx connection apply --connector amqp)',
+    true,
+  ),
+  k(
     'connectionDownlinkAsKey',
     'TPX_CONNECTION_DOWNLINK_AS_KEY',
     '--downlink-as-key',

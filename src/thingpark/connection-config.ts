@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../thingworx/template-name.js';
 import { isHexDigits } from '../util/hex.js';
+import { AMQP_CONNECTOR, exchangeProblem, routingKeyPatternProblem } from './amqp-connection.js';
 import type { Connection, ConnectionBody } from './api.js';
 
 export const THINGWORX_CONNECTOR_ID = 'actility-thingworx-iot';
@@ -14,7 +15,7 @@ export const SECRET_CONFIG_KEYS = ['applicationKey', 'downlinkAsKey'] as const;
 export const MASK = '*****';
 
 type Kind = 'string' | 'int' | 'bool';
-interface FieldSpec {
+export interface FieldSpec {
   /** commander option name (camelCase): the CLI's flag is its kebab-case form. */
   opt: string;
   /** Key in the body: top level (name, active) or in configuration. */
@@ -140,8 +141,8 @@ export class ConnectionFieldsError extends UsageError {
 }
 
 /** Checks one value given as text (for prompts and flags); returns the problem or undefined. */
-export function checkField(opt: string, raw: string): string | undefined {
-  const f = FIELDS.find((x) => x.opt === opt);
+export function checkField(opt: string, raw: string, fields: readonly FieldSpec[] = FIELDS): string | undefined {
+  const f = fields.find((x) => x.opt === opt);
   if (!f) return undefined;
   return parseOne(f, raw).problem;
 }
@@ -172,10 +173,10 @@ export interface ParsedFields {
 }
 
 /** Parses the given options (strings from flags, or values); collects every problem into one error. */
-export function parseFields(opts: Record<string, unknown>): ParsedFields {
+export function parseFields(opts: Record<string, unknown>, fields: readonly FieldSpec[] = FIELDS): ParsedFields {
   const out: ParsedFields = { top: {}, configuration: {} };
   const problems: FieldProblem[] = [];
-  for (const f of FIELDS) {
+  for (const f of fields) {
     const raw = opts[f.opt];
     if (raw === undefined || raw === null) continue;
     const r = parseOne(f, raw);
@@ -237,12 +238,14 @@ export type SecretValue = string | { value: string; source: string };
 export function mergeForUpdate(
   existing: Connection,
   changes: ParsedFields,
-  secrets: Partial<Record<(typeof SECRET_CONFIG_KEYS)[number], SecretValue | undefined>>,
+  secrets: Partial<Record<string, SecretValue | undefined>>,
+  /** The configuration keys ThingPark masks for this connector. */
+  secretKeys: readonly string[] = SECRET_CONFIG_KEYS,
 ): { body: ConnectionBody; diff: DiffEntry[]; missingSecrets: string[]; resent: ResentSecret[] } {
   const configuration: Record<string, unknown> = { ...existing.configuration, ...changes.configuration };
   const missingSecrets: string[] = [];
   const resent: ResentSecret[] = [];
-  for (const k of SECRET_CONFIG_KEYS) {
+  for (const k of secretKeys) {
     if (changes.configuration[k] !== undefined) continue;
     if (configuration[k] === undefined) continue;
     const given = secrets[k];
@@ -265,7 +268,7 @@ export function mergeForUpdate(
     diff.push({ field: 'active', from: existing.active, to: changes.top.active, secret: false });
   }
   for (const [k, v] of Object.entries(changes.configuration)) {
-    const secret = (SECRET_CONFIG_KEYS as readonly string[]).includes(k);
+    const secret = secretKeys.includes(k);
     if (!secret && JSON.stringify(existing.configuration[k]) === JSON.stringify(v)) continue;
     diff.push({ field: `configuration.${k}`, from: existing.configuration[k], to: secret ? MASK : v, secret });
   }
@@ -276,6 +279,87 @@ export function mergeForUpdate(
 export function maskConnection<T extends { configuration?: Record<string, unknown> }>(c: T): T {
   if (!c.configuration) return c;
   const configuration = { ...c.configuration };
-  for (const k of SECRET_CONFIG_KEYS) if (configuration[k] !== undefined) configuration[k] = MASK;
+  for (const k of [...SECRET_CONFIG_KEYS, ...AMQP_CONNECTOR.secretKeys]) {
+    if (configuration[k] !== undefined) configuration[k] = MASK;
+  }
   return { ...c, configuration };
+}
+
+/** The fields every connector shares (name, active, the common parameters). */
+const COMMON_FIELDS = FIELDS.filter((f) => !['hostName', 'appKey', 'template', 'pipeCount'].includes(f.opt));
+
+/**
+ * The fields of an `actility-amqp-0.9.1-iot` connection (amqp-connection.ts has the names and what is unconfirmed).
+ * The broker's host, protocol, user and password come from one URL (`--broker-url`), expanded by the CLI.
+ */
+export const AMQP_FIELDS: readonly FieldSpec[] = [
+  ...COMMON_FIELDS,
+  {
+    opt: 'brokerHost',
+    key: AMQP_CONNECTOR.keys.hostName,
+    kind: 'string',
+    check: checkHostName,
+  },
+  {
+    opt: 'brokerProtocol',
+    key: AMQP_CONNECTOR.keys.protocol,
+    kind: 'string',
+    check: (v) => (['TCP', 'SSL'].includes(v) ? undefined : 'must be TCP or SSL (amqp:// or amqps://)'),
+  },
+  { opt: 'brokerUser', key: AMQP_CONNECTOR.keys.username, kind: 'string' },
+  {
+    opt: 'brokerPassword',
+    key: AMQP_CONNECTOR.keys.password,
+    kind: 'string',
+    check: (v) => (v === MASK ? 'is the masked placeholder ThingPark shows, not the password' : undefined),
+  },
+  { opt: 'exchange', key: AMQP_CONNECTOR.keys.exchange, kind: 'string', check: exchangeProblem },
+  {
+    opt: 'routingKeyPattern',
+    key: AMQP_CONNECTOR.keys.uplinkPattern,
+    kind: 'string',
+    check: routingKeyPatternProblem,
+  },
+  {
+    opt: 'downlinkTopicPattern',
+    key: AMQP_CONNECTOR.keys.downlinkPattern,
+    kind: 'string',
+    check: (v) => (v.trim() === '' ? 'must not be empty' : undefined),
+  },
+];
+
+/** The POST body of a new AMQP connection: the fleet's defaults, then the fields given. */
+export function buildAmqpCreateBody(opts: Record<string, unknown>): ConnectionBody {
+  const problems: FieldProblem[] = [];
+  for (const [opt, key] of [
+    ['name', 'name'],
+    ['brokerHost', AMQP_CONNECTOR.keys.hostName],
+    ['exchange', AMQP_CONNECTOR.keys.exchange],
+  ] as const) {
+    if (opts[opt] === undefined || opts[opt] === '')
+      problems.push({
+        field: opt,
+        key,
+        message: 'is required',
+        ...(opt === 'brokerHost' ? { setting: 'connectionBrokerUrl' } : {}),
+      });
+  }
+  let parsed: ParsedFields | undefined;
+  try {
+    parsed = parseFields(opts, AMQP_FIELDS);
+  } catch (err) {
+    if (!(err instanceof ConnectionFieldsError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length || !parsed) throw new ConnectionFieldsError(problems);
+  return {
+    connectorId: AMQP_CONNECTOR.id,
+    name: parsed.top.name as string,
+    active: parsed.top.active ?? true,
+    configuration: {
+      [AMQP_CONNECTOR.keys.uplinkPattern]: AMQP_CONNECTOR.routingKeyPattern,
+      ...AMQP_CONNECTOR.defaults,
+      ...parsed.configuration,
+    },
+  };
 }

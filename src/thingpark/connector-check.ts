@@ -3,8 +3,9 @@
  * field is named locally, with its flag, instead of coming back as a ThingPark error.
  */
 import { UsageError } from '../errors.js';
+import { AMQP_CONNECTOR } from './amqp-connection.js';
 import { type ConnectionBody, ThingParkApiError, type ThingParkClient } from './api.js';
-import { ConnectionFieldsError, FIELDS } from './connection-config.js';
+import { AMQP_FIELDS, ConnectionFieldsError, FIELDS } from './connection-config.js';
 import { checkSchema } from './schema.js';
 
 /**
@@ -39,7 +40,7 @@ export async function checkAgainstConnector(
   if (!connector) {
     throw new UsageError(
       `This ThingPark has no ${body.connectorId} connector.`,
-      'Ask your ThingPark operator to enable the ThingWorx connector.',
+      `Ask your ThingPark operator to enable the ${body.connectorId === AMQP_CONNECTOR.id ? 'AMQP' : 'ThingWorx'} connector.`,
     );
   }
   const problems = checkSchema(connector.connection?.configurationSchema, body.configuration);
@@ -47,7 +48,8 @@ export async function checkAgainstConnector(
     throw new ConnectionFieldsError(
       problems.map((p) => {
         const key = p.path.split('.')[1] ?? p.path;
-        const field = FIELDS.find((f) => f.key === key)?.opt;
+        const fields = body.connectorId === AMQP_CONNECTOR.id ? AMQP_FIELDS : FIELDS;
+        const field = fields.find((f) => f.key === key)?.opt;
         return { ...(field ? { field } : {}), key: field ? key : p.path, message: `${p.message} (connector schema)` };
       }),
     );

@@ -140,6 +140,22 @@ const RULES: Rule[] = [
     fix: FIX.tls,
   },
   {
+    id: 'fleet-broker-unreachable',
+    title: 'Fleet broker not reachable',
+    test: /TPX_FLEET_UNREACHABLE|fleet broker at \S+ did not answer|Cannot reach the fleet broker/i,
+    cause:
+      'The RabbitMQ broker of the fleet did not answer: wrong host or port in the broker URL, RabbitMQ stopped, or a firewall.',
+    fix: { id: 'fleet-broker', auth: false },
+  },
+  {
+    id: 'fleet-broker-auth',
+    title: 'Fleet broker refused the login',
+    test: /TPX_FLEET_AUTH|fleet broker at \S+ refused/i,
+    cause:
+      'RabbitMQ refused the user, its password, or its access to the virtual host named in the broker URL (rabbitmqctl set_permissions).',
+    fix: { id: 'fleet-broker', auth: true },
+  },
+  {
     id: 'unreachable',
     title: 'ThingWorx not reachable',
     test: /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|TPX_TWX_UNREACHABLE|TPX_ALWAYSON_CONNECT|Connection refused|UnknownHostException/i,

@@ -69,9 +69,16 @@ function secretSetting(
   return { value: r.value, source };
 }
 
+/** Fields an AMQP connection takes from one flag, --broker-url (host, protocol, user and password). */
+const BROKER_FIELDS = new Set(['brokerHost', 'brokerProtocol', 'brokerUser', 'brokerPassword']);
+
 /** The flag of a connection field: its option name in kebab case (hostName -> --host-name). */
 const flagOf = (p: { field?: string; key: string }) =>
-  p.field ? `--${p.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : p.key;
+  p.field
+    ? BROKER_FIELDS.has(p.field)
+      ? '--broker-url'
+      : `--${p.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+    : p.key;
 
 /**
  * Field problems (ConnectionFieldsError: data, naming fields) as a usage error naming each flag, whose fix names,
@@ -345,10 +352,14 @@ async function planUpdate(
 }
 
 function missingSecretError(id: string, missing: string[]): UsageError {
-  const appKey = missing.includes('applicationKey');
-  const meta = settingKey(appKey ? 'thingworxAppKey' : 'connectionDownlinkAsKey')!;
+  const which = missing.includes('applicationKey')
+    ? { key: 'thingworxAppKey', what: 'ThingWorx application key', short: 'key' }
+    : missing.includes('password')
+      ? { key: 'connectionBrokerUrl', what: 'broker password', short: 'password' }
+      : { key: 'connectionDownlinkAsKey', what: 'downlink AS key', short: 'AS key' };
+  const meta = settingKey(which.key)!;
   return new UsageError(
-    `Cannot update connection ${id} without its ${appKey ? 'ThingWorx application key' : 'downlink AS key'}: ThingPark shows it only as ***** and an update replaces the whole configuration, so sending it back would overwrite the real ${appKey ? 'key' : 'AS key'}.`,
+    `Cannot update connection ${id} without its ${which.what}: ThingPark shows it only as ***** and an update replaces the whole configuration, so sending it back would overwrite the real ${which.short}.`,
     `Pass ${meta.flag}, set ${meta.env}, or store it with "tpx profile set ${meta.key}".`,
     { missing },
   );
@@ -428,9 +439,12 @@ function diffJson(diff: DiffEntry[], resent: ResentSecret[]) {
 export async function runConnectionDelete(ctx: CommandContext, rawId: string, opts: ApiOptions): Promise<void> {
   const id = connectionId(rawId);
   const { THINGWORX_CONNECTOR_ID } = await import('../../thingpark/connection-config.js');
+  const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
   const client = await makeClient(ctx, opts);
   const existing = await client.getConnection(id);
-  if (existing.connectorId !== THINGWORX_CONNECTOR_ID) throw notThingWorx(existing, THINGWORX_CONNECTOR_ID);
+  // tpx deletes what it creates: ThingWorx connections, and the AMQP ones that feed a fleet (apply --connector amqp).
+  if (existing.connectorId !== THINGWORX_CONNECTOR_ID && existing.connectorId !== AMQP_CONNECTOR.id)
+    throw notThingWorx(existing, THINGWORX_CONNECTOR_ID);
   if (!(await ctx.confirm(`Delete connection ${id} "${existing.name}"?`)))
     throw new CancelledError('Delete cancelled; nothing was changed.');
   await client.deleteConnection(id);
@@ -444,12 +458,33 @@ export async function runConnectionDelete(ctx: CommandContext, rawId: string, op
 
 export interface ConnectionApplyOptions extends ConnectionWriteOptions {
   file?: string;
+  /** thingworx (default) or amqp, or the connector id. */
+  connector?: string;
+  brokerUrl?: string;
+  exchange?: string;
+  routingKeyPattern?: string;
+  downlinkTopicPattern?: string;
+  fleetPrefix?: string;
+}
+
+type ConnectorKind = 'thingworx' | 'amqp';
+
+/** The kind --connector names (a short name or the connector id). */
+function connectorKind(v: string, amqpId: string, twxId: string): ConnectorKind {
+  const s = v.trim().toLowerCase();
+  if (s === 'thingworx' || s === twxId) return 'thingworx';
+  if (s === 'amqp' || s === amqpId) return 'amqp';
+  throw new UsageError(
+    `--connector must be thingworx or amqp (got "${v}").`,
+    `Give --connector thingworx (${twxId}) or --connector amqp (${amqpId}).`,
+  );
 }
 
 /** The fields of a connection file (the API's shape: name, active, configuration{…}) as the flags give them. */
-async function readConnectionFile(path: string): Promise<Record<string, unknown>> {
+async function readConnectionFile(path: string): Promise<{ fields: Record<string, unknown>; connectorId?: string }> {
   const { readFileSync } = await import('node:fs');
-  const { FIELDS, THINGWORX_CONNECTOR_ID } = await import('../../thingpark/connection-config.js');
+  const { FIELDS, AMQP_FIELDS, THINGWORX_CONNECTOR_ID } = await import('../../thingpark/connection-config.js');
+  const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
@@ -465,14 +500,15 @@ async function readConnectionFile(path: string): Promise<Record<string, unknown>
   }
   const o = doc as Record<string, unknown>;
   const conf = (o.configuration ?? {}) as Record<string, unknown>;
-  if (o.connectorId !== undefined && o.connectorId !== THINGWORX_CONNECTOR_ID) {
+  if (o.connectorId !== undefined && o.connectorId !== THINGWORX_CONNECTOR_ID && o.connectorId !== AMQP_CONNECTOR.id) {
     throw new UsageError(
-      `${path} describes an ${String(o.connectorId)} connection; tpx applies only ${THINGWORX_CONNECTOR_ID} ones.`,
-      `Drop connectorId, or set it to ${THINGWORX_CONNECTOR_ID}.`,
+      `${path} describes an ${String(o.connectorId)} connection; tpx applies only ${THINGWORX_CONNECTOR_ID} and ${AMQP_CONNECTOR.id} ones.`,
+      `Drop connectorId, or set it to ${THINGWORX_CONNECTOR_ID} or ${AMQP_CONNECTOR.id}.`,
     );
   }
-  const known = new Set(['connectorId', 'configuration', ...FIELDS.filter((f) => f.top).map((f) => f.key)]);
-  const knownConf = new Set(FIELDS.filter((f) => !f.top).map((f) => f.key));
+  const specs = o.connectorId === AMQP_CONNECTOR.id ? AMQP_FIELDS : FIELDS;
+  const known = new Set(['connectorId', 'configuration', ...specs.filter((f) => f.top).map((f) => f.key)]);
+  const knownConf = new Set(specs.filter((f) => !f.top).map((f) => f.key));
   const unknown = [
     ...Object.keys(o).filter((k) => !known.has(k)),
     ...Object.keys(conf)
@@ -486,24 +522,92 @@ async function readConnectionFile(path: string): Promise<Record<string, unknown>
     );
   }
   const fields: Record<string, unknown> = {};
-  for (const f of FIELDS) {
+  for (const f of specs) {
     const v = f.top ? o[f.key] : conf[f.key];
-    if (v !== undefined && v !== null) fields[f.opt] = typeof v === 'string' ? v : v;
+    if (v !== undefined && v !== null) fields[f.opt] = v;
   }
-  return fields;
+  return { fields, ...(typeof o.connectorId === 'string' ? { connectorId: o.connectorId } : {}) };
+}
+
+/**
+ * The fields of an AMQP connection from its flags: --broker-url (or TPX_CONNECTION_BROKER_URL / the profile)
+ * expanded into host, protocol, user and password; --exchange defaulted from the fleet prefix when creating.
+ */
+async function amqpFields(
+  ctx: CommandContext,
+  opts: ConnectionApplyOptions,
+  given: Record<string, unknown>,
+  creating: boolean,
+): Promise<{ fields: Record<string, unknown>; brokerSource?: string }> {
+  const { brokerUrlFields, AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
+  const { ConnectionFieldsError } = await import('../../thingpark/connection-config.js');
+  const fields: Record<string, unknown> = { ...given };
+  for (const k of ['exchange', 'routingKeyPattern', 'downlinkTopicPattern'] as const) {
+    if (opts[k] !== undefined) fields[k] = opts[k];
+  }
+  const broker = ctx.settings.get('connectionBrokerUrl', opts.brokerUrl);
+  let brokerSource: string | undefined;
+  if (broker) {
+    const meta = settingKey('connectionBrokerUrl')!;
+    brokerSource =
+      broker.source === 'flag'
+        ? meta.flag
+        : broker.source === 'env'
+          ? meta.env
+          : `profile "${ctx.settings.profileName}" (${meta.key})`;
+    const r = brokerUrlFields(broker.value);
+    if (r.problem) {
+      throw new ConnectionFieldsError([{ field: 'brokerHost', key: AMQP_CONNECTOR.keys.hostName, message: r.problem }]);
+    }
+    const b = r.fields!;
+    if (b.password) ctx.io.addSecrets(b.password, broker.value);
+    fields.brokerHost = b.hostName;
+    fields.brokerProtocol = b.protocol;
+    if (b.username !== undefined) fields.brokerUser = b.username;
+    if (b.password !== undefined) fields.brokerPassword = b.password;
+  }
+  if (creating && fields.exchange === undefined) {
+    const { fleetNames } = await import('../../bridge/fleet/types.js');
+    const prefix = ctx.settings.value('fleetPrefix', opts.fleetPrefix);
+    fields.exchange = fleetNames(prefix || undefined).uplinks;
+  }
+  const pattern = fields.routingKeyPattern;
+  if (typeof pattern === 'string' && pattern !== AMQP_CONNECTOR.routingKeyPattern && pattern.includes('{DevEUI}')) {
+    ctx.io.warn(
+      `The routing key pattern ${pattern} is not ${AMQP_CONNECTOR.routingKeyPattern} alone: a device fed both by IoT Flow and by a bridge's HTTP ingest would hash to two queues.`,
+    );
+  }
+  return { fields, ...(brokerSource ? { brokerSource } : {}) };
 }
 
 /**
  * `tpx connection apply`: the connection as described (flags, or -f file with flags on top), matched by name —
  * created when absent, updated only where it differs, left alone when equal (as kubectl apply / terraform apply).
+ * ThingWorx connections by default; IoT Flow AMQP connections (a fleet's direct source) with --connector amqp.
  */
 export async function runConnectionApply(ctx: CommandContext, opts: ConnectionApplyOptions): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
-  const fromFile = opts.file ? await readConnectionFile(opts.file) : {};
+  const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
+  const file = opts.file ? await readConnectionFile(opts.file) : { fields: {} as Record<string, unknown> };
+  const fromFile = file.fields;
+  const flagKind = opts.connector
+    ? connectorKind(opts.connector, AMQP_CONNECTOR.id, cfg.THINGWORX_CONNECTOR_ID)
+    : undefined;
+  const fileKind =
+    file.connectorId === undefined ? undefined : file.connectorId === AMQP_CONNECTOR.id ? 'amqp' : 'thingworx';
+  if (flagKind && fileKind && flagKind !== fileKind) {
+    throw new UsageError(
+      `--connector ${opts.connector} and the file's connectorId ${file.connectorId} disagree.`,
+      'Drop one of them.',
+    );
+  }
   const given: Record<string, unknown> = { ...fromFile };
-  for (const [k, v] of Object.entries(opts)) if (v !== undefined && cfg.FIELDS.some((f) => f.opt === k)) given[k] = v;
-  if (typeof fromFile.appKey === 'string') ctx.io.addSecrets(fromFile.appKey);
-  if (typeof fromFile.downlinkAsKey === 'string') ctx.io.addSecrets(fromFile.downlinkAsKey);
+  for (const [k, v] of Object.entries(opts)) {
+    if (v !== undefined && [...cfg.FIELDS, ...cfg.AMQP_FIELDS].some((f) => f.opt === k)) given[k] = v;
+  }
+  for (const k of ['appKey', 'downlinkAsKey', 'brokerPassword'] as const) {
+    if (typeof fromFile[k] === 'string') ctx.io.addSecrets(fromFile[k] as string);
+  }
   if (!given.name) {
     throw new UsageError(
       'apply needs the connection name (it finds the connection by name).',
@@ -521,6 +625,24 @@ export async function runConnectionApply(ctx: CommandContext, opts: ConnectionAp
     );
   }
   const existing = same[0] ? await client.getConnection(same[0].id) : undefined;
+  const existingKind = existing
+    ? existing.connectorId === AMQP_CONNECTOR.id
+      ? 'amqp'
+      : existing.connectorId === cfg.THINGWORX_CONNECTOR_ID
+        ? 'thingworx'
+        : undefined
+    : undefined;
+  const kind: ConnectorKind = flagKind ?? fileKind ?? existingKind ?? 'thingworx';
+  if (existing && existingKind !== kind) {
+    throw new UsageError(
+      `Connection ${existing.id} "${name}" is an ${existing.connectorId} connection; apply cannot make it another kind.`,
+      existingKind
+        ? `Give another --name, or delete it first with "${tpx(ctx)} connection delete ${existing.id}".`
+        : 'Change it in the ThingPark web interface, or give another --name.',
+      { id: existing.id, connectorId: existing.connectorId },
+    );
+  }
+  if (kind === 'amqp') return applyAmqp(ctx, client, opts, given, existing);
   if (!existing) {
     const fields = await createFields(ctx, given as ConnectionWriteOptions, false);
     if (fromFile.appKey && !opts.appKey) fields.appKey = fromFile.appKey;
@@ -531,7 +653,6 @@ export async function runConnectionApply(ctx: CommandContext, opts: ConnectionAp
     const created = cfg.maskConnection(await client.createConnection(body));
     return applyResult(ctx, 'created', created, [], false);
   }
-  if (existing.connectorId !== cfg.THINGWORX_CONNECTOR_ID) throw notThingWorx(existing, cfg.THINGWORX_CONNECTOR_ID);
   let changes: ParsedFields;
   try {
     changes = cfg.parseFields(given);
@@ -555,7 +676,63 @@ export async function runConnectionApply(ctx: CommandContext, opts: ConnectionAp
       explicit(opts.downlinkAsKey, fromFile.downlinkAsKey, '--downlink-as-key') ??
       secretSetting(ctx, 'connectionDownlinkAsKey', undefined),
   };
-  const { body, diff, resent, missingSecrets } = cfg.mergeForUpdate(existing, changes, secrets);
+  const plan = cfg.mergeForUpdate(existing, changes, secrets);
+  return applyUpdate(ctx, client, opts, existing, plan);
+}
+
+/** apply for an IoT Flow AMQP connection: the fleet's exchange and routing key, the broker from one URL. */
+async function applyAmqp(
+  ctx: CommandContext,
+  client: ThingParkClient,
+  opts: ConnectionApplyOptions,
+  given: Record<string, unknown>,
+  existing: Connection | undefined,
+): Promise<void> {
+  const cfg = await import('../../thingpark/connection-config.js');
+  const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
+  let fields: Record<string, unknown>;
+  let brokerSource: string | undefined;
+  try {
+    ({ fields, brokerSource } = await amqpFields(ctx, opts, given, !existing));
+    fields.downlinkAsKey = secretSetting(ctx, 'connectionDownlinkAsKey', opts.downlinkAsKey)?.value;
+    if (!existing) {
+      const body = cfg.buildAmqpCreateBody(fields);
+      const name = body.name;
+      await checkAgainstConnector(client, ctx, body, `check the configuration before creating connection "${name}"`);
+      if (opts.dryRun) return applyResult(ctx, 'created', cfg.maskConnection(body), [], true);
+      const created = cfg.maskConnection(await client.createConnection(body));
+      return applyResult(ctx, 'created', created, [], false);
+    }
+  } catch (err) {
+    throw fieldsError(err);
+  }
+  let changes: ParsedFields;
+  try {
+    changes = cfg.parseFields(fields, cfg.AMQP_FIELDS);
+  } catch (err) {
+    throw fieldsError(err);
+  }
+  const password = changes.configuration[AMQP_CONNECTOR.keys.password];
+  for (const k of AMQP_CONNECTOR.secretKeys) delete changes.configuration[k];
+  const secrets = {
+    [AMQP_CONNECTOR.keys.password]:
+      typeof password === 'string' ? { value: password, source: brokerSource ?? '--broker-url' } : undefined,
+    downlinkAsKey: secretSetting(ctx, 'connectionDownlinkAsKey', opts.downlinkAsKey),
+  };
+  const plan = cfg.mergeForUpdate(existing, changes, secrets, AMQP_CONNECTOR.secretKeys);
+  return applyUpdate(ctx, client, opts, existing, plan);
+}
+
+/** The update half of apply: unchanged, or the diff, the connector check, the plan (--dry-run) or the PUT. */
+async function applyUpdate(
+  ctx: CommandContext,
+  client: ThingParkClient,
+  opts: ConnectionApplyOptions,
+  existing: Connection,
+  plan: ReturnType<typeof import('../../thingpark/connection-config.js').mergeForUpdate>,
+): Promise<void> {
+  const cfg = await import('../../thingpark/connection-config.js');
+  const { body, diff, resent, missingSecrets } = plan;
   if (diff.length === 0) return applyResult(ctx, 'unchanged', cfg.maskConnection(existing), [], Boolean(opts.dryRun));
   if (missingSecrets.length) throw missingSecretError(existing.id, missingSecrets);
   await checkAgainstConnector(client, ctx, body, `check the configuration before updating connection ${existing.id}`);
@@ -680,6 +857,12 @@ export function register(program: Command, app: App): void {
     'the connection to create or update, found by name (or "name" in the file)',
   )
     .option('-f, --file <path>', 'the connection as JSON: {"name": …, "active": …, "configuration": {…}}; flags win')
+    .option('--connector <kind>', 'thingworx (default) or amqp: IoT Flow publishes to a tpx fleet')
+    .option('--broker-url <url>', 'amqp: broker amqps://user:pass@host:5671 (env TPX_CONNECTION_BROKER_URL)')
+    .option('--exchange <name>', "amqp: exchange (default the fleet's <prefix>.uplinks)")
+    .option('--fleet-prefix <prefix>', 'amqp: the fleet whose exchange to feed (default tpx)')
+    .option('--routing-key-pattern <p>', 'amqp: routing key of an uplink (default {DevEUI})')
+    .option('--downlink-topic-pattern <p>', 'amqp: routing key of downlinks (unset: none)')
     .addHelpText(
       'after',
       `
@@ -687,7 +870,9 @@ Re-runnable (CI): exit 0 whether the connection was created, updated or unchange
 {"action":"created|updated|unchanged","id":…,"connection":…,"diff":[…]}. --dry-run shows the plan and sends nothing.
 Fields not given are left as they are. Secrets (application key, downlink AS key) come from the flags, the file,
 TPX_THINGWORX_APP_KEY / TPX_CONNECTION_DOWNLINK_AS_KEY or the profile; ThingPark masks them, so they are re-sent
-(and shown with their source) only with another change.`,
+(and shown with their source) only with another change.
+--connector amqp makes IoT Flow publish each uplink straight to a tpx fleet's exchange
+(routing key {DevEUI}), so the fleet needs no HTTP ingest.`,
     )
     .action(app.action<ConnectionApplyOptions>(async (ctx, opts) => runConnectionApply(ctx, opts)));
   fieldOptions(
@@ -698,7 +883,7 @@ TPX_THINGWORX_APP_KEY / TPX_CONNECTION_DOWNLINK_AS_KEY or the profile; ThingPark
     ),
     false,
   ).action(app.action<ConnectionWriteOptions>(async (ctx, opts, [id]) => runConnectionUpdate(ctx, id!, opts)));
-  apiOptions(cmd.command('delete <id>').description('delete a ThingWorx connection (asks unless --yes)')).action(
-    app.action<ApiOptions>(async (ctx, opts, [id]) => runConnectionDelete(ctx, id!, opts)),
-  );
+  apiOptions(
+    cmd.command('delete <id>').description('delete a ThingWorx or fleet AMQP connection (asks unless --yes)'),
+  ).action(app.action<ApiOptions>(async (ctx, opts, [id]) => runConnectionDelete(ctx, id!, opts)));
 }

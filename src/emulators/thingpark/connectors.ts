@@ -82,6 +82,37 @@ export const CONNECTORS: Connector[] = [
     flow: { configurationSchema: { type: 'object', properties: {} } },
   },
   {
+    // Fields of actility/tpx-iot-flow-doc docs/Connector/AMQP/README.md. Which are required is UNCONFIRMED: the
+    // emulator requires the broker's host and protocol, the exchange and the uplink pattern (see README.md here).
+    id: 'actility-amqp-0.9.1-iot',
+    producerId: 'actility',
+    moduleId: 'amqp-0.9.1-iot',
+    version: '1.7.16',
+    description: 'AMQP 0.9.1 broker (exchange and routing-key patterns)',
+    beta: false,
+    urlDoc: 'https://docs.thingpark.com/thingpark-x/latest/Connector/AMQP/',
+    connection: {
+      configurationSchema: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['hostName', 'protocol', 'exchangeName', 'uplinkTopicPattern'],
+        properties: {
+          hostName: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$' },
+          protocol: { type: 'string', enum: ['TCP', 'SSL'], default: 'TCP' },
+          username: { type: 'string' },
+          password: { type: 'string', format: 'password' },
+          certificate: { type: 'string' },
+          privateKey: { type: 'string', format: 'password' },
+          exchangeName: { type: 'string', minLength: 1 },
+          uplinkTopicPattern: { type: 'string', minLength: 1 },
+          downlinkTopicPattern: { type: 'string', minLength: 1 },
+          ...common,
+        },
+      },
+    },
+    flow: { configurationSchema: { type: 'object', properties: {} } },
+  },
+  {
     id: 'actility-http-iot',
     producerId: 'actility',
     moduleId: 'http-iot',
