@@ -53,6 +53,17 @@ export const CODE_EXPLANATIONS: Record<string, CodeExplanation> = {
     'ThingWorx did not answer within the request timeout.',
     'Check the platform load and the network; the bridge retries.',
   ),
+  // Fleet (tpx bridge --queue, tpx fleet status)
+  TPX_FLEET_UNREACHABLE: e(
+    'Fleet broker not reachable',
+    'The RabbitMQ broker of --queue (TPX_QUEUE) did not answer in time, refused the connection, or what answered does not speak AMQP.',
+    'Check that RabbitMQ runs at that host and port and that --queue (or TPX_QUEUE) names it; "tpx fleet status --queue <url>" tests it.',
+  ),
+  TPX_FLEET_AUTH: e(
+    'Fleet broker refused the user or virtual host',
+    'RabbitMQ refused the user name or password of the --queue URL, or the user may not use its virtual host.',
+    'Check the user and password in --queue (TPX_QUEUE) and its permissions (rabbitmqctl list_permissions -p /); see the README section "Running several bridges".',
+  ),
   TPX_ALWAYSON_STATE: e(
     'AlwaysOn client in the wrong state',
     'The AlwaysOn client was asked for a state change it cannot make (e.g. to start again once closed): a bug.',
