@@ -17,13 +17,27 @@ function events(stdout: string): Event[] {
     .map((l) => JSON.parse(l) as Event);
 }
 
-/** Resolves with the first NDJSON event matching; waits on output, never on time. */
+/**
+ * Resolves with the first NDJSON event matching; waits on output, never on time. Reads each complete line once (a
+ * sandbox prints thousands: parsing everything again on every chunk, or a pattern as long as the output, made this
+ * wait quadratic and starved the run).
+ */
 async function event(p: TpxProcess, name: string, match: (e: Event) => boolean = () => true): Promise<Event> {
+  const deadline = Date.now() + 30_000;
+  let from = 0;
   for (;;) {
-    const found = events(p.stdout.slice(0, p.stdout.lastIndexOf('\n') + 1)).find((e) => e.event === name && match(e));
-    if (found) return found;
-    const n = p.stdout.length;
-    await p.waitFor(new RegExp(`[\\s\\S]{${n + 1}}`), { timeoutMs: 30_000 });
+    const text = p.stdout;
+    const end = text.lastIndexOf('\n') + 1;
+    if (end > from) {
+      const found = events(text.slice(from, end)).find((e) => e.event === name && match(e));
+      if (found) return found;
+      from = end;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`no ${name} event within 30 s\nstdout: ${text.slice(-2000)}\nstderr: ${p.stderr}`);
+    const ended = await Promise.race([p.nextOutput(left).then(() => false), p.exited.then(() => true, () => true)]);
+    if (ended && p.stdout.length === text.length)
+      throw new Error(`the sandbox ended before ${name}\nstderr: ${p.stderr}`);
   }
 }
 
