@@ -23,6 +23,16 @@ export type RejectReason =
   | 'spool_unwritable'
   | 'stopping';
 
+/** A platform -> edge request (property write or read, service) answered with `code` (SUCCESS, BAD_REQUEST…). */
+export interface PlatformRequest {
+  pipe?: number;
+  method: string;
+  thing: string;
+  name: string;
+  code: string;
+  error?: string;
+}
+
 export interface BridgeEventMap {
   'bridge.listening': { url: string; path: string };
   /** `things`: bound; `expected`: the bridge's Things (fewer bound: /readyz answers 503). */
@@ -100,14 +110,7 @@ export interface BridgeEventMap {
   /** ThingWorx asked to synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */
   'thing.sync': { pipe?: number; thing: string; service: string };
   /** ThingWorx sent the edge a request (property write or read, service) and it was answered with `code`. */
-  'platform.request': {
-    pipe?: number;
-    method: string;
-    thing: string;
-    name: string;
-    code: string;
-    error?: string;
-  };
+  'platform.request': PlatformRequest;
   /** ThingWorx refused to bind Things (each is also reported as thing.refused or things.unbound). */
   'bind.rejected': { pipe?: number; count: number; names: string[]; reason: string };
   /** Something about the ThingWorx connection the operator should know (e.g. TPX_TLS_INSECURE). */

@@ -74,10 +74,11 @@ export interface BridgeOptions {
 export interface FleetOptions {
   /** amqp://user:pass@host:5672/vhost */
   url: string;
+  /** Queues of the fleet (fixed per fleet). */
   queues: number;
   prefix: string;
   bridgeId: string;
-  /** Status heartbeat; the AMQP heartbeat and the lease follow it. Default 2 s. */
+  /** Status heartbeat period; the AMQP heartbeat (rounded up to whole seconds) and the lease follow it. Default 2 s. */
   heartbeatMs?: number;
   /** Unacknowledged reports per queue held by this bridge. Default 32. */
   prefetch?: number;

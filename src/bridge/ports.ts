@@ -4,7 +4,7 @@
  */
 import type { TwValue } from '../alwayson/codec/types.js';
 import type { DownlinkRequest } from '../thingpark/downlink-document.js';
-import type { ReportKind } from './events.js';
+import type { PlatformRequest, ReportKind } from './events.js';
 
 /** One ThingPark tunnel report, validated and normalised (DevEUI upper case). */
 export interface TunnelReport {
@@ -99,15 +99,7 @@ export type SinkStatus =
   /** The platform asked to synchronise a Thing. */
   | { type: 'thing.sync'; pipe?: number; thing: string; service: string }
   /** A platform -> edge request answered with `code` (a status name such as SUCCESS, BAD_REQUEST). */
-  | {
-      type: 'platform.request';
-      pipe?: number;
-      method: string;
-      thing: string;
-      name: string;
-      code: string;
-      error?: string;
-    }
+  | ({ type: 'platform.request' } & PlatformRequest)
   /** The platform refused to bind Things (each is also reported by the caller of bind()). */
   | { type: 'bind.rejected'; pipe?: number; names: string[]; error: string }
   /** Something the operator should know (e.g. TLS verification off). */

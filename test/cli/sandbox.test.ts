@@ -35,7 +35,13 @@ async function event(p: TpxProcess, name: string, match: (e: Event) => boolean =
     }
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`no ${name} event within 30 s\nstdout: ${text.slice(-2000)}\nstderr: ${p.stderr}`);
-    const ended = await Promise.race([p.nextOutput(left).then(() => false), p.exited.then(() => true, () => true)]);
+    const ended = await Promise.race([
+      p.nextOutput(left).then(() => false),
+      p.exited.then(
+        () => true,
+        () => true,
+      ),
+    ]);
     if (ended && p.stdout.length === text.length)
       throw new Error(`the sandbox ended before ${name}\nstderr: ${p.stderr}`);
   }

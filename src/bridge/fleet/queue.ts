@@ -32,21 +32,13 @@
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { backoffDelay } from '../../util/backoff.js';
 import type { BridgeEvents, ReportKind } from '../events.js';
+import type { FleetOptions } from '../options.js';
 import { type NewReport, type QueueHealth, QueueUnavailableError, type StoredReport } from '../queue.js';
 import { parseHeartbeat, publishHeartbeat } from './heartbeat.js';
 import { type BridgeHeartbeat, FLEET_DEFAULTS, type FleetNames, fleetNames } from './types.js';
 
-export interface FleetQueueOptions {
-  /** amqp://user:pass@host:5672/vhost */
-  url: string;
-  /** Queues of the fleet (fixed per fleet). */
-  queues: number;
-  prefix: string;
-  bridgeId: string;
-  /** Status heartbeat period; the AMQP heartbeat is the same rounded up to whole seconds. Default 2 s. */
-  heartbeatMs?: number;
-  /** Unacknowledged reports per queue this bridge may hold. Default 32. */
-  prefetch?: number;
+/** The bridge's fleet settings (url, queues, prefix, bridgeId, heartbeatMs, prefetch) and what the bridge provides. */
+export interface FleetQueueOptions extends FleetOptions {
   /** How long a hand-over waits for the queue's reports in delivery before it unbinds anyway. Default 10 s. */
   releaseTimeoutMs?: number;
   events: BridgeEvents;
