@@ -76,11 +76,56 @@ function int(ctx: CommandContext, key: string, flag: string, value: string | und
   return n;
 }
 
+type BridgeModule = typeof import('../../bridge/index.js');
+type RunningBridge = Awaited<ReturnType<BridgeModule['startConnectedBridge']>>;
+interface BridgeCounts {
+  accepted: number;
+  pushed: number;
+  rejected: number;
+}
+
 export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & GlobalOptions): Promise<number> {
-  const { readFileSync } = await import('node:fs');
   const bridgeMod = await import('../../bridge/index.js');
+  const { options, logFormat, verifyTokens } = await bridgeRunOptions(ctx, o, bridgeMod);
+  if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
+  // --insecure: the bridge's own warning (sink.warning TPX_TLS_INSECURE) says it once, in the log
+
+  const events = new bridgeMod.BridgeEvents();
+  const counts: BridgeCounts = { accepted: 0, pushed: 0, rejected: 0 };
+  logBridgeEvents(ctx, bridgeMod, events, counts, logFormat);
+  const { signal, release } = ctx.shutdownSignal();
+  const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
+  const bridge = await bridgeMod
+    .startConnectedBridge({ ...options, events, decoder: drivers?.decoder })
+    .catch(async (err: unknown) => {
+      await drivers?.close();
+      throw err;
+    });
+  drivers?.attach(bridge.metrics);
+  const timer =
+    ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet && logFormat === 'text'
+      ? startStatusLine(ctx, bridge, counts)
+      : undefined;
+  // Runs until Ctrl-C, or until the bridge gives up on ThingWorx (an application key it refuses: retrying cannot
+  // help, so say what failed and exit 1 rather than retry forever looking alive).
+  const failure = await Promise.race([
+    new Promise<undefined>((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    }),
+    bridge.whenFailed(),
+  ]);
+  if (timer) clearInterval(timer);
+  await bridge.stop(failure ? { drainTimeoutMs: 0 } : {});
+  await drivers?.close();
+  release();
+  if (failure) throw failure;
+  return 0;
+}
+
+/** The flags people type, checked before anything is resolved or started. */
+function checkBridgeFlags(ctx: CommandContext, o: BridgeRunOptions, bridgeMod: BridgeModule) {
   const D = bridgeMod.BRIDGE_DEFAULTS;
-  // flags people type are checked before anything is resolved or started
   durationOption('--driver-timeout', o.driverTimeout, { bare: 'ms', min: 1, max: 60_000 });
   const s = ctx.settings;
   const verifySetting = s.value('verifyTokens', o.verifyTokens === false ? 'false' : undefined);
@@ -105,28 +150,36 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   }
   const path = s.value('bridgePath', o.path, D.path)!;
   if (!path.startsWith('/')) throw new UsageError(`--path "${path}" must start with "/".`);
-  const maxTimeSkewMs = duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY);
-  const bindCheckMs = duration(ctx, 'bindCheck', '--bind-check', o.bindCheck, D.bindCheckMs, DAY);
-  const dedupWindowMs = duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY);
-  const drainTimeoutMs = duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY);
-  const pingDeadlineMs =
-    durationOption('--ping-deadline', ctx.settings.value('pingDeadline', o.pingDeadline), {
-      bare: 's',
-      min: 100,
-      max: 10 * 60_000,
-    }) ?? 5_000;
-  const fleet = await fleetOptions(ctx, o);
-  const asId = s.value('asId', o.asId);
-  const asKey = verifyTokens
-    ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
-    : ctx.value('asKey', o.asKey);
-  const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
-    message: 'ThingWorx URL (https://host:port)',
-  });
-  const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
-  const ca = ctx.ca('thingworxCa', o.ca);
-  const tlsCert = s.value('bridgeTlsCert', o.tlsCert);
-  const tlsKey = s.value('bridgeTlsKey', o.tlsKey);
+  return {
+    verifyTokens,
+    logFormat: logFormat as 'text' | 'json',
+    durability: durability as 'full' | 'normal',
+    listen,
+    path,
+  };
+}
+
+/** The bridge's durations (flag > env > profile). */
+function bridgeDurations(ctx: CommandContext, o: BridgeRunOptions, D: BridgeModule['BRIDGE_DEFAULTS']) {
+  return {
+    maxTimeSkewMs: duration(ctx, 'maxTimeSkew', '--max-time-skew', o.maxTimeSkew, D.maxTimeSkewMs, DAY),
+    bindCheckMs: duration(ctx, 'bindCheck', '--bind-check', o.bindCheck, D.bindCheckMs, DAY),
+    dedupWindowMs: duration(ctx, 'dedupWindow', '--dedup-window', o.dedupWindow, D.dedupWindowMs, 7 * DAY),
+    drainTimeoutMs: duration(ctx, 'drainTimeout', '--drain-timeout', o.drainTimeout, D.drainTimeoutMs, DAY),
+    pingDeadlineMs:
+      durationOption('--ping-deadline', ctx.settings.value('pingDeadline', o.pingDeadline), {
+        bare: 's',
+        min: 100,
+        max: 10 * 60_000,
+      }) ?? 5_000,
+  };
+}
+
+/** --tls-cert and --tls-key: both (read now) or neither. */
+async function bridgeTls(ctx: CommandContext, o: BridgeRunOptions) {
+  const { readFileSync } = await import('node:fs');
+  const tlsCert = ctx.settings.value('bridgeTlsCert', o.tlsCert);
+  const tlsKey = ctx.settings.value('bridgeTlsKey', o.tlsKey);
   if (Boolean(tlsCert) !== Boolean(tlsKey)) {
     throw new UsageError('--tls-cert and --tls-key go together.', 'Give both (PEM files) to serve HTTPS, or neither.');
   }
@@ -138,6 +191,26 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
       throw new UsageError(`Cannot read the TLS files: ${(err as Error).message}.`, 'Check --tls-cert and --tls-key.');
     }
   }
+  return tls;
+}
+
+/** Every option of the bridge, checked and resolved (prompting on a TTY) in the order people see them. */
+async function bridgeRunOptions(ctx: CommandContext, o: BridgeRunOptions & GlobalOptions, bridgeMod: BridgeModule) {
+  const D = bridgeMod.BRIDGE_DEFAULTS;
+  const { verifyTokens, logFormat, durability, listen, path } = checkBridgeFlags(ctx, o, bridgeMod);
+  const s = ctx.settings;
+  const durations = bridgeDurations(ctx, o, D);
+  const fleet = await fleetOptions(ctx, o);
+  const asId = s.value('asId', o.asId);
+  const asKey = verifyTokens
+    ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
+    : ctx.value('asKey', o.asKey);
+  const thingworxUrl = await ctx.resolve('thingworxUrl', o.thingworxUrl, {
+    message: 'ThingWorx URL (https://host:port)',
+  });
+  const appKey = await ctx.resolve('thingworxAppKey', o.appKey, { message: 'ThingWorx app key', secret: true });
+  const ca = ctx.ca('thingworxCa', o.ca);
+  const tls = await bridgeTls(ctx, o);
   const insecure = s.enabled('thingworxInsecure', o.insecure);
   const options = {
     listen,
@@ -146,16 +219,16 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     asId,
     asKey,
     verifyTokens,
-    maxTimeSkewMs,
-    bindCheckMs,
+    maxTimeSkewMs: durations.maxTimeSkewMs,
+    bindCheckMs: durations.bindCheckMs,
     takeOver: o.takeOver === true,
     maxDevices: int(ctx, 'maxDevices', '--max-devices', o.maxDevices, D.maxDevices, 1),
     maxSpool: int(ctx, 'maxSpool', '--max-spool', o.maxSpool, D.maxSpool, 1),
     maxConnections: int(ctx, 'maxConnections', '--max-connections', o.maxConnections, D.maxConnections, 1),
     maxBodyBytes: int(ctx, 'maxBody', '--max-body', o.maxBody, D.maxBodyBytes, 1024),
-    dedupWindowMs,
-    drainTimeoutMs,
-    pingDeadlineMs,
+    dedupWindowMs: durations.dedupWindowMs,
+    drainTimeoutMs: durations.drainTimeoutMs,
+    pingDeadlineMs: durations.pingDeadlineMs,
     pipeCount: int(ctx, 'pipeCount', '--pipe-count', o.pipeCount, 1, 1),
     template: s.value('template', o.template, D.template)!,
     thingworxUrl,
@@ -164,17 +237,23 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     insecure,
     downlinkUrl: s.value('thingparkDownlinkUrl', o.downlinkUrl),
     thingparkCa: ctx.ca('thingparkCa', o.thingparkCa),
-    durability: durability as 'full' | 'normal',
+    durability,
     tls,
     ...(fleet ? { fleet } : {}),
   };
   if (options.pipeCount > 255) throw new UsageError('--pipe-count is 1..255.');
-  if (!verifyTokens) ctx.io.warn('uplink token verification is OFF: anyone who reaches the ingest can post reports.');
-  // --insecure: the bridge's own warning (sink.warning TPX_TLS_INSECURE) says it once, in the log
+  return { options, logFormat, verifyTokens };
+}
 
-  const { BridgeEvents, formatEvent, eventLevel } = bridgeMod;
-  const events = new BridgeEvents();
-  const counts = { accepted: 0, pushed: 0, rejected: 0 };
+/** Counts the reports and writes every event: NDJSON with --json, else log lines at their level. */
+function logBridgeEvents(
+  ctx: CommandContext,
+  bridgeMod: BridgeModule,
+  events: InstanceType<BridgeModule['BridgeEvents']>,
+  counts: BridgeCounts,
+  logFormat: 'text' | 'json',
+) {
+  const { formatEvent, eventLevel } = bridgeMod;
   events.onAny((name, payload) => {
     if (name === 'uplink.accepted') counts.accepted += 1;
     else if (name === 'push.acked') counts.pushed += 1;
@@ -188,51 +267,29 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
     if (ctx.io.quiet && level !== 'error' && level !== 'warn') return;
     ctx.io.info(formatEvent(name, payload, logFormat, new Date(), say));
   });
-  const { signal, release } = ctx.shutdownSignal();
-  const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
-  const bridge = await bridgeMod
-    .startConnectedBridge({ ...options, events, decoder: drivers?.decoder })
-    .catch(async (err: unknown) => {
-      await drivers?.close();
-      throw err;
-    });
-  drivers?.attach(bridge.metrics);
-  let timer: NodeJS.Timeout | undefined;
-  if (ctx.io.isStderrTTY && !ctx.io.json && !ctx.io.quiet && logFormat === 'text') {
-    let last = 0;
-    timer = setInterval(() => {
-      const st = bridge.stats();
-      const rate = counts.pushed - last;
-      last = counts.pushed;
-      ctx.io.status(
-        `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
-          ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
-          ` · spool ${st.spoolDepth} · ${st.bound}/${st.things} Things bound` +
-          (st.taken ? ` · ${ctx.io.color.yellow(`${st.taken} taken by another session`)}` : '') +
-          (st.unbound - st.taken ? ` · ${ctx.io.color.yellow(`${st.unbound - st.taken} unbound`)}` : '') +
-          (st.fleet
-            ? ` · fleet ${st.fleet.bridgeId}: ${st.fleet.owned.length}/${st.fleet.queues} queues,` +
-              ` ${st.fleet.members.length} bridge(s)${st.fleet.leased ? '' : ` ${ctx.io.color.red('fenced')}`}`
-            : ''),
-      );
-    }, 1000);
-    timer.unref();
-  }
-  // Runs until Ctrl-C, or until the bridge gives up on ThingWorx (an application key it refuses: retrying cannot
-  // help, so say what failed and exit 1 rather than retry forever looking alive).
-  const failure = await Promise.race([
-    new Promise<undefined>((resolve) => {
-      if (signal.aborted) resolve(undefined);
-      else signal.addEventListener('abort', () => resolve(undefined), { once: true });
-    }),
-    bridge.whenFailed(),
-  ]);
-  if (timer) clearInterval(timer);
-  await bridge.stop(failure ? { drainTimeoutMs: 0 } : {});
-  await drivers?.close();
-  release();
-  if (failure) throw failure;
-  return 0;
+}
+
+/** The status line on a terminal, once a second. */
+function startStatusLine(ctx: CommandContext, bridge: RunningBridge, counts: BridgeCounts): NodeJS.Timeout {
+  let last = 0;
+  const timer = setInterval(() => {
+    const st = bridge.stats();
+    const rate = counts.pushed - last;
+    last = counts.pushed;
+    ctx.io.status(
+      `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
+        ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
+        ` · spool ${st.spoolDepth} · ${st.bound}/${st.things} Things bound` +
+        (st.taken ? ` · ${ctx.io.color.yellow(`${st.taken} taken by another session`)}` : '') +
+        (st.unbound - st.taken ? ` · ${ctx.io.color.yellow(`${st.unbound - st.taken} unbound`)}` : '') +
+        (st.fleet
+          ? ` · fleet ${st.fleet.bridgeId}: ${st.fleet.owned.length}/${st.fleet.queues} queues,` +
+            ` ${st.fleet.members.length} bridge(s)${st.fleet.leased ? '' : ` ${ctx.io.color.red('fenced')}`}`
+          : ''),
+    );
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 /** The fleet settings (--queue and its companions); undefined without --queue (the SQLite spool). */
