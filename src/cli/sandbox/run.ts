@@ -92,31 +92,28 @@ function summaryLines(s: SandboxSummary, devices: number): string[] {
   ];
 }
 
+/** What the live table shows besides the rows: whether it is on, and the last problem to show under it. */
+interface Screen {
+  live: boolean;
+  lastProblem: string;
+}
+
+/** The simulators, set as they are made (the run stops whichever exist). */
+interface Simulators {
+  devices?: DeviceSimulator;
+  downlinks?: DownlinkSimulator;
+}
+
+type IO = CommandContext['io'];
+
 export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promise<number> {
   validateProfileName(s.profile);
   const io = ctx.io;
   const { signal, release } = ctx.shutdownSignal();
   const events = new BridgeEvents();
   const tracker = new Tracker();
-  const live = !io.json && !io.quiet && io.isStdoutTTY;
-  let lastProblem = '';
-  events.onAny((name, payload) => {
-    tracker.onBridgeEvent(name, payload);
-    const level = eventLevel(name);
-    if (io.json) {
-      if (level !== 'debug' || io.verbose) io.event(name, payload);
-    } else if (level === 'warn' || level === 'error' || (io.verbose && !live) || BINDING_NEWS.has(name)) {
-      const text = formatEvent(name, payload, 'text', new Date(), say);
-      if (live) lastProblem = text;
-      else if (BINDING_NEWS.has(name)) io.info(text);
-      else if (level === 'debug' || level === 'info') io.debug(text);
-      else io.warn(text);
-    }
-  });
-  if (io.json) {
-    tracker.events.on('delivered', (e: object) => io.event('uplink.delivered', e));
-    tracker.events.on('downlink', (e: object) => io.event('downlink.status', e));
-  }
+  const screen: Screen = { live: !io.json && !io.quiet && io.isStdoutTTY, lastProblem: '' };
+  logSandboxEvents(io, events, tracker, screen);
   io.info('Starting the ThingWorx and ThingPark emulators and the bridge…');
   let world: SandboxWorld;
   try {
@@ -134,6 +131,60 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
     release();
     throw err;
   }
+  watchWorld(io, world, events, tracker, screen, s);
+  const agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });
+  const sims: Simulators = {};
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await waitForBridge(world, signal);
+    announceReady(ctx, world, s);
+    const { devices, downlinks } = startSimulators(io, world, tracker, agent, screen, sims, s, signal);
+    if (screen.live) timer = startLiveTable(io, world, tracker, screen);
+    await wait(signal, s.durationMs);
+    if (timer) clearInterval(timer);
+    await drainSandbox(io, world, tracker, devices, downlinks, signal);
+  } finally {
+    if (timer) clearInterval(timer);
+    await sims.devices?.stop();
+    await sims.downlinks?.stop();
+    await agent.close();
+    await world.close(10_000);
+    release();
+  }
+  return finishSandbox(io, tracker, world, s);
+}
+
+/** Feeds the tracker with the bridge's events and says them: NDJSON with --json, else problems and binding news. */
+function logSandboxEvents(io: IO, events: BridgeEvents, tracker: Tracker, screen: Screen) {
+  const live = screen.live;
+  events.onAny((name, payload) => {
+    tracker.onBridgeEvent(name, payload);
+    const level = eventLevel(name);
+    if (io.json) {
+      if (level !== 'debug' || io.verbose) io.event(name, payload);
+    } else if (level === 'warn' || level === 'error' || (io.verbose && !live) || BINDING_NEWS.has(name)) {
+      const text = formatEvent(name, payload, 'text', new Date(), say);
+      if (live) screen.lastProblem = text;
+      else if (BINDING_NEWS.has(name)) io.info(text);
+      else if (level === 'debug' || level === 'info') io.debug(text);
+      else io.warn(text);
+    }
+  });
+  if (io.json) {
+    tracker.events.on('delivered', (e: object) => io.event('uplink.delivered', e));
+    tracker.events.on('downlink', (e: object) => io.event('downlink.status', e));
+  }
+}
+
+/** Follows the world: Things taken and recovered, decoded uplinks, downlinks the network transmits; hides keys. */
+function watchWorld(
+  io: IO,
+  world: SandboxWorld,
+  events: BridgeEvents,
+  tracker: Tracker,
+  screen: Screen,
+  s: SandboxSettings,
+) {
   // Another connector with the same Things (e.g. `tpx --profile sandbox bridge` in another terminal): the bridge's
   // bind check says which Things it lost and got back; the tracker counts what could not go through it meanwhile.
   tracker.takenLeadMs = (s.bindCheckMs ?? 10_000) + 1000;
@@ -152,151 +203,176 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
   });
   world.drivers.on('decode.failed', (e) => {
     if (io.json) io.event('uplink.decode_failed', { ...e });
-    else if (!live) io.warn(`${e.driver} could not decode an uplink of ${e.devEui}: ${e.errors.join('; ')}`);
+    else if (!screen.live) io.warn(`${e.driver} could not decode an uplink of ${e.devEui}: ${e.errors.join('; ')}`);
   });
   world.tp.on('downlink', (d: { devEui: string; fPort: number; payloadHex?: string }) =>
     applyDownlink(d.devEui, d.fPort, d.payloadHex ?? ''),
   );
   const k = world.keys;
   io.addSecrets(k.connectorKey, k.adminKey, world.tp.clientSecret, world.tp.asKey);
-  const agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });
-  let devices: DeviceSimulator | undefined;
-  let downlinks: DownlinkSimulator | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const readyWait = new AbortController();
-    const ready = await Promise.race([
-      world.bridge.whenReady().then(() => true),
-      wait(signal, READY_TIMEOUT_MS, readyWait.signal).then(() => signal.aborted),
-    ]);
-    readyWait.abort();
-    if (!ready) {
-      throw new TpxError(
-        'TPX_SANDBOX_START',
-        `The bridge did not connect to the ThingWorx emulator within ${READY_TIMEOUT_MS / 1000}s.`,
-        { fix: 'Run tpx sandbox --verbose to see the bridge events.' },
-      );
-    }
-    if (io.json) {
-      io.event('sandbox.ready', {
-        profile: s.profile,
-        configFile: world.configFile,
-        thingworxUrl: world.twx.restUrl,
-        caFile: world.caFile,
-        thingparkUrl: world.tp.url,
-        downlinkUrl: world.tp.downlinkUrl,
-        bridgeUrl: world.ingestUrl,
-        devices: s.devices,
-        firstDevEui: sandboxDevEui(1),
-        lastDevEui: sandboxDevEui(s.devices),
-        rate: s.rate,
-        templateSteps: world.templateSteps,
-      });
-    } else {
-      io.out(readyLines(ctx, world, s).join('\n'));
-    }
-    const post = (doc: unknown) => world.tp.postUplink(world.ingestUrl, doc, { dispatcher: agent });
-    downlinks = new DownlinkSimulator({
-      everyMs: s.downlinkEveryMs,
-      tracker,
-      write: (thing, value) => world.rest.setProperties(thing, { downlink: value }),
-      report: post,
-      onError: (m) => {
-        if (live) lastProblem = m;
-        else io.warn(m);
-      },
-    });
-    const dl = downlinks;
-    devices = new DeviceSimulator({
-      devices: s.devices,
-      rate: s.rate,
-      post,
-      onUplink: (o) => {
-        tracker.uplinkSent(o);
-        if (io.json) {
-          io.event('uplink.sent', {
-            devEui: o.devEui,
-            fcnt: o.fcnt,
-            status: o.status,
-            ...(o.seq !== undefined ? { seq: o.seq } : {}),
-            rssi: o.radio.rssi,
-            snr: o.radio.snr,
-            ...(o.error ? { error: o.error } : {}),
-          });
-        } else if (o.error && !live) io.warn(`uplink of ${o.devEui} refused: ${o.error}`);
-        if (o.error && live) lastProblem = `uplink of ${o.devEui} refused: ${o.error}`;
-        dl.afterUplink(o.devEui);
-      },
-    });
-    for (let n = 1; n <= s.devices; n++) tracker.row(sandboxDevEui(n));
-    tracker.restartClock();
-    if (!signal.aborted) {
-      devices.start();
-      downlinks.start();
-    }
-    if (live) {
-      const out = io.stdout as { columns?: number; rows?: number };
-      const block = new LiveBlock(
-        (t) => io.stdout.write(t),
-        () => out.columns || 80,
-      );
-      const thing = (devEui: string): ThingState => {
-        const t = world.twx.thing(devEui);
-        if (!t) return 'none';
-        const b = world.bridge.bindingOf(devEui);
-        if (b === 'taken') return 'taken';
-        return b === 'bound' && t.boundTo ? 'bound' : 'unbound';
-      };
-      const draw = () => {
-        const rows = [...tracker.rows.values()];
-        // The ready lines scroll away: the block fills the terminal (at 80x24, 20 devices).
-        const width = out.columns || 80;
-        const lines = [
-          truncate(totalsLine(tracker.summary(), io.color), width - 1),
-          ...renderDeviceTable(rows, {
-            now: Date.now(),
-            color: io.color,
-            thing,
-            maxRows: Math.max(3, (out.rows || 24) - 4),
-            width: width - 1,
-          }),
-          lastProblem ? io.color.yellow(truncate(lastProblem, width - 1)) : '',
-        ];
-        block.draw(lines);
-      };
-      draw();
-      timer = setInterval(draw, 500);
-    }
-    await wait(signal, s.durationMs);
-    if (timer) clearInterval(timer);
-    io.info(
-      signal.aborted
-        ? 'Stopping: draining the bridge (Ctrl-C again to quit at once)…'
-        : 'Stopping: draining the bridge…',
+}
+
+/** Waits for the bridge to connect to the ThingWorx emulator (or Ctrl-C); throws after READY_TIMEOUT_MS. */
+async function waitForBridge(world: SandboxWorld, signal: AbortSignal) {
+  const readyWait = new AbortController();
+  const ready = await Promise.race([
+    world.bridge.whenReady().then(() => true),
+    wait(signal, READY_TIMEOUT_MS, readyWait.signal).then(() => signal.aborted),
+  ]);
+  readyWait.abort();
+  if (!ready) {
+    throw new TpxError(
+      'TPX_SANDBOX_START',
+      `The bridge did not connect to the ThingWorx emulator within ${READY_TIMEOUT_MS / 1000}s.`,
+      { fix: 'Run tpx sandbox --verbose to see the bridge events.' },
     );
-    if (io.json) io.event('sandbox.stopping', { reason: signal.aborted ? 'signal' : 'duration' });
-    await devices.stop();
-    await downlinks.stop();
-    // Every written downlink reaches the bridge's verdict, then the network "transmits" the queued ones.
-    await tracker.waitUntil(
-      () =>
-        ![...tracker.rows.values()].some(
-          (r) => r.lastDownlink?.state === 'written' && !tracker.takenDownlink(r.devEui, r.lastDownlink),
-        ),
-      10_000,
-    );
-    downlinks.flushReports();
-    await downlinks.settle();
-    await world.bridge.whenDrained(30_000);
-    await tracker.waitUntil(() => tracker.openDownlinks === 0 && tracker.undelivered === 0, 10_000);
-  } finally {
-    if (timer) clearInterval(timer);
-    await devices?.stop();
-    await downlinks?.stop();
-    await agent.close();
-    await world.close(10_000);
-    release();
   }
+}
+
+/** sandbox.ready with --json, else the ready lines (addresses and commands to try). */
+function announceReady(ctx: CommandContext, world: SandboxWorld, s: SandboxSettings) {
+  const io = ctx.io;
+  if (io.json) {
+    io.event('sandbox.ready', {
+      profile: s.profile,
+      configFile: world.configFile,
+      thingworxUrl: world.twx.restUrl,
+      caFile: world.caFile,
+      thingparkUrl: world.tp.url,
+      downlinkUrl: world.tp.downlinkUrl,
+      bridgeUrl: world.ingestUrl,
+      devices: s.devices,
+      firstDevEui: sandboxDevEui(1),
+      lastDevEui: sandboxDevEui(s.devices),
+      rate: s.rate,
+      templateSteps: world.templateSteps,
+    });
+  } else {
+    io.out(readyLines(ctx, world, s).join('\n'));
+  }
+}
+
+/** Makes the device and downlink simulators (into `sims`) and starts them unless already stopping. */
+function startSimulators(
+  io: IO,
+  world: SandboxWorld,
+  tracker: Tracker,
+  agent: Agent,
+  screen: Screen,
+  sims: Simulators,
+  s: SandboxSettings,
+  signal: AbortSignal,
+) {
+  const live = screen.live;
+  const post = (doc: unknown) => world.tp.postUplink(world.ingestUrl, doc, { dispatcher: agent });
+  const downlinks = new DownlinkSimulator({
+    everyMs: s.downlinkEveryMs,
+    tracker,
+    write: (thing, value) => world.rest.setProperties(thing, { downlink: value }),
+    report: post,
+    onError: (m) => {
+      if (live) screen.lastProblem = m;
+      else io.warn(m);
+    },
+  });
+  sims.downlinks = downlinks;
+  const devices = new DeviceSimulator({
+    devices: s.devices,
+    rate: s.rate,
+    post,
+    onUplink: (o) => {
+      tracker.uplinkSent(o);
+      if (io.json) {
+        io.event('uplink.sent', {
+          devEui: o.devEui,
+          fcnt: o.fcnt,
+          status: o.status,
+          ...(o.seq !== undefined ? { seq: o.seq } : {}),
+          rssi: o.radio.rssi,
+          snr: o.radio.snr,
+          ...(o.error ? { error: o.error } : {}),
+        });
+      } else if (o.error && !live) io.warn(`uplink of ${o.devEui} refused: ${o.error}`);
+      if (o.error && live) screen.lastProblem = `uplink of ${o.devEui} refused: ${o.error}`;
+      downlinks.afterUplink(o.devEui);
+    },
+  });
+  sims.devices = devices;
+  for (let n = 1; n <= s.devices; n++) tracker.row(sandboxDevEui(n));
+  tracker.restartClock();
+  if (!signal.aborted) {
+    devices.start();
+    downlinks.start();
+  }
+  return { devices, downlinks };
+}
+
+/** The live table on a TTY, redrawn every 500 ms; returns its timer. */
+function startLiveTable(io: IO, world: SandboxWorld, tracker: Tracker, screen: Screen): NodeJS.Timeout {
+  const out = io.stdout as { columns?: number; rows?: number };
+  const block = new LiveBlock(
+    (t) => io.stdout.write(t),
+    () => out.columns || 80,
+  );
+  const thing = (devEui: string): ThingState => {
+    const t = world.twx.thing(devEui);
+    if (!t) return 'none';
+    const b = world.bridge.bindingOf(devEui);
+    if (b === 'taken') return 'taken';
+    return b === 'bound' && t.boundTo ? 'bound' : 'unbound';
+  };
+  const draw = () => {
+    const rows = [...tracker.rows.values()];
+    // The ready lines scroll away: the block fills the terminal (at 80x24, 20 devices).
+    const width = out.columns || 80;
+    const lines = [
+      truncate(totalsLine(tracker.summary(), io.color), width - 1),
+      ...renderDeviceTable(rows, {
+        now: Date.now(),
+        color: io.color,
+        thing,
+        maxRows: Math.max(3, (out.rows || 24) - 4),
+        width: width - 1,
+      }),
+      screen.lastProblem ? io.color.yellow(truncate(screen.lastProblem, width - 1)) : '',
+    ];
+    block.draw(lines);
+  };
+  draw();
+  return setInterval(draw, 500);
+}
+
+/** Stops the simulators and waits for every uplink and downlink to reach its end. */
+async function drainSandbox(
+  io: IO,
+  world: SandboxWorld,
+  tracker: Tracker,
+  devices: DeviceSimulator,
+  downlinks: DownlinkSimulator,
+  signal: AbortSignal,
+) {
+  io.info(
+    signal.aborted ? 'Stopping: draining the bridge (Ctrl-C again to quit at once)…' : 'Stopping: draining the bridge…',
+  );
+  if (io.json) io.event('sandbox.stopping', { reason: signal.aborted ? 'signal' : 'duration' });
+  await devices.stop();
+  await downlinks.stop();
+  // Every written downlink reaches the bridge's verdict, then the network "transmits" the queued ones.
+  await tracker.waitUntil(
+    () =>
+      ![...tracker.rows.values()].some(
+        (r) => r.lastDownlink?.state === 'written' && !tracker.takenDownlink(r.devEui, r.lastDownlink),
+      ),
+    10_000,
+  );
+  downlinks.flushReports();
+  await downlinks.settle();
+  await world.bridge.whenDrained(30_000);
+  await tracker.waitUntil(() => tracker.openDownlinks === 0 && tracker.undelivered === 0, 10_000);
+}
+
+/** The summary; throws TPX_SANDBOX_LOST when anything was lost. */
+function finishSandbox(io: IO, tracker: Tracker, world: SandboxWorld, s: SandboxSettings): number {
   const summary = tracker.summary();
   if (io.json) io.event('sandbox.summary', { devices: s.devices, ...summary });
   else io.out(summaryLines(summary, s.devices).join('\n'));
