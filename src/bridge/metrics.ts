@@ -20,6 +20,38 @@ export interface MetricsSources {
 export function createMetrics(events: BridgeEvents, sources: MetricsSources): Registry {
   const registry = new Registry();
   const p = 'tpx_bridge_';
+  // registered in the order /metrics lists them
+  const m = {
+    ...ingestCounters(registry, p),
+    ...thingworxCounters(registry, p),
+  };
+  spoolGauges(registry, p, sources);
+  const capped = new Counter({
+    name: `${p}connections_capped_total`,
+    help: 'Times the ingest refused connections because maxConnections were open (reported at most once a second)',
+    registers: [registry],
+  });
+  thingGauges(registry, p, sources);
+  const bindings = new Counter({
+    name: `${p}binding_changes_total`,
+    help: 'Things taken by another session, refused, recovered or taken over, by change',
+    labelNames: ['change'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: `${p}thingworx_connected`,
+    help: '1 when ThingWorx is connected',
+    registers: [registry],
+    collect() {
+      this.set(sources.connected() ? 1 : 0);
+    },
+  });
+  countEvents(events, { ...m, capped, bindings });
+  return registry;
+}
+
+/** The counters of ingest and delivery. */
+function ingestCounters(registry: Registry, p: string) {
   const received = new Counter({
     name: `${p}received_total`,
     help: 'Reports received by ingest',
@@ -71,6 +103,11 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     help: 'Requests refused because the spool was full',
     registers: [registry],
   });
+  return { received, accepted, rejected, duplicates, pushed, pushFailures, latency, deadLetters, created, spoolFull };
+}
+
+/** The counters of the ThingWorx connection, its requests, downlinks and failures. */
+function thingworxCounters(registry: Registry, p: string) {
   const reconnects = new Counter({
     name: `${p}reconnects_total`,
     help: 'ThingWorx pipe reconnects',
@@ -129,6 +166,23 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     labelNames: ['cause'],
     registers: [registry],
   });
+  return {
+    reconnects,
+    pipeDown,
+    downlinks,
+    connectionFailures,
+    protocolErrors,
+    pingTimeouts,
+    syncs,
+    platformRequests,
+    bindRejected,
+    warnings,
+    failed,
+  };
+}
+
+/** The spool's gauges: depth, writable, free bytes. */
+function spoolGauges(registry: Registry, p: string, sources: MetricsSources) {
   new Gauge({
     name: `${p}spool_depth`,
     help: 'Reports accepted and not yet delivered',
@@ -154,11 +208,10 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
       if (free !== undefined) this.set(free);
     },
   });
-  const capped = new Counter({
-    name: `${p}connections_capped_total`,
-    help: 'Times the ingest refused connections because maxConnections were open (reported at most once a second)',
-    registers: [registry],
-  });
+}
+
+/** The Things' gauges: known, unbound, taken, bound. */
+function thingGauges(registry: Registry, p: string, sources: MetricsSources) {
   new Gauge({
     name: `${p}things`,
     help: 'Things known to the bridge',
@@ -191,21 +244,38 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
       this.set(sources.bound?.() ?? 0);
     },
   });
-  const bindings = new Counter({
-    name: `${p}binding_changes_total`,
-    help: 'Things taken by another session, refused, recovered or taken over, by change',
-    labelNames: ['change'],
-    registers: [registry],
-  });
-  new Gauge({
-    name: `${p}thingworx_connected`,
-    help: '1 when ThingWorx is connected',
-    registers: [registry],
-    collect() {
-      this.set(sources.connected() ? 1 : 0);
-    },
-  });
+}
 
+type Counters = ReturnType<typeof ingestCounters> &
+  ReturnType<typeof thingworxCounters> & { capped: Counter; bindings: Counter };
+
+/** Counts the bridge's events. */
+function countEvents(events: BridgeEvents, m: Counters) {
+  const {
+    received,
+    accepted,
+    rejected,
+    duplicates,
+    pushed,
+    pushFailures,
+    latency,
+    deadLetters,
+    created,
+    spoolFull,
+    reconnects,
+    pipeDown,
+    downlinks,
+    connectionFailures,
+    protocolErrors,
+    pingTimeouts,
+    syncs,
+    platformRequests,
+    bindRejected,
+    warnings,
+    failed,
+    capped,
+    bindings,
+  } = m;
   events
     .on('uplink.received', (e) => received.inc({ kind: e.kind }))
     .on('uplink.accepted', (e) => accepted.inc({ kind: e.kind }))
@@ -247,5 +317,4 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     .on('things.refused', (e) => bindings.inc({ change: 'refused' }, e.count))
     .on('things.recovered', (e) => bindings.inc({ change: 'recovered' }, e.count))
     .on('things.took_over', (e) => bindings.inc({ change: 'took_over' }, e.count));
-  return registry;
 }
