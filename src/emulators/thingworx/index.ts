@@ -107,63 +107,11 @@ export interface ThingWorxEmulator {
 }
 
 export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions = {}): Promise<ThingWorxEmulator> {
-  const initial = typeof options.state === 'string' ? loadStateFile(options.state) : validateState(options.state ?? {});
-  const store = new Store(initial);
-  if (options.idleTimeoutMs !== undefined) store.subsystem.idleConnectionTimeout = options.idleTimeoutMs / 1000;
-  if (options.authTimeoutMs !== undefined) store.subsystem.authWaitTime = options.authTimeoutMs / 1000;
-  const platform = new Platform(store);
-  if (options.edgeRequestTimeoutMs !== undefined) platform.edgeRequestTimeoutMs = options.edgeRequestTimeoutMs;
-  registerServices(platform);
-  const endpoint = new AlwaysOnEndpoint(platform, {
-    ids: options.ids,
-    syncOnBind: options.syncOnBind,
-    lostBinds: options.lostBinds,
-  });
-  if (options.bindRefusal) endpoint.registry.refusal = options.bindRefusal;
-  for (const g of store.ghosts) endpoint.registry.ghost(g.things, g.appKey, g);
-  const rest = new RestApi(platform);
+  const { store, platform, endpoint, rest } = buildPlatform(options);
   const tlsMode = options.tls ?? store.tls;
-  let tls: TlsMaterial | undefined;
-  let server: Server;
-  const onRequest = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
-    void rest.handle(req, res);
-  };
-  if (tlsMode === 'plain-http') {
-    server = createHttpServer(onRequest);
-  } else {
-    tls = options.certificate ?? (await generateCertificate());
-    server = createHttpsServer(
-      tlsMode === 'tls1.1-only'
-        ? { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }
-        : { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-      onRequest,
-    ) as unknown as Server;
-  }
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/Thingworx/WS') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    endpoint.handleUpgrade(req, socket, head);
-  });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  const { server, tls } = await createServer(options, tlsMode, endpoint, rest);
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new TpxError(
-          'TPX_EMULATOR_LISTEN',
-          `The ThingWorx emulator cannot listen on ${host}:${options.port ?? 0}: ${err.code ?? err.message}.`,
-          {
-            fix: 'Choose another --port, or stop the process using it.',
-            cause: err,
-          },
-        ),
-      ),
-    );
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  await listen(server, host, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const plain = tlsMode === 'plain-http';
@@ -172,22 +120,7 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
     if (!k) throw new TpxError('TPX_EMULATOR_NO_KEY', `The emulator has no application key named ${name}.`);
     return k.keyId;
   };
-  const state = (): EmulatorState => {
-    const ghosts = [...endpoint.registry.sessions.values()].filter((s) => s.ghost);
-    return {
-      ...storeToState(store),
-      ...(ghosts.length
-        ? {
-            ghostSessions: ghosts.map((s) => ({
-              ...(s.key ? { appKey: s.key.name } : {}),
-              things: [...s.bound],
-              startDate: new Date(s.startDate).toISOString(),
-              lastUsedDate: new Date(s.lastUsedDate).toISOString(),
-            })),
-          }
-        : {}),
-    };
-  };
+  const state = () => emulatorState(store, endpoint);
   let closed: Promise<void> | undefined;
   return {
     restUrl: `${plain ? 'http' : 'https'}://${urlHost}:${port}`,
@@ -200,21 +133,7 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
     store,
     platform,
     events: platform.events,
-    faults: {
-      dropAllSockets: () => endpoint.dropAllSockets(),
-      delayResponses: (ms) => {
-        platform.delayMs = ms;
-      },
-      failResponses: (status) => {
-        platform.failStatus = status;
-      },
-      rejectAuth: (on) => {
-        endpoint.rejectAuth = on;
-      },
-      ghostSession: (names, appKeyName) => {
-        return endpoint.registry.ghost(names, appKeyName).sessionId;
-      },
-    },
+    faults: emulatorFaults(platform, endpoint),
     setBindPolicy: (policy) => {
       store.subsystem.bindProtectionPolicy = policy;
     },
@@ -250,6 +169,117 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
         server.closeAllConnections?.();
       });
       return closed;
+    },
+  };
+}
+
+/** The platform from the options and the initial state: store, services, the AlwaysOn endpoint, the REST API. */
+function buildPlatform(options: ThingWorxEmulatorOptions) {
+  const initial = typeof options.state === 'string' ? loadStateFile(options.state) : validateState(options.state ?? {});
+  const store = new Store(initial);
+  if (options.idleTimeoutMs !== undefined) store.subsystem.idleConnectionTimeout = options.idleTimeoutMs / 1000;
+  if (options.authTimeoutMs !== undefined) store.subsystem.authWaitTime = options.authTimeoutMs / 1000;
+  const platform = new Platform(store);
+  if (options.edgeRequestTimeoutMs !== undefined) platform.edgeRequestTimeoutMs = options.edgeRequestTimeoutMs;
+  registerServices(platform);
+  const endpoint = new AlwaysOnEndpoint(platform, {
+    ids: options.ids,
+    syncOnBind: options.syncOnBind,
+    lostBinds: options.lostBinds,
+  });
+  if (options.bindRefusal) endpoint.registry.refusal = options.bindRefusal;
+  for (const g of store.ghosts) endpoint.registry.ghost(g.things, g.appKey, g);
+  const rest = new RestApi(platform);
+  return { store, platform, endpoint, rest };
+}
+
+/** The HTTP(S) server of the REST API, upgrading /Thingworx/WS to AlwaysOn. */
+async function createServer(
+  options: ThingWorxEmulatorOptions,
+  tlsMode: TlsMode,
+  endpoint: AlwaysOnEndpoint,
+  rest: RestApi,
+): Promise<{ server: Server; tls: TlsMaterial | undefined }> {
+  let tls: TlsMaterial | undefined;
+  let server: Server;
+  const onRequest = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    void rest.handle(req, res);
+  };
+  if (tlsMode === 'plain-http') {
+    server = createHttpServer(onRequest);
+  } else {
+    tls = options.certificate ?? (await generateCertificate());
+    server = createHttpsServer(
+      tlsMode === 'tls1.1-only'
+        ? { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }
+        : { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
+      onRequest,
+    ) as unknown as Server;
+  }
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/Thingworx/WS') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    endpoint.handleUpgrade(req, socket, head);
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  return { server, tls };
+}
+
+/** Listens on host:port; TPX_EMULATOR_LISTEN when it cannot. */
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new TpxError(
+          'TPX_EMULATOR_LISTEN',
+          `The ThingWorx emulator cannot listen on ${host}:${port}: ${err.code ?? err.message}.`,
+          {
+            fix: 'Choose another --port, or stop the process using it.',
+            cause: err,
+          },
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/** The emulator's state now: the store's, and the ghost sessions. */
+function emulatorState(store: Store, endpoint: AlwaysOnEndpoint): EmulatorState {
+  const ghosts = [...endpoint.registry.sessions.values()].filter((s) => s.ghost);
+  return {
+    ...storeToState(store),
+    ...(ghosts.length
+      ? {
+          ghostSessions: ghosts.map((s) => ({
+            ...(s.key ? { appKey: s.key.name } : {}),
+            things: [...s.bound],
+            startDate: new Date(s.startDate).toISOString(),
+            lastUsedDate: new Date(s.lastUsedDate).toISOString(),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** The faults tests inject. */
+function emulatorFaults(platform: Platform, endpoint: AlwaysOnEndpoint): EmulatorFaults {
+  return {
+    dropAllSockets: () => endpoint.dropAllSockets(),
+    delayResponses: (ms) => {
+      platform.delayMs = ms;
+    },
+    failResponses: (status) => {
+      platform.failStatus = status;
+    },
+    rejectAuth: (on) => {
+      endpoint.rejectAuth = on;
+    },
+    ghostSession: (names, appKeyName) => {
+      return endpoint.registry.ghost(names, appKeyName).sessionId;
     },
   };
 }
