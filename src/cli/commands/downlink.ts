@@ -26,7 +26,22 @@ export interface DownlinkPushOptions {
   asKey?: string;
 }
 
+/** The downlink people asked for, its flags checked. */
+interface Downlink {
+  via: 'thingworx' | 'thingpark';
+  waitMs: number;
+  devEui: string;
+  fport: number;
+  payload: string;
+}
+
 export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOptions & GlobalOptions): Promise<number> {
+  const d = await parseDownlinkFlags(o);
+  if (d.via === 'thingpark') return pushViaThingPark(ctx, o, d);
+  return pushViaThingWorx(ctx, o, d);
+}
+
+async function parseDownlinkFlags(o: DownlinkPushOptions): Promise<Downlink> {
   const via = o.via ?? 'thingworx';
   if (via !== 'thingworx' && via !== 'thingpark') {
     throw new UsageError(`--via "${via}" is not thingworx or thingpark.`, 'Use --via thingworx or --via thingpark.');
@@ -40,58 +55,58 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     throw new UsageError('Missing --payload.', 'Give the payload bytes in hex, e.g. --payload 0a1b.');
   }
   const payload = parsePayload(o.payload);
+  return { via, waitMs, devEui, fport, payload };
+}
 
-  if (via === 'thingpark') {
-    const url = await ctx.resolve('thingparkDownlinkUrl', o.downlinkUrl, { message: 'LRC downlink URL' });
-    const asId = await ctx.resolve('asId', o.asId, { message: 'AS_ID' });
-    const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
-    const { sendDownlink } = await import('../../thingpark/downlink.js');
-    const { thingparkDispatcherOf } = await import('../clients.js');
-    const dispatcher = await thingparkDispatcherOf(ctx, o.thingparkCa);
-    const { randomBytes } = await import('node:crypto');
-    const correlationId = randomBytes(8).toString('hex').toUpperCase();
-    const r = await sendDownlink({
-      ...(dispatcher ? { dispatcher } : {}),
-      url,
-      asId,
-      asKey,
-      devEui,
-      fPort: fport,
-      payloadHex: payload,
-      confirmed: o.confirmed,
-      correlationId,
-      timeoutMs: ctx.timeoutMs(),
-    });
-    if (ctx.io.json) {
-      ctx.io.printJson({ via, devEui, fport, correlationId, ...r });
-    } else if (r.status === 'queued') {
-      ctx.io.success(`Downlink to ${devEui} FPort ${fport} queued by ThingPark (CorrelationID ${correlationId}).`);
-    }
-    if (r.status === 'rejected') {
-      throw new TpxError('TPX_DOWNLINK_REJECTED', `ThingPark rejected the downlink (code ${r.code}): ${r.reason}`, {
-        fix: 'Correct what the reason names and send it again.',
-      });
-    }
-    return 0;
+/** --via thingpark: a signed LRC downlink straight to the tunnel. */
+async function pushViaThingPark(ctx: CommandContext, o: DownlinkPushOptions, d: Downlink): Promise<number> {
+  const { via, devEui, fport, payload } = d;
+  const url = await ctx.resolve('thingparkDownlinkUrl', o.downlinkUrl, { message: 'LRC downlink URL' });
+  const asId = await ctx.resolve('asId', o.asId, { message: 'AS_ID' });
+  const asKey = await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true });
+  const { sendDownlink } = await import('../../thingpark/downlink.js');
+  const { thingparkDispatcherOf } = await import('../clients.js');
+  const dispatcher = await thingparkDispatcherOf(ctx, o.thingparkCa);
+  const { randomBytes } = await import('node:crypto');
+  const correlationId = randomBytes(8).toString('hex').toUpperCase();
+  const r = await sendDownlink({
+    ...(dispatcher ? { dispatcher } : {}),
+    url,
+    asId,
+    asKey,
+    devEui,
+    fPort: fport,
+    payloadHex: payload,
+    confirmed: o.confirmed,
+    correlationId,
+    timeoutMs: ctx.timeoutMs(),
+  });
+  if (ctx.io.json) {
+    ctx.io.printJson({ via, devEui, fport, correlationId, ...r });
+  } else if (r.status === 'queued') {
+    ctx.io.success(`Downlink to ${devEui} FPort ${fport} queued by ThingPark (CorrelationID ${correlationId}).`);
   }
+  if (r.status === 'rejected') {
+    throw new TpxError('TPX_DOWNLINK_REJECTED', `ThingPark rejected the downlink (code ${r.code}): ${r.reason}`, {
+      fix: 'Correct what the reason names and send it again.',
+    });
+  }
+  return 0;
+}
 
+/** --via thingworx: writes the Thing's downlink property, then (--wait) watches its downlinkStatus. */
+async function pushViaThingWorx(
+  ctx: CommandContext,
+  o: DownlinkPushOptions & GlobalOptions,
+  d: Downlink,
+): Promise<number> {
+  const { via, waitMs, devEui, fport, payload } = d;
   const rest = await ctx.thingworx(o);
   try {
     const before = waitMs ? JSON.stringify((await rest.getProperties(devEui)).downlinkStatus ?? null) : '';
     const value = { FPort: fport, payload_hex: payload, ...(o.confirmed ? { Confirmed: 1 } : {}) };
     await rest.setProperties(devEui, { downlink: value });
-    let status: unknown;
-    if (waitMs) {
-      const deadline = Date.now() + waitMs;
-      while (Date.now() < deadline) {
-        const now = (await rest.getProperties(devEui)).downlinkStatus ?? null;
-        if (JSON.stringify(now) !== before) {
-          status = typeof now === 'string' ? JSON.parse(now) : now;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const status = waitMs ? await waitForStatus(rest, devEui, before, waitMs) : undefined;
     if (ctx.io.json) {
       ctx.io.printJson({ via, devEui, fport, written: value, ...(waitMs ? { downlinkStatus: status ?? null } : {}) });
     } else {
@@ -114,6 +129,22 @@ export async function runDownlinkPush(ctx: CommandContext, o: DownlinkPushOption
     await rest.close();
   }
   return 0;
+}
+
+/** The Thing's downlinkStatus once it differs from `before` (JSON), or undefined after `waitMs`. */
+async function waitForStatus(
+  rest: Awaited<ReturnType<CommandContext['thingworx']>>,
+  devEui: string,
+  before: string,
+  waitMs: number,
+): Promise<unknown> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const now = (await rest.getProperties(devEui)).downlinkStatus ?? null;
+    if (JSON.stringify(now) !== before) return typeof now === 'string' ? JSON.parse(now) : now;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return undefined;
 }
 
 export function register(program: Command, app: App): void {
