@@ -88,47 +88,9 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
     const ownSpool = o.spoolDir === undefined;
     const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tpx-sandbox-spool-'));
     if (ownSpool) cleanups.push(async () => rmSync(spoolDir, { recursive: true, force: true }));
-    const bridge = await startConnectedBridge({
-      listen: o.listen ?? '127.0.0.1:0',
-      path: '/uplink',
-      spoolDir,
-      asId: tp.asId,
-      asKey: tp.asKey,
-      template: o.template,
-      thingworxUrl: twx.restUrl,
-      appKey: keys.connectorKey,
-      ca: cert.cert,
-      pipeCount: o.pipeCount,
-      downlinkUrl: tp.downlinkUrl,
-      durability: 'normal',
-      events: o.events,
-      decoder: drivers,
-      ...(o.bindCheckMs !== undefined ? { bindCheckMs: o.bindCheckMs } : {}),
-    });
+    const bridge = await startSandboxBridge(o, { twx, tp, keys, ca: cert.cert, spoolDir, drivers });
     const ingestUrl = `${bridge.url}${bridge.path}`;
-    const profileValues: Record<string, string> = {
-      thingworxUrl: twx.restUrl,
-      thingworxAppKey: keys.connectorKey,
-      thingworxAdminKey: keys.adminKey,
-      thingworxCa: caFile,
-      template: o.template,
-      thingparkUrl: tp.url,
-      thingparkApi: 'dx',
-      thingparkClientId: tp.clientId,
-      thingparkClientSecret: tp.clientSecret,
-      thingparkDownlinkUrl: tp.downlinkUrl,
-      asId: tp.asId,
-      asKey: tp.asKey,
-      bridgeUrl: ingestUrl,
-      // `tpx --profile sandbox bridge dead-letters` looks at the sandbox's spool.
-      spoolDir,
-    };
-    // thingworxInsecure and thingparkTokenUrl are removed: the sandbox verifies TLS and uses the default token URL.
-    const configFile = updateProfile(
-      o.profile,
-      { ...profileValues, thingworxInsecure: undefined, thingparkTokenUrl: undefined },
-      o.env,
-    );
+    const { profileValues, configFile } = writeSandboxProfile(o, { twx, tp, keys, caFile, ingestUrl, spoolDir });
     let closing: Promise<{ drained: boolean; pending: number }> | undefined;
     return {
       twx,
@@ -156,4 +118,75 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
     await undo();
     throw err;
   }
+}
+
+/** The bridge of the sandbox: the ThingPark emulator's tunnel to the ThingWorx emulator. */
+function startSandboxBridge(
+  o: WorldOptions,
+  w: {
+    twx: ThingWorxEmulator;
+    tp: ThingParkEmulator;
+    keys: SandboxKeys;
+    ca: string;
+    spoolDir: string;
+    drivers: DriverDecoder;
+  },
+): Promise<Bridge> {
+  const { twx, tp, keys, spoolDir, drivers } = w;
+  return startConnectedBridge({
+    listen: o.listen ?? '127.0.0.1:0',
+    path: '/uplink',
+    spoolDir,
+    asId: tp.asId,
+    asKey: tp.asKey,
+    template: o.template,
+    thingworxUrl: twx.restUrl,
+    appKey: keys.connectorKey,
+    ca: w.ca,
+    pipeCount: o.pipeCount,
+    downlinkUrl: tp.downlinkUrl,
+    durability: 'normal',
+    events: o.events,
+    decoder: drivers,
+    ...(o.bindCheckMs !== undefined ? { bindCheckMs: o.bindCheckMs } : {}),
+  });
+}
+
+/** Writes the profile that points tpx at the sandbox; returns its values and the config file. */
+function writeSandboxProfile(
+  o: WorldOptions,
+  w: {
+    twx: ThingWorxEmulator;
+    tp: ThingParkEmulator;
+    keys: SandboxKeys;
+    caFile: string;
+    ingestUrl: string;
+    spoolDir: string;
+  },
+) {
+  const { twx, tp, keys, caFile, ingestUrl, spoolDir } = w;
+  const profileValues: Record<string, string> = {
+    thingworxUrl: twx.restUrl,
+    thingworxAppKey: keys.connectorKey,
+    thingworxAdminKey: keys.adminKey,
+    thingworxCa: caFile,
+    template: o.template,
+    thingparkUrl: tp.url,
+    thingparkApi: 'dx',
+    thingparkClientId: tp.clientId,
+    thingparkClientSecret: tp.clientSecret,
+    thingparkDownlinkUrl: tp.downlinkUrl,
+    asId: tp.asId,
+    asKey: tp.asKey,
+    bridgeUrl: ingestUrl,
+    // `tpx --profile sandbox bridge dead-letters` looks at the sandbox's spool.
+    spoolDir,
+  };
+  // thingworxInsecure and thingparkTokenUrl are removed: the sandbox verifies TLS and uses the default token URL.
+  const configFile = updateProfile(
+    o.profile,
+    { ...profileValues, thingworxInsecure: undefined, thingparkTokenUrl: undefined },
+    o.env,
+  );
+  return { profileValues, configFile };
 }
