@@ -116,6 +116,16 @@ export async function checkTransport(
   }
   const t = await tlsProbe(host, port, o);
   if (t.error) return { items: [reachable, await tlsFailure(host, port, t.error, o)], ...blocked('TLS failed') };
+  return certificateResult(reachable, host, t, o);
+}
+
+/** The TLS item once the handshake worked: the certificate trusted, naming the host, not about to expire. */
+function certificateResult(
+  reachable: CheckItem,
+  host: string,
+  t: TlsOutcome,
+  o: { insecure?: boolean; now: Date },
+): TransportResult {
   const cert = t.cert;
   const validTo = cert?.valid_to ? new Date(cert.valid_to) : undefined;
   const days = validTo ? Math.floor((validTo.getTime() - o.now.getTime()) / 86_400_000) : undefined;
