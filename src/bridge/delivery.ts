@@ -182,85 +182,11 @@ export class Delivery {
     const seq = item.seq;
     let outcome: 'done' | 'retry' = 'done';
     try {
-      const report = this.live.get(seq) ?? this.parse(item.document);
-      const updates = reportUpdates(report, item.document);
-      const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
-      if (updates.length > 0) {
-        this.checkGate(seq);
-        await this.provisioner.ensure(dev);
-        this.checkGate(seq);
-        await this.sink.push(dev, updates);
-        // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.
-        if (decoded.length > 0 && (this.options.gate?.(seq) ?? 'ok') === 'ok')
-          await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
-      }
-      if (report.kind === 'downlink_sent') {
-        this.events.emit('downlink.report', {
-          thing: dev,
-          correlationId: report.correlationId,
-          delivered: report.deliveryStatus === undefined || report.deliveryStatus === 1,
-        });
-      }
-      void this.queue.ack(seq);
-      const t0 = this.startedAt.get(seq);
-      const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - item.receivedAt;
-      this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
-      q.attempt = 0;
+      await this.pushHead(dev, q, item);
     } catch (err) {
-      // A push refused while another session holds the Thing waits for it to let go (the bind check binds it
-      // again): neither forgotten (that would bind it, a fight) nor dead-lettered.
-      const stubborn = isStubborn(err) && !this.provisioner.heldElsewhere(dev);
-      if (stubborn) this.provisioner.forget(dev);
-      if (err instanceof Fenced) {
-        this.options.dropped?.(seq);
-        this.events.emit('push.fenced', { seq, thing: dev });
-        q.attempt = 0;
-      } else if (
-        err instanceof PermanentError ||
-        err instanceof ReportError ||
-        (stubborn && q.attempt + 1 >= (this.options.stubbornAttempts ?? 5))
-      ) {
-        const reason = (err as Error).message;
-        await this.queue.deadLetter(seq, reason);
-        this.events.emit('dead.letter', { seq, devEui: dev, kind: item.kind, reason });
-        q.attempt = 0;
-      } else {
-        outcome = 'retry';
-        q.attempt += 1;
-        const base = this.options.retryBaseMs ?? 200;
-        const retryInMs = backoffDelay(q.attempt, { initialMs: base, maxMs: this.options.retryMaxMs ?? 5000 });
-        this.events.emit('push.failed', {
-          seq,
-          thing: dev,
-          error: (err as Error).message,
-          attempt: q.attempt,
-          retryInMs,
-        });
-        q.waiting = true;
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          q.waiting = false;
-          this.ready.push(dev);
-          this.pump();
-        }, retryInMs);
-        this.timers.add(t);
-      }
+      outcome = await this.headFailed(dev, q, item, err);
     }
-    if (outcome === 'done') {
-      this.startedAt.delete(seq);
-      this.live.delete(seq);
-      q.head += 1;
-      this.held -= 1;
-      if (q.head >= q.items.length) {
-        this.devices.delete(dev);
-      } else {
-        if (q.head > 64) {
-          q.items.splice(0, q.head);
-          q.head = 0;
-        }
-        this.ready.push(dev);
-      }
-    }
+    if (outcome === 'done') this.headDone(dev, q, seq);
     q.busy = false;
     this.inFlight -= 1;
     if (this.inFlight === 0 && this.quietWaiters.length) {
@@ -271,6 +197,97 @@ export class Delivery {
     if (this.held === 0) this.fill();
     else if (this.held < (this.options.window ?? 20_000) / 2) this.fill();
     this.pump();
+  }
+
+  /** Pushes the report at the head of a device's queue (and its decoded values), then acknowledges it. */
+  private async pushHead(dev: string, q: DeviceQueue, item: StoredReport): Promise<void> {
+    const seq = item.seq;
+    const report = this.live.get(seq) ?? this.parse(item.document);
+    const updates = reportUpdates(report, item.document);
+    const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
+    if (updates.length > 0) {
+      this.checkGate(seq);
+      await this.provisioner.ensure(dev);
+      this.checkGate(seq);
+      await this.sink.push(dev, updates);
+      // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.
+      if (decoded.length > 0 && (this.options.gate?.(seq) ?? 'ok') === 'ok')
+        await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
+    }
+    if (report.kind === 'downlink_sent') {
+      this.events.emit('downlink.report', {
+        thing: dev,
+        correlationId: report.correlationId,
+        delivered: report.deliveryStatus === undefined || report.deliveryStatus === 1,
+      });
+    }
+    void this.queue.ack(seq);
+    const t0 = this.startedAt.get(seq);
+    const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - item.receivedAt;
+    this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
+    q.attempt = 0;
+  }
+
+  /** After a failed push: fenced (dropped) or dead-lettered ('done'), or retried after the backoff ('retry'). */
+  private async headFailed(dev: string, q: DeviceQueue, item: StoredReport, err: unknown): Promise<'done' | 'retry'> {
+    const seq = item.seq;
+    // A push refused while another session holds the Thing waits for it to let go (the bind check binds it
+    // again): neither forgotten (that would bind it, a fight) nor dead-lettered.
+    const stubborn = isStubborn(err) && !this.provisioner.heldElsewhere(dev);
+    if (stubborn) this.provisioner.forget(dev);
+    if (err instanceof Fenced) {
+      this.options.dropped?.(seq);
+      this.events.emit('push.fenced', { seq, thing: dev });
+      q.attempt = 0;
+      return 'done';
+    }
+    if (
+      err instanceof PermanentError ||
+      err instanceof ReportError ||
+      (stubborn && q.attempt + 1 >= (this.options.stubbornAttempts ?? 5))
+    ) {
+      const reason = (err as Error).message;
+      await this.queue.deadLetter(seq, reason);
+      this.events.emit('dead.letter', { seq, devEui: dev, kind: item.kind, reason });
+      q.attempt = 0;
+      return 'done';
+    }
+    q.attempt += 1;
+    const base = this.options.retryBaseMs ?? 200;
+    const retryInMs = backoffDelay(q.attempt, { initialMs: base, maxMs: this.options.retryMaxMs ?? 5000 });
+    this.events.emit('push.failed', {
+      seq,
+      thing: dev,
+      error: (err as Error).message,
+      attempt: q.attempt,
+      retryInMs,
+    });
+    q.waiting = true;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      q.waiting = false;
+      this.ready.push(dev);
+      this.pump();
+    }, retryInMs);
+    this.timers.add(t);
+    return 'retry';
+  }
+
+  /** The head delivered (or dropped for good): the next report of the device, if any, is ready. */
+  private headDone(dev: string, q: DeviceQueue, seq: number): void {
+    this.startedAt.delete(seq);
+    this.live.delete(seq);
+    q.head += 1;
+    this.held -= 1;
+    if (q.head >= q.items.length) {
+      this.devices.delete(dev);
+    } else {
+      if (q.head > 64) {
+        q.items.splice(0, q.head);
+        q.head = 0;
+      }
+      this.ready.push(dev);
+    }
   }
 
   private checkGate(seq: number): void {
