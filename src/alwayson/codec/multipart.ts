@@ -135,6 +135,9 @@ export interface DroppedChunks {
   reason: 'stale' | 'evicted';
 }
 
+/** A chunk as parseFrame reads it. */
+type Chunk = Extract<ReturnType<typeof parseFrame>, { chunk: unknown }>['chunk'];
+
 interface Pending {
   created: number;
   header: MessageHeader;
@@ -192,24 +195,28 @@ export class Reassembler {
     }
     const c = p.chunk;
     const key = c.header.codeValue * 0x100000000 + c.header.requestId;
-    let set = this.sets.get(key);
-    if (set) {
-      if (set.chunkCount !== c.chunkCount || set.chunkSize !== c.chunkSize) {
-        throw new ProtocolError(
-          17,
-          `chunk count ${set.chunkCount} and chunk size ${set.chunkSize}, as in the earlier chunks of this message`,
-          `${c.chunkCount} and ${c.chunkSize}`,
-        );
-      }
-      if (!set.prefix.equals(c.prefix)) {
-        throw new ProtocolError(
-          HEADER_SIZE + MULTIPART_HEADER_SIZE,
-          'the same entity type and name as the earlier chunks of this message',
-          c.entityName,
-        );
-      }
-    } else {
-      set = {
+    const set = this.setOf(key, c, now);
+    const old = set.parts[c.chunkId - 1];
+    const grow = c.data.length - (old ? old.length : 0);
+    this.makeRoom(key, set, grow);
+    set.parts[c.chunkId - 1] = Buffer.from(c.data);
+    set.bytes += grow;
+    this.held += grow;
+    if (!old) set.received += 1;
+    if (c.chunkId === 1 && !set.headerFromFirst) {
+      set.header = c.header;
+      set.headerFromFirst = true;
+    }
+    if (set.received < set.chunkCount) return null;
+    this.drop(key);
+    return this.assemble(set);
+  }
+
+  /** The pending set of a chunk (checked against its earlier chunks), or a new one (not held yet). */
+  private setOf(key: number, c: Chunk, now: number): Pending {
+    const set = this.sets.get(key);
+    if (!set) {
+      return {
         created: now,
         header: c.header,
         headerFromFirst: c.chunkId === 1,
@@ -222,8 +229,25 @@ export class Reassembler {
         bytes: c.prefix.length,
       };
     }
-    const old = set.parts[c.chunkId - 1];
-    const grow = c.data.length - (old ? old.length : 0);
+    if (set.chunkCount !== c.chunkCount || set.chunkSize !== c.chunkSize) {
+      throw new ProtocolError(
+        17,
+        `chunk count ${set.chunkCount} and chunk size ${set.chunkSize}, as in the earlier chunks of this message`,
+        `${c.chunkCount} and ${c.chunkSize}`,
+      );
+    }
+    if (!set.prefix.equals(c.prefix)) {
+      throw new ProtocolError(
+        HEADER_SIZE + MULTIPART_HEADER_SIZE,
+        'the same entity type and name as the earlier chunks of this message',
+        c.entityName,
+      );
+    }
+    return set;
+  }
+
+  /** Holds the set and room for `grow` more bytes (evicting the oldest sets), or drops it and throws. */
+  private makeRoom(key: number, set: Pending, grow: number): void {
     if (set.bytes + grow > this.max) {
       this.drop(key);
       throw new ProtocolError(
@@ -248,16 +272,10 @@ export class Reassembler {
         `at most ${this.maxPendingBytes} bytes of pending chunks (maxPendingBytes)`,
       );
     }
-    set.parts[c.chunkId - 1] = Buffer.from(c.data);
-    set.bytes += grow;
-    this.held += grow;
-    if (!old) set.received += 1;
-    if (c.chunkId === 1 && !set.headerFromFirst) {
-      set.header = c.header;
-      set.headerFromFirst = true;
-    }
-    if (set.received < set.chunkCount) return null;
-    this.drop(key);
+  }
+
+  /** The whole message of a complete set. */
+  private assemble(set: Pending): DecodedMessage {
     const body = Buffer.concat([set.prefix, ...(set.parts as Buffer[])], set.bytes);
     // Offsets in errors count from the start of the reassembled message (as if one frame with a 15-byte header).
     const r = new Reader(body, 0, body.length, HEADER_SIZE);
