@@ -283,6 +283,21 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     }
     this.ws = ws;
     this.decoder = this.newDecoder();
+    this.watchSocket(ws);
+    this.setState('authenticating');
+    const auth = await this.authenticate(ws);
+    this.sessionId = auth.header.sessionId;
+    this.setState('binding');
+    if (this.bound.size > 0) await this.rebind();
+    if (ws !== this.ws) throw new DisconnectedError();
+    this.setState('ready');
+    this.attempt = 0;
+    this.emit('up', { sessionId: this.sessionId, bound: this.bound.size });
+    this.pending.wake();
+  }
+
+  /** Listens to the socket (frames, close, errors) and starts the keep-alive. */
+  private watchSocket(ws: WebSocket): void {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (ws !== this.ws) return;
       if (isBinary) this.onFrame(data);
@@ -326,7 +341,10 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       );
     });
     this.keepalive.start();
-    this.setState('authenticating');
+  }
+
+  /** AUTH with the application key; a timeout or a 5xx drops the socket and throws a DisconnectedError. */
+  private async authenticate(ws: WebSocket): Promise<Message> {
     let auth: Message;
     try {
       auth = await this.request('AUTH', (id) => authMessage(id, this.opts.appKey), false);
@@ -354,29 +372,25 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       }
       throw new AuthFailedError(auth.header.codeValue, reason);
     }
-    this.sessionId = auth.header.sessionId;
-    this.setState('binding');
-    if (this.bound.size > 0) {
-      // Names stay in `bound` while they are bound again; refused ones are dropped, and names unbound by the owner
-      // meanwhile are unbound on the platform too.
-      const names = [...this.bound];
-      const rebound = new Set<string>();
-      const refused = await bindAll(names, this.opts.chunkSize, this.sendBind(false), rebound);
-      for (const n of refused.names) this.bound.delete(n);
-      const stale = [...rebound].filter((n) => !this.bound.has(n));
-      if (stale.length > 0) await unbindAll(stale, this.opts.chunkSize, this.sendBind(false));
-      if (refused.names.length > 0) {
-        const bound = names.filter((n) => this.bound.has(n));
-        const error = new BindRejectedError(refused.names, bound, refused.status, refused.reason);
-        this.emit('bind.rejected', error);
-        this.emit('rebind.rejected', error);
-      }
+    return auth;
+  }
+
+  /** Binds the Things again after a reconnect (refused ones are dropped, names unbound meanwhile unbound). */
+  private async rebind(): Promise<void> {
+    // Names stay in `bound` while they are bound again; refused ones are dropped, and names unbound by the owner
+    // meanwhile are unbound on the platform too.
+    const names = [...this.bound];
+    const rebound = new Set<string>();
+    const refused = await bindAll(names, this.opts.chunkSize, this.sendBind(false), rebound);
+    for (const n of refused.names) this.bound.delete(n);
+    const stale = [...rebound].filter((n) => !this.bound.has(n));
+    if (stale.length > 0) await unbindAll(stale, this.opts.chunkSize, this.sendBind(false));
+    if (refused.names.length > 0) {
+      const bound = names.filter((n) => this.bound.has(n));
+      const error = new BindRejectedError(refused.names, bound, refused.status, refused.reason);
+      this.emit('bind.rejected', error);
+      this.emit('rebind.rejected', error);
     }
-    if (ws !== this.ws) throw new DisconnectedError();
-    this.setState('ready');
-    this.attempt = 0;
-    this.emit('up', { sessionId: this.sessionId, bound: this.bound.size });
-    this.pending.wake();
   }
 
   private onFrame(data: Buffer): void {
