@@ -643,6 +643,20 @@ export async function runConnectionApply(ctx: CommandContext, opts: ConnectionAp
     );
   }
   if (kind === 'amqp') return applyAmqp(ctx, client, opts, given, existing);
+  return applyThingWorx(ctx, client, opts, given, fromFile, existing, name);
+}
+
+/** apply for a ThingWorx connection: created from the fields given, or updated where they differ. */
+async function applyThingWorx(
+  ctx: CommandContext,
+  client: ThingParkClient,
+  opts: ConnectionApplyOptions,
+  given: Record<string, unknown>,
+  fromFile: Record<string, unknown>,
+  existing: Connection | undefined,
+  name: string,
+): Promise<void> {
+  const cfg = await import('../../thingpark/connection-config.js');
   if (!existing) {
     const fields = await createFields(ctx, given as ConnectionWriteOptions, false);
     if (fromFile.appKey && !opts.appKey) fields.appKey = fromFile.appKey;
