@@ -213,6 +213,10 @@ function isNotFound(err: unknown): boolean {
   return e?.code === 404 || /NOT_FOUND|404/.test(e?.message ?? '');
 }
 
+type Heard = Map<string, { hb: BridgeHeartbeat; heardAt: number; heartbeats: number }>;
+type Connection = Awaited<ReturnType<typeof connectBroker>>;
+type FleetNames = ReturnType<typeof fleetNames>;
+
 /** Reads the fleet's state: queues from the broker, bridges from their heartbeats during `waitMs`. */
 export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatus> {
   const now = o.now ?? Date.now;
@@ -223,10 +227,10 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
   const conn = await connectBroker(o.url, o.connectTimeoutMs, o.signal);
   conn.on('error', () => {}); // reported by the calls that fail
   const problems: FleetProblem[] = [];
-  const heard = new Map<string, { hb: BridgeHeartbeat; heardAt: number; heartbeats: number }>();
+  const heard: Heard = new Map();
   let listenedMs = 0;
   let deadLetters: number | null = null;
-  const queues: QueueStatus[] = [];
+  let queues: QueueStatus[] = [];
   try {
     const check = new Checker(conn);
     if (!(await check.exchange(names.uplinks))) {
@@ -236,41 +240,7 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
       });
     }
     if (await check.exchange(names.status)) {
-      const ch = await conn.createChannel();
-      ch.on('error', () => {});
-      // Acked with a prefetch into a short queue, as the bridges read heartbeats: a reader that stalls never
-      // throttles the bridges (credit flow).
-      const { queue } = await ch.assertQueue('', {
-        exclusive: true,
-        autoDelete: true,
-        durable: false,
-        arguments: { 'x-max-length': 100, 'x-overflow': 'drop-head' },
-      });
-      await ch.bindQueue(queue, names.status, '');
-      await ch.prefetch(20);
-      await ch.consume(queue, (msg) => {
-        if (!msg) return;
-        ch.ack(msg);
-        const hb = parseHeartbeat(msg.content);
-        if (!hb) return;
-        const prev = heard.get(hb.bridgeId);
-        heard.set(hb.bridgeId, { hb, heardAt: now(), heartbeats: (prev?.heartbeats ?? 0) + 1 });
-      });
-      await o.onListening?.();
-      const started = now();
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, o.waitMs);
-        o.signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
-      });
-      listenedMs = now() - started;
-      await ch.close().catch(() => {});
+      listenedMs = await listenForHeartbeats(conn, names, o, now, heard);
     } else {
       problems.push({
         kind: 'no-status-exchange',
@@ -279,29 +249,117 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
     }
     // The bridges' dead-letter queue (named by the fleet queue as <prefix>.dead).
     deadLetters = (await check.queue(`${prefix}.dead`))?.messageCount ?? null;
-    const owners = new Map<string, string[]>();
-    for (const { hb } of heard.values()) {
-      for (const q of hb.queues) owners.set(q, [...(owners.get(q) ?? []), hb.bridgeId]);
-    }
-    for (let i = 0; i < count; i++) {
-      const name = names.queue(i);
-      const q = await check.queue(name);
-      queues.push({
-        name,
-        index: i,
-        exists: q !== undefined,
-        messages: q?.messageCount ?? null,
-        consumers: q?.consumerCount ?? null,
-        owners: (owners.get(name) ?? []).sort(),
-      });
-    }
+    queues = await readQueues(check, names, count, heard);
   } finally {
     await conn.close().catch(() => {});
   }
 
   const byName = new Map(queues.map((q) => [q.name, q]));
-  const end = now();
-  const bridges: BridgeStatus[] = [...heard.values()]
+  const bridges = bridgeStatuses(heard, byName, now(), heartbeatMs);
+  if (o.readyz) await askReadyz(bridges, o);
+
+  const heardSeconds = formatSeconds(o.waitMs);
+  if (heard.size === 0 && !problems.some((p) => p.kind === 'no-status-exchange')) {
+    problems.push({ kind: 'no-bridges', message: `No bridge sent a heartbeat within ${heardSeconds}.` });
+  }
+  problems.push(...queueProblems(queues, heardSeconds), ...bridgeProblems(bridges, byName, count, heartbeatMs));
+  return {
+    broker: brokerAddress(o.url),
+    prefix,
+    exchange: names.uplinks,
+    statusExchange: names.status,
+    listenedMs,
+    queues,
+    bridges,
+    totals: {
+      bridges: bridges.length,
+      queues: queues.length,
+      messages: queues.reduce((n, q) => n + (q.messages ?? 0), 0),
+      things: bridges.reduce((n, b) => n + (b.things ?? 0), 0),
+      inFlight: bridges.reduce((n, b) => n + (b.inFlight ?? 0), 0),
+    },
+    deadLetters,
+    problems,
+    ok: problems.length === 0,
+  };
+}
+
+/** Listens to the bridges' heartbeats for `waitMs` (or until stopped); returns how long it listened. */
+async function listenForHeartbeats(
+  conn: Connection,
+  names: FleetNames,
+  o: FleetStatusOptions,
+  now: () => number,
+  heard: Heard,
+): Promise<number> {
+  const ch = await conn.createChannel();
+  ch.on('error', () => {});
+  // Acked with a prefetch into a short queue, as the bridges read heartbeats: a reader that stalls never
+  // throttles the bridges (credit flow).
+  const { queue } = await ch.assertQueue('', {
+    exclusive: true,
+    autoDelete: true,
+    durable: false,
+    arguments: { 'x-max-length': 100, 'x-overflow': 'drop-head' },
+  });
+  await ch.bindQueue(queue, names.status, '');
+  await ch.prefetch(20);
+  await ch.consume(queue, (msg) => {
+    if (!msg) return;
+    ch.ack(msg);
+    const hb = parseHeartbeat(msg.content);
+    if (!hb) return;
+    const prev = heard.get(hb.bridgeId);
+    heard.set(hb.bridgeId, { hb, heardAt: now(), heartbeats: (prev?.heartbeats ?? 0) + 1 });
+  });
+  await o.onListening?.();
+  const started = now();
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, o.waitMs);
+    o.signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  const listenedMs = now() - started;
+  await ch.close().catch(() => {});
+  return listenedMs;
+}
+
+/** The fleet's queues as the broker sees them, with the bridges that claim each. */
+async function readQueues(check: Checker, names: FleetNames, count: number, heard: Heard): Promise<QueueStatus[]> {
+  const queues: QueueStatus[] = [];
+  const owners = new Map<string, string[]>();
+  for (const { hb } of heard.values()) {
+    for (const q of hb.queues) owners.set(q, [...(owners.get(q) ?? []), hb.bridgeId]);
+  }
+  for (let i = 0; i < count; i++) {
+    const name = names.queue(i);
+    const q = await check.queue(name);
+    queues.push({
+      name,
+      index: i,
+      exists: q !== undefined,
+      messages: q?.messageCount ?? null,
+      consumers: q?.consumerCount ?? null,
+      owners: (owners.get(name) ?? []).sort(),
+    });
+  }
+  return queues;
+}
+
+/** The bridges heard, with the age of their last heartbeat and their lag, by id. */
+function bridgeStatuses(
+  heard: Heard,
+  byName: Map<string, QueueStatus>,
+  end: number,
+  heartbeatMs: number,
+): BridgeStatus[] {
+  return [...heard.values()]
     .map(({ hb, heardAt, heartbeats }) => {
       const sent = Date.parse(hb.time);
       const ageMs = Number.isFinite(sent) ? Math.max(0, end - sent) : Number.POSITIVE_INFINITY;
@@ -316,32 +374,33 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
       };
     })
     .sort((a, b) => a.bridgeId.localeCompare(b.bridgeId));
+}
 
-  if (o.readyz) {
-    await Promise.all(
-      bridges.map(async (b) => {
-        if (!b.url) return;
-        try {
-          const r = await httpRequest({
-            method: 'GET',
-            url: new URL('/readyz', b.url),
-            timeoutMs: o.connectTimeoutMs,
-            service: `bridge ${b.bridgeId}`,
-            operation: 'asking /readyz',
-            ...(o.signal ? { signal: o.signal } : {}),
-          });
-          b.readyz = { ok: r.status >= 200 && r.status < 300, status: r.status };
-        } catch (err) {
-          b.readyz = { ok: false, error: (err as Error).message };
-        }
-      }),
-    );
-  }
+/** Asks each bridge's /readyz (with --readyz). */
+async function askReadyz(bridges: BridgeStatus[], o: FleetStatusOptions): Promise<void> {
+  await Promise.all(
+    bridges.map(async (b) => {
+      if (!b.url) return;
+      try {
+        const r = await httpRequest({
+          method: 'GET',
+          url: new URL('/readyz', b.url),
+          timeoutMs: o.connectTimeoutMs,
+          service: `bridge ${b.bridgeId}`,
+          operation: 'asking /readyz',
+          ...(o.signal ? { signal: o.signal } : {}),
+        });
+        b.readyz = { ok: r.status >= 200 && r.status < 300, status: r.status };
+      } catch (err) {
+        b.readyz = { ok: false, error: (err as Error).message };
+      }
+    }),
+  );
+}
 
-  const heardSeconds = formatSeconds(o.waitMs);
-  if (heard.size === 0 && !problems.some((p) => p.kind === 'no-status-exchange')) {
-    problems.push({ kind: 'no-bridges', message: `No bridge sent a heartbeat within ${heardSeconds}.` });
-  }
+/** Queues missing, shared, unassigned, or consumed by something that is no bridge of the fleet. */
+function queueProblems(queues: QueueStatus[], heardSeconds: string): FleetProblem[] {
+  const problems: FleetProblem[] = [];
   for (const q of queues) {
     if (!q.exists) {
       problems.push({ kind: 'missing-queue', queue: q.name, message: `The queue ${q.name} does not exist.` });
@@ -369,6 +428,17 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
       });
     }
   }
+  return problems;
+}
+
+/** Bridges on foreign queues, stale, not ready, or whose /readyz failed. */
+function bridgeProblems(
+  bridges: BridgeStatus[],
+  byName: Map<string, QueueStatus>,
+  count: number,
+  heartbeatMs: number,
+): FleetProblem[] {
+  const problems: FleetProblem[] = [];
   for (const b of bridges) {
     for (const q of b.queues) {
       if (!byName.has(q)) {
@@ -398,23 +468,5 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
       });
     }
   }
-  return {
-    broker: brokerAddress(o.url),
-    prefix,
-    exchange: names.uplinks,
-    statusExchange: names.status,
-    listenedMs,
-    queues,
-    bridges,
-    totals: {
-      bridges: bridges.length,
-      queues: queues.length,
-      messages: queues.reduce((n, q) => n + (q.messages ?? 0), 0),
-      things: bridges.reduce((n, b) => n + (b.things ?? 0), 0),
-      inFlight: bridges.reduce((n, b) => n + (b.inFlight ?? 0), 0),
-    },
-    deadLetters,
-    problems,
-    ok: problems.length === 0,
-  };
+  return problems;
 }
