@@ -94,6 +94,21 @@ export type SayPhrase = (ref: PhraseRef) => string;
 function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?: SayPhrase): string {
   const p = e as Record<string, unknown>;
   const advice = (ref: PhraseRef) => (say ? ` ${say(ref)}` : '');
+  return (
+    describeLifecycle(name, p, advice) ??
+    describeIntake(name, p, advice) ??
+    describeThings(name, p, advice) ??
+    describeDownlinks(name, p, advice) ??
+    describePipes(name, p, advice) ??
+    describeFleet(name, p, advice) ??
+    describeAny(name, p)
+  );
+}
+
+type Advice = (ref: PhraseRef) => string;
+
+/** The bridge starting, ready, stopping, failing, and its errors. */
+function describeLifecycle(name: string, p: Record<string, unknown>, _advice: Advice): string | undefined {
   switch (name) {
     case 'bridge.listening':
       return `listening on ${p.url}${p.path}`;
@@ -116,6 +131,16 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
         `giving up on ${p.where === 'thingworx' ? 'ThingWorx' : p.where} (${p.code}): ${p.error} Waiting will not ` +
         'cure this; reports already accepted stay in the spool for the next start.'
       );
+    case 'error':
+      return `${p.where}: ${p.error}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Reports received, refused, stored, pushed or dead-lettered; the spool and the ingest. */
+function describeIntake(name: string, p: Record<string, unknown>, advice: Advice): string | undefined {
+  switch (name) {
     case 'uplink.received':
       return `received ${p.kind}${p.devEui ? ` from ${p.devEui}` : ''}`;
     case 'uplink.rejected':
@@ -136,6 +161,20 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
       return 'spool can store reports again';
     case 'ingest.capped':
       return `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
+    case 'dead.letter':
+      return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason}.${advice({ id: 'dead-letters' })}`;
+    case 'dead.replayed':
+      return `${p.count} dead letter(s) replayed`;
+    case 'push.fenced':
+      return `report seq ${p.seq} of ${p.thing} dropped before its push: its queue has another owner now`;
+    default:
+      return undefined;
+  }
+}
+
+/** Things listed, bound, unbound, taken, refused, created. */
+function describeThings(name: string, p: Record<string, unknown>, advice: Advice): string | undefined {
+  switch (name) {
     case 'things.listed':
       return `${p.count} Thing(s) of the template found (${p.pages} page(s))`;
     case 'things.bound':
@@ -169,10 +208,21 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
       return `created Thing ${p.thing} from ${p.template}`;
     case 'thing.refused':
       return `Thing ${p.thing} refused: ${p.reason}`;
-    case 'dead.letter':
-      return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason}.${advice({ id: 'dead-letters' })}`;
-    case 'dead.replayed':
-      return `${p.count} dead letter(s) replayed`;
+    case 'thing.sync':
+      return `ThingWorx asks to synchronise ${p.thing} (${p.service})`;
+    case 'bind.rejected':
+      return (
+        `ThingWorx refused to bind ${p.count} Thing(s) (${(p.names as string[]).join(', ')}` +
+        `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason}`
+      );
+    default:
+      return undefined;
+  }
+}
+
+/** Downlinks written, sent, refused, reported. */
+function describeDownlinks(name: string, p: Record<string, unknown>, _advice: Advice): string | undefined {
+  switch (name) {
     case 'downlink.sent':
       return `downlink to ${p.thing} FPort ${p.fport} ${p.result}${p.reason ? `: ${p.reason}` : ''} (${p.correlationId})`;
     case 'downlink.received':
@@ -183,6 +233,14 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
       return `downlink to ${p.thing} failed: ${p.error}`;
     case 'downlink.report':
       return `downlink report for ${p.thing}: ${p.delivered ? 'sent' : 'not sent'}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The ThingWorx pipes: up, down, reconnecting, dropped frames, pings, requests from the platform. */
+function describePipes(name: string, p: Record<string, unknown>, _advice: Advice): string | undefined {
+  switch (name) {
     case 'pipe.down':
       return `${pipeName(p)} down${p.cause ? ` (${cause(p.cause)})` : ''}${p.error ? `: ${p.error}` : ''}`;
     case 'pipe.up':
@@ -204,20 +262,21 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
         `${pipeName(p)}: ThingWorx said nothing for ${secs(p.silentMs)}, not even a pong (deadline ` +
         `${secs(p.deadlineMs)}): the platform is frozen or the network path is dead; reconnecting`
       );
-    case 'thing.sync':
-      return `ThingWorx asks to synchronise ${p.thing} (${p.service})`;
     case 'platform.request':
       return (
         `ThingWorx ${p.method} ${p.thing}/${p.name} answered ${p.code}${p.error ? `: ${p.error}` : ''}` +
         `${p.pipe !== undefined ? ` (pipe ${p.pipe})` : ''}`
       );
-    case 'bind.rejected':
-      return (
-        `ThingWorx refused to bind ${p.count} Thing(s) (${(p.names as string[]).join(', ')}` +
-        `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason}`
-      );
     case 'sink.warning':
       return `${p.message} (${p.code})`;
+    default:
+      return undefined;
+  }
+}
+
+/** The fleet: broker, queues, fencing. */
+function describeFleet(name: string, p: Record<string, unknown>, _advice: Advice): string | undefined {
+  switch (name) {
     case 'fleet.connected':
       return `fleet: ${p.bridgeId} connected to the broker (${p.queues} queues)`;
     case 'fleet.fenced':
@@ -228,17 +287,18 @@ function describe<K extends BridgeEventName>(name: K, e: BridgeEventMap[K], say?
       return `fleet: handed ${p.queue} back (${p.reason}), ${p.things} Thing(s) unbound`;
     case 'fleet.duplicate':
       return `fleet: redelivered ${p.devEui} FCntUp ${p.fcnt} was pushed already: acknowledged, not pushed again`;
-    case 'push.fenced':
-      return `report seq ${p.seq} of ${p.thing} dropped before its push: its queue has another owner now`;
-    case 'error':
-      return `${p.where}: ${p.error}`;
     default:
-      // An event without a sentence: its name and fields, still one readable line (test/bridge/log.test.ts
-      // fails for every event of BridgeEventMap that ends up here).
-      return `${name} ${Object.entries(p)
-        .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-        .join(' ')}`;
+      return undefined;
   }
+}
+
+/** An event without a sentence: its name and fields. */
+function describeAny(name: string, p: Record<string, unknown>): string {
+  // An event without a sentence: its name and fields, still one readable line (test/bridge/log.test.ts
+  // fails for every event of BridgeEventMap that ends up here).
+  return `${name} ${Object.entries(p)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ')}`;
 }
 
 /** A few names of a `{count, sample}` event, with "…" when there are more. */
