@@ -141,18 +141,7 @@ describe('tpx sandbox beside a second bridge', () => {
     const home = tempConfigHome();
     const spool = mkdtempSync(join(tmpdir(), 'tpx-second-spool-'));
     const sandbox = new TpxProcess(
-      [
-        'sandbox',
-        '--json',
-        '--devices',
-        '2',
-        '--rate',
-        '4',
-        '--bind-check',
-        '300ms',
-        '--downlink-every',
-        '200ms',
-      ],
+      ['sandbox', '--json', '--devices', '2', '--rate', '4', '--bind-check', '300ms', '--downlink-every', '200ms'],
       { env: home.env },
     );
     let other: TpxProcess | undefined;
