@@ -206,11 +206,41 @@ const brokerUp = !examples.some(needsBroker)
     });
 const NO_BROKER = 'skipped: no RabbitMQ answers at 127.0.0.1:5672';
 
+/** Runs the CI recipe (the sh block of "Running the emulators in CI") with bash and tpx on the PATH. */
+async function runCiRecipe(script: string): Promise<{ code: number | null; out: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tpx-readme-ci-'));
+  try {
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'tpx'), `#!/bin/sh\nexec "${process.execPath}" "${TPX_BIN}" "$@"\n`, {
+      mode: 0o755,
+    });
+    writeFileSync(join(dir, 'ci.sh'), script);
+    const env = cleanEnv({ XDG_CONFIG_HOME: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH}` });
+    return await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('bash', ['ci.sh'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('README.md examples', () => {
   let home: string;
   let base: Env;
   let sandbox: TpxProcess;
   const cwd = process.cwd();
+  const ciScript = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Running the emulators in CI')))?.[1];
+  // The CI recipe runs in processes of its own, in a directory of its own: it runs beside the examples (started
+  // once the sandbox is ready) and its test, the last one, awaits it.
+  let ciRun: Promise<{ code: number | null; out: string }> | undefined;
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'tpx-readme-'));
@@ -235,11 +265,13 @@ describe('README.md examples', () => {
         timeoutMs: 30_000,
       });
     }
+    if (ciScript) ciRun = runCiRecipe(ciScript);
   }, 60_000);
 
   afterAll(async () => {
     process.chdir(cwd);
     await sandbox?.kill('SIGINT');
+    await ciRun;
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
@@ -278,40 +310,6 @@ describe('README.md examples', () => {
     }
   });
 
-  it('runs the CI recipe (the sh block of "Running the emulators in CI") with tpx on the PATH', async () => {
-    const section = readme.slice(readme.indexOf('## Running the emulators in CI'));
-    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-    expect(script).toContain('tpx emulator thingworx --json');
-    const dir = mkdtempSync(join(tmpdir(), 'tpx-readme-ci-'));
-    try {
-      mkdirSync(join(dir, 'bin'));
-      writeFileSync(join(dir, 'bin', 'tpx'), `#!/bin/sh\nexec "${process.execPath}" "${TPX_BIN}" "$@"\n`, {
-        mode: 0o755,
-      });
-      writeFileSync(join(dir, 'ci.sh'), script!);
-      const env = cleanEnv({ XDG_CONFIG_HOME: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH}` });
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn('bash', ['ci.sh'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        child.stderr.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        child.on('close', (code) => resolve({ code, out }));
-      });
-      expect(r.code, r.out).toBe(0);
-      expect(r.out).toMatch(/Created Thing Template actilityThingTemplateSF|actilityThingTemplateSF/);
-      expect(r.out).toMatch(/\d+ passed, 0 failed/);
-      expect(r.out).toContain('"action":"created"');
-      expect(r.out).toContain('"action":"unchanged"');
-      expect(r.out).toMatch(/\tci-bridge\tactility-thingworx-iot\t/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 40_000);
-
   it('has examples, and the newcomer commands first', () => {
     const firstBlocks = [...readme.matchAll(/```sh\n([^`]*)```/g)].slice(0, 2).map((m) => m[1]!.trim());
     expect(firstBlocks).toEqual(['npm ci && node bin/tpx.js sandbox', 'npm ci && npm test']);
@@ -339,4 +337,15 @@ describe('README.md examples', () => {
       if (own) rmSync(own, { recursive: true, force: true });
     }
   });
+
+  it('runs the CI recipe (the sh block of "Running the emulators in CI") with tpx on the PATH', async () => {
+    expect(ciScript).toContain('tpx emulator thingworx --json');
+    const r = await ciRun!;
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/Created Thing Template actilityThingTemplateSF|actilityThingTemplateSF/);
+    expect(r.out).toMatch(/\d+ passed, 0 failed/);
+    expect(r.out).toContain('"action":"created"');
+    expect(r.out).toContain('"action":"unchanged"');
+    expect(r.out).toMatch(/\tci-bridge\tactility-thingworx-iot\t/);
+  }, 40_000);
 });

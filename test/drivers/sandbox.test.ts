@@ -4,7 +4,7 @@
  * valve's driver encodes and the valve obeys.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { type RunResult, runTpx, TpxProcess, tempConfigHome } from '../helpers/cli.js';
 
 type Event = Record<string, unknown> & { event: string };
 
@@ -17,11 +17,21 @@ describe('tpx sandbox with payload drivers', () => {
   it('decodes both kinds, and a JSON valve command reaches the valve', async () => {
     const h = tempConfigHome();
     homes.push(h);
-    const r = await runTpx(
-      ['sandbox', '--json', '--duration', '3s', '--devices', '3', '--rate', '15', '--downlink-every', '200ms'],
+    const p = new TpxProcess(
+      ['sandbox', '--json', '--devices', '3', '--rate', '15', '--downlink-every', '200ms'],
       // A generous time limit: this test shares a loaded machine, and is not about the limit.
       { env: { ...h.env, TPX_DRIVER_TIMEOUT: '10s' } },
     );
+    let r: RunResult;
+    try {
+      // Waits for what the test looks at (a climate reading decoded, the valve reporting "open" after the command),
+      // then stops the sandbox with Ctrl-C, which drains and prints the summary as --duration does.
+      await p.waitFor(/"event":"uplink\.decoded"[^\n]*"devEui":"70B3D57ED0000001"/);
+      await p.waitFor(/"event":"uplink\.decoded"[^\n]*"devEui":"70B3D57ED0000002"[^\n]*"valve":"open"/);
+      r = await p.kill('SIGINT');
+    } finally {
+      await p.kill('SIGKILL');
+    }
     expect(r.code, r.stderr).toBe(0);
     const all = r.stdout
       .split('\n')
