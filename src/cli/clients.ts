@@ -29,6 +29,16 @@ export interface ThingWorxFlags {
   insecure?: boolean | string;
 }
 
+/** The platform flags of a command that pushes to ThingWorx and sends LRC downlinks (bridge, downlink push). */
+export interface PlatformFlags {
+  thingworxUrl?: string;
+  appKey?: string;
+  ca?: string;
+  insecure?: boolean;
+  downlinkUrl?: string;
+  thingparkCa?: string;
+}
+
 /** The ThingPark URL, flavour and endpoints (no credentials: what --dry-run needs). */
 export async function thingparkEndpoints(ctx: CommandContext, flags: ThingParkFlags) {
   const { apiEndpoints, parseFlavour } = await import('../thingpark/api.js');

@@ -9,13 +9,14 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
+import type { PlatformFlags } from '../clients.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { durationOption, wholeNumberOption } from '../options.js';
 import { say } from '../phrases.js';
 
 const DAY = 86_400_000;
 
-export interface BridgeRunOptions {
+export interface BridgeRunOptions extends PlatformFlags {
   listen?: string;
   path?: string;
   asId?: string;
@@ -34,12 +35,6 @@ export interface BridgeRunOptions {
   template?: string;
   driverTimeout?: string;
   logFormat?: string;
-  thingworxUrl?: string;
-  appKey?: string;
-  ca?: string;
-  insecure?: boolean;
-  downlinkUrl?: string;
-  thingparkCa?: string;
   drainTimeout?: string;
   pingDeadline?: string;
   durability?: string;

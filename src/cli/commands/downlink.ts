@@ -6,22 +6,17 @@
 import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
 import type { App } from '../app.js';
+import type { PlatformFlags } from '../clients.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { durationOption, wholeNumberOption } from '../options.js';
 
-export interface DownlinkPushOptions {
+export interface DownlinkPushOptions extends PlatformFlags {
   devEui?: string;
   fport?: string;
   payload?: string;
   confirmed?: boolean;
   via?: string;
   wait?: string;
-  thingworxUrl?: string;
-  appKey?: string;
-  ca?: string;
-  insecure?: boolean;
-  downlinkUrl?: string;
-  thingparkCa?: string;
   asId?: string;
   asKey?: string;
 }
