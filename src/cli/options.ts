@@ -1,6 +1,7 @@
 /** Parsing of numeric flags shared by commands: a bad value is a usage error naming the flag and the range. */
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
+import type { CommandContext } from './context.js';
 
 function outOfRange(flag: string, value: string, min: number, max: number, whole: boolean): UsageError {
   const what = `${whole ? 'a whole' : 'a'} number from ${min} to ${max}`;
@@ -73,4 +74,21 @@ export function durationOption(flag: string, value: string | undefined, range: D
 
 function fail(message: string, fix: string): never {
   throw new UsageError(message, fix);
+}
+
+/**
+ * The fleet broker URL (amqp://user:pass@host/vhost) of --queue / TPX_QUEUE / the profile: the URL and its password
+ * are masked in everything tpx prints from now on.
+ */
+export function brokerUrl(ctx: CommandContext, flag: string | undefined): string | undefined {
+  const url = ctx.value('queue', flag);
+  if (!url) return undefined;
+  ctx.io.addSecrets(url);
+  try {
+    const pw = decodeURIComponent(new URL(url).password);
+    if (pw) ctx.io.addSecrets(pw);
+  } catch {
+    // not a URL: the caller says so
+  }
+  return url;
 }

@@ -11,7 +11,7 @@ import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { PlatformFlags } from '../clients.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
-import { durationOption, wholeNumberOption } from '../options.js';
+import { brokerUrl, durationOption, wholeNumberOption } from '../options.js';
 import { say } from '../phrases.js';
 
 const DAY = 86_400_000;
@@ -299,7 +299,7 @@ async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
     FLEET_DEFAULTS.heartbeatMs,
     60_000,
   );
-  const url = ctx.value('queue', o.queue);
+  const url = brokerUrl(ctx, o.queue);
   if (!url) return undefined;
   if (!/^amqps?:\/\//.test(url)) {
     throw new UsageError(
@@ -331,7 +331,7 @@ async function fleetOptions(ctx: CommandContext, o: BridgeRunOptions) {
  * heartbeats list the Thing as bound, heard on the status exchange within a heartbeat and a half.
  */
 export async function sayFleetOwner(ctx: CommandContext, thing: string): Promise<void> {
-  const url = ctx.value('queue');
+  const url = brokerUrl(ctx, undefined);
   if (!url || ctx.io.json) return;
   const { FLEET_DEFAULTS, fleetNames } = await import('../../bridge/fleet/types.js');
   const { fleetOwnerOf, readHeartbeats } = await import('../../bridge/fleet/heartbeat.js');

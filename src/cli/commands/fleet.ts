@@ -8,7 +8,7 @@ import type { FleetStatus } from '../../bridge/fleet/status.js';
 import { CheckFailedError, ExitCode } from '../../errors.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
-import { type DurationRange, durationOption, formatDuration, wholeNumberOption } from '../options.js';
+import { brokerUrl, type DurationRange, durationOption, formatDuration, wholeNumberOption } from '../options.js';
 
 export interface FleetStatusOptions {
   queue?: string;
@@ -63,14 +63,7 @@ export async function runFleetStatus(ctx: CommandContext, opts: FleetStatusOptio
     min: 1000,
     max: 3_600_000,
   });
-  const url = ctx.settings.require('queue', opts.queue);
-  ctx.io.addSecrets(url);
-  try {
-    const pw = decodeURIComponent(new URL(url).password);
-    if (pw) ctx.io.addSecrets(pw);
-  } catch {
-    // not a URL: the connection says so
-  }
+  const url = brokerUrl(ctx, ctx.settings.require('queue', opts.queue))!;
   const timeoutGiven = ctx.settings.value('timeout', ctx.globals.timeout) !== undefined;
   const connectTimeoutMs = timeoutGiven ? ctx.timeoutMs() : CONNECT_TIMEOUT_MS;
   const { readFleetStatus } = await import('../../bridge/fleet/status.js');
