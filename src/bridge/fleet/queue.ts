@@ -267,7 +267,7 @@ export class FleetQueue {
 
   /** Where reports that failed for good go (with the reason in a header). */
   get deadQueue(): string {
-    return `${this.o.prefix}.dead`;
+    return this.names.dead;
   }
 
   private scheduleReconnect(): void {

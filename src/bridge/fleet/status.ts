@@ -247,8 +247,7 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
         message: `The status exchange ${names.status} does not exist: no bridge of this fleet has sent a heartbeat.`,
       });
     }
-    // The bridges' dead-letter queue (named by the fleet queue as <prefix>.dead).
-    deadLetters = (await check.queue(`${prefix}.dead`))?.messageCount ?? null;
+    deadLetters = (await check.queue(names.dead))?.messageCount ?? null;
     queues = await readQueues(check, names, count, heard);
   } finally {
     await conn.close().catch(() => {});

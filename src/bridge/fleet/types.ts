@@ -12,6 +12,8 @@ export interface FleetNames {
   readonly uplinks: string;
   /** Fanout exchange every bridge publishes its heartbeat to. */
   readonly status: string;
+  /** Queue of the reports that failed for good (the reason in a header). */
+  readonly dead: string;
   /** Queue i of the fleet (0-based). */
   queue(i: number): string;
 }
@@ -20,6 +22,7 @@ export function fleetNames(prefix: string = FLEET_DEFAULTS.prefix): FleetNames {
   return {
     uplinks: `${prefix}.uplinks`,
     status: `${prefix}.status`,
+    dead: `${prefix}.dead`,
     queue: (i) => `${prefix}.q.${String(i).padStart(3, '0')}`,
   };
 }
