@@ -35,6 +35,7 @@ import type { BridgeEvents, ReportKind } from '../events.js';
 import type { FleetOptions } from '../options.js';
 import { type NewReport, type QueueHealth, QueueUnavailableError, type StoredReport } from '../queue.js';
 import { parseHeartbeat, publishHeartbeat } from './heartbeat.js';
+import { connectBroker } from './status.js';
 import { type BridgeHeartbeat, FLEET_DEFAULTS, type FleetNames, fleetNames } from './types.js';
 
 /** The bridge's fleet settings (url, queues, prefix, bridgeId, heartbeatMs, prefetch) and what the bridge provides. */
@@ -169,10 +170,11 @@ export class FleetQueue {
   private async connect(): Promise<void> {
     if (this.closed) return;
     try {
-      const amqp = await import('amqplib');
       const url = new URL(this.o.url);
       url.searchParams.set('heartbeat', String(this.amqpHeartbeatS));
-      const conn = await amqp.connect(url.toString(), { clientProperties: { connection_name: this.o.bridgeId } });
+      // a bounded wait (a broker that accepts TCP and never answers would stall the reconnect loop)
+      const timeoutMs = Math.max(5_000, 3 * (this.o.heartbeatMs ?? FLEET_DEFAULTS.heartbeatMs));
+      const conn = await connectBroker(url.toString(), timeoutMs, undefined, this.o.bridgeId);
       if (this.closed) {
         await conn.close().catch(() => undefined);
         return;

@@ -103,13 +103,24 @@ type Amqp = typeof import('amqplib');
 type ChannelModel = Awaited<ReturnType<Amqp['connect']>>;
 type Channel = Awaited<ReturnType<ChannelModel['createChannel']>>;
 
-/** Connects within `timeoutMs`, or throws TPX_FLEET_UNREACHABLE / TPX_FLEET_AUTH naming the broker and the time. */
-export async function connectBroker(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ChannelModel> {
+/**
+ * Connects within `timeoutMs`, or throws TPX_FLEET_UNREACHABLE / TPX_FLEET_AUTH naming the broker and the time
+ * (`tpx fleet status`, and every connection of a fleet bridge). `name`: the connection's name the broker shows.
+ */
+export async function connectBroker(
+  url: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  name?: string,
+): Promise<ChannelModel> {
   const amqp = await import('amqplib');
   const { host, vhost } = brokerAddress(url);
   const details = { host, vhost, timeoutMs };
   let timer: NodeJS.Timeout | undefined;
-  const attempt = amqp.connect(url, { timeout: timeoutMs });
+  const attempt = amqp.connect(url, {
+    timeout: timeoutMs,
+    ...(name ? { clientProperties: { connection_name: name } } : {}),
+  });
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
