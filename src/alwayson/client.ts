@@ -17,6 +17,7 @@
  *   any state ──close(), start() failed, AUTH refused on a reconnect──▶ closed (final)
  */
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { backoffDelay } from '../util/backoff.js';
 import { bindAll, type SendBind, unbindAll } from './binding.js';
@@ -76,6 +77,8 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   private readonly pending: PendingRequests;
   private readonly bound = new Set<string>();
   private ws: WebSocket | null = null;
+  /** True while the socket's writes are held until the end of the tick (corkUntilNextTick). */
+  private corked = false;
   private decoder: FrameDecoder;
   private keepalive: Keepalive | null = null;
   private sessionId = 0xffffffff;
@@ -253,11 +256,28 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
           return;
         }
         this.pending.add(id, what, resolve, reject);
+        this.corkUntilNextTick(ws);
         for (const f of frames) ws.send(f);
       };
       if (!user || (this.stateValue === 'ready' && this.pending.hasSlot())) send();
       else if (this.pending.waiting >= this.opts.maxQueued) reject(new BusyError(this.pending.waiting));
       else this.pending.enqueue(what, send, reject);
+    });
+  }
+
+  /**
+   * Holds the socket's writes until the end of this tick, so that the requests sent in one tick leave in one write
+   * (one TLS record, one system call) instead of one each. `ws` exposes its net/tls socket as `_socket` (ws 8).
+   */
+  private corkUntilNextTick(ws: WebSocket): void {
+    if (this.corked) return;
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || socket.destroyed) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
     });
   }
 

@@ -143,7 +143,7 @@ export class PoolSink implements ThingWorxSink {
   }
 
   isConnected(): boolean {
-    return this.pool?.status().some((s) => s.state === 'ready') ?? false;
+    return this.pool?.connected ?? false;
   }
 
   causeOf(error: unknown): string {

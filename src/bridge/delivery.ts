@@ -206,8 +206,11 @@ export class Delivery {
     const updates = reportUpdates(report, item.document);
     const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
     if (updates.length > 0) {
-      this.checkGate(seq);
-      await this.provisioner.ensure(dev);
+      // a bound Thing (nearly every push) costs no extra promise
+      if (!this.provisioner.settled(dev)) {
+        this.checkGate(seq);
+        await this.provisioner.ensure(dev);
+      }
       this.checkGate(seq);
       await this.sink.push(dev, updates);
       // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.

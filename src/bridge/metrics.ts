@@ -50,15 +50,32 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
   return registry;
 }
 
+/**
+ * A counter of one label bumped once per uplink: counted in plain numbers (a Map by label value), added to the
+ * prom-client counter when it is read (/metrics). prom-client's inc() hashes and validates the labels on each call.
+ */
+function tallied(config: { name: string; help: string; labelNames: [string]; registers: Registry[] }) {
+  const pending = new Map<string, number>();
+  const label = config.labelNames[0];
+  const counter = new Counter({
+    ...config,
+    collect() {
+      for (const [value, n] of pending) this.inc({ [label]: value }, n);
+      pending.clear();
+    },
+  });
+  return { counter, add: (value: string) => pending.set(value, (pending.get(value) ?? 0) + 1) };
+}
+
 /** The counters of ingest and delivery. */
 function ingestCounters(registry: Registry, p: string) {
-  const received = new Counter({
+  const received = tallied({
     name: `${p}received_total`,
     help: 'Reports received by ingest',
     labelNames: ['kind'],
     registers: [registry],
   });
-  const accepted = new Counter({
+  const accepted = tallied({
     name: `${p}accepted_total`,
     help: 'Reports stored in the spool',
     labelNames: ['kind'],
@@ -75,7 +92,7 @@ function ingestCounters(registry: Registry, p: string) {
     help: 'Repeated (DevEUI, FCntUp) answered 2xx and not delivered again',
     registers: [registry],
   });
-  const pushed = new Counter({
+  const pushed = tallied({
     name: `${p}pushed_total`,
     help: 'Reports delivered to ThingWorx (acknowledged)',
     labelNames: ['kind'],
@@ -277,8 +294,8 @@ function countEvents(events: BridgeEvents, m: Counters) {
     bindings,
   } = m;
   events
-    .on('uplink.received', (e) => received.inc({ kind: e.kind }))
-    .on('uplink.accepted', (e) => accepted.inc({ kind: e.kind }))
+    .on('uplink.received', (e) => received.add(e.kind))
+    .on('uplink.accepted', (e) => accepted.add(e.kind))
     .on('uplink.rejected', (e) => {
       rejected.inc({ reason: e.reason });
       if (e.reason === 'spool_full') spoolFull.inc();
@@ -286,7 +303,7 @@ function countEvents(events: BridgeEvents, m: Counters) {
     .on('uplink.duplicate', () => duplicates.inc())
     .on('ingest.capped', () => capped.inc())
     .on('push.acked', (e) => {
-      pushed.inc({ kind: e.kind });
+      pushed.add(e.kind);
       latency.observe(e.latencyMs / 1000);
     })
     .on('push.failed', () => pushFailures.inc())

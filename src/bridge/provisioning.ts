@@ -304,8 +304,13 @@ export class Provisioner {
    * session holds is not bound (no fight): its values are pushed all the same, and the bind check binds it once
    * it is free.
    */
+  /** True when ensure() has nothing to do for the Thing (bound, or held elsewhere, or refused): no await needed. */
+  settled(name: string): boolean {
+    return this.bound.has(name) || this.taken.has(name) || this.refused.has(name);
+  }
+
   async ensure(name: string): Promise<void> {
-    if (this.bound.has(name) || this.taken.has(name) || this.refused.has(name)) return;
+    if (this.settled(name)) return;
     if (!this.known.has(name)) {
       let p = this.creating.get(name);
       if (!p) {

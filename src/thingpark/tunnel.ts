@@ -9,7 +9,7 @@
  *
  * Pure functions; no I/O. Used by the bridge (verification), `tpx uplink send`, `tpx downlink` and the emulator.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { isHexDigits } from '../util/hex.js';
 
 export type ReportKind = 'DevEUI_uplink' | 'DevEUI_downlink_Sent' | 'DevEUI_location' | 'DevEUI_notification';
@@ -26,7 +26,8 @@ export const REPORT_QUERY_ORDER = ['LrnDevEui', 'LrnFPort', 'LrnInfos', 'AS_ID',
 export type TunnelQuery = Record<string, string | undefined>;
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // one-shot hash (Node >= 20.12): no Hash object per report, less than half the time of createHash().update()
+  return hash('sha256', text, 'hex');
 }
 
 /** `YYYY-MM-DDThh:mm:ss.sss+00:00`: the form Actility's examples use (3-digit ms, explicit offset, not `Z`). */
