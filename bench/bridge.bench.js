@@ -9,7 +9,11 @@
 // emulator stores every value and would be the bottleneck); the 10,000 Things are known at start (listed, then
 // bound). The load client runs in its own process (this file with argument `client`) and signs every uplink.
 // `node bench/bridge.bench.js` (or `npm run bench -- bridge`); BENCH_SECONDS (default 6) sets each phase's length,
-// BENCH_CONNECTIONS (default 256) the client's connections, BENCH_DURABILITY=normal the spool's sync mode.
+// BENCH_CONNECTIONS (default 256) the client's connections, BENCH_DURABILITY=normal the spool's sync mode,
+// BENCH_WARMUP (default 2) the seconds of load before each measured max-rate phase (bare server and bridge alike),
+// so that both are measured warm (V8 has compiled the hot code) and the figures are the steady state's.
+// The bridge's CPU is also split by thread (Linux): its main thread, the threads started with it (the spool's
+// writer thread) and V8's (garbage collector, compiler).
 // The client, the platform and the bridge share the machine: on 2 cores the client's own CPU caps every rate, so
 // the CPU per uplink (and its ratio to the bare server's) is printed as well.
 import { spawn } from 'node:child_process';
@@ -22,10 +26,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NULL_PLATFORM } from './null-platform.js';
 import { createReport, pct } from './report.js';
+import { splitThreads, threadTimes } from './threads.js';
 
 const DEVICES = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 256);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const AS_ID = 'bench.as';
 const AS_KEY = '0123456789abcdef0123456789abcdef';
 const devEui = (i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`;
@@ -151,8 +157,10 @@ async function bare() {
   });
   server.keepAliveTimeout = 60_000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/uplink`;
+  if (WARMUP > 0) await runClient(url, 'max', 0, WARMUP, CONNECTIONS, 0);
   const cpu0 = process.cpuUsage();
-  const r = await runClient(`http://127.0.0.1:${server.address().port}/uplink`, 'max', 0, SECONDS, CONNECTIONS, 0);
+  const r = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 0);
   const cpu = process.cpuUsage(cpu0);
   await new Promise((res) => server.close(res));
   return { rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok };
@@ -218,26 +226,37 @@ function measureRss(durability, platform) {
 async function measure(durability, platform, names) {
   globalThis.gc?.();
   const rss0 = process.memoryUsage().rss;
+  await import('node:fs/promises').then((fs) => fs.stat('.')); // libuv's pool started before the snapshot
+  const threads0 = threadTimes();
   const { bridge, spoolDir, bindMs } = await startBenchBridge(durability, platform, names);
   const url = `${bridge.url}${bridge.path}`;
   let acked = 0;
-  let latencies = [];
+  let latencies;
   bridge.events.on('push.acked', (e) => {
     acked++;
-    latencies.push(e.latencyMs);
+    latencies?.push(e.latencyMs);
   });
 
+  // warm-up (not measured): the same load, so that the phase below measures compiled code, then drained
+  if (WARMUP > 0) {
+    await runClient(url, 'max', 0, WARMUP, CONNECTIONS, 1_000_000);
+    await bridge.whenDrained(120_000);
+  }
   // sustained: as fast as the client can, then until everything is acknowledged by ThingWorx
+  acked = 0;
   const t0 = performance.now();
+  const threads1 = threadTimes();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const r1 = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 1);
   const elu = performance.eventLoopUtilization(elu0).utilization;
   await bridge.whenDrained(120_000);
   const cpu1 = process.cpuUsage(cpu0);
+  const split = splitThreads(threads0, threads1, threadTimes());
   const out = {
     bindMs,
     cpuUs: (cpu1.user + cpu1.system) / acked,
+    split: split && Object.fromEntries(Object.entries(split).map(([k, us]) => [k, us / acked])),
     sustained: acked / ((performance.now() - t0) / 1000),
     ingest: r1.ok / r1.elapsed,
     elu,
@@ -273,7 +292,9 @@ async function main() {
     'bridge',
     'bare server CPU per request / bridge CPU per uplink (the load-independent ratio; sustained/bare depends on how much CPU the client leaves)',
   );
-  report.note(`bridge: ${DEVICES} devices, Things bound at start; ${SECONDS} s per phase, ${CONNECTIONS} connections`);
+  report.note(
+    `bridge: ${DEVICES} devices, Things bound at start; ${SECONDS} s per phase after ${WARMUP} s of warm-up, ${CONNECTIONS} connections`,
+  );
   report.figure({
     id: 'bare_rate',
     what: 'bare Node HTTP server answering 202',
@@ -294,13 +315,14 @@ async function main() {
       value: r.ingest,
       unit: 'uplinks/s',
     });
+    // the issue's targets are for durability full (every group commit synced); normal is shown beside it
+    const full = mode === 'full';
     report.figure({
       id: id('sustained'),
       what: 'bridge sustained (acknowledged by ThingWorx)',
       value: r.sustained,
       unit: 'uplinks/s',
-      target: '>= 5000',
-      met: r.sustained >= 5000,
+      ...(full ? { target: '>= 8000', met: r.sustained >= 8000 } : {}),
     });
     report.figure({
       id: id('sustained_vs_bare'),
@@ -311,13 +333,35 @@ async function main() {
       met: ratio >= 40,
       ratio: true,
     });
-    report.figure({ id: id('cpu'), what: 'CPU per uplink: bridge (ingest+spool+push)', value: r.cpuUs, unit: 'us' });
+    report.figure({
+      id: id('cpu'),
+      what: 'CPU per uplink: bridge (ingest+spool+push)',
+      value: r.cpuUs,
+      unit: 'us',
+      ...(full ? { target: '<= 100', met: r.cpuUs <= 100 } : {}),
+    });
+    if (r.split) {
+      report.figure({ id: id('cpu_main'), what: '  of which main thread', value: r.split.main, unit: 'us' });
+      report.figure({
+        id: id('cpu_writer'),
+        what: '  of which spool writer thread',
+        value: r.split.started,
+        unit: 'us',
+      });
+      report.figure({
+        id: id('cpu_v8'),
+        what: '  of which V8 threads (GC, compiler)',
+        value: r.split.others,
+        unit: 'us',
+      });
+    }
     report.figure({
       id: id('cpu_vs_bare'),
       what: 'bare CPU / bridge CPU (load-independent ratio)',
       value: cpuRatio,
       unit: '%',
       ratio: true,
+      ...(full ? { target: '>= 40 %', met: cpuRatio >= 40 } : {}),
     });
     report.figure({ id: id('elu'), what: 'bridge event-loop utilisation while driven', value: 100 * r.elu, unit: '%' });
     report.figure({
