@@ -42,16 +42,37 @@ export const NAMED_VTQ_SHAPE: readonly FieldDefinition[] = Object.freeze([
 
 const VALUES_SHAPE: readonly FieldDefinition[] = Object.freeze([field('values', 'INFOTABLE')]);
 
+/**
+ * Cells every push repeats, shared instead of allocated per row (the encoder only reads them): the property
+ * names seen so far (a bounded set: a template's properties) and the usual quality.
+ */
+const NAME_CELLS = new Map<string, TwValue>();
+const NAME_CELLS_MAX = 4096;
+const GOOD: TwValue = Object.freeze({ baseType: 'STRING', value: 'GOOD' });
+
+function nameCell(name: string): TwValue {
+  let cell = NAME_CELLS.get(name);
+  if (!cell) {
+    cell = Object.freeze({ baseType: 'STRING', value: name }) as TwValue;
+    if (NAME_CELLS.size < NAME_CELLS_MAX) NAME_CELLS.set(name, cell);
+  }
+  return cell;
+}
+
 /** The NamedVTQ infotable of a list of property values. */
 export function namedVtq(values: readonly PropertyValue[], now: number = Date.now()): InfoTable {
   const rows: TwValue[][] = new Array(values.length);
+  // the values of one push mostly share their time: one cell for a run of equal times
+  let timeCell: { baseType: 'DATETIME'; value: number } | undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
+    const time = v.time ?? now;
+    if (timeCell?.value !== time) timeCell = { baseType: 'DATETIME', value: time };
     rows[i] = [
-      { baseType: 'STRING', value: v.name },
+      nameCell(v.name),
       v.value.baseType === 'VARIANT' ? v.value : { baseType: 'VARIANT', value: v.value },
-      { baseType: 'DATETIME', value: v.time ?? now },
-      { baseType: 'STRING', value: v.quality ?? 'GOOD' },
+      timeCell,
+      v.quality === undefined || v.quality === 'GOOD' ? GOOD : { baseType: 'STRING', value: v.quality },
     ];
   }
   return { dataShape: NAMED_VTQ_SHAPE as FieldDefinition[], rows };
