@@ -243,6 +243,27 @@ describe('AlwaysOnClient on the wire', () => {
     expect(frame.toString('hex')).toBe(vector);
   });
 
+  it('sends the pushes of one tick in one socket write (one TLS record), all of them answered', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    const socket = (c as unknown as { ws: { _socket: { _write: unknown; _writev: unknown } } }).ws._socket;
+    let writes = 0;
+    for (const k of ['_write', '_writev'] as const) {
+      const original = socket[k] as (...a: unknown[]) => void;
+      socket[k] = function (this: unknown, ...a: unknown[]) {
+        writes += 1;
+        return original.apply(this, a);
+      };
+    }
+    const pushes = Array.from({ length: 20 }, (_, i) =>
+      c.push(`Dev${i}`, [{ name: 'temp', value: { baseType: 'NUMBER', value: i } }]),
+    );
+    await Promise.all(pushes);
+    expect(writes).toBe(1);
+    expect(fake.messages.filter((m) => m.body.kind === 'request')).toHaveLength(20);
+  });
+
   it('splits a push larger than one chunk into frames no larger than the chunk size', async () => {
     const fake = await fakePlatform();
     const c = client(fake, { chunkSize: 512 });
