@@ -116,7 +116,9 @@ async function client([url, mode, rateText, secondsText, connectionsText, fcntBa
   }
   const elapsed = (performance.now() - t0) / 1000;
   await pool.close();
-  process.stdout.write(`${JSON.stringify({ sent: n, ok, bad, firstBad, elapsed })}\n`);
+  const cpu = process.cpuUsage();
+  const cpuUs = (cpu.user + cpu.system) / Math.max(1, n);
+  process.stdout.write(`${JSON.stringify({ sent: n, ok, bad, firstBad, elapsed, cpuUs })}\n`);
 }
 
 function runClient(url, mode, rate, seconds, connections, fcntBase) {
@@ -163,7 +165,7 @@ async function bare() {
   const r = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 0);
   const cpu = process.cpuUsage(cpu0);
   await new Promise((res) => server.close(res));
-  return { rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok };
+  return { rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok, clientCpuUs: r.cpuUs };
 }
 
 /** A bridge with the 10,000 Things known at start, pushing to the null platform. */
@@ -302,6 +304,12 @@ async function main() {
     unit: 'req/s',
   });
   report.figure({ id: 'bare_cpu', what: 'CPU per request: bare server', value: bareFigures.cpuUs, unit: 'us' });
+  report.figure({
+    id: 'client_cpu',
+    what: 'CPU per request: the load client (signs each uplink)',
+    value: bareFigures.clientCpuUs,
+    unit: 'us',
+  });
   for (const [mode, r] of results) {
     const p99 = pct(r.latencies, 99);
     const ratio = (100 * r.sustained) / bareFigures.rate;

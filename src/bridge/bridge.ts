@@ -349,8 +349,9 @@ export class Bridge {
     }
   }
 
-  private async accept(r: TunnelReport, raw: RawRequest): Promise<AcceptResult> {
-    if (this.stopping) throw new UnavailableError('stopping', 'The bridge is stopping; retry later.');
+  /** Not async: intake's promise is returned as it is (an async wrapper would add a promise and ticks per uplink). */
+  private accept(r: TunnelReport, raw: RawRequest): Promise<AcceptResult> {
+    if (this.stopping) return Promise.reject(new UnavailableError('stopping', 'The bridge is stopping; retry later.'));
     return this.intake.accept(r, raw);
   }
 
