@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NULL_PLATFORM } from './null-platform.js';
+import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
+import { startNullPlatform } from './null-platform.js';
 import { createReport, pct } from './report.js';
 import { splitThreads, threadTimes } from './threads.js';
 
@@ -32,120 +33,11 @@ const DEVICES = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 256);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const AS_ID = 'bench.as';
-const AS_KEY = '0123456789abcdef0123456789abcdef';
-const devEui = (i) => `70B3D57E${i.toString(16).toUpperCase().padStart(8, '0')}`;
 const here = fileURLToPath(import.meta.url);
 
-// ---------------- load client (child process) ----------------
-async function client([url, mode, rateText, secondsText, connectionsText, fcntBaseText]) {
-  const { Pool } = await import('undici');
-  const { signUplink } = await import('../dist/thingpark/tunnel.js');
-  const target = new URL(url);
-  const pool = new Pool(target.origin, { connections: Number(connectionsText), pipelining: 1 });
-  const seconds = Number(secondsText);
-  const rate = Number(rateText);
-  const fcntBase = Number(fcntBaseText);
-  let n = 0;
-  let ok = 0;
-  let bad = 0;
-  let firstBad = '';
-  const body = (i) => {
-    const dev = devEui(i % DEVICES);
-    const doc = {
-      DevEUI_uplink: {
-        Time: new Date().toISOString().replace('Z', '+00:00'),
-        DevEUI: dev,
-        FPort: 2,
-        FCntUp: fcntBase + Math.floor(i / DEVICES),
-        payload_hex: (i & 0xffff).toString(16).padStart(4, '0'),
-        LrrRSSI: -70,
-        LrrSNR: 7.5,
-        SpFact: 7,
-        CustomerID: '100000507',
-        Late: 0,
-        Lrrs: { Lrr: [{ Lrrid: '08040059', LrrRSSI: -70, LrrSNR: 7.5, LrrESP: -71 }] },
-      },
-    };
-    const q = signUplink(doc, { asId: AS_ID, asKey: AS_KEY }).queryString;
-    return { path: `${target.pathname}?${q}`, text: JSON.stringify(doc) };
-  };
-  const one = async (i) => {
-    const { path, text } = body(i);
-    try {
-      const r = await pool.request({
-        method: 'POST',
-        path,
-        headers: { 'content-type': 'application/json' },
-        body: text,
-      });
-      const t = await r.body.text();
-      if (r.statusCode >= 200 && r.statusCode < 300) ok++;
-      else {
-        bad++;
-        firstBad ||= `${r.statusCode} ${t.slice(0, 200)}`;
-      }
-    } catch (err) {
-      bad++;
-      firstBad ||= err.message;
-    }
-  };
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  if (mode === 'max') {
-    const workers = Array.from({ length: Number(connectionsText) * 2 }, async () => {
-      while (performance.now() < end) await one(n++);
-    });
-    await Promise.all(workers);
-  } else {
-    const inflight = new Set();
-    const TICK = 5;
-    const perTick = (rate * TICK) / 1000;
-    let due = 0;
-    while (performance.now() < end) {
-      due += perTick;
-      while (n < due) {
-        const p = one(n++);
-        inflight.add(p);
-        p.finally(() => inflight.delete(p));
-      }
-      const next = t0 + (n / rate) * 1000;
-      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
-    }
-    await Promise.all(inflight);
-  }
-  const elapsed = (performance.now() - t0) / 1000;
-  await pool.close();
-  const cpu = process.cpuUsage();
-  const cpuUs = (cpu.user + cpu.system) / Math.max(1, n);
-  process.stdout.write(`${JSON.stringify({ sent: n, ok, bad, firstBad, elapsed, cpuUs })}\n`);
-}
-
+/** The one load client (bench/load-client.js): round-robin over the devices, as fast as possible (rate 0) or paced. */
 function runClient(url, mode, rate, seconds, connections, fcntBase) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [here, 'client', url, mode, String(rate), String(seconds), String(connections), String(fcntBase)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
-  });
-}
-
-async function startNullPlatform() {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: new URL('..', import.meta.url).pathname,
-  });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`platform exited with ${code}`)));
-  });
-  return { ...JSON.parse(first), stop: () => child.stdin.end() };
+  return runLoadClient({ url, rate: mode === 'max' ? 0 : rate, seconds, connections, devices: DEVICES, fcntBase });
 }
 
 // ---------------- the bench ----------------
@@ -413,6 +305,5 @@ async function main() {
   report.finish();
 }
 
-if (process.argv[2] === 'client') await client(process.argv.slice(3));
-else if (process.argv[2] === 'rss') await rssChild(process.argv.slice(3));
+if (process.argv[2] === 'rss') await rssChild(process.argv.slice(3));
 else await main();

@@ -127,7 +127,9 @@ async function main(o) {
   }
   const elapsed = (performance.now() - t0) / 1000;
   await pool.close();
-  process.stdout.write(`${JSON.stringify({ sent: n, ok, bad, firstBad, elapsed })}\n`);
+  const cpu = process.cpuUsage(); // the whole client process (start-up included), per message sent
+  const cpuUs = (cpu.user + cpu.system) / Math.max(1, n);
+  process.stdout.write(`${JSON.stringify({ sent: n, ok, bad, firstBad, elapsed, cpuUs })}\n`);
 }
 
 if (process.argv[1] === here) await main(JSON.parse(process.argv[2]));
