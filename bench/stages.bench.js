@@ -70,6 +70,24 @@ function usPer(fn, ms = 700) {
   return used / n;
 }
 
+/**
+ * Heap bytes a call of fn allocates: the growth of heapUsed over 200 calls, the median of 40 such runs (a run during
+ * which a garbage collection happened shrinks, and is left out). Allocation is what the collector pays for later
+ * (bench/README.md: the bridge's V8 threads).
+ */
+function bytesPer(fn) {
+  for (let i = 0; i < 2000; i++) fn(i);
+  const runs = [];
+  for (let r = 0; r < 40; r++) {
+    const h0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 200; i++) fn(i);
+    const grew = process.memoryUsage().heapUsed - h0;
+    if (grew > 0) runs.push(grew / 200);
+  }
+  runs.sort((a, b) => a - b);
+  return runs.length ? runs[Math.floor(runs.length / 2)] : 0;
+}
+
 const steps = [
   ['query', 'parse the query string (parseRawQuery)', () => (sink += parseRawQuery(rawQuery).Token.length)],
   ['json_parse', 'JSON.parse of the body', () => (sink += JSON.parse(text).DevEUI_uplink.FPort)],
@@ -163,10 +181,11 @@ const spoolFull = await spoolUs('full', 64);
 const spoolNormal = await spoolUs('normal', 64);
 
 const r = createReport('stages', "each step's share of the sum of the steps (%), the same on any machine within noise");
-const times = steps.map(([id, what, fn]) => [id, what, usPer(fn)]);
+const times = steps.map(([id, what, fn]) => [id, what, usPer(fn), bytesPer(fn)]);
 const sum = times.reduce((a, t) => a + t[2], 0);
-for (const [id, what, us] of times) {
+for (const [id, what, us, bytes] of times) {
   r.figure({ id, what, value: us, unit: 'us', digits: 2 });
+  r.figure({ id: `${id}_bytes`, what: '  heap bytes allocated per call', value: bytes, unit: 'B' });
   r.figure({
     id: `${id}_share`,
     what: '  share of the steps',
@@ -177,6 +196,12 @@ for (const [id, what, us] of times) {
   });
 }
 r.figure({ id: 'sum', what: 'sum of the steps', value: sum, unit: 'us', digits: 1 });
+r.figure({
+  id: 'sum_bytes',
+  what: '  heap bytes allocated by the steps',
+  value: times.reduce((a, t) => a + t[3], 0),
+  unit: 'B',
+});
 r.figure({
   id: 'spool_full',
   what: 'spool: store + delete one report, full (both threads)',

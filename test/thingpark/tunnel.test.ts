@@ -107,6 +107,16 @@ describe('uplink verification', () => {
     expect(verifyUplinkDetailed({ ...good, maxSkewMs: 60_000 })).toMatchObject({ reason: 'stale-time' });
     const t = Date.parse('2016-01-11T14:11:11.333+02:00');
     expect(verifyUplinkDetailed({ ...good, maxSkewMs: 60_000, now: () => t + 1000 }).ok).toBe(true);
+    // a token of the right form that does not match: one digit off, first or last, or another key
+    for (const at of [0, 63]) {
+      const token = good.query.Token!;
+      const off = `${token.slice(0, at)}${token[at] === '0' ? '1' : '0'}${token.slice(at + 1)}`;
+      expect(verifyUplinkDetailed({ ...good, query: { ...good.query, Token: off } })).toMatchObject({
+        ok: false,
+        reason: 'bad-token',
+      });
+    }
+    expect(verifyUplinkDetailed({ ...good, asKey: `${good.asKey}0` })).toMatchObject({ reason: 'bad-token' });
   });
 
   it('accepts a Time whose + became a space (form-decoded query) and a lower-cased key fallback', () => {
