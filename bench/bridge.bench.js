@@ -22,7 +22,6 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
 import { startNullPlatform } from './null-platform.js';
