@@ -37,7 +37,7 @@ export function tunnelReportCodec(): ReportCodec {
             rssi: m.rssi,
             snr: m.snr,
             lrrId: m.lrrId,
-            lrrs: m.lrrs.map((l) => ({ lrrId: l.lrrId, rssi: l.rssi, snr: l.snr })),
+            lrrs: m.lrrs, // the parser's own list (its entries carry lrrId, rssi and snr, and esp besides)
             spreadingFactor: m.spFact,
             late: m.late,
           };
