@@ -9,6 +9,8 @@
 // BENCH_SECONDS (default 6), BENCH_RATE (default 0: as fast as possible; else uplinks/s, exactly rate x seconds),
 // BENCH_DURABILITY (default full), BENCH_CONNECTIONS (default 256 at max rate, 16 paced), BENCH_WARMUP (default
 // 2: seconds of the same load before the measured phase, not counted; 0 measures from cold).
+// BENCH_SINK=none replaces the AlwaysOn pool with a sink that acknowledges every push at once (no socket, no
+// encoding): the difference to the default is what the AlwaysOn side costs per uplink.
 // Besides the total it prints the CPU per uplink of the main thread, of the threads started with the bridge (the
 // spool's writer thread) and of the others (V8's garbage collector and compiler threads), on Linux.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,7 +34,19 @@ const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-cpu-'));
 const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
 await import('node:fs/promises').then((fs) => fs.stat('.')); // libuv's pool started before the snapshot
 const threads0 = threadTimes();
-const sink = new PoolSink(
+/** BENCH_SINK=none: every push acknowledged at once, nothing encoded or sent. */
+const noSink = {
+  pipeCount: 1,
+  start: async () => {},
+  bind: async () => ({ refused: [] }),
+  unbind: async () => {},
+  push: () => Promise.resolve(),
+  onPropertyWrite() {},
+  onStatus() {},
+  isConnected: () => true,
+  close: async () => {},
+};
+const poolSink = new PoolSink(
   () =>
     new AlwaysOnPool({
       url: platform.url,
@@ -48,7 +62,7 @@ const bridge = await startBridge({
   asId: AS_ID,
   asKey: AS_KEY,
   template: 'actilityThingTemplateSF',
-  sink,
+  sink: process.env.BENCH_SINK === 'none' ? noSink : poolSink,
   directory: { list: async () => ({ names, pages: DEVICES / 1000 }), create: async () => 'exists' },
   maxSpool: 1_000_000,
   durability,
@@ -92,6 +106,7 @@ platform.stop();
 rmSync(spoolDir, { recursive: true, force: true });
 const out = {
   durability,
+  sink: process.env.BENCH_SINK === 'none' ? 'none' : 'alwayson',
   acked,
   refused: r.bad,
   uplinksPerSecond: Math.round(acked / seconds),
