@@ -69,8 +69,6 @@ export class ReplayMemory {
   private readonly other = new Map<string, number>();
   /** The key being looked up, parsed. */
   private readonly q = new Uint32Array(4);
-  /** What the first pass of has() read (kept so that the reads are not optimised away). */
-  private touched = 0;
   /** Length of a generation, ms. */
   readonly span: number;
 
@@ -103,19 +101,20 @@ export class ReplayMemory {
     }
     const oldest = now - this.windowMs;
     const gens = this.generations;
-    // the first slot of every table read at once: their cache misses overlap instead of coming one after another
+    // the first slot of every table read at once, their cache misses overlapping instead of coming one after
+    // another: a table whose first slot for the key is empty does not hold it (bit i of `empty`, tables 0-29)
     const q = this.q;
     const h = Math.imul(q[0]! ^ q[1]! ^ q[2]! ^ q[3]!, 0x9e3779b1) >>> 0;
-    let touched = 0;
-    for (let i = 0; i < gens.length; i++) {
+    let empty = 0;
+    for (let i = 0; i < gens.length && i < 30; i++) {
       const g = gens[i]!;
-      touched ^= g.slots[Math.floor(h * (g.capacity / 4294967296)) * STRIDE + 4]!;
+      if (g.slots[Math.floor(h * (g.capacity / 4294967296)) * STRIDE + 4] === 0) empty |= 1 << i;
     }
-    this.touched = touched;
     for (let i = gens.length - 1; i >= 0; i--) {
       const g = gens[i]!;
       // every time of g is at most to - 1: none within the window, nor in older generations
       if (g.to - 1 < oldest) return false;
+      if ((empty >>> i) & 1) continue;
       const o = this.find(g);
       if (o >= 0) return now - (g.from + g.slots[o + 4]! - 1) <= this.windowMs;
     }
