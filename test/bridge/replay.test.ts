@@ -40,6 +40,9 @@ describe('replay memory', () => {
     // fractions of a millisecond are rounded up; times before 1970 work too
     m.remember(key(3), 10.2);
     expect(m.has(key(3), 300_011)).toBe(true);
+    // a time that is not a number is never within a window: not kept
+    m.remember(key(5), Number.NaN);
+    expect(m.has(key(5), 1_000)).toBe(false);
     const old = new ReplayMemory(1_000);
     old.remember(key(4), -5_000);
     expect(old.has(key(4), -4_000)).toBe(true);
