@@ -114,7 +114,7 @@ export class ReplayMemory {
       const g = gens[i]!;
       // every time of g is at most to - 1: none within the window, nor in older generations
       if (g.to - 1 < oldest) return false;
-      if ((empty >>> i) & 1) continue;
+      if (i < 30 && (empty >>> i) & 1) continue;
       const o = this.find(g);
       if (o >= 0) return now - (g.from + g.slots[o + 4]! - 1) <= this.windowMs;
     }

@@ -108,6 +108,15 @@ describe('replay memory', () => {
     expect(m.has(key(n - 5_001), 200_000)).toBe(false);
   });
 
+  it('finds keys in any of many generations (a clock set back: times ahead of now)', () => {
+    const m = new ReplayMemory(4_000); // generations of 1 s
+    // newest first: no generation starts after the others, so none is forgotten
+    for (let i = 39; i >= 0; i--) m.remember(key(i), 100_000 + i * 1_000);
+    expect(m.size).toBe(40);
+    for (let i = 0; i < 40; i++) expect(m.has(key(i), 0)).toBe(true);
+    expect(m.has(key(40), 0)).toBe(false);
+  });
+
   it('loads entries in any order; keys that are not 32 lower-case hex digits are kept too, as they are', () => {
     const m = new ReplayMemory(60_000);
     m.load([
