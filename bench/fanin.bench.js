@@ -1,8 +1,9 @@
 // Uplink fan-in as LoRaWAN has it: 100,000 DevEUIs, most reporting once every 15 minutes, 1% hot ones every 5 s
 // (about 110 + 200 = 310 uplinks/s), for 10 minutes, into one bridge (spool durability full, dedup window 10 min)
 // pushing to a null platform. Sampled over the run: RSS, heap, dedup entries, spool file size (database + WAL),
-// reports waiting. Figures: RSS growth over the second half of the run beyond the dedup entries added (flat), dedup entries against their bound
-// (rate x (window + the 60 s prune period)), the spool's largest size.
+// reports waiting, replay memory (its tables' bytes, read from the bridge). Figures: RSS growth over the second half of
+// the run beyond the dedup entries and replay memory added (flat), dedup entries against their bound (rate x (window
+// + the 60 s prune period)), the spool's largest size.
 // The full run takes 10 minutes: `node bench/fanin.bench.js --full` (or `npm run bench -- fanin --full`). By default
 // the same traffic is played in BENCH_FANIN_SECONDS (default 120) seconds: every rate times 600/seconds and the
 // dedup window divided by the same factor, so every device reports as often relative to the run, and the dedup
@@ -55,16 +56,25 @@ async function dedupBytesPerEntry(entries, devices) {
   return bytes / entries;
 }
 
-/** Heap bytes per entry of the replay memory (a Map of 32-hex-digit keys to small times), measured alone. */
+/**
+ * Bytes per key of the replay memory (heap and ArrayBuffers), measured alone: `entries` random keys (as the
+ * digests of verified tokens are) over its 5-minute window, as a steady rate fills it.
+ */
 async function replayBytesPerEntry(entries) {
+  const { ReplayMemory } = await import('../dist/bridge/replay.js');
+  const keys = Array.from({ length: entries }, (_, i) =>
+    createHash('sha256').update(String(i)).digest('hex').slice(0, 32),
+  );
   globalThis.gc?.();
-  const before = process.memoryUsage().heapUsed;
-  const m = new Map();
-  for (let i = 0; i < entries; i++) m.set(`${i.toString(16).padStart(8, '0')}${'ab'.repeat(12)}`, i & 0xffff);
+  const m0 = process.memoryUsage();
+  const m = new ReplayMemory(300_000);
+  const now = Date.now();
+  for (let i = 0; i < entries; i++) m.remember(keys[i], now + Math.floor((i * 300_000) / entries));
   globalThis.gc?.();
-  const bytes = process.memoryUsage().heapUsed - before;
-  if (m.size !== entries) throw new Error('replay size');
-  return bytes / entries;
+  const m1 = process.memoryUsage();
+  // the keys are used after the count: alive in both (a local not used later may be collected before)
+  if (m.size !== entries || keys.length !== entries) throw new Error('replay size');
+  return (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / entries;
 }
 
 async function main() {
@@ -113,6 +123,7 @@ async function main() {
   // the dedup memory is private to the bridge: read for measurement only
   const dedup = () => bridge.intake.dedup.size;
   const tokens = () => bridge.intake.tokens.size;
+  const replayBytes = () => bridge.intake.tokens.bytes;
   const samples = [];
   const t0 = Date.now();
   const sample = () => {
@@ -125,6 +136,7 @@ async function main() {
       heap: m.heapUsed,
       dedup: dedup(),
       tokens: tokens(),
+      replay: replayBytes(),
       spool: spoolBytes(),
       depth: bridge.stats().spoolDepth,
     });
@@ -154,11 +166,11 @@ async function main() {
       `x${SCALE.toFixed(1)} faster; dedup window ${(WINDOW_MS / 1000).toFixed(0)} s); ${r.ok} accepted, ${r.bad} refused` +
       (r.firstBad ? ` (${r.firstBad})` : ''),
   );
-  report.note('   t s    RSS MB   heap MB    dedup   spool MB  waiting');
+  report.note('   t s    RSS MB   heap MB    dedup  replay MB   spool MB  waiting');
   for (const s of samples.filter((_, i) => i % 3 === 0 || i === samples.length - 1)) {
     report.note(
       `${s.t.toFixed(0).padStart(6)} ${mb(s.rss).toFixed(0).padStart(9)} ${mb(s.heap).toFixed(0).padStart(9)} ` +
-        `${String(s.dedup).padStart(8)} ${mb(s.spool).toFixed(1).padStart(10)} ${String(s.depth).padStart(8)}`,
+        `${String(s.dedup).padStart(8)} ${mb(s.replay).toFixed(1).padStart(10)} ${mb(s.spool).toFixed(1).padStart(10)} ${String(s.depth).padStart(8)}`,
     );
   }
   // the client may need longer than asked on a busy machine (it sends every uplink): halves of the real run
@@ -192,8 +204,9 @@ async function main() {
   });
   // While the windows are not yet full the dedup and replay memories grow (bounded, below); RSS is flat when what is
   // left of its growth, once the entries added meanwhile are taken out, is about nothing. (The replay window is the
-  // largest accepted time skew, 5 minutes by default: longer than the default run, so its memory only grows here.)
-  const dedupGrowth = (half.at(-1).dedup - half[0].dedup) * perEntry + (half.at(-1).tokens - half[0].tokens) * perToken;
+  // largest accepted time skew, 5 minutes by default: longer than the default run, so its memory only grows here.
+  // Its bytes are read from the bridge: typed arrays, outside the heap.)
+  const dedupGrowth = (half.at(-1).dedup - half[0].dedup) * perEntry + (half.at(-1).replay - half[0].replay);
   const unexplained = (100 * (half.at(-1).rss - half[0].rss - dedupGrowth)) / half[0].rss;
   report.figure({
     id: 'rss_growth_beyond_dedup',
@@ -224,9 +237,10 @@ async function main() {
     unit: 'bytes',
   });
   report.figure({ id: 'replay_max', what: 'replay memory entries, largest', value: maxOf('tokens'), unit: 'entries' });
+  report.figure({ id: 'replay_mb', what: 'replay memory, largest', value: mb(maxOf('replay')), unit: 'MB', digits: 1 });
   report.figure({
     id: 'replay_bytes_per_entry',
-    what: 'replay memory heap per entry (measured alone)',
+    what: 'replay memory per entry (measured alone)',
     value: perToken,
     unit: 'bytes',
   });

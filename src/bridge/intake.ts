@@ -14,6 +14,7 @@ import type { Delivery } from './delivery.js';
 import type { BridgeEvents } from './events.js';
 import type { TunnelQuery, TunnelReport } from './ports.js';
 import { type NewReport, QueueUnavailableError } from './queue.js';
+import { ReplayMemory } from './replay.js';
 import type { AppendMemory } from './spool-writer.js';
 
 /**
@@ -59,9 +60,8 @@ export function replayKey(token: string): string {
 
 export class Intake {
   readonly dedup: DedupWindow;
-  /** Replay memory: key -> seen at, relative to `base` (a small integer). */
-  private readonly tokens = new Map<string, number>();
-  private readonly base = Date.now();
+  /** Replay memory: the keys of the window, in typed arrays (no object per key). */
+  private readonly tokens: ReplayMemory;
   /** Appends in progress, by dedup key and by token: a repeat waits for the outcome. */
   private readonly storing = new Map<string, Promise<number>>();
   private lastFullEvent = 0;
@@ -74,6 +74,7 @@ export class Intake {
     private readonly now: () => number = Date.now,
   ) {
     this.dedup = new DedupWindow(options.dedupWindowMs);
+    this.tokens = new ReplayMemory(options.replayWindowMs);
   }
 
   /** Appends in progress. */
@@ -86,7 +87,7 @@ export class Intake {
     const now = this.now();
     if (this.dedup.windowMs > 0) this.dedup.load(this.spool.dedupSince(now - this.dedup.windowMs));
     for (const t of this.spool.tokensSince(now - this.options.replayWindowMs)) {
-      this.tokens.set(replayKey(t.token), t.seenAt - this.base);
+      this.tokens.remember(replayKey(t.token), t.seenAt);
     }
   }
 
@@ -95,7 +96,7 @@ export class Intake {
     const now = this.now();
     this.dedup.prune(now);
     const before = now - this.options.replayWindowMs;
-    for (const [k, at] of this.tokens) if (at < before - this.base) this.tokens.delete(k);
+    this.tokens.prune(before);
     this.spool.pruneMemory(now - this.dedup.windowMs, before);
   }
 
@@ -121,10 +122,7 @@ export class Intake {
       if (stored) return this.duplicate(r);
     }
     const now = this.now();
-    if (token !== undefined) {
-      const seen = this.tokens.get(token);
-      if (seen !== undefined && now - this.base - seen <= this.options.replayWindowMs) return this.duplicate(r);
-    }
+    if (token !== undefined && this.tokens.has(token, now)) return this.duplicate(r);
     if (r.kind === 'notification' && r.notificationType?.toLowerCase() === 'join') {
       this.dedup.reset(r.devEui);
       this.spool.resetDedup(r.devEui);
@@ -156,7 +154,7 @@ export class Intake {
       if (token !== undefined && this.storing.get(token) === appended) this.storing.delete(token);
       if (dedupKey !== undefined && this.storing.get(dedupKey) === appended) this.storing.delete(dedupKey);
     }
-    if (token !== undefined) this.tokens.set(token, now - this.base);
+    if (token !== undefined) this.tokens.remember(token, now);
     if (counted) this.dedup.remember(r.devEui, r.fcntUp!, payload, now);
     this.delivery.accepted(seq, r, t0);
     this.events.emit('uplink.accepted', {
