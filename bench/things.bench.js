@@ -79,6 +79,7 @@ async function bridgeChild([emuText, kText]) {
     template: template(k),
     maxDevices: fleet + NEW_DEVICES * 2,
     requestTimeoutMs: 60_000,
+    ...(process.env.BENCH_BIND_CHECK ? { bindCheckMs: Number(process.env.BENCH_BIND_CHECK) } : {}),
   });
   bridge.events.on('things.listed', (e) => {
     listedMs = performance.now() - t0;

@@ -239,6 +239,22 @@ export class RestDirectory implements ThingDirectory {
     return out;
   }
 
+  /** Each Thing's properties read on its own (GET Things/<name>/Properties), 4 at a time. */
+  async connectionsOf(names: readonly string[]): Promise<Map<string, ThingConnection>> {
+    const out = new Map<string, ThingConnection>();
+    let next = 0;
+    const lane = async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const row = await this.rest.getProperties(name).catch(() => undefined);
+        if (!row || !('isConnected' in row)) continue;
+        out.set(name, { connected: row.isConnected === true, lastConnection: epochMs(row.lastConnection) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, names.length) }, lane));
+    return out;
+  }
+
   properties(name: string): Promise<Record<string, unknown>> {
     return this.rest.getProperties(name);
   }

@@ -165,6 +165,11 @@ export interface ThingDirectory {
    * every BIND and UNBIND): how the bridge verifies it still holds its Things. Optional.
    */
   connections?(template: string): Promise<Map<string, ThingConnection>>;
+  /**
+   * The same for a few named Things only (the baseline of Things just bound: a listing of the whole template for
+   * each new device would grow with the fleet). Things it cannot read are left out. Optional.
+   */
+  connectionsOf?(names: readonly string[]): Promise<Map<string, ThingConnection>>;
   /** Releases connections (optional). */
   close?(): Promise<void>;
   /** The Thing's property values (optional; a fleet bridge reads FCntUp and payloadHex to seed its dedup). */

@@ -40,6 +40,12 @@ export interface ProvisionerOptions {
 /** Names shown in one log line or event at most. */
 export const SAMPLE_SIZE = 5;
 
+/** Newly bound Things whose baselines are read by name (one REST call each); more take one listing of all. */
+const BASELINE_BY_NAME = 64;
+
+/** The bind check's period is at least this many times as long as the last check took. */
+const CHECK_DUTY = 10;
+
 function sample(names: Iterable<string>): string[] {
   const out: string[] = [];
   for (const n of names) {
@@ -84,6 +90,9 @@ export class Provisioner {
   private tookOver = false;
   private checkFailed = false;
   private recheck = false;
+  /** Things bound whose baseline is still to be read (baselineSoon), and whether a read is on its way. */
+  private readonly unmarked = new Set<string>();
+  private baselining = false;
   private noView = false;
   /** Times each Thing was released (fleet): a BIND answered after a release is undone. */
   private readonly releases = new Map<string, number>();
@@ -143,20 +152,59 @@ export class Provisioner {
     this.marks.clear();
   }
 
-  /** New Things were bound: their baseline is read at once (a takeover right after would go unseen otherwise). */
-  private baselineSoon(): void {
+  /**
+   * New Things were bound: their baseline is read at once (a takeover right after would go unseen otherwise). A few
+   * are read by name; many (or a directory that cannot read by name) take a listing of the whole template, which
+   * with 100,000 Things is 100 pages: for every new device, that listing would run all the time.
+   */
+  private baselineSoon(names: readonly string[]): void {
     if (!this.checkTimer || this.closed) return;
-    if (this.checking) this.recheck = true;
-    else void this.check(true);
+    for (const n of names) this.unmarked.add(n);
+    if (this.baselining) return;
+    this.baselining = true;
+    void this.readBaselines();
+  }
+
+  private async readBaselines(): Promise<void> {
+    const names = [...this.unmarked].filter((n) => this.bound.has(n) && !this.marks.has(n));
+    this.unmarked.clear();
+    const epoch = this.epoch;
+    let states: Map<string, ThingConnection> | undefined;
+    if (names.length > 0 && names.length <= BASELINE_BY_NAME && this.directory.connectionsOf) {
+      states = await this.directory.connectionsOf(names).catch(() => undefined);
+    }
+    this.baselining = false;
+    if (this.closed || names.length === 0) return;
+    if (!states || epoch !== this.epoch) {
+      // too many, not readable by name, or a pipe came up meanwhile: the whole listing takes the baselines
+      if (this.checking) this.recheck = true;
+      else void this.check(true);
+      return;
+    }
+    for (const n of names) {
+      const s = states.get(n);
+      if (s?.connected && !this.marks.has(n) && this.bound.has(n)) this.marks.set(n, s.lastConnection);
+    }
+    if (this.unmarked.size > 0 && !this.baselining) this.baselineSoon([]);
   }
 
   private startChecks(): void {
     const every = this.options.bindCheckMs ?? 10_000;
     if (every <= 0 || this.closed || this.checkTimer) return;
     // The first check right after the BINDs takes the baselines, before another session can bind the Things.
-    void this.check();
-    this.checkTimer = setInterval(() => void this.check(), every);
+    const run = () => {
+      const t0 = Date.now();
+      void this.check().finally(() => {
+        if (this.closed) return;
+        // A check lists every Thing of the template (100 pages with 100,000 Things): it runs at most a tenth of
+        // the time, so the period grows with the fleet where the listing takes longer than a tenth of it.
+        this.checkTimer = setTimeout(run, Math.max(every, CHECK_DUTY * (Date.now() - t0)));
+        this.checkTimer.unref();
+      });
+    };
+    this.checkTimer = setTimeout(() => undefined, 0); // checks started (baselineSoon reads from now on)
     this.checkTimer.unref();
+    run();
   }
 
   /** Verifies which Things the bridge still holds, now (also run every `bindCheckMs`). */
@@ -381,7 +429,7 @@ export class Provisioner {
         const stale = names.filter((n, k) => !refused.has(n) && (this.releases.get(n) ?? 0) !== epochs[k]);
         if (stale.length) void this.sink.unbind(stale).catch(() => undefined);
         for (const n of names) if (!refused.has(n) && !stale.includes(n)) this.bound.add(n);
-        if (names.length > refused.size) this.baselineSoon();
+        if (names.length > refused.size) this.baselineSoon(names.filter((n) => this.bound.has(n)));
         const held = r.status !== 0x84;
         const why = refusalReason(r);
         if (held && refused.size) {
@@ -455,7 +503,7 @@ export class Provisioner {
     this.closed = true;
     clearTimeout(this.rebindTimer);
     this.rebindTimer = undefined;
-    clearInterval(this.checkTimer);
+    clearTimeout(this.checkTimer);
     this.checkTimer = undefined;
   }
 

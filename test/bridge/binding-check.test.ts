@@ -156,10 +156,53 @@ describe('bind check of Things bound after the start', () => {
     const ensured = p.ensure('NEW');
     await vi.advanceTimersByTimeAsync(0); // the coalesced BIND, then the baseline check
     await ensured;
+    // its baseline was read by name: no listing of the whole template for one new Thing
+    expect(directory.byName).toEqual([['NEW']]);
+    const listings = directory.connectionCalls;
     set(['NEW'], { connected: true, lastConnection: 150 }); // taken before the next periodic check
     await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(directory.connectionCalls).toBe(listings + 1);
     expect(of('things.taken')).toEqual([{ count: 1, sample: ['NEW'] }]);
     p.close();
+  });
+
+  it('runs the check at most a tenth of the time: a listing that takes long spaces the checks out', async () => {
+    const { directory, p } = setup(['A']);
+    const list = directory.connections.bind(directory);
+    directory.connections = async (t: string) => {
+      await new Promise((r) => setTimeout(r, 500)); // a listing of 500 ms, half the check period
+      return list(t);
+    };
+    await p.init();
+    await vi.advanceTimersByTimeAsync(500); // the first check (baselines) is done
+    const first = directory.connectionCalls;
+    await vi.advanceTimersByTimeAsync(4 * CHECK_MS);
+    expect(directory.connectionCalls).toBe(first); // not every CHECK_MS: 10 x 500 ms after the last one ended
+    await vi.advanceTimersByTimeAsync(CHECK_MS + 500);
+    expect(directory.connectionCalls).toBe(first + 1);
+    p.close();
+  });
+
+  it('reads the baselines of many new Things (or where it cannot read by name) with one listing', async () => {
+    for (const byName of [false, true]) {
+      const { directory, p, of, set } = setup([]);
+      if (!byName) directory.byName = undefined;
+      await p.init();
+      await vi.advanceTimersByTimeAsync(0);
+      const names = Array.from({ length: byName ? 100 : 1 }, (_, i) => `N${i}`);
+      for (const n of names) directory.things.add(n);
+      set(names, { connected: true, lastConnection: 100 });
+      const listings = directory.connectionCalls;
+      const ensured = Promise.all(names.map((n) => p.ensure(n)));
+      await vi.advanceTimersByTimeAsync(0);
+      await ensured;
+      expect(directory.connectionCalls).toBe(listings + 1);
+      expect(directory.byName ?? []).toEqual([]);
+      set(names.slice(0, 1), { connected: true, lastConnection: 150 });
+      await vi.advanceTimersByTimeAsync(CHECK_MS);
+      expect(of('things.taken')).toEqual([{ count: 1, sample: ['N0'] }]);
+      p.close();
+    }
   });
 });
 

@@ -62,6 +62,20 @@ describe('bridge wired to the real pool, REST client and tunnel, against both em
     expect(await dir.create(names[0]!, TEMPLATE)).toBe('exists');
   });
 
+  it('reads the connection of named Things only (the baseline of Things just bound), leaving out unknown ones', async () => {
+    const { twx, bridge } = await setup(['70B3D57ED0000098', '70B3D57ED0000099']);
+    await bridge.whenReady();
+    twx.addThings(['70B3D57ED00000AA'], TEMPLATE); // after the start: not bound
+    const rest = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile, 'utf8') });
+    const dir = new RestDirectory(rest, 1000);
+    cleanups.push(() => dir.close());
+    const bound = await dir.connectionsOf(['70B3D57ED0000099', '70B3D57ED00000AA', 'NO-SUCH-THING']);
+    expect(bound.get('70B3D57ED0000099')?.connected).toBe(true);
+    expect([...bound.keys()].sort()).toEqual(['70B3D57ED0000099', '70B3D57ED00000AA']);
+    expect(bound.get('70B3D57ED0000099')!.lastConnection).toBeGreaterThan(0);
+    expect(bound.get('70B3D57ED00000AA')).toEqual({ connected: false, lastConnection: 0 });
+  });
+
   const ingest = (tp: ThingParkEmulator, bridge: Bridge, doc: unknown) =>
     tp.postUplink(`${bridge.url}${bridge.path}`, doc);
 

@@ -109,6 +109,20 @@ export class FakeDirectory implements ThingDirectory {
     if (!this.view) return new Map();
     return new Map(this.view);
   }
+  /** Names read by connectionsOf (the baselines of Things just bound); unset: the directory cannot read by name. */
+  byName: string[][] | undefined = [];
+  get connectionsOf(): ThingDirectory['connectionsOf'] {
+    if (!this.byName) return undefined;
+    return async (names) => {
+      this.byName?.push([...names]);
+      const out = new Map<string, ThingConnection>();
+      for (const n of names) {
+        const v = this.view?.get(n);
+        if (v) out.set(n, v);
+      }
+      return out;
+    };
+  }
   readonly created: string[] = [];
   refuse = new Set<string>();
   listPages = 1;
