@@ -6,8 +6,9 @@
 //   uplink of unknown devices (CreateThing, EnableThing, RestartThing, BIND, push) at 20 new devices/s, p99;
 // - the machine-independent ratios: p99 at 1,000/s with 100K bound / with 10K bound, and bind ms per 1,000 Things.
 // `node bench/things.bench.js` (or `npm run bench -- things`); BENCH_SECONDS (default 6) sets the paced phase,
-// BENCH_THINGS (default 100000) the large fleet. The bridge runs with --max-devices above the fleet: the default cap
-// (10,000) stays a safety setting.
+// BENCH_THINGS (default 100000) the large fleet, BENCH_BIND_CHECK the bridge's bind-check period in ms (default the
+// bridge's, 10 s; 0 turns the check off, to see what it costs). The bridge runs with --max-devices above the fleet:
+// the default cap (10,000) stays a safety setting.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
