@@ -9,13 +9,12 @@
 // dedup window divided by the same factor, so every device reports as often relative to the run, and the dedup
 // memory holds as many entries as in the full run.
 
-import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
-import { NULL_PLATFORM } from './null-platform.js';
+import { startNullPlatform } from './null-platform.js';
 import { createReport } from './report.js';
 
 const FULL_SECONDS = 600;
@@ -28,18 +27,6 @@ const HOT_RATE = (DEVICES * HOT) / 5; // each hot device every 5 s
 const RATE = (COLD_RATE + HOT_RATE) * SCALE;
 const WINDOW_MS = Math.round((10 * 60_000) / SCALE);
 const PRUNE_MS = 60_000; // the bridge's prune period (not scaled)
-
-async function startNullPlatform() {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: new URL('..', import.meta.url).pathname,
-  });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`platform exited with ${code}`)));
-  });
-  return { ...JSON.parse(first), stop: () => child.stdin.end() };
-}
 
 /** Heap bytes per entry of the dedup memory, measured alone: `entries` over `devices`. */
 async function dedupBytesPerEntry(entries, devices) {
