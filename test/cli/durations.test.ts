@@ -33,6 +33,7 @@ const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string
   { command: ['driver', 'test'], flag: '--driver-timeout', bare: 'ms', extra: ['examples/drivers/climate'] },
   { command: ['downlink', 'push'], flag: '--wait', bare: 's' },
   { command: ['fleet', 'status'], flag: '--wait', bare: 's' },
+  { command: ['fleet', 'status'], flag: '--fleet-heartbeat', bare: 's' },
   { command: ['emulator', 'thingpark'], flag: '--token-ttl', bare: 's' },
   { command: ['emulator', 'thingpark'], flag: '--opening-delay', bare: 'ms' },
   { command: ['emulator', 'thingworx'], flag: '--idle-timeout', bare: 's' },

@@ -15,6 +15,7 @@ export interface FleetStatusOptions {
   fleetQueues?: string;
   fleetPrefix?: string;
   wait?: string;
+  fleetHeartbeat?: string;
   readyz?: boolean;
 }
 
@@ -57,8 +58,8 @@ export async function runFleetStatus(ctx: CommandContext, opts: FleetStatusOptio
     MAX_FLEET_QUEUES,
   );
   const prefix = ctx.settings.value('fleetPrefix', opts.fleetPrefix);
-  // The bridges' heartbeat period (their --fleet-heartbeat, from the environment or the profile): stale after 3.
-  const heartbeatMs = durationOption('--fleet-heartbeat (TPX_FLEET_HEARTBEAT)', ctx.settings.value('fleetHeartbeat'), {
+  // The bridges' heartbeat period (their --fleet-heartbeat): a heartbeat older than 3 periods is stale.
+  const heartbeatMs = durationOption('--fleet-heartbeat', ctx.settings.value('fleetHeartbeat', opts.fleetHeartbeat), {
     bare: 's',
     min: 1000,
     max: 3_600_000,
@@ -167,6 +168,7 @@ export function register(program: Command, app: App): void {
     .option('--fleet-prefix <prefix>', 'name prefix of the exchanges and queues (default tpx)')
     .option('--fleet-queues <n>', 'number of fleet queues (default 16)')
     .option('--wait <duration>', 'how long to listen to heartbeats (default 3s)')
+    .option('--fleet-heartbeat <duration>', "the bridges' heartbeat period: stale after 3 (default 2s)")
     .option('--readyz', "also ask each bridge's /readyz")
     .addHelpText(
       'after',

@@ -205,6 +205,12 @@ describe.skipIf(!hasBroker)(
       const doc = JSON.parse(json.stdout);
       expect(doc).toMatchObject({ prefix, ok: false, totals: { bridges: 2, messages: 3 } });
       expect(doc.bridges[0]).toMatchObject({ bridgeId: 'bridge-a', queues: [names.queue(0), names.queue(1)] });
+      expect(doc.bridges[1]).toMatchObject({ bridgeId: 'bridge-b', stale: true });
+      // bridges that beat every 30s: bridge-b's heartbeat of a minute ago is not stale (3 periods)
+      const slow = await runInProcess([...args, '--wait', '300ms', '--fleet-heartbeat', '30s', '--json'], {
+        env: home.env,
+      });
+      expect(JSON.parse(slow.stdout).bridges[1]).toMatchObject({ bridgeId: 'bridge-b', stale: false });
 
       const more = await runInProcess(
         ['fleet', 'status', '--queue', BROKER, '--fleet-prefix', prefix, '--fleet-queues', '7', '--wait', '300ms'],
