@@ -84,6 +84,8 @@ export class Provisioner {
   /** lastConnection of each bound Thing as seen by the first check after our BIND (the baseline of the next). */
   private readonly marks = new Map<string, number>();
   private checkTimer: NodeJS.Timeout | undefined;
+  /** The periodic check runs (started once the Things are bound; not with a period of 0). */
+  private checksOn = false;
   private checking: Promise<void> | undefined;
   /** Bumped when a pipe comes up (it bound its Things again): a check running across it is ignored. */
   private epoch = 0;
@@ -158,7 +160,7 @@ export class Provisioner {
    * with 100,000 Things is 100 pages: for every new device, that listing would run all the time.
    */
   private baselineSoon(names: readonly string[]): void {
-    if (!this.checkTimer || this.closed) return;
+    if (!this.checksOn || this.closed) return;
     for (const n of names) this.unmarked.add(n);
     if (this.baselining) return;
     this.baselining = true;
@@ -190,7 +192,7 @@ export class Provisioner {
 
   private startChecks(): void {
     const every = this.options.bindCheckMs ?? 10_000;
-    if (every <= 0 || this.closed || this.checkTimer) return;
+    if (every <= 0 || this.closed || this.checksOn) return;
     // The first check right after the BINDs takes the baselines, before another session can bind the Things.
     const run = () => {
       const t0 = Date.now();
@@ -202,8 +204,7 @@ export class Provisioner {
         this.checkTimer.unref();
       });
     };
-    this.checkTimer = setTimeout(() => undefined, 0); // checks started (baselineSoon reads from now on)
-    this.checkTimer.unref();
+    this.checksOn = true;
     run();
   }
 
@@ -347,16 +348,16 @@ export class Provisioner {
     await Promise.all(Array.from({ length: lanes }, lane));
   }
 
-  /**
-   * Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. A Thing another
-   * session holds is not bound (no fight): its values are pushed all the same, and the bind check binds it once
-   * it is free.
-   */
   /** True when ensure() has nothing to do for the Thing (bound, or held elsewhere, or refused): no await needed. */
   settled(name: string): boolean {
     return this.bound.has(name) || this.taken.has(name) || this.refused.has(name);
   }
 
+  /**
+   * Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. A Thing another
+   * session holds is not bound (no fight): its values are pushed all the same, and the bind check binds it once
+   * it is free.
+   */
   async ensure(name: string): Promise<void> {
     if (this.settled(name)) return;
     if (!this.known.has(name)) {
