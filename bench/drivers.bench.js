@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { createReport } from './report.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 64;
@@ -169,14 +170,30 @@ async function main() {
     await Promise.all(Array.from({ length: batch }, () => decoder.decode('bench', input)));
   }
   const pipelinedUs = ((performance.now() - t) * 1000) / N;
-  console.log(`driver call, in process without isolation:   ${directUs.toFixed(1)} µs/call`);
-  console.log(`driver call, isolated, one at a time:          ${serialUs.toFixed(1)} µs/call (latency)`);
-  console.log(
-    `driver call, isolated, ${batch} in flight:         ${pipelinedUs.toFixed(1)} µs/call (${Math.round(1e6 / pipelinedUs)} calls/s)`,
+  const report = createReport(
+    'drivers',
+    'bridge rate with a driver on every uplink / without drivers, same run; isolation overhead per call (µs)',
   );
-  console.log(
-    `isolation overhead per call:                   ${(serialUs - directUs).toFixed(1)} µs (one at a time), ${(pipelinedUs - directUs).toFixed(1)} µs (pipelined)`,
-  );
+  report.figure({ id: 'direct_call', what: 'driver call, in process without isolation', value: directUs, unit: 'us' });
+  report.figure({
+    id: 'isolated_call',
+    what: 'driver call, isolated, one at a time (latency)',
+    value: serialUs,
+    unit: 'us',
+  });
+  report.figure({
+    id: 'isolated_pipelined',
+    what: `driver call, isolated, ${batch} in flight`,
+    value: pipelinedUs,
+    unit: 'us',
+  });
+  report.figure({
+    id: 'isolation_overhead',
+    what: 'isolation overhead per call (pipelined)',
+    value: pipelinedUs - directUs,
+    unit: 'us',
+    ratio: true,
+  });
 
   // 2. The bridge, side by side (after a warm-up run that is not counted; then each twice, alternating, best kept).
   await bridgeRate(undefined);
@@ -188,15 +205,29 @@ async function main() {
   const best = (list) => list.reduce((a, b) => (b.rate > a.rate ? b : a));
   const none = best(runs.none);
   const withDriver = best(runs.driver);
-  console.log(
-    `bridge without drivers:  ${Math.round(none.rate)} uplinks/s pushed (${none.pushed} in ${SECONDS}s load)`,
-  );
-  console.log(
-    `bridge with a driver on every uplink: ${Math.round(withDriver.rate)} uplinks/s pushed (${withDriver.pushed}; ${decoder.counts.failed} decodes failed in all runs)`,
-  );
-  console.log(
-    `ratio: ${((withDriver.rate / none.rate) * 100).toFixed(0)}% of the rate without drivers (target >= 50%)`,
-  );
+  report.figure({
+    id: 'bridge_without',
+    what: `bridge without drivers (${none.pushed} pushed in ${SECONDS} s)`,
+    value: none.rate,
+    unit: 'uplinks/s',
+  });
+  report.figure({
+    id: 'bridge_with',
+    what: `bridge with a driver on every uplink (${decoder.counts.failed} decodes failed)`,
+    value: withDriver.rate,
+    unit: 'uplinks/s',
+  });
+  const ratio = (100 * withDriver.rate) / none.rate;
+  report.figure({
+    id: 'with_vs_without',
+    what: 'rate with drivers / without',
+    value: ratio,
+    unit: '%',
+    target: '>= 50 %',
+    met: ratio >= 50,
+    ratio: true,
+  });
+  report.finish();
   await decoder.close();
 }
 
