@@ -21,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -67,6 +68,43 @@ async function bare() {
     const r = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 0);
     const cpu = process.cpuUsage(cpu0);
     runs.push({ rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok, clientCpuUs: r.cpuUs });
+  }
+  await new Promise((res) => server.close(res));
+  return medianRun(runs);
+}
+
+/**
+ * The floor of any ingest on this machine: a raw TCP server that finds each request's end (headers and
+ * content-length) and answers a fixed 202, no HTTP library. Not a server to run (no limits, no chunked bodies): a
+ * measure of what the kernel, libuv and the streams cost per request, which no HTTP server in Node goes below.
+ */
+async function rawFloor() {
+  const answer = Buffer.from(
+    'HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}',
+  );
+  const server = createNetServer((socket) => {
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      for (;;) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length: *(\d+)/i.exec(pending.toString('latin1', 0, end))?.[1] ?? 0);
+        if (pending.length < end + 4 + length) return;
+        pending = pending.subarray(end + 4 + length);
+        socket.write(answer);
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/uplink`;
+  if (WARMUP > 0) await runClient(url, 'max', 0, WARMUP, CONNECTIONS, 0);
+  const runs = [];
+  for (let k = 0; k < REPEAT; k++) {
+    const cpu0 = process.cpuUsage();
+    const r = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 0);
+    const cpu = process.cpuUsage(cpu0);
+    runs.push({ rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok });
   }
   await new Promise((res) => server.close(res));
   return medianRun(runs);
@@ -191,6 +229,7 @@ async function measure(durability, platform, names) {
 
 async function main() {
   const bareFigures = await bare();
+  const rawFigures = await rawFloor();
   const platform = await startNullPlatform();
   const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
   const modes = (process.env.BENCH_DURABILITY ?? 'full,normal').split(',');
@@ -215,6 +254,12 @@ async function main() {
     unit: 'req/s',
   });
   report.figure({ id: 'bare_cpu', what: 'CPU per request: bare server', value: bareFigures.cpuUs, unit: 'us' });
+  report.figure({
+    id: 'raw_cpu',
+    what: 'CPU per request: raw TCP answer, no HTTP library (floor)',
+    value: rawFigures.cpuUs,
+    unit: 'us',
+  });
   report.figure({
     id: 'client_cpu',
     what: 'CPU per request: the load client (signs each uplink)',
