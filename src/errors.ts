@@ -120,6 +120,10 @@ export interface PhraseData {
   'connection-delete': NoData;
   /** Where the bridge's dead letters are listed. */
   'dead-letters': NoData;
+  /** An emulator cannot listen (`inUse`: another process has the port). */
+  'emulator-listen': { inUse: boolean };
+  /** An emulator's state file cannot be read (`what`: the path is wrong, or the file is not a state file). */
+  'emulator-state': { what: 'path' | 'content' };
 }
 
 export type PhraseId = keyof PhraseData;

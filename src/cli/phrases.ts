@@ -124,6 +124,14 @@ const WORDS: Words = {
       : 'Check with "tpx connection list" whether it was created before trying again.',
   'connection-delete': () => 'Delete a connection you no longer need ("tpx connection delete <id>") and try again.',
   'dead-letters': () => 'List them with "tpx bridge dead-letters".',
+  'emulator-listen': (r) =>
+    r.inUse
+      ? 'Another process uses that port: stop it, or pass another --port (0 picks a free one).'
+      : 'Check --host (an address of this machine) and --port.',
+  'emulator-state': (r) =>
+    r.what === 'path'
+      ? 'Check the path given to --state.'
+      : 'Give another --state file, or delete this one to start afresh.',
 };
 
 function word(part: string | PhraseRef): string {

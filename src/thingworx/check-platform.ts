@@ -268,7 +268,10 @@ export async function checkTemplate(rest: ThingWorxRest, template: string): Prom
   if (plan.wrongType.length > 0) {
     const w = plan.wrongType.map((x) => `${x.name} is ${x.actual}, not ${x.expected}`).join('; ');
     return item('template', 'failed', `${template}: ${w}.`, {
-      fix: 'In Composer, change those properties to the base type tpx needs (or delete them and run "tpx thingworx import-template").',
+      fix: [
+        'In Composer, change those properties to the base type tpx needs, or delete them and add them again:',
+        { id: 'template-add-properties', template },
+      ],
       data: { ...data, wrongType: plan.wrongType },
     });
   }

@@ -21,8 +21,8 @@ export interface Explanation {
 export interface ExplainResult {
   recognised: boolean;
   explanations: Explanation[];
-  /** What to do when nothing was recognised. */
-  hint?: string;
+  /** What to do when nothing was recognised (a phrase the CLI words). */
+  hint?: Phrase;
 }
 
 function bindFailure(text: string): Explanation | undefined {
@@ -300,7 +300,7 @@ export function explainText(input: string): ExplainResult {
     return {
       recognised: false,
       explanations: [],
-      hint: 'tpx does not know this text. Run "tpx thingworx check" to test the whole ThingWorx set-up at once.',
+      hint: { id: 'thingworx-check' },
     };
   }
   return { recognised: true, explanations: out };

@@ -43,14 +43,14 @@ export async function runExplain(
     explanations.push({ id, title: `${code}: ${c.title}`, cause: c.cause, fix: c.fix });
   }
   const recognised = explanations.length > 0;
-  const result = recognised ? { recognised, explanations } : { ...said, explanations };
+  const result = recognised ? { recognised, explanations } : { ...sayFields(said, 'hint'), explanations };
   if (ctx.io.json) {
     ctx.io.printJson(result);
     return;
   }
   if (!result.recognised) {
     ctx.io.out('Not recognised: tpx does not know this error text.');
-    ctx.io.out(`Next: ${result.hint?.replace(/^tpx does not know this text\. /, '')}`);
+    ctx.io.out(`Next: ${result.hint}`);
     return;
   }
   const c = ctx.io.color;

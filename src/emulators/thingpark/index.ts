@@ -11,13 +11,14 @@
  * - GET /_emulator/downlinks reports the accepted downlinks (for shells and the sandbox).
  * Never imports the tpx client; shares only the token functions.
  */
+
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Dispatcher, request } from 'undici';
-import { TpxError } from '../../errors.js';
 import { signUplink } from '../../thingpark/tunnel.js';
+import { listenOn } from '../listen.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
 import { type Fault, type RequestRecord, requestHandler } from './faults.js';
 import { type EmulatorState, TOKEN_PATH } from './routes.js';
@@ -156,21 +157,7 @@ type PostUplinkOptions = NonNullable<Parameters<ThingParkEmulator['postUplink']>
 
 /** Listens on host:port (0: a free port); resolves with the base URL, rejects with TPX_EMULATOR_LISTEN. */
 async function listen(server: Server, listenHost: string, port: number, scheme: 'http' | 'https'): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new TpxError(
-          'TPX_EMULATOR_LISTEN',
-          `The ThingPark emulator cannot listen on ${listenHost}:${port} (${err.code ?? err.message}).`,
-          {
-            fix: 'Choose another --port (0 picks a free one) or stop what is using it.',
-            cause: err,
-          },
-        ),
-      ),
-    );
-    server.listen(port, listenHost, () => resolve());
-  });
+  await listenOn(server, listenHost, port, 'ThingPark');
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return `${scheme}://${host}:${addr.port}`;

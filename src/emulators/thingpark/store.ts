@@ -116,7 +116,7 @@ export class ConnectionStore {
         'TPX_EMULATOR_STATE',
         `The emulator state file ${path} cannot be read: ${(err as Error).message}.`,
         {
-          fix: 'Give another --state file, or delete this one to start afresh.',
+          fix: { id: 'emulator-state', what: 'content' },
           cause: err,
         },
       );

@@ -2,6 +2,7 @@
  * The ThingWorx platform emulator: REST under /Thingworx and the AlwaysOn endpoint /Thingworx/WS on one
  * HTTPS port (README.md next to this file documents the API and the state file).
  */
+
 import type { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -9,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TpxError } from '../../errors.js';
+import { listenOn } from '../listen.js';
 import { generateCertificate, type TlsMaterial } from '../tls.js';
 import { AlwaysOnEndpoint, type LostBindBehaviour, type SyncOnBind } from './alwayson.js';
 import type { EdgeRequest, EdgeResponse } from './edge-requests.js';
@@ -111,7 +113,7 @@ export async function startThingWorxEmulator(options: ThingWorxEmulatorOptions =
   const tlsMode = options.tls ?? store.tls;
   const { server, tls } = await createServer(options, tlsMode, endpoint, rest);
   const host = options.host ?? '127.0.0.1';
-  await listen(server, host, options.port ?? 0);
+  await listenOn(server, host, options.port ?? 0, 'ThingWorx');
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const plain = tlsMode === 'plain-http';
@@ -226,25 +228,6 @@ async function createServer(
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return { server, tls };
-}
-
-/** Listens on host:port; TPX_EMULATOR_LISTEN when it cannot. */
-async function listen(server: Server, host: string, port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new TpxError(
-          'TPX_EMULATOR_LISTEN',
-          `The ThingWorx emulator cannot listen on ${host}:${port}: ${err.code ?? err.message}.`,
-          {
-            fix: 'Choose another --port, or stop the process using it.',
-            cause: err,
-          },
-        ),
-      ),
-    );
-    server.listen(port, host, () => resolve());
-  });
 }
 
 /** The emulator's state now: the store's, and the ghost sessions. */

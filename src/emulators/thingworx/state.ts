@@ -279,7 +279,7 @@ export function loadStateFile(file: string): EmulatorState {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new TpxError('TPX_EMULATOR_STATE', `Cannot read the emulator state file ${file}.`, {
-      fix: 'Check the path given to --state.',
+      fix: { id: 'emulator-state', what: 'path' },
       cause: err,
     });
   }

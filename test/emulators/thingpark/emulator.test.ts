@@ -235,6 +235,8 @@ describe('ThingPark emulator: OAuth and connections API', () => {
       await expect(startThingParkEmulator({ port })).rejects.toMatchObject({
         code: 'TPX_EMULATOR_LISTEN',
         message: expect.stringContaining('EADDRINUSE'),
+        fix: { id: 'emulator-listen', inUse: true },
+        details: { port },
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
