@@ -17,35 +17,49 @@ export interface MetricsSources {
   connected: () => boolean;
 }
 
+const P = 'tpx_bridge_';
+
+/** A gauge of the bridge's registry, `tpx_bridge_<name>`, read when /metrics is (undefined: no value now). */
+function gaugeOf(registry: Registry) {
+  return (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name: `${P}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v !== undefined) this.set(v);
+      },
+    });
+}
+
+/** A counter of the bridge's registry: `tpx_bridge_<name>`, with one label or none. */
+function counterOf(registry: Registry) {
+  return (name: string, help: string, label?: string) =>
+    new Counter({ name: `${P}${name}`, help, labelNames: label ? [label] : [], registers: [registry] });
+}
+
 export function createMetrics(events: BridgeEvents, sources: MetricsSources): Registry {
   const registry = new Registry();
-  const p = 'tpx_bridge_';
+  const counter = counterOf(registry);
+  const gauge = gaugeOf(registry);
   // registered in the order /metrics lists them
   const m = {
-    ...ingestCounters(registry, p),
-    ...thingworxCounters(registry, p),
+    ...ingestCounters(registry),
+    ...thingworxCounters(registry),
   };
-  spoolGauges(registry, p, sources);
-  const capped = new Counter({
-    name: `${p}connections_capped_total`,
-    help: 'Times the ingest refused connections because maxConnections were open (reported at most once a second)',
-    registers: [registry],
-  });
-  thingGauges(registry, p, sources);
-  const bindings = new Counter({
-    name: `${p}binding_changes_total`,
-    help: 'Things taken by another session, refused, recovered or taken over, by change',
-    labelNames: ['change'],
-    registers: [registry],
-  });
-  new Gauge({
-    name: `${p}thingworx_connected`,
-    help: '1 when ThingWorx is connected',
-    registers: [registry],
-    collect() {
-      this.set(sources.connected() ? 1 : 0);
-    },
-  });
+  spoolGauges(registry, sources);
+  const capped = counter(
+    'connections_capped_total',
+    'Times the ingest refused connections because maxConnections were open (reported at most once a second)',
+  );
+  thingGauges(registry, sources);
+  const bindings = counter(
+    'binding_changes_total',
+    'Things taken by another session, refused, recovered or taken over, by change',
+    'change',
+  );
+  gauge('thingworx_connected', '1 when ThingWorx is connected', () => (sources.connected() ? 1 : 0));
   countEvents(events, { ...m, capped, bindings });
   return registry;
 }
@@ -54,11 +68,13 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
  * A counter of one label bumped once per uplink: counted in plain numbers (a Map by label value), added to the
  * prom-client counter when it is read (/metrics). prom-client's inc() hashes and validates the labels on each call.
  */
-function tallied(config: { name: string; help: string; labelNames: [string]; registers: Registry[] }) {
+function tallied(registry: Registry, name: string, help: string, label: string) {
   const pending = new Map<string, number>();
-  const label = config.labelNames[0];
   const counter = new Counter({
-    ...config,
+    name: `${P}${name}`,
+    help,
+    labelNames: [label],
+    registers: [registry],
     collect() {
       for (const [value, n] of pending) this.inc({ [label]: value }, n);
       pending.clear();
@@ -68,121 +84,67 @@ function tallied(config: { name: string; help: string; labelNames: [string]; reg
 }
 
 /** The counters of ingest and delivery. */
-function ingestCounters(registry: Registry, p: string) {
-  const received = tallied({
-    name: `${p}received_total`,
-    help: 'Reports received by ingest',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const accepted = tallied({
-    name: `${p}accepted_total`,
-    help: 'Reports stored in the spool',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const rejected = new Counter({
-    name: `${p}rejected_total`,
-    help: 'Requests refused by ingest, by reason',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  const duplicates = new Counter({
-    name: `${p}duplicates_total`,
-    help: 'Repeated (DevEUI, FCntUp) answered 2xx and not delivered again',
-    registers: [registry],
-  });
-  const pushed = tallied({
-    name: `${p}pushed_total`,
-    help: 'Reports delivered to ThingWorx (acknowledged)',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const pushFailures = new Counter({
-    name: `${p}push_failures_total`,
-    help: 'Failed pushes (retried)',
-    registers: [registry],
-  });
+function ingestCounters(registry: Registry) {
+  const counter = counterOf(registry);
+  const received = tallied(registry, 'received_total', 'Reports received by ingest', 'kind');
+  const accepted = tallied(registry, 'accepted_total', 'Reports stored in the spool', 'kind');
+  const rejected = counter('rejected_total', 'Requests refused by ingest, by reason', 'reason');
+  const duplicates = counter('duplicates_total', 'Repeated (DevEUI, FCntUp) answered 2xx and not delivered again');
+  const pushed = tallied(registry, 'pushed_total', 'Reports delivered to ThingWorx (acknowledged)', 'kind');
+  const pushFailures = counter('push_failures_total', 'Failed pushes (retried)');
   const latency = new Histogram({
-    name: `${p}push_latency_seconds`,
+    name: `${P}push_latency_seconds`,
     help: 'From ingest to ThingWorx acknowledgement',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const deadLetters = new Counter({
-    name: `${p}dead_letters_total`,
-    help: 'Reports moved to the dead-letter table',
-    registers: [registry],
-  });
-  const created = new Counter({ name: `${p}things_created_total`, help: 'Things created', registers: [registry] });
-  const spoolFull = new Counter({
-    name: `${p}spool_full_total`,
-    help: 'Requests refused because the spool was full',
-    registers: [registry],
-  });
+  const deadLetters = counter('dead_letters_total', 'Reports moved to the dead-letter table');
+  const created = counter('things_created_total', 'Things created');
+  const spoolFull = counter('spool_full_total', 'Requests refused because the spool was full');
   return { received, accepted, rejected, duplicates, pushed, pushFailures, latency, deadLetters, created, spoolFull };
 }
 
 /** The counters of the ThingWorx connection, its requests, downlinks and failures. */
-function thingworxCounters(registry: Registry, p: string) {
-  const reconnects = new Counter({
-    name: `${p}reconnects_total`,
-    help: 'ThingWorx pipe reconnects',
-    registers: [registry],
-  });
-  const pipeDown = new Counter({ name: `${p}pipe_down_total`, help: 'ThingWorx pipes lost', registers: [registry] });
-  const downlinks = new Counter({
-    name: `${p}downlinks_total`,
-    help: 'Downlinks by result (queued, rejected, invalid, failed)',
-    labelNames: ['result'],
-    registers: [registry],
-  });
+function thingworxCounters(registry: Registry) {
+  const counter = counterOf(registry);
+  const reconnects = counter('reconnects_total', 'ThingWorx pipe reconnects');
+  const pipeDown = counter('pipe_down_total', 'ThingWorx pipes lost');
+  const downlinks = counter('downlinks_total', 'Downlinks by result (queued, rejected, invalid, failed)', 'result');
   // ThingWorx connection failures by cause (labels are stable cause codes, a bounded set: never messages)
-  const connectionFailures = new Counter({
-    name: `${p}thingworx_failures_total`,
-    help: 'ThingWorx connections lost or attempts failed, by cause (auth_timeout, ping_timeout, closed_by_platform…)',
-    labelNames: ['cause'],
-    registers: [registry],
-  });
-  const protocolErrors = new Counter({
-    name: `${p}protocol_errors_total`,
-    help: 'Frames from ThingWorx dropped, by cause (bad_message, text_frame, incomplete_multipart, bad_answer)',
-    labelNames: ['cause'],
-    registers: [registry],
-  });
-  const pingTimeouts = new Counter({
-    name: `${p}ping_timeouts_total`,
-    help: 'ThingWorx pipes dropped because the platform went silent past the ping deadline',
-    registers: [registry],
-  });
-  const syncs = new Counter({
-    name: `${p}thing_syncs_total`,
-    help: 'Synchronisation requests from ThingWorx (NotifyPropertyUpdate, SynchronizeModelState)',
-    registers: [registry],
-  });
-  const platformRequests = new Counter({
-    name: `${p}platform_requests_total`,
-    help: 'Requests from ThingWorx to the bridge, by answer code (SUCCESS, BAD_REQUEST, NOT_FOUND…)',
-    labelNames: ['code'],
-    registers: [registry],
-  });
-  const bindRejected = new Counter({
-    name: `${p}bind_rejected_total`,
-    help: 'Things ThingWorx refused to bind',
-    registers: [registry],
-  });
-  const warnings = new Counter({
-    name: `${p}thingworx_warnings_total`,
-    help: 'Warnings about the ThingWorx connection, by code (TPX_TLS_INSECURE…)',
-    labelNames: ['code'],
-    registers: [registry],
-  });
-  const failed = new Counter({
-    name: `${p}failed_total`,
-    help: 'Times the bridge gave up on ThingWorx (a failure waiting cannot cure, e.g. the app key refused), by cause',
-    labelNames: ['cause'],
-    registers: [registry],
-  });
+  const connectionFailures = counter(
+    'thingworx_failures_total',
+    'ThingWorx connections lost or attempts failed, by cause (auth_timeout, ping_timeout, closed_by_platform…)',
+    'cause',
+  );
+  const protocolErrors = counter(
+    'protocol_errors_total',
+    'Frames from ThingWorx dropped, by cause (bad_message, text_frame, incomplete_multipart, bad_answer)',
+    'cause',
+  );
+  const pingTimeouts = counter(
+    'ping_timeouts_total',
+    'ThingWorx pipes dropped because the platform went silent past the ping deadline',
+  );
+  const syncs = counter(
+    'thing_syncs_total',
+    'Synchronisation requests from ThingWorx (NotifyPropertyUpdate, SynchronizeModelState)',
+  );
+  const platformRequests = counter(
+    'platform_requests_total',
+    'Requests from ThingWorx to the bridge, by answer code (SUCCESS, BAD_REQUEST, NOT_FOUND…)',
+    'code',
+  );
+  const bindRejected = counter('bind_rejected_total', 'Things ThingWorx refused to bind');
+  const warnings = counter(
+    'thingworx_warnings_total',
+    'Warnings about the ThingWorx connection, by code (TPX_TLS_INSECURE…)',
+    'code',
+  );
+  const failed = counter(
+    'failed_total',
+    'Times the bridge gave up on ThingWorx (a failure waiting cannot cure, e.g. the app key refused), by cause',
+    'cause',
+  );
   return {
     reconnects,
     pipeDown,
@@ -199,68 +161,30 @@ function thingworxCounters(registry: Registry, p: string) {
 }
 
 /** The spool's gauges: depth, writable, free bytes. */
-function spoolGauges(registry: Registry, p: string, sources: MetricsSources) {
-  new Gauge({
-    name: `${p}spool_depth`,
-    help: 'Reports accepted and not yet delivered',
-    registers: [registry],
-    collect() {
-      this.set(sources.spoolDepth());
-    },
-  });
-  new Gauge({
-    name: `${p}spool_writable`,
-    help: '1 when the spool can store reports (0: storage failing, ingest answers 503)',
-    registers: [registry],
-    collect() {
-      this.set(sources.storage?.().writable === false ? 0 : 1);
-    },
-  });
-  new Gauge({
-    name: `${p}spool_free_bytes`,
-    help: "Free bytes of the spool's file system",
-    registers: [registry],
-    collect() {
-      const free = sources.storage?.().freeBytes;
-      if (free !== undefined) this.set(free);
-    },
-  });
+function spoolGauges(registry: Registry, sources: MetricsSources) {
+  const gauge = gaugeOf(registry);
+  gauge('spool_depth', 'Reports accepted and not yet delivered', () => sources.spoolDepth());
+  gauge('spool_writable', '1 when the spool can store reports (0: storage failing, ingest answers 503)', () =>
+    sources.storage?.().writable === false ? 0 : 1,
+  );
+  gauge('spool_free_bytes', "Free bytes of the spool's file system", () => sources.storage?.().freeBytes);
 }
 
 /** The Things' gauges: known, unbound, taken, bound. */
-function thingGauges(registry: Registry, p: string, sources: MetricsSources) {
-  new Gauge({
-    name: `${p}things`,
-    help: 'Things known to the bridge',
-    registers: [registry],
-    collect() {
-      this.set(sources.things());
-    },
-  });
-  new Gauge({
-    name: `${p}things_unbound`,
-    help: 'Things of the bridge not bound to it (taken by another session, refused, lost on a reconnect)',
-    registers: [registry],
-    collect() {
-      this.set(sources.unbound?.() ?? 0);
-    },
-  });
-  new Gauge({
-    name: `${p}things_taken`,
-    help: 'Things another session bound after this bridge (Last in wins); bound again once it lets them go',
-    registers: [registry],
-    collect() {
-      this.set(sources.taken?.() ?? 0);
-    },
-  });
-  new Gauge({
-    name: `${p}things_bound`,
-    help: 'Things bound to this bridge',
-    registers: [registry],
-    collect() {
-      this.set(sources.bound?.() ?? 0);
-    },
-  });
+function thingGauges(registry: Registry, sources: MetricsSources) {
+  const gauge = gaugeOf(registry);
+  gauge('things', 'Things known to the bridge', () => sources.things());
+  gauge(
+    'things_unbound',
+    'Things of the bridge not bound to it (taken by another session, refused, lost on a reconnect)',
+    () => sources.unbound?.() ?? 0,
+  );
+  gauge(
+    'things_taken',
+    'Things another session bound after this bridge (Last in wins); bound again once it lets them go',
+    () => sources.taken?.() ?? 0,
+  );
+  gauge('things_bound', 'Things bound to this bridge', () => sources.bound?.() ?? 0);
 }
 
 type Counters = ReturnType<typeof ingestCounters> &
