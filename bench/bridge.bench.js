@@ -50,7 +50,8 @@ function runClient(url, mode, rate, seconds, connections, fcntBase) {
 }
 
 // ---------------- the bench ----------------
-async function bare() {
+/** A bare Node HTTP server answering 202 without work: the reference. */
+function bare() {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -59,18 +60,7 @@ async function bare() {
     });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}/uplink`;
-  if (WARMUP > 0) await runClient(url, 'max', 0, WARMUP, CONNECTIONS, 0);
-  const runs = [];
-  for (let k = 0; k < REPEAT; k++) {
-    const cpu0 = process.cpuUsage();
-    const r = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 0);
-    const cpu = process.cpuUsage(cpu0);
-    runs.push({ rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok, clientCpuUs: r.cpuUs });
-  }
-  await new Promise((res) => server.close(res));
-  return medianRun(runs);
+  return measureServer(server);
 }
 
 /**
@@ -78,7 +68,7 @@ async function bare() {
  * content-length) and answers a fixed 202, no HTTP library. Not a server to run (no limits, no chunked bodies): a
  * measure of what the kernel, libuv and the streams cost per request, which no HTTP server in Node goes below.
  */
-async function rawFloor() {
+function rawFloor() {
   const answer = Buffer.from(
     'HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}',
   );
@@ -96,6 +86,11 @@ async function rawFloor() {
       }
     });
   });
+  return measureServer(server);
+}
+
+/** A server of this process driven as fast as the client can: warm-up, then BENCH_REPEAT runs, the median one. */
+async function measureServer(server) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}/uplink`;
   if (WARMUP > 0) await runClient(url, 'max', 0, WARMUP, CONNECTIONS, 0);
@@ -104,7 +99,7 @@ async function rawFloor() {
     const cpu0 = process.cpuUsage();
     const r = await runClient(url, 'max', 0, SECONDS, CONNECTIONS, 0);
     const cpu = process.cpuUsage(cpu0);
-    runs.push({ rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok });
+    runs.push({ rate: r.ok / r.elapsed, cpuUs: (cpu.user + cpu.system) / r.ok, clientCpuUs: r.cpuUs });
   }
   await new Promise((res) => server.close(res));
   return medianRun(runs);
