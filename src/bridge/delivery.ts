@@ -70,9 +70,11 @@ export class Delivery {
   private gate = false;
   private filling = false;
   private fillAgain = false;
-  private readonly startedAt = new Map<number, number>();
-  /** Reports accepted by this process, parsed by ingest, kept until taken and delivered (bounded). */
-  private readonly live = new Map<number, TunnelReport>();
+  /**
+   * Reports accepted by this process, parsed by ingest, with when they were accepted (performance.now(), for the
+   * ingest -> ack latency): kept until taken and delivered (bounded), so a report is not parsed again.
+   */
+  private readonly live = new Map<number, { report: TunnelReport; acceptedAt: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private idleWaiters: (() => void)[] = [];
   private quietWaiters: (() => void)[] = [];
@@ -117,8 +119,7 @@ export class Delivery {
   private keep(seq: number, report: TunnelReport, acceptedAt: number): void {
     // seq 0: a queue without local sequence (the fleet's broker): the report comes back through take()
     if (seq > 0 && this.live.size < (this.options.window ?? 20_000)) {
-      this.live.set(seq, report);
-      this.startedAt.set(seq, acceptedAt);
+      this.live.set(seq, { report, acceptedAt });
     }
   }
 
@@ -202,7 +203,8 @@ export class Delivery {
   /** Pushes the report at the head of a device's queue (and its decoded values), then acknowledges it. */
   private async pushHead(dev: string, q: DeviceQueue, item: StoredReport): Promise<void> {
     const seq = item.seq;
-    const report = this.live.get(seq) ?? this.parse(item.document);
+    const kept = this.live.get(seq);
+    const report = kept?.report ?? this.parse(item.document);
     const updates = reportUpdates(report, item.document);
     const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
     if (updates.length > 0) {
@@ -225,8 +227,7 @@ export class Delivery {
       });
     }
     void this.queue.ack(seq);
-    const t0 = this.startedAt.get(seq);
-    const latencyMs = t0 !== undefined ? performance.now() - t0 : Date.now() - item.receivedAt;
+    const latencyMs = kept ? performance.now() - kept.acceptedAt : Date.now() - item.receivedAt;
     this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
     q.attempt = 0;
   }
@@ -278,7 +279,6 @@ export class Delivery {
 
   /** The head delivered (or dropped for good): the next report of the device, if any, is ready. */
   private headDone(dev: string, q: DeviceQueue, seq: number): void {
-    this.startedAt.delete(seq);
     this.live.delete(seq);
     q.head += 1;
     this.held -= 1;
