@@ -177,8 +177,9 @@ export class Provisioner {
     }
     this.baselining = false;
     if (this.closed || names.length === 0) return;
-    if (!states || epoch !== this.epoch) {
-      // too many, not readable by name, or a pipe came up meanwhile: the whole listing takes the baselines
+    if (!states || epoch !== this.epoch || names.some((n) => !states.has(n))) {
+      // too many, not readable by name (or some could not be read: the listing reports why), or a pipe came up
+      // meanwhile: the whole listing takes the baselines
       if (this.checking) this.recheck = true;
       else void this.check(true);
       return;

@@ -183,6 +183,23 @@ describe('bind check of Things bound after the start', () => {
     p.close();
   });
 
+  it('takes the listing when a Thing just bound cannot be read by name', async () => {
+    const { directory, p, of, set } = setup([]);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    directory.things.add('NEW');
+    const listings = directory.connectionCalls;
+    const ensured = p.ensure('NEW'); // not in the view yet: its read by name finds nothing
+    await vi.advanceTimersByTimeAsync(0);
+    await ensured;
+    expect(directory.byName).toEqual([['NEW']]);
+    expect(directory.connectionCalls).toBe(listings + 1);
+    set(['NEW'], { connected: true, lastConnection: 150 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.taken')).toEqual([]); // its first value seen is its baseline, not a takeover
+    p.close();
+  });
+
   it('reads the baselines of many new Things (or where it cannot read by name) with one listing', async () => {
     for (const byName of [false, true]) {
       const { directory, p, of, set } = setup([]);
