@@ -77,8 +77,6 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   private readonly pending: PendingRequests;
   private readonly bound = new Set<string>();
   private ws: WebSocket | null = null;
-  /** True while the socket's writes are held until the end of the tick (corkUntilNextTick). */
-  private corked = false;
   private decoder: FrameDecoder;
   private keepalive: Keepalive | null = null;
   private sessionId = 0xffffffff;
@@ -270,15 +268,11 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    * (one TLS record, one system call) instead of one each. `ws` exposes its net/tls socket as `_socket` (ws 8).
    */
   private corkUntilNextTick(ws: WebSocket): void {
-    if (this.corked) return;
     const socket = (ws as unknown as { _socket?: Socket })._socket;
-    if (!socket || socket.destroyed) return;
-    this.corked = true;
+    // corked already: by an earlier request of this tick (ws's own cork is undone before its send returns)
+    if (!socket || socket.destroyed || socket.writableCorked > 0) return;
     socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      socket.uncork();
-    });
+    process.nextTick(() => socket.uncork());
   }
 
   /** BIND/UNBIND sender for binding.ts; `user` sends wait for the ready state like any caller's request. */
