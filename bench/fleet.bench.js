@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
+import { startChild } from './null-platform.js';
 import { createReport, pct } from './report.js';
 
 const AMQP = process.env.BENCH_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -66,16 +67,8 @@ async function brokerProblem() {
   }
 }
 
-async function startEmulator() {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', EMULATOR], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: new URL('..', import.meta.url).pathname,
-  });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  return { ...JSON.parse(first), stop: () => child.stdin.end() };
+function startEmulator() {
+  return startChild(EMULATOR, 'emulator');
 }
 
 /** Every uplink ThingWorx acknowledged, from every bridge's events: {bridge, devEui, at (ms)}. */

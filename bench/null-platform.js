@@ -31,17 +31,25 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
-/** Starts the null platform in a child process; resolves with {url, wsUrl, appKey, caFile, stop()}. */
-export async function startNullPlatform() {
+/**
+ * Runs an ES module source in a child process of its own (cwd the project) that prints one JSON line once ready and
+ * exits when its stdin ends; resolves with that JSON and stop(). The one starter of the benchmarks' platforms.
+ */
+export async function startChild(source, what) {
   const { spawn } = await import('node:child_process');
   const { createInterface } = await import('node:readline');
-  const child = spawn(process.execPath, ['--input-type=module', '-e', NULL_PLATFORM], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
     stdio: ['pipe', 'pipe', 'inherit'],
     cwd: new URL('..', import.meta.url).pathname,
   });
   const first = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`platform exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
   });
   return { ...JSON.parse(first), stop: () => child.stdin.end() };
+}
+
+/** Starts the null platform in a child process; resolves with {url, wsUrl, appKey, caFile, stop()}. */
+export function startNullPlatform() {
+  return startChild(NULL_PLATFORM, 'platform');
 }

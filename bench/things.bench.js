@@ -14,9 +14,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
+import { startChild } from './null-platform.js';
 import { createReport, pct } from './report.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -47,16 +47,8 @@ process.stdin.on('end', () => emu.close().then(() => process.exit(0)));
 process.stdin.resume();
 `;
 
-async function startEmulator() {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', EMULATOR], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: new URL('..', import.meta.url).pathname,
-  });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  return { ...JSON.parse(first), stop: () => child.stdin.end() };
+function startEmulator() {
+  return startChild(EMULATOR, 'emulator');
 }
 
 /** Child process `bridge`: one bridge with fleet k bound; prints its figures as one JSON line. */
