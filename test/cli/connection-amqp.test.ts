@@ -10,6 +10,7 @@ import { runCli } from '../../src/cli/program.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { AMQP_CONNECTOR, brokerUrlFields } from '../../src/thingpark/amqp-connection.js';
 import { tempConfigHome } from '../helpers/cli.js';
+import { deleteConnections } from '../helpers/thingpark.js';
 
 const PASSWORD = 'iotflow-s3cret-pw';
 const BROKER = `amqps://iotflow:${PASSWORD}@broker.example.com:5671`;
@@ -24,24 +25,7 @@ afterAll(async () => {
   await emu.close();
   home.cleanup();
 });
-beforeEach(async () => {
-  const token = (await (
-    await fetch(emu.tokenUrl, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: emu.clientId,
-        client_secret: emu.clientSecret,
-      }),
-    })
-  ).json()) as { access_token: string };
-  for (const c of emu.connections()) {
-    await fetch(`${emu.url}/thingpark/dx/core/latest/api/connections/${c.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${token.access_token}` },
-    });
-  }
-});
+beforeEach(() => deleteConnections(emu));
 
 async function tpx(argv: string[], env: Record<string, string> = {}) {
   const stdout = new BufferWriter(false);

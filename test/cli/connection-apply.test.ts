@@ -12,6 +12,7 @@ import { BufferWriter, type Prompter } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { tempConfigHome } from '../helpers/cli.js';
+import { deleteConnections } from '../helpers/thingpark.js';
 
 const APP_KEY = 'twx-app-key-apply-4e1d';
 const AS_KEY = '00112233445566778899aabbccddeeff';
@@ -27,24 +28,7 @@ afterAll(async () => {
   await emu.close();
   home.cleanup();
 });
-beforeEach(async () => {
-  const token = (await (
-    await fetch(emu.tokenUrl, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: emu.clientId,
-        client_secret: emu.clientSecret,
-      }),
-    })
-  ).json()) as { access_token: string };
-  for (const c of emu.connections()) {
-    await fetch(`${emu.url}/thingpark/dx/core/latest/api/connections/${c.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${token.access_token}` },
-    });
-  }
-});
+beforeEach(() => deleteConnections(emu));
 
 interface Run {
   code: number;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { type RunResult, tempConfigHome } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/run.js';
+import { emulatorBearer } from '../helpers/thingpark.js';
 
 const APP_KEY = 'twx-app-key-5f3a9c1e-0d2b';
 const AS_KEY = '0123456789abcdef0123456789abcdef';
@@ -19,19 +20,7 @@ afterAll(async () => {
   await emu.close();
   home.cleanup();
 });
-async function bearer(): Promise<Record<string, string>> {
-  const t = (await (
-    await fetch(emu.tokenUrl, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: emu.clientId,
-        client_secret: emu.clientSecret,
-      }),
-    })
-  ).json()) as { access_token: string };
-  return { authorization: `Bearer ${t.access_token}`, 'content-type': 'application/json' };
-}
+const bearer = () => emulatorBearer(emu);
 
 beforeEach(async () => {
   // start each test with no connections (through the emulator's own API, not tpx)
