@@ -4,7 +4,7 @@ import { exitCodeOf } from '../../src/cli/app.js';
 import { say } from '../../src/cli/phrases.js';
 import type { TpxError } from '../../src/errors.js';
 import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
-import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
+import { AS_KEY, post, signedQuery, startTestBridge, tempDir, uplinkDoc } from './helpers.js';
 
 const DEV = '0018B20000000FFF';
 
@@ -15,32 +15,15 @@ describe('bridge (ports faked)', () => {
   });
 
   async function start(over: Partial<BridgeOptions> = {}, dir?: string) {
-    const t = dir ? { dir, cleanup: () => undefined } : tempDir();
     const sink = (over.sink as FakeSink | undefined) ?? new FakeSink();
     const directory = (over.directory as FakeDirectory | undefined) ?? new FakeDirectory();
     const sender = new FakeSender();
-    const bridge = await startBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      asId: AS_ID,
-      asKey: AS_KEY,
-      template: 'actilityThingTemplateSF',
-      retryBaseMs: 20,
-      retryMaxMs: 100,
-      replayPollMs: 50,
-      downlinks: sender,
-      ...over,
-      sink,
-      directory,
-    });
-    let stopped = false;
-    const stop = async () => {
-      if (!stopped) await bridge.stop({ drainTimeoutMs: 0 });
-      stopped = true;
-    };
-    cleanups.push(t.cleanup);
-    cleanups.push(stop);
-    return { bridge, sink, directory, sender, dir: t.dir, stop };
+    const {
+      bridge,
+      dir: spoolDir,
+      stop,
+    } = await startTestBridge(cleanups, { replayPollMs: 50, downlinks: sender, ...over, sink, directory }, dir);
+    return { bridge, sink, directory, sender, dir: spoolDir, stop };
   }
 
   it('accepts a signed uplink with 202 after storing it, creates the Thing and pushes the values', async () => {

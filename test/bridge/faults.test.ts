@@ -3,9 +3,9 @@ import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BRIDGE_DEFAULTS, type BridgeOptions, startBridge } from '../../src/bridge/index.js';
+import { BRIDGE_DEFAULTS, type BridgeOptions } from '../../src/bridge/index.js';
 import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
-import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
+import { post, signedQuery, startTestBridge, tempDir, uplinkDoc } from './helpers.js';
 
 const DEV = '0018B20000000FAB';
 const mode = (p: string) => statSync(p).mode & 0o777;
@@ -17,32 +17,12 @@ describe('bridge under faults (issue 12)', () => {
   });
 
   async function start(over: Partial<BridgeOptions> = {}, spoolDir?: string) {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
     const sink = (over.sink as FakeSink | undefined) ?? new FakeSink();
     const directory = new FakeDirectory();
     directory.things.add(DEV);
     const sender = new FakeSender();
-    const bridge = await startBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: spoolDir ?? t.dir,
-      asId: AS_ID,
-      asKey: AS_KEY,
-      template: 'actilityThingTemplateSF',
-      retryBaseMs: 20,
-      retryMaxMs: 100,
-      downlinks: sender,
-      ...over,
-      sink,
-      directory,
-    });
-    let stopped = false;
-    const stop = async () => {
-      if (!stopped) await bridge.stop({ drainTimeoutMs: 0 });
-      stopped = true;
-    };
-    cleanups.push(stop);
-    return { bridge, sink, sender, dir: spoolDir ?? t.dir, stop };
+    const started = await startTestBridge(cleanups, { downlinks: sender, ...over, sink, directory }, spoolDir);
+    return { ...started, sink, sender };
   }
 
   const fcnts = (sink: FakeSink) => sink.valuesOf(DEV, 'FCntUp').map((v) => (v as { value: number }).value);

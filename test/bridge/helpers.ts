@@ -1,8 +1,10 @@
-/** Builds and posts signed ThingPark reports for bridge tests. */
+/** Builds and posts signed ThingPark reports for bridge tests, and starts bridges on fakes. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Bridge, type BridgeOptions, startBridge } from '../../src/bridge/index.js';
 import { signUplink } from '../../src/thingpark/tunnel.js';
+import { FakeSender } from './fakes.js';
 
 export const AS_ID = 'TWA_100000507.1111.AS';
 export const AS_KEY = '46ab678cd45df4a4e4b375Eacd096acc';
@@ -46,4 +48,35 @@ export async function post(
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tpx-bridge-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A bridge on fakes for a test: listening on a free port, a temporary spool (or `spoolDir`), the test keys, short
+ * retries; `options` may replace any of it. Its stop and the spool's removal go to `cleanups` (run in reverse).
+ */
+export async function startTestBridge(
+  cleanups: (() => Promise<void> | void)[],
+  options: Partial<BridgeOptions> & Pick<BridgeOptions, 'sink' | 'directory'>,
+  spoolDir?: string,
+): Promise<{ bridge: Bridge; dir: string; stop: () => Promise<void> }> {
+  const t = spoolDir ? { dir: spoolDir, cleanup: () => undefined } : tempDir();
+  cleanups.push(t.cleanup);
+  const bridge = await startBridge({
+    listen: '127.0.0.1:0',
+    spoolDir: t.dir,
+    asId: AS_ID,
+    asKey: AS_KEY,
+    template: 'actilityThingTemplateSF',
+    retryBaseMs: 20,
+    retryMaxMs: 100,
+    downlinks: new FakeSender(),
+    ...options,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (!stopped) await bridge.stop({ drainTimeoutMs: 0 });
+    stopped = true;
+  };
+  cleanups.push(stop);
+  return { bridge, dir: t.dir, stop };
 }

@@ -4,16 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthFailedError } from '../../src/alwayson/index.js';
-import {
-  type BridgeEventMap,
-  type BridgeEventName,
-  BridgeEvents,
-  type BridgeOptions,
-  startBridge,
-} from '../../src/bridge/index.js';
+import { type BridgeEventMap, type BridgeEventName, BridgeEvents, type BridgeOptions } from '../../src/bridge/index.js';
 import { formatEvent } from '../../src/bridge/log.js';
-import { FakeDirectory, FakeSender, FakeSink } from './fakes.js';
-import { AS_ID, AS_KEY, post, signedQuery, tempDir, uplinkDoc } from './helpers.js';
+import { FakeDirectory, FakeSink } from './fakes.js';
+import { post, signedQuery, startTestBridge, uplinkDoc } from './helpers.js';
 
 const DEV = '0018B20000000FAB';
 
@@ -24,34 +18,12 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
   });
 
   async function start(sink = new FakeSink(), over: Partial<BridgeOptions> = {}) {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
     const directory = new FakeDirectory();
     directory.things.add(DEV);
     const events = new BridgeEvents();
     const seen: { name: BridgeEventName; payload: unknown }[] = [];
     events.onAny((name, payload) => seen.push({ name, payload }));
-    const bridge = await startBridge({
-      events,
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      asId: AS_ID,
-      asKey: AS_KEY,
-      template: 'actilityThingTemplateSF',
-      retryBaseMs: 20,
-      retryMaxMs: 100,
-      repeatWindowMs: 50,
-      downlinks: new FakeSender(),
-      ...over,
-      sink,
-      directory,
-    });
-    let stopped = false;
-    const stop = async () => {
-      if (!stopped) await bridge.stop({ drainTimeoutMs: 0 });
-      stopped = true;
-    };
-    cleanups.push(stop);
+    const { bridge, stop } = await startTestBridge(cleanups, { events, repeatWindowMs: 50, ...over, sink, directory });
     return { bridge, sink, seen, stop };
   }
 
