@@ -24,11 +24,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/keys.js';
+import { brokerAnswers, NO_BROKER } from './helpers/broker.js';
 import { cleanEnv, ROOT, type RunResult, TPX_BIN, TpxProcess } from './helpers/cli.js';
 import { InProcess } from './helpers/run.js';
 
@@ -192,19 +192,7 @@ const examples = parseExamples(readme);
 
 /** Examples that use the local RabbitMQ (the fleet's broker) run only when it answers. */
 const needsBroker = (ex: Example) => /amqp:\/\/\S*127\.0\.0\.1:5672/.test(ex.command);
-const brokerUp = !examples.some(needsBroker)
-  ? false
-  : await new Promise<boolean>((resolve) => {
-      const s = tcpConnect({ host: '127.0.0.1', port: 5672 });
-      const done = (ok: boolean) => {
-        s.destroy();
-        resolve(ok);
-      };
-      s.setTimeout(1000, () => done(false));
-      s.once('connect', () => done(true));
-      s.once('error', () => done(false));
-    });
-const NO_BROKER = 'skipped: no RabbitMQ answers at 127.0.0.1:5672';
+const brokerUp = !examples.some(needsBroker) ? false : await brokerAnswers();
 
 /** Runs the CI recipe (the sh block of "Running the emulators in CI") with bash and tpx on the PATH. */
 async function runCiRecipe(script: string): Promise<{ code: number | null; out: string }> {

@@ -4,6 +4,8 @@
  * In src/cli: the fixes may name commands, flags and TPX_* variables.
  */
 
+import { say } from './phrases.js';
+
 export interface CodeExplanation {
   title: string;
   cause: string;
@@ -12,7 +14,7 @@ export interface CodeExplanation {
 
 const e = (title: string, cause: string, fix: string): CodeExplanation => ({ title, cause, fix });
 
-const CHECK = 'Run "tpx thingworx check" to test the whole ThingWorx set-up at once.';
+const CHECK = say({ id: 'thingworx-check' });
 const HOLDER =
   'Find who holds the Things: "tpx thingworx check --admin-key <key>" lists every AlwaysOn session of the key (live connectors and ghosts) and an active Actility-hosted connection; "tpx thing show <DevEUI> --admin-key <key>" names the holder of one Thing.';
 

@@ -109,7 +109,7 @@ const WORDS: Words = {
     r.what === 'frame'
       ? 'Check that the input is one complete AlwaysOn frame (hex of the WebSocket binary payload, no framing).'
       : 'Correct the message (the format is the one printed by `tpx alwayson decode --json`).',
-  'thingworx-check': () => 'Run "tpx thingworx check" to test the whole set-up at once.',
+  'thingworx-check': () => 'Run "tpx thingworx check" to test the whole ThingWorx set-up at once.',
   'setup-template-denied': () =>
     'Run "tpx thingworx check" with the new key to see which right is missing, or create the template with "tpx thingworx import-template".',
   'thing-not-found': () =>

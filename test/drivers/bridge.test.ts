@@ -1,11 +1,10 @@
 /** The bridge with payload drivers: decoded values pushed with the raw uplink, failures recorded, JSON downlinks. */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBridge } from '../../src/bridge/index.js';
 import { DriverDecoder, type DriverSetup } from '../../src/drivers/decoder.js';
 import { readDriver } from '../../src/drivers/package.js';
 import { FakeDirectory, FakeSender, FakeSink } from '../bridge/fakes.js';
-import { AS_ID, AS_KEY, post, tempDir, uplinkDoc } from '../bridge/helpers.js';
+import { post, startTestBridge, uplinkDoc } from '../bridge/helpers.js';
 import { CLIMATE as CLIMATE_DRIVER, FIXTURES } from './helpers.js';
 
 const CLIMATE = '70B3D50000000001';
@@ -18,30 +17,15 @@ describe('bridge with payload drivers', () => {
   });
 
   async function start(setups: DriverSetup[], timeoutMs = 10_000, sink = new FakeSink()) {
-    const t = tempDir();
     const decoder = await DriverDecoder.start(setups, { timeoutMs });
-    const directory = new FakeDirectory();
+    cleanups.push(() => decoder.close()); // after the bridge stopped (cleanups run in reverse)
     const sender = new FakeSender();
-    const bridge = await startBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      asId: AS_ID,
-      asKey: AS_KEY,
-      template: 'actilityThingTemplateSF',
-      retryBaseMs: 20,
-      retryMaxMs: 100,
+    const { bridge } = await startTestBridge(cleanups, {
       downlinks: sender,
       sink,
-      directory,
+      directory: new FakeDirectory(),
       decoder,
     });
-    cleanups.push(
-      t.cleanup,
-      () => decoder.close(),
-      async () => {
-        await bridge.stop({ drainTimeoutMs: 0 });
-      },
-    );
     await bridge.whenReady();
     return { bridge, sink, sender, decoder };
   }

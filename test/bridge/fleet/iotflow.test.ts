@@ -6,27 +6,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fleetNames } from '../../../src/bridge/fleet/types.js';
 import { startThingWorxEmulator } from '../../../src/emulators/thingworx/index.js';
 import { AMQP_CONNECTOR } from '../../../src/thingpark/amqp-connection.js';
 import { buildAmqpCreateBody } from '../../../src/thingpark/connection-config.js';
+import { brokerAnswers } from '../../helpers/broker.js';
 import { TpxProcess, tempConfigHome } from '../../helpers/cli.js';
 import { TEMPLATE, templateState } from '../emulated.js';
 
 const BROKER = 'amqp://guest:guest@127.0.0.1:5672';
-const hasBroker = await new Promise<boolean>((resolve) => {
-  const s = tcpConnect({ host: '127.0.0.1', port: 5672 });
-  const done = (ok: boolean) => {
-    s.destroy();
-    resolve(ok);
-  };
-  s.setTimeout(1000, () => done(false));
-  s.once('connect', () => done(true));
-  s.once('error', () => done(false));
-});
+const hasBroker = await brokerAnswers();
 
 describe.skipIf(!hasBroker)(
   `IoT Flow's AMQP connector feeding a fleet${hasBroker ? '' : ' (skipped: no RabbitMQ answers at 127.0.0.1:5672)'}`,

@@ -5,31 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server, connect as tcpConnect } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFleetStatus } from '../../../src/bridge/fleet/status.js';
 import { type BridgeHeartbeat, fleetNames } from '../../../src/bridge/fleet/types.js';
 import { indexRanges } from '../../../src/cli/commands/fleet.js';
 import { say } from '../../../src/cli/phrases.js';
 import { explainText } from '../../../src/thingworx/explain.js';
+import { brokerAnswers } from '../../helpers/broker.js';
 import { tempConfigHome } from '../../helpers/cli.js';
 import { runInProcess } from '../../helpers/run.js';
 
 const BROKER = 'amqp://guest:guest@127.0.0.1:5672';
-
-/** Whether something accepts TCP at 127.0.0.1:5672 within a second. */
-async function brokerAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host: '127.0.0.1', port: 5672 });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
 
 const hasBroker = await brokerAnswers();
 const home = tempConfigHome();
