@@ -19,6 +19,7 @@
  * - whether `username`/`password` are required, and whether `downlinkTopicPattern` is required when downlinks are
  *   disabled (the connector's own schema, GET /connectors, is checked before anything is sent).
  */
+import { type AmqpUrlParts, amqpUrlParts } from '../util/amqp-url.js';
 
 export const AMQP_CONNECTOR = {
   id: 'actility-amqp-0.9.1-iot',
@@ -36,7 +37,6 @@ export const AMQP_CONNECTOR = {
   },
   /** `protocol` by URL scheme, and the default ports. */
   protocols: { 'amqp:': 'TCP', 'amqps:': 'SSL' } as Record<string, string>,
-  defaultPorts: { 'amqp:': 5672, 'amqps:': 5671 } as Record<string, number>,
   /** The routing key the fleet hashes: the DevEUI alone, as the tpx ingest publishes it. */
   routingKeyPattern: '{DevEUI}',
   /** The placeholder a routing-key pattern must hold, so the exchange spreads by device. */
@@ -62,25 +62,24 @@ export interface BrokerFields {
  * (a sentence to put after the flag that gave it).
  */
 export function brokerUrlFields(raw: string): { fields?: BrokerFields; problem?: string } {
-  let u: URL;
+  let u: AmqpUrlParts;
   try {
-    u = new URL(raw.trim());
+    u = amqpUrlParts(raw);
   } catch {
     return { problem: 'must be a URL like amqps://user:password@broker.example.com:5671' };
   }
   const protocol = AMQP_CONNECTOR.protocols[u.protocol];
   if (!protocol) return { problem: `must start with amqp:// or amqps:// (got ${u.protocol}//)` };
   if (!u.hostname) return { problem: 'names no host' };
-  const vhost = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const vhost = u.vhost;
   if (vhost !== '' && vhost !== '/' && AMQP_CONNECTOR.keys.virtualHost === undefined) {
     return {
       problem: `names the virtual host "${vhost}", but IoT Flow's AMQP connector has no virtual host field (UNCONFIRMED): feed a fleet on the default virtual host /`,
     };
   }
-  const port = u.port ? Number(u.port) : AMQP_CONNECTOR.defaultPorts[u.protocol]!;
-  const fields: BrokerFields = { hostName: `${u.hostname}:${port}`, protocol };
-  if (u.username) fields.username = decodeURIComponent(u.username);
-  if (u.password) fields.password = decodeURIComponent(u.password);
+  const fields: BrokerFields = { hostName: `${u.hostname}:${u.port}`, protocol };
+  if (u.username) fields.username = u.username;
+  if (u.password) fields.password = u.password;
   return { fields };
 }
 

@@ -5,6 +5,7 @@
  * connection closes). Optionally each bridge's /readyz. Returns data, with the problems found; never prints.
  */
 import { TpxError } from '../../errors.js';
+import { AMQP_PORTS, amqpUrlParts } from '../../util/amqp-url.js';
 import { formatSeconds, httpRequest } from '../../util/http.js';
 import { parseHeartbeat } from './heartbeat.js';
 import { type BridgeHeartbeat, FLEET_DEFAULTS, fleetNames } from './types.js';
@@ -90,10 +91,8 @@ export interface FleetStatus {
 /** Host:port and virtual host of a broker URL, never its password. */
 export function brokerAddress(url: string): { host: string; vhost: string } {
   try {
-    const u = new URL(url);
-    const port = u.port || (u.protocol === 'amqps:' ? '5671' : '5672');
-    const vhost = decodeURIComponent(u.pathname.replace(/^\//, '')) || '/';
-    return { host: `${u.hostname}:${port}`, vhost };
+    const u = amqpUrlParts(url);
+    return { host: `${u.hostname}:${u.port ?? AMQP_PORTS['amqp:']}`, vhost: u.vhost || '/' };
   } catch {
     return { host: url.replace(/\/\/[^@/]*@/, '//'), vhost: '/' };
   }
