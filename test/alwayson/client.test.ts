@@ -67,6 +67,8 @@ interface Fake {
   upgradeStatus: number | null;
   /** When set, AUTH is answered with this status. */
   authStatus: MessageCodeName | null;
+  /** Called with each upgraded connection's TLS socket (its bytes as the client sent them). */
+  onSocket?: (socket: import('node:net').Socket) => void;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ async function fakePlatform(options: { autoPong?: boolean; tls?: Record<string, 
     },
   };
   wss.on('connection', (ws, req) => {
+    fake.onSocket?.(req.socket);
     fake.sockets.add(ws);
     fake.headers.push(req.headers);
     const session = nextSession++;
@@ -229,6 +232,27 @@ describe('AlwaysOnClient on the wire', () => {
     expect(push.header.sessionId).toBe(0x2a);
     expect(push.header.code).toBe('POST');
     expect(push.body.kind === 'request' && push.body.name).toBe('UpdateSubscribedPropertyValues');
+  });
+
+  it('masks its frames with a zero key, as the C SDK does (research/alwayson.md §1.4)', async () => {
+    const fake = await fakePlatform();
+    const raw: Buffer[] = [];
+    fake.onSocket = (socket) => socket.on('data', (chunk: Buffer) => raw.push(chunk));
+    const c = client(fake);
+    await c.start();
+    await c.push('Dev1', [{ name: 'temp', value: { baseType: 'NUMBER', value: 21.5 } }]);
+    const bytes = Buffer.concat(raw);
+    // walk the frames: each masked (bit 0x80 of the second byte) with the key 00 00 00 00
+    let keys = 0;
+    for (let at = 0; at < bytes.length; ) {
+      expect(bytes[at + 1]! & 0x80).toBe(0x80);
+      const short = bytes[at + 1]! & 0x7f;
+      const [length, keyAt] = short === 126 ? [bytes.readUInt16BE(at + 2), at + 4] : [short, at + 2];
+      expect(bytes.subarray(keyAt, keyAt + 4).toString('hex')).toBe('00000000');
+      keys += 1;
+      at = keyAt + 4 + length;
+    }
+    expect(keys).toBe(fake.frames.length);
   });
 
   it('pushes exactly the bytes of the C SDK vector push-properties-temp-21.5 (apart from ids)', async () => {
