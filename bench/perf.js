@@ -26,7 +26,8 @@ const opt = (name, fallback) => {
 const TOP = Number(opt('--top', 30));
 const THREAD = opt('--thread', 'main');
 const keep = opt('--keep', undefined);
-const dir = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), 'tpx-perf-'));
+const dir = keep ?? mkdtempSync(join(tmpdir(), 'tpx-perf-'));
+mkdirSync(dir, { recursive: true });
 const cpuBench = fileURLToPath(new URL('./bridge-cpu.js', import.meta.url));
 
 const run = (cmd, argv, o = {}) => {
