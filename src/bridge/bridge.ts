@@ -21,6 +21,7 @@ import { createMetrics } from './metrics.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
 import type { SinkStatus, TunnelReport } from './ports.js';
 import { Provisioner } from './provisioning.js';
+import { PushFailures } from './push-failures.js';
 import { Repeats } from './repeats.js';
 import { tunnelReportCodec } from './report-parser.js';
 import { Spool } from './spool.js';
@@ -63,13 +64,14 @@ export class Bridge {
   private onFailed: ((err: Error) => void) | undefined;
   /** Warning codes of the sink already reported. */
   private readonly warned = new Set<string>();
-  /** Repeated protocol errors and reconnects fold into one log line per window. */
+  /** Repeated protocol errors, reconnects and push failures (by cause) fold into one log line per window. */
   private readonly repeats: Repeats;
 
   constructor(private readonly o: BridgeOptions) {
     this.events = o.events ?? new BridgeEvents();
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
-    this.repeats = new Repeats(o.repeatWindowMs ?? BRIDGE_DEFAULTS.repeatWindowMs);
+    const repeatWindowMs = o.repeatWindowMs ?? BRIDGE_DEFAULTS.repeatWindowMs;
+    this.repeats = new Repeats(repeatWindowMs);
     this.failed = new Promise<Error>((resolve) => {
       this.onFailed = resolve;
     });
@@ -109,6 +111,12 @@ export class Bridge {
       ...(o.fleet ? { bindKnown: false } : {}),
     });
     const fleet = this.fleet;
+    const failures = new PushFailures(
+      this.repeats,
+      this.events,
+      repeatWindowMs,
+      (err) => o.sink.causeOf?.(err) ?? 'unknown',
+    );
     this.delivery = new Delivery(
       this.queue,
       (text) => codec.parse(JSON.parse(text)),
@@ -120,6 +128,7 @@ export class Bridge {
         retryBaseMs: o.retryBaseMs,
         retryMaxMs: o.retryMaxMs,
         decoder: o.decoder,
+        failed: (thing, err, retryInMs) => failures.failed(thing, err, retryInMs),
         ...(fleet ? { gate: (seq: number) => fleet.mayDeliver(seq), dropped: (seq: number) => fleet.forget(seq) } : {}),
       },
     );

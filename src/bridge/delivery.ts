@@ -37,6 +37,8 @@ export interface DeliveryOptions {
   gate?: (seq: number) => 'ok' | 'wait' | 'lost';
   /** A report dropped by the gate (forgotten by its queue, not acked). */
   dropped?: (seq: number) => void;
+  /** A push failed and is retried (after its push.failed event): the error itself, for the log's folding. */
+  failed?: (thing: string, err: unknown, retryInMs: number) => void;
 }
 
 /** A report whose queue this bridge no longer owns (the gate said 'lost'). */
@@ -266,6 +268,7 @@ export class Delivery {
       attempt: q.attempt,
       retryInMs,
     });
+    this.options.failed?.(dev, err, retryInMs);
     q.waiting = true;
     const t = setTimeout(() => {
       this.timers.delete(t);

@@ -71,7 +71,23 @@ export interface BridgeEventMap {
   'thing.created': { thing: string; template: string };
   'thing.refused': { thing: string; reason: string };
   'push.acked': { seq: number; thing: string; kind: ReportKind; latencyMs: number };
+  /** One failed push, retried in `retryInMs` (every one is counted; the log says them as push.failing). */
   'push.failed': { seq: number; thing: string; error: string; attempt: number; retryInMs: number };
+  /**
+   * Pushes failing for one `cause` (push-failures.ts: the sink's cause code such as request_timeout, else the error's
+   * code, else its message without the Thing's name and numbers): the first at once (`count` 1), the repeats of a
+   * `windowMs` window in one event at its end with their `count`, the number of distinct `things`, the last one
+   * (`thing`), the last `error` and the last `retryInMs`.
+   */
+  'push.failing': {
+    cause: string;
+    error: string;
+    count: number;
+    things: number;
+    thing: string;
+    retryInMs: number;
+    windowMs: number;
+  };
   'dead.letter': { seq: number; devEui: string; kind: ReportKind; reason: string };
   'dead.replayed': { count: number };
   'downlink.received': { thing: string };

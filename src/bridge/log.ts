@@ -18,10 +18,12 @@ const DEBUG = new Set<BridgeEventName>([
   'bind.rejected',
   'fleet.duplicate',
   'push.fenced',
+  // one per failed push and retry (thousands in an outage): push.failing says them, folded by cause
+  'push.failed',
 ]);
 const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
-  'push.failed',
+  'push.failing',
   'spool.full',
   'spool.unwritable',
   'ingest.capped',
@@ -153,6 +155,8 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
       return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${(p.latencyMs as number).toFixed(1)} ms`;
     case 'push.failed':
       return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
+    case 'push.failing':
+      return pushesFailing(p);
     case 'spool.full':
       return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
     case 'spool.unwritable':
@@ -299,6 +303,25 @@ function describeAny(name: string, p: Record<string, unknown>): string {
   return `${name} ${Object.entries(p)
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ')}`;
+}
+
+/**
+ * Push failures of one cause: the first on its own ("push to X failed: …"), then the repeats of a window in one line
+ * ("1,234 push(es) to 812 Thing(s) failed in the last 10 s: …").
+ */
+function pushesFailing(p: Record<string, unknown>): string {
+  const count = p.count as number;
+  const things = p.things as number;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const error = String(p.error).replace(/\.$/, '');
+  const why = CAUSES[p.cause as string] ? `${CAUSES[p.cause as string]}: ${error}` : error;
+  const ms = p.windowMs as number;
+  const window = ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : secs(ms);
+  return count === 1
+    ? `pushes failing: push to ${p.thing} failed: ${why} (retrying in ${secs(p.retryInMs)}; more failures of this ` +
+        `cause are counted in one line per ${window})`
+    : `pushes failing: ${n(count)} push(es) to ${n(things)} Thing(s) failed in the last ${window} (last: ` +
+        `${p.thing}): ${why} (retried with back-off, latest delay ${secs(p.retryInMs)})`;
 }
 
 /** A few names of a `{count, sample}` event, with "…" when there are more. */

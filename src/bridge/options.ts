@@ -53,7 +53,10 @@ export interface BridgeOptions {
   retryMaxMs?: number;
   /** How often Things refused on a re-bind after a reconnect are bound again. Default 30 s. */
   rebindRetryMs?: number;
-  /** Repeats of a protocol error or reconnect (same pipe, same cause) within this window make one log line. 10 s. */
+  /**
+   * Repeats of a protocol error or reconnect (same pipe, same cause), or of a push failure (same cause), within this
+   * window make one log line. 10 s.
+   */
   repeatWindowMs?: number;
   /** How often the bridge verifies it still holds its Things (a takeover by another session). Default 10 s; 0 = off. */
   bindCheckMs?: number;
