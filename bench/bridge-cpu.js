@@ -1,26 +1,6 @@
-// A tool, not a benchmark (run.js does not run it): one bridge (ingest -> SQLite spool in its writer thread ->
-// AlwaysOn pushes to the null platform), 10,000 devices known at start, driven by the load client in a process of
-// its own; prints the bridge process's CPU (both threads, process.cpuUsage) per uplink acknowledged by ThingWorx.
-// Only the bridge runs in this process, so a profile of it is the bridge's alone:
-//   node --cpu-prof --cpu-prof-dir=prof bench/bridge-cpu.js          (main thread + writer thread profiles)
-//   BENCH_CALLGRIND=1 BENCH_RATE=40 BENCH_SECONDS=25 valgrind --tool=callgrind node bench/bridge-cpu.js
-//     (instructions: the counters are zeroed before the load and dumped after the drain through callgrind_control,
-//     so the last dump, callgrind.out.<pid>.1, counts the load alone, both threads; divide by `acked`)
-// BENCH_SECONDS (default 6), BENCH_RATE (default 0: as fast as possible; else uplinks/s, exactly rate x seconds),
-// BENCH_DURABILITY (default full), BENCH_CONNECTIONS (default 256 at max rate, 16 paced), BENCH_WARMUP (default
-// 2: seconds of the same load before the measured phase, not counted; 0 measures from cold).
-// BENCH_SERVER=bare drives the bare Node HTTP server of bridge.bench.js instead (the yardstick of the CPU ratio), in
-// the same harness, so `BENCH_SERVER=bare node bench/perf.js` profiles it.
-// BENCH_SINK=none replaces the AlwaysOn pool with a sink that acknowledges every push at once (no socket, no
-// encoding): the difference to the default is what the AlwaysOn side costs per uplink.
-// Besides the total it prints the CPU per uplink of the main thread, of the threads started with the bridge (the
-// spool's writer thread) and of the others (V8's garbage collector and compiler threads), on Linux.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
-import { startNullPlatform } from './null-platform.js';
+import { runLoadClient } from './load-client.js';
+import { startBenchBridge, startNullPlatform } from './null-platform.js';
 import { splitThreads, threadTimes } from './threads.js';
 
 const DEVICES = 10_000;
@@ -57,12 +37,8 @@ async function startBare() {
 }
 
 /** The bridge with 10,000 devices known at start; counts the uplinks ThingWorx acknowledged. */
-async function startBenchBridge() {
+async function startCpuBridge() {
   const platform = await startNullPlatform();
-  const { AlwaysOnPool } = await import('../dist/alwayson/index.js');
-  const { PoolSink, startBridge } = await import('../dist/bridge/index.js');
-  const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-cpu-'));
-  const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
   /** BENCH_SINK=none: every push acknowledged at once, nothing encoded or sent. */
   const noSink = {
     pipeCount: 1,
@@ -75,28 +51,13 @@ async function startBenchBridge() {
     isConnected: () => true,
     close: async () => {},
   };
-  const poolSink = new PoolSink(
-    () =>
-      new AlwaysOnPool({
-        url: platform.url,
-        appKey: 'bench',
-        ca: readFileSync(platform.caFile),
-        requestTimeoutMs: 30_000,
-        maxInFlight: 4096,
-      }),
-  );
-  const bridge = await startBridge({
-    listen: '127.0.0.1:0',
-    spoolDir,
-    asId: AS_ID,
-    asKey: AS_KEY,
-    template: 'actilityThingTemplateSF',
-    sink: process.env.BENCH_SINK === 'none' ? noSink : poolSink,
-    directory: { list: async () => ({ names, pages: DEVICES / 1000 }), create: async () => 'exists' },
+  const { bridge, stop } = await startBenchBridge({
+    platform,
+    devices: DEVICES,
+    ...(process.env.BENCH_SINK === 'none' ? { sink: noSink } : {}),
     maxSpool: 1_000_000,
     durability,
   });
-  await bridge.whenReady();
   let acked = 0;
   bridge.events.on('push.acked', () => acked++);
   return {
@@ -107,16 +68,15 @@ async function startBenchBridge() {
     },
     drained: () => bridge.whenDrained(120_000),
     stop: async () => {
-      await bridge.stop({ drainTimeoutMs: 1000 });
+      await stop();
       platform.stop();
-      rmSync(spoolDir, { recursive: true, force: true });
     },
   };
 }
 
 await import('node:fs/promises').then((fs) => fs.stat('.')); // libuv's pool started before the snapshot
 const threads0 = threadTimes();
-const target = BARE ? await startBare() : await startBenchBridge();
+const target = BARE ? await startBare() : await startCpuBridge();
 const callgrind = async (flag) => {
   if (!process.env.BENCH_CALLGRIND) return;
   const { spawn } = await import('node:child_process');

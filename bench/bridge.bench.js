@@ -19,15 +19,12 @@
 // The client, the platform and the bridge share the machine: on 2 cores the client's own CPU caps every rate, so
 // the CPU per uplink (and its ratio to the bare server's) is printed as well.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
-import { startNullPlatform } from './null-platform.js';
+import { runLoadClient } from './load-client.js';
+import { startBenchBridge, startNullPlatform } from './null-platform.js';
 import { createReport, pct } from './report.js';
 import { splitThreads, threadTimes } from './threads.js';
 
@@ -106,46 +103,22 @@ async function measureServer(server) {
 }
 
 /** A bridge with the 10,000 Things known at start, pushing to the null platform. */
-async function startBenchBridge(durability, platform, names) {
-  const { AlwaysOnPool } = await import('../dist/alwayson/index.js');
-  const { PoolSink, startBridge } = await import('../dist/bridge/index.js');
-  const ca = readFileSync(platform.caFile);
-  const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-bridge-'));
-  const sink = new PoolSink(
-    () => new AlwaysOnPool({ url: platform.url, appKey: 'bench', ca, requestTimeoutMs: 30_000, maxInFlight: 4096 }),
-  );
-  const directory = { list: async () => ({ names, pages: DEVICES / 1000 }), create: async () => 'exists' };
-  const tBind = performance.now();
-  const bridge = await startBridge({
-    listen: '127.0.0.1:0',
-    spoolDir,
-    asId: AS_ID,
-    asKey: AS_KEY,
-    template: 'actilityThingTemplateSF',
-    sink,
-    directory,
-    maxSpool: 1_000_000,
-    durability,
-  });
-  await bridge.whenReady();
-  return { bridge, spoolDir, bindMs: performance.now() - tBind };
-}
+const benchBridge = (durability, platform) =>
+  startBenchBridge({ platform, devices: DEVICES, maxSpool: 1_000_000, durability });
 
 /**
  * Child process `rss`: a bridge alone in its process, 10,000 Things bound, driven at 1,000 uplinks/s for the phase
  * length; prints its RSS once bound and after the load (after a GC).
  */
 async function rssChild([platformUrl, caFile, durability]) {
-  const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
-  const { bridge, spoolDir } = await startBenchBridge(durability, { url: platformUrl, caFile }, names);
+  const { bridge, stop } = await benchBridge(durability, { url: platformUrl, caFile });
   globalThis.gc?.();
   const bound = process.memoryUsage().rss;
   const r = await runClient(`${bridge.url}${bridge.path}`, 'rate', 1000, SECONDS, 16, 200_000);
   await bridge.whenDrained(60_000);
   globalThis.gc?.();
   const after = process.memoryUsage().rss;
-  await bridge.stop({ drainTimeoutMs: 1000 });
-  rmSync(spoolDir, { recursive: true, force: true });
+  await stop();
   process.stdout.write(`${JSON.stringify({ bound, after, ok: r.ok })}\n`);
 }
 
@@ -162,12 +135,12 @@ function measureRss(durability, platform) {
   });
 }
 
-async function measure(durability, platform, names) {
+async function measure(durability, platform) {
   globalThis.gc?.();
   const rss0 = process.memoryUsage().rss;
   await import('node:fs/promises').then((fs) => fs.stat('.')); // libuv's pool started before the snapshot
   const threads0 = threadTimes();
-  const { bridge, spoolDir, bindMs } = await startBenchBridge(durability, platform, names);
+  const { bridge, bindMs, stop } = await benchBridge(durability, platform);
   const url = `${bridge.url}${bridge.path}`;
   let acked = 0;
   let latencies;
@@ -216,8 +189,7 @@ async function measure(durability, platform, names) {
   globalThis.gc?.();
   out.rss = process.memoryUsage().rss;
   out.rss0 = rss0;
-  await bridge.stop({ drainTimeoutMs: 1000 });
-  rmSync(spoolDir, { recursive: true, force: true });
+  await stop();
   out.own = await measureRss(durability, platform);
   return out;
 }
@@ -226,10 +198,9 @@ async function main() {
   const bareFigures = await bare();
   const rawFigures = await rawFloor();
   const platform = await startNullPlatform();
-  const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
   const modes = (process.env.BENCH_DURABILITY ?? 'full,normal').split(',');
   const results = [];
-  for (const mode of modes) results.push([mode, await measure(mode, platform, names)]);
+  for (const mode of modes) results.push([mode, await measure(mode, platform)]);
   platform.stop();
 
   const report = createReport(

@@ -10,11 +10,10 @@
 // memory holds as many entries as in the full run.
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AS_ID, AS_KEY, devEui, runLoadClient } from './load-client.js';
-import { startNullPlatform } from './null-platform.js';
+import { devEui, runLoadClient } from './load-client.js';
+import { startBenchBridge, startNullPlatform } from './null-platform.js';
 import { createReport } from './report.js';
 
 const FULL_SECONDS = 600;
@@ -72,32 +71,12 @@ async function main() {
   const perEntry = await dedupBytesPerEntry(200_000, DEVICES);
   const perToken = await replayBytesPerEntry(200_000);
   const platform = await startNullPlatform();
-  const { AlwaysOnPool } = await import('../dist/alwayson/index.js');
-  const { PoolSink, startBridge } = await import('../dist/bridge/index.js');
-  const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-fanin-'));
-  const names = Array.from({ length: DEVICES }, (_, i) => devEui(i));
-  const sink = new PoolSink(
-    () =>
-      new AlwaysOnPool({
-        url: platform.url,
-        appKey: 'bench',
-        ca: readFileSync(platform.caFile),
-        requestTimeoutMs: 30_000,
-        maxInFlight: 4096,
-      }),
-  );
-  const bridge = await startBridge({
-    listen: '127.0.0.1:0',
-    spoolDir,
-    asId: AS_ID,
-    asKey: AS_KEY,
-    template: 'actilityThingTemplateSF',
-    sink,
-    directory: { list: async () => ({ names, pages: DEVICES / 1000 }), create: async () => 'exists' },
+  const { bridge, spoolDir, stop } = await startBenchBridge({
+    platform,
+    devices: DEVICES,
     maxDevices: DEVICES,
     dedupWindowMs: WINDOW_MS,
   });
-  await bridge.whenReady();
   const spoolBytes = () => {
     let n = 0;
     for (const f of ['spool.sqlite', 'spool.sqlite-wal']) {
@@ -143,9 +122,8 @@ async function main() {
   await bridge.whenDrained(60_000);
   sample();
   clearInterval(timer);
-  await bridge.stop({ drainTimeoutMs: 1000 });
+  await stop();
   platform.stop();
-  rmSync(spoolDir, { recursive: true, force: true });
 
   const mb = (b) => b / 1048576;
   report.note(

@@ -53,3 +53,46 @@ export async function startChild(source, what) {
 export function startNullPlatform() {
   return startChild(NULL_PLATFORM, 'platform');
 }
+
+/**
+ * A bridge of this process (dist/) with `devices` Things known at start (listed, then bound), pushing over AlwaysOn
+ * to `platform` (the null platform: {url, caFile}), or to `sink` when given. `options` are startBridge's own
+ * (durability, maxSpool, dedupWindowMs…). Resolves once ready with {bridge, spoolDir, bindMs, stop()}; stop() also
+ * removes the spool folder. The one bridge of the benchmarks that drive a whole bridge.
+ */
+export async function startBenchBridge({ platform, devices, sink, ...options }) {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { AS_ID, AS_KEY, devEui } = await import('./load-client.js');
+  const { AlwaysOnPool } = await import('../dist/alwayson/index.js');
+  const { PoolSink, startBridge } = await import('../dist/bridge/index.js');
+  const spoolDir = mkdtempSync(join(tmpdir(), 'tpx-bench-bridge-'));
+  const names = Array.from({ length: devices }, (_, i) => devEui(i));
+  const ca = sink ? undefined : readFileSync(platform.caFile);
+  const t0 = performance.now();
+  const bridge = await startBridge({
+    listen: '127.0.0.1:0',
+    spoolDir,
+    asId: AS_ID,
+    asKey: AS_KEY,
+    template: 'actilityThingTemplateSF',
+    sink:
+      sink ??
+      new PoolSink(
+        () => new AlwaysOnPool({ url: platform.url, appKey: 'bench', ca, requestTimeoutMs: 30_000, maxInFlight: 4096 }),
+      ),
+    directory: { list: async () => ({ names, pages: Math.ceil(devices / 1000) }), create: async () => 'exists' },
+    ...options,
+  });
+  await bridge.whenReady();
+  return {
+    bridge,
+    spoolDir,
+    bindMs: performance.now() - t0,
+    stop: async () => {
+      await bridge.stop({ drainTimeoutMs: 1000 });
+      rmSync(spoolDir, { recursive: true, force: true });
+    },
+  };
+}
