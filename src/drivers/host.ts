@@ -3,9 +3,16 @@
  * time limit. A call that throws answers with the error; a call that runs past the limit, or a worker that dies
  * (out of memory, crash), costs that call only: the worker is replaced, the drivers loaded again, and the calls
  * queued behind it are sent to the new worker.
+ *
+ * The host enforces the limit, not the vm (a vm `timeout` starts a watchdog thread per call, most of a call's
+ * cost): the worker publishes the call it runs and since when in a SharedArrayBuffer (CallClock), and one timer
+ * of the host reads it and terminates the worker once that call has run `timeoutMs + slackMs`. The worker's own
+ * clock is read, not the time its answers reach the host, so a busy main thread (answers waiting in its queue)
+ * never makes a call look late.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { hrtime } from 'node:process';
 import { Worker } from 'node:worker_threads';
 import { DriverError } from './errors.js';
 import type { CodecFunction } from './types.js';
@@ -16,9 +23,21 @@ export interface DriverHostOptions {
   timeoutMs?: number;
   /** Old-generation heap of the worker, MB. Default 64. */
   memoryMb?: number;
+  /**
+   * How far past the limit a running call may go before the worker is terminated, ms. Default 20 (DEFAULT_SLACK_MS).
+   */
+  slackMs?: number;
   /** Extra time the worker gets beyond the limit before it is replaced without an answer, ms. Default 1000. */
   graceMs?: number;
 }
+
+/**
+ * A call is stopped once it has run its limit plus this much. Large enough that a pause of the worker inside a call
+ * (a garbage collection: a scavenge of its 16 MB young generation takes a few ms, a full collection of its 64 MB
+ * heap rarely more than 10-20 ms) seldom fails a call that keeps to its limit (a timeout reloads every driver);
+ * small enough that a 50 ms limit still stops a loop within about 70 ms.
+ */
+export const DEFAULT_SLACK_MS = 20;
 
 export type CallFailure = 'threw' | 'timeout' | 'memory' | 'crashed' | 'missing' | 'bad_output';
 
@@ -29,6 +48,53 @@ export type CallResult =
 export interface DriverHostEvents {
   /** The worker was replaced; `reason` is what happened to it. */
   'worker.replaced': [{ reason: CallFailure; error: string; requeued: number }];
+}
+
+/**
+ * What the worker publishes (one SharedArrayBuffer per worker): the id of the call it runs (0: none), written with
+ * Atomics.store after its start time (process.hrtime in ms, the same clock in every thread).
+ */
+interface CallClock {
+  buffer: SharedArrayBuffer;
+  runningId: Int32Array;
+  runningSince: Float64Array;
+}
+
+function callClock(): CallClock {
+  const buffer = new SharedArrayBuffer(16);
+  return { buffer, runningId: new Int32Array(buffer, 0, 1), runningSince: new Float64Array(buffer, 8, 1) };
+}
+
+/** The worker's clock: process.hrtime in ms (monotonic, shared by every thread of the process). */
+function nowMs(): number {
+  const [s, ns] = hrtime();
+  return s * 1e3 + ns / 1e6;
+}
+
+/** What the host's watchdog sees when its timer fires. */
+export interface WatchdogState {
+  /** How long the call the worker runs has been running, ms; undefined when it runs none of the pending calls. */
+  runningMs: number | undefined;
+  /** Time since the last answer (or since the first call was sent to an idle worker), ms. */
+  quietMs: number;
+  timeoutMs: number;
+  slackMs: number;
+  graceMs: number;
+}
+
+/**
+ * The watchdog's decision: stop the running call once it ran limit + slack, else look again when it would; with no
+ * call running, replace a worker that answered nothing for limit + grace (stuck outside any call), else look again
+ * within limit + slack (a call may start any time).
+ */
+export function watchdogVerdict(s: WatchdogState): { stop: 'call' | 'silent' } | { recheckMs: number } {
+  const callLimit = s.timeoutMs + s.slackMs;
+  if (s.runningMs !== undefined) {
+    return s.runningMs >= callLimit ? { stop: 'call' } : { recheckMs: callLimit - s.runningMs };
+  }
+  const silentLimit = s.timeoutMs + s.graceMs;
+  if (s.quietMs >= silentLimit) return { stop: 'silent' };
+  return { recheckMs: Math.min(callLimit, silentLimit - s.quietMs) };
 }
 
 interface Pending {
@@ -45,14 +111,20 @@ export const MAX_OUTPUT_CHARS = 256 * 1024;
 export class DriverHost extends EventEmitter<DriverHostEvents> {
   readonly timeoutMs: number;
   private readonly memoryMb: number;
+  private readonly slackMs: number;
   private readonly graceMs: number;
   private worker: Worker | undefined;
+  /** The current worker's CallClock. */
+  private clock: CallClock | undefined;
   private readonly scripts = new Map<string, { code: string; filename: string }>();
   private readonly functions = new Map<string, CodecFunction[]>();
   private readonly pending = new Map<number, Pending>();
   private loading: Promise<void> | undefined;
+  /** The next call's id: 1 to 2^31 - 1, then 1 again (the worker publishes it in an Int32Array; 0 is "none"). */
   private nextId = 1;
   private watchdog: NodeJS.Timeout | undefined;
+  /** When the worker last answered a call, or was sent one while it had none (performance.now()). */
+  private progressAt = 0;
   private closed = false;
   /** Workers replaced since start. */
   restarts = 0;
@@ -62,6 +134,7 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     super();
     this.timeoutMs = o.timeoutMs ?? 50;
     this.memoryMb = o.memoryMb ?? 64;
+    this.slackMs = o.slackMs ?? DEFAULT_SLACK_MS;
     this.graceMs = o.graceMs ?? 1000;
   }
 
@@ -111,8 +184,10 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
 
   private ensureWorker(): Promise<void> {
     if (this.worker) return this.loading ?? Promise.resolve();
+    const clock = callClock();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      workerData: { clock: clock.buffer },
       resourceLimits: {
         maxOldGenerationSizeMb: this.memoryMb,
         maxYoungGenerationSizeMb: 16,
@@ -124,15 +199,16 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     });
     worker.unref();
     this.worker = worker;
-    worker.on('message', (m: { op: string; id?: number; json?: string; error?: string; timeout?: boolean }) => {
+    this.clock = clock;
+    worker.on('message', (m: { op: string; id?: number; json?: string; error?: string }) => {
       if (m.op === 'result' && m.id !== undefined) this.answer(m.id, m);
     });
     worker.on('error', (err: Error & { code?: string }) => {
       const reason: CallFailure = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crashed';
-      this.replace(worker, reason, err.message);
+      this.replace(worker, reason, err.message, 'oldest');
     });
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.replace(worker, 'crashed', `driver worker exited (${code})`);
+      if (this.worker === worker) this.replace(worker, 'crashed', `driver worker exited (${code})`, 'oldest');
     });
     const scripts = [...this.scripts];
     this.loading = (async () => {
@@ -160,7 +236,8 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     const json = JSON.stringify({ fn, input, ...(context ? { context } : {}) });
     await this.ensureWorker();
     return new Promise((resolve) => {
-      const p: Pending = { id: this.nextId++, key, json, started, resolve };
+      const p: Pending = { id: this.nextId, key, json, started, resolve };
+      this.nextId = p.id === 0x7fffffff ? 1 : p.id + 1;
       this.pending.set(p.id, p);
       this.send(p);
     });
@@ -169,41 +246,53 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
   private send(p: Pending): void {
     // Referenced while calls wait for it (a CLI command awaiting a decode must not exit), unreferenced when idle.
     this.worker!.ref();
-    this.worker!.postMessage({ op: 'call', id: p.id, key: p.key, json: p.json, timeoutMs: this.timeoutMs });
-    this.arm();
+    // No time limit in the message: the worker runs calls without one, the watchdog below enforces it.
+    this.worker!.postMessage({ op: 'call', id: p.id, key: p.key, json: p.json });
+    // The quiet time counts from here when the worker had nothing to answer (no other call, or no watchdog yet).
+    if (!this.watchdog || this.pending.size === 1) this.progressAt = performance.now();
+    if (!this.watchdog) this.arm(this.timeoutMs + this.slackMs);
   }
 
-  /** One timer for the worker: it must answer something within limit + grace while calls are pending. */
-  private arm(): void {
-    if (this.watchdog || this.pending.size === 0) return;
-    const worker = this.worker;
-    this.watchdog = setTimeout(() => {
-      this.watchdog = undefined;
-      if (worker && this.worker === worker && this.pending.size > 0) {
-        this.replace(worker, 'timeout', `no answer within ${this.timeoutMs} ms`);
-      }
-    }, this.timeoutMs + this.graceMs);
+  /**
+   * One timer per host while calls are pending, not re-armed per call: it looks at the call the worker runs (its
+   * CallClock) when that call would reach limit + slack, at most limit + slack apart, and stops a call that ran
+   * past it; it also replaces a worker that answered nothing for limit + grace.
+   */
+  private arm(ms: number): void {
+    this.watchdog = setTimeout(() => this.watch(), Math.max(1, Math.ceil(ms)));
     this.watchdog.unref();
   }
 
-  private answer(id: number, m: { json?: string; error?: string; timeout?: boolean }): void {
+  private watch(): void {
+    this.watchdog = undefined;
+    const worker = this.worker;
+    const clock = this.clock;
+    if (!worker || !clock || this.pending.size === 0) return;
+    const id = Atomics.load(clock.runningId, 0);
+    const running = id !== 0 && this.pending.has(id);
+    const verdict = watchdogVerdict({
+      runningMs: running ? nowMs() - clock.runningSince[0]! : undefined,
+      quietMs: performance.now() - this.progressAt,
+      timeoutMs: this.timeoutMs,
+      slackMs: this.slackMs,
+      graceMs: this.graceMs,
+    });
+    if ('recheckMs' in verdict) this.arm(verdict.recheckMs);
+    // A looping driver may have left its realm in any state: start clean.
+    else if (verdict.stop === 'call')
+      this.replace(worker, 'timeout', `a call took longer than ${this.timeoutMs} ms`, id);
+    else this.replace(worker, 'timeout', `no answer within ${this.timeoutMs} ms`, 'oldest');
+  }
+
+  private answer(id: number, m: { json?: string; error?: string }): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
     if (this.pending.size === 0) this.worker?.unref();
-    if (this.watchdog) {
-      clearTimeout(this.watchdog);
-      this.watchdog = undefined;
-    }
-    this.arm();
-    const ms = performance.now() - p.started;
+    const now = performance.now();
+    this.progressAt = now;
+    const ms = now - p.started;
     if (m.error !== undefined) {
-      if (m.timeout) {
-        p.resolve({ ok: false, reason: 'timeout', error: `took longer than ${this.timeoutMs} ms`, ms });
-        // A looping driver may have left its realm in any state: start clean.
-        if (this.worker) this.replace(this.worker, 'timeout', `a call took longer than ${this.timeoutMs} ms`, false);
-        return;
-      }
       p.resolve({ ok: false, reason: 'threw', error: m.error, ms });
       return;
     }
@@ -224,10 +313,10 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
   }
 
   /**
-   * Replaces the worker. With `blame` (the default) the oldest pending call (the one the worker was running) fails
+   * Replaces the worker. The call blamed (by id, or the oldest pending one: the one the worker was running) fails
    * with `reason`; the others are sent again to the new worker.
    */
-  private replace(worker: Worker, reason: CallFailure, error: string, blame = true): void {
+  private replace(worker: Worker, reason: CallFailure, error: string, blame: number | 'oldest'): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
     this.loading = undefined;
@@ -237,9 +326,11 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     }
     void worker.terminate();
     this.restarts += 1;
-    const waiting = [...this.pending.values()].sort((a, b) => a.id - b.id);
-    if (blame && waiting.length > 0) {
-      const first = waiting.shift()!;
+    // In the order the calls were made (a Map keeps insertion order; ids wrap, so they are not sorted).
+    const waiting = [...this.pending.values()];
+    const at = blame === 'oldest' ? 0 : waiting.findIndex((p) => p.id === blame);
+    if (at >= 0 && at < waiting.length) {
+      const [first] = waiting.splice(at, 1) as [Pending];
       this.pending.delete(first.id);
       const text =
         reason === 'memory'

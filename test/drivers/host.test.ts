@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriverDecoder } from '../../src/drivers/decoder.js';
+import { DEFAULT_SLACK_MS, type DriverHostOptions, watchdogVerdict } from '../../src/drivers/host.js';
 import { readDriver } from '../../src/drivers/package.js';
-import type { Assignment } from '../../src/drivers/types.js';
+import type { Assignment, DriverPackage } from '../../src/drivers/types.js';
 import { CLIMATE, FIXTURES, packFixture, uplink } from './helpers.js';
 
 const open: DriverDecoder[] = [];
@@ -13,6 +14,14 @@ afterEach(async () => {
 /** A generous time limit unless the test is about it: a loaded CI machine may pause a call for longer than 50 ms. */
 async function start(name: string, source: string, assign: Assignment[] = [], timeoutMs = 10_000) {
   const d = await DriverDecoder.start([{ name, pkg: readDriver(source), assign }], { timeoutMs });
+  open.push(d);
+  return d;
+}
+
+/** A driver from its source text, with the host's options as given. */
+async function startCode(code: string, options: DriverHostOptions) {
+  const pkg: DriverPackage = { name: 'x', useContext: false, code, main: 'x.js', examples: [], files: [] };
+  const d = await DriverDecoder.start([{ name: 'x', pkg, assign: [] }], options);
   open.push(d);
   return d;
 }
@@ -115,6 +124,60 @@ describe('drivers: isolation', () => {
     expect(d.host.restarts).toBe(1);
   });
 
+  it('a call runs without the vm time limit: the host stops it, so one that overruns within the slack answers', async () => {
+    // Busy for 100 ms against a 50 ms limit: the vm's own limit (what calls ran with before) stopped it at 50 ms;
+    // the host's watchdog lets it run to limit + slack (made large here so that a loaded machine cannot matter).
+    const d = await startCode(
+      'function decodeUplink() { var end = Date.now() + 100; while (Date.now() < end) {} return { data: { done: true } }; }',
+      { timeoutMs: 50, slackMs: 10_000 },
+    );
+    expect(await d.decode('x', { bytes: [1], fPort: 1 })).toMatchObject({ ok: true, data: { done: true } });
+    expect(d.host.restarts).toBe(0);
+  });
+
+  it("a loop is stopped by the host's per-call watchdog, not the no-answer fallback; the call queued behind it is sent again", async () => {
+    // graceMs of a minute: only the per-call check (limit + slack) can stop the loop before the test times out.
+    const d = await startCode(readDriver(join(FIXTURES, 'bad', 'loops.js')).code, { timeoutMs: 50, graceMs: 60_000 });
+    const replaced = new Promise((r) => d.once('worker.replaced', r));
+    const [bad, good] = await Promise.all([
+      d.decode('x', { bytes: [1], fPort: 1 }),
+      d.decode('x', { bytes: [0], fPort: 1 }),
+    ]);
+    expect(bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+    expect(bad.ms).toBeGreaterThanOrEqual(50 + DEFAULT_SLACK_MS);
+    expect(good).toMatchObject({ ok: true, data: { ok: true } });
+    expect(await replaced).toEqual({ reason: 'timeout', error: 'a call took longer than 50 ms', requeued: 1 });
+    expect(d.host.restarts).toBe(1);
+  });
+
+  it('call ids wrap within the 31 bits the worker publishes them in: a loop is still found and stopped', async () => {
+    const d = await startCode(readDriver(join(FIXTURES, 'bad', 'loops.js')).code, { timeoutMs: 50, graceMs: 60_000 });
+    (d.host as unknown as { nextId: number }).nextId = 0x7fffffff;
+    const [first, bad, next] = await Promise.all([
+      d.decode('x', { bytes: [0], fPort: 1 }),
+      d.decode('x', { bytes: [1], fPort: 1 }),
+      d.decode('x', { bytes: [0], fPort: 1 }),
+    ]);
+    expect(first).toMatchObject({ ok: true });
+    expect(bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+    expect(next).toMatchObject({ ok: true });
+  });
+
+  it('driver code run around the call (a setter of the input it is given) is within the call time', async () => {
+    // Setting the input runs outside the vm script: the vm's limit never covered it (only the no-answer fallback,
+    // a minute here, would have stopped it).
+    const d = await startCode(
+      "Object.defineProperty(globalThis, '__tpx_in', { set: function () { for (;;) {} } }); function decodeUplink() { return { data: {} }; }",
+      { timeoutMs: 50, graceMs: 60_000 },
+    );
+    expect(await d.decode('x', { bytes: [1], fPort: 1 })).toMatchObject({
+      ok: false,
+      reason: 'timeout',
+      errors: ['took longer than 50 ms'],
+    });
+    expect(d.host.restarts).toBe(1);
+  });
+
   it('a driver that allocates without end kills its worker only; the call fails, the next works', async () => {
     const d = await start('hungry', join(FIXTURES, 'bad', 'hungry.js'), [], 20_000);
     const [bad, good] = await Promise.all([
@@ -124,5 +187,25 @@ describe('drivers: isolation', () => {
     expect(bad).toMatchObject({ ok: false, reason: 'memory', errors: ['ran out of memory'] });
     expect(good).toMatchObject({ ok: true, data: { ok: true } });
     expect(d.host.restarts).toBe(1);
+  });
+});
+
+describe('drivers: the host watchdog', () => {
+  const limits = { timeoutMs: 50, slackMs: 20, graceMs: 1000 };
+
+  it('stops a running call once it ran limit + slack, and looks again exactly then', () => {
+    expect(watchdogVerdict({ ...limits, runningMs: 0, quietMs: 0 })).toEqual({ recheckMs: 70 });
+    expect(watchdogVerdict({ ...limits, runningMs: 69, quietMs: 69 })).toEqual({ recheckMs: 1 });
+    expect(watchdogVerdict({ ...limits, runningMs: 70, quietMs: 70 })).toEqual({ stop: 'call' });
+  });
+
+  it('never calls a worker running a call within its limit silent, however long since its last answer', () => {
+    expect(watchdogVerdict({ ...limits, runningMs: 10, quietMs: 5000 })).toEqual({ recheckMs: 60 });
+  });
+
+  it('with no call running: looks again within limit + slack, replaces a worker silent for limit + grace', () => {
+    expect(watchdogVerdict({ ...limits, runningMs: undefined, quietMs: 0 })).toEqual({ recheckMs: 70 });
+    expect(watchdogVerdict({ ...limits, runningMs: undefined, quietMs: 1040 })).toEqual({ recheckMs: 10 });
+    expect(watchdogVerdict({ ...limits, runningMs: undefined, quietMs: 1050 })).toEqual({ stop: 'silent' });
   });
 });
