@@ -58,7 +58,8 @@ export function startNullPlatform() {
  * A bridge of this process (dist/) with `devices` Things known at start (listed, then bound), pushing over AlwaysOn
  * to `platform` (the null platform: {url, caFile}), or to `sink` when given. `options` are startBridge's own
  * (durability, maxSpool, dedupWindowMs…). Resolves once ready with {bridge, spoolDir, bindMs, stop()}; stop() also
- * removes the spool folder. The one bridge of the benchmarks that drive a whole bridge.
+ * removes the spool folder. The one bridge of the benchmarks that drive a whole bridge. BENCH_SPOOL_GATHER (ms) sets
+ * its spool gather window (default the bridge's own; 0 turns it off).
  */
 export async function startBenchBridge({ platform, devices, sink, ...options }) {
   const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
@@ -83,6 +84,7 @@ export async function startBenchBridge({ platform, devices, sink, ...options }) 
         () => new AlwaysOnPool({ url: platform.url, appKey: 'bench', ca, requestTimeoutMs: 30_000, maxInFlight: 4096 }),
       ),
     directory: { list: async () => ({ names, pages: Math.ceil(devices / 1000) }), create: async () => 'exists' },
+    ...(process.env.BENCH_SPOOL_GATHER ? { spoolGatherMs: Number(process.env.BENCH_SPOOL_GATHER) } : {}),
     ...options,
   });
   await bridge.whenReady();

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { TpxError } from '../errors.js';
 import { backoffDelay } from '../util/backoff.js';
@@ -64,6 +64,8 @@ export class Bridge {
   private onFailed: ((err: Error) => void) | undefined;
   /** Warning codes of the sink already reported. */
   private readonly warned = new Set<string>();
+  /** Open ingest connections (the spool's gather window waits only while one of them could send a report). */
+  private ingestSockets = 0;
   /** Repeated protocol errors, reconnects and push failures (by cause) fold into one log line per window. */
   private readonly repeats: Repeats;
 
@@ -94,6 +96,9 @@ export class Bridge {
           durability: o.durability,
           writer: o.spoolWriter ?? (o.durability === 'normal' ? 'inline' : 'worker'),
           maxDepth: o.maxSpool ?? BRIDGE_DEFAULTS.maxSpool,
+          gatherMs: o.spoolGatherMs ?? BRIDGE_DEFAULTS.spoolGatherMs,
+          // a request waits for the commit on its connection: more open connections than writes waiting, more may come
+          gatherSources: () => this.ingestSockets,
           ...(o.replayPollMs ? { pollMs: o.replayPollMs } : {}),
           ...o.spool,
         });
@@ -170,6 +175,12 @@ export class Bridge {
       : createServer(serverOptions, handler);
     this.server.headersTimeout = 20_000;
     this.server.maxConnections = o.maxConnections ?? BRIDGE_DEFAULTS.maxConnections;
+    this.server.on('connection', (socket: Socket) => {
+      this.ingestSockets += 1;
+      socket.once('close', () => {
+        this.ingestSockets -= 1;
+      });
+    });
     let lastCapped = 0;
     this.server.on('drop', () => {
       const now = Date.now();

@@ -38,6 +38,13 @@ export interface BridgeOptions {
    * 'inline' (cheaper per commit). Default: 'worker' with durability 'full', 'inline' with 'normal'.
    */
   spoolWriter?: 'worker' | 'inline';
+  /**
+   * The spool's gather window, ms: under a steady load, a group commit asked for within this long after the previous
+   * one waits out the rest of it while an ingest connection could still send a report (fewer fsyncs and thread
+   * hand-offs per report; about a third less CPU per uplink at 1,000–3,000/s). A report after a quiet spell, or when
+   * every connection waits for its answer, is committed at once. Default 4; 0 turns it off.
+   */
+  spoolGatherMs?: number;
   /** Spool storage tuning and test faults (reserve, WAL limit, max_page_count, free-space probe). */
   spool?: Omit<SpoolOptions, 'durability' | 'maxDepth' | 'writer'>;
   /** Open ingest connections at most; further connections are refused (and reported). Default 512 (under a 1,024 open-file limit, with room for the pipes and the spool). */
@@ -116,6 +123,7 @@ export const BRIDGE_DEFAULTS = {
   maxDevices: 10_000,
   maxSpool: 100_000,
   dedupWindowMs: 10 * 60_000,
+  spoolGatherMs: 4,
   drainTimeoutMs: 10_000,
   repeatWindowMs: 10_000,
   maxConnections: 512,

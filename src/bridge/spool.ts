@@ -51,6 +51,10 @@ export interface SpoolOptions {
   commitFault?: () => Error | undefined;
   /** How often a spool that cannot write checks whether it can again. Default 1 s. */
   probeMs?: number;
+  /** The group commit's gather window, ms (SpoolWriterOptions.gatherMs). Default 0: every commit at once. */
+  gatherMs?: number;
+  /** Sources that could add a write now (SpoolWriterOptions.sources: the open ingest connections). */
+  gatherSources?: () => number;
 }
 
 /** A dead letter, in ThingPark's shape (the document and query as received). */
@@ -161,6 +165,7 @@ export class Spool implements ReportQueue {
       if (this.fresh.size < FRESH_MAX) this.fresh.set(seq, { ...report, seq });
       else this.unread = true;
     };
+    const gather = { gatherMs: options.gatherMs, sources: options.gatherSources };
     if (options.writer === 'worker' && existsSync(workerFile)) {
       const { durability, walLimitBytes, maxPageCount } = options;
       const worker = new Worker(workerFile, {
@@ -171,12 +176,12 @@ export class Spool implements ReportQueue {
         },
       });
       const runner = workerRunner(worker);
-      this.writer = new SpoolWriter(runner.run, onFailure, onAppended);
+      this.writer = new SpoolWriter(runner.run, onFailure, onAppended, gather);
       this.closeWorker = runner.close;
       this.writerMode = 'worker';
     } else {
       const committer = new SpoolCommitter(this.db, this.reservePath, options.commitFault);
-      this.writer = new SpoolWriter(async (batch) => committer.commit(batch), onFailure, onAppended);
+      this.writer = new SpoolWriter(async (batch) => committer.commit(batch), onFailure, onAppended, gather);
       this.writerMode = 'inline';
     }
     const known = this.db.prepare('SELECT count(*) AS n, max(seq) AS m FROM messages').get() as {

@@ -18,6 +18,7 @@ const FLAGS: { command: string[]; flag: string; bare: 's' | 'ms'; extra?: string
   { command: ['bridge'], flag: '--drain-timeout', bare: 's' },
   { command: ['bridge'], flag: '--ping-deadline', bare: 's' },
   { command: ['bridge'], flag: '--driver-timeout', bare: 'ms' },
+  { command: ['bridge'], flag: '--spool-gather', bare: 'ms' },
   {
     command: ['driver', 'decode'],
     flag: '--driver-timeout',

@@ -37,6 +37,7 @@ export interface BridgeRunOptions extends PlatformFlags {
   logFormat?: string;
   drainTimeout?: string;
   pingDeadline?: string;
+  spoolGather?: string;
   durability?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -167,6 +168,12 @@ function bridgeDurations(ctx: CommandContext, o: BridgeRunOptions, D: BridgeModu
         min: 100,
         max: 10 * 60_000,
       }) ?? 5_000,
+    spoolGatherMs:
+      durationOption('--spool-gather', ctx.settings.value('spoolGather', o.spoolGather), {
+        bare: 'ms',
+        min: 0,
+        max: 1_000,
+      }) ?? D.spoolGatherMs,
   };
 }
 
@@ -224,6 +231,7 @@ async function bridgeRunOptions(ctx: CommandContext, o: BridgeRunOptions & Globa
     dedupWindowMs: durations.dedupWindowMs,
     drainTimeoutMs: durations.drainTimeoutMs,
     pingDeadlineMs: durations.pingDeadlineMs,
+    spoolGatherMs: durations.spoolGatherMs,
     pipeCount: int(ctx, 'pipeCount', '--pipe-count', o.pipeCount, 1, 1),
     template: s.value('template', o.template, D.template)!,
     thingworxUrl,
@@ -525,6 +533,10 @@ function runOptions(c: Command): Command {
     )
     .option('--tls-cert <file>', 'serve the ingest over HTTPS with this certificate (PEM; env TPX_BRIDGE_TLS_CERT)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert (env TPX_BRIDGE_TLS_KEY)')
+    .option(
+      '--spool-gather <duration>',
+      'under a steady load, a group commit waits up to this long for more reports: less CPU per uplink, a few ms more latency (default 4ms; 0 off; bare number: ms)',
+    )
     .option(
       '--durability <mode>',
       'full (fsync every group commit, default) or normal (survives a crash, not a power cut)',
