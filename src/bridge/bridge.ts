@@ -112,6 +112,8 @@ export class Bridge {
       ...(o.rebindRetryMs ? { rebindRetryMs: o.rebindRetryMs } : {}),
       bindCheckMs: o.bindCheckMs ?? BRIDGE_DEFAULTS.bindCheckMs,
       takeOver: o.takeOver ?? false,
+      ...(o.holderOf ? { holderOf: o.holderOf } : {}),
+      ...(o.holderWaitMs !== undefined ? { holderWaitMs: o.holderWaitMs } : {}),
       ...(o.decoder ? { templateFor: (n: string) => o.decoder?.templateFor(n) } : {}),
       ...(o.fleet ? { bindKnown: false } : {}),
     });

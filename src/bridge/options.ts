@@ -69,6 +69,13 @@ export interface BridgeOptions {
   bindCheckMs?: number;
   /** Take Things another session holds, once, deliberately (Last in wins), instead of waiting for their release. */
   takeOver?: boolean;
+  /**
+   * Who holds Things another session took (a short description: its session, key, address), when the caller can
+   * tell (listing sessions needs an administrator's key): `things.taken` carries it as `holder` when it answers
+   * within `holderWaitMs` (default 3 s).
+   */
+  holderOf?: (names: string[]) => Promise<string | undefined>;
+  holderWaitMs?: number;
   sink: ThingWorxSink;
   directory: ThingDirectory;
   downlinks?: DownlinkSender;

@@ -35,7 +35,17 @@ export interface ProvisionerOptions {
   takeOver?: boolean;
   /** Bind the template's Things at start (default true); a fleet bridge binds only the Things of its queues. */
   bindKnown?: boolean;
+  /**
+   * Who holds these Things (a short description of the session), asked when the bind check finds Things taken: its
+   * answer goes into `things.taken` as `holder`. Optional (naming sessions needs an administrator's key).
+   */
+  holderOf?: (names: string[]) => Promise<string | undefined>;
+  /** How long the bind check waits for holderOf before it says the takeover without a holder (ms). Default 3 000. */
+  holderWaitMs?: number;
 }
+
+/** How long the bind check waits for `holderOf` by default. */
+export const HOLDER_WAIT_MS = 3_000;
 
 /** Names shown in one log line or event at most. */
 export const SAMPLE_SIZE = 5;
@@ -98,6 +108,8 @@ export class Provisioner {
   private noView = false;
   /** Times each Thing was released (fleet): a BIND answered after a release is undone. */
   private readonly releases = new Map<string, number>();
+  /** Time the running check spent waiting for holderOf (not counted in its duty). */
+  private holderWaited = 0;
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -197,11 +209,14 @@ export class Provisioner {
     // The first check right after the BINDs takes the baselines, before another session can bind the Things.
     const run = () => {
       const t0 = Date.now();
+      this.holderWaited = 0;
       void this.check().finally(() => {
         if (this.closed) return;
         // A check lists every Thing of the template (100 pages with 100,000 Things): it runs at most a tenth of
-        // the time, so the period grows with the fleet where the listing takes longer than a tenth of it.
-        this.checkTimer = setTimeout(run, Math.max(every, CHECK_DUTY * (Date.now() - t0)));
+        // the time, so the period grows with the fleet where the listing takes longer than a tenth of it. The wait
+        // for a takeover's holder is not the listing's: it does not space the checks out.
+        const took = Math.max(0, Date.now() - t0 - this.holderWaited);
+        this.checkTimer = setTimeout(run, Math.max(every, CHECK_DUTY * took));
         this.checkTimer.unref();
       });
     };
@@ -271,7 +286,9 @@ export class Provisioner {
         this.taken.set(n, now);
       }
       this.sink.forget?.(newlyTaken);
-      this.events.emit('things.taken', { count: newlyTaken.length, sample: sample(newlyTaken) });
+      const names = sample(newlyTaken);
+      const holder = await this.holderOf(names);
+      this.events.emit('things.taken', { count: newlyTaken.length, sample: names, ...(holder ? { holder } : {}) });
     }
     if (baselineOnly) return;
     // Things held elsewhere: bound again only once their holder let them go (no fight), or once on purpose.
@@ -288,6 +305,33 @@ export class Provisioner {
         const took = await this.bindAgain(held);
         if (took.length) this.events.emit('things.took_over', { count: took.length, sample: sample(took) });
       }
+    }
+  }
+
+  /**
+   * The holder of Things just taken, from `holderOf`, waited for at most `holderWaitMs`: undefined without an answer
+   * by then (the takeover is said without it), and when the lookup fails (not an error of the bridge: the caller's
+   * lookup may say why).
+   */
+  private async holderOf(names: string[]): Promise<string | undefined> {
+    const ask = this.options.holderOf;
+    if (!ask) return undefined;
+    const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.options.holderWaitMs ?? HOLDER_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([
+        Promise.resolve()
+          .then(() => ask(names))
+          .catch(() => undefined),
+        bound,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.holderWaited += Date.now() - t0;
     }
   }
 

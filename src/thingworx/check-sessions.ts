@@ -279,3 +279,29 @@ export function holderWord(h: ThingHolder): string {
       return h.bound ? 'bound' : '';
   }
 }
+
+/**
+ * Who holds a Thing, in a few words for a log line (the bridge's `things.taken` holder): the kind of holder, its key,
+ * its session and address. Undefined when no session was found holding it.
+ */
+export function holderText(h: ThingHolder): string | undefined {
+  const s = h.session;
+  if (!s) return undefined;
+  const key = s.appKeyName ? `key ${s.appKeyName}` : 'an unnamed key';
+  const who =
+    h.holder === 'ghost'
+      ? `a ghost session of ${key} (no connection)`
+      : h.holder === 'other-key'
+        ? `another key's connector (${key})`
+        : h.holder === 'this-key' || h.holder === 'this-key-competing'
+          ? `another connector of this key (${key})`
+          : `a session of ${key}`;
+  return `${who}: session ${s.endpointId}${s.remoteAddress ? ` from ${s.remoteAddress}` : ''}`;
+}
+
+/** The holder of several Things in a few words: the first one's, and how many other sessions hold the rest. */
+export function holdersText(holders: ThingHolder[]): string | undefined {
+  const texts = [...new Set(holders.map(holderText).filter((t): t is string => t !== undefined))];
+  if (texts.length <= 1) return texts[0];
+  return `${texts[0]}; and ${texts.length - 1} other session(s)`;
+}

@@ -1,12 +1,12 @@
 /** The bind check (provisioning.ts): takeovers found, no fight, recovery, one event per change. Fake timers. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type BridgeEventMap, BridgeEvents, formatEvent } from '../../src/bridge/index.js';
-import { Provisioner } from '../../src/bridge/provisioning.js';
+import { HOLDER_WAIT_MS, Provisioner, type ProvisionerOptions } from '../../src/bridge/provisioning.js';
 import { FakeDirectory, FakeSink } from './fakes.js';
 
 const CHECK_MS = 1000;
 
-function setup(names: string[], options: { takeOver?: boolean } = {}) {
+function setup(names: string[], options: Pick<ProvisionerOptions, 'takeOver' | 'holderOf' | 'holderWaitMs'> = {}) {
   const sink = new FakeSink();
   const directory = new FakeDirectory();
   for (const n of names) directory.things.add(n);
@@ -18,7 +18,7 @@ function setup(names: string[], options: { takeOver?: boolean } = {}) {
     template: 'T',
     maxDevices: 100,
     bindCheckMs: CHECK_MS,
-    takeOver: options.takeOver,
+    ...options,
   });
   const of = <K extends keyof BridgeEventMap>(name: K) =>
     seen.filter((e) => e.name === name).map((e) => e.payload as BridgeEventMap[K]);
@@ -135,6 +135,87 @@ describe('bind check', () => {
     await vi.advanceTimersByTimeAsync(CHECK_MS);
     expect(of('things.recovered')).toEqual([{ count: 7, sample: names.slice(0, 5) }]);
     expect(p.unboundCount).toBe(0);
+    p.close();
+  });
+});
+
+describe('the holder of taken Things (holderOf)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('says the takeover with the holder the lookup names, asked for the sample', async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `DEV${i}`);
+    const asked: string[][] = [];
+    const { p, of, set } = setup(names, {
+      holderOf: async (ns) => {
+        asked.push(ns);
+        return 'another connector of this key (key k): session s1 from 127.0.0.1:5000';
+      },
+    });
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked).toEqual([]); // asked only when Things are taken
+    set(names, { connected: true, lastConnection: 200 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(asked).toEqual([names.slice(0, 5)]);
+    const [e] = of('things.taken');
+    expect(e).toEqual({
+      count: 7,
+      sample: names.slice(0, 5),
+      holder: 'another connector of this key (key k): session s1 from 127.0.0.1:5000',
+    });
+    expect(formatEvent('things.taken', e!, 'text')).toContain(
+      '7 Thing(s) taken by another session (another connector of this key (key k): session s1 from 127.0.0.1:5000): DEV0',
+    );
+    p.close();
+  });
+
+  it('a lookup that never answers holds the event no longer than its bound, and does not space the checks out', async () => {
+    let asked = 0;
+    const { directory, p, of, set } = setup(['A', 'B'], {
+      holderOf: () => {
+        asked += 1;
+        return new Promise(() => {}); // never answers
+      },
+    });
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    set(['A', 'B'], { connected: true, lastConnection: 200 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(asked).toBe(1);
+    // taken at once (readiness, /readyz), the event waits for the holder
+    expect(p.bindingOf('A')).toBe('taken');
+    expect(p.unboundCount).toBe(2);
+    expect(of('things.taken')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(HOLDER_WAIT_MS - 1);
+    expect(of('things.taken')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(of('things.taken')).toEqual([{ count: 2, sample: ['A', 'B'] }]);
+    // the next check comes one period later (the wait for the holder is not the listing's time)
+    const calls = directory.connectionCalls;
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(directory.connectionCalls).toBe(calls + 1);
+    expect(of('things.taken')).toHaveLength(1);
+    p.close();
+  });
+
+  it('a lookup that fails says the takeover without a holder, and no error', async () => {
+    const { p, of, set } = setup(['A'], {
+      holderWaitMs: 500,
+      holderOf: async () => {
+        throw new Error('403 Forbidden');
+      },
+    });
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0);
+    set(['A'], { connected: true, lastConnection: 200 });
+    await vi.advanceTimersByTimeAsync(CHECK_MS);
+    expect(of('things.taken')).toEqual([{ count: 1, sample: ['A'] }]);
+    expect(of('error')).toEqual([]);
     p.close();
   });
 });

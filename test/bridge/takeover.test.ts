@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlwaysOnPool } from '../../src/alwayson/index.js';
 import { startConnectedBridge } from '../../src/bridge/index.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { holdersText, keyNameOf, thingHolders } from '../../src/thingworx/check-sessions.js';
+import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { TEMPLATE, templateState } from './emulated.js';
 import { AS_ID, AS_KEY, post, tempDir, uplinkDoc } from './helpers.js';
 
@@ -73,5 +75,55 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
     expect((await acked).thing).toBe(DEV);
     expect(dead).toEqual([]);
     expect(bridge.readiness()).toMatchObject({ ready: true, bound: 1 });
+  });
+
+  it("names the other session in things.taken when it can ask who holds the Things (an administrator's key)", async () => {
+    const twx = await startThingWorxEmulator({ state: templateState([DEV]) });
+    cleanups.push(() => twx.close());
+    twx.setBindPolicy('last-in-wins');
+    const ca = readFileSync(twx.caFile, 'utf8');
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    // the emulator's key is an administrator's: it lists the sessions (as `tpx bridge --admin-key` does)
+    const admin = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca });
+    cleanups.push(() => admin.close());
+    const keyName = await keyNameOf(admin, twx.appKey);
+    expect(keyName).toBeTruthy();
+    const asked: string[][] = [];
+    const bridge = await startConnectedBridge({
+      listen: '127.0.0.1:0',
+      spoolDir: t.dir,
+      thingworxUrl: twx.restUrl,
+      appKey: twx.appKey,
+      ca,
+      template: TEMPLATE,
+      asId: AS_ID,
+      asKey: AS_KEY,
+      bindCheckMs: 100,
+      holderOf: async (names) => {
+        asked.push(names);
+        return holdersText(
+          await thingHolders(admin, admin, names, { ...(keyName ? { keyName } : {}), askBound: false }),
+        );
+      },
+    });
+    cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
+    await bridge.whenReady();
+
+    const other = new AlwaysOnPool({ url: twx.restUrl, appKey: twx.appKey, ca });
+    cleanups.push(() => other.close());
+    await other.start();
+    const taken = bridge.events.waitFor('things.taken');
+    await other.bind([DEV]);
+    const e = await taken;
+    const theirs = twx.thing(DEV)!.boundTo as unknown as { endpoint: string; remoteAddress: string };
+    expect(asked).toEqual([[DEV]]);
+    expect(e).toEqual({
+      count: 1,
+      sample: [DEV],
+      holder: `another connector of this key (key ${keyName}): session ${theirs.endpoint} from ${theirs.remoteAddress}`,
+    });
+    expect(e.holder).toMatch(/ from 127\.0\.0\.1:\d+$/);
+    expect(bridge.readiness()).toMatchObject({ ready: false, reasons: ['things_taken'] });
   });
 });

@@ -53,9 +53,11 @@ describe('two bridges, the same Things', () => {
   it('Last in wins: the first notices the takeover, does not fight, and binds again when the other stops', async () => {
     w = await world(DEVS);
     w.twx.setBindPolicy('last-in-wins');
-    const a = await startBridgeProcess(w, CHECK);
+    // the emulator's key is an administrator's: with it as --admin-key the first names who took its Things
+    const a = await startBridgeProcess(w, [...CHECK, '--admin-key', w.twx.appKey]);
     procs.push(a);
     await a.event('bridge.ready');
+    expect(a.proc.stderr).toContain("named with the administrator's key of --admin-key");
     expect(await readyz(a)).toMatchObject({ status: 200, body: { ready: true, reasons: [], bound: 3, expected: 3 } });
     const sessionA = holder(w, DEVS[0]!);
 
@@ -68,6 +70,10 @@ describe('two bridges, the same Things', () => {
     expect(Date.parse(String(taken.time)) - Date.parse(String(bReady.time))).toBeLessThan(5000);
     expect(taken).toMatchObject({ count: 3 });
     expect((taken.sample as string[]).sort()).toEqual(DEVS);
+    // the holder: the second bridge's session (same key), from its address
+    const theirs = w.twx.thing(DEVS[0]!)!.boundTo as unknown as { endpoint: string; remoteAddress: string };
+    expect(taken.holder).toMatch(/^another connector of this key \(key \S+\): session /);
+    expect(taken.holder).toContain(`session ${theirs.endpoint} from ${theirs.remoteAddress}`);
     expect(await readyz(a)).toMatchObject({
       status: 503,
       body: { ready: false, reason: 'things_taken', reasons: ['things_taken'], bound: 0, expected: 3, taken: 3 },
@@ -125,7 +131,8 @@ describe('two bridges, the same Things', () => {
     const sessionA = holder(w, DEVS[0]!);
     const b = await startBridgeProcess(w, [...CHECK, ...second()]);
     procs.push(b);
-    await a.event('things.taken');
+    // without an administrator's key the takeover is said without a holder
+    expect(await a.event('things.taken')).not.toHaveProperty('holder');
     expect(await a.event('things.took_over')).toMatchObject({ count: 3 });
     expect(await b.event('things.taken')).toMatchObject({ count: 3 });
     await checks(w, 6);

@@ -46,6 +46,7 @@ export interface BridgeRunOptions extends PlatformFlags {
   fleetPrefix?: string;
   bridgeId?: string;
   fleetHeartbeat?: string;
+  adminKey?: string;
 }
 
 /** The default spool directory: $XDG_STATE_HOME/tpx/spool/<profile>. */
@@ -90,11 +91,21 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   const counts: BridgeCounts = { accepted: 0, pushed: 0, rejected: 0 };
   logBridgeEvents(ctx, bridgeMod, events, counts, logFormat);
   const { signal, release } = ctx.shutdownSignal();
-  const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout);
+  const holders = await holderLookup(ctx, o, options);
+  const drivers = await (await import('./driver.js')).startProfileDrivers(ctx, o.driverTimeout).catch(async (err) => {
+    await holders?.close();
+    throw err;
+  });
   const bridge = await bridgeMod
-    .startConnectedBridge({ ...options, events, decoder: drivers?.decoder })
+    .startConnectedBridge({
+      ...options,
+      events,
+      decoder: drivers?.decoder,
+      ...(holders ? { holderOf: holders.holderOf } : {}),
+    })
     .catch(async (err: unknown) => {
       await drivers?.close();
+      await holders?.close();
       throw err;
     });
   drivers?.attach(bridge.metrics);
@@ -114,9 +125,78 @@ export async function runBridge(ctx: CommandContext, o: BridgeRunOptions & Globa
   if (timer) clearInterval(timer);
   await bridge.stop(failure ? { drainTimeoutMs: 0 } : {});
   await drivers?.close();
+  await holders?.close();
   release();
   if (failure) throw failure;
   return 0;
+}
+
+/**
+ * With an administrator's key (flag, env or profile; never prompted for): who holds the Things another connector
+ * took, for the bind check's `things.taken` (listing AlwaysOn sessions is an administrator's service). The key is
+ * sent to ThingWorx, so the bridge says where it came from. Undefined without one (no lookup).
+ */
+async function holderLookup(
+  ctx: CommandContext,
+  o: BridgeRunOptions,
+  options: { thingworxUrl: string; appKey: string; ca?: string | undefined; insecure: boolean; pipeCount: number },
+) {
+  const found = ctx.settings.get('thingworxAdminKey', o.adminKey);
+  if (!found) return undefined;
+  ctx.io.addSecrets(found.value);
+  const { settingKey } = await import('../../config/keys.js');
+  const meta = settingKey('thingworxAdminKey')!;
+  const from =
+    found.source === 'flag'
+      ? meta.flag
+      : found.source === 'env'
+        ? meta.env
+        : `profile "${ctx.settings.profileName}" (${meta.key})`;
+  const { livenessOf } = await import('./thingworx-check.js');
+  const liveness = livenessOf(ctx, {});
+  ctx.io.info(`The holder of Things another connector takes is named with the administrator's key of ${from}.`);
+  const { thingworxRest } = await import('../clients.js');
+  const { thingHolders, keyNameOf, holdersText } = await import('../../thingworx/check-sessions.js');
+  // No spinner: the bridge's status line owns the terminal.
+  const rest = (appKey: string) =>
+    thingworxRest({
+      url: options.thingworxUrl,
+      appKey,
+      ...(options.ca ? { ca: options.ca } : {}),
+      insecure: options.insecure,
+      timeoutMs: ctx.timeoutMs(),
+    });
+  const admin = rest(found.value);
+  // The connector key's name tells this key's other connector from another key's (asked once it is known).
+  let keyName: string | undefined;
+  const nameOfKey = async () => {
+    if (keyName) return keyName;
+    const own = rest(options.appKey);
+    try {
+      keyName = await keyNameOf(own, options.appKey);
+    } finally {
+      await own.close();
+    }
+    return keyName;
+  };
+  const holderOf = async (names: string[]): Promise<string | undefined> => {
+    try {
+      const name = await nameOfKey().catch(() => undefined);
+      const held = await thingHolders(admin, admin, names, {
+        ...liveness,
+        pipeCount: options.pipeCount,
+        ...(name ? { keyName: name } : {}),
+        askBound: false,
+      });
+      if (!held.some((h) => h.sessionsListed))
+        ctx.io.debug("holder unknown: the administrator's key could not list the sessions");
+      return holdersText(held);
+    } catch (err) {
+      ctx.io.debug(`holder unknown: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  return { holderOf, close: () => admin.close() };
 }
 
 /** The flags people type, checked before anything is resolved or started. */
@@ -501,6 +581,10 @@ function runOptions(c: Command): Command {
     )
     .option('--bind-check <duration>', 'how often to verify the Things are still bound here (default 10s; 0 off)')
     .option('--take-over', 'take Things another connector holds, once, on purpose ("Last in wins")')
+    .option(
+      '--admin-key <key>',
+      "administrator's key, to name the session that took the bridge's Things (env TPX_THINGWORX_ADMIN_KEY)",
+    )
     .option('--spool-dir <dir>', 'spool directory (env TPX_SPOOL_DIR, default $XDG_STATE_HOME/tpx/spool/<profile>)')
     .option('--max-devices <n>', 'device cap: new devices beyond it are refused (default 10000)')
     .option('--max-spool <n>', 'reports waiting before ingest answers 503 (default 100000)')
