@@ -113,7 +113,7 @@ export const SETTINGS: readonly SettingKey[] = [
     'thingworxAdminKey',
     'TPX_THINGWORX_ADMIN_KEY',
     '--admin-key',
-    "ThingWorx administrator's application key (tpx thingworx setup; thingworx check reads the bind policy and sessions with it)",
+    "ThingWorx administrator's application key (tpx thingworx setup; thingworx check reads the bind policy and sessions with it; bridge, thing show/list name the session holding a Thing with it)",
     true,
   ),
   k(
