@@ -73,6 +73,25 @@ export class CommandContext {
     return found;
   }
 
+  /**
+   * A value from flag, env or profile with where it came from, as people can act on it: the flag, the variable, or
+   * `profile "name" (key)`. A secret sent to a remote system is never taken silently from the environment: the
+   * command says this source. Secrets are masked from then on.
+   */
+  sourced(key: string, flagValue?: string): { value: string; source: string } | undefined {
+    const r = this.settings.get(key, flagValue);
+    if (!r) return undefined;
+    const meta = settingKey(key);
+    if (meta?.secret) this.io.addSecrets(r.value);
+    const source =
+      r.source === 'flag'
+        ? (meta?.flag ?? key)
+        : r.source === 'env'
+          ? (meta?.env ?? key)
+          : `profile "${this.settings.profileName}" (${key})`;
+    return { value: r.value, source };
+  }
+
   /** The PEM contents of the CA file a setting names (flag, env or profile), or undefined when none is set. */
   ca(key: CaSetting, flagValue?: string): string | undefined {
     const path = this.value(key, flagValue);

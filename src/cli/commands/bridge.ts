@@ -141,17 +141,9 @@ async function holderLookup(
   o: BridgeRunOptions,
   options: { thingworxUrl: string; appKey: string; ca?: string | undefined; insecure: boolean; pipeCount: number },
 ) {
-  const found = ctx.settings.get('thingworxAdminKey', o.adminKey);
+  const found = ctx.sourced('thingworxAdminKey', o.adminKey);
   if (!found) return undefined;
-  ctx.io.addSecrets(found.value);
-  const { settingKey } = await import('../../config/keys.js');
-  const meta = settingKey('thingworxAdminKey')!;
-  const from =
-    found.source === 'flag'
-      ? meta.flag
-      : found.source === 'env'
-        ? meta.env
-        : `profile "${ctx.settings.profileName}" (${meta.key})`;
+  const from = found.source;
   const { livenessOf } = await import('./thingworx-check.js');
   const liveness = livenessOf(ctx, {});
   ctx.io.info(`The holder of Things another connector takes is named with the administrator's key of ${from}.`);

@@ -60,13 +60,7 @@ function secretSetting(
   key: 'thingworxAppKey' | 'connectionDownlinkAsKey',
   flag: string | undefined,
 ): { value: string; source: string } | undefined {
-  const r = ctx.settings.get(key, flag);
-  if (!r) return undefined;
-  ctx.io.addSecrets(r.value);
-  const meta = settingKey(key)!;
-  const source =
-    r.source === 'flag' ? meta.flag : r.source === 'env' ? meta.env : `profile "${ctx.settings.profileName}" (${key})`;
-  return { value: r.value, source };
+  return ctx.sourced(key, flag);
 }
 
 /** Fields an AMQP connection takes from one flag, --broker-url (host, protocol, user and password). */
@@ -545,16 +539,10 @@ async function amqpFields(
   for (const k of ['exchange', 'routingKeyPattern', 'downlinkTopicPattern'] as const) {
     if (opts[k] !== undefined) fields[k] = opts[k];
   }
-  const broker = ctx.settings.get('connectionBrokerUrl', opts.brokerUrl);
+  const broker = ctx.sourced('connectionBrokerUrl', opts.brokerUrl);
   let brokerSource: string | undefined;
   if (broker) {
-    const meta = settingKey('connectionBrokerUrl')!;
-    brokerSource =
-      broker.source === 'flag'
-        ? meta.flag
-        : broker.source === 'env'
-          ? meta.env
-          : `profile "${ctx.settings.profileName}" (${meta.key})`;
+    brokerSource = broker.source;
     const r = brokerUrlFields(broker.value);
     if (r.problem) {
       throw new ConnectionFieldsError([{ field: 'brokerHost', key: AMQP_CONNECTOR.keys.hostName, message: r.problem }]);
