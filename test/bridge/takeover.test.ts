@@ -21,11 +21,12 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('keeps the report until the other lets go, without binding the Thing back, then delivers it', async () => {
-    const twx = await startThingWorxEmulator({ state: templateState([DEV]), lostBinds: { pushes: 'refuse' } });
-    cleanups.push(() => twx.close());
-    twx.setBindPolicy('last-in-wins');
-    const ca = readFileSync(twx.caFile, 'utf8');
+  /** A connected bridge on the emulator (checking its bindings every 100 ms), stopped after the test. */
+  async function start(
+    twx: Awaited<ReturnType<typeof startThingWorxEmulator>>,
+    ca: string,
+    extra: Partial<Parameters<typeof startConnectedBridge>[0]> = {},
+  ) {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const bridge = await startConnectedBridge({
@@ -37,12 +38,20 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
       template: TEMPLATE,
       asId: AS_ID,
       asKey: AS_KEY,
-      retryBaseMs: 20,
-      retryMaxMs: 100,
       bindCheckMs: 100,
+      ...extra,
     });
     cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
     await bridge.whenReady();
+    return bridge;
+  }
+
+  it('keeps the report until the other lets go, without binding the Thing back, then delivers it', async () => {
+    const twx = await startThingWorxEmulator({ state: templateState([DEV]), lostBinds: { pushes: 'refuse' } });
+    cleanups.push(() => twx.close());
+    twx.setBindPolicy('last-in-wins');
+    const ca = readFileSync(twx.caFile, 'utf8');
+    const bridge = await start(twx, ca, { retryBaseMs: 20, retryMaxMs: 100 });
     const mine = twx.thing(DEV)!.boundTo!.sessionId;
 
     const other = new AlwaysOnPool({ url: twx.restUrl, appKey: twx.appKey, ca });
@@ -82,24 +91,13 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
     cleanups.push(() => twx.close());
     twx.setBindPolicy('last-in-wins');
     const ca = readFileSync(twx.caFile, 'utf8');
-    const t = tempDir();
-    cleanups.push(t.cleanup);
     // the emulator's key is an administrator's: it lists the sessions (as `tpx bridge --admin-key` does)
     const admin = new ThingWorxRest({ url: twx.restUrl, appKey: twx.appKey, ca });
     cleanups.push(() => admin.close());
     const keyName = await keyNameOf(admin, twx.appKey);
     expect(keyName).toBeTruthy();
     const asked: string[][] = [];
-    const bridge = await startConnectedBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      thingworxUrl: twx.restUrl,
-      appKey: twx.appKey,
-      ca,
-      template: TEMPLATE,
-      asId: AS_ID,
-      asKey: AS_KEY,
-      bindCheckMs: 100,
+    const bridge = await start(twx, ca, {
       holderOf: async (names) => {
         asked.push(names);
         return holdersText(
@@ -107,8 +105,6 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
         );
       },
     });
-    cleanups.push(() => bridge.stop({ drainTimeoutMs: 1000 }));
-    await bridge.whenReady();
 
     const other = new AlwaysOnPool({ url: twx.restUrl, appKey: twx.appKey, ca });
     cleanups.push(() => other.close());
