@@ -396,9 +396,9 @@ export interface SpoolWriterOptions {
   gatherMs?: number;
   /**
    * How many sources could add a write now (the bridge: its open ingest connections). The window is waited out
-   * only while there are more sources than writes waiting for a commit (queued or being committed): when every
-   * source waits for this commit (a sender that sends one report at a time, a closed loop), nothing more can come
-   * and it commits at once. Without it the window is waited out whenever it applies.
+   * only while there are more sources than writes queued: when every source waits for this commit (a sender that
+   * sends one report at a time, a closed loop), nothing more can come and it commits at once. Without it the window
+   * is waited out whenever it applies.
    */
   sources?: () => number;
   /** The clock of the window (performance.now); injectable for tests. */
@@ -420,8 +420,6 @@ export class SpoolWriter {
   private readonly gatherMs: number;
   private readonly sources: (() => number) | undefined;
   private readonly now: () => number;
-  /** Writes in the commit that runs. */
-  private committing = 0;
   /** When the last commit started: the gather window counts from it (commits at most one per window). */
   private committedAt = Number.NEGATIVE_INFINITY;
   /** The flush waiting out the gather window. */
@@ -480,7 +478,7 @@ export class SpoolWriter {
    */
   private worthWaiting(): boolean {
     if (this.idle.length > 0) return false;
-    const waiting = this.queued.length + this.committing;
+    const waiting = this.queued.length;
     return waiting < GATHER_ENOUGH && (this.sources === undefined || this.sources() > waiting);
   }
 
@@ -553,12 +551,10 @@ export class SpoolWriter {
     }
     this.running = true;
     this.committedAt = this.now();
-    this.committing = batch.length;
     this.appendsRunning = batch.some((p) => p.op.t === 'append');
     const ops = again.ops.length === 0 ? batch.map((p) => p.op) : [...again.ops, ...batch.map((p) => p.op)];
     const all = again.acks.length === 0 ? acks : [...again.acks, ...acks];
     const r = await this.runBatch({ ops, acks: all });
-    this.committing = 0;
     this.running = false;
     this.appendsRunning = false;
     if (r.error === undefined) {
