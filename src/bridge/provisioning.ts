@@ -287,7 +287,8 @@ export class Provisioner {
       }
       this.sink.forget?.(newlyTaken);
       const names = sample(newlyTaken);
-      const holder = await this.holderOf(names);
+      // without a lookup, no await: the check goes on in the same turn, as before holders could be named
+      const holder = this.options.holderOf ? await this.holderOf(names) : undefined;
       this.events.emit('things.taken', { count: newlyTaken.length, sample: names, ...(holder ? { holder } : {}) });
     }
     if (baselineOnly) return;
