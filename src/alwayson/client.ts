@@ -34,10 +34,21 @@ import {
   type FailureCause,
   failureCause,
   IllegalTransitionError,
+  PushWithdrawnError,
   RequestFailedError,
 } from './errors.js';
 
 export type { AlwaysOnClientOptions, ClientEvents, ClientState } from './options.js';
+
+/** How a push may be withdrawn before it is written. */
+export interface PushOptions {
+  /**
+   * Asked right before the push is written to the socket (after any wait for a free slot): false withdraws it, and
+   * the push rejects with PushWithdrawnError, nothing sent. A fleet bridge asks whether it still holds the device's
+   * queue, so that a push that waited (or a process paused in between) does not go out on a lost lease.
+   */
+  stillValid?: () => boolean;
+}
 
 import { Keepalive } from './keepalive.js';
 import {
@@ -175,7 +186,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    * Pushes property values of one Thing (POST UpdateSubscribedPropertyValues). Resolves when the platform
    * acknowledged; rejects with a typed AlwaysOnError otherwise (`retryable` tells whether to try again).
    */
-  push(thing: string, values: readonly PropertyValue[]): Promise<void> {
+  push(thing: string, values: readonly PropertyValue[], options?: PushOptions): Promise<void> {
     return this.request(
       `push ${thing}`,
       (id) =>
@@ -190,6 +201,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
           pushParams(values),
         ),
       true,
+      options?.stillValid,
     ).then((res) => {
       if (!isSuccess(res.header.codeValue)) throw failed(`push ${thing}`, res);
     });
@@ -233,7 +245,12 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   // ---- internals ----
 
   /** Sends a request and resolves with its response. `user` requests wait for the ready state. */
-  private request(what: string, build: (requestId: number) => Message, user: boolean): Promise<Message> {
+  private request(
+    what: string,
+    build: (requestId: number) => Message,
+    user: boolean,
+    stillValid?: () => boolean,
+  ): Promise<Message> {
     if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
     if (user && this.stateValue === 'idle') {
       return Promise.reject(new AlwaysOnOptionsError('The AlwaysOn client is not started.', 'Call start() first.'));
@@ -243,6 +260,11 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
         const ws = this.ws;
         if (!ws || this.stateValue === 'closed') {
           reject(this.stateValue === 'closed' ? new ClientClosedError() : new DisconnectedError());
+          return;
+        }
+        // asked as late as possible: a request that waited for a slot (or a paused process) may no longer be wanted
+        if (stillValid && !stillValid()) {
+          reject(new PushWithdrawnError(what));
           return;
         }
         const id = this.pending.nextId();

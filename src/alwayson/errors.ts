@@ -55,6 +55,16 @@ export class BusyError extends AlwaysOnError {
   }
 }
 
+/**
+ * A push the caller withdrew: its `stillValid` said no when its turn to be written came (it had waited for a free
+ * slot, or the process was paused). Nothing was sent. Not retryable as such: the caller knows why.
+ */
+export class PushWithdrawnError extends AlwaysOnError {
+  constructor(what: string) {
+    super('TPX_ALWAYSON_WITHDRAWN', `${what}: withdrawn before it was sent.`);
+  }
+}
+
 /** The platform answered a request with a non-success status. */
 export class RequestFailedError extends AlwaysOnError {
   readonly status: number;

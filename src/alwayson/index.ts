@@ -6,6 +6,7 @@ export {
   type AlwaysOnClientOptions,
   type ClientEvents,
   type ClientState,
+  type PushOptions,
   TRANSITIONS,
 } from './client.js';
 export type { InfoTable, MessageCodeName, TwValue } from './codec/types.js';
@@ -29,6 +30,7 @@ export {
   failureCause,
   IllegalTransitionError,
   type ProtocolErrorCause,
+  PushWithdrawnError,
   RequestFailedError,
   RequestTimeoutError,
 } from './errors.js';

@@ -17,7 +17,7 @@
  * platform 5xx answers (send again later), false for refusals (unknown Thing, no permission).
  */
 import { EventEmitter } from 'node:events';
-import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState } from './client.js';
+import { AlwaysOnClient, type AlwaysOnClientOptions, type ClientState, type PushOptions } from './client.js';
 import type { TwValue } from './codec/types.js';
 import type { MetadataProvider, PropertyReadHandler, PropertyWriteHandler } from './edge.js';
 import {
@@ -168,8 +168,8 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
    * Pushes property values of a Thing on its pipe (UpdateSubscribedPropertyValues). Resolves on the platform's
    * acknowledgement; rejects with a typed AlwaysOnError otherwise (`retryable` says whether to try again).
    */
-  push(thing: string, values: readonly PropertyValue[]): Promise<void> {
-    return this.pipes[this.pipeFor(thing)]!.push(thing, values);
+  push(thing: string, values: readonly PropertyValue[], options?: PushOptions): Promise<void> {
+    return this.pipes[this.pipeFor(thing)]!.push(thing, values, options);
   }
 
   /** Handles platform writes of remote properties (e.g. `downlink`). A throw answers the platform with an error. */

@@ -16,6 +16,7 @@ import {
   PermanentError,
   type PropertyUpdate,
   type PropertyWrite,
+  type SinkPushOptions,
   type SinkStatus,
   type ThingConnection,
   type ThingDirectory,
@@ -130,8 +131,8 @@ export class PoolSink implements ThingWorxSink {
     this.pool?.forget(names);
   }
 
-  push(thing: string, values: PropertyUpdate[]): Promise<void> {
-    return this.live.push(thing, values);
+  push(thing: string, values: PropertyUpdate[], options?: SinkPushOptions): Promise<void> {
+    return this.live.push(thing, values, options);
   }
 
   onPropertyWrite(handler: (w: PropertyWrite) => Promise<void>): void {

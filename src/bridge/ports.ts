@@ -106,6 +106,11 @@ export type SinkStatus =
   | { type: 'warning'; code: string; message: string };
 
 /** The ThingWorx AlwaysOn side (alwayson/pool). */
+/** How a push may be withdrawn before it is written (a fleet bridge that lost the device's queue meanwhile). */
+export interface SinkPushOptions {
+  stillValid?: () => boolean;
+}
+
 export interface ThingWorxSink {
   start(): Promise<void>;
   /** Binds Things; names the platform refused are returned (not thrown), other failures reject. */
@@ -116,8 +121,11 @@ export interface ThingWorxSink {
    * the next bind() of them sends a BIND.
    */
   forget?(names: string[]): void;
-  /** Resolves when ThingWorx acknowledged the push; rejects on failure. */
-  push(thing: string, values: PropertyUpdate[]): Promise<void>;
+  /**
+   * Resolves when ThingWorx acknowledged the push; rejects on failure. `options.stillValid` is asked right before
+   * the push is written (after any wait for the connection): false withdraws it (it rejects, nothing sent).
+   */
+  push(thing: string, values: PropertyUpdate[], options?: SinkPushOptions): Promise<void>;
   /** Platform -> edge property writes; a rejected promise answers the write with an error. */
   onPropertyWrite(handler: (write: PropertyWrite) => Promise<void>): void;
   onStatus(handler: (status: SinkStatus) => void): void;

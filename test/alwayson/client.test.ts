@@ -385,6 +385,36 @@ describe('AlwaysOnClient on the wire', () => {
     await c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }]);
   });
 
+  it('asks a queued push whether it is still wanted when its turn comes: withdrawn, nothing is sent', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake, { maxInFlight: 1 });
+    await c.start();
+    fake.silent = true;
+    const first = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }]);
+    let wanted = true;
+    const asked: boolean[] = [];
+    const second = c.push('Dev2', [{ name: 'n', value: { baseType: 'INTEGER', value: 2 } }], {
+      stillValid: () => {
+        asked.push(wanted);
+        return wanted;
+      },
+    });
+    const third = c.push('Dev3', [{ name: 'n', value: { baseType: 'INTEGER', value: 3 } }], { stillValid: () => true });
+    const ws = fake.sockets.values().next().value!;
+    while (fake.messages.length < 2) await once(ws, 'message');
+    expect(c.load).toEqual({ inFlight: 1, queued: 2 });
+    // the lease is lost while the second waits for the slot; the first's answer frees the slot
+    wanted = false;
+    fake.silent = false;
+    ws.send(reply(fake.messages[1]!, 'SUCCESS', c.session));
+    await first;
+    await expect(second).rejects.toMatchObject({ code: 'TPX_ALWAYSON_WITHDRAWN' });
+    await third;
+    expect(asked).toEqual([false]);
+    const things = fake.messages.slice(1).map((m) => (m.body.kind === 'request' ? m.body.entityName : ''));
+    expect(things).toEqual(['Dev1', 'Dev3']);
+  });
+
   it('queues requests beyond maxInFlight and sends them as answers come back', async () => {
     const fake = await fakePlatform();
     const c = client(fake, { maxInFlight: 3 });

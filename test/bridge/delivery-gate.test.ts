@@ -1,0 +1,92 @@
+/**
+ * A fleet bridge checks its lease before a push, and again right before the push is written: a push that waited
+ * (for a free slot, or in a process paused meanwhile) is withdrawn once the device's queue was lost, and dropped as
+ * fenced, not sent on a session that no longer holds the Thing (README "Fleet guarantees").
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Delivery } from '../../src/bridge/delivery.js';
+import { BridgeEvents } from '../../src/bridge/events.js';
+import type { PropertyUpdate, SinkPushOptions } from '../../src/bridge/ports.js';
+import { Provisioner } from '../../src/bridge/provisioning.js';
+import { tunnelReportCodec } from '../../src/bridge/report-parser.js';
+import { Spool } from '../../src/bridge/spool.js';
+import { FakeDirectory, FakeSink } from './fakes.js';
+import { tempDir, uplinkDoc } from './helpers.js';
+
+const A = '0018B2000000000A';
+
+/** A sink that holds each push until released, then asks the push whether it is still wanted, as the client does. */
+class HeldSink extends FakeSink {
+  private release: (() => void) | undefined;
+  private holding: (() => void) | undefined;
+  /** Resolves once a push waits in the sink. */
+  readonly held = new Promise<void>((resolve) => {
+    this.holding = resolve;
+  });
+  withdrawn = 0;
+
+  override async push(thing: string, values: PropertyUpdate[], options?: SinkPushOptions): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.release = resolve;
+      this.holding?.();
+    });
+    if (options?.stillValid && !options.stillValid()) {
+      this.withdrawn += 1;
+      throw new Error('withdrawn before it was sent');
+    }
+    return super.push(thing, values);
+  }
+
+  letGo(): void {
+    this.release?.();
+  }
+}
+
+describe('delivery with a fleet gate', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('withdraws a push that waited while the queue was lost: dropped as fenced, not sent, not retried', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const spool = new Spool(t.dir);
+    cleanups.push(() => spool.close());
+    const sink = new HeldSink();
+    sink.bound.add(A);
+    const events = new BridgeEvents();
+    const directory = new FakeDirectory();
+    directory.things.add(A);
+    const provisioner = new Provisioner(directory, sink, events, { template: 't', maxDevices: 10 });
+    await provisioner.init();
+    const codec = tunnelReportCodec();
+    let lease: 'ok' | 'lost' = 'ok';
+    const dropped: number[] = [];
+    const delivery = new Delivery(spool, (text) => codec.parse(JSON.parse(text)), sink, provisioner, events, {
+      gate: () => lease,
+      dropped: (seq) => dropped.push(seq),
+    });
+    const failed: unknown[] = [];
+    events.on('push.failed', (e) => failed.push(e));
+    const fenced = events.waitFor('push.fenced');
+    delivery.setGate(true);
+    const seq = await spool.append({
+      devEui: A,
+      kind: 'uplink',
+      receivedAt: Date.now(),
+      document: JSON.stringify(uplinkDoc(A, 1)),
+      query: '',
+    });
+    delivery.fill();
+    // the push passed the first check and waits in the sink; meanwhile the broker gave the queue to another bridge
+    await sink.held;
+    lease = 'lost';
+    sink.letGo();
+    expect(await fenced).toEqual({ seq, thing: A });
+    expect(sink.withdrawn).toBe(1);
+    expect(sink.pushes).toEqual([]);
+    expect(dropped).toEqual([seq]);
+    expect(failed).toEqual([]);
+  });
+});
