@@ -4,14 +4,10 @@
  * fenced, not sent on a session that no longer holds the Thing (README "Fleet guarantees").
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Delivery } from '../../src/bridge/delivery.js';
-import { BridgeEvents } from '../../src/bridge/events.js';
 import type { PropertyUpdate, SinkPushOptions } from '../../src/bridge/ports.js';
-import { Provisioner } from '../../src/bridge/provisioning.js';
-import { tunnelReportCodec } from '../../src/bridge/report-parser.js';
 import { Spool } from '../../src/bridge/spool.js';
-import { FakeDirectory, FakeSink } from './fakes.js';
-import { tempDir, uplinkDoc } from './helpers.js';
+import { FakeSink } from './fakes.js';
+import { deliveryFor, tempDir, uplinkDoc } from './helpers.js';
 
 const A = '0018B2000000000A';
 
@@ -54,23 +50,15 @@ describe('delivery with a fleet gate', () => {
     const spool = new Spool(t.dir);
     cleanups.push(() => spool.close());
     const sink = new HeldSink();
-    sink.bound.add(A);
-    const events = new BridgeEvents();
-    const directory = new FakeDirectory();
-    directory.things.add(A);
-    const provisioner = new Provisioner(directory, sink, events, { template: 't', maxDevices: 10 });
-    await provisioner.init();
-    const codec = tunnelReportCodec();
     let lease: 'ok' | 'lost' = 'ok';
     const dropped: number[] = [];
-    const delivery = new Delivery(spool, (text) => codec.parse(JSON.parse(text)), sink, provisioner, events, {
+    const { delivery, events } = await deliveryFor(spool, sink, A, {
       gate: () => lease,
       dropped: (seq) => dropped.push(seq),
     });
     const failed: unknown[] = [];
     events.on('push.failed', (e) => failed.push(e));
     const fenced = events.waitFor('push.fenced');
-    delivery.setGate(true);
     const seq = await spool.append({
       devEui: A,
       kind: 'uplink',

@@ -2,9 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Delivery, type DeliveryOptions } from '../../src/bridge/delivery.js';
+import { BridgeEvents } from '../../src/bridge/events.js';
 import { type Bridge, type BridgeOptions, startBridge } from '../../src/bridge/index.js';
+import { Provisioner } from '../../src/bridge/provisioning.js';
+import type { ReportQueue } from '../../src/bridge/queue.js';
+import { tunnelReportCodec } from '../../src/bridge/report-parser.js';
 import { signUplink } from '../../src/thingpark/tunnel.js';
-import { FakeSender } from './fakes.js';
+import { FakeDirectory, FakeSender, type FakeSink } from './fakes.js';
 
 export const AS_ID = 'TWA_100000507.1111.AS';
 export const AS_KEY = '46ab678cd45df4a4e4b375Eacd096acc';
@@ -79,4 +84,26 @@ export async function startTestBridge(
   };
   cleanups.push(stop);
   return { bridge, dir: t.dir, stop };
+}
+
+/**
+ * Delivery alone over `queue`, pushing to `sink`, with the Thing of `devEui` known and bound (a provisioner on a fake
+ * directory) and its gate open: for tests of delivery's own decisions.
+ */
+export async function deliveryFor(
+  queue: ReportQueue,
+  sink: FakeSink,
+  devEui: string,
+  options: DeliveryOptions = {},
+): Promise<{ delivery: Delivery; events: BridgeEvents; codec: ReturnType<typeof tunnelReportCodec> }> {
+  sink.bound.add(devEui);
+  const events = new BridgeEvents();
+  const directory = new FakeDirectory();
+  directory.things.add(devEui);
+  const provisioner = new Provisioner(directory, sink, events, { template: 't', maxDevices: 10 });
+  await provisioner.init();
+  const codec = tunnelReportCodec();
+  const delivery = new Delivery(queue, (text) => codec.parse(JSON.parse(text)), sink, provisioner, events, options);
+  delivery.setGate(true);
+  return { delivery, events, codec };
 }
