@@ -61,7 +61,9 @@ export class BusyError extends AlwaysOnError {
  */
 export class PushWithdrawnError extends AlwaysOnError {
   constructor(what: string) {
-    super('TPX_ALWAYSON_WITHDRAWN', `${what}: withdrawn before it was sent.`);
+    super('TPX_ALWAYSON_WITHDRAWN', `${what}: withdrawn before it was sent.`, {
+      fix: 'Nothing to send again here: the caller withdrew it (a fleet bridge that lost the queue; its new owner delivers it).',
+    });
   }
 }
 

@@ -216,20 +216,19 @@ export class Delivery {
         await this.provisioner.ensure(dev);
       }
       this.checkGate(seq);
+      // a fleet asks for its lease again right before each write (a push may wait for a free slot, or the process
+      // be paused in between); a withdrawn or failed push is then judged by the gate (lost: fenced, dropped)
       const gate = this.options.gate;
-      if (gate) {
-        // a fleet: the lease is asked again right before the write (the push may wait for a free slot, or the
-        // process be paused in between); a withdrawn or failed push is then judged by the gate (fenced: dropped)
-        try {
-          await this.sink.push(dev, updates, { stillValid: () => gate(seq) === 'ok' });
-        } catch (err) {
-          this.checkGate(seq);
-          throw err;
-        }
-      } else await this.sink.push(dev, updates);
+      const options = gate ? { stillValid: () => gate(seq) === 'ok' } : undefined;
+      try {
+        await this.sink.push(dev, updates, options);
+      } catch (err) {
+        this.checkGate(seq);
+        throw err;
+      }
       // Decoded values go in a push of their own: a Thing without those properties never costs the raw uplink.
-      if (decoded.length > 0 && (this.options.gate?.(seq) ?? 'ok') === 'ok')
-        await this.sink.push(dev, decoded).catch((e: Error) => this.decodedPushFailed(dev, e));
+      if (decoded.length > 0 && (!gate || gate(seq) === 'ok'))
+        await this.sink.push(dev, decoded, options).catch((e: Error) => this.decodedPushFailed(dev, e));
     }
     if (report.kind === 'downlink_sent') {
       this.events.emit('downlink.report', {

@@ -105,12 +105,12 @@ export type SinkStatus =
   /** Something the operator should know (e.g. TLS verification off). */
   | { type: 'warning'; code: string; message: string };
 
-/** The ThingWorx AlwaysOn side (alwayson/pool). */
 /** How a push may be withdrawn before it is written (a fleet bridge that lost the device's queue meanwhile). */
 export interface SinkPushOptions {
   stillValid?: () => boolean;
 }
 
+/** The ThingWorx AlwaysOn side (alwayson/pool). */
 export interface ThingWorxSink {
   start(): Promise<void>;
   /** Binds Things; names the platform refused are returned (not thrown), other failures reject. */
