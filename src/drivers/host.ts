@@ -203,12 +203,14 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     worker.on('message', (m: { op: string; id?: number; json?: string; error?: string }) => {
       if (m.op === 'result' && m.id !== undefined) this.answer(m.id, m);
     });
+    // a worker that dies blames the call it was running (its clock says which), else the oldest pending one
     worker.on('error', (err: Error & { code?: string }) => {
       const reason: CallFailure = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crashed';
-      this.replace(worker, reason, err.message, 'oldest');
+      this.replace(worker, reason, err.message, this.runningCall(clock) ?? 'oldest');
     });
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.replace(worker, 'crashed', `driver worker exited (${code})`, 'oldest');
+      if (this.worker === worker)
+        this.replace(worker, 'crashed', `driver worker exited (${code})`, this.runningCall(clock) ?? 'oldest');
     });
     const scripts = [...this.scripts];
     this.loading = (async () => {
@@ -263,15 +265,20 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     this.watchdog.unref();
   }
 
+  /** The pending call the worker of `clock` runs now, if any. */
+  private runningCall(clock: CallClock): number | undefined {
+    const id = Atomics.load(clock.runningId, 0);
+    return id !== 0 && this.pending.has(id) ? id : undefined;
+  }
+
   private watch(): void {
     this.watchdog = undefined;
     const worker = this.worker;
     const clock = this.clock;
     if (!worker || !clock || this.pending.size === 0) return;
-    const id = Atomics.load(clock.runningId, 0);
-    const running = id !== 0 && this.pending.has(id);
+    const id = this.runningCall(clock);
     const verdict = watchdogVerdict({
-      runningMs: running ? nowMs() - clock.runningSince[0]! : undefined,
+      runningMs: id !== undefined ? nowMs() - clock.runningSince[0]! : undefined,
       quietMs: performance.now() - this.progressAt,
       timeoutMs: this.timeoutMs,
       slackMs: this.slackMs,
@@ -280,7 +287,7 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     if ('recheckMs' in verdict) this.arm(verdict.recheckMs);
     // A looping driver may have left its realm in any state: start clean.
     else if (verdict.stop === 'call')
-      this.replace(worker, 'timeout', `a call took longer than ${this.timeoutMs} ms`, id);
+      this.replace(worker, 'timeout', `a call took longer than ${this.timeoutMs} ms`, id ?? 'oldest');
     else this.replace(worker, 'timeout', `no answer within ${this.timeoutMs} ms`, 'oldest');
   }
 
