@@ -72,8 +72,7 @@ export class Bridge {
   constructor(private readonly o: BridgeOptions) {
     this.events = o.events ?? new BridgeEvents();
     this.path = o.path ?? BRIDGE_DEFAULTS.path;
-    const repeatWindowMs = o.repeatWindowMs ?? BRIDGE_DEFAULTS.repeatWindowMs;
-    this.repeats = new Repeats(repeatWindowMs);
+    this.repeats = new Repeats(o.repeatWindowMs ?? BRIDGE_DEFAULTS.repeatWindowMs);
     this.failed = new Promise<Error>((resolve) => {
       this.onFailed = resolve;
     });
@@ -118,12 +117,7 @@ export class Bridge {
       ...(o.fleet ? { bindKnown: false } : {}),
     });
     const fleet = this.fleet;
-    const failures = new PushFailures(
-      this.repeats,
-      this.events,
-      repeatWindowMs,
-      (err) => o.sink.causeOf?.(err) ?? 'unknown',
-    );
+    const failures = new PushFailures(this.repeats, this.events, (err) => o.sink.causeOf?.(err) ?? 'unknown');
     this.delivery = new Delivery(
       this.queue,
       (text) => codec.parse(JSON.parse(text)),

@@ -38,7 +38,6 @@ export class PushFailures {
   constructor(
     private readonly repeats: Repeats,
     private readonly events: BridgeEvents,
-    private readonly windowMs: number,
     private readonly causeOf?: (err: unknown) => string,
   ) {}
 
@@ -68,7 +67,7 @@ export class PushFailures {
       things: p.things.size,
       thing: p.thing,
       retryInMs: p.retryInMs,
-      windowMs: this.windowMs,
+      windowMs: this.repeats.windowMs,
     });
   }
 }

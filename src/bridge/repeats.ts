@@ -6,7 +6,7 @@
 export class Repeats {
   private readonly open = new Map<string, { count: number; report: (count: number) => void; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly windowMs: number) {}
+  constructor(readonly windowMs: number) {}
 
   /** Reports `report(1)` now, or counts it if the same `key` was reported within the window. */
   add(key: string, report: (count: number) => void): void {
