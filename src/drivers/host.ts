@@ -182,12 +182,15 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     });
   }
 
-  private ensureWorker(): Promise<void> {
-    if (this.worker) return this.loading ?? Promise.resolve();
-    const clock = callClock();
-    const worker = new Worker(WORKER_SOURCE, {
+  /**
+   * Starts a worker that publishes the call it runs in `clock` (a CallClock's buffer). The one seam for tests: a
+   * subclass may return a stand-in that decides in which order the host hears of its answers and of its death
+   * (test/drivers/host-death.test.ts), which a real worker leaves to chance.
+   */
+  protected startWorker(clock: SharedArrayBuffer): Worker {
+    return new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { clock: clock.buffer },
+      workerData: { clock },
       resourceLimits: {
         maxOldGenerationSizeMb: this.memoryMb,
         maxYoungGenerationSizeMb: 16,
@@ -197,6 +200,12 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
       stdout: true,
       stderr: true,
     });
+  }
+
+  private ensureWorker(): Promise<void> {
+    if (this.worker) return this.loading ?? Promise.resolve();
+    const clock = callClock();
+    const worker = this.startWorker(clock.buffer);
     worker.unref();
     this.worker = worker;
     this.clock = clock;

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriverDecoder } from '../../src/drivers/decoder.js';
@@ -25,6 +26,43 @@ async function startCode(code: string, options: DriverHostOptions) {
   open.push(d);
   return d;
 }
+
+/**
+ * How long the tests of the host's watchdog give it to stop a looping call before they say it failed to: it stops
+ * the call at limit + slack (70 ms there; the tests about that limit put the no-answer fallback, graceMs, a minute
+ * away), so a watchdog that does not stop the call shows here, in seconds, with what was not stopped, not at the
+ * test's timeout. Counted in turns of a 100 ms timer, not as one timer: a stalled event loop (a loaded machine)
+ * delays the watchdog's timer and these turns alike, and after the stall the watchdog's timer, due first, runs first.
+ */
+const STOP_TURNS = 50;
+const TURN_MS = 100;
+
+/** `p` (what a stopped call causes), or a rejection saying `what` was not stopped within STOP_TURNS turns. */
+async function stopped<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    let turns = 0;
+    const turn = () => {
+      turns += 1;
+      if (turns < STOP_TURNS) timer = setTimeout(turn, TURN_MS);
+      else {
+        const waited = STOP_TURNS * TURN_MS;
+        reject(
+          new Error(`${what} was not stopped within ${waited} ms (the host's watchdog stops a call at limit + slack)`),
+        );
+      }
+    };
+    timer = setTimeout(turn, TURN_MS);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The test's own limit when it waits on a watchdog: the deadline above plus room for the new worker. */
+const WATCHDOG_TEST_MS = STOP_TURNS * TURN_MS + 10_000;
 
 const props = (u: { name: string; value: { baseType: string; value?: unknown } }[]) =>
   Object.fromEntries(u.map((x) => [x.name, x.value.value]));
@@ -111,18 +149,20 @@ describe('drivers: isolation', () => {
     expect(d.host.restarts).toBe(0);
   });
 
-  it('a driver that loops is stopped at the time limit; the worker is replaced and the next call works', async () => {
-    const d = await start('loops', join(FIXTURES, 'bad', 'loops.js'), [], 50);
-    const replaced = new Promise((r) => d.once('worker.replaced', r));
-    const [bad, good] = await Promise.all([
-      d.decode('loops', { bytes: [1], fPort: 1 }),
-      d.decode('loops', { bytes: [0], fPort: 1 }),
-    ]);
-    expect(bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
-    expect(good).toMatchObject({ ok: true, data: { ok: true } });
-    await replaced;
-    expect(d.host.restarts).toBe(1);
-  });
+  it(
+    'a driver that loops is stopped at the time limit; the worker is replaced and the next call works',
+    async () => {
+      const d = await start('loops', join(FIXTURES, 'bad', 'loops.js'), [], 50);
+      const replaced = once(d, 'worker.replaced');
+      const bad = d.decode('loops', { bytes: [1], fPort: 1 });
+      const good = d.decode('loops', { bytes: [0], fPort: 1 });
+      expect(await stopped(replaced, 'the looping call')).toMatchObject([{ reason: 'timeout', requeued: 1 }]);
+      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(await good).toMatchObject({ ok: true, data: { ok: true } });
+      expect(d.host.restarts).toBe(1);
+    },
+    WATCHDOG_TEST_MS,
+  );
 
   it('a call runs without the vm time limit: the host stops it, so one that overruns within the slack answers', async () => {
     // Busy for 100 ms against a 50 ms limit: the vm's own limit (what calls ran with before) stopped it at 50 ms;
@@ -135,48 +175,65 @@ describe('drivers: isolation', () => {
     expect(d.host.restarts).toBe(0);
   });
 
-  it("a loop is stopped by the host's per-call watchdog, not the no-answer fallback; the call queued behind it is sent again", async () => {
-    // graceMs of a minute: only the per-call check (limit + slack) can stop the loop before the test times out.
-    const d = await startCode(readDriver(join(FIXTURES, 'bad', 'loops.js')).code, { timeoutMs: 50, graceMs: 60_000 });
-    const replaced = new Promise((r) => d.once('worker.replaced', r));
-    const [bad, good] = await Promise.all([
-      d.decode('x', { bytes: [1], fPort: 1 }),
-      d.decode('x', { bytes: [0], fPort: 1 }),
-    ]);
-    expect(bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
-    expect(bad.ms).toBeGreaterThanOrEqual(50 + DEFAULT_SLACK_MS);
-    expect(good).toMatchObject({ ok: true, data: { ok: true } });
-    expect(await replaced).toEqual({ reason: 'timeout', error: 'a call took longer than 50 ms', requeued: 1 });
-    expect(d.host.restarts).toBe(1);
-  });
+  it(
+    "a loop is stopped by the host's per-call watchdog, not the no-answer fallback; the call queued behind it is sent again",
+    async () => {
+      // graceMs of a minute: only the per-call check (limit + slack) can stop the loop within `stopped`'s deadline.
+      const d = await startCode(readDriver(join(FIXTURES, 'bad', 'loops.js')).code, { timeoutMs: 50, graceMs: 60_000 });
+      const replaced = once(d, 'worker.replaced');
+      const bad = d.decode('x', { bytes: [1], fPort: 1 });
+      const good = d.decode('x', { bytes: [0], fPort: 1 });
+      // The per-call limit, not the fallback ('no answer within 50 ms'), replaced the worker.
+      expect(await stopped(replaced, 'the looping call')).toEqual([
+        { reason: 'timeout', error: 'a call took longer than 50 ms', requeued: 1 },
+      ]);
+      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect((await bad).ms).toBeGreaterThanOrEqual(50 + DEFAULT_SLACK_MS);
+      expect(await good).toMatchObject({ ok: true, data: { ok: true } });
+      expect(d.host.restarts).toBe(1);
+    },
+    WATCHDOG_TEST_MS,
+  );
 
-  it('call ids wrap within the 31 bits the worker publishes them in: a loop is still found and stopped', async () => {
-    const d = await startCode(readDriver(join(FIXTURES, 'bad', 'loops.js')).code, { timeoutMs: 50, graceMs: 60_000 });
-    (d.host as unknown as { nextId: number }).nextId = 0x7fffffff;
-    const [first, bad, next] = await Promise.all([
-      d.decode('x', { bytes: [0], fPort: 1 }),
-      d.decode('x', { bytes: [1], fPort: 1 }),
-      d.decode('x', { bytes: [0], fPort: 1 }),
-    ]);
-    expect(first).toMatchObject({ ok: true });
-    expect(bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
-    expect(next).toMatchObject({ ok: true });
-  });
+  it(
+    'call ids wrap within the 31 bits the worker publishes them in: a loop is still found and stopped',
+    async () => {
+      const d = await startCode(readDriver(join(FIXTURES, 'bad', 'loops.js')).code, { timeoutMs: 50, graceMs: 60_000 });
+      (d.host as unknown as { nextId: number }).nextId = 0x7fffffff;
+      const replaced = once(d, 'worker.replaced');
+      const first = d.decode('x', { bytes: [0], fPort: 1 });
+      const bad = d.decode('x', { bytes: [1], fPort: 1 });
+      const next = d.decode('x', { bytes: [0], fPort: 1 });
+      // Not `requeued`: on a loaded machine the first call's answer may still be on its way when the loop is stopped.
+      expect(await stopped(replaced, 'the looping call (id 1, after 2^31 - 1)')).toMatchObject([
+        { reason: 'timeout', error: 'a call took longer than 50 ms' },
+      ]);
+      expect(await first).toMatchObject({ ok: true });
+      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(await next).toMatchObject({ ok: true });
+    },
+    WATCHDOG_TEST_MS,
+  );
 
-  it('driver code run around the call (a setter of the input it is given) is within the call time', async () => {
-    // Setting the input runs outside the vm script: the vm's limit never covered it (only the no-answer fallback,
-    // a minute here, would have stopped it).
-    const d = await startCode(
-      "Object.defineProperty(globalThis, '__tpx_in', { set: function () { for (;;) {} } }); function decodeUplink() { return { data: {} }; }",
-      { timeoutMs: 50, graceMs: 60_000 },
-    );
-    expect(await d.decode('x', { bytes: [1], fPort: 1 })).toMatchObject({
-      ok: false,
-      reason: 'timeout',
-      errors: ['took longer than 50 ms'],
-    });
-    expect(d.host.restarts).toBe(1);
-  });
+  it(
+    'driver code run around the call (a setter of the input it is given) is within the call time',
+    async () => {
+      // Setting the input runs outside the vm script: the vm's limit never covered it (only the no-answer fallback,
+      // a minute here, would have stopped it).
+      const d = await startCode(
+        "Object.defineProperty(globalThis, '__tpx_in', { set: function () { for (;;) {} } }); function decodeUplink() { return { data: {} }; }",
+        { timeoutMs: 50, graceMs: 60_000 },
+      );
+      const replaced = once(d, 'worker.replaced');
+      const r = d.decode('x', { bytes: [1], fPort: 1 });
+      expect(await stopped(replaced, 'the setter that loops')).toEqual([
+        { reason: 'timeout', error: 'a call took longer than 50 ms', requeued: 0 },
+      ]);
+      expect(await r).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(d.host.restarts).toBe(1);
+    },
+    WATCHDOG_TEST_MS,
+  );
 
   it('a driver that allocates without end kills its worker only; the call fails, the next works', async () => {
     const d = await start('hungry', join(FIXTURES, 'bad', 'hungry.js'), [], 20_000);
