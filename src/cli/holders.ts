@@ -34,7 +34,7 @@ export interface BridgeHolders {
  */
 export async function bridgeHolders(io: Pick<IO, 'debug'>, c: HolderConnection): Promise<BridgeHolders> {
   const { thingworxRest } = await import('./clients.js');
-  const { thingHolders, keyNameOf, holdersText } = await import('../thingworx/check-sessions.js');
+  const { holdersOfKey, holdersText } = await import('../thingworx/check-sessions.js');
   const rest = (appKey: string) =>
     thingworxRest({
       url: c.thingworxUrl,
@@ -44,27 +44,12 @@ export async function bridgeHolders(io: Pick<IO, 'debug'>, c: HolderConnection):
       ...(c.timeoutMs !== undefined ? { timeoutMs: c.timeoutMs } : {}),
     });
   const admin = rest(c.adminKey);
-  // The connector key's name tells this key's other connector from another key's (asked once it is known).
-  let keyName: string | undefined;
-  const nameOfKey = async () => {
-    if (keyName) return keyName;
-    const own = rest(c.appKey);
-    try {
-      keyName = await keyNameOf(own, c.appKey);
-    } finally {
-      await own.close();
-    }
-    return keyName;
-  };
+  // The connector key's own client asks its name (which tells this key's other connector from another key's).
+  const own = rest(c.appKey);
+  const lookup = holdersOfKey({ own, appKey: c.appKey, admin, pipeCount: c.pipeCount, liveness: c.liveness });
   const holderOf = async (names: string[]): Promise<string | undefined> => {
     try {
-      const name = await nameOfKey().catch(() => undefined);
-      const held = await thingHolders(admin, admin, names, {
-        ...c.liveness,
-        pipeCount: c.pipeCount,
-        ...(name ? { keyName: name } : {}),
-        askBound: false,
-      });
+      const held = await lookup(names, { askBound: false });
       if (!held.some((h) => h.sessionsListed))
         io.debug("holder unknown: the administrator's key could not list the sessions");
       return holdersText(held);
@@ -73,5 +58,11 @@ export async function bridgeHolders(io: Pick<IO, 'debug'>, c: HolderConnection):
       return undefined;
     }
   };
-  return { holderOf, close: () => admin.close() };
+  return {
+    holderOf,
+    close: async () => {
+      await admin.close();
+      await own.close();
+    },
+  };
 }
