@@ -96,7 +96,7 @@ export class Provisioner {
   private checkTimer: NodeJS.Timeout | undefined;
   /** The periodic check runs (started once the Things are bound; not with a period of 0). */
   private checksOn = false;
-  private checking: Promise<void> | undefined;
+  private checking: Promise<number> | undefined;
   /** Bumped when a pipe comes up (it bound its Things again): a check running across it is ignored. */
   private epoch = 0;
   private tookOver = false;
@@ -108,8 +108,6 @@ export class Provisioner {
   private noView = false;
   /** Times each Thing was released (fleet): a BIND answered after a release is undone. */
   private readonly releases = new Map<string, number>();
-  /** Time the running check spent waiting for holderOf (not counted in its duty). */
-  private holderWaited = 0;
 
   constructor(
     private readonly directory: ThingDirectory,
@@ -208,24 +206,28 @@ export class Provisioner {
     if (every <= 0 || this.closed || this.checksOn) return;
     // The first check right after the BINDs takes the baselines, before another session can bind the Things.
     const run = () => {
-      const t0 = Date.now();
-      this.holderWaited = 0;
-      void this.check().finally(() => {
+      // A check lists every Thing of the template (100 pages with 100,000 Things): it runs at most a tenth of the
+      // time, so the period grows with the fleet where the listing takes longer than a tenth of it. Only the
+      // listing is timed: the wait for a takeover's holder, and the BINDs after, do not space the checks out.
+      const next = (listedMs: number) => {
         if (this.closed) return;
-        // A check lists every Thing of the template (100 pages with 100,000 Things): it runs at most a tenth of
-        // the time, so the period grows with the fleet where the listing takes longer than a tenth of it. The wait
-        // for a takeover's holder is not the listing's: it does not space the checks out.
-        const took = Math.max(0, Date.now() - t0 - this.holderWaited);
-        this.checkTimer = setTimeout(run, Math.max(every, CHECK_DUTY * took));
+        this.checkTimer = setTimeout(run, Math.max(every, CHECK_DUTY * listedMs));
         this.checkTimer.unref();
+      };
+      void this.check().then(next, (err: unknown) => {
+        next(0);
+        throw err;
       });
     };
     this.checksOn = true;
     run();
   }
 
-  /** Verifies which Things the bridge still holds, now (also run every `bindCheckMs`). */
-  check(baselineOnly = false): Promise<void> {
+  /**
+   * Verifies which Things the bridge still holds, now (also run every `bindCheckMs`); resolves with the time the
+   * listing of the template's Things took (ms; 0 when there was none).
+   */
+  check(baselineOnly = false): Promise<number> {
     this.checking ??= this.checkOnce(baselineOnly).finally(() => {
       this.checking = undefined;
       // Things just bound again get their baseline at once, before another session can bind them unseen (that
@@ -238,11 +240,14 @@ export class Provisioner {
     return this.checking;
   }
 
-  private async checkOnce(baselineOnly: boolean): Promise<void> {
-    if (this.closed || !this.sink.isConnected()) return;
+  /** One check; returns the time its listing took (ms). */
+  private async checkOnce(baselineOnly: boolean): Promise<number> {
+    if (this.closed || !this.sink.isConnected()) return 0;
     const epoch = this.epoch;
     let states: Map<string, ThingConnection> | undefined;
+    let listedMs = 0;
     if (this.directory.connections) {
+      const t0 = Date.now();
       try {
         states = await this.directory.connections(this.options.template);
         this.checkFailed = false;
@@ -260,8 +265,9 @@ export class Provisioner {
         if (!this.checkFailed) this.events.emit('error', { where: 'bind check', error: (err as Error).message });
         this.checkFailed = true;
       }
+      listedMs = Date.now() - t0;
     }
-    if (this.closed || epoch !== this.epoch) return;
+    if (this.closed || epoch !== this.epoch) return listedMs;
     const free: string[] = [];
     const newlyTaken: string[] = [];
     if (states) {
@@ -291,7 +297,7 @@ export class Provisioner {
       const holder = this.options.holderOf ? await this.holderOf(names) : undefined;
       this.events.emit('things.taken', { count: newlyTaken.length, sample: names, ...(holder ? { holder } : {}) });
     }
-    if (baselineOnly) return;
+    if (baselineOnly) return listedMs;
     // Things held elsewhere: bound again only once their holder let them go (no fight), or once on purpose.
     const waiting = [...this.taken.keys(), ...this.refused.keys()];
     const released = states ? waiting.filter((n) => states.get(n)?.connected === false) : [...this.refused.keys()]; // without the REST view, a BIND is the probe (refused while held elsewhere)
@@ -307,6 +313,7 @@ export class Provisioner {
         if (took.length) this.events.emit('things.took_over', { count: took.length, sample: sample(took) });
       }
     }
+    return listedMs;
   }
 
   /**
@@ -317,7 +324,6 @@ export class Provisioner {
   private async holderOf(names: string[]): Promise<string | undefined> {
     const ask = this.options.holderOf;
     if (!ask) return undefined;
-    const t0 = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), this.options.holderWaitMs ?? HOLDER_WAIT_MS);
@@ -332,7 +338,6 @@ export class Provisioner {
       ]);
     } finally {
       clearTimeout(timer);
-      this.holderWaited += Date.now() - t0;
     }
   }
 

@@ -188,18 +188,20 @@ export async function isBound(rest: Pick<ThingWorxRest, 'service'>, name: string
   }
 }
 
+export interface ThingHoldersOptions extends LivenessOptions {
+  keyName?: string;
+  pipeCount?: number;
+  askBound?: boolean;
+  /** The Things' isConnected (a RemoteThing's binding), used when IsRemoteThingBound does not answer. */
+  isConnected?: Record<string, boolean | undefined>;
+}
+
 /** Who holds each Thing: one session listing for all of them. */
 export async function thingHolders(
   rest: Pick<ThingWorxRest, 'service'>,
   admin: Pick<ThingWorxRest, 'service'> | undefined,
   things: string[],
-  o: LivenessOptions & {
-    keyName?: string;
-    pipeCount?: number;
-    askBound?: boolean;
-    /** The Things' isConnected (a RemoteThing's binding), used when IsRemoteThingBound does not answer. */
-    isConnected?: Record<string, boolean | undefined>;
-  } = {},
+  o: ThingHoldersOptions = {},
 ): Promise<ThingHolder[]> {
   // Every key's sessions: another key's connector may hold the Thing.
   const { keyName: _mine, isConnected, ...all } = o;
@@ -261,6 +263,38 @@ export async function keyNameOf(
     if (err instanceof ThingWorxError) return undefined;
     throw err;
   }
+}
+
+/** Who holds each of `names`, as one connector key sees it (holdersOfKey). */
+export type HolderLookup = (
+  names: string[],
+  o?: Pick<ThingHoldersOptions, 'askBound' | 'isConnected'>,
+) => Promise<ThingHolder[]>;
+
+/**
+ * Who holds Things as the connector with key `appKey` sees them (thingHolders): the sessions `admin` lists (an
+ * administrator's key; without one `own`, the key's own client, tries: an administrator's key may list them), and
+ * the key's name asked with `own` (the sessions name keys, not values) the first time it is needed, again only
+ * while it is unknown. A key whose name cannot be asked (a failed request) still gets its Things' holders, their
+ * relation to this key unknown.
+ */
+export function holdersOfKey(o: {
+  own: Pick<ThingWorxRest, 'service' | 'getCurrentUser'>;
+  appKey: string | undefined;
+  admin?: Pick<ThingWorxRest, 'service'> | undefined;
+  pipeCount: number;
+  liveness?: LivenessOptions;
+}): HolderLookup {
+  let keyName: string | undefined;
+  return async (names, more = {}) => {
+    if (!keyName && o.appKey) keyName = await keyNameOf(o.own, o.appKey).catch(() => undefined);
+    return thingHolders(o.own, o.admin ?? o.own, names, {
+      ...o.liveness,
+      pipeCount: o.pipeCount,
+      ...(keyName ? { keyName } : {}),
+      ...more,
+    });
+  };
 }
 
 /** A short word for a table cell: bridge, shared, other, ghost, none, bound (holder unknown), or ''. */

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlwaysOnPool } from '../../src/alwayson/index.js';
 import { startConnectedBridge } from '../../src/bridge/index.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
-import { holdersText, keyNameOf, thingHolders } from '../../src/thingworx/check-sessions.js';
+import { holdersOfKey, holdersText, keyNameOf } from '../../src/thingworx/check-sessions.js';
 import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { TEMPLATE, templateState } from './emulated.js';
 import { AS_ID, AS_KEY, post, tempDir, uplinkDoc } from './helpers.js';
@@ -97,12 +97,11 @@ describe('a Thing taken while the platform refuses the old session its pushes', 
     const keyName = await keyNameOf(admin, twx.appKey);
     expect(keyName).toBeTruthy();
     const asked: string[][] = [];
+    const lookup = holdersOfKey({ own: admin, appKey: twx.appKey, admin, pipeCount: 1 });
     const bridge = await start(twx, ca, {
       holderOf: async (names) => {
         asked.push(names);
-        return holdersText(
-          await thingHolders(admin, admin, names, { ...(keyName ? { keyName } : {}), askBound: false }),
-        );
+        return holdersText(await lookup(names, { askBound: false }));
       },
     });
 

@@ -144,7 +144,7 @@ describe('two bridges, the same Things', () => {
 });
 
 describe('tpx sandbox beside a second bridge', () => {
-  it('reports the takeover as a takeover, recovers when the other stops, exits 0 (nothing lost by tpx)', async () => {
+  it('reports the takeover as a takeover naming its holder, recovers when the other stops, exits 0 (nothing lost by tpx)', async () => {
     const home = tempConfigHome();
     const spool = mkdtempSync(join(tmpdir(), 'tpx-second-spool-'));
     const sandbox = new TpxProcess(
@@ -158,7 +158,14 @@ describe('tpx sandbox beside a second bridge', () => {
         ['--profile', 'sandbox', 'bridge', '--json', '--listen', '127.0.0.1:0', '--spool-dir', spool],
         { env: home.env },
       );
-      await sandbox.waitFor(/"event":"things\.taken"/);
+      const taken = JSON.parse((await sandbox.waitFor(/^(\{"time":[^\n]*"event":"things\.taken".*\})$/m))[1]!) as {
+        count: number;
+        holder?: string;
+      };
+      // the sandbox's bridge names who took them, with the emulator's administrator key (as tpx bridge --admin-key)
+      expect(taken.holder).toMatch(
+        /^another connector of this key \(key tpx-connector-key\): session [0-9a-f-]+ from 127\.0\.0\.1:\d+$/,
+      );
       // a downlink written in ThingWorx went through the other bridge: "taken", not lost
       await other.waitFor(/"event":"downlink\.sent"/);
       expect((await other.kill('SIGTERM')).code).toBe(0);

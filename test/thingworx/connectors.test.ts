@@ -12,7 +12,7 @@ import { startThingWorxEmulator, type ThingWorxEmulator } from '../../src/emulat
 import { ThingParkClient } from '../../src/thingpark/api.js';
 import { runThingWorxChecks } from '../../src/thingworx/check.js';
 import { hostedToSameHost } from '../../src/thingworx/check-connectors.js';
-import { listSessions, sessionState, thingHolders } from '../../src/thingworx/check-sessions.js';
+import { holdersOfKey, listSessions, sessionState, thingHolders } from '../../src/thingworx/check-sessions.js';
 import { ThingWorxRest } from '../../src/thingworx/rest.js';
 import { ADMIN_KEY, CONNECTOR_KEY, fullySetUp } from './scenario-states.js';
 
@@ -210,5 +210,34 @@ describe('live connectors of a key', () => {
       [false, false],
     ]);
     expect((await thingHolders(admin, undefined, ['0018B20000000B20']))[0]!.bound).toBe(true);
+  });
+
+  it("holdersOfKey: the key's name asked once and used; a key whose name cannot be asked still gets the holders", async () => {
+    const { emu } = await twoConnectors();
+    const admin = new ThingWorxRest({ url: emu.restUrl, appKey: ADMIN_KEY, ca: readFileSync(emu.caFile) });
+    const own = new ThingWorxRest({ url: emu.restUrl, appKey: CONNECTOR_KEY, ca: readFileSync(emu.caFile) });
+    cleanups.push(() => admin.close());
+    cleanups.push(() => own.close());
+    let asked = 0;
+    emu.events.on('rest', (e: { path: string }) => {
+      if (e.path.includes('GetApplicationKeyExpirationInfo')) asked += 1;
+    });
+    const lookup = holdersOfKey({ own, appKey: CONNECTOR_KEY, admin, pipeCount: 1 });
+    for (let i = 0; i < 2; i++) {
+      const [h] = await lookup(['0018B20000000B20'], { askBound: false });
+      expect(h).toMatchObject({ bound: true, holder: 'this-key-competing', connectorsOfKey: 2 });
+    }
+    expect(asked).toBe(1);
+    // The name's request fails (not a ThingWorx answer: the connection): the holder is still named, its relation
+    // to this key unknown, and the name is asked again next time.
+    let fail = true;
+    const flaky = {
+      service: own.service.bind(own),
+      getCurrentUser: () => (fail ? Promise.reject(new Error('socket hang up')) : own.getCurrentUser()),
+    };
+    const again = holdersOfKey({ own: flaky, appKey: CONNECTOR_KEY, admin, pipeCount: 1 });
+    expect((await again(['0018B20000000B20']))[0]).toMatchObject({ bound: true, holder: 'unknown' });
+    fail = false;
+    expect((await again(['0018B20000000B20']))[0]).toMatchObject({ holder: 'this-key-competing' });
   });
 });

@@ -143,52 +143,19 @@ async function holderLookup(
 ) {
   const found = ctx.sourced('thingworxAdminKey', o.adminKey);
   if (!found) return undefined;
-  const from = found.source;
+  ctx.io.info(`The holder of Things another connector takes is named with the administrator's key of ${found.source}.`);
   const { livenessOf } = await import('./thingworx-check.js');
-  const liveness = livenessOf(ctx, {});
-  ctx.io.info(`The holder of Things another connector takes is named with the administrator's key of ${from}.`);
-  const { thingworxRest } = await import('../clients.js');
-  const { thingHolders, keyNameOf, holdersText } = await import('../../thingworx/check-sessions.js');
-  // No spinner: the bridge's status line owns the terminal.
-  const rest = (appKey: string) =>
-    thingworxRest({
-      url: options.thingworxUrl,
-      appKey,
-      ...(options.ca ? { ca: options.ca } : {}),
-      insecure: options.insecure,
-      timeoutMs: ctx.timeoutMs(),
-    });
-  const admin = rest(found.value);
-  // The connector key's name tells this key's other connector from another key's (asked once it is known).
-  let keyName: string | undefined;
-  const nameOfKey = async () => {
-    if (keyName) return keyName;
-    const own = rest(options.appKey);
-    try {
-      keyName = await keyNameOf(own, options.appKey);
-    } finally {
-      await own.close();
-    }
-    return keyName;
-  };
-  const holderOf = async (names: string[]): Promise<string | undefined> => {
-    try {
-      const name = await nameOfKey().catch(() => undefined);
-      const held = await thingHolders(admin, admin, names, {
-        ...liveness,
-        pipeCount: options.pipeCount,
-        ...(name ? { keyName: name } : {}),
-        askBound: false,
-      });
-      if (!held.some((h) => h.sessionsListed))
-        ctx.io.debug("holder unknown: the administrator's key could not list the sessions");
-      return holdersText(held);
-    } catch (err) {
-      ctx.io.debug(`holder unknown: ${(err as Error).message}`);
-      return undefined;
-    }
-  };
-  return { holderOf, close: () => admin.close() };
+  const { bridgeHolders } = await import('../holders.js');
+  return bridgeHolders(ctx.io, {
+    thingworxUrl: options.thingworxUrl,
+    appKey: options.appKey,
+    adminKey: found.value,
+    ca: options.ca,
+    insecure: options.insecure,
+    pipeCount: options.pipeCount,
+    timeoutMs: ctx.timeoutMs(),
+    liveness: livenessOf(ctx, {}),
+  });
 }
 
 /** The flags people type, checked before anything is resolved or started. */

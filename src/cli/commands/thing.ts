@@ -52,7 +52,7 @@ async function holders(
   names: string[],
   o: { isConnected: Record<string, boolean | undefined>; askBound: boolean },
 ) {
-  const { thingHolders, keyNameOf } = await import('../../thingworx/check-sessions.js');
+  const { holdersOfKey } = await import('../../thingworx/check-sessions.js');
   const { livenessOf } = await import('./thingworx-check.js');
   const liveness = livenessOf(ctx, {});
   const pipeCount = wholeNumberOption('--pipe-count', ctx.settings.value('pipeCount'), 1, 255) ?? 1;
@@ -67,14 +67,7 @@ async function holders(
     : undefined;
   try {
     const appKey = ctx.value('thingworxAppKey', opts.appKey);
-    const keyName = appKey ? await keyNameOf(client, appKey) : undefined;
-    return await thingHolders(client, admin ?? client, names, {
-      ...liveness,
-      pipeCount,
-      ...(keyName ? { keyName } : {}),
-      isConnected: o.isConnected,
-      askBound: o.askBound,
-    });
+    return await holdersOfKey({ own: client, appKey, admin, pipeCount, liveness })(names, o);
   } finally {
     await admin?.close();
   }

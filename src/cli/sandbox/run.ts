@@ -8,6 +8,7 @@ import { BridgeEvents, eventLevel, formatEvent } from '../../bridge/index.js';
 import { validateProfileName } from '../../config/profiles.js';
 import { TpxError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
+import { bridgeHolders } from '../holders.js';
 import { say } from '../phrases.js';
 import { truncate } from '../table.js';
 import { DeviceSimulator, sandboxDevEui } from './devices.js';
@@ -126,6 +127,9 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
       spoolDir: s.spoolDir,
       events,
       bindCheckMs: s.bindCheckMs,
+      // the holder of Things another connector takes (things.taken), as `tpx bridge --admin-key` names it (the
+      // settings of --profile are not read: the sandbox writes that profile)
+      holders: (c) => bridgeHolders(io, c),
     });
   } catch (err) {
     release();

@@ -17,6 +17,7 @@ import { generateCertificate } from '../../emulators/tls.js';
 import type { ThingWorxRest } from '../../thingworx/rest.js';
 import { applyTemplatePlan, planTemplateImport } from '../../thingworx/template-import.js';
 import { thingworxRest } from '../clients.js';
+import type { BridgeHolders, HolderConnection } from '../holders.js';
 import { startSandboxDrivers } from './driver-setup.js';
 import { newKeys, type SandboxKeys, sandboxState } from './state.js';
 
@@ -34,6 +35,8 @@ export interface WorldOptions {
   events: BridgeEvents;
   /** The bridge's bind check interval (ms); default the bridge's. */
   bindCheckMs?: number;
+  /** Who holds the Things another connector takes (the bridge's `holderOf`), asked with the emulator's keys. */
+  holders?: (c: HolderConnection) => Promise<BridgeHolders>;
 }
 
 export interface SandboxWorld {
@@ -88,7 +91,16 @@ export async function startWorld(o: WorldOptions): Promise<SandboxWorld> {
     const ownSpool = o.spoolDir === undefined;
     const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tpx-sandbox-spool-'));
     if (ownSpool) cleanups.push(async () => rmSync(spoolDir, { recursive: true, force: true }));
-    const bridge = await startSandboxBridge(o, { twx, tp, keys, ca: cert.cert, spoolDir, drivers });
+    const holders = await o.holders?.({
+      thingworxUrl: twx.restUrl,
+      appKey: keys.connectorKey,
+      adminKey: keys.adminKey,
+      ca: cert.cert,
+      insecure: false,
+      pipeCount: o.pipeCount,
+    });
+    if (holders) cleanups.push(() => holders.close());
+    const bridge = await startSandboxBridge(o, { twx, tp, keys, ca: cert.cert, spoolDir, drivers, holders });
     const ingestUrl = `${bridge.url}${bridge.path}`;
     const { profileValues, configFile } = writeSandboxProfile(o, { twx, tp, keys, caFile, ingestUrl, spoolDir });
     let closing: Promise<{ drained: boolean; pending: number }> | undefined;
@@ -130,9 +142,10 @@ function startSandboxBridge(
     ca: string;
     spoolDir: string;
     drivers: DriverDecoder;
+    holders: BridgeHolders | undefined;
   },
 ): Promise<Bridge> {
-  const { twx, tp, keys, spoolDir, drivers } = w;
+  const { twx, tp, keys, spoolDir, drivers, holders } = w;
   return startConnectedBridge({
     listen: o.listen ?? '127.0.0.1:0',
     path: '/uplink',
@@ -148,6 +161,7 @@ function startSandboxBridge(
     durability: 'normal',
     events: o.events,
     decoder: drivers,
+    ...(holders ? { holderOf: holders.holderOf } : {}),
     ...(o.bindCheckMs !== undefined ? { bindCheckMs: o.bindCheckMs } : {}),
   });
 }
