@@ -143,8 +143,9 @@ async function holderLookup(
 ) {
   const found = ctx.sourced('thingworxAdminKey', o.adminKey);
   if (!found) return undefined;
-  ctx.io.info(`The holder of Things another connector takes is named with the administrator's key of ${found.source}.`);
   const { livenessOf } = await import('./thingworx-check.js');
+  const liveness = livenessOf(ctx, {}); // a bad liveness setting is a usage error before anything is said
+  ctx.io.info(`The holder of Things another connector takes is named with the administrator's key of ${found.source}.`);
   const { bridgeHolders } = await import('../holders.js');
   return bridgeHolders(ctx.io, {
     thingworxUrl: options.thingworxUrl,
@@ -154,7 +155,7 @@ async function holderLookup(
     insecure: options.insecure,
     pipeCount: options.pipeCount,
     timeoutMs: ctx.timeoutMs(),
-    liveness: livenessOf(ctx, {}),
+    liveness,
   });
 }
 
