@@ -202,7 +202,7 @@ export function unknownProfile(name: string, existing: string[]): UsageError {
   const list = existing.length ? `Existing profiles: ${existing.sort().join(', ')}.` : 'There are no profiles yet.';
   return new UsageError(
     `No profile named "${name}". ${list}`,
-    `Use one of them, or create it with: tpx --profile ${name} profile set <key> <value>`,
+    `${existing.length ? 'Use one of them, or create' : 'Create'} it with: tpx --profile ${name} profile set <key> <value>`,
   );
 }
 
