@@ -3,11 +3,12 @@
  * or with --direct, delivered straight to ThingWorx as the connector would (to check a set-up end to end).
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { numberOption, wholeNumberOption } from '../options.js';
+import { say } from '../phrases.js';
 
 export interface UplinkSendOptions {
   devEui?: string;
@@ -43,7 +44,10 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
   const summary = await postUplinks(ctx, input, { url, asId, asKey: o.sign === false ? undefined : asKey });
   const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
   const where = `${url.origin}${url.pathname}`;
+  // One JSON document, also when some were refused: the error goes in it (and on stderr), not in a second one.
+  const failure = rejected > 0 ? await uplinkFailure(summary, rejected, where) : undefined;
   if (ctx.io.json) {
+    const fix = failure ? say(failure.fix) : undefined;
     ctx.io.printJson({
       url: url.toString(),
       devEui: input.devEui,
@@ -55,12 +59,17 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
       ...(summary.firstError ? { firstError: summary.firstError } : {}),
       elapsedMs: Math.round(summary.elapsedMs),
       ratePerSecond: perSecond(summary),
+      ...(failure ? { error: { ...failure.toJSON(), ...(fix ? { fix } : {}) } } : {}),
     });
-  } else {
-    sayUplinkSummary(ctx, summary, { devEui: input.devEui, count: input.count, where, rejected });
+    if (failure) {
+      ctx.io.error(failure.message, fix);
+      return ExitCode.FAILURE;
+    }
+    return ExitCode.OK;
   }
-  if (rejected > 0) throw await uplinkFailure(summary, rejected, where);
-  return 0;
+  sayUplinkSummary(ctx, summary, { devEui: input.devEui, count: input.count, where, rejected });
+  if (failure) throw failure;
+  return ExitCode.OK;
 }
 
 type UplinkInput = Awaited<ReturnType<typeof parseUplinkInput>>;
