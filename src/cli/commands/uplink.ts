@@ -5,10 +5,9 @@
 import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
-import type { App } from '../app.js';
+import { type App, failWithResult } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { numberOption, wholeNumberOption } from '../options.js';
-import { say } from '../phrases.js';
 
 export interface UplinkSendOptions {
   devEui?: string;
@@ -44,31 +43,25 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
   const summary = await postUplinks(ctx, input, { url, asId, asKey: o.sign === false ? undefined : asKey });
   const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
   const where = `${url.origin}${url.pathname}`;
-  // One JSON document, also when some were refused: the error goes in it (and on stderr), not in a second one.
-  const failure = rejected > 0 ? await uplinkFailure(summary, rejected, where) : undefined;
+  const result = {
+    url: url.toString(),
+    devEui: input.devEui,
+    fcntFirst: input.fcntStart,
+    sent: summary.sent,
+    accepted: summary.accepted,
+    duplicates: summary.duplicates,
+    rejected: summary.rejected,
+    ...(summary.firstError ? { firstError: summary.firstError } : {}),
+    elapsedMs: Math.round(summary.elapsedMs),
+    ratePerSecond: perSecond(summary),
+  };
   if (ctx.io.json) {
-    const fix = failure ? say(failure.fix) : undefined;
-    ctx.io.printJson({
-      url: url.toString(),
-      devEui: input.devEui,
-      fcntFirst: input.fcntStart,
-      sent: summary.sent,
-      accepted: summary.accepted,
-      duplicates: summary.duplicates,
-      rejected: summary.rejected,
-      ...(summary.firstError ? { firstError: summary.firstError } : {}),
-      elapsedMs: Math.round(summary.elapsedMs),
-      ratePerSecond: perSecond(summary),
-      ...(failure ? { error: { ...failure.toJSON(), ...(fix ? { fix } : {}) } } : {}),
-    });
-    if (failure) {
-      ctx.io.error(failure.message, fix);
-      return ExitCode.FAILURE;
-    }
+    if (rejected > 0) return failWithResult(ctx.io, result, await uplinkFailure(summary, rejected, where));
+    ctx.io.printJson(result);
     return ExitCode.OK;
   }
   sayUplinkSummary(ctx, summary, { devEui: input.devEui, count: input.count, where, rejected });
-  if (failure) throw failure;
+  if (rejected > 0) throw await uplinkFailure(summary, rejected, where);
   return ExitCode.OK;
 }
 
