@@ -110,7 +110,9 @@ export function renderError(io: IO, err: unknown): number {
   io.clearStatus();
   if (isTpxError(err)) {
     const error = errorJson(err);
-    if (io.json) io.printJson({ error });
+    // A stream's last line is an event line like the others (time, event), not a bare document.
+    if (io.json && io.streamed) io.event('failed', { error });
+    else if (io.json) io.printJson({ error });
     io.error(String(error.message), typeof error.fix === 'string' ? error.fix : undefined);
     if (io.verbose && err.stack) io.debug(err.stack);
     return exitCodeOf(err);

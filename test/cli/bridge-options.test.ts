@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runBridge } from '../../src/cli/commands/bridge.js';
 import { createTestContext } from '../../src/cli/context.js';
@@ -71,6 +73,37 @@ describe('tpx bridge options', () => {
       code: 'TPX_USAGE',
       fix: expect.stringMatching(/--as-key.*TPX_AS_KEY/),
     });
+  });
+});
+
+describe('tpx bridge --json failing after its first event lines', () => {
+  it('ends with a failed event line (time, event, error), not a bare error document', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runInProcess } = await import('../helpers/run.js');
+    const busy = createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-busy-'));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const r = await runInProcess(
+        ['bridge', '--json', '--listen', `127.0.0.1:${port}`, '--spool-dir', join(dir, 'spool')],
+        { env: { ...ENV, XDG_CONFIG_HOME: join(dir, 'config') } },
+      );
+      expect(r.code).toBe(1);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.length).toBeGreaterThan(1);
+      for (const l of lines) expect(Object.keys(l).slice(0, 2)).toEqual(['time', 'event']);
+      expect(lines.at(-1)).toMatchObject({ event: 'failed', error: { code: 'TPX_LISTEN' } });
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
