@@ -173,7 +173,9 @@ export class CommandContext {
   async confirm(message: string, yesFlagHint = '--yes'): Promise<boolean> {
     if (this.globals.yes) return true;
     if (!this.io.stdinIsTTY || this.io.json) {
-      throw new UsageError(`${message} needs confirmation.`, `Run it again with ${yesFlagHint} to confirm.`);
+      // The question as a statement: 'Delete connection 1101 "ci": needs confirmation.', not '…"ci"? needs …'.
+      const what = message.replace(/\?\s*$/, '');
+      throw new UsageError(`${what}: needs confirmation.`, `Run it again with ${yesFlagHint} to confirm.`);
     }
     return this.io.prompt.confirm(message, { default: false });
   }
