@@ -3,6 +3,7 @@
  * unless `insecure`, the `appKey` and `Max-Frame-Size` upgrade headers, no compression, no subprotocol.
  */
 import WebSocket from 'ws';
+import { formatSeconds } from '../util/http.js';
 import { AlwaysOnOptionsError, AuthFailedError, ConnectError } from './errors.js';
 
 export interface SocketOptions {
@@ -80,6 +81,13 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
       cleanup();
       resolve(ws);
     };
+    // Our own limit over the whole opening (TCP, TLS, upgrade): ws's handshakeTimeout is a socket idle timeout,
+    // which a platform that accepted the connection and then froze takes twice as long to trip.
+    const timer = setTimeout(
+      () =>
+        fail(new Error(`no answer within ${formatSeconds(options.connectTimeoutMs)} (opening handshake timed out)`)),
+      options.connectTimeoutMs,
+    );
     const onError = (error: Error): void => fail(error);
     const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void => {
       const status = res.statusCode ?? 0;
@@ -89,6 +97,7 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
       else fail(new Error(`${text} instead of a WebSocket upgrade`));
     };
     const cleanup = (): void => {
+      clearTimeout(timer);
       ws.off('open', onOpen);
       ws.off('error', onError);
       ws.off('unexpected-response', onUnexpected);

@@ -262,7 +262,9 @@ export class Provisioner {
           states = undefined;
         }
       } catch (err) {
-        if (!this.checkFailed) this.events.emit('error', { where: 'bind check', error: (err as Error).message });
+        // A check the stop cut short (its REST agent destroyed) failed for no reason worth a line.
+        if (!this.checkFailed && !this.closed)
+          this.events.emit('error', { where: 'bind check', error: (err as Error).message });
         this.checkFailed = true;
       }
       listedMs = Date.now() - t0;

@@ -84,14 +84,36 @@ export function exitCodeOf(err: TpxError): number {
   return d && typeof d.setting === 'string' && 'got' in d ? ExitCode.USAGE : ExitCode.FAILURE;
 }
 
+/** The `error` member of a --json document: code, message, fix (worded), details. */
+function errorJson(err: TpxError): Record<string, unknown> {
+  const http = describeHttpError(err);
+  const fix = http?.fix ?? say(err.fix);
+  return { ...err.toJSON(), ...http, ...(fix ? { fix } : {}) };
+}
+
+/**
+ * A command that failed after its result was made (uplinks refused, no downlink status in time): with --json the
+ * one document is the result with the error in it (never a second document); the error line goes to stderr.
+ * Returns the exit code. Without --json, the caller has printed the result: this throws the error.
+ */
+export function failWithResult(io: IO, result: Record<string, unknown>, err: TpxError): number {
+  if (!io.json) throw err;
+  io.clearStatus();
+  const error = errorJson(err);
+  io.printJson({ ...result, error });
+  io.error(String(error.message), typeof error.fix === 'string' ? error.fix : undefined);
+  return exitCodeOf(err);
+}
+
 /** Prints an error the way users expect and returns the exit code. */
 export function renderError(io: IO, err: unknown): number {
   io.clearStatus();
   if (isTpxError(err)) {
-    const http = describeHttpError(err);
-    const fix = http?.fix ?? say(err.fix);
-    if (io.json) io.printJson({ error: { ...err.toJSON(), ...http, ...(fix ? { fix } : {}) } });
-    io.error(http?.message ?? err.message, fix);
+    const error = errorJson(err);
+    // A stream's last line is an event line like the others (time, event), not a bare document.
+    if (io.json && io.streamed) io.event('failed', { error });
+    else if (io.json) io.printJson({ error });
+    io.error(String(error.message), typeof error.fix === 'string' ? error.fix : undefined);
     if (io.verbose && err.stack) io.debug(err.stack);
     return exitCodeOf(err);
   }

@@ -92,6 +92,18 @@ export class CommandContext {
     return { value: r.value, source };
   }
 
+  /**
+   * How an error names a setting's bad value, by where it came from: the flag, the TPX_* variable, or
+   * `key in profile "name"` (the flag when the setting is not set).
+   */
+  valueLabel(key: string, flagValue?: string): string {
+    const r = this.settings.get(key, flagValue);
+    const meta = settingKey(key);
+    if (r?.source === 'env') return meta?.env ?? key;
+    if (r?.source === 'profile') return `${key} in profile "${this.settings.profileName}"`;
+    return meta?.flag ?? key;
+  }
+
   /** The PEM contents of the CA file a setting names (flag, env or profile), or undefined when none is set. */
   ca(key: CaSetting, flagValue?: string): string | undefined {
     const path = this.value(key, flagValue);
@@ -124,7 +136,7 @@ export class CommandContext {
   /** The longest wait of one outgoing HTTP call: --timeout > TPX_TIMEOUT > profile > 30 s. */
   timeoutMs(): number {
     const raw = this.settings.value('timeout', this.globals.timeout);
-    return durationOption('--timeout (or TPX_TIMEOUT)', raw, TIMEOUT_RANGE) ?? 30_000;
+    return durationOption(this.valueLabel('timeout', this.globals.timeout), raw, TIMEOUT_RANGE) ?? 30_000;
   }
 
   /** The ThingPark API client of this command, built once (lazy factory, as gh's cmdutil Factory). */
@@ -161,7 +173,9 @@ export class CommandContext {
   async confirm(message: string, yesFlagHint = '--yes'): Promise<boolean> {
     if (this.globals.yes) return true;
     if (!this.io.stdinIsTTY || this.io.json) {
-      throw new UsageError(`${message} needs confirmation.`, `Run it again with ${yesFlagHint} to confirm.`);
+      // The question as a statement: 'Delete connection 1101 "ci": needs confirmation.', not '…"ci"? needs …'.
+      const what = message.replace(/\?\s*$/, '');
+      throw new UsageError(`${what}: needs confirmation.`, `Run it again with ${yesFlagHint} to confirm.`);
     }
     return this.io.prompt.confirm(message, { default: false });
   }
@@ -202,7 +216,7 @@ export function unknownProfile(name: string, existing: string[]): UsageError {
   const list = existing.length ? `Existing profiles: ${existing.sort().join(', ')}.` : 'There are no profiles yet.';
   return new UsageError(
     `No profile named "${name}". ${list}`,
-    `Use one of them, or create it with: tpx --profile ${name} profile set <key> <value>`,
+    `${existing.length ? 'Use one of them, or create' : 'Create'} it with: tpx --profile ${name} profile set <key> <value>`,
   );
 }
 

@@ -37,7 +37,7 @@ export const CODE_EXPLANATIONS: Record<string, CodeExplanation> = {
   ),
   TPX_ALWAYSON_DISCONNECTED: e(
     'AlwaysOn connection lost',
-    'The WebSocket closed before ThingWorx answered: a network cut, the platform restarting, an idle timeout, or an administrator closing the session.',
+    'The WebSocket closed before ThingWorx answered: a network cut, the platform restarting, an idle timeout, an administrator closing the session, or ThingWorx silent past --ping-deadline (a frozen platform or a dead network path).',
     'The client reconnects and sends again by itself; if it repeats, check the network and the ThingWorx Application log.',
   ),
   TPX_ALWAYSON_OPTIONS: e(
@@ -448,5 +448,23 @@ export function codesIn(text: string): string[] {
   for (const m of text.matchAll(/\bTPX_[A-Z0-9_]+\b/g)) {
     if (CODE_EXPLANATIONS[m[0]] && !out.includes(m[0])) out.push(m[0]);
   }
+  for (const [test, code] of MESSAGE_CODES) {
+    if (test.test(text) && !out.includes(code)) out.push(code);
+  }
   return out;
 }
+
+/**
+ * tpx's own messages without their code (the bridge's log lines, an error's first line, the cause words of /metrics
+ * and /readyz), pasted as they were printed: the code each one is an error of.
+ */
+const MESSAGE_CODES: [RegExp, string][] = [
+  [/\bThing(?:Worx|Park)\b[\w ]* at \S+ did not answer within\b/i, 'TPX_HTTP_TIMEOUT'],
+  [/Could not open the AlwaysOn WebSocket|\bconnect_(?:timeout|refused)\b/, 'TPX_ALWAYSON_CONNECT'],
+  [/said nothing for [\d.]+ ?m?s, not even a pong|ThingWorx went silent|\bping_timeout\b/, 'TPX_ALWAYSON_DISCONNECTED'],
+  [/The spool is full|\bspool_full\b/, 'TPX_QUEUE_FULL'],
+  [/The spool cannot store|\bspool_unwritable\b/, 'TPX_QUEUE_STORAGE'],
+  [/Cannot reach ThingWorx at /, 'TPX_TWX_UNREACHABLE'],
+  [/Cannot (?:create the spool directory|open the spool|lock the spool) /, 'TPX_SPOOL_OPEN'],
+  [/Another bridge uses the spool /, 'TPX_SPOOL_LOCKED'],
+];

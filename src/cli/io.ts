@@ -64,6 +64,8 @@ export class IO {
   private readonly secrets = new Set<string>();
   private prompter: Prompter | undefined;
   private statusShown = false;
+  /** An NDJSON event line was printed: this run is a stream, and its error is an event line too. */
+  streamed = false;
 
   constructor(o: IOOptions) {
     this.stdout = o.stdout;
@@ -142,6 +144,7 @@ export class IO {
    * stable name) first, then the event's fields. The event schema is documented in docs/events.md.
    */
   event(name: string, fields: object = {}, now: Date = new Date()): void {
+    this.streamed = true;
     this.printJson(
       Object.assign({ time: now.toISOString(), event: name }, fields, { time: now.toISOString(), event: name }),
     );

@@ -5,6 +5,7 @@
  */
 import { connect as netConnect } from 'node:net';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { formatSeconds } from '../util/http.js';
 import { type CheckItem, item } from './check-types.js';
 import { FIX } from './fixes.js';
 
@@ -214,6 +215,16 @@ async function tlsFailure(
       fix: FIX.tls,
       data: { error: err.code ?? err.message, offered: legacy.protocol ?? null },
     });
+  }
+  if (err.code === 'ETIMEDOUT') {
+    // A platform that accepts the connection and then says nothing (frozen, overloaded, or a proxy holding it): not
+    // a TLS set-up problem, and the fix is not about enabling TLS.
+    return item(
+      'tls',
+      'failed',
+      `${host}:${port} accepted the connection but did not answer the TLS handshake within ${formatSeconds(o.timeoutMs)}.`,
+      { fix: FIX.silent, data: { error: err.code } },
+    );
   }
   return item('tls', 'failed', `The TLS handshake with ${host}:${port} failed (${err.code ?? err.message}).`, {
     fix: FIX.tls,

@@ -14,6 +14,9 @@ export const FIX = {
   certificateExpired: 'Renew the ThingWorx server certificate (it is expired or not yet valid).',
   unreachable:
     'Check the host name and port (https://host:port), that ThingWorx is running and that no firewall blocks it.',
+  /** Connected, then no answer. */
+  silent:
+    'Check that ThingWorx answers (is it frozen, overloaded, restarting? see its load and logs) and what sits between (proxy, load balancer), then check again.',
   /** App key rejected. */
   appKey: { id: 'thingworx-app-key' } as PhraseRef,
   appKeyExpiry: 'In Composer → Security → Application Keys, set an Expiration Date in the future on the key, and Save.',

@@ -220,6 +220,28 @@ describe('the holder of taken Things (holderOf)', () => {
   });
 });
 
+describe('bind check while the bridge stops', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a check cut short by the stop (its REST agent destroyed) is no error to log', async () => {
+    const { directory, p, of } = setup(['A']);
+    await p.init();
+    await vi.advanceTimersByTimeAsync(0); // the baseline
+    let fail: (err: Error) => void = () => {};
+    directory.connections = () => new Promise((_resolve, reject) => (fail = reject));
+    await vi.advanceTimersByTimeAsync(CHECK_MS); // a check in flight
+    p.close(); // the bridge stops: its REST agent is destroyed under the check
+    fail(new Error('Cannot reach ThingWorx at https://127.0.0.1:1 (UND_ERR_DESTROYED).'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(of('error')).toEqual([]);
+  });
+});
+
 describe('bind check of Things bound after the start', () => {
   beforeEach(() => {
     vi.useFakeTimers();

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runBridge } from '../../src/cli/commands/bridge.js';
 import { createTestContext } from '../../src/cli/context.js';
@@ -31,12 +33,77 @@ describe('tpx bridge options', () => {
     });
   }
 
+  it('names a bad value by where it came from: the TPX_* variable or the profile key, not a flag not given', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const home = mkdtempSync(join(tmpdir(), 'tpx-bad-setting-'));
+    try {
+      mkdirSync(join(home, 'tpx'));
+      const profile = (lab: Record<string, string>) =>
+        writeFileSync(join(home, 'tpx', 'config.json'), JSON.stringify({ current: 'lab', profiles: { lab } }));
+      profile({ maxDevices: 'x' });
+      const fromEnv = createTestContext({ env: { ...ENV, TPX_MAX_DEVICES: 'y' } });
+      await expect(runBridge(fromEnv.ctx, {})).rejects.toMatchObject({
+        message: 'TPX_MAX_DEVICES "y" is not a whole number >= 1.',
+      });
+      const fromProfile = createTestContext({ env: { ...ENV, XDG_CONFIG_HOME: home } });
+      await expect(runBridge(fromProfile.ctx, {})).rejects.toMatchObject({
+        code: 'TPX_USAGE',
+        message: 'maxDevices in profile "lab" "x" is not a whole number >= 1.',
+      });
+      profile({ drainTimeout: 'soon' });
+      const drain = createTestContext({ env: { ...ENV, XDG_CONFIG_HOME: home } });
+      await expect(runBridge(drain.ctx, {})).rejects.toMatchObject({
+        message: expect.stringMatching(/^drainTimeout in profile "lab" must be a duration/),
+      });
+
+      profile({ timeout: 'banana' });
+      expect(() => createTestContext({ env: { ...ENV, XDG_CONFIG_HOME: home } }).ctx.timeoutMs()).toThrow(
+        /^timeout in profile "lab" must be a duration from 100ms to 1h \(got "banana"\)/,
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('needs the AS key unless token verification is turned off, naming the flag and the variable', async () => {
     const t = createTestContext({ env: { ...ENV, TPX_AS_KEY: undefined } });
     await expect(runBridge(t.ctx, {})).rejects.toMatchObject({
       code: 'TPX_USAGE',
       fix: expect.stringMatching(/--as-key.*TPX_AS_KEY/),
     });
+  });
+});
+
+describe('tpx bridge --json failing after its first event lines', () => {
+  it('ends with a failed event line (time, event, error), not a bare error document', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runInProcess } = await import('../helpers/run.js');
+    const busy = createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-busy-'));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const r = await runInProcess(
+        ['bridge', '--json', '--listen', `127.0.0.1:${port}`, '--spool-dir', join(dir, 'spool')],
+        { env: { ...ENV, XDG_CONFIG_HOME: join(dir, 'config') } },
+      );
+      expect(r.code).toBe(1);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.length).toBeGreaterThan(1);
+      for (const l of lines) expect(Object.keys(l).slice(0, 2)).toEqual(['time', 'event']);
+      expect(lines.at(-1)).toMatchObject({ event: 'failed', error: { code: 'TPX_LISTEN' } });
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

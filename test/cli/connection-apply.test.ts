@@ -370,7 +370,7 @@ describe('bounded waits against fake servers', () => {
     expect(bad.stderr).toContain('--timeout must be a duration');
     const badEnv = await tpx(['connection', 'list'], { env: { TPX_TIMEOUT: 'soon' } });
     expect(badEnv.code).toBe(2);
-    expect(badEnv.stderr).toContain('--timeout (or TPX_TIMEOUT) must be a duration');
+    expect(badEnv.stderr).toContain('TPX_TIMEOUT must be a duration');
   });
 
   it('create against a failing server names the create, not "listing the connectors"', async () => {

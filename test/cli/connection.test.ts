@@ -333,6 +333,11 @@ describe('tpx connection (subprocess, non-interactive)', () => {
     const noYes = await tpx(['connection', 'update', a.id, '--pipe-count', '2'], { TPX_THINGWORX_APP_KEY: APP_KEY });
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('needs confirmation');
+    // the question said as a statement, not "…? needs confirmation"
+    expect(noYes.stderr).toMatch(
+      new RegExp(`error: Update connection ${a.id}, sending applicationKey from .*: needs confirmation\\.`),
+    );
+    expect(noYes.stderr).not.toContain('? needs');
     expect(puts()).toBe(before);
     expect(emu.connections()[0]!.configuration.pipeCount).toBe(1);
   });

@@ -44,6 +44,18 @@ describe('tpx downlink push', () => {
       await expect(
         runDownlinkPush(unknown.ctx, { via: 'thingpark', devEui: '70B3D57ED0000009', payload: '00' }),
       ).rejects.toThrow(/rejected the downlink \(code 100\)/);
+      // --json: one document, the result with the error in it, exit 1 (not the result and then an error document)
+      const json = createTestContext({ env, json: true });
+      const code = await runDownlinkPush(json.ctx, { via: 'thingpark', devEui: '70B3D57ED0000009', payload: '00' });
+      expect(code).toBe(1);
+      const lines = json.stdout.text.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        status: 'rejected',
+        devEui: '70B3D57ED0000009',
+        error: { code: 'TPX_DOWNLINK_REJECTED', message: /code 100/ },
+      });
+      expect(json.stderr.text).toMatch(/error: ThingPark rejected the downlink/);
     } finally {
       await tp.close();
     }

@@ -119,6 +119,44 @@ describe('tpx explain', () => {
     expect(doc.explanations[0].id).toBe('bind-failed');
   });
 
+  it("recognises tpx's own messages pasted without their code: the bridge's log lines and cause words", async () => {
+    const cases: [string, string][] = [
+      [
+        'warn  ThingWorx pipe 0 down (ThingWorx went silent (no frame, no pong within the deadline)): ThingWorx said nothing for 5004 ms, not even a pong (deadline 5000 ms): the platform is frozen or the network path is dead.',
+        'TPX_ALWAYSON_DISCONNECTED',
+      ],
+      [
+        'Could not open the AlwaysOn WebSocket to wss://127.0.0.1:41809/Thingworx/WS: Opening handshake has timed out',
+        'TPX_ALWAYSON_CONNECT',
+      ],
+      [
+        'warn  rejected 503 spool_full 70B3D57ED0000001: The spool is full (3 reports waiting for ThingWorx).',
+        'TPX_QUEUE_FULL',
+      ],
+      [
+        'error: The ThingPark token endpoint at 127.0.0.1:35437 did not answer within 3 s (getting an access token).',
+        'TPX_HTTP_TIMEOUT',
+      ],
+      [
+        'error bind check: Cannot reach ThingWorx at https://127.0.0.1:41809 (UND_ERR_DESTROYED).',
+        'TPX_TWX_UNREACHABLE',
+      ],
+      [
+        "error: Cannot create the spool directory /tmp/afile: EEXIST: file already exists, mkdir '/tmp/afile'",
+        'TPX_SPOOL_OPEN',
+      ],
+      ['spool_unwritable', 'TPX_QUEUE_STORAGE'],
+      ['ping_timeout', 'TPX_ALWAYSON_DISCONNECTED'],
+    ];
+    for (const [text, code] of cases) {
+      const t = createTestContext({ json: true });
+      await runExplain(t.ctx, [text]);
+      const doc = JSON.parse(t.stdout.text);
+      expect(doc.recognised, text).toBe(true);
+      expect(doc.explanations.map((e: { title: string }) => e.title).join(' | '), text).toContain(`${code}:`);
+    }
+  });
+
   it('unknown text: says so and suggests the check; empty input is a usage error', async () => {
     const t = createTestContext();
     await runExplain(t.ctx, ['nothing', 'known']);

@@ -114,6 +114,8 @@ describe('CLI frame', () => {
     let r = await runInProcess(['profile', 'use', 'doesnotexist'], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('No profile named "doesnotexist". There are no profiles yet.');
+    // no "Use one of them" when there is none
+    expect(r.stderr).toContain('fix: Create it with: tpx --profile doesnotexist profile set <key> <value>');
     await runInProcess(['--profile', 'lab', 'profile', 'set', 'template', 't'], { env });
     await runInProcess(['--profile', 'b', 'profile', 'set', 'template', 't'], { env });
     r = await runInProcess(['profile', 'use', 'doesnotexist'], { env });

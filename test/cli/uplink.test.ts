@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runUplinkSend } from '../../src/cli/commands/uplink.js';
 import { createTestContext } from '../../src/cli/context.js';
 import { parseRawQuery, verifyUplink } from '../../src/thingpark/tunnel.js';
-import { runTpx } from '../helpers/cli.js';
+import { runTpx, tempConfigHome } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/run.js';
 import { type World, world } from './bridge-helpers.js';
 
 const AS = { TPX_AS_ID: 'TWA_1.1.AS', TPX_AS_KEY: 'f3203a20a2e8dfaf6686b621f56d05e3' };
@@ -67,6 +68,31 @@ describe('tpx uplink send', () => {
       '0 of 1 uplink(s) from 70B3D57ED0000001 accepted by http://127.0.0.1:1/uplink; 1 got no answer.',
     );
     expect(t.stdout.text).not.toContain('refused');
+  });
+
+  it('--json with refused uplinks: one JSON document holding the error, exit 1', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"bad_token"}'));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uplink`;
+    const h = tempConfigHome();
+    const r = await runInProcess(['uplink', 'send', '--dev-eui', '70B3D57ED0000001', '--url', url, '--json'], {
+      env: { ...h.env, ...AS },
+    });
+    h.cleanup();
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      sent: 1,
+      accepted: 0,
+      rejected: { '401': 1 },
+      error: { code: 'TPX_UPLINK_REFUSED', fix: /AS key/ },
+    });
+    expect(r.stderr).toMatch(/error: The bridge refused 1 uplink/);
   });
 
   it('refuses bad input with usage errors before sending anything', async () => {

@@ -1,9 +1,12 @@
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AlwaysOnClient } from '../../src/alwayson/client.js';
 import { sayReport } from '../../src/cli/commands/thingworx-check.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { runThingWorxChecks } from '../../src/thingworx/check.js';
+import { checkTransport } from '../../src/thingworx/check-transport.js';
 import { CHECK_ITEMS, type GhostSession } from '../../src/thingworx/check-types.js';
 import { ADMIN_KEY, CONNECTOR_KEY, exampleState, fullySetUp, SCENARIOS, stateFile } from './scenario-states.js';
 
@@ -296,5 +299,28 @@ describe('runThingWorxChecks against the emulator', () => {
     const report = await runThingWorxChecks({ url, appKey: CONNECTOR_KEY, timeoutMs: 2000 });
     expect(report.items[0]).toMatchObject({ id: 'reachable', status: 'failed' });
     expect(report.items.slice(1).every((i) => i.status === 'skipped')).toBe(true);
+  });
+});
+
+describe('checkTransport', () => {
+  it('a platform that accepts the connection and then says nothing is not a TLS set-up problem', async () => {
+    // A frozen ThingWorx (SIGSTOP): the kernel accepts the TCP connection, nothing answers the TLS hello.
+    const sockets: Socket[] = [];
+    const server = createServer((s) => sockets.push(s));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await checkTransport(new URL(`https://127.0.0.1:${port}`), { timeoutMs: 300, now: new Date() });
+      const tls = r.items.find((i) => i.id === 'tls');
+      expect(tls).toMatchObject({ status: 'failed' });
+      expect(tls!.detail).toBe(
+        `127.0.0.1:${port} accepted the connection but did not answer the TLS handshake within 300 ms.`,
+      );
+      expect(String(tls!.fix)).not.toMatch(/SSL\/TLS enabled/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 });

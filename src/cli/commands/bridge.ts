@@ -56,8 +56,10 @@ export function defaultSpoolDir(ctx: CommandContext): string {
 }
 
 /** A duration setting (flag > env > profile): 500ms, 5s, 2m; a bare number is seconds; 0 up to `max`. */
+// A bad value is named by where it came from (the flag, its TPX_* variable or the profile key): ctx.valueLabel.
 function duration(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, max: number) {
-  return durationOption(flag, ctx.settings.value(key, value), { bare: 's', min: 0, max }) ?? def;
+  const label = value === undefined ? ctx.valueLabel(key) : flag;
+  return durationOption(label, ctx.settings.value(key, value), { bare: 's', min: 0, max }) ?? def;
 }
 
 function int(ctx: CommandContext, key: string, flag: string, value: string | undefined, def: number, min = 0) {
@@ -65,9 +67,10 @@ function int(ctx: CommandContext, key: string, flag: string, value: string | und
   if (v === undefined) return def;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) {
+    const label = value === undefined ? ctx.valueLabel(key) : flag;
     throw new UsageError(
-      `${flag} "${v}" is not a whole number >= ${min}.`,
-      `Give ${flag} a whole number of at least ${min}.`,
+      `${label} "${v}" is not a whole number >= ${min}.`,
+      `Give ${label} a whole number of at least ${min}.`,
     );
   }
   return n;

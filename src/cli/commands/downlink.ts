@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
-import type { App } from '../app.js';
+import { type App, failWithResult } from '../app.js';
 import type { PlatformFlags } from '../clients.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { durationOption, wholeNumberOption } from '../options.js';
@@ -76,16 +76,17 @@ async function pushViaThingPark(ctx: CommandContext, o: DownlinkPushOptions, d: 
     correlationId,
     timeoutMs: ctx.timeoutMs(),
   });
-  if (ctx.io.json) {
-    ctx.io.printJson({ via, devEui, fport, correlationId, ...r });
-  } else if (r.status === 'queued') {
+  const result = { via, devEui, fport, correlationId, ...r };
+  if (r.status === 'queued' && !ctx.io.json) {
     ctx.io.success(`Downlink to ${devEui} FPort ${fport} queued by ThingPark (CorrelationID ${correlationId}).`);
   }
   if (r.status === 'rejected') {
-    throw new TpxError('TPX_DOWNLINK_REJECTED', `ThingPark rejected the downlink (code ${r.code}): ${r.reason}`, {
+    const err = new TpxError('TPX_DOWNLINK_REJECTED', `ThingPark rejected the downlink (code ${r.code}): ${r.reason}`, {
       fix: 'Correct what the reason names and send it again.',
     });
+    return failWithResult(ctx.io, result, err);
   }
+  if (ctx.io.json) ctx.io.printJson(result);
   return 0;
 }
 
@@ -102,24 +103,26 @@ async function pushViaThingWorx(
     const value = { FPort: fport, payload_hex: payload, ...(o.confirmed ? { Confirmed: 1 } : {}) };
     await rest.setProperties(devEui, { downlink: value });
     const status = waitMs ? await waitForStatus(rest, devEui, before, waitMs) : undefined;
-    if (ctx.io.json) {
-      ctx.io.printJson({ via, devEui, fport, written: value, ...(waitMs ? { downlinkStatus: status ?? null } : {}) });
-    } else {
+    const result = { via, devEui, fport, written: value, ...(waitMs ? { downlinkStatus: status ?? null } : {}) };
+    if (!ctx.io.json) {
       ctx.io.success(`Wrote ${JSON.stringify(value)} to ${devEui}.downlink; the bridge signs and sends it.`);
       if (waitMs)
         ctx.io.out(status ? `downlinkStatus: ${JSON.stringify(status)}` : 'downlinkStatus did not change in time.');
     }
     if (waitMs && status === undefined) {
-      throw new TpxError('TPX_DOWNLINK_NO_STATUS', `No downlinkStatus from the bridge within ${o.wait}.`, {
+      const err = new TpxError('TPX_DOWNLINK_NO_STATUS', `No downlinkStatus from the bridge within ${o.wait}.`, {
         fix: 'Check that a bridge is running and bound to this Thing (tpx bridge), and its log.',
       });
+      return failWithResult(ctx.io, result, err);
     }
     const state = (status as { state?: string } | undefined)?.state;
     if (state && state !== 'queued' && state !== 'sent') {
-      throw new TpxError('TPX_DOWNLINK_REJECTED', `The downlink was not queued: ${JSON.stringify(status)}`, {
+      const err = new TpxError('TPX_DOWNLINK_REJECTED', `The downlink was not queued: ${JSON.stringify(status)}`, {
         fix: 'Correct what the reason names and write the downlink again.',
       });
+      return failWithResult(ctx.io, result, err);
     }
+    if (ctx.io.json) ctx.io.printJson(result);
   } finally {
     await rest.close();
   }

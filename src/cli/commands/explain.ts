@@ -35,7 +35,8 @@ export async function runExplain(
   const { CODE_EXPLANATIONS, codesIn } = await import('../explain-codes.js');
   const said = explainText(text);
   const explanations = said.explanations.map((e) => sayFields(e, 'fix'));
-  // tpx's own TPX_* codes named in the text, each explained once (unless a pasted JSON error already was).
+  // tpx's own TPX_* codes named in the text, or of its own messages in it, each explained once (unless a pasted
+  // JSON error already was).
   for (const code of codesIn(text)) {
     const id = code.toLowerCase();
     if (explanations.some((x) => x.id === id)) continue;

@@ -3,9 +3,9 @@
  * or with --direct, delivered straight to ThingWorx as the connector would (to check a set-up end to end).
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
-import type { App } from '../app.js';
+import { type App, failWithResult } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { numberOption, wholeNumberOption } from '../options.js';
 
@@ -43,24 +43,26 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
   const summary = await postUplinks(ctx, input, { url, asId, asKey: o.sign === false ? undefined : asKey });
   const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
   const where = `${url.origin}${url.pathname}`;
+  const result = {
+    url: url.toString(),
+    devEui: input.devEui,
+    fcntFirst: input.fcntStart,
+    sent: summary.sent,
+    accepted: summary.accepted,
+    duplicates: summary.duplicates,
+    rejected: summary.rejected,
+    ...(summary.firstError ? { firstError: summary.firstError } : {}),
+    elapsedMs: Math.round(summary.elapsedMs),
+    ratePerSecond: perSecond(summary),
+  };
   if (ctx.io.json) {
-    ctx.io.printJson({
-      url: url.toString(),
-      devEui: input.devEui,
-      fcntFirst: input.fcntStart,
-      sent: summary.sent,
-      accepted: summary.accepted,
-      duplicates: summary.duplicates,
-      rejected: summary.rejected,
-      ...(summary.firstError ? { firstError: summary.firstError } : {}),
-      elapsedMs: Math.round(summary.elapsedMs),
-      ratePerSecond: perSecond(summary),
-    });
-  } else {
-    sayUplinkSummary(ctx, summary, { devEui: input.devEui, count: input.count, where, rejected });
+    if (rejected > 0) return failWithResult(ctx.io, result, await uplinkFailure(summary, rejected, where));
+    ctx.io.printJson(result);
+    return ExitCode.OK;
   }
+  sayUplinkSummary(ctx, summary, { devEui: input.devEui, count: input.count, where, rejected });
   if (rejected > 0) throw await uplinkFailure(summary, rejected, where);
-  return 0;
+  return ExitCode.OK;
 }
 
 type UplinkInput = Awaited<ReturnType<typeof parseUplinkInput>>;
