@@ -198,6 +198,17 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
     return false;
   }
 
+  /** Pipes up (ready) of all, and the Things bound on the pipes that are not (bound again when they come back). */
+  health(): { count: number; up: number; boundOnDown: number } {
+    let up = 0;
+    let boundOnDown = 0;
+    for (const p of this.pipes) {
+      if (p.state === 'ready') up += 1;
+      else boundOnDown += p.boundThings.size;
+    }
+    return { count: this.pipes.length, up, boundOnDown };
+  }
+
   /** One line per pipe: state, session, bound Things, requests in flight and queued. */
   status(): PipeStatus[] {
     return this.pipes.map((p, pipe) => ({

@@ -14,6 +14,7 @@ import {
   type DownlinkResult,
   type DownlinkSender,
   PermanentError,
+  type PipesHealth,
   type PropertyUpdate,
   type PropertyWrite,
   type SinkPushOptions,
@@ -145,6 +146,10 @@ export class PoolSink implements ThingWorxSink {
 
   isConnected(): boolean {
     return this.pool?.connected ?? false;
+  }
+
+  pipes(): PipesHealth {
+    return this.pool?.health() ?? { count: this.pipeCount, up: 0, boundOnDown: 0 };
   }
 
   causeOf(error: unknown): string {

@@ -19,7 +19,7 @@ import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
 import { createMetrics } from './metrics.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
-import type { SinkStatus, TunnelReport } from './ports.js';
+import type { PipesHealth, SinkStatus, TunnelReport } from './ports.js';
 import { Provisioner } from './provisioning.js';
 import { PushFailures } from './push-failures.js';
 import { Repeats } from './repeats.js';
@@ -158,7 +158,7 @@ export class Bridge {
       things: () => this.provisioner.known.size,
       unbound: () => this.provisioner.unboundCount,
       taken: () => this.provisioner.taken.size,
-      bound: () => this.provisioner.bound.size,
+      bound: () => this.boundNow(o.sink.pipes?.()),
       connected: () => o.sink.isConnected(),
     });
     if (fleet) addFleetMetrics(this.metrics, () => fleet.status());
@@ -401,7 +401,7 @@ export class Bridge {
   /**
    * What /readyz answers: ready only when the bridge can deliver to every one of its Things. `reasons` (stable
    * strings): `stopping`, `thingworx_down` (no AlwaysOn connection), `starting` (connected, Things not bound
-   * yet), `spool_unwritable`, `things_taken` (another session bound some of them: Last in wins), `bind_refused`
+   * yet), `pipe_down` (some AlwaysOn pipes down: their Things are not bound until they are back), `spool_unwritable`, `things_taken` (another session bound some of them: Last in wins), `bind_refused`
    * (ThingWorx refused to bind some: First in wins), `fleet_fenced` (a fleet bridge without its broker lease).
    * `reason` is the first of them.
    */
@@ -411,6 +411,7 @@ export class Bridge {
     if (this.stopping) reasons.push('stopping');
     if (!s.connected) reasons.push('thingworx_down');
     else if (!s.ready) reasons.push('starting');
+    else if (s.pipes.up < s.pipes.count) reasons.push('pipe_down');
     if (!s.storage.writable) reasons.push('spool_unwritable');
     if (s.taken > 0) reasons.push('things_taken');
     if (s.refused > 0 || s.unbound - s.taken - s.refused > 0) reasons.push('bind_refused');
@@ -424,6 +425,7 @@ export class Bridge {
       taken: s.taken,
       refused: s.unbound - s.taken,
       thingworx: s.connected ? 'connected' : 'disconnected',
+      pipes: s.pipes,
       spoolDepth: s.spoolDepth,
       ...(s.storage.writable ? {} : { spool_unwritable: s.storage.reason ?? 'unknown' }),
       ...(s.fleet ? { fleet: s.fleet } : {}),
@@ -436,11 +438,14 @@ export class Bridge {
   }
 
   stats(): BridgeStats {
+    const connected = this.o.sink.isConnected();
+    const pipes = this.o.sink.pipes?.();
     return {
       ready: this.ready,
-      connected: this.o.sink.isConnected(),
+      connected,
+      pipes: pipes ? { up: pipes.up, count: pipes.count } : { up: connected ? 1 : 0, count: 1 },
       things: this.provisioner.known.size,
-      bound: this.provisioner.bound.size,
+      bound: this.boundNow(pipes),
       unbound: this.provisioner.unboundCount,
       taken: this.provisioner.taken.size,
       refused: this.provisioner.refused.size,
@@ -450,6 +455,16 @@ export class Bridge {
       inFlight: this.delivery.inFlightCount,
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
     };
+  }
+
+  /**
+   * The Things bound on a live session: a binding dies with its AlwaysOn session, so those of a pipe that is down
+   * are not counted (they are bound again when it is back); without the sink's pipes, none while it is not connected.
+   */
+  private boundNow(pipes: PipesHealth | undefined): number {
+    const held = this.provisioner.bound.size;
+    if (pipes) return Math.max(0, held - pipes.boundOnDown);
+    return this.o.sink.isConnected() ? held : 0;
   }
 
   /** Resolves when ThingWorx is connected and the known Things are bound. */
@@ -509,6 +524,7 @@ export class Bridge {
 export type ReadinessReason =
   | 'stopping'
   | 'thingworx_down'
+  | 'pipe_down'
   | 'starting'
   | 'spool_unwritable'
   | 'things_taken'
@@ -528,7 +544,10 @@ export interface Readiness {
   taken: number;
   /** Things not bound for another reason (refused by the platform, lost on a reconnect). */
   refused: number;
+  /** Any pipe up: 'connected' (`pipes` tells whether all are). */
   thingworx: 'connected' | 'disconnected';
+  /** AlwaysOn pipes up, of all. */
+  pipes: { up: number; count: number };
   spoolDepth: number;
   /** Why the spool cannot store reports (only when it cannot). */
   spool_unwritable?: string;

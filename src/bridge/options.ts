@@ -104,7 +104,10 @@ export interface FleetOptions {
 export interface BridgeStats {
   ready: boolean;
   connected: boolean;
+  /** AlwaysOn pipes up, of all: with one down, its Things are not bound until it is back. */
+  pipes: { up: number; count: number };
   things: number;
+  /** Things bound on a live AlwaysOn session (a pipe that is down holds none: they are bound again when it is back). */
   bound: number;
   /** Things not bound to this bridge: lost on a reconnect, taken by another session or refused. */
   unbound: number;

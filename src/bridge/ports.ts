@@ -130,10 +130,24 @@ export interface ThingWorxSink {
   onPropertyWrite(handler: (write: PropertyWrite) => Promise<void>): void;
   onStatus(handler: (status: SinkStatus) => void): void;
   isConnected(): boolean;
+  /**
+   * The pipes' state, for the bridge's truth about itself: how many there are, how many are up, and how many Things
+   * are bound on the pipes that are down (their binding died with the session; they are bound again on reconnect).
+   * Without it, a sink that is not connected holds no Thing bound.
+   */
+  pipes?(): PipesHealth;
   /** A failure's stable cause code (e.g. connect_refused, auth_timeout), for logs and metric labels. */
   causeOf?(error: unknown): string;
   readonly pipeCount: number;
   close(): Promise<void>;
+}
+
+/** What a sink says of its pipes (`ThingWorxSink.pipes`). */
+export interface PipesHealth {
+  count: number;
+  up: number;
+  /** Things bound (or to be bound again) on the pipes that are down. */
+  boundOnDown: number;
 }
 
 /**

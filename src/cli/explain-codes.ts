@@ -461,7 +461,10 @@ export function codesIn(text: string): string[] {
 const MESSAGE_CODES: [RegExp, string][] = [
   [/\bThing(?:Worx|Park)\b[\w ]* at \S+ did not answer within\b/i, 'TPX_HTTP_TIMEOUT'],
   [/Could not open the AlwaysOn WebSocket|\bconnect_(?:timeout|refused)\b/, 'TPX_ALWAYSON_CONNECT'],
-  [/said nothing for [\d.]+ ?m?s, not even a pong|ThingWorx went silent|\bping_timeout\b/, 'TPX_ALWAYSON_DISCONNECTED'],
+  [
+    /said nothing for [\d.]+ ?m?s, not even a pong|ThingWorx went silent|\b(?:ping_timeout|thingworx_down|pipe_down)\b/,
+    'TPX_ALWAYSON_DISCONNECTED',
+  ],
   [/The spool is full|\bspool_full\b/, 'TPX_QUEUE_FULL'],
   [/The spool cannot store|\bspool_unwritable\b/, 'TPX_QUEUE_STORAGE'],
   [/Cannot reach ThingWorx at /, 'TPX_TWX_UNREACHABLE'],

@@ -205,6 +205,22 @@ describe('AlwaysOn pool against the ThingWorx emulator', () => {
     expect(await property('Dev1', 'payload')).toBe('aGVsbG8=');
   });
 
+  it('says which pipes are up, and how many Things are bound on the ones that are down', async () => {
+    const p = pool({ pipeCount: 2 });
+    await p.start();
+    const names = Array.from({ length: 20 }, (_, i) => `drop-${180 + i}`);
+    await p.bind(names);
+    expect(p.health()).toEqual({ count: 2, up: 2, boundOnDown: 0 });
+    const onPipe1 = p.status()[1]!.bound;
+    expect(onPipe1).toBeGreaterThan(0);
+    // read when the pipe goes down (it reconnects within milliseconds)
+    const seen = new Promise<ReturnType<AlwaysOnPool['health']>>((resolve) =>
+      p.once('pipe.down', () => resolve(p.health())),
+    );
+    (p.pipe(1) as unknown as { ws: { terminate(): void } }).ws.terminate();
+    expect(await seen).toEqual({ count: 2, up: 1, boundOnDown: onPipe1 });
+  });
+
   it('delivers a REST write of downlink to the handler, and the handler answer to the REST caller', async () => {
     const p = pool();
     await p.start();

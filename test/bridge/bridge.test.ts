@@ -125,6 +125,46 @@ describe('bridge (ports faked)', () => {
     }
   });
 
+  it('counts no Thing as bound while ThingWorx is down (a binding dies with its session): stats, /readyz, /metrics', async () => {
+    const directory = new FakeDirectory();
+    for (const t of [DEV, '0018B20000000AAA']) directory.things.add(t);
+    const { bridge, sink } = await start({ directory });
+    await bridge.whenReady();
+    expect(bridge.stats()).toMatchObject({ bound: 2, things: 2, pipes: { up: 1, count: 1 } });
+    sink.setConnected(false);
+    expect(bridge.stats()).toMatchObject({ bound: 0, things: 2, pipes: { up: 0, count: 1 } });
+    const ready = await fetch(`${bridge.url}/readyz`);
+    expect(await ready.json()).toMatchObject({ bound: 0, expected: 2, thingworx: 'disconnected' });
+    expect(await bridge.metrics.metrics()).toMatch(/^tpx_bridge_things_bound 0$/m);
+    sink.setConnected(true);
+    expect(bridge.stats().bound).toBe(2);
+  });
+
+  it('is not ready while some AlwaysOn pipes are down (pipe_down), and counts only the Things bound on live ones', async () => {
+    const directory = new FakeDirectory();
+    for (const t of [DEV, '0018B20000000AAA', '0018B20000000BBB']) directory.things.add(t);
+    const sink = new FakeSink();
+    let health = { count: 2, up: 2, boundOnDown: 0 };
+    Object.assign(sink, { pipes: () => health });
+    const { bridge } = await start({ sink, directory });
+    await bridge.whenReady();
+    expect((await fetch(`${bridge.url}/readyz`)).status).toBe(200);
+    health = { count: 2, up: 1, boundOnDown: 1 };
+    const r = await fetch(`${bridge.url}/readyz`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toMatchObject({
+      ready: false,
+      reason: 'pipe_down',
+      reasons: ['pipe_down'],
+      bound: 2,
+      expected: 3,
+      thingworx: 'connected',
+      pipes: { up: 1, count: 2 },
+    });
+    health = { count: 2, up: 2, boundOnDown: 0 };
+    expect((await fetch(`${bridge.url}/readyz`)).status).toBe(200);
+  });
+
   it('retries failing pushes without reordering', async () => {
     const { bridge, sink } = await start();
     await bridge.whenReady();
@@ -346,6 +386,7 @@ describe('bridge (ports faked)', () => {
         taken: 0,
         refused: 0,
         thingworx: 'connected',
+        pipes: { up: 1, count: 1 },
         spoolDepth: 0,
       },
     });

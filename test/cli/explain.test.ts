@@ -147,6 +147,8 @@ describe('tpx explain', () => {
       ],
       ['spool_unwritable', 'TPX_QUEUE_STORAGE'],
       ['ping_timeout', 'TPX_ALWAYSON_DISCONNECTED'],
+      ['{"ready":false,"reason":"pipe_down"}', 'TPX_ALWAYSON_DISCONNECTED'],
+      ['thingworx_down', 'TPX_ALWAYSON_DISCONNECTED'],
     ];
     for (const [text, code] of cases) {
       const t = createTestContext({ json: true });

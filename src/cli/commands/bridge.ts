@@ -324,6 +324,9 @@ function startStatusLine(ctx: CommandContext, bridge: RunningBridge, counts: Bri
     last = counts.pushed;
     ctx.io.status(
       `${st.connected ? ctx.io.color.green('●') : ctx.io.color.red('●')} ThingWorx ${st.connected ? 'connected' : 'down'}` +
+        (st.connected && st.pipes.up < st.pipes.count
+          ? ` ${ctx.io.color.yellow(`(${st.pipes.up}/${st.pipes.count} pipes up)`)}`
+          : '') +
         ` · ${counts.accepted} accepted · ${counts.pushed} pushed (${rate}/s) · ${counts.rejected} rejected` +
         ` · spool ${st.spoolDepth} · ${st.bound}/${st.things} Things bound` +
         (st.taken ? ` · ${ctx.io.color.yellow(`${st.taken} taken by another session`)}` : '') +
