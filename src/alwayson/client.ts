@@ -262,12 +262,14 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
           reject(this.stateValue === 'closed' ? new ClientClosedError() : new DisconnectedError());
           return;
         }
-        // asked as late as possible: a request that waited for a slot (or a paused process) may no longer be wanted
-        if (stillValid && !stillValid()) {
-          reject(new PushWithdrawnError(what));
+        const id = this.pending.nextId();
+        if (stillValid || this.held.length > 0 || this.flushing) {
+          // one the caller may withdraw is asked when it is written, with the others of this turn (and any request
+          // after it, in order): at the turn's end, not when it was made (a process paused in between)
+          this.pending.add(id, what, resolve, reject);
+          this.hold({ ws, id, what, build, stillValid });
           return;
         }
-        const id = this.pending.nextId();
         let frames: Buffer[];
         try {
           frames = framesOf(build(id), this.opts.chunkSize, this.opts.maxMessageSize);
@@ -283,6 +285,54 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       else if (this.pending.waiting >= this.opts.maxQueued) reject(new BusyError(this.pending.waiting));
       else this.pending.enqueue(what, send, reject);
     });
+  }
+
+  /** Requests of this turn written at its end (flushHeld), in order. */
+  private held: Held[] = [];
+  private flushing = false;
+
+  private hold(h: Held): void {
+    this.held.push(h);
+    if (this.held.length === 1) process.nextTick(() => this.flushHeld());
+  }
+
+  /**
+   * Writes the requests held in this turn, in one write: each one the caller may withdraw is asked right before
+   * (a request that waited for a slot, or a process paused after making it, may no longer be wanted), and the
+   * socket is uncorked right after the last, so that nothing runs between the questions and the write but this loop.
+   */
+  private flushHeld(): void {
+    const batch = this.held;
+    this.held = [];
+    this.flushing = true;
+    const corked: Socket[] = [];
+    try {
+      for (const h of batch) {
+        // its socket went away meanwhile: the request was failed with it
+        if (h.ws !== this.ws || this.stateValue === 'closed') continue;
+        if (h.stillValid && !h.stillValid()) {
+          this.pending.reject(h.id, new PushWithdrawnError(h.what));
+          continue;
+        }
+        let frames: Buffer[];
+        try {
+          frames = framesOf(h.build(h.id), this.opts.chunkSize, this.opts.maxMessageSize);
+        } catch (error) {
+          this.pending.reject(h.id, error as Error);
+          continue;
+        }
+        const socket = (h.ws as unknown as { _socket?: Socket })._socket;
+        if (socket && !socket.destroyed && !corked.includes(socket)) {
+          socket.cork();
+          corked.push(socket);
+        }
+        for (const f of frames) h.ws.send(f);
+      }
+    } finally {
+      this.flushing = false;
+      // requests made meanwhile (a withdrawn one freed a slot for a queued one) wait for the next flush
+      for (const socket of corked) socket.uncork();
+    }
   }
 
   /**
@@ -568,6 +618,15 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     this.pending.dispose();
     if (ws) ws.on('error', () => {});
   }
+}
+
+/** A request written at the end of its turn (AlwaysOnClient.flushHeld). */
+interface Held {
+  ws: WebSocket;
+  id: number;
+  what: string;
+  build: (requestId: number) => Message;
+  stillValid: (() => boolean) | undefined;
 }
 
 function failed(what: string, res: Message): RequestFailedError {
