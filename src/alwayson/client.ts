@@ -40,12 +40,13 @@ import {
 
 export type { AlwaysOnClientOptions, ClientEvents, ClientState } from './options.js';
 
-/** How a push may be withdrawn before it is written. */
+/** How a push (or a BIND) may be withdrawn before it is written. */
 export interface PushOptions {
   /**
-   * Asked right before the push is written to the socket (after any wait for a free slot): false withdraws it, and
-   * the push rejects with PushWithdrawnError, nothing sent. A fleet bridge asks whether it still holds the device's
-   * queue, so that a push that waited (or a process paused in between) does not go out on a lost lease.
+   * Asked right before the push (or each BIND message of a bind()) is written to the socket, after any wait for a
+   * free slot: false withdraws it, and it rejects with PushWithdrawnError, nothing sent. A fleet bridge asks whether
+   * it still holds the device's queue, so that a push or BIND that waited (or a process paused in between) does not
+   * go out on a lost lease.
    */
   stillValid?: () => boolean;
 }
@@ -158,9 +159,9 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    * Binds Things on this connection, in batches that each fit one chunk. Resolves with the names bound; rejects
    * with BindRejectedError (listing refused and bound names) if the platform refused some.
    */
-  async bind(names: readonly string[]): Promise<{ bound: string[] }> {
+  async bind(names: readonly string[], options?: PushOptions): Promise<{ bound: string[] }> {
     const todo = [...new Set(names)].filter((n) => !this.bound.has(n));
-    const refused = await bindAll(todo, this.opts.chunkSize, this.sendBind(true), this.bound);
+    const refused = await bindAll(todo, this.opts.chunkSize, this.sendBind(true, options?.stillValid), this.bound);
     const all = names.filter((n) => this.bound.has(n));
     if (refused.names.length > 0) {
       const error = new BindRejectedError(refused.names, all, refused.status, refused.reason);
@@ -348,9 +349,14 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   }
 
   /** BIND/UNBIND sender for binding.ts; `user` sends wait for the ready state like any caller's request. */
-  private sendBind(user: boolean): SendBind {
+  private sendBind(user: boolean, stillValid?: () => boolean): SendBind {
     return (kind, names) =>
-      this.request(kind === 'bind' ? 'BIND' : 'UNBIND', (id) => bindMessage(kind, id, this.sessionId, names), user);
+      this.request(
+        kind === 'bind' ? 'BIND' : 'UNBIND',
+        (id) => bindMessage(kind, id, this.sessionId, names),
+        user,
+        stillValid,
+      );
   }
 
   private async connectOnce(): Promise<void> {

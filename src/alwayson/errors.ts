@@ -56,8 +56,8 @@ export class BusyError extends AlwaysOnError {
 }
 
 /**
- * A push the caller withdrew: its `stillValid` said no when its turn to be written came (it had waited for a free
- * slot, or the process was paused). Nothing was sent. Not retryable as such: the caller knows why.
+ * A push (or BIND) the caller withdrew: its `stillValid` said no when its turn to be written came (it had waited for
+ * a free slot, or the process was paused). Nothing was sent. Not retryable as such: the caller knows why.
  */
 export class PushWithdrawnError extends AlwaysOnError {
   constructor(what: string) {
