@@ -301,12 +301,17 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    * Writes the requests held in this turn, in one write: each one the caller may withdraw is asked right before
    * (a request that waited for a slot, or a process paused after making it, may no longer be wanted), and the
    * socket is uncorked right after the last, so that nothing runs between the questions and the write but this loop.
+   * Those asked are asked once more before the write: one no longer wanted then was still wanted a moment before, in
+   * this loop (the process was paused in it). What is in the socket's buffer cannot be taken back: the socket is
+   * dropped unwritten (its requests fail, retryable, and the client reconnects).
    */
   private flushHeld(): void {
     const batch = this.held;
     this.held = [];
     this.flushing = true;
     const corked: Socket[] = [];
+    const asked: Held[] = [];
+    let late: Held | undefined;
     try {
       for (const h of batch) {
         // its socket went away meanwhile: the request was failed with it
@@ -328,11 +333,23 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
           corked.push(socket);
         }
         for (const f of frames) h.ws.send(f);
+        if (h.stillValid) asked.push(h);
       }
+      late = asked.find((h) => !h.stillValid!());
     } finally {
       this.flushing = false;
+      if (late) {
+        this.dropSocket(
+          late.ws,
+          new DisconnectedError(
+            `${late.what} was withdrawn while the requests of its turn were being written: the AlwaysOn socket is dropped unwritten.`,
+            undefined,
+            'withdrawn',
+          ),
+        );
+      }
       // requests made meanwhile (a withdrawn one freed a slot for a queued one) wait for the next flush
-      for (const socket of corked) socket.uncork();
+      for (const socket of corked) if (!socket.destroyed) socket.uncork();
     }
   }
 

@@ -207,6 +207,8 @@ export type FailureCause =
   | 'closed_by_platform'
   | 'socket_error'
   | 'request_timeout'
+  /** A request was withdrawn while the requests of its turn were being written: the socket was dropped unwritten. */
+  | 'withdrawn'
   | 'unknown';
 
 /** The stable cause code of a connection failure (see FailureCause). */

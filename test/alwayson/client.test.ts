@@ -439,6 +439,26 @@ describe('AlwaysOnClient on the wire', () => {
     expect(c.load).toEqual({ inFlight: 0, queued: 0 });
   });
 
+  it('drops the socket unwritten when a push asked before the write is no longer wanted at the write (a pause in between)', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    const first = fake.sockets.values().next().value!;
+    const closed = once(first, 'close');
+    const causes: string[] = [];
+    c.on('down', (e) => causes.push(e.cause));
+    // wanted when asked in the write loop, no longer a moment later, before the socket is written
+    const answers = [true, false];
+    const push = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }], {
+      stillValid: () => answers.shift() ?? false,
+    });
+    await expect(push).rejects.toMatchObject({ code: 'TPX_ALWAYSON_DISCONNECTED' });
+    expect(causes).toEqual(['withdrawn']);
+    // the platform saw the socket close with nothing on it but the AUTH
+    await closed;
+    expect(fake.messages.map((m) => m.header.code)).toEqual(['AUTH']);
+  });
+
   it('queues requests beyond maxInFlight and sends them as answers come back', async () => {
     const fake = await fakePlatform();
     const c = client(fake, { maxInFlight: 3 });
