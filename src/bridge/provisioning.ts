@@ -597,7 +597,12 @@ export class Provisioner {
       this.bound.delete(n);
       this.unbound.delete(n);
     }
-    if (held.length === 0 || !this.sink.isConnected()) return;
+    if (held.length === 0) return;
+    // down: the platform unbound them with the session; the pipe must not bind them again when it reconnects
+    if (!this.sink.isConnected()) {
+      this.sink.forget?.(held);
+      return;
+    }
     const batch = this.options.bindBatch ?? 500;
     const calls: Promise<void>[] = [];
     for (let i = 0; i < held.length; i += batch) calls.push(this.sink.unbind(held.slice(i, i + batch)));
