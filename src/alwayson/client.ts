@@ -40,12 +40,13 @@ import {
 
 export type { AlwaysOnClientOptions, ClientEvents, ClientState } from './options.js';
 
-/** How a push may be withdrawn before it is written. */
+/** How a push (or a BIND) may be withdrawn before it is written. */
 export interface PushOptions {
   /**
-   * Asked right before the push is written to the socket (after any wait for a free slot): false withdraws it, and
-   * the push rejects with PushWithdrawnError, nothing sent. A fleet bridge asks whether it still holds the device's
-   * queue, so that a push that waited (or a process paused in between) does not go out on a lost lease.
+   * Asked right before the push (or each BIND message of a bind()) is written to the socket, after any wait for a
+   * free slot: false withdraws it, and it rejects with PushWithdrawnError, nothing sent. A fleet bridge asks whether
+   * it still holds the device's queue, so that a push or BIND that waited (or a process paused in between) does not
+   * go out on a lost lease.
    */
   stillValid?: () => boolean;
 }
@@ -158,9 +159,9 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
    * Binds Things on this connection, in batches that each fit one chunk. Resolves with the names bound; rejects
    * with BindRejectedError (listing refused and bound names) if the platform refused some.
    */
-  async bind(names: readonly string[]): Promise<{ bound: string[] }> {
+  async bind(names: readonly string[], options?: PushOptions): Promise<{ bound: string[] }> {
     const todo = [...new Set(names)].filter((n) => !this.bound.has(n));
-    const refused = await bindAll(todo, this.opts.chunkSize, this.sendBind(true), this.bound);
+    const refused = await bindAll(todo, this.opts.chunkSize, this.sendBind(true, options?.stillValid), this.bound);
     const all = names.filter((n) => this.bound.has(n));
     if (refused.names.length > 0) {
       const error = new BindRejectedError(refused.names, all, refused.status, refused.reason);
@@ -262,12 +263,14 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
           reject(this.stateValue === 'closed' ? new ClientClosedError() : new DisconnectedError());
           return;
         }
-        // asked as late as possible: a request that waited for a slot (or a paused process) may no longer be wanted
-        if (stillValid && !stillValid()) {
-          reject(new PushWithdrawnError(what));
+        const id = this.pending.nextId();
+        if (stillValid || this.held.length > 0 || this.flushing) {
+          // one the caller may withdraw is asked when it is written, with the others of this turn (and any request
+          // after it, in order): at the turn's end, not when it was made (a process paused in between)
+          this.pending.add(id, what, resolve, reject);
+          this.hold({ ws, id, what, build, stillValid });
           return;
         }
-        const id = this.pending.nextId();
         let frames: Buffer[];
         try {
           frames = framesOf(build(id), this.opts.chunkSize, this.opts.maxMessageSize);
@@ -285,6 +288,71 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     });
   }
 
+  /** Requests of this turn written at its end (flushHeld), in order. */
+  private held: Held[] = [];
+  private flushing = false;
+
+  private hold(h: Held): void {
+    this.held.push(h);
+    if (this.held.length === 1) process.nextTick(() => this.flushHeld());
+  }
+
+  /**
+   * Writes the requests held in this turn, in one write: each one the caller may withdraw is asked right before
+   * (a request that waited for a slot, or a process paused after making it, may no longer be wanted), and the
+   * socket is uncorked right after the last, so that nothing runs between the questions and the write but this loop.
+   * Those asked are asked once more before the write: one no longer wanted then was still wanted a moment before, in
+   * this loop (the process was paused in it). What is in the socket's buffer cannot be taken back: the socket is
+   * dropped unwritten (its requests fail, retryable, and the client reconnects).
+   */
+  private flushHeld(): void {
+    const batch = this.held;
+    this.held = [];
+    this.flushing = true;
+    const corked: Socket[] = [];
+    const asked: Held[] = [];
+    let late: Held | undefined;
+    try {
+      for (const h of batch) {
+        // its socket went away meanwhile: the request was failed with it
+        if (h.ws !== this.ws || this.stateValue === 'closed') continue;
+        if (h.stillValid && !h.stillValid()) {
+          this.pending.reject(h.id, new PushWithdrawnError(h.what));
+          continue;
+        }
+        let frames: Buffer[];
+        try {
+          frames = framesOf(h.build(h.id), this.opts.chunkSize, this.opts.maxMessageSize);
+        } catch (error) {
+          this.pending.reject(h.id, error as Error);
+          continue;
+        }
+        const socket = (h.ws as unknown as { _socket?: Socket })._socket;
+        if (socket && !socket.destroyed && !corked.includes(socket)) {
+          socket.cork();
+          corked.push(socket);
+        }
+        for (const f of frames) h.ws.send(f);
+        if (h.stillValid) asked.push(h);
+      }
+      late = asked.find((h) => !h.stillValid!());
+    } finally {
+      this.flushing = false;
+      if (late) {
+        this.dropSocket(
+          late.ws,
+          new DisconnectedError(
+            `${late.what} was withdrawn while the requests of its turn were being written: the AlwaysOn socket is dropped unwritten.`,
+            undefined,
+            'withdrawn',
+          ),
+        );
+      }
+      // requests made meanwhile (a withdrawn one freed a slot for a queued one) wait for the next flush
+      for (const socket of corked) if (!socket.destroyed) socket.uncork();
+    }
+  }
+
   /**
    * Holds the socket's writes until the end of this tick, so that the requests sent in one tick leave in one write
    * (one TLS record, one system call) instead of one each. `ws` exposes its net/tls socket as `_socket` (ws 8).
@@ -298,9 +366,14 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   }
 
   /** BIND/UNBIND sender for binding.ts; `user` sends wait for the ready state like any caller's request. */
-  private sendBind(user: boolean): SendBind {
+  private sendBind(user: boolean, stillValid?: () => boolean): SendBind {
     return (kind, names) =>
-      this.request(kind === 'bind' ? 'BIND' : 'UNBIND', (id) => bindMessage(kind, id, this.sessionId, names), user);
+      this.request(
+        kind === 'bind' ? 'BIND' : 'UNBIND',
+        (id) => bindMessage(kind, id, this.sessionId, names),
+        user,
+        stillValid,
+      );
   }
 
   private async connectOnce(): Promise<void> {
@@ -568,6 +641,15 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     this.pending.dispose();
     if (ws) ws.on('error', () => {});
   }
+}
+
+/** A request written at the end of its turn (AlwaysOnClient.flushHeld). */
+interface Held {
+  ws: WebSocket;
+  id: number;
+  what: string;
+  build: (requestId: number) => Message;
+  stillValid: (() => boolean) | undefined;
 }
 
 function failed(what: string, res: Message): RequestFailedError {

@@ -56,8 +56,8 @@ export class BusyError extends AlwaysOnError {
 }
 
 /**
- * A push the caller withdrew: its `stillValid` said no when its turn to be written came (it had waited for a free
- * slot, or the process was paused). Nothing was sent. Not retryable as such: the caller knows why.
+ * A push (or BIND) the caller withdrew: its `stillValid` said no when its turn to be written came (it had waited for
+ * a free slot, or the process was paused). Nothing was sent. Not retryable as such: the caller knows why.
  */
 export class PushWithdrawnError extends AlwaysOnError {
   constructor(what: string) {
@@ -207,6 +207,8 @@ export type FailureCause =
   | 'closed_by_platform'
   | 'socket_error'
   | 'request_timeout'
+  /** A request was withdrawn while the requests of its turn were being written: the socket was dropped unwritten. */
+  | 'withdrawn'
   | 'unknown';
 
 /** The stable cause code of a connection failure (see FailureCause). */

@@ -129,9 +129,11 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
    * `bound` = bound) when the platform refused some; other names are bound all the same. Other failures
    * (DisconnectedError, RequestTimeoutError: retryable) reject as they are.
    */
-  async bind(names: readonly string[]): Promise<BindResult> {
+  async bind(names: readonly string[], options?: PushOptions): Promise<BindResult> {
     const groups = this.group(names);
-    const results = await Promise.allSettled(groups.map((g, pipe) => (g.length ? this.pipes[pipe]!.bind(g) : null)));
+    const results = await Promise.allSettled(
+      groups.map((g, pipe) => (g.length ? this.pipes[pipe]!.bind(g, options) : null)),
+    );
     const refused: string[] = [];
     let status: number | null = null;
     let reason: string | null = null;

@@ -114,9 +114,12 @@ export class PoolSink implements ThingWorxSink {
     return this.pool;
   }
 
-  async bind(names: string[]): Promise<{ refused: string[]; reason?: string; status?: number | null }> {
+  async bind(
+    names: string[],
+    options?: SinkPushOptions,
+  ): Promise<{ refused: string[]; reason?: string; status?: number | null }> {
     try {
-      await this.live.bind(names);
+      await this.live.bind(names, options);
       return { refused: [] };
     } catch (err) {
       if (err instanceof BindRejectedError) return { refused: err.names, reason: err.message, status: err.status };

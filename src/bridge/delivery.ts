@@ -210,16 +210,21 @@ export class Delivery {
     const updates = reportUpdates(report, item.document);
     const decoded = this.options.decoder ? await this.options.decoder.uplinkUpdates(report) : [];
     if (updates.length > 0) {
+      // a fleet asks for its lease again right before each write (a BIND or push may wait for a free slot, or the
+      // process be paused in between); a withdrawn or failed one is then judged by the gate (lost: fenced, dropped)
+      const gate = this.options.gate;
+      const options = gate ? { stillValid: () => gate(seq) === 'ok' } : undefined;
       // a bound Thing (nearly every push) costs no extra promise
       if (!this.provisioner.settled(dev)) {
         this.checkGate(seq);
-        await this.provisioner.ensure(dev);
+        try {
+          await this.provisioner.ensure(dev, options?.stillValid);
+        } catch (err) {
+          this.checkGate(seq);
+          throw err;
+        }
       }
       this.checkGate(seq);
-      // a fleet asks for its lease again right before each write (a push may wait for a free slot, or the process
-      // be paused in between); a withdrawn or failed push is then judged by the gate (lost: fenced, dropped)
-      const gate = this.options.gate;
-      const options = gate ? { stillValid: () => gate(seq) === 'ok' } : undefined;
       try {
         await this.sink.push(dev, updates, options);
       } catch (err) {

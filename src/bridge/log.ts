@@ -57,6 +57,7 @@ const CAUSES: Record<string, string> = {
   closed_by_platform: 'ThingWorx closed the socket',
   socket_error: 'the socket failed',
   request_timeout: 'a request timed out',
+  withdrawn: 'a fleet push lost its lease while being written (the socket was dropped unwritten)',
 };
 
 /** Why frames were dropped, in words. */

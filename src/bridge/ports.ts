@@ -105,7 +105,7 @@ export type SinkStatus =
   /** Something the operator should know (e.g. TLS verification off). */
   | { type: 'warning'; code: string; message: string };
 
-/** How a push may be withdrawn before it is written (a fleet bridge that lost the device's queue meanwhile). */
+/** How a push or a bind may be withdrawn before it is written (a fleet bridge that lost the device's queue meanwhile). */
 export interface SinkPushOptions {
   stillValid?: () => boolean;
 }
@@ -113,8 +113,14 @@ export interface SinkPushOptions {
 /** The ThingWorx AlwaysOn side (alwayson/pool). */
 export interface ThingWorxSink {
   start(): Promise<void>;
-  /** Binds Things; names the platform refused are returned (not thrown), other failures reject. */
-  bind(names: string[]): Promise<{ refused: string[]; reason?: string; status?: number | null }>;
+  /**
+   * Binds Things; names the platform refused are returned (not thrown), other failures reject. `options.stillValid`
+   * is asked right before each BIND is written, as for a push (false: it rejects, nothing sent).
+   */
+  bind(
+    names: string[],
+    options?: SinkPushOptions,
+  ): Promise<{ refused: string[]; reason?: string; status?: number | null }>;
   unbind(names: string[]): Promise<void>;
   /**
    * Forgets Things without an UNBIND (another session holds them): they are not bound again on a reconnect, and

@@ -68,6 +68,14 @@ function sample(names: Iterable<string>): string[] {
 /** How the bridge stands with one of its Things. */
 export type BindingState = 'bound' | 'taken' | 'refused' | 'unbound';
 
+/** A bind its caller withdrew before it was sent (`stillValid` said no: a fleet report whose queue was lost). */
+export class BindWithdrawnError extends Error {
+  constructor(name: string) {
+    super(`the BIND of ${name} was withdrawn before it was sent`);
+    this.name = 'BindWithdrawnError';
+  }
+}
+
 export class DeviceLimitError extends PermanentError {
   constructor(max: number) {
     super(`device limit reached (${max} devices)`);
@@ -81,7 +89,12 @@ export class Provisioner {
   private readonly creating = new Map<string, Promise<void>>();
   private createSlots: number;
   private readonly createWaiters: (() => void)[] = [];
-  private bindQueue: { name: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private bindQueue: {
+    name: string;
+    stillValid: (() => boolean) | undefined;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private bindScheduled = false;
   /** Things refused when bound again after a reconnect: still pushed to, bound again by a timer. */
   private readonly unbound = new Set<string>();
@@ -409,9 +422,10 @@ export class Provisioner {
   /**
    * Makes sure the Thing exists and is bound; throws PermanentError when it cannot be, ever. A Thing another
    * session holds is not bound (no fight): its values are pushed all the same, and the bind check binds it once
-   * it is free.
+   * it is free. `stillValid` (a fleet report's lease) is asked before the BIND goes and again right before it is
+   * written: false withdraws it (BindWithdrawnError or the sink's own error, nothing sent).
    */
-  async ensure(name: string): Promise<void> {
+  async ensure(name: string, stillValid?: () => boolean): Promise<void> {
     if (this.settled(name)) return;
     if (!this.known.has(name)) {
       let p = this.creating.get(name);
@@ -425,7 +439,7 @@ export class Provisioner {
       }
       await p;
     }
-    await this.bindCoalesced(name);
+    await this.bindCoalesced(name, stillValid);
   }
 
   private async create(name: string): Promise<void> {
@@ -458,9 +472,9 @@ export class Provisioner {
   }
 
   /** Binds names asked for in the same turn with one BIND per batch. */
-  private bindCoalesced(name: string): Promise<void> {
+  private bindCoalesced(name: string, stillValid: (() => boolean) | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.bindQueue.push({ name, resolve, reject });
+      this.bindQueue.push({ name, stillValid, resolve, reject });
       if (this.bindScheduled) return;
       this.bindScheduled = true;
       setImmediate(() => void this.flushBinds());
@@ -473,11 +487,19 @@ export class Provisioner {
     this.bindQueue = [];
     const batch = this.options.bindBatch ?? 500;
     for (let i = 0; i < all.length; i += batch) {
-      const chunk = all.slice(i, i + batch);
+      // withdrawn meanwhile (a fleet report whose queue was lost, or whose lease lapsed): not bound
+      const chunk = all.slice(i, i + batch).filter((c) => {
+        if (!c.stillValid || c.stillValid()) return true;
+        c.reject(new BindWithdrawnError(c.name));
+        return false;
+      });
       const names = [...new Set(chunk.map((c) => c.name).filter((n) => !this.bound.has(n)))];
       const epochs = names.map((n) => this.releases.get(n) ?? 0);
+      // and asked again right before the BIND is written (it may wait, or the process be paused, in between)
+      const checks = chunk.flatMap((c) => (c.stillValid ? [c.stillValid] : []));
+      const options = checks.length > 0 ? { stillValid: () => checks.every((f) => f()) } : undefined;
       try {
-        const r = names.length ? await this.sink.bind(names) : { refused: [] as string[], reason: undefined };
+        const r = names.length ? await this.sink.bind(names, options) : { refused: [] as string[], reason: undefined };
         const refused = new Set(r.refused);
         // released (a fleet queue handed over) while the BIND was on its way: undo it, do not count it as bound
         const stale = names.filter((n, k) => !refused.has(n) && (this.releases.get(n) ?? 0) !== epochs[k]);
@@ -582,7 +604,12 @@ export class Provisioner {
       this.bound.delete(n);
       this.unbound.delete(n);
     }
-    if (held.length === 0 || !this.sink.isConnected()) return;
+    if (held.length === 0) return;
+    // down: the platform unbound them with the session; the pipe must not bind them again when it reconnects
+    if (!this.sink.isConnected()) {
+      this.sink.forget?.(held);
+      return;
+    }
     const batch = this.options.bindBatch ?? 500;
     const calls: Promise<void>[] = [];
     for (let i = 0; i < held.length; i += batch) calls.push(this.sink.unbind(held.slice(i, i + batch)));

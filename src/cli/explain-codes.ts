@@ -56,8 +56,8 @@ export const CODE_EXPLANATIONS: Record<string, CodeExplanation> = {
     'Check the platform load and the network; the bridge retries.',
   ),
   TPX_ALWAYSON_WITHDRAWN: e(
-    'Push withdrawn before it was sent',
-    "A fleet bridge (--queue) asked again, right before writing a push, whether it still holds the device's queue; it did not (the broker gave the queue to another bridge while the push waited, or the process was paused), so nothing was sent.",
+    'Push or bind withdrawn before it was sent',
+    "A fleet bridge (--queue) asked again, right before writing a push or a BIND, whether it still holds the device's queue; it did not (the broker gave the queue to another bridge while it waited, or the process was paused), so nothing was sent.",
     'Nothing to do: the report is dropped here (push.fenced) and delivered by the bridge that holds the queue now.',
   ),
   // Fleet (tpx bridge --queue, tpx fleet status)

@@ -415,6 +415,50 @@ describe('AlwaysOnClient on the wire', () => {
     expect(things).toEqual(['Dev1', 'Dev3']);
   });
 
+  it('asks a push whether it is still wanted when it is written, at the end of its turn, not when it was made', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    let wanted = true;
+    const asked: boolean[] = [];
+    const first = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }], {
+      stillValid: () => {
+        asked.push(wanted);
+        return wanted;
+      },
+    });
+    // a request after it keeps its place
+    const second = c.push('Dev2', [{ name: 'n', value: { baseType: 'INTEGER', value: 2 } }]);
+    // later in the same turn the push is no longer wanted (a fleet bridge paused here wakes up without its lease)
+    wanted = false;
+    await expect(first).rejects.toMatchObject({ code: 'TPX_ALWAYSON_WITHDRAWN' });
+    await second;
+    expect(asked).toEqual([false]);
+    const things = fake.messages.slice(1).map((m) => (m.body.kind === 'request' ? m.body.entityName : ''));
+    expect(things).toEqual(['Dev2']);
+    expect(c.load).toEqual({ inFlight: 0, queued: 0 });
+  });
+
+  it('drops the socket unwritten when a push asked before the write is no longer wanted at the write (a pause in between)', async () => {
+    const fake = await fakePlatform();
+    const c = client(fake);
+    await c.start();
+    const first = fake.sockets.values().next().value!;
+    const closed = once(first, 'close');
+    const causes: string[] = [];
+    c.on('down', (e) => causes.push(e.cause));
+    // wanted when asked in the write loop, no longer a moment later, before the socket is written
+    const answers = [true, false];
+    const push = c.push('Dev1', [{ name: 'n', value: { baseType: 'INTEGER', value: 1 } }], {
+      stillValid: () => answers.shift() ?? false,
+    });
+    await expect(push).rejects.toMatchObject({ code: 'TPX_ALWAYSON_DISCONNECTED' });
+    expect(causes).toEqual(['withdrawn']);
+    // the platform saw the socket close with nothing on it but the AUTH
+    await closed;
+    expect(fake.messages.map((m) => m.header.code)).toEqual(['AUTH']);
+  });
+
   it('queues requests beyond maxInFlight and sends them as answers come back', async () => {
     const fake = await fakePlatform();
     const c = client(fake, { maxInFlight: 3 });

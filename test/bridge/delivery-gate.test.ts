@@ -1,7 +1,8 @@
 /**
- * A fleet bridge checks its lease before a push, and again right before the push is written: a push that waited
- * (for a free slot, or in a process paused meanwhile) is withdrawn once the device's queue was lost, and dropped as
- * fenced, not sent on a session that no longer holds the Thing (README "Fleet guarantees").
+ * A fleet bridge checks its lease before a bind or push, and again right before it is written: a BIND or push that
+ * waited (for a free slot, or in a process paused meanwhile) is withdrawn once the device's queue was lost, and the
+ * report dropped as fenced: no Thing bound, nothing sent, on a session that no longer owns the queue (README "Fleet
+ * guarantees").
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PropertyUpdate, SinkPushOptions } from '../../src/bridge/ports.js';
@@ -31,6 +32,33 @@ class HeldSink extends FakeSink {
       throw new Error('withdrawn before it was sent');
     }
     return super.push(thing, values);
+  }
+
+  letGo(): void {
+    this.release?.();
+  }
+}
+
+/** A sink whose BINDs wait until released, then ask whether they are still wanted, as the client does. */
+class HeldBindSink extends FakeSink {
+  private release: (() => void) | undefined;
+  private holding: (() => void) | undefined;
+  /** Resolves once a BIND waits in the sink. */
+  readonly held = new Promise<void>((resolve) => {
+    this.holding = resolve;
+  });
+  withdrawn = 0;
+
+  override async bind(names: string[], options?: SinkPushOptions) {
+    await new Promise<void>((resolve) => {
+      this.release = resolve;
+      this.holding?.();
+    });
+    if (options?.stillValid && !options.stillValid()) {
+      this.withdrawn += 1;
+      throw new Error('withdrawn before it was sent');
+    }
+    return super.bind(names);
   }
 
   letGo(): void {
@@ -73,6 +101,45 @@ describe('delivery with a fleet gate', () => {
     sink.letGo();
     expect(await fenced).toEqual({ seq, thing: A });
     expect(sink.withdrawn).toBe(1);
+    expect(sink.pushes).toEqual([]);
+    expect(dropped).toEqual([seq]);
+    expect(failed).toEqual([]);
+  });
+
+  it('withdraws a BIND that waited while the queue was lost: the Thing is not bound, the report dropped as fenced', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const spool = new Spool(t.dir);
+    cleanups.push(() => spool.close());
+    const sink = new HeldBindSink();
+    let lease: 'ok' | 'lost' = 'ok';
+    const dropped: number[] = [];
+    const { delivery, events } = await deliveryFor(
+      spool,
+      sink,
+      A,
+      { gate: () => lease, dropped: (seq) => dropped.push(seq) },
+      { bound: false },
+    );
+    const failed: unknown[] = [];
+    events.on('push.failed', (e) => failed.push(e));
+    const fenced = events.waitFor('push.fenced');
+    const seq = await spool.append({
+      devEui: A,
+      kind: 'uplink',
+      receivedAt: Date.now(),
+      document: JSON.stringify(uplinkDoc(A, 1)),
+      query: '',
+    });
+    delivery.fill();
+    // the Thing's first report: its BIND passed the gate and waits in the sink; meanwhile the queue moved
+    await sink.held;
+    lease = 'lost';
+    sink.letGo();
+    expect(await fenced).toEqual({ seq, thing: A });
+    expect(sink.withdrawn).toBe(1);
+    expect(sink.bindCalls).toEqual([]);
+    expect(sink.bound.has(A)).toBe(false);
     expect(sink.pushes).toEqual([]);
     expect(dropped).toEqual([seq]);
     expect(failed).toEqual([]);

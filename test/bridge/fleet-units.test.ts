@@ -73,6 +73,23 @@ describe('releasing Things (a fleet queue handed over)', () => {
     expect(p.bound.has('A')).toBe(false);
     expect(sink.bound.has('A')).toBe(false);
   });
+
+  it('forgets what it releases while ThingWorx is disconnected: not bound again when the pipe reconnects', async () => {
+    const sink = new FakeSink();
+    const directory = new FakeDirectory();
+    directory.things.add('A').add('B');
+    const p = new Provisioner(directory, sink, new BridgeEvents(), { template: 'T', maxDevices: 10, bindKnown: false });
+    await p.init();
+    await p.ensure('A');
+    await p.ensure('B');
+    // fenced while the AlwaysOn socket is down (the platform unbound them with the session): no UNBIND can go, and
+    // the pipe must not bind them again on its reconnect (another bridge owns their queue now)
+    sink.connected = false;
+    await p.releaseThings(['A'], false);
+    expect(sink.forgotten).toEqual(['A']);
+    expect(p.bound.has('A')).toBe(false);
+    expect(p.bound.has('B')).toBe(true);
+  });
 });
 
 describe('tpx bridge --queue', () => {

@@ -88,19 +88,25 @@ export async function startTestBridge(
 
 /**
  * Delivery alone over `queue`, pushing to `sink`, with the Thing of `devEui` known and bound (a provisioner on a fake
- * directory) and its gate open: for tests of delivery's own decisions.
+ * directory) and its gate open: for tests of delivery's own decisions. `bound: false`: known, not bound yet (bound
+ * by its first report, as a fleet bridge does).
  */
 export async function deliveryFor(
   queue: ReportQueue,
   sink: FakeSink,
   devEui: string,
   options: DeliveryOptions = {},
+  { bound = true }: { bound?: boolean } = {},
 ): Promise<{ delivery: Delivery; events: BridgeEvents; codec: ReturnType<typeof tunnelReportCodec> }> {
-  sink.bound.add(devEui);
+  if (bound) sink.bound.add(devEui);
   const events = new BridgeEvents();
   const directory = new FakeDirectory();
   directory.things.add(devEui);
-  const provisioner = new Provisioner(directory, sink, events, { template: 't', maxDevices: 10 });
+  const provisioner = new Provisioner(directory, sink, events, {
+    template: 't',
+    maxDevices: 10,
+    ...(bound ? {} : { bindKnown: false }),
+  });
   await provisioner.init();
   const codec = tunnelReportCodec();
   const delivery = new Delivery(queue, (text) => codec.parse(JSON.parse(text)), sink, provisioner, events, options);

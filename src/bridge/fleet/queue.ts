@@ -573,7 +573,9 @@ export class FleetQueue {
   }
 
   private hand(s: Slot, ch: Channel, m: ConsumeMessage, facts: Facts, gen: number): StoredReport | undefined {
-    if (gen !== this.gen || s.ch !== ch) return undefined;
+    // a queue handed over while its take waited (for dedup seeds) hands nothing out: its Things are being unbound,
+    // and what it did not hand out goes back to the broker, in order, for the next owner
+    if (gen !== this.gen || s.ch !== ch || s.state !== 'active') return undefined;
     const h = m.properties.headers ?? {};
     const devEui = facts.devEui;
     s.things.add(devEui);
