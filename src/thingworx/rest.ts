@@ -235,20 +235,21 @@ export class ThingWorxRest {
     return [...found].sort();
   }
 
-  async createThing(name: string, template: string, description?: string): Promise<void> {
-    await this.service('Resources/EntityServices', 'CreateThing', {
-      name,
-      thingTemplateName: template,
-      ...(description !== undefined ? { description } : {}),
-    });
+  async createThing(name: string, template: string, description?: string, opts?: RequestOptions): Promise<void> {
+    await this.service(
+      'Resources/EntityServices',
+      'CreateThing',
+      { name, thingTemplateName: template, ...(description !== undefined ? { description } : {}) },
+      opts,
+    );
   }
 
-  async enableThing(name: string): Promise<void> {
-    await this.service(`Things/${name}`, 'EnableThing');
+  async enableThing(name: string, opts?: RequestOptions): Promise<void> {
+    await this.service(`Things/${name}`, 'EnableThing', {}, opts);
   }
 
-  async restartThing(name: string): Promise<void> {
-    await this.service(`Things/${name}`, 'RestartThing');
+  async restartThing(name: string, opts?: RequestOptions): Promise<void> {
+    await this.service(`Things/${name}`, 'RestartThing', {}, opts);
   }
 
   /** Deletes a Thing (DELETE /Things/<name>; the owner may, without a DeleteThing service right). */
@@ -302,8 +303,8 @@ export class ThingWorxRest {
   }
 
   /** All property values of a Thing (GET /Things/<t>/Properties: one row, a field per property). */
-  async getProperties(thing: string): Promise<Record<string, unknown>> {
-    const it = asInfoTable(await this.call('GET', `Things/${thing}/Properties`));
+  async getProperties(thing: string, opts?: RequestOptions): Promise<Record<string, unknown>> {
+    const it = asInfoTable(await this.call('GET', `Things/${thing}/Properties`, undefined, opts));
     return it.rows[0] ?? {};
   }
 
