@@ -224,8 +224,8 @@ export class RestDirectory implements ThingDirectory {
     return { names, pages };
   }
 
-  async close(): Promise<void> {
-    await this.rest.close();
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    await this.rest.close(options);
   }
 
   /** isConnected and lastConnection of every Thing of the template, in pages (one call per page). */

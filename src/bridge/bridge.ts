@@ -524,7 +524,9 @@ export class Bridge {
       ))
     )
       await this.closeSink({ now: true });
-    await this.o.directory.close?.().catch(() => undefined);
+    // past the limit, the REST pool is destroyed: a call the abort could not end (a socket the frozen platform
+    // holds) would keep the stop, then the process, waiting
+    await this.o.directory.close?.({ now: !settled || left() === 0 }).catch(() => undefined);
     await this.connectLoop?.catch(() => undefined);
     this.server.closeAllConnections();
     await closed;

@@ -198,8 +198,8 @@ export interface ThingDirectory {
    * each new device would grow with the fleet). Things it cannot read are left out. Optional.
    */
   connectionsOf?(names: readonly string[], options?: CallOptions): Promise<Map<string, ThingConnection>>;
-  /** Releases connections (optional). */
-  close?(): Promise<void>;
+  /** Releases connections (optional); `now`: without waiting for the calls in flight (they end at once). */
+  close?(options?: { now?: boolean }): Promise<void>;
   /** The Thing's property values (optional; a fleet bridge reads FCntUp and payloadHex to seed its dedup). */
   properties?(name: string): Promise<Record<string, unknown>>;
 }

@@ -331,8 +331,13 @@ export class ThingWorxRest {
     return it.rows;
   }
 
-  /** Closes the own connection pool (not a dispatcher given in the options). */
-  async close(): Promise<void> {
-    if (this.ownDispatcher) await this.dispatcher.close();
+  /**
+   * Closes the own connection pool (not a dispatcher given in the options). `now`: destroys it, ending the calls in
+   * flight and their sockets at once (a graceful close waits for them, and a frozen platform never answers).
+   */
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    if (!this.ownDispatcher) return;
+    if (options.now) await this.dispatcher.destroy();
+    else await this.dispatcher.close();
   }
 }
