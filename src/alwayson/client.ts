@@ -95,6 +95,10 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
   private stateValue: ClientState = 'idle';
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Aborts the WebSocket opening in progress (close() during a connect: nothing of it keeps the process alive). */
+  private opening: AbortController | null = null;
+  /** The socket a close() is closing (waiting for the platform's close frame). */
+  private closing: WebSocket | null = null;
   readonly handlers: EdgeHandlers = { propertyWrite: null, propertyRead: null, metadata: null };
 
   constructor(options: AlwaysOnClientOptions) {
@@ -232,15 +236,27 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     await this.call('PUT', 'THING', thing, 'PROPERTIES', name, singleValueTable(name, value));
   }
 
-  /** Closes: UNBIND all (if `unbindOnClose`), WebSocket close 1000, fails queued requests with ClientClosedError. */
-  async close(): Promise<void> {
-    if (this.stateValue === 'closed') return;
-    if (this.stateValue === 'ready' && this.opts.unbindOnClose && this.bound.size > 0) {
+  /**
+   * Closes: UNBIND all (if `unbindOnClose`), WebSocket close 1000, fails queued requests with ClientClosedError.
+   * `now`: without waiting for the platform (no UNBIND, the socket destroyed): a stop past its limit.
+   */
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    if (this.stateValue === 'closed') {
+      // a close under way that waits for the closing handshake: `now` ends that wait
+      if (options.now) this.closing?.terminate();
+      return;
+    }
+    if (!options.now && this.stateValue === 'ready' && this.opts.unbindOnClose && this.bound.size > 0) {
       await this.unbind([...this.bound]).catch(() => {});
     }
     const ws = this.ws;
     this.shutdown(new ClientClosedError());
-    if (ws) await closeSocket(ws);
+    if (ws && options.now) ws.terminate();
+    else if (ws) {
+      this.closing = ws;
+      await closeSocket(ws);
+      this.closing = null;
+    }
   }
 
   // ---- internals ----
@@ -378,14 +394,22 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
 
   private async connectOnce(): Promise<void> {
     this.setState('connecting');
-    const ws = await openSocket(this.url, {
-      appKey: this.opts.appKey,
-      ca: this.opts.ca,
-      insecure: this.opts.insecure,
-      chunkSize: this.opts.chunkSize,
-      maxPayload: Math.ceil(this.opts.maxMessageSize * 1.5),
-      connectTimeoutMs: this.opts.connectTimeoutMs,
-    });
+    const opening = new AbortController();
+    this.opening = opening;
+    let ws: WebSocket;
+    try {
+      ws = await openSocket(this.url, {
+        appKey: this.opts.appKey,
+        ca: this.opts.ca,
+        insecure: this.opts.insecure,
+        chunkSize: this.opts.chunkSize,
+        maxPayload: Math.ceil(this.opts.maxMessageSize * 1.5),
+        connectTimeoutMs: this.opts.connectTimeoutMs,
+        signal: opening.signal,
+      });
+    } finally {
+      if (this.opening === opening) this.opening = null;
+    }
     if (this.state === 'closed') {
       ws.terminate();
       throw new ClientClosedError();
@@ -632,6 +656,9 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
     this.setState('closed');
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    // an opening in progress is abandoned: its socket and its limit's timer would keep the process alive
+    this.opening?.abort(new ClientClosedError());
+    this.opening = null;
     this.keepalive?.stop();
     this.keepalive = null;
     const ws = this.ws;

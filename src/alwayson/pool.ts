@@ -230,9 +230,12 @@ export class AlwaysOnPool extends EventEmitter<PoolEvents> {
     return p;
   }
 
-  /** Closes every pipe (UNBIND, then WebSocket close); pending and queued requests fail with ClientClosedError. */
-  async close(): Promise<void> {
-    await Promise.all(this.pipes.map((p) => p.close()));
+  /**
+   * Closes every pipe (UNBIND, then WebSocket close); pending and queued requests fail with ClientClosedError.
+   * `now`: without waiting for the platform (no UNBIND, sockets destroyed).
+   */
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    await Promise.all(this.pipes.map((p) => p.close(options)));
   }
 
   private pipeFor(thing: string): number {

@@ -15,6 +15,8 @@ export interface SocketOptions {
   /** Largest WebSocket message accepted (reassembled frames). */
   maxPayload: number;
   connectTimeoutMs: number;
+  /** Aborts the opening (the client closed meanwhile): the socket is destroyed, the promise rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -56,8 +58,13 @@ const zeroMask = (mask: Buffer): void => {
   mask.fill(0);
 };
 
-/** Opens the socket; resolves when the upgrade succeeded, rejects with ConnectError otherwise. */
+/**
+ * Opens the socket; resolves when the upgrade succeeded, rejects with ConnectError otherwise, or with the signal's
+ * reason when it aborted (nothing of the opening is left behind: no socket, no timer).
+ */
 export function openSocket(url: string, options: SocketOptions): Promise<WebSocket> {
+  const signal = options.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(url, {
       headers: { appKey: options.appKey, 'Max-Frame-Size': String(options.chunkSize), 'User-Agent': 'tpx' },
@@ -70,13 +77,14 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
       followRedirects: false,
       generateMask: zeroMask,
     });
-    const fail = (error: unknown): void => {
+    const fail = (error: unknown, as = false): void => {
       cleanup();
       ws.removeAllListeners();
       ws.on('error', () => {});
       ws.terminate();
-      reject(error instanceof AuthFailedError ? error : new ConnectError(url, error));
+      reject(as || error instanceof AuthFailedError ? error : new ConnectError(url, error));
     };
+    const onAbort = (): void => fail(signal?.reason, true);
     const onOpen = (): void => {
       cleanup();
       resolve(ws);
@@ -98,6 +106,7 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
     };
     const cleanup = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       ws.off('open', onOpen);
       ws.off('error', onError);
       ws.off('unexpected-response', onUnexpected);
@@ -105,5 +114,6 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
     ws.on('open', onOpen);
     ws.on('error', onError);
     ws.on('unexpected-response', onUnexpected);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -3,13 +3,20 @@
  * REST client (ThingDirectory) and the ThingPark tunnel downlink (DownlinkSender).
  */
 import type { Dispatcher } from 'undici';
-import { type AlwaysOnPool, BindRejectedError, EdgeStatusError, failureCause } from '../alwayson/index.js';
+import {
+  type AlwaysOnPool,
+  BindRejectedError,
+  ClientClosedError,
+  EdgeStatusError,
+  failureCause,
+} from '../alwayson/index.js';
 import { plainWords, TpxError } from '../errors.js';
 import { sendDownlink } from '../thingpark/downlink.js';
 import { ThingWorxError } from '../thingworx/errors.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
 import { DownlinkWriteError } from './downlinks.js';
 import {
+  type CallOptions,
   type DownlinkRequest,
   type DownlinkResult,
   type DownlinkSender,
@@ -31,6 +38,8 @@ import {
 export class PoolSink implements ThingWorxSink {
   private pool: AlwaysOnPool | undefined;
   private started = false;
+  /** Closed by its owner: never started again (a connect loop that was on its way gets ClientClosedError). */
+  private closed = false;
   private writeHandler: ((w: PropertyWrite) => Promise<void>) | undefined;
   private statusHandler: ((s: SinkStatus) => void) | undefined;
   readonly pipeCount: number;
@@ -95,6 +104,7 @@ export class PoolSink implements ThingWorxSink {
   }
 
   async start(): Promise<void> {
+    if (this.closed) throw new ClientClosedError();
     if (this.started && this.pool) return;
     if (!this.pool) {
       this.pool = this.factory();
@@ -159,8 +169,9 @@ export class PoolSink implements ThingWorxSink {
     return failureCause(error);
   }
 
-  async close(): Promise<void> {
-    await this.pool?.close();
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    this.closed = true;
+    await this.pool?.close(options);
   }
 }
 
@@ -185,7 +196,7 @@ export class RestDirectory implements ThingDirectory {
     private readonly pageConcurrency = 4,
   ) {}
 
-  async list(template: string): Promise<{ names: string[]; pages: number }> {
+  async list(template: string, options: CallOptions = {}): Promise<{ names: string[]; pages: number }> {
     const names: string[] = [];
     let pages = 0;
     const page = (offset: number) =>
@@ -194,7 +205,7 @@ export class RestDirectory implements ThingDirectory {
           `ThingTemplates/${template}`,
           'QueryImplementingThingsOptimized',
           { maxItems: this.pageSize, offset },
-          { idempotent: true },
+          { idempotent: true, signal: options.signal },
         )
         .catch((err: unknown) => {
           if (err instanceof ThingWorxError && err.code === 'TPX_TWX_NOT_FOUND') {
@@ -221,12 +232,12 @@ export class RestDirectory implements ThingDirectory {
     return { names, pages };
   }
 
-  async close(): Promise<void> {
-    await this.rest.close();
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    await this.rest.close(options);
   }
 
   /** isConnected and lastConnection of every Thing of the template, in pages (one call per page). */
-  async connections(template: string): Promise<Map<string, ThingConnection>> {
+  async connections(template: string, options: CallOptions = {}): Promise<Map<string, ThingConnection>> {
     const out = new Map<string, ThingConnection>();
     const propertyNames = {
       dataShape: { fieldDefinitions: { name: { name: 'name', baseType: 'STRING' } } },
@@ -237,7 +248,7 @@ export class RestDirectory implements ThingDirectory {
         `ThingTemplates/${template}`,
         'QueryImplementingThingsOptimized',
         { maxItems: this.pageSize, offset, propertyNames },
-        { idempotent: true },
+        { idempotent: true, signal: options.signal },
       );
       for (const r of it.rows) {
         if (typeof r.name !== 'string' || !('isConnected' in r)) continue;
@@ -249,13 +260,13 @@ export class RestDirectory implements ThingDirectory {
   }
 
   /** Each Thing's properties read on its own (GET Things/<name>/Properties), 4 at a time. */
-  async connectionsOf(names: readonly string[]): Promise<Map<string, ThingConnection>> {
+  async connectionsOf(names: readonly string[], options: CallOptions = {}): Promise<Map<string, ThingConnection>> {
     const out = new Map<string, ThingConnection>();
     let next = 0;
     const lane = async () => {
-      while (next < names.length) {
+      while (next < names.length && !options.signal?.aborted) {
         const name = names[next++]!;
-        const row = await this.rest.getProperties(name).catch(() => undefined);
+        const row = await this.rest.getProperties(name, { signal: options.signal }).catch(() => undefined);
         if (!row || !('isConnected' in row)) continue;
         out.set(name, { connected: row.isConnected === true, lastConnection: epochMs(row.lastConnection) });
       }
@@ -268,17 +279,18 @@ export class RestDirectory implements ThingDirectory {
     return this.rest.getProperties(name);
   }
 
-  async create(name: string, template: string): Promise<'created' | 'exists'> {
+  async create(name: string, template: string, options: CallOptions = {}): Promise<'created' | 'exists'> {
+    const opts = { signal: options.signal };
     let result: 'created' | 'exists' = 'created';
     try {
-      await this.rest.createThing(name, template, 'LoRaWAN device (created by tpx bridge)');
+      await this.rest.createThing(name, template, 'LoRaWAN device (created by tpx bridge)', opts);
     } catch (err) {
       if (err instanceof ThingWorxError && err.code === 'TPX_TWX_ALREADY_EXISTS') result = 'exists';
       else throw classify(err, `CreateThing ${name}`);
     }
     try {
-      await this.rest.enableThing(name);
-      await this.rest.restartThing(name);
+      await this.rest.enableThing(name, opts);
+      await this.rest.restartThing(name, opts);
     } catch (err) {
       throw classify(err, `EnableThing/RestartThing ${name}`);
     }

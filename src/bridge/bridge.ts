@@ -19,7 +19,7 @@ import { type AcceptResult, Intake, type RawRequest } from './intake.js';
 import { lockSpool } from './lock.js';
 import { createMetrics } from './metrics.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions, type BridgeStats, parseListen } from './options.js';
-import type { PipesHealth, SinkStatus, TunnelReport } from './ports.js';
+import { type PipesHealth, type SinkStatus, StoppedError, type TunnelReport } from './ports.js';
 import { Provisioner } from './provisioning.js';
 import { PushFailures } from './push-failures.js';
 import { Repeats } from './repeats.js';
@@ -52,6 +52,12 @@ export class Bridge {
   private readonly intake: Intake;
   private readonly unlock: () => void;
   private stopping = false;
+  /** The ingest listened (start() got that far): a bridge that never did stops without a word (no stopping/stopped). */
+  private listening = false;
+  /** Aborted when ThingWorx goes away during the stop's drain: nothing more can be delivered, the drain ends. */
+  private readonly sinkGone = new AbortController();
+  /** The sink's close, once begun (at most once). */
+  private sinkClosing: Promise<void> | undefined;
   private ready = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private connectLoop: Promise<void> | undefined;
@@ -234,6 +240,7 @@ export class Bridge {
     const addr = this.server.address() as AddressInfo;
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `${this.o.tls ? 'https' : 'http'}://${h}:${addr.port}`;
+    this.listening = true;
     this.events.emit('bridge.listening', { url: this.url, path: this.path });
     this.timers.push(setInterval(() => this.intake.prune(), 60_000).unref());
     this.connectLoop = this.connect();
@@ -254,6 +261,11 @@ export class Bridge {
         return;
       case 'down':
         e.emit('pipe.down', { ...pipe, error: s.error, ...(s.cause ? { cause: s.cause } : {}) });
+        // stopping: no reconnect (the pool schedules one right after this event; closing it cancels that)
+        if (this.stopping && !this.o.sink.isConnected()) {
+          this.sinkGone.abort();
+          void this.closeSink();
+        }
         return;
       case 'reconnect': {
         const { type: _t, ...fields } = s;
@@ -480,35 +492,56 @@ export class Bridge {
 
   /**
    * Stops intake (new requests get 503, the listener closes), drains delivery for up to drainTimeoutMs (what is
-   * left stays in the spool for the next start), unbinds the Things and closes everything.
+   * left stays in the spool for the next start), unbinds the Things and closes everything. The limit bounds the whole
+   * stop: at it, pushes and ThingWorx calls still in flight are abandoned (aborted; their reports stay in the spool,
+   * unacknowledged). Without ThingWorx connected there is nothing to drain: the connection is closed at once (no
+   * reconnect attempt once stopping). Nothing it started (timers, sockets) outlives it.
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<{ drained: boolean; pending: number }> {
     if (this.stopping) return { drained: this.queue.depth() === 0, pending: this.queue.depth() };
     this.stopping = true;
-    this.events.emit('bridge.stopping', { pending: this.queue.depth() });
+    const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
+    const deadline = Date.now() + timeout;
+    const left = () => Math.max(0, deadline - Date.now());
+    // a bridge that never listened (start() failed) only releases what it holds: it never ran, so it says nothing
+    const say = this.listening;
+    if (say) this.events.emit('bridge.stopping', { pending: this.queue.depth() });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
+    this.wake?.(); // the connect loop's wait ends: no new attempt
     while (this.intake.pending > 0) await new Promise((r) => setImmediate(r));
     await this.queue.settle();
-    const timeout = options.drainTimeoutMs ?? this.o.drainTimeoutMs ?? BRIDGE_DEFAULTS.drainTimeoutMs;
     // a fleet bridge hands its queues over: what it was given is delivered, the rest goes back to the broker
-    if (this.fleet) await this.fleet.releaseAll(timeout);
-    const drained =
-      this.ready && this.o.sink.isConnected() ? await this.delivery.drain(timeout) : this.queue.depth() === 0;
-    await this.delivery.stop();
+    if (this.fleet) await this.fleet.releaseAll(left());
+    const draining = this.ready && this.o.sink.isConnected();
+    if (!draining) void this.closeSink();
+    const drained = draining ? await this.delivery.drain(left(), this.sinkGone.signal) : this.queue.depth() === 0;
+    // at the limit, the pushes in flight are abandoned (their reports stay), and their REST calls aborted below
+    const settled = await this.delivery.stop(left());
     this.provisioner.close();
     await this.downlinks.settle();
     for (const t of this.timers) clearTimeout(t);
-    this.wake?.();
-    if (this.ready && this.o.sink.isConnected()) {
+    if (settled && this.ready && this.o.sink.isConnected() && left() > 0) {
       try {
-        await this.provisioner.unbindAll();
+        await this.withinLimit(this.provisioner.unbindAll(), left());
       } catch (err) {
-        this.events.emit('error', { where: 'unbind', error: (err as Error).message });
+        // cut short at the limit: the socket's end unbinds them on the platform
+        if (!(err instanceof StoppedError))
+          this.events.emit('error', { where: 'unbind', error: (err as Error).message });
       }
     }
-    await this.o.sink.close().catch(() => undefined);
-    await this.o.directory.close?.().catch(() => undefined);
+    // past the limit: closed without waiting for ThingWorx (the socket's end unbinds the Things on the platform)
+    const graceful = this.withinLimit(this.closeSink({ now: !settled || left() === 0 }), left());
+    if (
+      !(await graceful.then(
+        () => true,
+        () => false,
+      ))
+    )
+      await this.closeSink({ now: true });
+    // past the limit, the REST pool is destroyed: a call the abort could not end (a socket the frozen platform
+    // holds) would keep the stop, then the process, waiting
+    await this.o.directory.close?.({ now: !settled || left() === 0 }).catch(() => undefined);
     await this.connectLoop?.catch(() => undefined);
     this.server.closeAllConnections();
     await closed;
@@ -516,8 +549,32 @@ export class Bridge {
     await this.queue.close();
     this.unlock();
     this.repeats.flush();
-    this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected });
+    if (say) this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected });
     return { drained, pending };
+  }
+
+  /** Closes the sink once: no reconnect after it, pushes still in flight reject (their reports stay). */
+  private closeSink(options: { now?: boolean } = {}): Promise<void> {
+    if (this.sinkClosing && !options.now) return this.sinkClosing;
+    // `now` on a close under way cuts its wait short (a second close of the pool skips what the first waits for)
+    const closing = this.o.sink.close(options).catch(() => undefined);
+    this.sinkClosing = this.sinkClosing ? Promise.all([this.sinkClosing, closing]).then(() => undefined) : closing;
+    return this.sinkClosing;
+  }
+
+  /** `work`, or a timeout error once `ms` have passed (its timer cleared either way). */
+  private async withinLimit<T>(work: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StoppedError("the stop's limit passed")), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

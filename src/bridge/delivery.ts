@@ -11,6 +11,7 @@ import {
   type PayloadDecoder,
   PermanentError,
   ReportError,
+  StoppedError,
   StubbornError,
   type ThingWorxSink,
   type TunnelReport,
@@ -69,6 +70,8 @@ export class Delivery {
   private inFlight = 0;
   private held = 0;
   private stopped = false;
+  /** The stop's limit passed with pushes in flight: they are abandoned (never acked here; kept in the queue). */
+  private abandoned = false;
   private gate = false;
   private filling = false;
   private fillAgain = false;
@@ -242,6 +245,8 @@ export class Delivery {
         delivered: report.deliveryStatus === undefined || report.deliveryStatus === 1,
       });
     }
+    // a push answered after the stop gave up on it: the queue may be closed; the next start delivers it again
+    if (this.abandoned) throw new StoppedError();
     void this.queue.ack(seq);
     const latencyMs = kept ? performance.now() - kept.acceptedAt : Date.now() - item.receivedAt;
     this.events.emit('push.acked', { seq, thing: dev, kind: report.kind, latencyMs });
@@ -251,6 +256,14 @@ export class Delivery {
   /** After a failed push: fenced (dropped) or dead-lettered ('done'), or retried after the backoff ('retry'). */
   private async headFailed(dev: string, q: DeviceQueue, item: StoredReport, err: unknown): Promise<'done' | 'retry'> {
     const seq = item.seq;
+    // Abandoned by the stop (already said by abandon()): the report stays in the queue, untouched.
+    if (this.abandoned) return 'retry';
+    if (this.stopped && !(err instanceof PermanentError || err instanceof ReportError || err instanceof Fenced)) {
+      // Cut short by the stop (a call aborted, the connection closed), or failing while it waits: not retried, so
+      // not a failure to report; the report stays in the queue for the next start.
+      this.events.emit('push.abandoned', { seq, thing: dev, error: (err as Error).message });
+      return 'retry';
+    }
     // A push refused while another session holds the Thing waits for it to let go (the bind check binds it
     // again): neither forgotten (that would bind it, a fight) nor dead-lettered.
     const stubborn = isStubborn(err) && !this.provisioner.heldElsewhere(dev);
@@ -317,6 +330,7 @@ export class Delivery {
   }
 
   private decodedPushFailed(thing: string, err: Error): void {
+    if (this.abandoned) return; // cut short by the stop (the sink closed under it): nothing failed
     this.events.emit('error', { where: `decoded values of ${thing}`, error: err.message });
   }
 
@@ -327,15 +341,23 @@ export class Delivery {
     for (const fn of w) fn();
   }
 
-  /** Resolves true when everything stored is delivered, false at the timeout. */
-  drain(timeoutMs: number): Promise<boolean> {
+  /** Resolves true when everything stored is delivered, false at the timeout (or when `signal` aborts). */
+  drain(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.held === 0 && this.depth === 0) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutMs);
-      this.idleWaiters.push(() => {
+      const done = (ok: boolean) => {
         clearTimeout(t);
-        resolve(true);
-      });
+        signal?.removeEventListener('abort', onAbort);
+        const k = this.idleWaiters.indexOf(onIdle);
+        if (k >= 0) this.idleWaiters.splice(k, 1);
+        resolve(ok);
+      };
+      const onIdle = () => done(true);
+      const onAbort = () => done(false);
+      const t = setTimeout(() => done(false), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.idleWaiters.push(onIdle);
     });
   }
 
@@ -354,11 +376,42 @@ export class Delivery {
     return this.inFlight;
   }
 
-  /** Stops starting new work (reports stay in the spool); waits for what is in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops starting new work (reports stay in the spool) and waits for what is in flight, for up to `waitMs`: then
+   * what is still in flight is abandoned (abandon()). Resolves true when nothing was left in flight.
+   */
+  async stop(waitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    if (this.inFlight > 0) await new Promise<void>((r) => this.quietWaiters.push(r));
+    if (this.inFlight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    let onQuiet: (() => void) | undefined;
+    const quiet = await new Promise<boolean>((resolve) => {
+      onQuiet = () => resolve(true);
+      this.quietWaiters.push(onQuiet);
+      if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve(false), Math.max(0, waitMs));
+    });
+    clearTimeout(timer);
+    this.quietWaiters = this.quietWaiters.filter((w) => w !== onQuiet);
+    if (!quiet) this.abandon();
+    return quiet;
+  }
+
+  /**
+   * Gives up on the pushes in flight (the stop's limit passed): each is reported once (push.abandoned), none is acked
+   * or retried here whatever comes back later; their reports stay in the queue for the next start. The calls
+   * themselves are cut short by their owners (the provisioner's close() aborts its REST calls; closing the sink
+   * rejects its pushes).
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.stopped = true;
+    this.abandoned = true;
+    for (const [dev, q] of this.devices) {
+      if (!q.busy) continue;
+      const item = q.items[q.head];
+      if (item) this.events.emit('push.abandoned', { seq: item.seq, thing: dev });
+    }
   }
 }

@@ -88,6 +88,11 @@ export interface BridgeEventMap {
     retryInMs: number;
     windowMs: number;
   };
+  /**
+   * A push the stop cut short or gave up on at its limit (`error`: what the cut-short call said, when it came back):
+   * not a failure of ThingWorx, not retried in this run; the report stays in the spool for the next start.
+   */
+  'push.abandoned': { seq: number; thing: string; error?: string };
   'dead.letter': { seq: number; devEui: string; kind: ReportKind; reason: string };
   'dead.replayed': { count: number };
   'downlink.received': { thing: string };

@@ -20,6 +20,8 @@ const DEBUG = new Set<BridgeEventName>([
   'push.fenced',
   // one per failed push and retry (thousands in an outage): push.failing says them, folded by cause
   'push.failed',
+  // the stop's own doing: bridge.stopped says how many reports are kept
+  'push.abandoned',
 ]);
 const WARN = new Set<BridgeEventName>([
   'uplink.rejected',
@@ -158,6 +160,8 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
       return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
     case 'push.failing':
       return pushesFailing(p);
+    case 'push.abandoned':
+      return `push of seq ${p.seq} to ${p.thing} cut short by the stop: kept in the spool for the next start`;
     case 'spool.full':
       return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
     case 'spool.unwritable':

@@ -145,7 +145,11 @@ export interface ThingWorxSink {
   /** A failure's stable cause code (e.g. connect_refused, auth_timeout), for logs and metric labels. */
   causeOf?(error: unknown): string;
   readonly pipeCount: number;
-  close(): Promise<void>;
+  /**
+   * Closes the connection: no reconnect after it (a pending one is cancelled); pushes in flight reject. `now`: without
+   * waiting for the platform (no UNBIND, no closing handshake), for a stop past its limit.
+   */
+  close(options?: { now?: boolean }): Promise<void>;
 }
 
 /** What a sink says of its pipes (`ThingWorxSink.pipes`). */
@@ -167,6 +171,17 @@ export class StubbornError extends Error {
   }
 }
 
+/**
+ * The reason a call was cut short by the bridge's stop (the abort reason of the calls it had in flight): not a failure
+ * of ThingWorx; the report it was for stays in the spool, unacknowledged, for the next start.
+ */
+export class StoppedError extends Error {
+  constructor(message = 'cut short by the stop') {
+    super(message);
+    this.name = 'StoppedError';
+  }
+}
+
 /** Thrown by a ThingDirectory when ThingWorx refuses for good (e.g. 403, unknown template): dead-letter. */
 export class PermanentError extends Error {
   constructor(message: string) {
@@ -182,24 +197,29 @@ export interface ThingConnection {
   lastConnection: number;
 }
 
-/** ThingWorx REST: lists and creates Things. */
+/** How a directory call can be cut short: `signal` aborts it (it rejects with the signal's reason). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** ThingWorx REST: lists and creates Things. Each call takes an optional signal that aborts it (the bridge's stop). */
 export interface ThingDirectory {
   /** Names of the Things implementing the template (all pages). */
-  list(template: string): Promise<{ names: string[]; pages: number }>;
+  list(template: string, options?: CallOptions): Promise<{ names: string[]; pages: number }>;
   /** CreateThing + EnableThing + RestartThing; 'exists' when it was already there. */
-  create(name: string, template: string): Promise<'created' | 'exists'>;
+  create(name: string, template: string, options?: CallOptions): Promise<'created' | 'exists'>;
   /**
    * The connection properties of the template's Things (RemoteThing's `isConnected` and `lastConnection`, set by
    * every BIND and UNBIND): how the bridge verifies it still holds its Things. Optional.
    */
-  connections?(template: string): Promise<Map<string, ThingConnection>>;
+  connections?(template: string, options?: CallOptions): Promise<Map<string, ThingConnection>>;
   /**
    * The same for a few named Things only (the baseline of Things just bound: a listing of the whole template for
    * each new device would grow with the fleet). Things it cannot read are left out. Optional.
    */
-  connectionsOf?(names: readonly string[]): Promise<Map<string, ThingConnection>>;
-  /** Releases connections (optional). */
-  close?(): Promise<void>;
+  connectionsOf?(names: readonly string[], options?: CallOptions): Promise<Map<string, ThingConnection>>;
+  /** Releases connections (optional); `now`: without waiting for the calls in flight (they end at once). */
+  close?(options?: { now?: boolean }): Promise<void>;
   /** The Thing's property values (optional; a fleet bridge reads FCntUp and payloadHex to seed its dedup). */
   properties?(name: string): Promise<Record<string, unknown>>;
 }

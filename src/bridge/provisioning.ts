@@ -6,6 +6,7 @@
 import type { BridgeEvents } from './events.js';
 import {
   PermanentError,
+  StoppedError,
   StubbornError,
   type ThingConnection,
   type ThingDirectory,
@@ -100,6 +101,8 @@ export class Provisioner {
   private readonly unbound = new Set<string>();
   private rebindTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Aborts the REST calls in flight at close() (the stop): they end at once, with a StoppedError. */
+  private readonly stopCtl = new AbortController();
   /** Things another session bound after ours (detected by the bind check): not bound again while it holds them. */
   readonly taken = new Map<string, number>();
   /** Things the platform refused to bind (First in wins: another session holds them), with the reason. */
@@ -133,7 +136,7 @@ export class Provisioner {
 
   /** Lists the template's Things and binds them in batches. */
   async init(): Promise<void> {
-    const { names, pages } = await this.directory.list(this.options.template);
+    const { names, pages } = await this.directory.list(this.options.template, this.call);
     for (const n of names) this.known.add(n);
     this.events.emit('things.listed', { count: names.length, pages });
     if (this.options.bindKnown === false) return;
@@ -196,7 +199,7 @@ export class Provisioner {
     const epoch = this.epoch;
     let states: Map<string, ThingConnection> | undefined;
     if (names.length > 0 && names.length <= BASELINE_BY_NAME && this.directory.connectionsOf) {
-      states = await this.directory.connectionsOf(names).catch(() => undefined);
+      states = await this.directory.connectionsOf(names, this.call).catch(() => undefined);
     }
     this.baselining = false;
     if (this.closed || names.length === 0) return;
@@ -262,7 +265,7 @@ export class Provisioner {
     if (this.directory.connections) {
       const t0 = Date.now();
       try {
-        states = await this.directory.connections(this.options.template);
+        states = await this.directory.connections(this.options.template, this.call);
         this.checkFailed = false;
         if (states.size === 0 && this.bound.size + this.taken.size + this.refused.size > 0) {
           // The platform answered without the connection properties: refused Things are probed by BIND instead.
@@ -446,7 +449,7 @@ export class Provisioner {
     await this.slot();
     try {
       const template = this.options.templateFor?.(name) ?? this.options.template;
-      const r = await this.directory.create(name, template);
+      const r = await this.directory.create(name, template, this.call);
       this.known.add(name);
       if (r === 'created') this.events.emit('thing.created', { thing: name, template });
     } catch (err) {
@@ -574,8 +577,17 @@ export class Provisioner {
     this.scheduleRebind();
   }
 
-  /** Stops binding again (shutdown). */
+  /** What each directory call is given: the signal that close() aborts. */
+  private get call(): { signal: AbortSignal } {
+    return { signal: this.stopCtl.signal };
+  }
+
+  /**
+   * Stops binding again and checking (shutdown), and aborts the REST calls in flight (a CreateThing, the bind check's
+   * listing): they reject with a StoppedError, their reports stay in the spool.
+   */
   close(): void {
+    if (!this.closed) this.stopCtl.abort(new StoppedError());
     this.closed = true;
     clearTimeout(this.rebindTimer);
     this.rebindTimer = undefined;

@@ -235,20 +235,21 @@ export class ThingWorxRest {
     return [...found].sort();
   }
 
-  async createThing(name: string, template: string, description?: string): Promise<void> {
-    await this.service('Resources/EntityServices', 'CreateThing', {
-      name,
-      thingTemplateName: template,
-      ...(description !== undefined ? { description } : {}),
-    });
+  async createThing(name: string, template: string, description?: string, opts?: RequestOptions): Promise<void> {
+    await this.service(
+      'Resources/EntityServices',
+      'CreateThing',
+      { name, thingTemplateName: template, ...(description !== undefined ? { description } : {}) },
+      opts,
+    );
   }
 
-  async enableThing(name: string): Promise<void> {
-    await this.service(`Things/${name}`, 'EnableThing');
+  async enableThing(name: string, opts?: RequestOptions): Promise<void> {
+    await this.service(`Things/${name}`, 'EnableThing', {}, opts);
   }
 
-  async restartThing(name: string): Promise<void> {
-    await this.service(`Things/${name}`, 'RestartThing');
+  async restartThing(name: string, opts?: RequestOptions): Promise<void> {
+    await this.service(`Things/${name}`, 'RestartThing', {}, opts);
   }
 
   /** Deletes a Thing (DELETE /Things/<name>; the owner may, without a DeleteThing service right). */
@@ -302,8 +303,8 @@ export class ThingWorxRest {
   }
 
   /** All property values of a Thing (GET /Things/<t>/Properties: one row, a field per property). */
-  async getProperties(thing: string): Promise<Record<string, unknown>> {
-    const it = asInfoTable(await this.call('GET', `Things/${thing}/Properties`));
+  async getProperties(thing: string, opts?: RequestOptions): Promise<Record<string, unknown>> {
+    const it = asInfoTable(await this.call('GET', `Things/${thing}/Properties`, undefined, opts));
     return it.rows[0] ?? {};
   }
 
@@ -330,8 +331,13 @@ export class ThingWorxRest {
     return it.rows;
   }
 
-  /** Closes the own connection pool (not a dispatcher given in the options). */
-  async close(): Promise<void> {
-    if (this.ownDispatcher) await this.dispatcher.close();
+  /**
+   * Closes the own connection pool (not a dispatcher given in the options). `now`: destroys it, ending the calls in
+   * flight and their sockets at once (a graceful close waits for them, and a frozen platform never answers).
+   */
+  async close(options: { now?: boolean } = {}): Promise<void> {
+    if (!this.ownDispatcher) return;
+    if (options.now) await this.dispatcher.destroy();
+    else await this.dispatcher.close();
   }
 }

@@ -19,6 +19,7 @@ import {
   alwaysOnUrl,
   BusyError,
   backoffDelay,
+  ClientClosedError,
   ConnectError,
   DisconnectedError,
   IllegalTransitionError,
@@ -887,6 +888,47 @@ describe('reconnect backoff (issue 12.10, fake timers)', () => {
 });
 
 describe('failures carry their cause (issue 12.8)', () => {
+  it('close() during an opening that hangs (a frozen platform) ends it at once: no socket left, no reconnect', async () => {
+    const { createServer: createTcpServer } = await import('node:net');
+    const held = new Set<import('node:net').Socket>();
+    let onClosed: (() => void) | undefined;
+    const frozen = createTcpServer((s) => {
+      held.add(s); // accepted, never answered (no TLS handshake)
+      s.on('close', () => {
+        held.delete(s);
+        if (held.size === 0) onClosed?.();
+      });
+    });
+    frozen.listen(0, '127.0.0.1');
+    await once(frozen, 'listening');
+    const accepted = once(frozen, 'connection');
+    try {
+      const port = (frozen.address() as AddressInfo).port;
+      const c = new AlwaysOnClient({
+        url: `wss://127.0.0.1:${port}/Thingworx/WS`,
+        appKey: 'k',
+        connectTimeoutMs: 30_000,
+      });
+      const reconnects: unknown[] = [];
+      c.on('reconnect', (e) => reconnects.push(e));
+      const started = c.start().catch((e: unknown) => e);
+      await accepted;
+      const gone = new Promise<'gone'>((r) => {
+        onClosed = () => r('gone');
+      });
+      await c.close();
+      const late = new Promise<'late'>((r) => setTimeout(() => r('late'), 3_000).unref());
+      // before, the opening lived on to its own limit (30 s here), keeping a process alive after its stop
+      expect(await Promise.race([started, late])).toBeInstanceOf(ClientClosedError);
+      expect(await Promise.race([gone, late])).toBe('gone');
+      expect(c.state).toBe('closed');
+      expect(reconnects).toEqual([]);
+    } finally {
+      for (const s of held) s.destroy();
+      frozen.close();
+    }
+  });
+
   it('a frozen platform (socket open, nothing answered, no pong) is dropped within the ping deadline', async () => {
     const fake = await fakePlatform({ autoPong: false });
     const c = client(fake, { pingDeadlineMs: 300 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BridgeOptions, startBridge } from '../../src/bridge/index.js';
+import { BridgeEvents, type BridgeOptions, startBridge } from '../../src/bridge/index.js';
 import { exitCodeOf } from '../../src/cli/app.js';
 import { say } from '../../src/cli/phrases.js';
 import type { TpxError } from '../../src/errors.js';
@@ -260,12 +260,16 @@ describe('bridge (ports faked)', () => {
     expect(sink.valuesOf(DEV, 'FCntUp')).toHaveLength(1);
   });
 
-  it('a port in use is a TPX_LISTEN error with a fix, and leaves the spool unlocked', async () => {
+  it('a port in use is a TPX_LISTEN error with a fix, leaves the spool unlocked, and says no stopping/stopped', async () => {
     const first = await start();
     const port = new URL(first.bridge.url).port;
     const t = tempDir();
+    const events = new BridgeEvents();
+    const names: string[] = [];
+    events.onAny((name) => names.push(name));
     try {
       const err = await startBridge({
+        events,
         listen: `127.0.0.1:${port}`,
         spoolDir: t.dir,
         asKey: AS_KEY,
@@ -276,6 +280,9 @@ describe('bridge (ports faked)', () => {
       expect(err).toMatchObject({ code: 'TPX_LISTEN' });
       expect((err as TpxError).details).toMatchObject({ setting: 'listen', port: Number(port) });
       expect(say((err as TpxError).fix)).toMatch(/--listen/);
+      // it never ran: nothing to stop, no "stopped: never connected to ThingWorx" (QA F3)
+      expect(names).not.toContain('bridge.stopping');
+      expect(names).not.toContain('bridge.stopped');
       const again = await start({}, t.dir);
       expect(again.bridge.url).toMatch(/^http:/);
     } finally {

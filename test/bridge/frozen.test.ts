@@ -4,57 +4,14 @@
  * The freeze is a TCP relay in front of the emulator that stops passing bytes, as SIGSTOP does to the platform.
  */
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startConnectedBridge } from '../../src/bridge/index.js';
 import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
 import { TEMPLATE, templateState } from './emulated.js';
 import { tempDir } from './helpers.js';
+import { relay } from './relay.js';
 
 const DEV = '70B3D57ED0000009';
-
-/** A TCP relay to `port`; freeze() holds every byte back on the live connections, thaw() lets them through. */
-async function relay(port: number) {
-  const live = new Set<[Socket, Socket]>();
-  let frozen = false;
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    const pair: [Socket, Socket] = [client, upstream];
-    live.add(pair);
-    const pass = (from: Socket, to: Socket) =>
-      from.on('data', (d) => {
-        if (!frozen) to.write(d);
-      });
-    pass(client, upstream);
-    pass(upstream, client);
-    const end = () => {
-      live.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address() as { port: number };
-  return {
-    url: `https://127.0.0.1:${address.port}`,
-    freeze: () => {
-      frozen = true;
-    },
-    thaw: () => {
-      frozen = false;
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const [a, b] of live) {
-          a.destroy();
-          b.destroy();
-        }
-        server.close(() => r());
-      }),
-  };
-}
 
 describe('a frozen ThingWorx (issue 12.9)', () => {
   const cleanups: (() => Promise<unknown> | unknown)[] = [];

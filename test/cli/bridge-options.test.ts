@@ -76,8 +76,8 @@ describe('tpx bridge options', () => {
   });
 });
 
-describe('tpx bridge --json failing after its first event lines', () => {
-  it('ends with a failed event line (time, event, error), not a bare error document', async () => {
+describe('tpx bridge --json failing', () => {
+  it('at its start (a port in use): one error document, no "stopping"/"stopped" of a bridge that never ran', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -93,15 +93,46 @@ describe('tpx bridge --json failing after its first event lines', () => {
         { env: { ...ENV, XDG_CONFIG_HOME: join(dir, 'config') } },
       );
       expect(r.code).toBe(1);
+      // nothing was streamed before the failure (QA F3: no bridge.stopping/bridge.stopped lines of a bridge that
+      // never listened), so it is the {"error"} document of any command
+      expect(r.stdout.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'TPX_LISTEN' } });
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('after its first lines (the key refused) ends with a failed event line (time, event, error), not a bare error document', async () => {
+    const { mkdtempSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runInProcess } = await import('../helpers/run.js');
+    const { startThingWorxEmulator } = await import('../../src/emulators/thingworx/index.js');
+    const twx = await startThingWorxEmulator();
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-refused-'));
+    try {
+      const ca = join(dir, 'ca.pem');
+      writeFileSync(ca, readFileSync(twx.caFile));
+      const r = await runInProcess(['bridge', '--json', '--listen', '127.0.0.1:0', '--spool-dir', join(dir, 'spool')], {
+        env: {
+          ...ENV,
+          XDG_CONFIG_HOME: join(dir, 'config'),
+          TPX_THINGWORX_URL: twx.restUrl,
+          TPX_THINGWORX_APP_KEY: 'not-the-key',
+          TPX_THINGWORX_CA: ca,
+        },
+      });
+      expect(r.code).toBe(1);
       const lines = r.stdout
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.length).toBeGreaterThan(1);
       for (const l of lines) expect(Object.keys(l).slice(0, 2)).toEqual(['time', 'event']);
-      expect(lines.at(-1)).toMatchObject({ event: 'failed', error: { code: 'TPX_LISTEN' } });
+      expect(lines.at(-1)).toMatchObject({ event: 'failed', error: { code: expect.stringMatching(/^TPX_/) } });
     } finally {
-      busy.close();
+      await twx.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
