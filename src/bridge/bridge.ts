@@ -66,8 +66,10 @@ export class Bridge {
   private readonly warned = new Set<string>();
   /** Open ingest connections (the spool's gather window waits only while one of them could send a report). */
   private ingestSockets = 0;
-  /** Repeated protocol errors, reconnects and push failures (by cause) fold into one log line per window. */
+  /** Repeated protocol errors, reconnects, push failures (by cause) and refusals fold into one log line per window. */
   private readonly repeats: Repeats;
+  /** The pipes that are down, with the cause their pipe.down said (until pipe.up). */
+  private readonly down = new Map<number | undefined, string | undefined>();
 
   constructor(private readonly o: BridgeOptions) {
     this.events = o.events ?? new BridgeEvents();
@@ -117,7 +119,9 @@ export class Bridge {
       ...(o.fleet ? { bindKnown: false } : {}),
     });
     const fleet = this.fleet;
-    const failures = new PushFailures(this.repeats, this.events, (err) => o.sink.causeOf?.(err) ?? 'unknown');
+    // a push failing for the cause of a pipe that is down is part of that outage: its pipe.down was the warning
+    const inOutage = (cause: string) => [...this.down.values()].includes(cause);
+    const failures = new PushFailures(this.repeats, this.events, (err) => o.sink.causeOf?.(err) ?? 'unknown', inOutage);
     this.delivery = new Delivery(
       this.queue,
       (text) => codec.parse(JSON.parse(text)),
@@ -138,7 +142,14 @@ export class Bridge {
       dedupWindowMs,
       replayWindowMs: Math.max(o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs, dedupWindowMs, 60_000),
       verifyTokens: o.verifyTokens ?? true,
+      repeats: this.repeats,
     });
+    // every refusal stays an uplink.rejected (counted); the log says them once per status, reason and window
+    this.events.on('uplink.rejected', (r) =>
+      this.repeats.add(`reject ${r.status} ${r.reason}`, (count) =>
+        this.events.emit('uplink.rejecting', { ...r, count, windowMs: this.repeats.windowMs }),
+      ),
+    );
     this.downlinks = new Downlinks(o.sink, o.downlinks, this.events, o.decoder);
     this.ingest = new Ingest(
       {
@@ -248,11 +259,13 @@ export class Bridge {
         this.provisioner.lostBinds(s.names, s.error);
         return;
       case 'up':
+        this.down.delete(pipe.pipe);
         e.emit('pipe.up', pipe);
         this.provisioner.pipeUp();
         if (this.ready) this.delivery.pump();
         return;
       case 'down':
+        this.down.set(pipe.pipe, s.cause);
         e.emit('pipe.down', { ...pipe, error: s.error, ...(s.cause ? { cause: s.cause } : {}) });
         return;
       case 'reconnect': {
@@ -347,11 +360,15 @@ export class Bridge {
         attempt += 1;
         const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 5_000 });
         const cause = this.o.sink.causeOf?.(err);
-        this.events.emit('error', {
+        const failure = {
           where: 'thingworx',
           error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${(delay / 1000).toFixed(1)} s`})`,
           ...(cause ? { cause } : {}),
-        });
+        };
+        // a platform that stays unreachable fails every attempt the same way: one line per cause and window
+        this.repeats.add(`start ${cause ?? (err as Error).message}`, (count) =>
+          this.events.emit('error', { ...failure, ...(count > 1 ? { count } : {}) }),
+        );
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
           this.wake = () => {

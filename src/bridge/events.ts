@@ -43,8 +43,25 @@ export interface BridgeEventMap {
   'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };
   'uplink.accepted': { seq: number; kind: ReportKind; devEui: string; fcnt?: number; spoolDepth: number };
   'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt?: number };
+  /** One refused request (every one is counted; the log says them as uplink.rejecting). */
   'uplink.rejected': { reason: RejectReason; status: number; message: string; devEui?: string };
-  'spool.full': { depth: number; max: number };
+  /**
+   * Requests refused with one `status` and `reason`: the first at once (`count` 1), the repeats of a `windowMs` window
+   * in one event at its end with their `count`, the last `message` and the last `devEui`.
+   */
+  'uplink.rejecting': {
+    reason: RejectReason;
+    status: number;
+    message: string;
+    devEui?: string;
+    count: number;
+    windowMs: number;
+  };
+  /**
+   * Requests found the spool full: the first at once (`count` 1), the repeats of a window in one event at its end
+   * with their `count` (each refused request is also an uplink.rejected).
+   */
+  'spool.full': { depth: number; max: number; count: number };
   /** The spool cannot store reports (e.g. a full disk): ingest answers 503, /readyz is not ready. */
   'spool.unwritable': { reason: string; freeBytes?: number };
   /** The spool can store reports again. */
@@ -77,7 +94,8 @@ export interface BridgeEventMap {
    * Pushes failing for one `cause` (push-failures.ts: the sink's cause code such as request_timeout, else the error's
    * code, else its message without the Thing's name and numbers): the first at once (`count` 1), the repeats of a
    * `windowMs` window in one event at its end with their `count`, the number of distinct `things`, the last one
-   * (`thing`), the last `error` and the last `retryInMs`.
+   * (`thing`), the last `error` and the last `retryInMs`. `outage`: every one failed while a pipe was down for this
+   * cause (pipe.down said it: the log line is info, not a second warning).
    */
   'push.failing': {
     cause: string;
@@ -87,6 +105,7 @@ export interface BridgeEventMap {
     thing: string;
     retryInMs: number;
     windowMs: number;
+    outage?: boolean;
   };
   'dead.letter': { seq: number; devEui: string; kind: ReportKind; reason: string };
   'dead.replayed': { count: number };
@@ -136,8 +155,11 @@ export interface BridgeEventMap {
    * key). Reports already accepted stay in the spool; the owner stops the bridge (the CLI exits 1).
    */
   'bridge.failed': { where: string; code: string; cause: string; error: string };
-  /** `cause`: for where 'thingworx', the failure's stable cause code (as in sink.reconnect). */
-  error: { where: string; error: string; cause?: string };
+  /**
+   * `cause`: for where 'thingworx', the failure's stable cause code (as in sink.reconnect). The first connection's
+   * failed attempts of one cause within a window are one event at its end, `count` attempts in all.
+   */
+  error: { where: string; error: string; cause?: string; count?: number };
   /** Fleet queue (fleet/queue.ts): connected to the broker, topology declared, lease held. */
   'fleet.connected': { bridgeId: string; queues: number };
   /** The broker connection is gone: nothing more is pushed for what it held, its Things are released. */

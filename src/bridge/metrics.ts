@@ -241,7 +241,7 @@ function countEvents(events: BridgeEvents, m: Counters) {
     })
     .on('error', (e) => {
       // the first connection's failed attempts (the bridge retries them itself)
-      if (e.where === 'thingworx' && e.cause) connectionFailures.inc({ cause: e.cause });
+      if (e.where === 'thingworx' && e.cause) connectionFailures.inc({ cause: e.cause }, e.count ?? 1);
     })
     .on('protocol.error', (e) => protocolErrors.inc({ cause: e.cause }, e.count))
     .on('ping.timeout', () => pingTimeouts.inc())

@@ -131,6 +131,44 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     expect(line).not.toMatch(/delivered/);
   });
 
+  it('a platform unreachable at start: one error line per cause and window, every attempt counted', async () => {
+    let fourth: () => void = () => undefined;
+    const threeFailed = new Promise<void>((r) => {
+      fourth = r;
+    });
+    class RefusedSink extends FakeSink {
+      override async start(): Promise<void> {
+        if (this.starts === 3) fourth(); // three attempts failed and were reported
+        return super.start();
+      }
+      causeOf(): string {
+        return 'connect_refused';
+      }
+    }
+    const sink = new RefusedSink();
+    sink.startError = new Error('connect ECONNREFUSED 127.0.0.1:1');
+    // a window longer than the test: only the stop ends it (Repeats.flush)
+    const { bridge, seen, stop } = await start(sink, { repeatWindowMs: 600_000 });
+    await threeFailed;
+    const errors = () => seen.filter((e) => e.name === 'error').map((e) => e.payload as BridgeEventMap['error']);
+    expect(errors()).toHaveLength(1);
+    expect(errors()[0]).toMatchObject({ where: 'thingworx', cause: 'connect_refused' });
+    expect(errors()[0]!.count).toBeUndefined();
+    await stop();
+    // every attempt reported (an attempt failing after the stop is not) is counted, folded or not
+    const counted = Number(
+      (await metric(bridge, 'tpx_bridge_thingworx_failures_total{cause="connect_refused"}'))?.split(' ')[1],
+    );
+    expect(counted).toBeGreaterThanOrEqual(3);
+    expect(errors()).toHaveLength(2);
+    expect(errors()[1]).toMatchObject({ cause: 'connect_refused', count: counted - 1 });
+    expect(formatEvent('error', errors()[1]!, 'text')).toMatch(
+      new RegExp(
+        `error +thingworx: connect ECONNREFUSED .*; ${counted - 1} attempts failed the same way since the last line$`,
+      ),
+    );
+  });
+
   it('gives up too when the key is refused on a reconnect after having been connected', async () => {
     const { bridge, sink } = await start();
     await bridge.whenReady();
