@@ -58,10 +58,10 @@ export interface BridgeEventMap {
     windowMs: number;
   };
   /**
-   * Requests found the spool full: the first at once (`count` 1), the repeats of a window in one event at its end
-   * with their `count` (each refused request is also an uplink.rejected).
+   * Requests found the spool full: the first at once (`count` 1), the repeats of a `windowMs` window in one event at
+   * its end with their `count` (each refused request is also an uplink.rejected, said by uplink.rejecting).
    */
-  'spool.full': { depth: number; max: number; count: number };
+  'spool.full': { depth: number; max: number; count: number; windowMs?: number };
   /** The spool cannot store reports (e.g. a full disk): ingest answers 503, /readyz is not ready. */
   'spool.unwritable': { reason: string; freeBytes?: number };
   /** The spool can store reports again. */

@@ -146,9 +146,12 @@ export class Intake {
     } catch (err) {
       if (err instanceof QueueUnavailableError && err.reason === 'full') {
         const full = { depth: err.data.depth ?? 0, max: err.data.limit ?? 0 };
-        const report = (count: number) => this.events.emit('spool.full', { ...full, count });
-        if (this.options.repeats) this.options.repeats.add('spool.full', report);
-        else report(1);
+        const repeats = this.options.repeats;
+        if (repeats)
+          repeats.add('spool.full', (count) =>
+            this.events.emit('spool.full', { ...full, count, windowMs: repeats.windowMs }),
+          );
+        else this.events.emit('spool.full', { ...full, count: 1 });
       }
       throw err;
     } finally {

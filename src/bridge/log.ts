@@ -87,6 +87,8 @@ const secs = (ms: unknown): string =>
  * warning (property writes excepted: downlink.invalid/failed report those).
  */
 export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeEventMap[K]): LogLevel {
+  // the first connection failing again the same way: its first failure was the error line (as reconnects are info)
+  if (name === 'error' && ((payload as BridgeEventMap['error'] | undefined)?.count ?? 1) > 1) return 'info';
   if (name === 'error' || name === 'bridge.failed') return 'error';
   if (name === 'platform.request' && payload) {
     const p = payload as BridgeEventMap['platform.request'];
@@ -99,6 +101,8 @@ export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeE
     SAID_BEFORE.has((payload as BridgeEventMap['uplink.rejecting'] | undefined)?.reason ?? '')
   )
     return 'info';
+  // the spool still full: the first line was the warning, uplink.rejecting (info) says the refusals of each window
+  if (name === 'spool.full' && ((payload as BridgeEventMap['spool.full'] | undefined)?.count ?? 1) > 1) return 'debug';
   if (INFO_AFTER_WARNING.has(name)) return 'info';
   if (DEBUG.has(name)) return 'debug';
   if (WARN.has(name)) return 'warn';
@@ -178,7 +182,9 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'push.failing':
       return pushesFailing(p);
     case 'spool.full':
-      return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
+      return (p.count as number) > 1
+        ? `spool still full (${p.depth}/${p.max}): ${p.count} request(s) found it full in the last ${windowOf(p.windowMs)}`
+        : `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
     case 'spool.unwritable':
       return `spool cannot store reports: ${p.reason}${p.freeBytes !== undefined ? ` (${p.freeBytes} bytes free)` : ''}; answering 503 until it can`;
     case 'spool.writable':

@@ -68,13 +68,13 @@ describe('refused requests in the log: one line per reason and window (uplink.re
     expect(eventLevel('uplink.rejected', b.of('uplink.rejected')[0])).toBe('debug');
   });
 
-  it('a full spool: spool.full is the warning, once per window; its refusals are info lines, each one counted', async () => {
+  it('a full spool: spool.full is the one warning; its refusals are info lines, one per window, each one counted', async () => {
     const sink = new FakeSink();
     sink.connected = false;
     const b = await start(sink, { maxSpool: 1 });
     expect((await post(b.bridge.url, uplinkDoc(DEV, 1))).status).toBe(202);
     for (let i = 2; i < 6; i++) expect((await post(b.bridge.url, uplinkDoc(DEV, i))).status).toBe(503);
-    expect(b.of('spool.full')).toEqual([{ depth: 1, max: 1, count: 1 }]);
+    expect(b.of('spool.full')).toEqual([{ depth: 1, max: 1, count: 1, windowMs: 600_000 }]);
     expect(b.of('uplink.rejecting')).toHaveLength(1);
     expect(eventLevel('spool.full', b.of('spool.full')[0])).toBe('warn');
     expect(formatEvent('uplink.rejecting', b.of('uplink.rejecting')[0]!, 'text')).toMatch(
@@ -83,9 +83,14 @@ describe('refused requests in the log: one line per reason and window (uplink.re
     expect(await b.metric('tpx_bridge_spool_full_total')).toMatch(/ 4$/);
     await b.stop();
     expect(b.of('spool.full')).toEqual([
-      { depth: 1, max: 1, count: 1 },
-      { depth: 1, max: 1, count: 3 },
+      { depth: 1, max: 1, count: 1, windowMs: 600_000 },
+      { depth: 1, max: 1, count: 3, windowMs: 600_000 },
     ]);
+    // the spool still full is no second warning: the window's refusals are the info line that says it
+    const still = b.of('spool.full')[1]!;
+    expect(formatEvent('spool.full', still, 'text')).toMatch(
+      /debug spool still full \(1\/1\): 3 request\(s\) found it full in the last 600 s$/,
+    );
     expect(b.of('uplink.rejecting').map((e) => e.count)).toEqual([1, 3]);
   });
 });

@@ -164,7 +164,7 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     expect(errors()[1]).toMatchObject({ cause: 'connect_refused', count: counted - 1 });
     expect(formatEvent('error', errors()[1]!, 'text')).toMatch(
       new RegExp(
-        `error +thingworx: connect ECONNREFUSED .*; ${counted - 1} attempts failed the same way since the last line$`,
+        `info +thingworx: connect ECONNREFUSED .*; ${counted - 1} attempts failed the same way since the last line$`,
       ),
     );
   });
