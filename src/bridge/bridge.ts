@@ -264,10 +264,19 @@ export class Bridge {
         this.provisioner.pipeUp();
         if (this.ready) this.delivery.pump();
         return;
-      case 'down':
+      case 'down': {
+        // the other pipes already down for this cause: one outage of many pipes is one warning, the first pipe's
+        let others = 0;
+        for (const [p, c] of this.down) if (p !== pipe.pipe && c === s.cause) others += 1;
         this.down.set(pipe.pipe, s.cause);
-        e.emit('pipe.down', { ...pipe, error: s.error, ...(s.cause ? { cause: s.cause } : {}) });
+        e.emit('pipe.down', {
+          ...pipe,
+          error: s.error,
+          ...(s.cause ? { cause: s.cause } : {}),
+          ...(others > 0 ? { pipesDown: others } : {}),
+        });
         return;
+      }
       case 'reconnect': {
         const { type: _t, ...fields } = s;
         this.repeats.add(`reconnect ${s.pipe} ${s.cause}`, (count) =>

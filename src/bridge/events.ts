@@ -120,8 +120,11 @@ export interface BridgeEventMap {
   };
   'downlink.failed': { thing: string; error: string };
   'downlink.report': { thing: string; correlationId?: string; delivered: boolean };
-  /** An AlwaysOn pipe was lost; `cause` is a stable code (auth_timeout, ping_timeout, closed_by_platform…). */
-  'pipe.down': { pipe?: number; error?: string; cause?: string };
+  /**
+   * An AlwaysOn pipe was lost; `cause` is a stable code (auth_timeout, ping_timeout, closed_by_platform…).
+   * `pipesDown`: other pipes already down for the same cause (the first one's line was the warning).
+   */
+  'pipe.down': { pipe?: number; error?: string; cause?: string; pipesDown?: number };
   'pipe.up': { pipe?: number };
   /**
    * A reconnect of a pipe is scheduled in `delayMs` because of `cause`/`error`. Repeats of the same cause on a pipe

@@ -103,6 +103,8 @@ export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeE
     return 'info';
   // the spool still full: the first line was the warning, uplink.rejecting (info) says the refusals of each window
   if (name === 'spool.full' && ((payload as BridgeEventMap['spool.full'] | undefined)?.count ?? 1) > 1) return 'debug';
+  // another pipe lost in the same outage (same cause): the first pipe's line was the warning
+  if (name === 'pipe.down' && (payload as BridgeEventMap['pipe.down'] | undefined)?.pipesDown) return 'info';
   if (INFO_AFTER_WARNING.has(name)) return 'info';
   if (DEBUG.has(name)) return 'debug';
   if (WARN.has(name)) return 'warn';
@@ -271,8 +273,10 @@ function describeDownlinks(name: string, p: Record<string, unknown>, _advice: Ad
 /** The ThingWorx pipes: up, down, reconnecting, dropped frames, pings, requests from the platform. */
 function describePipes(name: string, p: Record<string, unknown>, _advice: Advice): string | undefined {
   switch (name) {
-    case 'pipe.down':
-      return `${pipeName(p)} down${p.cause ? ` (${cause(p.cause)})` : ''}${p.error ? `: ${p.error}` : ''}`;
+    case 'pipe.down': {
+      const others = p.pipesDown ? `; ${p.pipesDown} other pipe(s) already down for the same cause` : '';
+      return `${pipeName(p)} down${p.cause ? ` (${cause(p.cause)})` : ''}${p.error ? `: ${p.error}` : ''}${others}`;
+    }
     case 'pipe.up':
       return `${pipeName(p)} up`;
     case 'sink.reconnect': {

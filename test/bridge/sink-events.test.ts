@@ -169,6 +169,32 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     );
   });
 
+  it('several pipes lost in one outage: one warning (the first pipe), the others info; a pipe back starts afresh', async () => {
+    const { bridge, sink, seen } = await start();
+    await bridge.whenReady();
+    const down = (pipe: number, cause: string) =>
+      sink.status({ type: 'down', pipe, cause, error: `lost (${cause})` } as never);
+    down(0, 'ping_timeout');
+    down(1, 'ping_timeout');
+    down(2, 'closed_by_platform');
+    down(3, 'ping_timeout');
+    sink.status({ type: 'up', pipe: 0 });
+    sink.status({ type: 'up', pipe: 1 });
+    sink.status({ type: 'up', pipe: 3 });
+    down(1, 'ping_timeout'); // a new outage of that pipe: pipe 2 is down for another cause
+    const lines = seen
+      .filter((e) => e.name === 'pipe.down')
+      .map((e) => formatEvent('pipe.down', e.payload as BridgeEventMap['pipe.down'], 'text').slice(25));
+    expect(lines).toEqual([
+      'warn  ThingWorx pipe 0 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout)',
+      'info  ThingWorx pipe 1 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout); 1 other pipe(s) already down for the same cause',
+      'warn  ThingWorx pipe 2 down (ThingWorx closed the socket): lost (closed_by_platform)',
+      'info  ThingWorx pipe 3 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout); 2 other pipe(s) already down for the same cause',
+      'warn  ThingWorx pipe 1 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout)',
+    ]);
+    expect(await metric(bridge, 'tpx_bridge_pipe_down_total')).toMatch(/ 5$/);
+  });
+
   it('gives up too when the key is refused on a reconnect after having been connected', async () => {
     const { bridge, sink } = await start();
     await bridge.whenReady();
