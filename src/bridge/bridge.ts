@@ -188,13 +188,12 @@ export class Bridge {
         this.ingestSockets -= 1;
       });
     });
-    let lastCapped = 0;
-    this.server.on('drop', () => {
-      const now = Date.now();
-      if (now - lastCapped < 1000) return;
-      lastCapped = now;
-      this.events.emit('ingest.capped', { max: this.server.maxConnections });
-    });
+    // every refused connection counted, said once per window (a client retrying in a loop refuses thousands)
+    this.server.on('drop', () =>
+      this.repeats.add('capped', (count) =>
+        this.events.emit('ingest.capped', { max: this.server.maxConnections, count, windowMs: this.repeats.windowMs }),
+      ),
+    );
   }
 
   /** The SQLite spool (not there when a fleet queue replaces it). */

@@ -66,8 +66,11 @@ export interface BridgeEventMap {
   'spool.unwritable': { reason: string; freeBytes?: number };
   /** The spool can store reports again. */
   'spool.writable': { freeBytes?: number };
-  /** The ingest refused a connection: `max` connections are open (BridgeOptions.maxConnections). */
-  'ingest.capped': { max: number };
+  /**
+   * The ingest refused connections: `max` connections are open (BridgeOptions.maxConnections). The first at once
+   * (`count` 1), the repeats of a `windowMs` window in one event at its end with their `count`.
+   */
+  'ingest.capped': { max: number; count: number; windowMs: number };
   'things.listed': { count: number; pages: number };
   'things.bound': { count: number };
   /** Things ThingWorx refused to bind again after a reconnect (a ghost session under "First in wins"). */

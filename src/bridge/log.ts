@@ -192,7 +192,10 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'spool.writable':
       return 'spool can store reports again';
     case 'ingest.capped':
-      return `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
+      return (p.count as number) > 1
+        ? `ingest refused ${(p.count as number).toLocaleString('en-US')} connection(s) in the last ${windowOf(p.windowMs)}: ` +
+            `${p.max} connections are open (the cap); idle ones close after the keep-alive`
+        : `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
     case 'dead.letter':
       return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason}.${advice({ id: 'dead-letters' })}`;
     case 'dead.replayed':
