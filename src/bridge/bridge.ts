@@ -72,8 +72,10 @@ export class Bridge {
   private readonly warned = new Set<string>();
   /** Open ingest connections (the spool's gather window waits only while one of them could send a report). */
   private ingestSockets = 0;
-  /** Repeated protocol errors, reconnects and push failures (by cause) fold into one log line per window. */
+  /** Repeated protocol errors, reconnects, push failures (by cause) and refusals fold into one log line per window. */
   private readonly repeats: Repeats;
+  /** The pipes that are down, with the cause their pipe.down said (until pipe.up). */
+  private readonly down = new Map<number | undefined, string | undefined>();
 
   constructor(private readonly o: BridgeOptions) {
     this.events = o.events ?? new BridgeEvents();
@@ -123,7 +125,9 @@ export class Bridge {
       ...(o.fleet ? { bindKnown: false } : {}),
     });
     const fleet = this.fleet;
-    const failures = new PushFailures(this.repeats, this.events, (err) => o.sink.causeOf?.(err) ?? 'unknown');
+    // a push failing for the cause of a pipe that is down is part of that outage: its pipe.down was the warning
+    const inOutage = (cause: string) => [...this.down.values()].includes(cause);
+    const failures = new PushFailures(this.repeats, this.events, (err) => o.sink.causeOf?.(err) ?? 'unknown', inOutage);
     this.delivery = new Delivery(
       this.queue,
       (text) => codec.parse(JSON.parse(text)),
@@ -144,7 +148,14 @@ export class Bridge {
       dedupWindowMs,
       replayWindowMs: Math.max(o.maxTimeSkewMs ?? BRIDGE_DEFAULTS.maxTimeSkewMs, dedupWindowMs, 60_000),
       verifyTokens: o.verifyTokens ?? true,
+      repeats: this.repeats,
     });
+    // every refusal stays an uplink.rejected (counted); the log says them once per status, reason and window
+    this.events.on('uplink.rejected', (r) =>
+      this.repeats.add(`reject ${r.status} ${r.reason}`, (count) =>
+        this.events.emit('uplink.rejecting', { ...r, count, windowMs: this.repeats.windowMs }),
+      ),
+    );
     this.downlinks = new Downlinks(o.sink, o.downlinks, this.events, o.decoder);
     this.ingest = new Ingest(
       {
@@ -183,13 +194,12 @@ export class Bridge {
         this.ingestSockets -= 1;
       });
     });
-    let lastCapped = 0;
-    this.server.on('drop', () => {
-      const now = Date.now();
-      if (now - lastCapped < 1000) return;
-      lastCapped = now;
-      this.events.emit('ingest.capped', { max: this.server.maxConnections });
-    });
+    // every refused connection counted, said once per window (a client retrying in a loop refuses thousands)
+    this.server.on('drop', () =>
+      this.repeats.add('capped', (count) =>
+        this.events.emit('ingest.capped', { max: this.server.maxConnections, count, windowMs: this.repeats.windowMs }),
+      ),
+    );
   }
 
   /** The SQLite spool (not there when a fleet queue replaces it). */
@@ -255,18 +265,29 @@ export class Bridge {
         this.provisioner.lostBinds(s.names, s.error);
         return;
       case 'up':
+        this.down.delete(pipe.pipe);
         e.emit('pipe.up', pipe);
         this.provisioner.pipeUp();
         if (this.ready) this.delivery.pump();
         return;
-      case 'down':
-        e.emit('pipe.down', { ...pipe, error: s.error, ...(s.cause ? { cause: s.cause } : {}) });
+      case 'down': {
+        // the other pipes already down for this cause: one outage of many pipes is one warning, the first pipe's
+        let others = 0;
+        for (const [p, c] of this.down) if (p !== pipe.pipe && c === s.cause) others += 1;
+        this.down.set(pipe.pipe, s.cause);
+        e.emit('pipe.down', {
+          ...pipe,
+          error: s.error,
+          ...(s.cause ? { cause: s.cause } : {}),
+          ...(others > 0 ? { pipesDown: others } : {}),
+        });
         // stopping: no reconnect (the pool schedules one right after this event; closing it cancels that)
         if (this.stopping && !this.o.sink.isConnected()) {
           this.sinkGone.abort();
           void this.closeSink();
         }
         return;
+      }
       case 'reconnect': {
         const { type: _t, ...fields } = s;
         this.repeats.add(`reconnect ${s.pipe} ${s.cause}`, (count) =>
@@ -359,11 +380,15 @@ export class Bridge {
         attempt += 1;
         const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 5_000 });
         const cause = this.o.sink.causeOf?.(err);
-        this.events.emit('error', {
+        const failure = {
           where: 'thingworx',
           error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${(delay / 1000).toFixed(1)} s`})`,
           ...(cause ? { cause } : {}),
-        });
+        };
+        // a platform that stays unreachable fails every attempt the same way: one line per cause and window
+        this.repeats.add(`start ${cause ?? (err as Error).message}`, (count) =>
+          this.events.emit('error', { ...failure, ...(count > 1 ? { count } : {}) }),
+        );
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
           this.wake = () => {

@@ -43,14 +43,34 @@ export interface BridgeEventMap {
   'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };
   'uplink.accepted': { seq: number; kind: ReportKind; devEui: string; fcnt?: number; spoolDepth: number };
   'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt?: number };
+  /** One refused request (every one is counted; the log says them as uplink.rejecting). */
   'uplink.rejected': { reason: RejectReason; status: number; message: string; devEui?: string };
-  'spool.full': { depth: number; max: number };
+  /**
+   * Requests refused with one `status` and `reason`: the first at once (`count` 1), the repeats of a `windowMs` window
+   * in one event at its end with their `count`, the last `message` and the last `devEui`.
+   */
+  'uplink.rejecting': {
+    reason: RejectReason;
+    status: number;
+    message: string;
+    devEui?: string;
+    count: number;
+    windowMs: number;
+  };
+  /**
+   * Requests found the spool full: the first at once (`count` 1), the repeats of a `windowMs` window in one event at
+   * its end with their `count` (each refused request is also an uplink.rejected, said by uplink.rejecting).
+   */
+  'spool.full': { depth: number; max: number; count: number; windowMs?: number };
   /** The spool cannot store reports (e.g. a full disk): ingest answers 503, /readyz is not ready. */
   'spool.unwritable': { reason: string; freeBytes?: number };
   /** The spool can store reports again. */
   'spool.writable': { freeBytes?: number };
-  /** The ingest refused a connection: `max` connections are open (BridgeOptions.maxConnections). */
-  'ingest.capped': { max: number };
+  /**
+   * The ingest refused connections: `max` connections are open (BridgeOptions.maxConnections). The first at once
+   * (`count` 1), the repeats of a `windowMs` window in one event at its end with their `count`.
+   */
+  'ingest.capped': { max: number; count: number; windowMs: number };
   'things.listed': { count: number; pages: number };
   'things.bound': { count: number };
   /** Things ThingWorx refused to bind again after a reconnect (a ghost session under "First in wins"). */
@@ -77,7 +97,8 @@ export interface BridgeEventMap {
    * Pushes failing for one `cause` (push-failures.ts: the sink's cause code such as request_timeout, else the error's
    * code, else its message without the Thing's name and numbers): the first at once (`count` 1), the repeats of a
    * `windowMs` window in one event at its end with their `count`, the number of distinct `things`, the last one
-   * (`thing`), the last `error` and the last `retryInMs`.
+   * (`thing`), the last `error` and the last `retryInMs`. `outage`: every one failed while a pipe was down for this
+   * cause (pipe.down said it: the log line is info, not a second warning).
    */
   'push.failing': {
     cause: string;
@@ -87,6 +108,7 @@ export interface BridgeEventMap {
     thing: string;
     retryInMs: number;
     windowMs: number;
+    outage?: boolean;
   };
   /**
    * A push the stop cut short or gave up on at its limit (`error`: what the cut-short call said, when it came back):
@@ -106,8 +128,11 @@ export interface BridgeEventMap {
   };
   'downlink.failed': { thing: string; error: string };
   'downlink.report': { thing: string; correlationId?: string; delivered: boolean };
-  /** An AlwaysOn pipe was lost; `cause` is a stable code (auth_timeout, ping_timeout, closed_by_platform…). */
-  'pipe.down': { pipe?: number; error?: string; cause?: string };
+  /**
+   * An AlwaysOn pipe was lost; `cause` is a stable code (auth_timeout, ping_timeout, closed_by_platform…).
+   * `pipesDown`: other pipes already down for the same cause (the first one's line was the warning).
+   */
+  'pipe.down': { pipe?: number; error?: string; cause?: string; pipesDown?: number };
   'pipe.up': { pipe?: number };
   /**
    * A reconnect of a pipe is scheduled in `delayMs` because of `cause`/`error`. Repeats of the same cause on a pipe
@@ -141,8 +166,11 @@ export interface BridgeEventMap {
    * key). Reports already accepted stay in the spool; the owner stops the bridge (the CLI exits 1).
    */
   'bridge.failed': { where: string; code: string; cause: string; error: string };
-  /** `cause`: for where 'thingworx', the failure's stable cause code (as in sink.reconnect). */
-  error: { where: string; error: string; cause?: string };
+  /**
+   * `cause`: for where 'thingworx', the failure's stable cause code (as in sink.reconnect). The first connection's
+   * failed attempts of one cause within a window are one event at its end, `count` attempts in all.
+   */
+  error: { where: string; error: string; cause?: string; count?: number };
   /** Fleet queue (fleet/queue.ts): connected to the broker, topology declared, lease held. */
   'fleet.connected': { bridgeId: string; queues: number };
   /** The broker connection is gone: nothing more is pushed for what it held, its Things are released. */

@@ -14,6 +14,7 @@ import type { Delivery } from './delivery.js';
 import type { BridgeEvents } from './events.js';
 import type { TunnelQuery, TunnelReport } from './ports.js';
 import { type NewReport, QueueUnavailableError } from './queue.js';
+import type { Repeats } from './repeats.js';
 import { ReplayMemory } from './replay.js';
 import type { AppendMemory } from './spool-writer.js';
 
@@ -46,6 +47,8 @@ export interface IntakeOptions {
   replayWindowMs: number;
   /** True when tokens are verified (a token is then a fact worth remembering). */
   verifyTokens: boolean;
+  /** Folds spool.full into one event per window (without: one per request that found the spool full). */
+  repeats?: Repeats;
 }
 
 /**
@@ -64,7 +67,6 @@ export class Intake {
   private readonly tokens: ReplayMemory;
   /** Appends in progress, by dedup key and by token: a repeat waits for the outcome. */
   private readonly storing = new Map<string, Promise<number>>();
-  private lastFullEvent = 0;
 
   constructor(
     private readonly spool: IntakeQueue,
@@ -143,11 +145,13 @@ export class Intake {
       seq = await appended;
     } catch (err) {
       if (err instanceof QueueUnavailableError && err.reason === 'full') {
-        const t = this.now();
-        if (t - this.lastFullEvent > 1000) {
-          this.lastFullEvent = t;
-          this.events.emit('spool.full', { depth: err.data.depth ?? 0, max: err.data.limit ?? 0 });
-        }
+        const full = { depth: err.data.depth ?? 0, max: err.data.limit ?? 0 };
+        const repeats = this.options.repeats;
+        if (repeats)
+          repeats.add('spool.full', (count) =>
+            this.events.emit('spool.full', { ...full, count, windowMs: repeats.windowMs }),
+          );
+        else this.events.emit('spool.full', { ...full, count: 1 });
       }
       throw err;
     } finally {

@@ -22,9 +22,20 @@ const DEBUG = new Set<BridgeEventName>([
   'push.failed',
   // the stop's own doing: bridge.stopped says how many reports are kept
   'push.abandoned',
-]);
-const WARN = new Set<BridgeEventName>([
+  // one per refused request (a flood under load): uplink.rejecting says them, folded by reason
   'uplink.rejected',
+  // always followed by pipe.down (cause ping_timeout, the same silence in its error): that line is the warning
+  'ping.timeout',
+]);
+/**
+ * Consequences of a failure already warned about: visible without --verbose, but not a second warning for it. A
+ * reconnect follows the pipe.down (or the failed attempt) that said why.
+ */
+const INFO_AFTER_WARNING = new Set<BridgeEventName>(['sink.reconnect']);
+/** Refusals whose condition has its own warning (spool.full, spool.unwritable) or line (bridge.stopping). */
+const SAID_BEFORE = new Set<string>(['spool_full', 'spool_unwritable', 'stopping']);
+const WARN = new Set<BridgeEventName>([
+  'uplink.rejecting',
   'push.failing',
   'spool.full',
   'spool.unwritable',
@@ -39,7 +50,6 @@ const WARN = new Set<BridgeEventName>([
   'downlink.failed',
   'sink.reconnect',
   'protocol.error',
-  'ping.timeout',
   'sink.warning',
   'fleet.fenced',
 ]);
@@ -80,11 +90,25 @@ const secs = (ms: unknown): string =>
  * warning (property writes excepted: downlink.invalid/failed report those).
  */
 export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeEventMap[K]): LogLevel {
+  // the first connection failing again the same way: its first failure was the error line (as reconnects are info)
+  if (name === 'error' && ((payload as BridgeEventMap['error'] | undefined)?.count ?? 1) > 1) return 'info';
   if (name === 'error' || name === 'bridge.failed') return 'error';
   if (name === 'platform.request' && payload) {
     const p = payload as BridgeEventMap['platform.request'];
     if (p.code !== 'SUCCESS' && p.method !== 'PUT') return 'warn';
   }
+  // pushes that failed in an outage a pipe.down already warned about; refusals of a condition already warned about
+  if (name === 'push.failing' && (payload as BridgeEventMap['push.failing'] | undefined)?.outage) return 'info';
+  if (
+    name === 'uplink.rejecting' &&
+    SAID_BEFORE.has((payload as BridgeEventMap['uplink.rejecting'] | undefined)?.reason ?? '')
+  )
+    return 'info';
+  // the spool still full: the first line was the warning, uplink.rejecting (info) says the refusals of each window
+  if (name === 'spool.full' && ((payload as BridgeEventMap['spool.full'] | undefined)?.count ?? 1) > 1) return 'debug';
+  // another pipe lost in the same outage (same cause): the first pipe's line was the warning
+  if (name === 'pipe.down' && (payload as BridgeEventMap['pipe.down'] | undefined)?.pipesDown) return 'info';
+  if (INFO_AFTER_WARNING.has(name)) return 'info';
   if (DEBUG.has(name)) return 'debug';
   if (WARN.has(name)) return 'warn';
   return 'info';
@@ -137,7 +161,7 @@ function describeLifecycle(name: string, p: Record<string, unknown>, _advice: Ad
         'cure this; reports already accepted stay in the spool for the next start.'
       );
     case 'error':
-      return `${p.where}: ${p.error}`;
+      return `${p.where}: ${p.error}${(p.count as number | undefined) ? `; ${p.count} attempts failed the same way since the last line` : ''}`;
     default:
       return undefined;
   }
@@ -150,6 +174,8 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
       return `received ${p.kind}${p.devEui ? ` from ${p.devEui}` : ''}`;
     case 'uplink.rejected':
       return `rejected ${p.status} ${p.reason}${p.devEui ? ` ${p.devEui}` : ''}: ${p.message}`;
+    case 'uplink.rejecting':
+      return uplinksRejected(p);
     case 'uplink.accepted':
       return `accepted ${p.kind} ${p.devEui}${p.fcnt !== undefined ? ` FCntUp ${p.fcnt}` : ''} (seq ${p.seq})`;
     case 'uplink.duplicate':
@@ -163,13 +189,18 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'push.abandoned':
       return `push of seq ${p.seq} to ${p.thing} cut short by the stop: kept in the spool for the next start`;
     case 'spool.full':
-      return `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
+      return (p.count as number) > 1
+        ? `spool still full (${p.depth}/${p.max}): ${p.count} request(s) found it full in the last ${windowOf(p.windowMs)}`
+        : `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
     case 'spool.unwritable':
       return `spool cannot store reports: ${p.reason}${p.freeBytes !== undefined ? ` (${p.freeBytes} bytes free)` : ''}; answering 503 until it can`;
     case 'spool.writable':
       return 'spool can store reports again';
     case 'ingest.capped':
-      return `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
+      return (p.count as number) > 1
+        ? `ingest refused ${(p.count as number).toLocaleString('en-US')} connection(s) in the last ${windowOf(p.windowMs)}: ` +
+            `${p.max} connections are open (the cap); idle ones close after the keep-alive`
+        : `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
     case 'dead.letter':
       return `dead letter: ${p.kind} seq ${p.seq} of ${p.devEui}: ${p.reason}.${advice({ id: 'dead-letters' })}`;
     case 'dead.replayed':
@@ -250,8 +281,10 @@ function describeDownlinks(name: string, p: Record<string, unknown>, _advice: Ad
 /** The ThingWorx pipes: up, down, reconnecting, dropped frames, pings, requests from the platform. */
 function describePipes(name: string, p: Record<string, unknown>, _advice: Advice): string | undefined {
   switch (name) {
-    case 'pipe.down':
-      return `${pipeName(p)} down${p.cause ? ` (${cause(p.cause)})` : ''}${p.error ? `: ${p.error}` : ''}`;
+    case 'pipe.down': {
+      const others = p.pipesDown ? `; ${p.pipesDown} other pipe(s) already down for the same cause` : '';
+      return `${pipeName(p)} down${p.cause ? ` (${cause(p.cause)})` : ''}${p.error ? `: ${p.error}` : ''}${others}`;
+    }
     case 'pipe.up':
       return `${pipeName(p)} up`;
     case 'sink.reconnect': {
@@ -310,6 +343,12 @@ function describeAny(name: string, p: Record<string, unknown>): string {
     .join(' ')}`;
 }
 
+/** The window of a folded line (repeats.ts). */
+function windowOf(windowMs: unknown): string {
+  const ms = windowMs as number;
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : secs(ms);
+}
+
 /**
  * Push failures of one cause: the first on its own ("push to X failed: …"), then the repeats of a window in one line
  * ("1,234 push(es) to 812 Thing(s) failed in the last 10 s: …").
@@ -320,13 +359,27 @@ function pushesFailing(p: Record<string, unknown>): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const error = String(p.error).replace(/\.$/, '');
   const why = CAUSES[p.cause as string] ? `${CAUSES[p.cause as string]}: ${error}` : error;
-  const ms = p.windowMs as number;
-  const window = ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : secs(ms);
+  const window = windowOf(p.windowMs);
   return count === 1
     ? `pushes failing: push to ${p.thing} failed: ${why} (retrying in ${secs(p.retryInMs)}; more failures of this ` +
         `cause are counted in one line per ${window})`
     : `pushes failing: ${n(count)} push(es) to ${n(things)} Thing(s) failed in the last ${window} (last: ` +
         `${p.thing}): ${why} (retried with back-off, latest delay ${secs(p.retryInMs)})`;
+}
+
+/**
+ * Refused requests of one status and reason: the first on its own (as uplink.rejected says it), then the repeats of a
+ * window in one line ("1,234 request(s) refused 503 spool_full in the last 10 s (last: …): …").
+ */
+function uplinksRejected(p: Record<string, unknown>): string {
+  const count = p.count as number;
+  const window = windowOf(p.windowMs);
+  const last = p.devEui ? ` (last: ${p.devEui})` : '';
+  return count === 1
+    ? `rejected ${p.status} ${p.reason}${p.devEui ? ` ${p.devEui}` : ''}: ${p.message} (more refusals of this ` +
+        `reason are counted in one line per ${window})`
+    : `rejected ${count.toLocaleString('en-US')} request(s) ${p.status} ${p.reason} in the last ${window}${last}: ` +
+        `${p.message}`;
 }
 
 /** A few names of a `{count, sample}` event, with "…" when there are more. */

@@ -49,10 +49,7 @@ export function createMetrics(events: BridgeEvents, sources: MetricsSources): Re
     ...thingworxCounters(registry),
   };
   spoolGauges(registry, sources);
-  const capped = counter(
-    'connections_capped_total',
-    'Times the ingest refused connections because maxConnections were open (reported at most once a second)',
-  );
+  const capped = counter('connections_capped_total', 'Connections the ingest refused because maxConnections were open');
   thingGauges(registry, sources);
   const bindings = counter(
     'binding_changes_total',
@@ -225,7 +222,7 @@ function countEvents(events: BridgeEvents, m: Counters) {
       if (e.reason === 'spool_full') spoolFull.inc();
     })
     .on('uplink.duplicate', () => duplicates.inc())
-    .on('ingest.capped', () => capped.inc())
+    .on('ingest.capped', (e) => capped.inc(e.count))
     .on('push.acked', (e) => {
       pushed.add(e.kind);
       latency.observe(e.latencyMs / 1000);
@@ -241,7 +238,7 @@ function countEvents(events: BridgeEvents, m: Counters) {
     })
     .on('error', (e) => {
       // the first connection's failed attempts (the bridge retries them itself)
-      if (e.where === 'thingworx' && e.cause) connectionFailures.inc({ cause: e.cause });
+      if (e.where === 'thingworx' && e.cause) connectionFailures.inc({ cause: e.cause }, e.count ?? 1);
     })
     .on('protocol.error', (e) => protocolErrors.inc({ cause: e.cause }, e.count))
     .on('ping.timeout', () => pingTimeouts.inc())

@@ -30,6 +30,8 @@ interface Pending {
   thing: string;
   error: string;
   retryInMs: number;
+  /** Every failure of the window happened in an outage already reported (see `inOutage`). */
+  outage: boolean;
 }
 
 export class PushFailures {
@@ -39,6 +41,8 @@ export class PushFailures {
     private readonly repeats: Repeats,
     private readonly events: BridgeEvents,
     private readonly causeOf?: (err: unknown) => string,
+    /** Whether a failure of this cause is part of an outage already warned about (a pipe down for that cause). */
+    private readonly inOutage: (cause: string) => boolean = () => false,
   ) {}
 
   /** A push to `thing` failed with `err` and is retried in `retryInMs`. */
@@ -46,9 +50,10 @@ export class PushFailures {
     const cause = pushFailureCause(err, thing, this.causeOf);
     let p = this.pending.get(cause);
     if (!p) {
-      p = { things: new Set(), thing, error: '', retryInMs };
+      p = { things: new Set(), thing, error: '', retryInMs, outage: true };
       this.pending.set(cause, p);
     }
+    p.outage &&= this.inOutage(cause);
     p.things.add(thing);
     p.thing = thing;
     p.error = err instanceof Error ? err.message : String(err);
@@ -68,6 +73,7 @@ export class PushFailures {
       thing: p.thing,
       retryInMs: p.retryInMs,
       windowMs: this.repeats.windowMs,
+      ...(p.outage ? { outage: true } : {}),
     });
   }
 }

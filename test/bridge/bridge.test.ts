@@ -321,7 +321,7 @@ describe('bridge (ports faked)', () => {
     const r = await post(bridge.url, uplinkDoc(DEV, 3));
     expect(r.status).toBe(503);
     expect(r.body.error).toBe('spool_full');
-    expect(await full).toEqual({ depth: 2, max: 2 });
+    expect(await full).toEqual({ depth: 2, max: 2, count: 1, windowMs: 10_000 });
   });
 
   it('sends a written downlink, writes its status, and updates it from DevEUI_downlink_Sent', async () => {

@@ -86,19 +86,38 @@ describe('bridge under faults (issue 12)', () => {
     expect(fcnts(sink)).toEqual([5]);
   });
 
-  it('3. caps ingest connections and reports it when the cap is hit', async () => {
-    const { bridge } = await start({ maxConnections: 2 });
+  it('3. caps ingest connections and reports it when the cap is hit: once per window, every refusal counted', async () => {
+    const { bridge, stop } = await start({ maxConnections: 2, repeatWindowMs: 600_000 });
+    const seen: { max: number; count: number; windowMs: number }[] = [];
+    bridge.events.on('ingest.capped', (e) => seen.push(e));
     const capped = bridge.events.waitFor('ingest.capped');
     const { port } = new URL(bridge.url);
     const sockets: Socket[] = [];
-    for (let i = 0; i < 3; i++) sockets.push(connect(Number(port), '127.0.0.1'));
+    let closed = 0;
+    const threeRefused = new Promise<void>((resolve) => {
+      for (let i = 0; i < 5; i++) {
+        const s = connect(Number(port), '127.0.0.1');
+        s.on('error', () => undefined).on('close', () => {
+          closed += 1;
+          if (closed === 3) resolve();
+        });
+        sockets.push(s);
+      }
+    });
     try {
-      expect(await capped).toEqual({ max: 2 });
+      expect(await capped).toEqual({ max: 2, count: 1, windowMs: 600_000 });
+      await threeRefused; // the three beyond the cap closed by the server
+      expect(seen).toHaveLength(1);
     } finally {
       for (const s of sockets) s.destroy();
     }
+    await stop(); // ends the window: the other two refusals in one event
+    expect(seen).toEqual([
+      { max: 2, count: 1, windowMs: 600_000 },
+      { max: 2, count: 2, windowMs: 600_000 },
+    ]);
     const metrics = await bridge.metrics.metrics();
-    expect(metrics).toMatch(/^tpx_bridge_connections_capped_total 1$/m);
+    expect(metrics).toMatch(/^tpx_bridge_connections_capped_total 3$/m);
   });
 
   it('3. closes idle keep-alive connections soon (default 5 s)', async () => {

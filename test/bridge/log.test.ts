@@ -1,7 +1,7 @@
 /** Every bridge event has a sentence in the text log (issue 15: no raw objects), and JSON lines carry time and event. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatEvent } from '../../src/bridge/log.js';
+import { eventLevel, formatEvent } from '../../src/bridge/log.js';
 import { say } from '../../src/cli/phrases.js';
 
 const src = (f: string) => readFileSync(new URL(`../../src/bridge/${f}`, import.meta.url), 'utf8');
@@ -50,6 +50,28 @@ describe('bridge text log', () => {
     expect(formatEvent('bridge.stopped', { pending: 0, drained: true }, 'text', now)).toContain(
       'stopped: nothing left in the spool',
     );
+  });
+
+  it('one failure, one warning: what follows a warned failure is info, each refusal and ping timeout debug', () => {
+    // pipe.down is the warning of an outage; the ping timeout that caused it says the same silence (debug)
+    expect(eventLevel('pipe.down', { pipe: 0, cause: 'ping_timeout', error: 'silent' })).toBe('warn');
+    expect(eventLevel('ping.timeout', { pipe: 0, silentMs: 5004, deadlineMs: 5000 })).toBe('debug');
+    expect(eventLevel('sink.reconnect', { pipe: 0, attempt: 1, delayMs: 199, cause: 'ping_timeout' })).toBe('info');
+    const failing = {
+      cause: 'ping_timeout',
+      error: 'silent',
+      count: 1,
+      things: 1,
+      thing: 'T',
+      retryInMs: 100,
+      windowMs: 10_000,
+    };
+    expect(eventLevel('push.failing', failing)).toBe('warn');
+    expect(eventLevel('push.failing', { ...failing, outage: true })).toBe('info');
+    const refused = { reason: 'bad_token', status: 401, message: 'bad token', count: 1, windowMs: 10_000 } as const;
+    expect(eventLevel('uplink.rejected', refused)).toBe('debug');
+    expect(eventLevel('uplink.rejecting', refused)).toBe('warn');
+    expect(eventLevel('uplink.rejecting', { ...refused, reason: 'spool_full', status: 503 })).toBe('info');
   });
 
   it('JSON lines carry time (ISO 8601 with ms), level and a stable event name', () => {

@@ -9,6 +9,10 @@ export interface Relay {
   url: string;
   freeze(): void;
   thaw(): void;
+  /** Drops the live connections and refuses new ones (the platform's process gone). */
+  kill(): void;
+  /** Listens again on the same port. */
+  revive(): Promise<void>;
   /** Connections accepted so far. */
   readonly accepted: number;
   /** Connections open now. */
@@ -20,7 +24,10 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/** A TCP relay to `port`; freeze() holds every byte back on the live connections, thaw() lets them through. */
+/**
+ * A TCP relay to `port`; freeze() holds every byte back on the live connections, thaw() lets them through; kill()
+ * drops them and refuses new ones, revive() listens again on the same port.
+ */
 export async function relay(port: number): Promise<Relay> {
   const live = new Set<[Socket, Socket]>();
   let frozen = false;
@@ -50,6 +57,12 @@ export async function relay(port: number): Promise<Relay> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address() as { port: number };
+  const dropAll = () => {
+    for (const [a, b] of live) {
+      a.destroy();
+      b.destroy();
+    }
+  };
   return {
     url: `https://127.0.0.1:${address.port}`,
     freeze: () => {
@@ -58,6 +71,11 @@ export async function relay(port: number): Promise<Relay> {
     thaw: () => {
       frozen = false;
     },
+    kill: () => {
+      server.close();
+      dropAll();
+    },
+    revive: () => new Promise<void>((r) => server.listen(address.port, '127.0.0.1', r)),
     get accepted() {
       return accepted;
     },
@@ -70,11 +88,9 @@ export async function relay(port: number): Promise<Relay> {
       new Promise<void>((r) => {
         onAccept = [];
         onIdle = [];
-        for (const [a, b] of live) {
-          a.destroy();
-          b.destroy();
-        }
-        server.close(() => r());
+        dropAll();
+        if (!server.listening) r();
+        else server.close(() => r());
       }),
   };
 }

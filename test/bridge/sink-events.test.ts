@@ -131,6 +131,70 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     expect(line).not.toMatch(/delivered/);
   });
 
+  it('a platform unreachable at start: one error line per cause and window, every attempt counted', async () => {
+    let fourth: () => void = () => undefined;
+    const threeFailed = new Promise<void>((r) => {
+      fourth = r;
+    });
+    class RefusedSink extends FakeSink {
+      override async start(): Promise<void> {
+        if (this.starts === 3) fourth(); // three attempts failed and were reported
+        return super.start();
+      }
+      causeOf(): string {
+        return 'connect_refused';
+      }
+    }
+    const sink = new RefusedSink();
+    sink.startError = new Error('connect ECONNREFUSED 127.0.0.1:1');
+    // a window longer than the test: only the stop ends it (Repeats.flush)
+    const { bridge, seen, stop } = await start(sink, { repeatWindowMs: 600_000 });
+    await threeFailed;
+    const errors = () => seen.filter((e) => e.name === 'error').map((e) => e.payload as BridgeEventMap['error']);
+    expect(errors()).toHaveLength(1);
+    expect(errors()[0]).toMatchObject({ where: 'thingworx', cause: 'connect_refused' });
+    expect(errors()[0]!.count).toBeUndefined();
+    await stop();
+    // every attempt reported (an attempt failing after the stop is not) is counted, folded or not
+    const counted = Number(
+      (await metric(bridge, 'tpx_bridge_thingworx_failures_total{cause="connect_refused"}'))?.split(' ')[1],
+    );
+    expect(counted).toBeGreaterThanOrEqual(3);
+    expect(errors()).toHaveLength(2);
+    expect(errors()[1]).toMatchObject({ cause: 'connect_refused', count: counted - 1 });
+    expect(formatEvent('error', errors()[1]!, 'text')).toMatch(
+      new RegExp(
+        `info +thingworx: connect ECONNREFUSED .*; ${counted - 1} attempts failed the same way since the last line$`,
+      ),
+    );
+  });
+
+  it('several pipes lost in one outage: one warning (the first pipe), the others info; a pipe back starts afresh', async () => {
+    const { bridge, sink, seen } = await start();
+    await bridge.whenReady();
+    const down = (pipe: number, cause: string) =>
+      sink.status({ type: 'down', pipe, cause, error: `lost (${cause})` } as never);
+    down(0, 'ping_timeout');
+    down(1, 'ping_timeout');
+    down(2, 'closed_by_platform');
+    down(3, 'ping_timeout');
+    sink.status({ type: 'up', pipe: 0 });
+    sink.status({ type: 'up', pipe: 1 });
+    sink.status({ type: 'up', pipe: 3 });
+    down(1, 'ping_timeout'); // a new outage of that pipe: pipe 2 is down for another cause
+    const lines = seen
+      .filter((e) => e.name === 'pipe.down')
+      .map((e) => formatEvent('pipe.down', e.payload as BridgeEventMap['pipe.down'], 'text').slice(25));
+    expect(lines).toEqual([
+      'warn  ThingWorx pipe 0 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout)',
+      'info  ThingWorx pipe 1 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout); 1 other pipe(s) already down for the same cause',
+      'warn  ThingWorx pipe 2 down (ThingWorx closed the socket): lost (closed_by_platform)',
+      'info  ThingWorx pipe 3 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout); 2 other pipe(s) already down for the same cause',
+      'warn  ThingWorx pipe 1 down (ThingWorx went silent (no frame, no pong within the deadline)): lost (ping_timeout)',
+    ]);
+    expect(await metric(bridge, 'tpx_bridge_pipe_down_total')).toMatch(/ 5$/);
+  });
+
   it('gives up too when the key is refused on a reconnect after having been connected', async () => {
     const { bridge, sink } = await start();
     await bridge.whenReady();

@@ -1,8 +1,11 @@
 /** The sandbox's parts in-process: device simulation, the tracker's accounting, the live table. */
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
+import { BridgeEvents } from '../../src/bridge/index.js';
+import { createTestIO } from '../../src/cli/io.js';
 import { DeviceSimulator, deviceUplink, radioOf, sandboxDevEui, sensorPayload } from '../../src/cli/sandbox/devices.js';
 import { downlinkSentReport } from '../../src/cli/sandbox/downlinks.js';
+import { logSandboxEvents } from '../../src/cli/sandbox/run.js';
 import { LiveBlock, renderDeviceTable } from '../../src/cli/sandbox/table.js';
 import { Tracker } from '../../src/cli/sandbox/tracker.js';
 import { parseTunnelMessage as parseReport } from '../../src/thingpark/messages.js';
@@ -222,5 +225,22 @@ describe('sandbox table', () => {
     screen = '';
     block.draw(['c']);
     expect(screen).toBe('\x1b[3F\x1b[0Jc\n');
+  });
+});
+
+describe('sandbox log of bridge events', () => {
+  it('says warnings only, by the level the payload decides: one outage is one warning, a refused request one', () => {
+    const t = createTestIO();
+    const events = new BridgeEvents();
+    logSandboxEvents(t.io, events, new Tracker(), { live: false, lastProblem: '' });
+    events.emit('pipe.down', { pipe: 0, cause: 'ping_timeout', error: 'ThingWorx said nothing.' });
+    events.emit('sink.reconnect', { pipe: 0, attempt: 1, delayMs: 199, cause: 'ping_timeout', error: 'silent' });
+    const failing = { cause: 'ping_timeout', error: 'silent', count: 1, things: 1, thing: 'T', retryInMs: 100 };
+    events.emit('push.failing', { ...failing, windowMs: 10_000, outage: true });
+    events.emit('platform.request', { pipe: 0, method: 'GET', thing: 'T', name: 'x', code: 'NOT_FOUND' });
+    const warned = t.stderr.text.split('\n').filter(Boolean);
+    expect(warned, t.stderr.text).toHaveLength(2);
+    expect(warned[0]).toMatch(/ThingWorx pipe 0 down/);
+    expect(warned[1]).toMatch(/ThingWorx GET T\/x answered NOT_FOUND/);
   });
 });

@@ -94,7 +94,7 @@ function summaryLines(s: SandboxSummary, devices: number): string[] {
 }
 
 /** What the live table shows besides the rows: whether it is on, and the last problem to show under it. */
-interface Screen {
+export interface Screen {
   live: boolean;
   lastProblem: string;
 }
@@ -159,11 +159,12 @@ export async function runSandbox(ctx: CommandContext, s: SandboxSettings): Promi
 }
 
 /** Feeds the tracker with the bridge's events and says them: NDJSON with --json, else problems and binding news. */
-function logSandboxEvents(io: IO, events: BridgeEvents, tracker: Tracker, screen: Screen) {
+export function logSandboxEvents(io: IO, events: BridgeEvents, tracker: Tracker, screen: Screen) {
   const live = screen.live;
   events.onAny((name, payload) => {
     tracker.onBridgeEvent(name, payload);
-    const level = eventLevel(name);
+    // with its payload: a few events' level depends on it (push.failing in an outage, a platform request's answer)
+    const level = eventLevel(name, payload);
     if (io.json) {
       if (level !== 'debug' || io.verbose) io.event(name, payload);
     } else if (level === 'warn' || level === 'error' || (io.verbose && !live) || BINDING_NEWS.has(name)) {
