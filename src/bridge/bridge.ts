@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { TpxError } from '../errors.js';
 import { backoffDelay } from '../util/backoff.js';
+import { formatElapsed } from '../util/duration.js';
 import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
@@ -349,7 +350,7 @@ export class Bridge {
         const cause = this.o.sink.causeOf?.(err);
         this.events.emit('error', {
           where: 'thingworx',
-          error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${(delay / 1000).toFixed(1)} s`})`,
+          error: `${(err as Error).message}${fixOf(err)} (retrying in ${formatElapsed(delay)})`,
           ...(cause ? { cause } : {}),
         });
         await new Promise<void>((r) => {

@@ -43,7 +43,7 @@ describe('fleet status without a broker', () => {
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `error: The fleet broker at 127.0.0.1:${port} did not answer within 300 ms.\n` +
+      `error: The fleet broker at 127.0.0.1:${port} did not answer within 300ms.\n` +
         'fix: Check that RabbitMQ runs there and that --queue (or TPX_QUEUE) names it.\n',
     );
     const json = await runInProcess(
