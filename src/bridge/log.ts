@@ -3,6 +3,7 @@
  * the strings this returns.
  */
 import type { PhraseRef } from '../errors.js';
+import { formatDuration, formatElapsed } from '../util/duration.js';
 import type { BridgeEventMap, BridgeEventName } from './events.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -69,8 +70,9 @@ const PROTOCOL_CAUSES: Record<string, string> = {
 
 const cause = (c: unknown): string => (typeof c === 'string' ? (CAUSES[c] ?? c) : 'unknown cause');
 const pipeName = (p: Record<string, unknown>): string => `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''}`;
-const secs = (ms: unknown): string =>
-  typeof ms === 'number' ? (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`) : '?';
+/** A measured time or computed delay ("480ms", "5.2s"), and a configured limit as configured ("5s"): util/duration. */
+const secs = (ms: unknown): string => (typeof ms === 'number' ? formatElapsed(ms) : '?');
+const limit = (ms: unknown): string => (typeof ms === 'number' ? formatDuration(ms) : '?');
 
 /**
  * The level of an event's log line. `payload` refines a few: a platform request answered with an error is a
@@ -152,9 +154,9 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'uplink.duplicate':
       return `duplicate ${p.kind} ${p.devEui}${p.fcnt !== undefined ? ` FCntUp ${p.fcnt}` : ''}: answered, not delivered again`;
     case 'push.acked':
-      return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${(p.latencyMs as number).toFixed(1)} ms`;
+      return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${secs(p.latencyMs)}`;
     case 'push.failed':
-      return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
+      return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${secs(p.retryInMs)}): ${p.error}`;
     case 'push.failing':
       return pushesFailing(p);
     case 'spool.full':
@@ -187,7 +189,7 @@ function describeThings(name: string, p: Record<string, unknown>, advice: Advice
       return (
         `${p.count} Thing(s) lost their binding when a pipe reconnected (${(p.names as string[]).join(', ')}` +
         `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason} ` +
-        `Uplinks are still stored; downlinks need the binding. Binding again every ${Math.round((p.retryInMs as number) / 1000)}s. ` +
+        `Uplinks are still stored; downlinks need the binding. Binding again every ${limit(p.retryInMs)}. ` +
         `To end it, set "Last in wins" on the WSCommunicationsSubsystem.${advice({ id: 'close-ghost-sessions' })}`
       );
     case 'things.rebound':
@@ -264,7 +266,7 @@ function describePipes(name: string, p: Record<string, unknown>, _advice: Advice
     case 'ping.timeout':
       return (
         `${pipeName(p)}: ThingWorx said nothing for ${secs(p.silentMs)}, not even a pong (deadline ` +
-        `${secs(p.deadlineMs)}): the platform is frozen or the network path is dead; reconnecting`
+        `${limit(p.deadlineMs)}): the platform is frozen or the network path is dead; reconnecting`
       );
     case 'platform.request':
       return (
@@ -315,8 +317,7 @@ function pushesFailing(p: Record<string, unknown>): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const error = String(p.error).replace(/\.$/, '');
   const why = CAUSES[p.cause as string] ? `${CAUSES[p.cause as string]}: ${error}` : error;
-  const ms = p.windowMs as number;
-  const window = ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : secs(ms);
+  const window = limit(p.windowMs);
   return count === 1
     ? `pushes failing: push to ${p.thing} failed: ${why} (retrying in ${secs(p.retryInMs)}; more failures of this ` +
         `cause are counted in one line per ${window})`
