@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { backoffDelay } from '../util/backoff.js';
+import { formatDuration, formatElapsed } from '../util/duration.js';
 import { bindAll, type SendBind, unbindAll } from './binding.js';
 import type { CharacteristicName, EntityTypeName, InfoTable, Message, RequestMethod, TwValue } from './codec/types.js';
 import { answerPlatformRequest, type EdgeHandlers } from './edge.js';
@@ -466,7 +467,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       this.dropSocket(
         ws,
         new DisconnectedError(
-          `ThingWorx said nothing for ${silentMs} ms, not even a pong (deadline ${this.opts.pingDeadlineMs} ms): ` +
+          `ThingWorx said nothing for ${formatElapsed(silentMs)}, not even a pong (deadline ${formatDuration(this.opts.pingDeadlineMs)}): ` +
             'the platform is frozen or the network path is dead.',
           undefined,
           'ping_timeout',
@@ -485,7 +486,7 @@ export class AlwaysOnClient extends EventEmitter<ClientEvents> {
       if ((error as AlwaysOnError).code === 'TPX_ALWAYSON_TIMEOUT') {
         this.dropSocket(ws);
         throw new DisconnectedError(
-          `ThingWorx did not answer AUTH within ${this.opts.requestTimeoutMs} ms.`,
+          `ThingWorx did not answer AUTH within ${formatDuration(this.opts.requestTimeoutMs)}.`,
           error,
           'auth_timeout',
         );

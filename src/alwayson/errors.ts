@@ -3,6 +3,7 @@
  * `retryable` tells the caller (the bridge) whether sending the same thing again later can succeed.
  */
 import { type Phrase, TpxError } from '../errors.js';
+import { formatDuration } from '../util/duration.js';
 
 export class AlwaysOnError extends TpxError {
   /** True when the same operation may succeed later (socket lost, timeout, platform busy). */
@@ -36,7 +37,7 @@ export class DisconnectedError extends AlwaysOnError {
 /** No answer within the request timeout. Retryable. */
 export class RequestTimeoutError extends AlwaysOnError {
   constructor(what: string, timeoutMs: number) {
-    super('TPX_ALWAYSON_TIMEOUT', `${what}: no answer from ThingWorx within ${timeoutMs} ms.`, {
+    super('TPX_ALWAYSON_TIMEOUT', `${what}: no answer from ThingWorx within ${formatDuration(timeoutMs)}.`, {
       fix: 'Check the platform load and network; raise the request timeout if the platform is slow.',
       retryable: true,
       details: { timeoutMs },
@@ -132,7 +133,7 @@ export class ConnectError extends AlwaysOnError {
 const LAST_IN_WINS_FIX =
   'It is probably a connection ghost on the ThingWorx side (an earlier session still holding the binds). On ' +
   'ThingWorx, set the option "Last in wins": Subsystems > WSCommunicationsSubsystem > Configuration > Bind ' +
-  'Protection Policy; or stop the other client and wait for its session to time out (60 s).';
+  'Protection Policy; or stop the other client and wait for its session to time out (60s).';
 
 /**
  * The platform refused to bind some Things (ThingWorx logs "Binding failed ... V1BindMessage"). With the default

@@ -3,7 +3,7 @@
  * unless `insecure`, the `appKey` and `Max-Frame-Size` upgrade headers, no compression, no subprotocol.
  */
 import WebSocket from 'ws';
-import { formatSeconds } from '../util/http.js';
+import { formatDuration } from '../util/duration.js';
 import { AlwaysOnOptionsError, AuthFailedError, ConnectError } from './errors.js';
 
 export interface SocketOptions {
@@ -93,7 +93,7 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
     // which a platform that accepted the connection and then froze takes twice as long to trip.
     const timer = setTimeout(
       () =>
-        fail(new Error(`no answer within ${formatSeconds(options.connectTimeoutMs)} (opening handshake timed out)`)),
+        fail(new Error(`no answer within ${formatDuration(options.connectTimeoutMs)} (opening handshake timed out)`)),
       options.connectTimeoutMs,
     );
     const onError = (error: Error): void => fail(error);

@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { TpxError } from '../errors.js';
 import { backoffDelay } from '../util/backoff.js';
+import { formatElapsed } from '../util/duration.js';
 import { Delivery } from './delivery.js';
 import { Downlinks } from './downlinks.js';
 import { BridgeEvents } from './events.js';
@@ -382,7 +383,7 @@ export class Bridge {
         const cause = this.o.sink.causeOf?.(err);
         const failure = {
           where: 'thingworx',
-          error: `${(err as Error).message}${fixOf(err)} (retrying in ${delay < 1000 ? `${delay} ms` : `${(delay / 1000).toFixed(1)} s`})`,
+          error: `${(err as Error).message}${fixOf(err)} (retrying in ${formatElapsed(delay)})`,
           ...(cause ? { cause } : {}),
         };
         // a platform that stays unreachable fails every attempt the same way: one line per cause and window

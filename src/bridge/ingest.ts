@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseRawQuery } from '../thingpark/tunnel.js';
+import { formatDuration } from '../util/duration.js';
 import type { BridgeEvents, RejectReason } from './events.js';
 import type { AcceptResult, RawRequest } from './intake.js';
 import { type ReportCodec, ReportError, type TunnelQuery, type TunnelReport } from './ports.js';
@@ -214,7 +215,10 @@ export class Ingest {
       const t = qTime ? Date.parse(qTime) : report.late ? Number.NaN : report.timeMs;
       if (qTime && Number.isNaN(t)) return ['stale_time', `Time ${qTime} is not an ISO 8601 time.`];
       if (!Number.isNaN(t) && Math.abs(this.now() - t) > o.maxTimeSkewMs) {
-        return ['stale_time', `Time ${qTime ?? report.time} is more than ${o.maxTimeSkewMs} ms away from now.`];
+        return [
+          'stale_time',
+          `Time ${qTime ?? report.time} is more than ${formatDuration(o.maxTimeSkewMs)} away from now.`,
+        ];
       }
     }
     return undefined;

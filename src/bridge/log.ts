@@ -3,6 +3,7 @@
  * the strings this returns.
  */
 import type { PhraseRef } from '../errors.js';
+import { formatDuration, formatElapsed } from '../util/duration.js';
 import type { BridgeEventMap, BridgeEventName } from './events.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -82,8 +83,9 @@ const PROTOCOL_CAUSES: Record<string, string> = {
 
 const cause = (c: unknown): string => (typeof c === 'string' ? (CAUSES[c] ?? c) : 'unknown cause');
 const pipeName = (p: Record<string, unknown>): string => `ThingWorx pipe${p.pipe !== undefined ? ` ${p.pipe}` : ''}`;
-const secs = (ms: unknown): string =>
-  typeof ms === 'number' ? (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`) : '?';
+/** A measured time or computed delay ("480ms", "5.2s"), and a configured limit as configured ("5s"): util/duration. */
+const secs = (ms: unknown): string => (typeof ms === 'number' ? formatElapsed(ms) : '?');
+const limit = (ms: unknown): string => (typeof ms === 'number' ? formatDuration(ms) : '?');
 
 /**
  * The level of an event's log line. `payload` refines a few: a platform request answered with an error is a
@@ -181,16 +183,16 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'uplink.duplicate':
       return `duplicate ${p.kind} ${p.devEui}${p.fcnt !== undefined ? ` FCntUp ${p.fcnt}` : ''}: answered, not delivered again`;
     case 'push.acked':
-      return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${(p.latencyMs as number).toFixed(1)} ms`;
+      return `pushed ${p.kind} seq ${p.seq} to ${p.thing} in ${secs(p.latencyMs)}`;
     case 'push.failed':
-      return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${p.retryInMs} ms): ${p.error}`;
+      return `push to ${p.thing} failed (attempt ${p.attempt}, retry in ${secs(p.retryInMs)}): ${p.error}`;
     case 'push.failing':
       return pushesFailing(p);
     case 'push.abandoned':
       return `push of seq ${p.seq} to ${p.thing} cut short by the stop: kept in the spool for the next start`;
     case 'spool.full':
       return (p.count as number) > 1
-        ? `spool still full (${p.depth}/${p.max}): ${p.count} request(s) found it full in the last ${windowOf(p.windowMs)}`
+        ? `spool still full (${p.depth}/${p.max}): ${p.count} request(s) found it full in the last ${limit(p.windowMs)}`
         : `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
     case 'spool.unwritable':
       return `spool cannot store reports: ${p.reason}${p.freeBytes !== undefined ? ` (${p.freeBytes} bytes free)` : ''}; answering 503 until it can`;
@@ -198,7 +200,7 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
       return 'spool can store reports again';
     case 'ingest.capped':
       return (p.count as number) > 1
-        ? `ingest refused ${(p.count as number).toLocaleString('en-US')} connection(s) in the last ${windowOf(p.windowMs)}: ` +
+        ? `ingest refused ${(p.count as number).toLocaleString('en-US')} connection(s) in the last ${limit(p.windowMs)}: ` +
             `${p.max} connections are open (the cap); idle ones close after the keep-alive`
         : `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
     case 'dead.letter':
@@ -223,7 +225,7 @@ function describeThings(name: string, p: Record<string, unknown>, advice: Advice
       return (
         `${p.count} Thing(s) lost their binding when a pipe reconnected (${(p.names as string[]).join(', ')}` +
         `${(p.count as number) > (p.names as string[]).length ? ', …' : ''}): ${p.reason} ` +
-        `Uplinks are still stored; downlinks need the binding. Binding again every ${Math.round((p.retryInMs as number) / 1000)}s. ` +
+        `Uplinks are still stored; downlinks need the binding. Binding again every ${limit(p.retryInMs)}. ` +
         `To end it, set "Last in wins" on the WSCommunicationsSubsystem.${advice({ id: 'close-ghost-sessions' })}`
       );
     case 'things.rebound':
@@ -302,7 +304,7 @@ function describePipes(name: string, p: Record<string, unknown>, _advice: Advice
     case 'ping.timeout':
       return (
         `${pipeName(p)}: ThingWorx said nothing for ${secs(p.silentMs)}, not even a pong (deadline ` +
-        `${secs(p.deadlineMs)}): the platform is frozen or the network path is dead; reconnecting`
+        `${limit(p.deadlineMs)}): the platform is frozen or the network path is dead; reconnecting`
       );
     case 'platform.request':
       return (
@@ -343,15 +345,9 @@ function describeAny(name: string, p: Record<string, unknown>): string {
     .join(' ')}`;
 }
 
-/** The window of a folded line (repeats.ts). */
-function windowOf(windowMs: unknown): string {
-  const ms = windowMs as number;
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : secs(ms);
-}
-
 /**
  * Push failures of one cause: the first on its own ("push to X failed: …"), then the repeats of a window in one line
- * ("1,234 push(es) to 812 Thing(s) failed in the last 10 s: …").
+ * ("1,234 push(es) to 812 Thing(s) failed in the last 10s: …").
  */
 function pushesFailing(p: Record<string, unknown>): string {
   const count = p.count as number;
@@ -359,7 +355,7 @@ function pushesFailing(p: Record<string, unknown>): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const error = String(p.error).replace(/\.$/, '');
   const why = CAUSES[p.cause as string] ? `${CAUSES[p.cause as string]}: ${error}` : error;
-  const window = windowOf(p.windowMs);
+  const window = limit(p.windowMs);
   return count === 1
     ? `pushes failing: push to ${p.thing} failed: ${why} (retrying in ${secs(p.retryInMs)}; more failures of this ` +
         `cause are counted in one line per ${window})`
@@ -373,7 +369,7 @@ function pushesFailing(p: Record<string, unknown>): string {
  */
 function uplinksRejected(p: Record<string, unknown>): string {
   const count = p.count as number;
-  const window = windowOf(p.windowMs);
+  const window = limit(p.windowMs);
   const last = p.devEui ? ` (last: ${p.devEui})` : '';
   return count === 1
     ? `rejected ${p.status} ${p.reason}${p.devEui ? ` ${p.devEui}` : ''}: ${p.message} (more refusals of this ` +

@@ -456,7 +456,8 @@ export function codesIn(text: string): string[] {
 
 /**
  * tpx's own messages without their code (the bridge's log lines, an error's first line, the cause words of /metrics
- * and /readyz), pasted as they were printed: the code each one is an error of.
+ * and /readyz), pasted as they were printed: the code each one is an error of. Durations match every way tpx has
+ * written them (`5s`, `5.2s`, `480ms` now; `5 s`, `5.0 s`, `5004 ms` before): people paste old logs.
  */
 const MESSAGE_CODES: [RegExp, string][] = [
   [/\bThing(?:Worx|Park)\b[\w ]* at \S+ did not answer within\b/i, 'TPX_HTTP_TIMEOUT'],
@@ -465,6 +466,7 @@ const MESSAGE_CODES: [RegExp, string][] = [
     /said nothing for [\d.]+ ?m?s, not even a pong|ThingWorx went silent|\b(?:ping_timeout|thingworx_down|pipe_down)\b/,
     'TPX_ALWAYSON_DISCONNECTED',
   ],
+  [/no answer from ThingWorx within [\d.]+ ?m?s\b/, 'TPX_ALWAYSON_TIMEOUT'],
   [/The spool is full|\bspool_full\b/, 'TPX_QUEUE_FULL'],
   [/The spool cannot store|\bspool_unwritable\b/, 'TPX_QUEUE_STORAGE'],
   [/Cannot reach ThingWorx at /, 'TPX_TWX_UNREACHABLE'],

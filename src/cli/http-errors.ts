@@ -5,7 +5,7 @@
  */
 import { settingKey } from '../config/keys.js';
 import type { TpxError } from '../errors.js';
-import { formatSeconds } from '../util/http.js';
+import { formatDuration } from '../util/duration.js';
 
 const CA_OF: Record<string, string> = {
   thingparkUrl: 'thingparkCa',
@@ -33,7 +33,7 @@ export function describeHttpError(err: TpxError): { message: string; fix: string
   const timeout = named('timeout');
   if ((err.code === 'TPX_HTTP_TIMEOUT' || err.code === 'TPX_TWX_TIMEOUT') && typeof d.timeoutMs === 'number') {
     return {
-      message: `${capital(service)} at ${host} did not answer within ${formatSeconds(d.timeoutMs)}${op}.`,
+      message: `${capital(service)} at ${host} did not answer within ${formatDuration(d.timeoutMs)}${op}.`,
       fix: `Check that ${host} is up and reachable from here, or wait longer with ${timeout} (e.g. 2m).`,
     };
   }

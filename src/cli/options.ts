@@ -1,6 +1,6 @@
 /** Parsing of numeric flags shared by commands: a bad value is a usage error naming the flag and the range. */
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import type { CommandContext } from './context.js';
 
 function outOfRange(flag: string, value: string, min: number, max: number, whole: boolean): UsageError {
@@ -27,20 +27,6 @@ export function numberOption(flag: string, value: string | undefined, min: numbe
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw outOfRange(flag, value, min, max, false);
   return n;
-}
-
-/** How a duration is written in help and errors: "500ms", "5s", "2m", "1h". */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0';
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 export interface DurationRange {

@@ -3,6 +3,7 @@
  * then "⠋ Waiting for ThingPark at host (listing connections)… 3 s" until the call ends. Fed by the HTTP helper's
  * events; draws through the IO object (io.status), so --json, --quiet and a non-TTY stderr show nothing.
  */
+import { formatElapsed } from '../util/duration.js';
 import type { HttpEvent } from '../util/http.js';
 import type { IO } from './io.js';
 
@@ -42,7 +43,9 @@ export function slowCallSpinner(io: IO, afterMs = 1000, timers: SpinnerTimers = 
       let frame = 0;
       const draw = () => {
         const s = Math.floor((timers.now() - started) / 1000);
-        io.status(`${FRAMES[frame++ % FRAMES.length]} Waiting for ${e.service} at ${e.host} (${e.operation})… ${s} s`);
+        io.status(
+          `${FRAMES[frame++ % FRAMES.length]} Waiting for ${e.service} at ${e.host} (${e.operation})… ${formatElapsed(s * 1000)}`,
+        );
         shown = true;
       };
       wait = timers.setTimeout(() => {

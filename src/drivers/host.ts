@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { hrtime } from 'node:process';
 import { Worker } from 'node:worker_threads';
+import { formatDuration } from '../util/duration.js';
 import { DriverError } from './errors.js';
 import type { CodecFunction } from './types.js';
 import { WORKER_SOURCE } from './worker-source.js';
@@ -296,8 +297,8 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
     if ('recheckMs' in verdict) this.arm(verdict.recheckMs);
     // A looping driver may have left its realm in any state: start clean.
     else if (verdict.stop === 'call')
-      this.replace(worker, 'timeout', `a call took longer than ${this.timeoutMs} ms`, id ?? 'oldest');
-    else this.replace(worker, 'timeout', `no answer within ${this.timeoutMs} ms`, 'oldest');
+      this.replace(worker, 'timeout', `a call took longer than ${formatDuration(this.timeoutMs)}`, id ?? 'oldest');
+    else this.replace(worker, 'timeout', `no answer within ${formatDuration(this.timeoutMs)}`, 'oldest');
   }
 
   private answer(id: number, m: { json?: string; error?: string }): void {
@@ -352,7 +353,7 @@ export class DriverHost extends EventEmitter<DriverHostEvents> {
         reason === 'memory'
           ? 'ran out of memory'
           : reason === 'timeout'
-            ? `took longer than ${this.timeoutMs} ms`
+            ? `took longer than ${formatDuration(this.timeoutMs)}`
             : error;
       first.resolve({ ok: false, reason, error: text, ms: performance.now() - first.started });
     }

@@ -6,6 +6,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { type Phrase, TpxError, UsageError } from '../errors.js';
+import { formatDuration, formatElapsed } from '../util/duration.js';
 import { DEFAULT_TIMEOUT_MS, type HttpEvent, httpRequest } from '../util/http.js';
 import { TokenProvider } from './oauth.js';
 
@@ -217,7 +218,7 @@ export class ThingParkClient {
       onHttp: o.onHttp,
       setting: o.tokenUrl ? 'thingparkTokenUrl' : 'thingparkUrl',
       onToken: ({ expiresIn }) =>
-        o.onEvent?.({ type: 'token', message: `new access token (expires_in ${expiresIn} s)` }),
+        o.onEvent?.({ type: 'token', message: `new access token (expires in ${formatDuration(expiresIn * 1000)})` }),
     });
   }
 
@@ -388,9 +389,15 @@ export class ThingParkClient {
         if (e.type === 'start') starts += 1;
         this.o.onHttp?.(e);
         if (e.type === 'end' && e.status)
-          this.o.onEvent?.({ type: 'request', message: `${method} ${e.url} -> ${e.status} (${e.ms} ms)` });
+          this.o.onEvent?.({
+            type: 'request',
+            message: `${method} ${e.url} -> ${e.status} (${formatElapsed(e.ms ?? Number.NaN)})`,
+          });
         if (e.type === 'retry')
-          this.o.onEvent?.({ type: 'retry', message: `${method} ${path}: ${e.reason}; retrying in ${e.ms} ms` });
+          this.o.onEvent?.({
+            type: 'retry',
+            message: `${method} ${path}: ${e.reason}; retrying in ${formatElapsed(e.ms ?? Number.NaN)}`,
+          });
       },
     });
     return { res, starts };

@@ -10,6 +10,7 @@
  * Pure functions; no I/O. Used by the bridge (verification), `tpx uplink send`, `tpx downlink` and the emulator.
  */
 import { hash } from 'node:crypto';
+import { formatDuration } from '../util/duration.js';
 import { isHexDigits } from '../util/hex.js';
 
 export type ReportKind = 'DevEUI_uplink' | 'DevEUI_downlink_Sent' | 'DevEUI_location' | 'DevEUI_notification';
@@ -192,7 +193,7 @@ export function verifyUplinkDetailed(p: VerifyUplinkParams): VerifyResult {
     if (Number.isNaN(t)) return fail('bad-time', `Time "${time}" is not an ISO 8601 time`);
     const now = (p.now ?? Date.now)();
     if (Math.abs(now - t) > p.maxSkewMs)
-      return fail('stale-time', `Time ${time} is more than ${p.maxSkewMs} ms away from now`);
+      return fail('stale-time', `Time ${time} is more than ${formatDuration(p.maxSkewMs)} away from now`);
   }
   const expected = token.toLowerCase();
   if (sameDigits(uplinkToken(p.body, p.query, p.asKey), expected)) return { ok: true, keyCase: 'as-configured' };

@@ -5,7 +5,7 @@
  */
 import { connect as netConnect } from 'node:net';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { formatSeconds } from '../util/http.js';
+import { formatDuration, formatElapsed } from '../util/duration.js';
 import { type CheckItem, item } from './check-types.js';
 import { FIX } from './fixes.js';
 
@@ -31,7 +31,7 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<{ ms: 
     const s = netConnect({ host, port });
     s.setTimeout(timeoutMs, () => {
       s.destroy();
-      resolve({ error: `no answer within ${timeoutMs} ms` });
+      resolve({ error: `no answer within ${formatDuration(timeoutMs)}` });
     });
     s.once('connect', () => {
       s.destroy();
@@ -74,7 +74,9 @@ function tlsProbe(
     }
     s.setTimeout(o.timeoutMs, () => {
       s.destroy();
-      resolve({ error: Object.assign(new Error(`no TLS answer within ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' }) });
+      resolve({
+        error: Object.assign(new Error(`no TLS answer within ${formatDuration(o.timeoutMs)}`), { code: 'ETIMEDOUT' }),
+      });
     });
     s.once('secureConnect', () => {
       const out: TlsOutcome = {
@@ -103,7 +105,7 @@ export async function checkTransport(
       blockedReason: 'the host is not reachable',
     };
   }
-  const reachable = item('reachable', 'passed', `${host}:${port} answered in ${tcp.ms} ms.`);
+  const reachable = item('reachable', 'passed', `${host}:${port} answered in ${formatElapsed(tcp.ms)}.`);
   if (url.protocol === 'http:') {
     return {
       items: [
@@ -222,7 +224,7 @@ async function tlsFailure(
     return item(
       'tls',
       'failed',
-      `${host}:${port} accepted the connection but did not answer the TLS handshake within ${formatSeconds(o.timeoutMs)}.`,
+      `${host}:${port} accepted the connection but did not answer the TLS handshake within ${formatDuration(o.timeoutMs)}.`,
       { fix: FIX.silent, data: { error: err.code } },
     );
   }

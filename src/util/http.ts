@@ -11,6 +11,7 @@
 import type { Dispatcher } from 'undici';
 import { TpxError } from '../errors.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { formatDuration } from './duration.js';
 
 /** Default total time of one call: 30 s. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -201,17 +202,10 @@ export function classifyNetworkError(err: unknown, data: HttpErrorData): HttpErr
 function timeoutError(data: HttpErrorData, timeoutMs: number, phase: HttpPhase, cause?: unknown): HttpError {
   return new HttpError(
     'TPX_HTTP_TIMEOUT',
-    `${data.service} at ${data.host} did not answer within ${formatSeconds(timeoutMs)} (${data.operation}).`,
+    `${data.service} at ${data.host} did not answer within ${formatDuration(timeoutMs)} (${data.operation}).`,
     { ...data, timeoutMs, phase },
     cause,
   );
-}
-
-/** "30 s", "1.5 s", "200 ms". */
-export function formatSeconds(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
 
 function retryAfterMs(h: string | string[] | undefined, now: number): number | undefined {

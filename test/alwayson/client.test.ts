@@ -942,6 +942,8 @@ describe('failures carry their cause (issue 12.8)', () => {
     expect(err).toBeInstanceOf(DisconnectedError);
     expect(err.retryable).toBe(true);
     expect(err.details).toMatchObject({ failure: 'ping_timeout' });
+    // durations in the one syntax: measured "312ms", the configured deadline as configured (not "312 ms", "300 ms")
+    expect(err.message).toMatch(/ThingWorx said nothing for \d+ms, not even a pong \(deadline 300ms\)/);
   });
 
   it('says why: unanswered AUTH, HTTP 500 on the upgrade, a 2 GB frame header, raw garbage', async () => {

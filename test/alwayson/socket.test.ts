@@ -34,7 +34,7 @@ describe('openSocket', () => {
       await vi.advanceTimersByTimeAsync(10_000);
       const error = await Promise.race([outcome, new Promise((r) => setImmediate(() => r('still waiting')))]);
       expect(error).toBeInstanceOf(ConnectError);
-      expect((error as Error).message).toMatch(/127\.0\.0\.1:\d+.*within 10 s/);
+      expect((error as Error).message).toMatch(/127\.0\.0\.1:\d+.*within 10s/);
       expect(failureCause(error)).toBe('connect_timeout');
     } finally {
       for (const s of sockets) s.destroy();

@@ -74,6 +74,23 @@ describe('bridge text log', () => {
     expect(eventLevel('uplink.rejecting', { ...refused, reason: 'spool_full', status: 503 })).toBe('info');
   });
 
+  it('writes durations one way: a measured time rounded ("5s", "480ms", "0.4ms"), a limit as configured', () => {
+    const text = (name: string, p: Record<string, unknown>) => formatEvent(name as never, p as never, 'text');
+    expect(text('ping.timeout', { pipe: 0, silentMs: 5004, deadlineMs: 5000 })).toContain(
+      'ThingWorx pipe 0: ThingWorx said nothing for 5s, not even a pong (deadline 5s)',
+    );
+    expect(text('ping.timeout', { pipe: 0, silentMs: 1512, deadlineMs: 1500 })).toContain(
+      'said nothing for 1.5s, not even a pong (deadline 1500ms)',
+    );
+    expect(text('sink.reconnect', { pipe: 1, delayMs: 199, attempt: 1, cause: 'ping_timeout' })).toContain(
+      'ThingWorx pipe 1 reconnecting in 199ms (attempt 1)',
+    );
+    expect(text('push.acked', { kind: 'uplink', seq: 3, thing: 'T', latencyMs: 0.42 })).toContain('to T in 0.4ms');
+    expect(text('push.failed', { thing: 'T', attempt: 2, retryInMs: 1250, error: 'e' })).toContain('retry in 1.3s');
+    const unbound = { count: 1, names: ['A'], reason: 'refused.', retryInMs: 30_000 };
+    expect(text('things.unbound', unbound)).toContain('Binding again every 30s.');
+  });
+
   it('JSON lines carry time (ISO 8601 with ms), level and a stable event name', () => {
     const line = JSON.parse(formatEvent('pipe.up', { pipe: 0 }, 'json', new Date('2026-12-03T10:00:00.123Z')));
     expect(line).toEqual({ time: '2026-12-03T10:00:00.123Z', level: 'info', event: 'pipe.up', pipe: 0 });

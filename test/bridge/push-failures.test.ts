@@ -88,7 +88,7 @@ describe('push failures in the log: one line per cause and window (push.failing)
     const text = b.failing.map((e) => formatEvent('push.failing', e, 'text'));
     expect(text[0]).toMatch(/ warn +pushes failing: push to 0018B20000000A0\d failed: push timed out \(retrying in /);
     expect(text[1]).toMatch(
-      new RegExp(`warn +pushes failing: ${n - 1} push\\(es\\) to 4 Thing\\(s\\) failed in the last 600 s \\(last: `),
+      new RegExp(`warn +pushes failing: ${n - 1} push\\(es\\) to 4 Thing\\(s\\) failed in the last 10m \\(last: `),
     );
   });
 
@@ -156,7 +156,7 @@ describe('push failures in the log: one line per cause and window (push.failing)
     const now = new Date('2026-12-03T10:00:00.123Z');
     const many = {
       cause: 'request_timeout',
-      error: 'PUT Things/X/Services/UpdateSubscribedPropertyValues: no answer from ThingWorx within 10000 ms.',
+      error: new RequestTimeoutError('PUT Things/X/Services/UpdateSubscribedPropertyValues', 10_000).message,
       count: 1234,
       things: 812,
       thing: 'X',
@@ -164,9 +164,9 @@ describe('push failures in the log: one line per cause and window (push.failing)
       windowMs: 10_000,
     };
     expect(formatEvent('push.failing', many, 'text', now)).toBe(
-      '2026-12-03T10:00:00.123Z warn  pushes failing: 1,234 push(es) to 812 Thing(s) failed in the last 10 s ' +
+      '2026-12-03T10:00:00.123Z warn  pushes failing: 1,234 push(es) to 812 Thing(s) failed in the last 10s ' +
         '(last: X): a request timed out: PUT Things/X/Services/UpdateSubscribedPropertyValues: no answer from ' +
-        'ThingWorx within 10000 ms (retried with back-off, latest delay 800 ms)',
+        'ThingWorx within 10s (retried with back-off, latest delay 800ms)',
     );
     expect(JSON.parse(formatEvent('push.failing', many, 'json', now))).toEqual({
       time: '2026-12-03T10:00:00.123Z',

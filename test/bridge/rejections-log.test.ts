@@ -59,11 +59,9 @@ describe('refused requests in the log: one line per reason and window (uplink.re
     expect(folded[1]).toMatchObject({ reason: 'content_type', count: 4 });
     const text = folded.map((e) => formatEvent('uplink.rejecting', e, 'text'));
     expect(text[0]).toMatch(
-      /warn +rejected 415 content_type: Content-Type text\/plain .* \(more refusals of this reason are counted in one line per 600 s\)$/,
+      /warn +rejected 415 content_type: Content-Type text\/plain .* \(more refusals of this reason are counted in one line per 10m\)$/,
     );
-    expect(text[1]).toMatch(
-      /warn +rejected 4 request\(s\) 415 content_type in the last 600 s: Content-Type text\/plain/,
-    );
+    expect(text[1]).toMatch(/warn +rejected 4 request\(s\) 415 content_type in the last 10m: Content-Type text\/plain/);
     // each refusal on its own: a debug line (--verbose), still in the --json stream with --verbose
     expect(eventLevel('uplink.rejected', b.of('uplink.rejected')[0])).toBe('debug');
   });
@@ -89,7 +87,7 @@ describe('refused requests in the log: one line per reason and window (uplink.re
     // the spool still full is no second warning: the window's refusals are the info line that says it
     const still = b.of('spool.full')[1]!;
     expect(formatEvent('spool.full', still, 'text')).toMatch(
-      /debug spool still full \(1\/1\): 3 request\(s\) found it full in the last 600 s$/,
+      /debug spool still full \(1\/1\): 3 request\(s\) found it full in the last 10m$/,
     );
     expect(b.of('uplink.rejecting').map((e) => e.count)).toEqual([1, 3]);
   });

@@ -61,7 +61,7 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     await bridge.whenReady();
     const causes = ['upgrade_refused', 'auth_timeout', 'frame_too_large', 'bad_frame'];
     const last = bridge.events.waitFor('sink.reconnect', (e) => e.cause === 'bad_frame');
-    sink.status({ type: 'down', pipe: 0, cause: 'ping_timeout', error: 'ThingWorx said nothing for 5000 ms' });
+    sink.status({ type: 'down', pipe: 0, cause: 'ping_timeout', error: 'ThingWorx said nothing for 5s' });
     for (const [i, cause] of causes.entries()) {
       sink.status({ type: 'reconnect', pipe: 0, cause, attempt: i + 1, delayMs: 300, error: `because ${cause}` });
     }
@@ -71,7 +71,7 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
       .map((e) => formatEvent(e.name, e.payload as never, 'text'));
     expect(text[0]).toContain('ThingWorx pipe 0 down (ThingWorx went silent (no frame, no pong within the deadline))');
     expect(text[1]).toContain(
-      'ThingWorx pipe 0 reconnecting in 300 ms (attempt 1): ThingWorx refused the WebSocket upgrade',
+      'ThingWorx pipe 0 reconnecting in 300ms (attempt 1): ThingWorx refused the WebSocket upgrade',
     );
     expect(text[2]).toContain('did not answer AUTH');
     expect(text[3]).toContain('a frame larger than the limit');

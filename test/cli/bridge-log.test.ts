@@ -54,7 +54,7 @@ describe('tpx bridge text log during an outage', () => {
     expect(warnings.length, warnings.join('\n')).toBeGreaterThanOrEqual(2);
     expect(warnings.length, warnings.join('\n')).toBeLessThanOrEqual(4);
     expect(warnings[0]).toMatch(/warn {2}pushes failing: push to 70B3D57ED00000C\d failed: .*SERVICE_UNAVAILABLE/);
-    expect(warnings.at(-1)).toMatch(/pushes failing: [\d,]+ push\(es\) to [123] Thing\(s\) failed in the last 10 s/);
+    expect(warnings.at(-1)).toMatch(/pushes failing: [\d,]+ push\(es\) to [123] Thing\(s\) failed in the last 10s/);
     const counted = warnings
       .map((l) => l.match(/pushes failing: ([\d,]+) push\(es\)/)?.[1]?.replace(/,/g, '') ?? '1')
       .reduce((sum, n) => sum + Number(n), 0);

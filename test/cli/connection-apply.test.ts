@@ -349,7 +349,7 @@ describe('bounded waits against fake servers', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `error: ThingPark at ${host} did not answer within 300 ms (listing connections).\n` +
+      `error: ThingPark at ${host} did not answer within 300ms (listing connections).\n` +
         `fix: Check that ${host} is up and reachable from here, or wait longer with --timeout / TPX_TIMEOUT (e.g. 2m).\n`,
     );
   });

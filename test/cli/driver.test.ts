@@ -110,7 +110,7 @@ describe('tpx driver', () => {
     const loop = createTestContext({ env });
     await expect(
       runDriverDecode(loop.ctx, join(FIXTURES, 'bad', 'loops.js'), { fport: '1', hex: '01', driverTimeout: '20ms' }),
-    ).rejects.toMatchObject({ code: 'TPX_CHECK_FAILED', message: /took longer than 20 ms/ });
+    ).rejects.toMatchObject({ code: 'TPX_CHECK_FAILED', message: /took longer than 20ms/ });
   });
 
   it('test runs examples.json: all pass', async () => {

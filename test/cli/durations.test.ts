@@ -1,8 +1,9 @@
 /** Every duration flag takes 500ms / 5s / 2m (src/util/duration.ts); a bare number keeps the flag's old unit. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/cli/app.js';
-import { durationOption, formatDuration } from '../../src/cli/options.js';
+import { durationOption } from '../../src/cli/options.js';
 import { buildProgram } from '../../src/cli/program.js';
+import { formatDuration } from '../../src/util/duration.js';
 import { tempConfigHome } from '../helpers/cli.js';
 import { InProcess, runInProcess } from '../helpers/run.js';
 

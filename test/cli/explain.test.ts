@@ -125,6 +125,19 @@ describe('tpx explain', () => {
         'warn  ThingWorx pipe 0 down (ThingWorx went silent (no frame, no pong within the deadline)): ThingWorx said nothing for 5004 ms, not even a pong (deadline 5000 ms): the platform is frozen or the network path is dead.',
         'TPX_ALWAYSON_DISCONNECTED',
       ],
+      // the same line as written since durations have one syntax, and by older versions' log.ts ("5.0 s")
+      [
+        'ThingWorx pipe 0 down: ThingWorx said nothing for 5s, not even a pong (deadline 5s)',
+        'TPX_ALWAYSON_DISCONNECTED',
+      ],
+      [
+        'ThingWorx pipe 0: ThingWorx said nothing for 480ms, not even a pong (deadline 500ms)',
+        'TPX_ALWAYSON_DISCONNECTED',
+      ],
+      [
+        'ThingWorx pipe 0: ThingWorx said nothing for 5.0 s, not even a pong (deadline 5.0 s)',
+        'TPX_ALWAYSON_DISCONNECTED',
+      ],
       [
         'Could not open the AlwaysOn WebSocket to wss://127.0.0.1:41809/Thingworx/WS: Opening handshake has timed out',
         'TPX_ALWAYSON_CONNECT',
@@ -136,6 +149,22 @@ describe('tpx explain', () => {
       [
         'error: The ThingPark token endpoint at 127.0.0.1:35437 did not answer within 3 s (getting an access token).',
         'TPX_HTTP_TIMEOUT',
+      ],
+      [
+        'error: The ThingPark token endpoint at 127.0.0.1:35437 did not answer within 3s (getting an access token).',
+        'TPX_HTTP_TIMEOUT',
+      ],
+      [
+        'warn  pushes failing: push to X failed: ThingWorx at 127.0.0.1:41809 did not answer within 1500ms (calling POST …)',
+        'TPX_HTTP_TIMEOUT',
+      ],
+      [
+        'PUT Things/X/Services/UpdateSubscribedPropertyValues: no answer from ThingWorx within 10s.',
+        'TPX_ALWAYSON_TIMEOUT',
+      ],
+      [
+        'PUT Things/X/Services/UpdateSubscribedPropertyValues: no answer from ThingWorx within 10000 ms.',
+        'TPX_ALWAYSON_TIMEOUT',
       ],
       [
         'error bind check: Cannot reach ThingWorx at https://127.0.0.1:41809 (UND_ERR_DESTROYED).',

@@ -11,7 +11,7 @@ const LIGHT = [
   /^\.\.\/(app|context|io|completion|options|phrases)\.js$/,
   /^\.\/[a-z-]+\.js$/,
   /^\.\.\/\.\.\/errors\.js$/,
-  /^\.\.\/\.\.\/util\/hex\.js$/,
+  /^\.\.\/\.\.\/util\/(hex|duration)\.js$/,
   /^\.\.\/\.\.\/thingworx\/template-name\.js$/,
   /^\.\.\/\.\.\/config\/(keys|secrets|profiles|settings)\.js$/,
 ];

@@ -27,7 +27,7 @@ describe('slowCallSpinner', () => {
     vi.advanceTimersByTime(900);
     expect(stderr.text).toBe('');
     vi.advanceTimersByTime(1200);
-    expect(stderr.text).toContain('Waiting for ThingPark at tp.example:443 (listing connections)… 2 s');
+    expect(stderr.text).toContain('Waiting for ThingPark at tp.example:443 (listing connections)… 2s');
     on(ev('end'));
     expect(stderr.text.endsWith('\r\x1b[2K')).toBe(true);
     const len = stderr.text.length;

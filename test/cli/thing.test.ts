@@ -222,7 +222,7 @@ describe('tpx thing watch', () => {
   it('prints a readable line per uplink without --json', async () => {
     const p = new InProcess(['thing', 'watch', DEV, '--interval', '100ms'], { env });
     try {
-      await p.waitFor(/Watching/, { stream: 'stderr' });
+      await p.waitFor(/Watching .* every 100ms\); Ctrl-C to stop/, { stream: 'stderr' });
       await push(DEV, { uplinkData: uplink(DEV, 50, '00ff') });
       const m = await p.waitFor(/^.*FCntUp 50.*$/m);
       expect(m[0]).toMatch(/0018B20000000FFF {2}FCntUp 50 {2}FPort 5 {2}payload 00 ff {2}RSSI -97 {2}SNR 6\.25 {2}SF9/);

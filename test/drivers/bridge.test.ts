@@ -122,7 +122,7 @@ describe('bridge with payload drivers', () => {
 
   for (const [kind, file, reason] of [
     ['throws', 'throws.js', /cannot read property of undefined/],
-    ['loops', 'loops.js', /took longer than 50 ms/],
+    ['loops', 'loops.js', /took longer than 50ms/],
     ['allocates without end', 'hungry.js', /ran out of memory/],
   ] as const) {
     it(`a driver that ${kind}: the raw uplink is still delivered, with decodeErrors and a count; the next decodes`, async () => {

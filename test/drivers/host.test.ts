@@ -157,7 +157,7 @@ describe('drivers: isolation', () => {
       const bad = d.decode('loops', { bytes: [1], fPort: 1 });
       const good = d.decode('loops', { bytes: [0], fPort: 1 });
       expect(await stopped(replaced, 'the looping call')).toMatchObject([{ reason: 'timeout', requeued: 1 }]);
-      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50ms'] });
       expect(await good).toMatchObject({ ok: true, data: { ok: true } });
       expect(d.host.restarts).toBe(1);
     },
@@ -183,11 +183,11 @@ describe('drivers: isolation', () => {
       const replaced = once(d, 'worker.replaced');
       const bad = d.decode('x', { bytes: [1], fPort: 1 });
       const good = d.decode('x', { bytes: [0], fPort: 1 });
-      // The per-call limit, not the fallback ('no answer within 50 ms'), replaced the worker.
+      // The per-call limit, not the fallback ('no answer within 50ms'), replaced the worker.
       expect(await stopped(replaced, 'the looping call')).toEqual([
-        { reason: 'timeout', error: 'a call took longer than 50 ms', requeued: 1 },
+        { reason: 'timeout', error: 'a call took longer than 50ms', requeued: 1 },
       ]);
-      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50ms'] });
       expect((await bad).ms).toBeGreaterThanOrEqual(50 + DEFAULT_SLACK_MS);
       expect(await good).toMatchObject({ ok: true, data: { ok: true } });
       expect(d.host.restarts).toBe(1);
@@ -206,10 +206,10 @@ describe('drivers: isolation', () => {
       const next = d.decode('x', { bytes: [0], fPort: 1 });
       // Not `requeued`: on a loaded machine the first call's answer may still be on its way when the loop is stopped.
       expect(await stopped(replaced, 'the looping call (id 1, after 2^31 - 1)')).toMatchObject([
-        { reason: 'timeout', error: 'a call took longer than 50 ms' },
+        { reason: 'timeout', error: 'a call took longer than 50ms' },
       ]);
       expect(await first).toMatchObject({ ok: true });
-      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(await bad).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50ms'] });
       expect(await next).toMatchObject({ ok: true });
     },
     WATCHDOG_TEST_MS,
@@ -227,9 +227,9 @@ describe('drivers: isolation', () => {
       const replaced = once(d, 'worker.replaced');
       const r = d.decode('x', { bytes: [1], fPort: 1 });
       expect(await stopped(replaced, 'the setter that loops')).toEqual([
-        { reason: 'timeout', error: 'a call took longer than 50 ms', requeued: 0 },
+        { reason: 'timeout', error: 'a call took longer than 50ms', requeued: 0 },
       ]);
-      expect(await r).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50 ms'] });
+      expect(await r).toMatchObject({ ok: false, reason: 'timeout', errors: ['took longer than 50ms'] });
       expect(d.host.restarts).toBe(1);
     },
     WATCHDOG_TEST_MS,

@@ -219,7 +219,7 @@ describe('ThingParkClient', () => {
       const t0 = Date.now();
       await expect(client.listConnections()).rejects.toMatchObject({
         code: 'TPX_HTTP_TIMEOUT',
-        message: `ThingPark at ${host} did not answer within 300 ms (listing connections).`,
+        message: `ThingPark at ${host} did not answer within 300ms (listing connections).`,
         details: { host, timeoutMs: 300, operation: 'listing connections', setting: 'thingparkUrl' },
       });
       expect(Date.now() - t0).toBeLessThan(3000);

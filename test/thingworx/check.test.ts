@@ -315,7 +315,7 @@ describe('checkTransport', () => {
       const tls = r.items.find((i) => i.id === 'tls');
       expect(tls).toMatchObject({ status: 'failed' });
       expect(tls!.detail).toBe(
-        `127.0.0.1:${port} accepted the connection but did not answer the TLS handshake within 300 ms.`,
+        `127.0.0.1:${port} accepted the connection but did not answer the TLS handshake within 300ms.`,
       );
       expect(String(tls!.fix)).not.toMatch(/SSL\/TLS enabled/);
     } finally {

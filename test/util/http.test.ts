@@ -30,7 +30,7 @@ describe('httpRequest', () => {
     expect(err).toBeInstanceOf(HttpError);
     expect(err).toMatchObject({
       code: 'TPX_HTTP_TIMEOUT',
-      message: `ThingPark at ${host} did not answer within 200 ms (listing connections).`,
+      message: `ThingPark at ${host} did not answer within 200ms (listing connections).`,
       details: { service: 'ThingPark', host, operation: 'listing connections', timeoutMs: 200, phase: 'headers' },
     });
   });

@@ -6,7 +6,8 @@
  */
 import { TpxError } from '../../errors.js';
 import { AMQP_PORTS, amqpUrlParts } from '../../util/amqp-url.js';
-import { formatSeconds, httpRequest } from '../../util/http.js';
+import { formatDuration, formatElapsed } from '../../util/duration.js';
+import { httpRequest } from '../../util/http.js';
 import { parseHeartbeat } from './heartbeat.js';
 import { type BridgeHeartbeat, FLEET_DEFAULTS, fleetNames } from './types.js';
 
@@ -126,7 +127,7 @@ export async function connectBroker(
         reject(
           new TpxError(
             'TPX_FLEET_UNREACHABLE',
-            `The fleet broker at ${host} did not answer within ${formatSeconds(timeoutMs)}.`,
+            `The fleet broker at ${host} did not answer within ${formatDuration(timeoutMs)}.`,
             {
               fix: { id: 'fleet-broker', auth: false },
               details: { ...details, phase: 'timeout' },
@@ -267,7 +268,7 @@ export async function readFleetStatus(o: FleetStatusOptions): Promise<FleetStatu
   const bridges = bridgeStatuses(heard, byName, now(), heartbeatMs);
   if (o.readyz) await askReadyz(bridges, o);
 
-  const heardSeconds = formatSeconds(o.waitMs);
+  const heardSeconds = formatDuration(o.waitMs);
   if (heard.size === 0 && !problems.some((p) => p.kind === 'no-status-exchange')) {
     problems.push({ kind: 'no-bridges', message: `No bridge sent a heartbeat within ${heardSeconds}.` });
   }
@@ -463,7 +464,7 @@ function bridgeProblems(
       problems.push({
         kind: 'stale-bridge',
         bridgeId: b.bridgeId,
-        message: `Bridge ${b.bridgeId}'s last heartbeat is ${b.ageMs < 0 ? 'unreadable' : `${formatSeconds(b.ageMs)} old`} (the period is ${formatSeconds(heartbeatMs)}).`,
+        message: `Bridge ${b.bridgeId}'s last heartbeat is ${b.ageMs < 0 ? 'unreadable' : `${formatElapsed(b.ageMs)} old`} (the period is ${formatDuration(heartbeatMs)}).`,
       });
     }
     if (!b.ready) {

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { TpxError, UsageError } from '../../errors.js';
+import { formatDuration } from '../../util/duration.js';
 import { type App, failWithResult } from '../app.js';
 import type { PlatformFlags } from '../clients.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
@@ -110,9 +111,13 @@ async function pushViaThingWorx(
         ctx.io.out(status ? `downlinkStatus: ${JSON.stringify(status)}` : 'downlinkStatus did not change in time.');
     }
     if (waitMs && status === undefined) {
-      const err = new TpxError('TPX_DOWNLINK_NO_STATUS', `No downlinkStatus from the bridge within ${o.wait}.`, {
-        fix: 'Check that a bridge is running and bound to this Thing (tpx bridge), and its log.',
-      });
+      const err = new TpxError(
+        'TPX_DOWNLINK_NO_STATUS',
+        `No downlinkStatus from the bridge within ${formatDuration(waitMs)}.`,
+        {
+          fix: 'Check that a bridge is running and bound to this Thing (tpx bridge), and its log.',
+        },
+      );
       return failWithResult(ctx.io, result, err);
     }
     const state = (status as { state?: string } | undefined)?.state;

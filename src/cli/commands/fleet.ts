@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import type { FleetStatus } from '../../bridge/fleet/status.js';
 import { CheckFailedError, ExitCode } from '../../errors.js';
+import { formatDuration, formatElapsed } from '../../util/duration.js';
 import type { App } from '../app.js';
 import type { CommandContext } from '../context.js';
-import { brokerUrl, type DurationRange, durationOption, formatDuration, wholeNumberOption } from '../options.js';
+import { brokerUrl, type DurationRange, durationOption, wholeNumberOption } from '../options.js';
 
 export interface FleetStatusOptions {
   queue?: string;
@@ -42,11 +43,6 @@ export function indexRanges(indexes: number[]): string {
 function queueIndex(name: string, prefix: string): number | undefined {
   const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.q\\.(\\d+)$`).exec(name);
   return m ? Number(m[1]) : undefined;
-}
-
-function age(ms: number): string {
-  if (ms < 0) return '?';
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(Math.round(ms / 1000) * 1000);
 }
 
 export async function runFleetStatus(ctx: CommandContext, opts: FleetStatusOptions): Promise<number | undefined> {
@@ -116,7 +112,7 @@ function renderStatus(ctx: CommandContext, s: FleetStatus): void {
             b.queues.length ? `${indexRanges(idx)} (${b.queues.length})` : 'standby',
             b.things,
             b.lag,
-            b.stale ? `${age(b.ageMs)} stale` : `${age(b.ageMs)} ago`,
+            b.stale ? `${formatElapsed(b.ageMs)} stale` : `${formatElapsed(b.ageMs)} ago`,
           ];
         }),
       ),
@@ -126,7 +122,7 @@ function renderStatus(ctx: CommandContext, s: FleetStatus): void {
     ctx.io.out(`${s.deadLetters} report(s) failed for good, in ${s.prefix}.dead.`);
   }
   if (s.problems.length === 0) {
-    ctx.io.success(`Every queue has one bridge (heartbeats heard for ${formatDuration(s.listenedMs || 0)}).`);
+    ctx.io.success(`Every queue has one bridge (heartbeats heard for ${formatElapsed(s.listenedMs || 0)}).`);
     return;
   }
   // Unassigned and missing queues are grouped in one line each, so 16 queues do not make 16 lines.

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { ThingWorxRest } from '../../thingworx/rest.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
+import { formatDuration } from '../../util/duration.js';
 import type { App } from '../app.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { durationOption, wholeNumberOption } from '../options.js';
@@ -303,11 +304,11 @@ export async function runThingWatch(
       signal,
       onReady: (mode) =>
         ctx.io.info(
-          `Watching ${name} for uplinks (${mode === 'history' ? 'history' : 'latest value'} every ${intervalMs / 1000}s); Ctrl-C to stop.`,
+          `Watching ${name} for uplinks (${mode === 'history' ? 'history' : 'latest value'} every ${formatDuration(intervalMs)}); Ctrl-C to stop.`,
         ),
       onTransientError: (err) => {
         if (err.message !== lastError)
-          ctx.io.warn(`${err.message} Still watching; retrying every ${intervalMs / 1000}s.`);
+          ctx.io.warn(`${err.message} Still watching; retrying every ${formatDuration(intervalMs)}.`);
         lastError = err.message;
       },
       onUplink: (u) => {

@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { BridgeEvents, eventLevel, formatEvent } from '../../bridge/index.js';
 import { validateProfileName } from '../../config/profiles.js';
 import { TpxError } from '../../errors.js';
+import { formatDuration, formatElapsed } from '../../util/duration.js';
 import type { CommandContext } from '../context.js';
 import { bridgeHolders } from '../holders.js';
 import { say } from '../phrases.js';
@@ -61,7 +62,7 @@ function readyLines(ctx: CommandContext, w: SandboxWorld, s: SandboxSettings): s
   const c = ctx.io.color;
   const p = s.profile === 'sandbox' ? '--profile sandbox' : `--profile ${s.profile}`;
   const first = sandboxDevEui(1);
-  const every = s.downlinkEveryMs ? `a downlink every ${s.downlinkEveryMs / 1000}s` : 'no downlinks';
+  const every = s.downlinkEveryMs ? `a downlink every ${formatDuration(s.downlinkEveryMs)}` : 'no downlinks';
   return [
     c.bold('tpx sandbox: ThingWorx and ThingPark emulators and the bridge, in this process (loopback only)'),
     `  ThingWorx  ${w.twx.restUrl}/Thingworx  REST and AlwaysOn over TLS; CA ${w.caFile}`,
@@ -75,7 +76,7 @@ function readyLines(ctx: CommandContext, w: SandboxWorld, s: SandboxSettings): s
     `  tpx ${p} thingworx check`,
     `  tpx ${p} connection list`,
     `${s.devices} devices (${first} … ${sandboxDevEui(s.devices)}), ${s.rate} uplink(s)/s, ${every}.` +
-      (s.durationMs ? ` Stops after ${s.durationMs / 1000}s.` : ' Stop with Ctrl-C.'),
+      (s.durationMs ? ` Stops after ${formatDuration(s.durationMs)}.` : ' Stop with Ctrl-C.'),
   ];
 }
 
@@ -83,7 +84,7 @@ function summaryLines(s: SandboxSummary, devices: number): string[] {
   const u = s.uplinks;
   const d = s.downlinks;
   return [
-    `Sandbox stopped after ${Math.round(s.durationMs / 1000)}s (${devices} devices, ${s.devicesSending} of them sent uplinks).`,
+    `Sandbox stopped after ${formatElapsed(Math.round(s.durationMs / 1000) * 1000)} (${devices} devices, ${s.devicesSending} of them sent uplinks).`,
     `  uplinks    ${u.sent} sent, ${u.delivered} delivered to ThingWorx, ${u.lost} lost` +
       (u.rejected ? ` (${u.rejected} refused by the bridge)` : ''),
     `  downlinks  ${d.sent} written in ThingWorx, ${d.confirmed} confirmed, ${d.lost} lost` +
@@ -228,7 +229,7 @@ async function waitForBridge(world: SandboxWorld, signal: AbortSignal) {
   if (!ready) {
     throw new TpxError(
       'TPX_SANDBOX_START',
-      `The bridge did not connect to the ThingWorx emulator within ${READY_TIMEOUT_MS / 1000}s.`,
+      `The bridge did not connect to the ThingWorx emulator within ${formatDuration(READY_TIMEOUT_MS)}.`,
       { fix: 'Run tpx sandbox --verbose to see the bridge events.' },
     );
   }
