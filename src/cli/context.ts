@@ -23,6 +23,13 @@ export interface GlobalOptions {
   timeout?: string;
 }
 
+/** A value a command read from a file it was given (`-f ci.json`): the file, the field's path in it, the value. */
+export interface FileValue {
+  path: string;
+  field: string;
+  value: unknown;
+}
+
 export class CommandContext {
   private settingsCache: Settings | undefined;
   private shutdown: AbortController | undefined;
@@ -93,15 +100,20 @@ export class CommandContext {
   }
 
   /**
-   * How an error names a setting's bad value, by where it came from: the flag, the TPX_* variable, or
-   * `key in profile "name"` (the flag when the setting is not set).
+   * How an error names a setting's bad value, by where it came from: the flag, a field of a file the command read
+   * (`configuration.pipeCount in ci.json`: between the flag and the environment), the TPX_* variable, or
+   * `key in profile "name"` (the flag when the setting is not set). `o.flag` names the flag of a value that is no
+   * setting of config/keys.ts (a connection field such as --downlink-port).
    */
-  valueLabel(key: string, flagValue?: string): string {
-    const r = this.settings.get(key, flagValue);
+  valueLabel(key: string, flagValue?: string, o: { file?: FileValue; flag?: string } = {}): string {
     const meta = settingKey(key);
+    const flag = o.flag ?? meta?.flag ?? key;
+    if (flagValue !== undefined && flagValue !== '') return flag;
+    if (o.file && o.file.value !== undefined && o.file.value !== null) return `${o.file.field} in ${o.file.path}`;
+    const r = this.settings.get(key);
     if (r?.source === 'env') return meta?.env ?? key;
     if (r?.source === 'profile') return `${key} in profile "${this.settings.profileName}"`;
-    return meta?.flag ?? key;
+    return flag;
   }
 
   /** The PEM contents of the CA file a setting names (flag, env or profile), or undefined when none is set. */

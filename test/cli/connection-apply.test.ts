@@ -152,6 +152,35 @@ describe('tpx connection apply', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('has fields tpx does not know: configuration.hostname');
   });
+
+  it('names a bad value by where it came from: the -f file field, the flag over it, TPX_*, the profile', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = join(home.dir, 'bad-value.json');
+    writeFileSync(file, JSON.stringify({ name: 'ci', configuration: { pipeCount: 'x' } }));
+    const env = { TPX_THINGWORX_APP_KEY: APP_KEY };
+    const r = await tpx(['connection', 'apply', '-f', file, '--host-name', 'h:1', '--json'], { env });
+    expect(r.code).toBe(2);
+    const error = JSON.parse(r.stdout).error;
+    expect(error.message).toBe(`configuration.pipeCount in ${file} must be a whole number from 1 to 255 (got "x").`);
+    expect(error.fix).toBe(`Correct configuration.pipeCount in ${file} and run the command again.`);
+    expect(r.stderr).not.toContain('--pipe-count');
+    // The flag wins over the file: its bad value is the flag's.
+    const flag = await tpx(['connection', 'apply', '-f', file, '--pipe-count', '0', '--host-name', 'h:1'], { env });
+    expect(flag.stderr).toContain('error: --pipe-count must be a whole number from 1 to 255 (got "0").');
+    // create/apply take pipeCount and template from TPX_* and the profile too.
+    const fromEnv = await tpx(['connection', 'create', '--name', 'e', '--host-name', 'h:1'], {
+      env: { ...env, TPX_PIPE_COUNT: '300' },
+    });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain('error: TPX_PIPE_COUNT must be a whole number from 1 to 255 (got "300").');
+    expect((await tpx(['--profile', 'words', 'profile', 'set', 'template', '9bad'])).code).toBe(0);
+    const fromProfile = await tpx(['--profile', 'words', 'connection', 'apply', '--name', 'p', '--host-name', 'h:1'], {
+      env,
+    });
+    expect(fromProfile.code).toBe(2);
+    expect(fromProfile.stderr).toContain('error: template in profile "words" must be a ThingWorx entity name');
+    expect(emu.connections()).toHaveLength(0);
+  });
 });
 
 describe('tpx connection create', () => {
