@@ -100,7 +100,7 @@ interface ConnectionFile {
 
 /**
  * Names a field's bad value by where it came from (flag > -f file > TPX_* variable > profile), through
- * ctx.valueLabel: `--pipe-count`, `configuration.pipeCount in ci.json`, `TPX_PIPE_COUNT`, `pipeCount in profile "lab"`.
+ * ctx.valueLabel: `--pipe-count`, `configuration.pipeCount in ci.json`, the pipeCount variable, `pipeCount in profile "lab"`.
  * `flags` are the flags given (not merged with the file). A broker field comes from --broker-url or its setting
  * before the file (amqpFields puts it over the file's).
  */
