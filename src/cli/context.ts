@@ -5,7 +5,7 @@
 import { type CaSetting, readCaFile } from '../config/ca.js';
 import { settingKey } from '../config/keys.js';
 import { Settings } from '../config/settings.js';
-import { UsageError } from '../errors.js';
+import { CancelledError, UsageError } from '../errors.js';
 import type { ThingParkClient } from '../thingpark/api.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
 import type { ThingParkFlags, ThingWorxFlags } from './clients.js';
@@ -33,6 +33,7 @@ export interface FileValue {
 export class CommandContext {
   private settingsCache: Settings | undefined;
   private shutdown: AbortController | undefined;
+  private interruption: { dispose: () => void } | undefined;
   private readonly clients = new Map<string, Promise<unknown>>();
   /** Settings this command asked for at a prompt (so that it can offer to save them). */
   readonly prompted: { key: string; value: string }[] = [];
@@ -193,10 +194,41 @@ export class CommandContext {
   }
 
   /**
+   * Until the command takes the signals itself (shutdownSignal), the first SIGINT or SIGTERM cancels it: `cancelled`
+   * rejects with the cancel error (TPX_CANCELLED with details.signal), which the App renders as Ctrl-C at a prompt
+   * (one JSON document with --json, "Cancelled." on stderr) before it exits (130, 143). dispose() when the command
+   * is done.
+   */
+  cancelOnSignal(): { cancelled: Promise<never>; fired: () => boolean; dispose: () => void } {
+    let fired = false;
+    let reject: (err: unknown) => void = () => undefined;
+    const cancelled = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
+      const fn = () => {
+        if (fired) return;
+        fired = true;
+        reject(cancelledBy(name));
+      };
+      this.process.on(name, fn);
+      return [name, fn] as const;
+    });
+    const dispose = () => {
+      for (const [name, fn] of handlers) this.process.off(name, fn);
+      if (this.interruption === interruption) this.interruption = undefined;
+    };
+    const interruption = { dispose };
+    this.interruption = interruption;
+    return { cancelled, fired: () => fired, dispose };
+  }
+
+  /**
    * An AbortSignal aborted on the first SIGINT or SIGTERM (stop cleanly); a second signal exits at once
    * with code 130. Call release() when the long-running work is done.
    */
   shutdownSignal(): { signal: AbortSignal; release: () => void } {
+    this.interruption?.dispose(); // the command stops itself from now on
     if (!this.shutdown) {
       const ctl = new AbortController();
       this.shutdown = ctl;
@@ -221,6 +253,17 @@ export class CommandContext {
     const ctl = this.shutdown as AbortController & { release?: () => void };
     return { signal: ctl.signal, release: () => ctl.release?.() };
   }
+}
+
+/** The exit code of a command cancelled by a signal: 128 + its number, as a shell reports it. */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * The error of a command cancelled by a signal, or by Ctrl-C at a prompt (SIGINT): TPX_CANCELLED, its exit code
+ * from SIGNAL_EXIT_CODES (exitCodeOf).
+ */
+export function cancelledBy(signal: keyof typeof SIGNAL_EXIT_CODES): CancelledError {
+  return new CancelledError(signal === 'SIGINT' ? 'Cancelled.' : `Cancelled (${signal}).`, { signal });
 }
 
 /** The usage error for a profile the config file does not have. */

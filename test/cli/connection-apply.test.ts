@@ -12,6 +12,7 @@ import { BufferWriter, type Prompter } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { tempConfigHome } from '../helpers/cli.js';
+import { InProcess } from '../helpers/run.js';
 import { deleteConnections } from '../helpers/thingpark.js';
 
 const APP_KEY = 'twx-app-key-apply-4e1d';
@@ -370,6 +371,34 @@ describe('bounded waits against fake servers', () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     return `127.0.0.1:${(s.address() as AddressInfo).port}`;
   }
+
+  it('SIGTERM / SIGINT while ThingPark is slow: the cancel said (one JSON document with --json), exit 143 / 130', async () => {
+    let arrived: () => void = () => undefined;
+    const host = await fake(() => arrived()); // never answers
+    const env = {
+      ...home.env,
+      TPX_THINGPARK_URL: `http://${host}`,
+      TPX_THINGPARK_CLIENT_ID: 'id',
+      TPX_THINGPARK_CLIENT_SECRET: 'secret',
+    };
+    const start = async (args: string[]) => {
+      const waiting = new Promise<void>((r) => {
+        arrived = r;
+      });
+      const p = new InProcess(['connection', 'list', '--timeout', '20s', ...args], { env });
+      await waiting;
+      return p;
+    };
+    const json = await (await start(['--json'])).kill('SIGTERM');
+    expect(json.code).toBe(143);
+    expect(json.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: { code: 'TPX_CANCELLED', message: 'Cancelled (SIGTERM).', details: { signal: 'SIGTERM' } },
+    });
+    expect(json.stderr).toBe('error: Cancelled (SIGTERM).\n');
+    const text = await (await start([])).interrupt();
+    expect(text).toMatchObject({ code: 130, stdout: '', stderr: 'error: Cancelled.\n' });
+  });
 
   it('a server that takes the login and never answers: one line, exit 1, within --timeout', async () => {
     const host = await fake(() => undefined);
