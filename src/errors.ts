@@ -190,10 +190,10 @@ export class CheckFailedError extends TpxError {
   }
 }
 
-/** The user declined a confirmation prompt. */
+/** The user declined a confirmation prompt, or interrupted the command (details.signal: the CLI exits 128+n). */
 export class CancelledError extends TpxError {
-  constructor(message = 'Cancelled.') {
-    super('TPX_CANCELLED', message, { exitCode: ExitCode.FAILURE });
+  constructor(message = 'Cancelled.', details?: { signal: string }) {
+    super('TPX_CANCELLED', message, { exitCode: ExitCode.FAILURE, ...(details ? { details } : {}) });
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ExitCode, isTpxError, type TpxError } from '../errors.js';
-import { CommandContext, type GlobalOptions } from './context.js';
+import { CommandContext, cancelledBy, type GlobalOptions, SIGNAL_EXIT_CODES } from './context.js';
 import { describeHttpError } from './http-errors.js';
 import { IO, type Prompter, type Writer } from './io.js';
 import { durationOption, TIMEOUT_RANGE } from './options.js';
@@ -61,13 +61,21 @@ export class App {
       const io = this.createIO(opts);
       const ctx = new CommandContext(io, this.env, opts, this.options.process);
       this.lastContext = ctx;
+      // SIGINT/SIGTERM before the command takes them (ctx.shutdownSignal) cancel it: said, then exit 130/143.
+      const interrupt = ctx.cancelOnSignal();
       try {
         // A bad --timeout is a usage error before anything is sent (env/profile values are read when used).
         durationOption('--timeout', (opts as GlobalOptions).timeout, TIMEOUT_RANGE);
-        const code = await run(ctx, opts, args);
+        const running = run(ctx, opts, args);
+        running.catch(() => undefined); // after a cancel, its end is of no interest
+        const code = await Promise.race([running, interrupt.cancelled]);
         this.exitCode = typeof code === 'number' ? code : ExitCode.OK;
       } catch (err) {
         this.exitCode = renderError(io, err);
+        // The work in flight (an HTTP call that may never end) must not keep the process alive.
+        if (interrupt.fired()) ctx.process.exit(this.exitCode);
+      } finally {
+        interrupt.dispose();
       }
     };
   }
@@ -81,6 +89,8 @@ export function exitCodeOf(err: TpxError): number {
   if (err.exitCode !== ExitCode.FAILURE) return err.exitCode;
   if (err.code === 'TPX_USAGE') return ExitCode.USAGE;
   const d = err.details;
+  if (err.code === 'TPX_CANCELLED' && typeof d?.signal === 'string' && d.signal in SIGNAL_EXIT_CODES)
+    return SIGNAL_EXIT_CODES[d.signal as keyof typeof SIGNAL_EXIT_CODES];
   return d && typeof d.setting === 'string' && 'got' in d ? ExitCode.USAGE : ExitCode.FAILURE;
 }
 
@@ -106,8 +116,11 @@ export function failWithResult(io: IO, result: Record<string, unknown>, err: Tpx
 }
 
 /** Prints an error the way users expect and returns the exit code. */
-export function renderError(io: IO, err: unknown): number {
+export function renderError(io: IO, failure: unknown): number {
   io.clearStatus();
+  // Ctrl-C at a prompt (@inquirer/prompts) is the user cancelling, as SIGINT is: the same words, the same 130.
+  const err =
+    failure instanceof Error && failure.name === 'ExitPromptError' ? cancelledBy('SIGINT') : (failure as unknown);
   if (isTpxError(err)) {
     const error = errorJson(err);
     // A stream's last line is an event line like the others (time, event), not a bare document.
@@ -116,12 +129,6 @@ export function renderError(io: IO, err: unknown): number {
     io.error(String(error.message), typeof error.fix === 'string' ? error.fix : undefined);
     if (io.verbose && err.stack) io.debug(err.stack);
     return exitCodeOf(err);
-  }
-  if (err instanceof Error && err.name === 'ExitPromptError') {
-    // Ctrl-C at a prompt (@inquirer/prompts): the user cancelled; 130 as for SIGINT.
-    if (io.json) io.printJson({ error: { code: 'TPX_CANCELLED', message: 'Cancelled.' } });
-    io.error('Cancelled.');
-    return 130;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (io.json) io.printJson({ error: { code: 'TPX_INTERNAL', message: e.message } });

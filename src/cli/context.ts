@@ -5,7 +5,7 @@
 import { type CaSetting, readCaFile } from '../config/ca.js';
 import { settingKey } from '../config/keys.js';
 import { Settings } from '../config/settings.js';
-import { UsageError } from '../errors.js';
+import { CancelledError, UsageError } from '../errors.js';
 import type { ThingParkClient } from '../thingpark/api.js';
 import type { ThingWorxRest } from '../thingworx/rest.js';
 import type { ThingParkFlags, ThingWorxFlags } from './clients.js';
@@ -23,9 +23,17 @@ export interface GlobalOptions {
   timeout?: string;
 }
 
+/** A value a command read from a file it was given (`-f ci.json`): the file, the field's path in it, the value. */
+export interface FileValue {
+  path: string;
+  field: string;
+  value: unknown;
+}
+
 export class CommandContext {
   private settingsCache: Settings | undefined;
   private shutdown: AbortController | undefined;
+  private interruption: { dispose: () => void } | undefined;
   private readonly clients = new Map<string, Promise<unknown>>();
   /** Settings this command asked for at a prompt (so that it can offer to save them). */
   readonly prompted: { key: string; value: string }[] = [];
@@ -93,15 +101,20 @@ export class CommandContext {
   }
 
   /**
-   * How an error names a setting's bad value, by where it came from: the flag, the TPX_* variable, or
-   * `key in profile "name"` (the flag when the setting is not set).
+   * How an error names a setting's bad value, by where it came from: the flag, a field of a file the command read
+   * (`configuration.pipeCount in ci.json`: between the flag and the environment), the TPX_* variable, or
+   * `key in profile "name"` (the flag when the setting is not set). `o.flag` names the flag of a value that is no
+   * setting of config/keys.ts (a connection field such as --downlink-port).
    */
-  valueLabel(key: string, flagValue?: string): string {
-    const r = this.settings.get(key, flagValue);
+  valueLabel(key: string, flagValue?: string, o: { file?: FileValue; flag?: string } = {}): string {
     const meta = settingKey(key);
+    const flag = o.flag ?? meta?.flag ?? key;
+    if (flagValue !== undefined && flagValue !== '') return flag;
+    if (o.file && o.file.value !== undefined && o.file.value !== null) return `${o.file.field} in ${o.file.path}`;
+    const r = this.settings.get(key);
     if (r?.source === 'env') return meta?.env ?? key;
     if (r?.source === 'profile') return `${key} in profile "${this.settings.profileName}"`;
-    return meta?.flag ?? key;
+    return flag;
   }
 
   /** The PEM contents of the CA file a setting names (flag, env or profile), or undefined when none is set. */
@@ -181,10 +194,41 @@ export class CommandContext {
   }
 
   /**
+   * Until the command takes the signals itself (shutdownSignal), the first SIGINT or SIGTERM cancels it: `cancelled`
+   * rejects with the cancel error (TPX_CANCELLED with details.signal), which the App renders as Ctrl-C at a prompt
+   * (one JSON document with --json, "Cancelled." on stderr) before it exits (130, 143). dispose() when the command
+   * is done.
+   */
+  cancelOnSignal(): { cancelled: Promise<never>; fired: () => boolean; dispose: () => void } {
+    let fired = false;
+    let reject: (err: unknown) => void = () => undefined;
+    const cancelled = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
+      const fn = () => {
+        if (fired) return;
+        fired = true;
+        reject(cancelledBy(name));
+      };
+      this.process.on(name, fn);
+      return [name, fn] as const;
+    });
+    const dispose = () => {
+      for (const [name, fn] of handlers) this.process.off(name, fn);
+      if (this.interruption === interruption) this.interruption = undefined;
+    };
+    const interruption = { dispose };
+    this.interruption = interruption;
+    return { cancelled, fired: () => fired, dispose };
+  }
+
+  /**
    * An AbortSignal aborted on the first SIGINT or SIGTERM (stop cleanly); a second signal exits at once
    * with code 130. Call release() when the long-running work is done.
    */
   shutdownSignal(): { signal: AbortSignal; release: () => void } {
+    this.interruption?.dispose(); // the command stops itself from now on
     if (!this.shutdown) {
       const ctl = new AbortController();
       this.shutdown = ctl;
@@ -209,6 +253,17 @@ export class CommandContext {
     const ctl = this.shutdown as AbortController & { release?: () => void };
     return { signal: ctl.signal, release: () => ctl.release?.() };
   }
+}
+
+/** The exit code of a command cancelled by a signal: 128 + its number, as a shell reports it. */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * The error of a command cancelled by a signal, or by Ctrl-C at a prompt (SIGINT): TPX_CANCELLED, its exit code
+ * from SIGNAL_EXIT_CODES (exitCodeOf).
+ */
+export function cancelledBy(signal: keyof typeof SIGNAL_EXIT_CODES): CancelledError {
+  return new CancelledError(signal === 'SIGINT' ? 'Cancelled.' : `Cancelled (${signal}).`, { signal });
 }
 
 /** The usage error for a profile the config file does not have. */

@@ -381,8 +381,8 @@ export const CODE_EXPLANATIONS: Record<string, CodeExplanation> = {
   // CLI, config, emulators, sandbox
   TPX_CANCELLED: e(
     'Cancelled',
-    'A confirmation was declined; nothing was changed.',
-    'Run it again and confirm, or add --yes.',
+    'A confirmation was declined (nothing was changed), or the command was interrupted by Ctrl-C or SIGTERM (exit 130 or 143; a request already sent may have taken effect).',
+    'Run it again: confirm, or add --yes; after an interruption, check what it had done (e.g. tpx connection list).',
   ),
   TPX_CHECK_FAILED: e(
     'A check found problems',

@@ -33,6 +33,31 @@ describe('tpx bridge options', () => {
     });
   }
 
+  it('a spool path that is a file is a usage error naming the setting, not "Cannot create … EEXIST"', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'tpx-spool-file-'));
+    const file = join(dir, 'afile');
+    writeFileSync(file, 'not a spool');
+    try {
+      const flag = createTestContext({ env: ENV });
+      await expect(runBridge(flag.ctx, { spoolDir: file })).rejects.toMatchObject({
+        code: 'TPX_USAGE',
+        exitCode: 2,
+        message: `The spool directory ${file} (--spool-dir) is a file, not a directory.`,
+        fix: `Give --spool-dir a directory (tpx creates it when missing), or move ${file} away.`,
+      });
+      const env = createTestContext({ env: { ...ENV, TPX_SPOOL_DIR: join(file, 'spool') } });
+      await expect(runBridge(env.ctx, {})).rejects.toMatchObject({
+        code: 'TPX_USAGE',
+        message: `The spool directory ${join(file, 'spool')} (TPX_SPOOL_DIR) lies under ${file}, a file, not a directory.`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names a bad value by where it came from: the TPX_* variable or the profile key, not a flag not given', async () => {
     const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

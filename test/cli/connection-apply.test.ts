@@ -12,6 +12,7 @@ import { BufferWriter, type Prompter } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { startThingParkEmulator, type ThingParkEmulator } from '../../src/emulators/thingpark/index.js';
 import { tempConfigHome } from '../helpers/cli.js';
+import { InProcess } from '../helpers/run.js';
 import { deleteConnections } from '../helpers/thingpark.js';
 
 const APP_KEY = 'twx-app-key-apply-4e1d';
@@ -151,6 +152,35 @@ describe('tpx connection apply', () => {
     const bad = await tpx(['connection', 'apply', '-f', file], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('has fields tpx does not know: configuration.hostname');
+  });
+
+  it('names a bad value by where it came from: the -f file field, the flag over it, TPX_*, the profile', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = join(home.dir, 'bad-value.json');
+    writeFileSync(file, JSON.stringify({ name: 'ci', configuration: { pipeCount: 'x' } }));
+    const env = { TPX_THINGWORX_APP_KEY: APP_KEY };
+    const r = await tpx(['connection', 'apply', '-f', file, '--host-name', 'h:1', '--json'], { env });
+    expect(r.code).toBe(2);
+    const error = JSON.parse(r.stdout).error;
+    expect(error.message).toBe(`configuration.pipeCount in ${file} must be a whole number from 1 to 255 (got "x").`);
+    expect(error.fix).toBe(`Correct configuration.pipeCount in ${file} and run the command again.`);
+    expect(r.stderr).not.toContain('--pipe-count');
+    // The flag wins over the file: its bad value is the flag's.
+    const flag = await tpx(['connection', 'apply', '-f', file, '--pipe-count', '0', '--host-name', 'h:1'], { env });
+    expect(flag.stderr).toContain('error: --pipe-count must be a whole number from 1 to 255 (got "0").');
+    // create/apply take pipeCount and template from TPX_* and the profile too.
+    const fromEnv = await tpx(['connection', 'create', '--name', 'e', '--host-name', 'h:1'], {
+      env: { ...env, TPX_PIPE_COUNT: '300' },
+    });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain('error: TPX_PIPE_COUNT must be a whole number from 1 to 255 (got "300").');
+    expect((await tpx(['--profile', 'words', 'profile', 'set', 'template', '9bad'])).code).toBe(0);
+    const fromProfile = await tpx(['--profile', 'words', 'connection', 'apply', '--name', 'p', '--host-name', 'h:1'], {
+      env,
+    });
+    expect(fromProfile.code).toBe(2);
+    expect(fromProfile.stderr).toContain('error: template in profile "words" must be a ThingWorx entity name');
+    expect(emu.connections()).toHaveLength(0);
   });
 });
 
@@ -341,6 +371,34 @@ describe('bounded waits against fake servers', () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     return `127.0.0.1:${(s.address() as AddressInfo).port}`;
   }
+
+  it('SIGTERM / SIGINT while ThingPark is slow: the cancel said (one JSON document with --json), exit 143 / 130', async () => {
+    let arrived: () => void = () => undefined;
+    const host = await fake(() => arrived()); // never answers
+    const env = {
+      ...home.env,
+      TPX_THINGPARK_URL: `http://${host}`,
+      TPX_THINGPARK_CLIENT_ID: 'id',
+      TPX_THINGPARK_CLIENT_SECRET: 'secret',
+    };
+    const start = async (args: string[]) => {
+      const waiting = new Promise<void>((r) => {
+        arrived = r;
+      });
+      const p = new InProcess(['connection', 'list', '--timeout', '20s', ...args], { env });
+      await waiting;
+      return p;
+    };
+    const json = await (await start(['--json'])).kill('SIGTERM');
+    expect(json.code).toBe(143);
+    expect(json.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: { code: 'TPX_CANCELLED', message: 'Cancelled (SIGTERM).', details: { signal: 'SIGTERM' } },
+    });
+    expect(json.stderr).toBe('error: Cancelled (SIGTERM).\n');
+    const text = await (await start([])).interrupt();
+    expect(text).toMatchObject({ code: 130, stdout: '', stderr: 'error: Cancelled.\n' });
+  });
 
   it('a server that takes the login and never answers: one line, exit 1, within --timeout', async () => {
     const host = await fake(() => undefined);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runUplinkSend } from '../../src/cli/commands/uplink.js';
 import { createTestContext } from '../../src/cli/context.js';
 import { parseRawQuery, verifyUplink } from '../../src/thingpark/tunnel.js';
@@ -52,6 +52,47 @@ describe('tpx uplink send', () => {
       expect(verifyUplink({ body: g.body, query: g.query, asKey: AS.TPX_AS_KEY, asId: AS.TPX_AS_ID })).toBe(true);
     }
     expect(t.stdout.text).not.toContain(AS.TPX_AS_KEY);
+  });
+
+  it('without --fcnt, two runs back to back never reuse a counter (the clock in ms, not in s)', async () => {
+    const fcnts: number[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d) => {
+        text += d;
+      });
+      req.on('end', () => {
+        fcnts.push(JSON.parse(text).DevEUI_uplink.FCntUp);
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/uplink`;
+    const send = async (count: string) => {
+      const t = createTestContext({ env: AS, json: true });
+      expect(await runUplinkSend(t.ctx, { url, devEui: '70B3D57ED0000001', count })).toBe(0);
+      return JSON.parse(t.stdout.text) as { fcntFirst: number };
+    };
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // QA's case: 3 uplinks at 10/s (300 ms), then at once 5 more, within the same second of the clock.
+      vi.setSystemTime(1_700_000_000_000);
+      const first = await send('3');
+      vi.setSystemTime(1_700_000_000_300);
+      const second = await send('5');
+      expect(second.fcntFirst).toBeGreaterThan(first.fcntFirst + 2);
+      expect(new Set(fcnts).size).toBe(8);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses --fcnt that --count would take past the largest FCntUp', async () => {
+    const t = createTestContext({ env: AS });
+    await expect(
+      runUplinkSend(t.ctx, { devEui: '70B3D57ED0000001', fcnt: '4294967295', count: '2', url: 'http://127.0.0.1:1/u' }),
+    ).rejects.toMatchObject({ code: 'TPX_USAGE', message: expect.stringContaining('past 4294967295') });
   });
 
   it('nothing listening at --url: says no bridge answered, not that a key is wrong', async () => {

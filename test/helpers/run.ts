@@ -26,7 +26,7 @@ export class InProcess {
   private readonly out: BufferWriter;
   private readonly err: BufferWriter;
   readonly exited: Promise<RunResult>;
-  private handlers = new Set<Handler>();
+  private handlers = new Map<NodeJS.Signals, Set<Handler>>();
   private waiters: (() => void)[] = [];
   exitCode: number | undefined;
 
@@ -55,11 +55,12 @@ export class InProcess {
       stdinIsTTY: false,
       stdin: Readable.from(o.input ? [Buffer.from(o.input)] : []),
       process: {
-        on: (_s, fn) => {
-          this.handlers.add(fn);
+        on: (s, fn) => {
+          if (!this.handlers.has(s)) this.handlers.set(s, new Set());
+          this.handlers.get(s)!.add(fn);
         },
-        off: (_s, fn) => {
-          this.handlers.delete(fn);
+        off: (s, fn) => {
+          this.handlers.get(s)?.delete(fn);
         },
         exit: (code) => {
           this.exitCode = code;
@@ -133,15 +134,19 @@ export class InProcess {
     return JSON.parse(m[1]!) as T;
   }
 
-  /** As TpxProcess.kill: SIGINT and SIGTERM both stop a command the way Ctrl-C does (in-process, no SIGKILL). */
-  kill(_signal?: NodeJS.Signals): Promise<RunResult> {
-    return this.interrupt();
+  /**
+   * As TpxProcess.kill: the command's handlers of SIGINT or SIGTERM run; any other signal (in-process there is no
+   * SIGKILL) stops it as Ctrl-C does.
+   */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<RunResult> {
+    const handled = signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    for (const h of [...(this.handlers.get(handled) ?? [])]) h();
+    return this.exited;
   }
 
   /** What Ctrl-C does: the command's SIGINT handlers run. */
   interrupt(): Promise<RunResult> {
-    for (const h of [...this.handlers]) h();
-    return this.exited;
+    return this.kill('SIGINT');
   }
 }
 

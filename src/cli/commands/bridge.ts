@@ -3,8 +3,9 @@
  * downlinks back). `tpx bridge dead-letters [list|replay]`: reports that failed for good.
  */
 
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_TEMPLATE_NAME } from '../../thingworx/template-name.js';
@@ -53,6 +54,38 @@ export interface BridgeRunOptions extends PlatformFlags {
 export function defaultSpoolDir(ctx: CommandContext): string {
   const base = ctx.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'tpx', 'spool', ctx.settings.profileName);
+}
+
+/**
+ * The spool directory (flag > env > profile > the default), refused as a usage error naming where it came from
+ * when it is a file, or lies under one (the spool would fail later with "Cannot create the spool directory …:
+ * EEXIST").
+ */
+export function spoolDirOf(ctx: CommandContext, flagValue: string | undefined): string {
+  const set = ctx.settings.value('spoolDir', flagValue);
+  const dir = set ?? defaultSpoolDir(ctx);
+  let file: string | undefined;
+  try {
+    if (!statSync(dir).isDirectory()) file = dir;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') return dir; // missing: the bridge creates it
+    // A parent is a file: name the first one.
+    for (let p = dirname(dir); p !== dirname(p) && !file; p = dirname(p)) {
+      try {
+        if (statSync(p).isFile()) file = p;
+      } catch {}
+    }
+    file ??= dir;
+  }
+  if (file === undefined) return dir;
+  const label = ctx.valueLabel('spoolDir', flagValue);
+  const where = set === undefined ? 'the default for this profile' : label;
+  const what = file === dir ? 'is a file, not a directory' : `lies under ${file}, a file, not a directory`;
+  throw new UsageError(
+    `The spool directory ${dir} (${where}) ${what}.`,
+    `Give ${label} a directory (tpx creates it when missing), or move ${file} away.`,
+    { setting: 'spoolDir', got: dir },
+  );
 }
 
 /** A duration setting (flag > env > profile): 500ms, 5s, 2m; a bare number is seconds; 0 up to `max`. */
@@ -246,6 +279,7 @@ async function bridgeRunOptions(ctx: CommandContext, o: BridgeRunOptions & Globa
   const s = ctx.settings;
   const durations = bridgeDurations(ctx, o, D);
   const fleet = await fleetOptions(ctx, o);
+  const spoolDir = fleet ? (s.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx)) : spoolDirOf(ctx, o.spoolDir);
   const asId = s.value('asId', o.asId);
   const asKey = verifyTokens
     ? await ctx.resolve('asKey', o.asKey, { message: 'Tunnel AS key', secret: true })
@@ -260,7 +294,7 @@ async function bridgeRunOptions(ctx: CommandContext, o: BridgeRunOptions & Globa
   const options = {
     listen,
     path,
-    spoolDir: s.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx),
+    spoolDir,
     asId,
     asKey,
     verifyTokens,
@@ -425,7 +459,7 @@ export async function runDeadLetters(
   o: { spoolDir?: string; limit?: string } & GlobalOptions,
 ): Promise<void> {
   const { Spool, SPOOL_FILE } = await import('../../bridge/spool.js');
-  const dir = ctx.settings.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx);
+  const dir = spoolDirOf(ctx, o.spoolDir);
   if (!(await import('node:fs')).existsSync(join(dir, SPOOL_FILE))) {
     if (ctx.io.json) ctx.io.printJson({ spool: join(dir, SPOOL_FILE), total: 0, deadLetters: [] });
     else ctx.io.out(`No spool at ${dir} (no bridge has run with this --spool-dir).`);
@@ -489,7 +523,7 @@ export async function runReplay(
   if (bad !== undefined)
     throw new UsageError(`"${bad}" is not a dead-letter id.`, 'Ids are the numbers listed by tpx bridge dead-letters.');
   const { Spool, SPOOL_FILE } = await import('../../bridge/spool.js');
-  const dir = ctx.settings.value('spoolDir', o.spoolDir) ?? defaultSpoolDir(ctx);
+  const dir = spoolDirOf(ctx, o.spoolDir);
   if (!(await import('node:fs')).existsSync(join(dir, SPOOL_FILE))) {
     throw new UsageError(`No spool at ${dir}.`, 'Pass the --spool-dir the bridge runs with (or set TPX_SPOOL_DIR).');
   }

@@ -74,24 +74,70 @@ const flagOf = (p: { field?: string; key: string }) =>
       : `--${p.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
     : p.key;
 
+/** The settings (config/keys.ts) that give a connection field when no flag does: their TPX_* variable or profile. */
+const FIELD_SETTINGS: Record<string, string> = {
+  template: 'template',
+  pipeCount: 'pipeCount',
+  appKey: 'thingworxAppKey',
+  downlinkAsKey: 'connectionDownlinkAsKey',
+  brokerHost: 'connectionBrokerUrl',
+  brokerProtocol: 'connectionBrokerUrl',
+  brokerUser: 'connectionBrokerUrl',
+  brokerPassword: 'connectionBrokerUrl',
+};
+
+type FieldProblemLike = { field?: string; key: string; message: string; setting?: string };
+/** How an error names the value of a field problem: by where it came from (ctx.valueLabel). */
+type FieldLabel = (p: FieldProblemLike) => string;
+
+/** The -f file of `connection apply`: its path and its fields keyed by option name, with their path in the file. */
+interface ConnectionFile {
+  path: string;
+  fields: Record<string, unknown>;
+  /** The field's path in the file by option name: `name`, `configuration.pipeCount`. */
+  paths: Record<string, string>;
+}
+
 /**
- * Field problems (ConnectionFieldsError: data, naming fields) as a usage error naming each flag, whose fix names,
- * for a missing value, its flag, TPX_* variable and profile key.
+ * Names a field's bad value by where it came from (flag > -f file > TPX_* variable > profile), through
+ * ctx.valueLabel: `--pipe-count`, `configuration.pipeCount in ci.json`, the pipeCount variable, `pipeCount in profile "lab"`.
+ * `flags` are the flags given (not merged with the file). A broker field comes from --broker-url or its setting
+ * before the file (amqpFields puts it over the file's).
  */
-function fieldsError(err: unknown): unknown {
+function fieldLabel(ctx: CommandContext, given: object, file?: ConnectionFile): FieldLabel {
+  const flags = given as Record<string, unknown>;
+  return (p) => {
+    if (!p.field) return flagOf(p);
+    const setting = FIELD_SETTINGS[p.field];
+    const broker = BROKER_FIELDS.has(p.field);
+    const flagValue = broker ? flags.brokerUrl : flags[p.field];
+    const inFile = file && file.fields[p.field] !== undefined ? file : undefined;
+    const fromBrokerSetting = broker && ctx.settings.value('connectionBrokerUrl', flagValue as string) !== undefined;
+    return ctx.valueLabel(setting ?? p.field, typeof flagValue === 'string' ? flagValue : undefined, {
+      flag: flagOf(p),
+      ...(inFile && !fromBrokerSetting
+        ? { file: { path: inFile.path, field: inFile.paths[p.field]!, value: inFile.fields[p.field] } }
+        : {}),
+    });
+  };
+}
+
+/**
+ * Field problems (ConnectionFieldsError: data, naming fields) as a usage error naming each value by where it came
+ * from (`label`; the flag by default), whose fix names, for a missing value, its flag, TPX_* variable and profile key.
+ */
+function fieldsError(err: unknown, label: FieldLabel = flagOf): unknown {
   if (!(err instanceof UsageError) || !Array.isArray((err.details as { fields?: unknown })?.fields)) return err;
-  const problems = (
-    err as UsageError & { problems?: { field?: string; key: string; message: string; setting?: string }[] }
-  ).problems;
+  const problems = (err as UsageError & { problems?: FieldProblemLike[] }).problems;
   if (!problems?.length) return err;
-  const message = `${problems.map((p) => `${flagOf(p)} ${p.message}`).join('; ')}.`;
+  const message = `${problems.map((p) => `${label(p)} ${p.message}`).join('; ')}.`;
   const details = { fields: problems.map((p) => ({ flag: flagOf(p), key: p.key, message: p.message })) };
   const missing = problems.filter((p) => p.message === 'is required');
   if (missing.length === 0 || missing.length !== problems.length) {
     const fix =
       problems.length === 1
-        ? `Correct ${flagOf(problems[0]!)} and run the command again.`
-        : 'Correct the flags named above and run the command again.';
+        ? `Correct ${label(problems[0]!)} and run the command again.`
+        : 'Correct the values named above and run the command again.';
     return new UsageError(message, fix, details);
   }
   // Only missing values: say how to give each (flag, and for a setting its TPX_* variable and profile key).
@@ -196,10 +242,11 @@ async function checkAgainstConnector(
   ctx: CommandContext,
   body: ConnectionBody,
   purpose: string,
+  label?: FieldLabel,
 ): Promise<void> {
   const { checkAgainstConnector: check } = await import('../../thingpark/connector-check.js');
   const { warning } = await check(client, body, purpose).catch((err: unknown) => {
-    throw fieldsError(err);
+    throw fieldsError(err, label);
   });
   if (warning) ctx.io.warn(warning);
 }
@@ -225,7 +272,12 @@ function printRequest(
 }
 
 /** The fields of a new connection from flags, env and profile (and prompts on a TTY for the required ones). */
-async function createFields(ctx: CommandContext, opts: ConnectionWriteOptions, prompt: boolean) {
+async function createFields(
+  ctx: CommandContext,
+  opts: ConnectionWriteOptions,
+  prompt: boolean,
+  label: FieldLabel = fieldLabel(ctx, opts),
+) {
   const cfg = await import('../../thingpark/connection-config.js');
   const fields: Record<string, unknown> = { ...opts };
   fields.appKey = secretSetting(ctx, 'thingworxAppKey', opts.appKey)?.value;
@@ -237,7 +289,7 @@ async function createFields(ctx: CommandContext, opts: ConnectionWriteOptions, p
   try {
     cfg.parseFields(fields); // refuse bad values before asking for the missing ones
   } catch (err) {
-    throw fieldsError(err);
+    throw fieldsError(err, label);
   }
   if (prompt && ctx.io.canPrompt()) {
     const validate = (opt: string) => (v: string) =>
@@ -254,11 +306,15 @@ async function createFields(ctx: CommandContext, opts: ConnectionWriteOptions, p
   return fields;
 }
 
-function buildBody(cfg: typeof import('../../thingpark/connection-config.js'), fields: Record<string, unknown>) {
+function buildBody(
+  cfg: typeof import('../../thingpark/connection-config.js'),
+  fields: Record<string, unknown>,
+  label: FieldLabel,
+) {
   try {
     return cfg.buildCreateBody(fields);
   } catch (err) {
-    throw fieldsError(err);
+    throw fieldsError(err, label);
   }
 }
 
@@ -267,8 +323,9 @@ export async function runConnectionCreate(
   opts: ConnectionWriteOptions & { allowDuplicate?: boolean },
 ): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
-  const fields = await createFields(ctx, opts, true);
-  const body = buildBody(cfg, fields);
+  const label = fieldLabel(ctx, opts);
+  const fields = await createFields(ctx, opts, true, label);
+  const body = buildBody(cfg, fields, label);
   if (opts.dryRun) {
     const { thingparkEndpoints } = await import('../clients.js');
     const s = await thingparkEndpoints(ctx, opts);
@@ -288,7 +345,13 @@ export async function runConnectionCreate(
       );
     }
   }
-  await checkAgainstConnector(client, ctx, body, `check the configuration before creating connection "${body.name}"`);
+  await checkAgainstConnector(
+    client,
+    ctx,
+    body,
+    `check the configuration before creating connection "${body.name}"`,
+    label,
+  );
   const created = cfg.maskConnection(await client.createConnection(body));
   await offerToSave(ctx);
   if (ctx.io.json) {
@@ -474,8 +537,11 @@ function connectorKind(v: string, amqpId: string, twxId: string): ConnectorKind 
   );
 }
 
-/** The fields of a connection file (the API's shape: name, active, configuration{…}) as the flags give them. */
-async function readConnectionFile(path: string): Promise<{ fields: Record<string, unknown>; connectorId?: string }> {
+/**
+ * The fields of a connection file (the API's shape: name, active, configuration{…}) as the flags give them, with
+ * each one's path in the file (to name a bad value there).
+ */
+async function readConnectionFile(path: string): Promise<ConnectionFile & { connectorId?: string }> {
   const { readFileSync } = await import('node:fs');
   const { FIELDS, AMQP_FIELDS, THINGWORX_CONNECTOR_ID } = await import('../../thingpark/connection-config.js');
   const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
@@ -516,11 +582,15 @@ async function readConnectionFile(path: string): Promise<{ fields: Record<string
     );
   }
   const fields: Record<string, unknown> = {};
+  const paths: Record<string, string> = {};
   for (const f of specs) {
     const v = f.top ? o[f.key] : conf[f.key];
-    if (v !== undefined && v !== null) fields[f.opt] = v;
+    if (v !== undefined && v !== null) {
+      fields[f.opt] = v;
+      paths[f.opt] = f.top ? f.key : `configuration.${f.key}`;
+    }
   }
-  return { fields, ...(typeof o.connectorId === 'string' ? { connectorId: o.connectorId } : {}) };
+  return { path, fields, paths, ...(typeof o.connectorId === 'string' ? { connectorId: o.connectorId } : {}) };
 }
 
 /**
@@ -576,16 +646,16 @@ async function amqpFields(
 export async function runConnectionApply(ctx: CommandContext, opts: ConnectionApplyOptions): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
   const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
-  const file = opts.file ? await readConnectionFile(opts.file) : { fields: {} as Record<string, unknown> };
-  const fromFile = file.fields;
+  const file = opts.file ? await readConnectionFile(opts.file) : undefined;
+  const fromFile = file?.fields ?? {};
   const flagKind = opts.connector
     ? connectorKind(opts.connector, AMQP_CONNECTOR.id, cfg.THINGWORX_CONNECTOR_ID)
     : undefined;
   const fileKind =
-    file.connectorId === undefined ? undefined : file.connectorId === AMQP_CONNECTOR.id ? 'amqp' : 'thingworx';
+    file?.connectorId === undefined ? undefined : file.connectorId === AMQP_CONNECTOR.id ? 'amqp' : 'thingworx';
   if (flagKind && fileKind && flagKind !== fileKind) {
     throw new UsageError(
-      `--connector ${opts.connector} and the file's connectorId ${file.connectorId} disagree.`,
+      `--connector ${opts.connector} and the file's connectorId ${file?.connectorId} disagree.`,
       'Drop one of them.',
     );
   }
@@ -630,8 +700,9 @@ export async function runConnectionApply(ctx: CommandContext, opts: ConnectionAp
       { id: existing.id, connectorId: existing.connectorId },
     );
   }
-  if (kind === 'amqp') return applyAmqp(ctx, client, opts, given, existing);
-  return applyThingWorx(ctx, client, opts, given, fromFile, existing, name);
+  const label = fieldLabel(ctx, opts, file);
+  if (kind === 'amqp') return applyAmqp(ctx, client, opts, given, existing, label);
+  return applyThingWorx(ctx, client, opts, given, fromFile, existing, name, label);
 }
 
 /** apply for a ThingWorx connection: created from the fields given, or updated where they differ. */
@@ -643,14 +714,16 @@ async function applyThingWorx(
   fromFile: Record<string, unknown>,
   existing: Connection | undefined,
   name: string,
+  label: FieldLabel,
 ): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
   if (!existing) {
-    const fields = await createFields(ctx, given as ConnectionWriteOptions, false);
+    const fields = await createFields(ctx, given as ConnectionWriteOptions, false, label);
     if (fromFile.appKey && !opts.appKey) fields.appKey = fromFile.appKey;
     if (fromFile.downlinkAsKey && !opts.downlinkAsKey) fields.downlinkAsKey = fromFile.downlinkAsKey;
-    const body = buildBody(cfg, fields);
-    await checkAgainstConnector(client, ctx, body, `check the configuration before creating connection "${name}"`);
+    const body = buildBody(cfg, fields, label);
+    const purpose = `check the configuration before creating connection "${name}"`;
+    await checkAgainstConnector(client, ctx, body, purpose, label);
     if (opts.dryRun) return applyResult(ctx, 'created', cfg.maskConnection(body), [], true);
     const created = cfg.maskConnection(await client.createConnection(body));
     return applyResult(ctx, 'created', created, [], false);
@@ -659,7 +732,7 @@ async function applyThingWorx(
   try {
     changes = cfg.parseFields(given);
   } catch (err) {
-    throw fieldsError(err);
+    throw fieldsError(err, label);
   }
   // A secret is a change only when given explicitly and it is not what tpx would re-send anyway: ThingPark masks
   // secrets, so a secret alone never makes a difference tpx can see.
@@ -679,7 +752,7 @@ async function applyThingWorx(
       secretSetting(ctx, 'connectionDownlinkAsKey', undefined),
   };
   const plan = cfg.mergeForUpdate(existing, changes, secrets);
-  return applyUpdate(ctx, client, opts, existing, plan);
+  return applyUpdate(ctx, client, opts, existing, plan, label);
 }
 
 /** apply for an IoT Flow AMQP connection: the fleet's exchange and routing key, the broker from one URL. */
@@ -689,6 +762,7 @@ async function applyAmqp(
   opts: ConnectionApplyOptions,
   given: Record<string, unknown>,
   existing: Connection | undefined,
+  label: FieldLabel,
 ): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
   const { AMQP_CONNECTOR } = await import('../../thingpark/amqp-connection.js');
@@ -706,13 +780,13 @@ async function applyAmqp(
       return applyResult(ctx, 'created', created, [], false);
     }
   } catch (err) {
-    throw fieldsError(err);
+    throw fieldsError(err, label);
   }
   let changes: ParsedFields;
   try {
     changes = cfg.parseFields(fields, cfg.AMQP_FIELDS);
   } catch (err) {
-    throw fieldsError(err);
+    throw fieldsError(err, label);
   }
   const password = changes.configuration[AMQP_CONNECTOR.keys.password];
   for (const k of AMQP_CONNECTOR.secretKeys) delete changes.configuration[k];
@@ -722,7 +796,7 @@ async function applyAmqp(
     downlinkAsKey: secretSetting(ctx, 'connectionDownlinkAsKey', opts.downlinkAsKey),
   };
   const plan = cfg.mergeForUpdate(existing, changes, secrets, AMQP_CONNECTOR.secretKeys);
-  return applyUpdate(ctx, client, opts, existing, plan);
+  return applyUpdate(ctx, client, opts, existing, plan, label);
 }
 
 /** The update half of apply: unchanged, or the diff, the connector check, the plan (--dry-run) or the PUT. */
@@ -732,12 +806,14 @@ async function applyUpdate(
   opts: ConnectionApplyOptions,
   existing: Connection,
   plan: ReturnType<typeof import('../../thingpark/connection-config.js').mergeForUpdate>,
+  label: FieldLabel,
 ): Promise<void> {
   const cfg = await import('../../thingpark/connection-config.js');
   const { body, diff, resent, missingSecrets } = plan;
   if (diff.length === 0) return applyResult(ctx, 'unchanged', cfg.maskConnection(existing), [], Boolean(opts.dryRun));
   if (missingSecrets.length) throw missingSecretError(existing.id, missingSecrets);
-  await checkAgainstConnector(client, ctx, body, `check the configuration before updating connection ${existing.id}`);
+  const purpose = `check the configuration before updating connection ${existing.id}`;
+  await checkAgainstConnector(client, ctx, body, purpose, label);
   if (!ctx.io.json) {
     ctx.io.out(`Connection ${existing.id} "${existing.name}":`);
     printDiff(ctx, diff, resent);

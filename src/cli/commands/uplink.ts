@@ -66,6 +66,19 @@ export async function runUplinkSend(ctx: CommandContext, o: UplinkSendOptions & 
 }
 
 type UplinkInput = Awaited<ReturnType<typeof parseUplinkInput>>;
+
+/** The largest FCntUp (a 32-bit counter; thingpark/messages.ts refuses more). */
+const FCNT_MAX = 0xffffffff;
+
+/**
+ * The default first FCntUp: the clock in milliseconds (modulo 2^31, wrapping every 24 days, so that
+ * --count up to 10 million stays within FCNT_MAX). Runs one after another never reuse a counter of the device (the
+ * bridge would answer "duplicate") unless one sent faster than 1000 uplinks per second; the clock in seconds did
+ * within a few seconds.
+ */
+export function firstFcntFromClock(nowMs: number): number {
+  return Math.floor(nowMs) % 2 ** 31;
+}
 type UplinkSummary = Awaited<ReturnType<typeof import('../../bridge/send.js').sendUplinks>>;
 
 /** What people typed: the device, the message, how many and how fast. */
@@ -74,8 +87,14 @@ async function parseUplinkInput(o: UplinkSendOptions) {
   const devEui = parseDevEuiFlag(o.devEui);
   const fport = wholeNumberOption('--fport', o.fport, 1, 223) ?? 1;
   const payloadHex = parsePayload(o.payload, '00');
-  const fcntStart = wholeNumberOption('--fcnt', o.fcnt, 0, 0xffffffff) ?? Math.floor(Date.now() / 1000) % 1_000_000;
   const count = wholeNumberOption('--count', o.count, 1, 10_000_000) ?? 1;
+  const fcntStart = wholeNumberOption('--fcnt', o.fcnt, 0, FCNT_MAX) ?? firstFcntFromClock(Date.now());
+  if (fcntStart + count - 1 > FCNT_MAX) {
+    throw new UsageError(
+      `--fcnt ${fcntStart} with --count ${count} would count past ${FCNT_MAX}, the largest FCntUp.`,
+      `Give --fcnt at most ${FCNT_MAX - count + 1}, or leave it out.`,
+    );
+  }
   const rate = numberOption('--rate', o.rate, 0, 1_000_000) ?? 0;
   return { devEui, fport, payloadHex, fcntStart, count, rate };
 }
@@ -201,7 +220,7 @@ export function register(program: Command, app: App): void {
     .option('--dev-eui <eui>', 'device EUI (16 hex digits)')
     .option('--fport <n>', 'LoRaWAN port (default 1)')
     .option('--payload <hex>', 'payload bytes in hex (default 00)')
-    .option('--fcnt <n>', 'first FCntUp (default derived from the clock)')
+    .option('--fcnt <n>', 'first FCntUp (default: the clock in ms, new at every run)')
     .option('--count <n>', 'number of uplinks (FCntUp counts up; default 1)')
     .option('--rate <n>', 'uplinks per second (default as fast as possible)')
     .option('--url <url>', 'bridge ingest URL (env TPX_BRIDGE_URL, default http://127.0.0.1:8080/uplink)')
