@@ -1,16 +1,8 @@
-/**
- * Issue 12.9: a frozen ThingWorx (process stopped, TCP still open: nothing comes back, not even a pong) is noticed
- * within the ping deadline: the pipe is dropped, /readyz says not ready, and the bridge is back once it answers.
- * The freeze is a TCP relay in front of the emulator that stops passing bytes, as SIGSTOP does to the platform.
- */
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BridgeEventMap, type BridgeEventName, startConnectedBridge } from '../../src/bridge/index.js';
+import type { BridgeEventMap, BridgeEventName } from '../../src/bridge/index.js';
 import { eventLevel, formatEvent } from '../../src/bridge/log.js';
-import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
-import { TEMPLATE, templateState } from './emulated.js';
-import { post, tempDir, uplinkDoc } from './helpers.js';
-import { relay } from './relay.js';
+import { post, uplinkDoc } from './helpers.js';
+import { relayedBridge } from './relay.js';
 
 const DEV = '70B3D57ED0000009';
 
@@ -22,23 +14,7 @@ describe('a frozen ThingWorx (issue 12.9)', () => {
 
   /** A bridge connected through a relay to an emulated ThingWorx; `lines` gathers its text log lines, by level. */
   async function start() {
-    const twx = await startThingWorxEmulator({ state: templateState([DEV]) });
-    cleanups.push(() => twx.close());
-    const r = await relay(twx.port);
-    cleanups.push(r.close);
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const bridge = await startConnectedBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      thingworxUrl: r.url,
-      appKey: twx.appKey,
-      ca: readFileSync(twx.caFile, 'utf8'),
-      template: TEMPLATE,
-      verifyTokens: false,
-      pingDeadlineMs: 400,
-    });
-    cleanups.push(() => bridge.stop({ drainTimeoutMs: 0 }));
+    const { relay: r, bridge } = await relayedBridge(cleanups, [DEV], { pingDeadlineMs: 400 });
     const lines: { level: string; text: string }[] = [];
     bridge.events.onAny(<K extends BridgeEventName>(name: K, payload: BridgeEventMap[K]) =>
       lines.push({ level: eventLevel(name, payload), text: formatEvent(name, payload, 'text') }),
@@ -88,23 +64,7 @@ describe('a frozen ThingWorx (issue 12.9)', () => {
   });
 
   it('is noticed within the ping deadline: pipe dropped, /readyz not ready; ready again once it answers', async () => {
-    const twx = await startThingWorxEmulator({ state: templateState([DEV]) });
-    cleanups.push(() => twx.close());
-    const r = await relay(twx.port);
-    cleanups.push(r.close);
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const bridge = await startConnectedBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      thingworxUrl: r.url,
-      appKey: twx.appKey,
-      ca: readFileSync(twx.caFile, 'utf8'),
-      template: TEMPLATE,
-      verifyTokens: false,
-      pingDeadlineMs: 400,
-    });
-    cleanups.push(() => bridge.stop({ drainTimeoutMs: 0 }));
+    const { relay: r, bridge } = await relayedBridge(cleanups, [DEV], { pingDeadlineMs: 400 });
     await bridge.whenReady();
     expect((await fetch(`${bridge.url}/readyz`)).status).toBe(200);
 

@@ -3,7 +3,12 @@
  * ones are accepted and hang), as SIGSTOP does to the platform. It counts the connections it accepted and says when
  * none is open.
  */
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { type ConnectedBridgeOptions, startConnectedBridge } from '../../src/bridge/index.js';
+import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { TEMPLATE, templateState } from './emulated.js';
+import { tempDir } from './helpers.js';
 
 export interface Relay {
   url: string;
@@ -93,4 +98,34 @@ export async function relay(port: number): Promise<Relay> {
         else server.close(() => r());
       }),
   };
+}
+
+/**
+ * A bridge connected to an emulated ThingWorx (holding `things`) through a relay, tokens not verified, its ping
+ * deadline `pingDeadlineMs` (and any other option of `options`); everything is undone by `cleanups` (the bridge
+ * stopped without a drain).
+ */
+export async function relayedBridge(
+  cleanups: (() => Promise<unknown> | unknown)[],
+  things: string[],
+  options: Partial<ConnectedBridgeOptions> & { pingDeadlineMs: number },
+) {
+  const twx = await startThingWorxEmulator({ state: templateState(things) });
+  cleanups.push(() => twx.close());
+  const r = await relay(twx.port);
+  cleanups.push(r.close);
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const bridge = await startConnectedBridge({
+    listen: '127.0.0.1:0',
+    spoolDir: t.dir,
+    thingworxUrl: r.url,
+    appKey: twx.appKey,
+    ca: readFileSync(twx.caFile, 'utf8'),
+    template: TEMPLATE,
+    verifyTokens: false,
+    ...options,
+  });
+  cleanups.push(() => bridge.stop({ drainTimeoutMs: 0 }));
+  return { twx, relay: r, dir: t.dir, bridge };
 }

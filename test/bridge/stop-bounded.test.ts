@@ -1,20 +1,11 @@
-/**
- * QA F3: a stop is bounded by its drain limit whatever ThingWorx does. At the limit, a CreateThing or a push that
- * never answers is abandoned (the REST call aborted), its report stays in the spool unacknowledged and the next
- * bridge on that spool delivers it; the cut is not reported as a failure. A reconnect under way is cancelled: once
- * stopped, nothing of the AlwaysOn connection is left open.
- */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BridgeEventName } from '../../src/bridge/events.js';
-import { type Bridge, startConnectedBridge } from '../../src/bridge/index.js';
+import type { Bridge } from '../../src/bridge/index.js';
 import { type CallOptions, type PropertyUpdate, type SinkPushOptions, StoppedError } from '../../src/bridge/ports.js';
-import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
-import { TEMPLATE, templateState } from './emulated.js';
 import { FakeDirectory, FakeSink } from './fakes.js';
 import { post, startTestBridge, tempDir, uplinkDoc } from './helpers.js';
-import { relay } from './relay.js';
+import { relayedBridge } from './relay.js';
 
 const NEW = '70B3D57ED00000A1';
 const KNOWN = '70B3D57ED00000A2';
@@ -133,24 +124,7 @@ describe('a stop bounded by its drain limit (QA F3)', () => {
   });
 
   it('a reconnect under way when the stop begins is cancelled: no new attempt, nothing left open once stopped', async () => {
-    const twx = await startThingWorxEmulator({ state: templateState([KNOWN]) });
-    cleanups.push(() => twx.close());
-    const r = await relay(twx.port);
-    cleanups.push(r.close);
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const bridge = await startConnectedBridge({
-      listen: '127.0.0.1:0',
-      spoolDir: t.dir,
-      thingworxUrl: r.url,
-      appKey: twx.appKey,
-      ca: readFileSync(twx.caFile, 'utf8'),
-      template: TEMPLATE,
-      verifyTokens: false,
-      pingDeadlineMs: 300,
-      bindCheckMs: 0,
-    });
-    cleanups.push(() => bridge.stop({ drainTimeoutMs: 0 }));
+    const { relay: r, bridge } = await relayedBridge(cleanups, [KNOWN], { pingDeadlineMs: 300, bindCheckMs: 0 });
     await bridge.whenReady();
 
     // frozen: the pipe is dropped at the ping deadline, and its reconnect's opening hangs on the relay
