@@ -64,7 +64,9 @@ export class Bridge {
   private connectLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   /** ThingWorx was connected (the bridge was ready) at some point of this run. */
+  /** ThingWorx was reached (the sink started) in this run; and the bridge was ready. */
   private everConnected = false;
+  private everReady = false;
   /** Why the bridge gave up (see whenFailed()). */
   private fatal: Error | undefined;
   private readonly failed: Promise<Error>;
@@ -361,10 +363,11 @@ export class Bridge {
     while (!this.stopping && !this.fatal) {
       try {
         await this.o.sink.start();
+        this.everConnected = true;
         await this.provisioner.init();
         if (this.stopping || this.fatal) return;
         this.ready = true;
-        this.everConnected = true;
+        this.everReady = true;
         this.events.emit('bridge.ready', {
           things: this.provisioner.bound.size,
           pipes: this.o.sink.pipeCount,
@@ -575,7 +578,7 @@ export class Bridge {
     await this.queue.close();
     this.unlock();
     this.repeats.flush();
-    if (say) this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected });
+    if (say) this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected, ready: this.everReady });
     return { drained, pending };
   }
 

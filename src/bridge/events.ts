@@ -39,7 +39,7 @@ export interface BridgeEventMap {
   'bridge.ready': { things: number; pipes: number; expected?: number };
   'bridge.stopping': { pending: number };
   /** `connected`: whether ThingWorx was ever connected during this run (absent: not known). */
-  'bridge.stopped': { pending: number; drained: boolean; connected?: boolean };
+  'bridge.stopped': { pending: number; drained: boolean; connected?: boolean; ready?: boolean };
   'uplink.received': { kind: ReportKind | 'unknown'; devEui?: string };
   'uplink.accepted': { seq: number; kind: ReportKind; devEui: string; fcnt?: number; spoolDepth: number };
   'uplink.duplicate': { kind: ReportKind; devEui: string; fcnt?: number };

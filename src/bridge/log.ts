@@ -152,7 +152,12 @@ function describeLifecycle(name: string, p: Record<string, unknown>, _advice: Ad
       return `stopping: intake closed, draining ${p.pending} report(s)`;
     case 'bridge.stopped': {
       // "everything delivered" was untrue for a bridge that never reached ThingWorx: say what is known.
-      const never = p.connected === false ? 'never connected to ThingWorx; ' : '';
+      const never =
+        p.connected === false
+          ? 'never connected to ThingWorx; '
+          : p.ready === false
+            ? 'never ready (ThingWorx was reached, its start-up did not finish); '
+            : '';
       return (p.pending as number) === 0
         ? `stopped: ${never}nothing left in the spool`
         : `stopped: ${never}${p.pending} report(s) kept in the spool for the next start`;

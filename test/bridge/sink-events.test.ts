@@ -131,6 +131,29 @@ describe('ThingWorx connection events in the bridge (issues 12.8, 15.6)', () => 
     expect(line).not.toMatch(/delivered/);
   });
 
+  it('ThingWorx reached but the start-up never finished (a missing template): the stop says so, not "never connected"', async () => {
+    const directory = new FakeDirectory();
+    let listed: () => void = () => undefined;
+    const listing = new Promise<void>((r) => {
+      listed = r;
+    });
+    directory.list = async () => {
+      listed();
+      throw new Error('The Thing Template T does not exist in ThingWorx.');
+    };
+    const events = new BridgeEvents();
+    const seen: { name: BridgeEventName; payload: unknown }[] = [];
+    events.onAny((name, payload) => seen.push({ name, payload }));
+    const { stop } = await startTestBridge(cleanups, { events, repeatWindowMs: 50, sink: new FakeSink(), directory });
+    await listing;
+    await stop();
+    const stopped = seen.find((e) => e.name === 'bridge.stopped')!.payload as BridgeEventMap['bridge.stopped'];
+    expect(stopped).toMatchObject({ connected: true, ready: false });
+    expect(formatEvent('bridge.stopped', stopped, 'text')).toContain(
+      'stopped: never ready (ThingWorx was reached, its start-up did not finish); nothing left in the spool',
+    );
+  });
+
   it('a platform unreachable at start: one error line per cause and window, every attempt counted', async () => {
     let fourth: () => void = () => undefined;
     const threeFailed = new Promise<void>((r) => {
