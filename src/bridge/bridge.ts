@@ -578,7 +578,8 @@ export class Bridge {
     await this.queue.close();
     this.unlock();
     this.repeats.flush();
-    if (say) this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected, ready: this.everReady });
+    if (say)
+      this.events.emit('bridge.stopped', { pending, drained, connected: this.everConnected, ready: this.everReady });
     return { drained, pending };
   }
 
