@@ -155,8 +155,13 @@ export class Bridge {
     });
     // every refusal stays an uplink.rejected (counted); the log says them once per status, reason and window
     this.events.on('uplink.rejected', (r) =>
-      this.repeats.add(`reject ${r.status} ${r.reason}`, (count) =>
-        this.events.emit('uplink.rejecting', { ...r, count, windowMs: this.repeats.windowMs }),
+      this.repeats.add(`reject ${r.status} ${r.reason}`, (count, first) =>
+        this.events.emit('uplink.rejecting', {
+          ...r,
+          count,
+          windowMs: this.repeats.windowMs,
+          ...(first ? {} : { folded: true }),
+        }),
       ),
     );
     this.downlinks = new Downlinks(o.sink, o.downlinks, this.events, o.decoder);
@@ -199,8 +204,13 @@ export class Bridge {
     });
     // every refused connection counted, said once per window (a client retrying in a loop refuses thousands)
     this.server.on('drop', () =>
-      this.repeats.add('capped', (count) =>
-        this.events.emit('ingest.capped', { max: this.server.maxConnections, count, windowMs: this.repeats.windowMs }),
+      this.repeats.add('capped', (count, first) =>
+        this.events.emit('ingest.capped', {
+          max: this.server.maxConnections,
+          count,
+          windowMs: this.repeats.windowMs,
+          ...(first ? {} : { folded: true }),
+        }),
       ),
     );
   }
@@ -293,8 +303,8 @@ export class Bridge {
       }
       case 'reconnect': {
         const { type: _t, ...fields } = s;
-        this.repeats.add(`reconnect ${s.pipe} ${s.cause}`, (count) =>
-          e.emit('sink.reconnect', { ...fields, ...(count > 1 ? { count } : {}) }),
+        this.repeats.add(`reconnect ${s.pipe} ${s.cause}`, (count, first) =>
+          e.emit('sink.reconnect', { ...fields, ...(first ? {} : { count }) }),
         );
         return;
       }
@@ -302,8 +312,14 @@ export class Bridge {
         this.fail(s.error);
         return;
       case 'protocol.error':
-        this.repeats.add(`protocol ${s.pipe} ${s.cause}`, (count) =>
-          e.emit('protocol.error', { ...pipe, cause: s.cause, error: s.error, count }),
+        this.repeats.add(`protocol ${s.pipe} ${s.cause}`, (count, first) =>
+          e.emit('protocol.error', {
+            ...pipe,
+            cause: s.cause,
+            error: s.error,
+            count,
+            ...(first ? {} : { folded: true }),
+          }),
         );
         return;
       case 'ping.timeout':
@@ -390,8 +406,8 @@ export class Bridge {
           ...(cause ? { cause } : {}),
         };
         // a platform that stays unreachable fails every attempt the same way: one line per cause and window
-        this.repeats.add(`start ${cause ?? (err as Error).message}`, (count) =>
-          this.events.emit('error', { ...failure, ...(count > 1 ? { count } : {}) }),
+        this.repeats.add(`start ${cause ?? (err as Error).message}`, (count, first) =>
+          this.events.emit('error', { ...failure, ...(first ? {} : { count }) }),
         );
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);

@@ -56,12 +56,14 @@ export interface BridgeEventMap {
     devEui?: string;
     count: number;
     windowMs: number;
+    /** The repeats of a window (not the first at once), whatever their count. */
+    folded?: boolean;
   };
   /**
    * Requests found the spool full: the first at once (`count` 1), the repeats of a `windowMs` window in one event at
    * its end with their `count` (each refused request is also an uplink.rejected, said by uplink.rejecting).
    */
-  'spool.full': { depth: number; max: number; count: number; windowMs?: number };
+  'spool.full': { depth: number; max: number; count: number; windowMs?: number; folded?: boolean };
   /** The spool cannot store reports (e.g. a full disk): ingest answers 503, /readyz is not ready. */
   'spool.unwritable': { reason: string; freeBytes?: number };
   /** The spool can store reports again. */
@@ -70,7 +72,7 @@ export interface BridgeEventMap {
    * The ingest refused connections: `max` connections are open (BridgeOptions.maxConnections). The first at once
    * (`count` 1), the repeats of a `windowMs` window in one event at its end with their `count`.
    */
-  'ingest.capped': { max: number; count: number; windowMs: number };
+  'ingest.capped': { max: number; count: number; windowMs: number; folded?: boolean };
   'things.listed': { count: number; pages: number };
   'things.bound': { count: number };
   /** Things ThingWorx refused to bind again after a reconnect (a ghost session under "First in wins"). */
@@ -109,6 +111,8 @@ export interface BridgeEventMap {
     retryInMs: number;
     windowMs: number;
     outage?: boolean;
+    /** The repeats of a window (not the first at once), whatever their count. */
+    folded?: boolean;
   };
   /**
    * A push the stop cut short or gave up on at its limit (`error`: what the cut-short call said, when it came back):
@@ -150,7 +154,7 @@ export interface BridgeEventMap {
    * Frames from ThingWorx dropped (`cause`: bad_message, text_frame, incomplete_multipart, bad_answer): the first at
    * once, the repeats of a window in one event with their `count`.
    */
-  'protocol.error': { pipe?: number; cause: string; error: string; count: number };
+  'protocol.error': { pipe?: number; cause: string; error: string; count: number; folded?: boolean };
   /** ThingWorx said nothing (no frame, no pong) for `silentMs` >= `deadlineMs`: the pipe is dropped and reconnected. */
   'ping.timeout': { pipe?: number; silentMs: number; deadlineMs: number };
   /** ThingWorx asked to synchronise a Thing (NotifyPropertyUpdate, SynchronizeModelState). */

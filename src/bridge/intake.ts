@@ -148,8 +148,13 @@ export class Intake {
         const full = { depth: err.data.depth ?? 0, max: err.data.limit ?? 0 };
         const repeats = this.options.repeats;
         if (repeats)
-          repeats.add('spool.full', (count) =>
-            this.events.emit('spool.full', { ...full, count, windowMs: repeats.windowMs }),
+          repeats.add('spool.full', (count, first) =>
+            this.events.emit('spool.full', {
+              ...full,
+              count,
+              windowMs: repeats.windowMs,
+              ...(first ? {} : { folded: true }),
+            }),
           );
         else this.events.emit('spool.full', { ...full, count: 1 });
       }

@@ -93,7 +93,7 @@ const limit = (ms: unknown): string => (typeof ms === 'number' ? formatDuration(
  */
 export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeEventMap[K]): LogLevel {
   // the first connection failing again the same way: its first failure was the error line (as reconnects are info)
-  if (name === 'error' && ((payload as BridgeEventMap['error'] | undefined)?.count ?? 1) > 1) return 'info';
+  if (name === 'error' && (payload as BridgeEventMap['error'] | undefined)?.count !== undefined) return 'info';
   if (name === 'error' || name === 'bridge.failed') return 'error';
   if (name === 'platform.request' && payload) {
     const p = payload as BridgeEventMap['platform.request'];
@@ -107,7 +107,7 @@ export function eventLevel<K extends BridgeEventName>(name: K, payload?: BridgeE
   )
     return 'info';
   // the spool still full: the first line was the warning, uplink.rejecting (info) says the refusals of each window
-  if (name === 'spool.full' && ((payload as BridgeEventMap['spool.full'] | undefined)?.count ?? 1) > 1) return 'debug';
+  if (name === 'spool.full' && (payload as BridgeEventMap['spool.full'] | undefined)?.folded) return 'debug';
   // another pipe lost in the same outage (same cause): the first pipe's line was the warning
   if (name === 'pipe.down' && (payload as BridgeEventMap['pipe.down'] | undefined)?.pipesDown) return 'info';
   if (INFO_AFTER_WARNING.has(name)) return 'info';
@@ -196,7 +196,7 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'push.abandoned':
       return `push of seq ${p.seq} to ${p.thing} cut short by the stop: kept in the spool for the next start`;
     case 'spool.full':
-      return (p.count as number) > 1
+      return p.folded
         ? `spool still full (${p.depth}/${p.max}): ${p.count} request(s) found it full in the last ${limit(p.windowMs)}`
         : `spool full (${p.depth}/${p.max}): answering 503 until ThingWorx catches up`;
     case 'spool.unwritable':
@@ -204,7 +204,7 @@ function describeIntake(name: string, p: Record<string, unknown>, advice: Advice
     case 'spool.writable':
       return 'spool can store reports again';
     case 'ingest.capped':
-      return (p.count as number) > 1
+      return p.folded
         ? `ingest refused ${(p.count as number).toLocaleString('en-US')} connection(s) in the last ${limit(p.windowMs)}: ` +
             `${p.max} connections are open (the cap); idle ones close after the keep-alive`
         : `ingest refused a connection: ${p.max} connections are open (the cap); idle ones close after the keep-alive`;
@@ -304,7 +304,7 @@ function describePipes(name: string, p: Record<string, unknown>, _advice: Advice
     }
     case 'protocol.error': {
       const what = PROTOCOL_CAUSES[p.cause as string] ?? `frame(s) (${p.cause})`;
-      return `${pipeName(p)} dropped ${p.count} ${what}${(p.count as number) > 1 ? ' (last one)' : ''}: ${p.error}`;
+      return `${pipeName(p)} dropped ${p.count} ${what}${p.folded ? ' (last one)' : ''}: ${p.error}`;
     }
     case 'ping.timeout':
       return (
@@ -361,7 +361,7 @@ function pushesFailing(p: Record<string, unknown>): string {
   const error = String(p.error).replace(/\.$/, '');
   const why = CAUSES[p.cause as string] ? `${CAUSES[p.cause as string]}: ${error}` : error;
   const window = limit(p.windowMs);
-  return count === 1
+  return !p.folded
     ? `pushes failing: push to ${p.thing} failed: ${why} (retrying in ${secs(p.retryInMs)}; more failures of this ` +
         `cause are counted in one line per ${window})`
     : `pushes failing: ${n(count)} push(es) to ${n(things)} Thing(s) failed in the last ${window} (last: ` +
@@ -376,7 +376,7 @@ function uplinksRejected(p: Record<string, unknown>): string {
   const count = p.count as number;
   const window = limit(p.windowMs);
   const last = p.devEui ? ` (last: ${p.devEui})` : '';
-  return count === 1
+  return !p.folded
     ? `rejected ${p.status} ${p.reason}${p.devEui ? ` ${p.devEui}` : ''}: ${p.message} (more refusals of this ` +
         `reason are counted in one line per ${window})`
     : `rejected ${count.toLocaleString('en-US')} request(s) ${p.status} ${p.reason} in the last ${window}${last}: ` +

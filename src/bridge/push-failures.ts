@@ -58,10 +58,10 @@ export class PushFailures {
     p.thing = thing;
     p.error = err instanceof Error ? err.message : String(err);
     p.retryInMs = retryInMs;
-    this.repeats.add(`push ${cause}`, (count) => this.report(cause, count));
+    this.repeats.add(`push ${cause}`, (count, first) => this.report(cause, count, first));
   }
 
-  private report(cause: string, count: number): void {
+  private report(cause: string, count: number, first: boolean): void {
     const p = this.pending.get(cause);
     if (!p) return;
     this.pending.delete(cause);
@@ -74,6 +74,7 @@ export class PushFailures {
       retryInMs: p.retryInMs,
       windowMs: this.repeats.windowMs,
       ...(p.outage ? { outage: true } : {}),
+      ...(first ? {} : { folded: true }),
     });
   }
 }

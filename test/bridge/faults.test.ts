@@ -114,7 +114,7 @@ describe('bridge under faults (issue 12)', () => {
     await stop(); // ends the window: the other two refusals in one event
     expect(seen).toEqual([
       { max: 2, count: 1, windowMs: 600_000 },
-      { max: 2, count: 2, windowMs: 600_000 },
+      { max: 2, count: 2, windowMs: 600_000, folded: true },
     ]);
     const metrics = await bridge.metrics.metrics();
     expect(metrics).toMatch(/^tpx_bridge_connections_capped_total 3$/m);

@@ -2,12 +2,13 @@
  * During an outage every push in flight fails, on every retry round: each failure is still a push.failed event
  * (counted in /metrics), and the log says them once per cause and window (push.failing), with their count.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DisconnectedError, failureCause, RequestFailedError, RequestTimeoutError } from '../../src/alwayson/index.js';
 import { type BridgeEventMap, BridgeEvents, type BridgeOptions } from '../../src/bridge/index.js';
 import { eventLevel, formatEvent } from '../../src/bridge/log.js';
 import type { PropertyUpdate } from '../../src/bridge/ports.js';
 import { pushFailureCause } from '../../src/bridge/push-failures.js';
+import { Repeats } from '../../src/bridge/repeats.js';
 import { FakeDirectory, FakeSink } from './fakes.js';
 import { post, startTestBridge, uplinkDoc } from './helpers.js';
 
@@ -162,6 +163,7 @@ describe('push failures in the log: one line per cause and window (push.failing)
       thing: 'X',
       retryInMs: 800,
       windowMs: 10_000,
+      folded: true,
     };
     expect(formatEvent('push.failing', many, 'text', now)).toBe(
       '2026-12-03T10:00:00.123Z warn  pushes failing: 1,234 push(es) to 812 Thing(s) failed in the last 10s ' +
@@ -174,5 +176,31 @@ describe('push failures in the log: one line per cause and window (push.failing)
       event: 'push.failing',
       ...many,
     });
+  });
+
+  it('a window that ends with one repeat says it as a repeat (folded), not as a first failure a second time', () => {
+    vi.useFakeTimers();
+    try {
+      const repeats = new Repeats(10_000);
+      const said: [number, boolean][] = [];
+      const report = (count: number, first: boolean) => said.push([count, first]);
+      repeats.add('k', report);
+      repeats.add('k', report);
+      vi.advanceTimersByTime(10_000);
+      repeats.add('k', report);
+      repeats.flush();
+      expect(said).toEqual([
+        [1, true],
+        [1, false],
+        [1, false],
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+    const one = { cause: 'c', error: 'e', count: 1, things: 1, thing: 'X', retryInMs: 800, windowMs: 10_000 };
+    expect(formatEvent('push.failing', { ...one, folded: true }, 'text')).toMatch(
+      /pushes failing: 1 push\(es\) to 1 Thing\(s\) failed in the last 10s \(last: X\)/,
+    );
+    expect(formatEvent('push.failing', one, 'text')).toMatch(/pushes failing: push to X failed: e \(retrying in/);
   });
 });

@@ -82,7 +82,7 @@ describe('refused requests in the log: one line per reason and window (uplink.re
     await b.stop();
     expect(b.of('spool.full')).toEqual([
       { depth: 1, max: 1, count: 1, windowMs: 600_000 },
-      { depth: 1, max: 1, count: 3, windowMs: 600_000 },
+      { depth: 1, max: 1, count: 3, windowMs: 600_000, folded: true },
     ]);
     // the spool still full is no second warning: the window's refusals are the info line that says it
     const still = b.of('spool.full')[1]!;
