@@ -320,9 +320,10 @@ function classify(err: unknown, what: string): Error {
 /** The LRC tunnel (v2) as a DownlinkSender. */
 export function tunnelSender(o: { url: string; asId: string; asKey: string; dispatcher?: Dispatcher }): DownlinkSender {
   return {
-    async send(req: DownlinkRequest): Promise<DownlinkResult> {
+    async send(req: DownlinkRequest, options: CallOptions = {}): Promise<DownlinkResult> {
       const r = await sendDownlink({
         ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
         url: o.url,
         asId: o.asId,
         asKey: o.asKey,

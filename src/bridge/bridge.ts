@@ -539,7 +539,7 @@ export class Bridge {
    * Stops intake (new requests get 503, the listener closes), drains delivery for up to drainTimeoutMs (what is
    * left stays in the spool for the next start), unbinds the Things and closes everything. The limit bounds the whole
    * stop: at it, pushes and ThingWorx calls still in flight are abandoned (aborted; their reports stay in the spool,
-   * unacknowledged). Without ThingWorx connected there is nothing to drain: the connection is closed at once (no
+   * unacknowledged), and so are ThingPark downlink calls (aborted, said downlink.abandoned, never claimed sent). Without ThingWorx connected there is nothing to drain: the connection is closed at once (no
    * reconnect attempt once stopping). Nothing it started (timers, sockets) outlives it.
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<{ drained: boolean; pending: number }> {
@@ -564,7 +564,8 @@ export class Bridge {
     // at the limit, the pushes in flight are abandoned (their reports stay), and their REST calls aborted below
     const settled = await this.delivery.stop(left());
     this.provisioner.close();
-    await this.downlinks.settle();
+    // ThingPark calls still in flight at the limit are aborted (downlink.abandoned), not waited for
+    await this.downlinks.settle(left());
     for (const t of this.timers) clearTimeout(t);
     if (settled && this.ready && this.o.sink.isConnected() && left() > 0) {
       try {

@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto';
 import type { TwValue } from '../alwayson/codec/types.js';
 import { parseDownlinkDocument, TunnelMessageError } from '../thingpark/messages.js';
 import type { BridgeEvents } from './events.js';
-import type { DownlinkRequest, DownlinkSender, PayloadDecoder, PropertyWrite, ThingWorxSink } from './ports.js';
+import {
+  type DownlinkRequest,
+  type DownlinkResult,
+  type DownlinkSender,
+  type PayloadDecoder,
+  type PropertyWrite,
+  StoppedError,
+  type ThingWorxSink,
+} from './ports.js';
 import { PROPS } from './thing-properties.js';
 
 export class DownlinkWriteError extends Error {
@@ -62,8 +70,18 @@ export function parseDownlinkWrite(thing: string, value: TwValue): SendableDownl
   return { ...parsed, correlationId: parsed.correlationId ?? randomBytes(8).toString('hex').toUpperCase() };
 }
 
+/** A ThingPark call under way: the Thing and its request. */
+interface Call {
+  thing: string;
+  req: SendableDownlink;
+}
+
 export class Downlinks {
   private readonly inFlight = new Set<Promise<void>>();
+  /** The ThingPark calls not answered yet: what the stop abandons at its limit. */
+  private readonly calling = new Set<Call>();
+  /** Aborted at the stop's limit: the ThingPark calls in flight end at once (with a StoppedError). */
+  private readonly stopCtl = new AbortController();
 
   constructor(
     private readonly sink: ThingWorxSink,
@@ -77,6 +95,8 @@ export class Downlinks {
     if (write.property !== PROPS.downlink) {
       throw new DownlinkWriteError(`property ${write.property} is not writable through the bridge`);
     }
+    // past the stop's limit nothing more is sent (nobody would wait for ThingPark's answer)
+    if (this.stopCtl.signal.aborted) throw new DownlinkWriteError('the bridge is stopping: the downlink was not sent');
     this.events.emit('downlink.received', { thing: write.thing });
     let req: SendableDownlink;
     try {
@@ -103,36 +123,44 @@ export class Downlinks {
       await this.status(thing, { state: 'failed', reason, correlationId: req.correlationId });
       return;
     }
+    const call: Call = { thing, req };
+    this.calling.add(call);
+    let r: DownlinkResult;
     try {
-      const r = await this.sender.send(req);
-      if (r.result === 'queued') {
-        this.events.emit('downlink.sent', {
-          thing,
-          fport: req.fPort,
-          correlationId: req.correlationId,
-          result: 'queued',
-        });
-        await this.status(thing, { state: 'queued', correlationId: req.correlationId, FPort: req.fPort });
-      } else {
-        this.events.emit('downlink.sent', {
-          thing,
-          fport: req.fPort,
-          correlationId: req.correlationId,
-          result: 'rejected',
-          reason: r.reason,
-        });
-        await this.status(thing, {
-          state: 'rejected',
-          reason: r.reason,
-          ...(r.code !== undefined ? { code: r.code } : {}),
-          httpStatus: r.status,
-          correlationId: req.correlationId,
-        });
-      }
+      r = await this.sender.send(req, { signal: this.stopCtl.signal });
     } catch (err) {
+      // abandoned by the stop (said by abandon()): its abort is no failure of ThingPark
+      if (!this.calling.delete(call)) return;
       const error = (err as Error).message;
       this.events.emit('downlink.failed', { thing, error });
       await this.status(thing, { state: 'failed', reason: error, correlationId: req.correlationId });
+      return;
+    }
+    // an answer after the stop gave up on the call changes nothing: the stop said it abandoned
+    if (!this.calling.delete(call)) return;
+    if (r.result === 'queued') {
+      this.events.emit('downlink.sent', {
+        thing,
+        fport: req.fPort,
+        correlationId: req.correlationId,
+        result: 'queued',
+      });
+      await this.status(thing, { state: 'queued', correlationId: req.correlationId, FPort: req.fPort });
+    } else {
+      this.events.emit('downlink.sent', {
+        thing,
+        fport: req.fPort,
+        correlationId: req.correlationId,
+        result: 'rejected',
+        reason: r.reason,
+      });
+      await this.status(thing, {
+        state: 'rejected',
+        reason: r.reason,
+        ...(r.code !== undefined ? { code: r.code } : {}),
+        httpStatus: r.status,
+        correlationId: req.correlationId,
+      });
     }
   }
 
@@ -148,12 +176,51 @@ export class Downlinks {
         },
       ]);
     } catch (err) {
+      // past the stop's limit the sink is closed under it: cut short by the stop, not a failure of ThingWorx
+      if (this.stopCtl.signal.aborted) return;
       this.events.emit('error', { where: 'downlinkStatus', error: (err as Error).message });
     }
   }
 
-  /** Waits for downlinks being sent (shutdown). */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+  /**
+   * Waits for the downlinks being sent and their statuses being written (shutdown), for up to `waitMs`: then the
+   * ThingPark calls still in flight are abandoned (abandon()). Resolves true when nothing was left in flight.
+   */
+  async settle(waitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (this.inFlight.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const quiet = await Promise.race([
+      (async () => {
+        while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+        return true;
+      })(),
+      new Promise<false>((resolve) => {
+        if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve(false), Math.max(0, waitMs));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!quiet) this.abandon();
+    return quiet;
+  }
+
+  /**
+   * Gives up on the ThingPark calls in flight (the stop's limit passed): each is aborted and reported once
+   * (downlink.abandoned), not as a failure; whatever ThingPark answers later is ignored. Their downlinkStatus says
+   * abandoned (written without waiting: the sink closes next), never sent: ThingPark may or may not have queued it.
+   */
+  abandon(): void {
+    if (this.stopCtl.signal.aborted) return;
+    const calls = [...this.calling];
+    this.calling.clear();
+    this.stopCtl.abort(new StoppedError());
+    for (const { thing, req } of calls) {
+      this.events.emit('downlink.abandoned', { thing, fport: req.fPort, correlationId: req.correlationId });
+      void this.status(thing, {
+        state: 'abandoned',
+        reason: 'the bridge stopped before ThingPark answered: the downlink may or may not be queued',
+        correlationId: req.correlationId,
+        FPort: req.fPort,
+      });
+    }
   }
 }

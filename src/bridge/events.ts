@@ -131,6 +131,11 @@ export interface BridgeEventMap {
     reason?: string;
   };
   'downlink.failed': { thing: string; error: string };
+  /**
+   * A downlink whose ThingPark call the stop aborted at its limit: not a failure, not retried; ThingPark may or may
+   * not have queued it (its downlinkStatus says `abandoned`).
+   */
+  'downlink.abandoned': { thing: string; fport: number; correlationId: string };
   'downlink.report': { thing: string; correlationId?: string; delivered: boolean };
   /**
    * An AlwaysOn pipe was lost; `cause` is a stable code (auth_timeout, ping_timeout, closed_by_platform…).

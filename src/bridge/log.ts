@@ -23,6 +23,7 @@ const DEBUG = new Set<BridgeEventName>([
   'push.failed',
   // the stop's own doing: bridge.stopped says how many reports are kept
   'push.abandoned',
+  'downlink.abandoned',
   // one per refused request (a flood under load): uplink.rejecting says them, folded by reason
   'uplink.rejected',
   // always followed by pipe.down (cause ping_timeout, the same silence in its error): that line is the warning
@@ -278,6 +279,11 @@ function describeDownlinks(name: string, p: Record<string, unknown>, _advice: Ad
       return `downlink write on ${p.thing} refused: ${p.reason}`;
     case 'downlink.failed':
       return `downlink to ${p.thing} failed: ${p.error}`;
+    case 'downlink.abandoned':
+      return (
+        `downlink to ${p.thing} FPort ${p.fport} (${p.correlationId}) cut short by the stop before ThingPark ` +
+        'answered: it may or may not be queued'
+      );
     case 'downlink.report':
       return `downlink report for ${p.thing}: ${p.delivered ? 'sent' : 'not sent'}`;
     default:

@@ -106,7 +106,11 @@ function thingworxCounters(registry: Registry) {
   const counter = counterOf(registry);
   const reconnects = counter('reconnects_total', 'ThingWorx pipe reconnects');
   const pipeDown = counter('pipe_down_total', 'ThingWorx pipes lost');
-  const downlinks = counter('downlinks_total', 'Downlinks by result (queued, rejected, invalid, failed)', 'result');
+  const downlinks = counter(
+    'downlinks_total',
+    'Downlinks by result (queued, rejected, invalid, failed, abandoned)',
+    'result',
+  );
   // ThingWorx connection failures by cause (labels are stable cause codes, a bounded set: never messages)
   const connectionFailures = counter(
     'thingworx_failures_total',
@@ -251,6 +255,7 @@ function countEvents(events: BridgeEvents, m: Counters) {
     .on('downlink.sent', (e) => downlinks.inc({ result: e.result }))
     .on('downlink.invalid', () => downlinks.inc({ result: 'invalid' }))
     .on('downlink.failed', () => downlinks.inc({ result: 'failed' }))
+    .on('downlink.abandoned', () => downlinks.inc({ result: 'abandoned' }))
     .on('things.taken', (e) => bindings.inc({ change: 'taken' }, e.count))
     .on('things.refused', (e) => bindings.inc({ change: 'refused' }, e.count))
     .on('things.recovered', (e) => bindings.inc({ change: 'recovered' }, e.count))

@@ -231,9 +231,12 @@ export type DownlinkResult =
   | { result: 'queued'; status: number }
   | { result: 'rejected'; status: number; code?: number; reason: string };
 
-/** Signs and sends a downlink through the ThingPark LRC tunnel (v2). */
+/**
+ * Signs and sends a downlink through the ThingPark LRC tunnel (v2). `signal` aborts the call (the bridge's stop, at its
+ * limit): it then rejects with the signal's reason.
+ */
 export interface DownlinkSender {
-  send(request: DownlinkRequest): Promise<DownlinkResult>;
+  send(request: DownlinkRequest, options?: CallOptions): Promise<DownlinkResult>;
 }
 
 /**
