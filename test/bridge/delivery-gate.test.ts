@@ -72,46 +72,15 @@ describe('delivery with a fleet gate', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('withdraws a push that waited while the queue was lost: dropped as fenced, not sent, not retried', async () => {
+  /**
+   * One report of A delivered through `sink`, which holds the first push or BIND; the lease is lost while it is held,
+   * then the sink lets it go. Resolves once the report was fenced, with what was seen.
+   */
+  async function lostWhileHeld(sink: HeldSink | HeldBindSink, bound: boolean) {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const spool = new Spool(t.dir);
     cleanups.push(() => spool.close());
-    const sink = new HeldSink();
-    let lease: 'ok' | 'lost' = 'ok';
-    const dropped: number[] = [];
-    const { delivery, events } = await deliveryFor(spool, sink, A, {
-      gate: () => lease,
-      dropped: (seq) => dropped.push(seq),
-    });
-    const failed: unknown[] = [];
-    events.on('push.failed', (e) => failed.push(e));
-    const fenced = events.waitFor('push.fenced');
-    const seq = await spool.append({
-      devEui: A,
-      kind: 'uplink',
-      receivedAt: Date.now(),
-      document: JSON.stringify(uplinkDoc(A, 1)),
-      query: '',
-    });
-    delivery.fill();
-    // the push passed the first check and waits in the sink; meanwhile the broker gave the queue to another bridge
-    await sink.held;
-    lease = 'lost';
-    sink.letGo();
-    expect(await fenced).toEqual({ seq, thing: A });
-    expect(sink.withdrawn).toBe(1);
-    expect(sink.pushes).toEqual([]);
-    expect(dropped).toEqual([seq]);
-    expect(failed).toEqual([]);
-  });
-
-  it('withdraws a BIND that waited while the queue was lost: the Thing is not bound, the report dropped as fenced', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const spool = new Spool(t.dir);
-    cleanups.push(() => spool.close());
-    const sink = new HeldBindSink();
     let lease: 'ok' | 'lost' = 'ok';
     const dropped: number[] = [];
     const { delivery, events } = await deliveryFor(
@@ -119,7 +88,7 @@ describe('delivery with a fleet gate', () => {
       sink,
       A,
       { gate: () => lease, dropped: (seq) => dropped.push(seq) },
-      { bound: false },
+      { bound },
     );
     const failed: unknown[] = [];
     events.on('push.failed', (e) => failed.push(e));
@@ -132,11 +101,27 @@ describe('delivery with a fleet gate', () => {
       query: '',
     });
     delivery.fill();
-    // the Thing's first report: its BIND passed the gate and waits in the sink; meanwhile the queue moved
     await sink.held;
     lease = 'lost';
     sink.letGo();
     expect(await fenced).toEqual({ seq, thing: A });
+    return { seq, dropped, failed };
+  }
+
+  it('withdraws a push that waited while the queue was lost: dropped as fenced, not sent, not retried', async () => {
+    // the push passed the first check and waits in the sink; meanwhile the broker gave the queue to another bridge
+    const sink = new HeldSink();
+    const { seq, dropped, failed } = await lostWhileHeld(sink, true);
+    expect(sink.withdrawn).toBe(1);
+    expect(sink.pushes).toEqual([]);
+    expect(dropped).toEqual([seq]);
+    expect(failed).toEqual([]);
+  });
+
+  it('withdraws a BIND that waited while the queue was lost: the Thing is not bound, the report dropped as fenced', async () => {
+    // the Thing's first report: its BIND passed the gate and waits in the sink; meanwhile the queue moved
+    const sink = new HeldBindSink();
+    const { seq, dropped, failed } = await lostWhileHeld(sink, false);
     expect(sink.withdrawn).toBe(1);
     expect(sink.bindCalls).toEqual([]);
     expect(sink.bound.has(A)).toBe(false);
