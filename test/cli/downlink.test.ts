@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { AlwaysOnPool } from '../../src/alwayson/index.js';
 import { runDownlinkPush } from '../../src/cli/commands/downlink.js';
 import { createTestContext } from '../../src/cli/context.js';
 import { startThingParkEmulator } from '../../src/emulators/thingpark/index.js';
+import { startThingWorxEmulator } from '../../src/emulators/thingworx/index.js';
+import { templateState } from '../bridge/emulated.js';
 
 describe('tpx downlink push', () => {
   it('refuses bad input with usage errors', async () => {
@@ -58,6 +62,46 @@ describe('tpx downlink push', () => {
       expect(json.stderr.text).toMatch(/error: ThingPark rejected the downlink/);
     } finally {
       await tp.close();
+    }
+  });
+
+  it('--wait: a downlink the stopping bridge abandoned may be queued: it says so, and to look before writing again', async () => {
+    const DEV = '70B3D57ED0000001';
+    const twx = await startThingWorxEmulator({ state: templateState([DEV]) });
+    let cleanup = async () => {};
+    try {
+      // the bridge's part: it holds the Thing, takes the write, and its ThingPark call is cut short by the stop
+      const pool = new AlwaysOnPool({ url: twx.wsUrl, appKey: twx.appKey, ca: readFileSync(twx.caFile) });
+      await pool.start();
+      await pool.bind([DEV]);
+      pool.onPropertyWrite((thing, name) => {
+        if (thing === DEV && name === 'downlink')
+          setImmediate(
+            () =>
+              void pool.push(DEV, [
+                {
+                  name: 'downlinkStatus',
+                  value: { baseType: 'JSON', value: JSON.stringify({ state: 'abandoned', correlationId: 'C0' }) },
+                },
+              ]),
+          );
+      });
+      cleanup = () => pool.close();
+      const env = { TPX_THINGWORX_URL: twx.restUrl, TPX_THINGWORX_APP_KEY: twx.appKey, TPX_THINGWORX_CA: twx.caFile };
+      const t = createTestContext({ env, json: true });
+      const code = await runDownlinkPush(t.ctx, { devEui: DEV, payload: '00', wait: '10s' });
+      expect(code).toBe(1);
+      expect(JSON.parse(t.stdout.text)).toMatchObject({
+        downlinkStatus: { state: 'abandoned' },
+        error: {
+          code: 'TPX_DOWNLINK_REJECTED',
+          message: /may or may not be queued/,
+          fix: /Look at the device's downlink queue in ThingPark before writing the downlink again/,
+        },
+      });
+    } finally {
+      await cleanup();
+      await twx.close();
     }
   });
 });

@@ -121,6 +121,17 @@ async function pushViaThingWorx(
       return failWithResult(ctx.io, result, err);
     }
     const state = (status as { state?: string } | undefined)?.state;
+    if (state === 'abandoned') {
+      // the bridge stopped before ThingPark answered: the POST may have been queued; writing again may send it twice
+      const err = new TpxError(
+        'TPX_DOWNLINK_REJECTED',
+        `The bridge stopped before ThingPark answered: the downlink may or may not be queued (${JSON.stringify(status)}).`,
+        {
+          fix: "Look at the device's downlink queue in ThingPark before writing the downlink again (a second write may send it twice).",
+        },
+      );
+      return failWithResult(ctx.io, result, err);
+    }
     if (state && state !== 'queued' && state !== 'sent') {
       const err = new TpxError('TPX_DOWNLINK_REJECTED', `The downlink was not queued: ${JSON.stringify(status)}`, {
         fix: 'Correct what the reason names and write the downlink again.',
