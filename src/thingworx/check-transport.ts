@@ -41,6 +41,22 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<{ ms: 
   });
 }
 
+/** Whether plain HTTP answers on the port (an HTTP status line to a HEAD request), within `timeoutMs`. */
+function plainHttpAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host, port });
+    const done = (yes: boolean) => {
+      s.destroy();
+      resolve(yes);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => s.write(`HEAD / HTTP/1.0\r\nHost: ${host}\r\n\r\n`));
+    s.once('data', (d: Buffer) => done(d.subarray(0, 5).toString('latin1') === 'HTTP/'));
+    s.once('error', () => done(false));
+    s.once('end', () => done(false));
+  });
+}
+
 interface TlsOutcome {
   protocol?: string | null;
   authorized?: boolean;
@@ -204,7 +220,12 @@ async function tlsFailure(
   o: { ca?: string | Buffer; timeoutMs: number },
 ): Promise<CheckItem> {
   const text = `${err.code ?? ''} ${err.message}`;
-  if (/wrong version number|packet length too long|http request/i.test(text)) {
+  // A plain-HTTP server may answer the ClientHello with an HTTP error, or close the connection at once: a reset
+  // is then told apart by asking the port in plain HTTP.
+  const plain =
+    /wrong version number|packet length too long|http request/i.test(text) ||
+    (err.code === 'ECONNRESET' && (await plainHttpAnswers(host, port, o.timeoutMs)));
+  if (plain) {
     return item('tls', 'failed', `${host}:${port} does not speak TLS (plain HTTP answered the handshake).`, {
       fix: FIX.tls,
       data: { error: err.code ?? err.message },
