@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // a regular expression as an expected value matches a string (else a toMatchObject with one could never fail)
+    setupFiles: ['test/helpers/regexp-values.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
