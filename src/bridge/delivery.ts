@@ -344,21 +344,7 @@ export class Delivery {
   /** Resolves true when everything stored is delivered, false at the timeout (or when `signal` aborts). */
   drain(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.held === 0 && this.depth === 0) return Promise.resolve(true);
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', onAbort);
-        const k = this.idleWaiters.indexOf(onIdle);
-        if (k >= 0) this.idleWaiters.splice(k, 1);
-        resolve(ok);
-      };
-      const onIdle = () => done(true);
-      const onAbort = () => done(false);
-      const t = setTimeout(() => done(false), timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.idleWaiters.push(onIdle);
-    });
+    return waitOn(this.idleWaiters, timeoutMs, signal);
   }
 
   /** Opens delivery once ThingWorx is connected and the known Things are bound. */
@@ -385,15 +371,7 @@ export class Delivery {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.inFlight === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    let onQuiet: (() => void) | undefined;
-    const quiet = await new Promise<boolean>((resolve) => {
-      onQuiet = () => resolve(true);
-      this.quietWaiters.push(onQuiet);
-      if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve(false), Math.max(0, waitMs));
-    });
-    clearTimeout(timer);
-    this.quietWaiters = this.quietWaiters.filter((w) => w !== onQuiet);
+    const quiet = await waitOn(this.quietWaiters, waitMs);
     if (!quiet) this.abandon();
     return quiet;
   }
@@ -414,4 +392,26 @@ export class Delivery {
       if (item) this.events.emit('push.abandoned', { seq: item.seq, thing: dev });
     }
   }
+}
+
+/**
+ * Waits for one of `waiters` to be called (true; the list's owner calls and empties it), or for `timeoutMs` (none
+ * when infinite) or `signal` (false): then the waiter is taken off the list.
+ */
+function waitOn(waiters: (() => void)[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      const k = waiters.indexOf(onCall);
+      if (k >= 0) waiters.splice(k, 1);
+      resolve(ok);
+    };
+    const onCall = () => done(true);
+    const onAbort = () => done(false);
+    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => done(false), Math.max(0, timeoutMs)) : undefined;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    waiters.push(onCall);
+  });
 }
